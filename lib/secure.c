@@ -1,0 +1,271 @@
+/* secure: the one place secrets are wiped, trusted files are opened and checked, and files are
+ * replaced atomically. Config and key files are opened the way pam_faillock opens its config:
+ * O_NOFOLLOW|O_CLOEXEC|O_NOCTTY, then fstat(2) on the descriptor (never stat on the name, which
+ * could be swapped in between), owner and mode checks, and a size cap. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "secure.h"
+
+void gotrue_wipe_free(void *p, size_t len)
+{
+	if (p != NULL) {
+		explicit_bzero(p, len);
+		free(p);
+	}
+}
+
+void gotrue_wipe_free_str(char *s)
+{
+	if (s != NULL)
+		gotrue_wipe_free(s, strlen(s));
+}
+
+char *gotrue_secret_strdup(const char *s)
+{
+	char *copy = NULL;
+	size_t len;
+
+	if (s != NULL) {
+		len = strlen(s);
+		copy = malloc(len + 1);
+		if (copy != NULL)
+			memcpy(copy, s, len + 1);
+	}
+	return copy;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* The owner and mode rules of gotrue_read_file(); 0 or -errno after logging. */
+static int check_file_stat(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+			   const struct stat *st)
+{
+	/* CONFIG: nobody but the owner may change it. SECRET: nobody but the owner may see it. */
+	mode_t forbidden = kind == GOTRUE_FILE_SECRET ? 077 : 022;
+	int rc = 0;
+
+	if (S_ISDIR(st->st_mode)) {
+		gotrue_log(pamh, LOG_ERR, "refusing a directory where a file is expected; path=%s",
+			   path);
+		rc = -EISDIR;
+	} else if (!S_ISREG(st->st_mode)) {
+		gotrue_log(pamh, LOG_ERR, "refusing a file that is not a regular file; path=%s",
+			   path);
+		rc = -EINVAL;
+	} else if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		gotrue_log(pamh, LOG_ERR,
+			   "refusing a file not owned by root; path=%s owner=%lu mode=%04o", path,
+			   (unsigned long)st->st_uid, (unsigned int)(st->st_mode & 07777));
+		rc = -EPERM;
+	} else if ((st->st_mode & forbidden) != 0) {
+		gotrue_log(
+			pamh, LOG_ERR, "refusing a file that %s; path=%s owner=%lu mode=%04o",
+			kind == GOTRUE_FILE_SECRET
+				? "group or others can access (a secret must be mode 0600 or 0400)"
+				: "group or others can write (chmod go-w)",
+			path, (unsigned long)st->st_uid, (unsigned int)(st->st_mode & 07777));
+		rc = -EPERM;
+	}
+	return rc;
+}
+
+int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+		     size_t max_size, char **out, size_t *out_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	ssize_t n;
+	char extra;
+	int fd = -1;
+	int rc;
+
+	*out = NULL;
+	*out_len = 0;
+	/* O_NONBLOCK: opening a FIFO planted at @path must not hang a login; fstat refuses it. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ELOOP)
+			gotrue_log(pamh, LOG_ERR, "refusing a symbolic link; path=%s", path);
+		else if (rc != -ENOENT) /* callers decide whether a missing file is an error */
+			gotrue_log(pamh, LOG_ERR, "cannot open file; path=%s error=%s", path,
+				   strerror(-rc));
+		goto cleanup;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		gotrue_log(pamh, LOG_ERR, "cannot stat file; path=%s error=%s", path,
+			   strerror(-rc));
+		goto cleanup;
+	}
+	rc = check_file_stat(pamh, path, kind, &st);
+	if (rc != 0)
+		goto cleanup;
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max_size) {
+		gotrue_log(pamh, LOG_ERR,
+			   "refusing a file larger than %zu bytes; path=%s size=%lld", max_size,
+			   path, (long long)st.st_size);
+		rc = -EFBIG;
+		goto cleanup;
+	}
+	cap = (size_t)st.st_size;
+	/* calloc: whatever part a shrinking file leaves unread is zero, not heap garbage. */
+	buf = calloc(1, cap + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	while (len < cap) {
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			gotrue_log(pamh, LOG_ERR, "cannot read file; path=%s error=%s", path,
+				   strerror(-rc));
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	/* A file that grew after fstat() would be read only partly: refuse it rather than use a
+	 * truncated key or config. */
+	do
+		n = read(fd, &extra, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 0) {
+		rc = n > 0 ? -EAGAIN : -errno; /* before logging can change errno */
+		gotrue_log(pamh, LOG_ERR, "file changed while it was read; path=%s", path);
+		goto cleanup;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+	rc = 0;
+cleanup:
+	gotrue_wipe_free(buf, cap + 1);
+	close_fd(&fd);
+	return rc;
+}
+
+/* write(2) until all of @data is out; 0 or -errno. */
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+	int rc = 0;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0) {
+			rc = -EIO;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return rc;
+}
+
+int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *dir = NULL, *tmp = NULL;
+	const char *slash, *base;
+	int fd = -1, dirfd = -1;
+	bool tmp_exists = false;
+	size_t dirlen;
+	int rc = -ENOMEM;
+
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		dir = strdup(".");
+		base = path;
+	} else {
+		dirlen = slash == path ? 1 : (size_t)(slash - path);
+		dir = strndup(path, dirlen);
+		base = slash + 1;
+	}
+	if (dir == NULL)
+		goto cleanup;
+	if (*base == '\0') {
+		rc = -EISDIR;
+		goto cleanup;
+	}
+	/* The temp file must live in the target's directory: rename(2) is atomic only within one
+	 * file system. A leading dot keeps it out of globs; mkostemp(3) creates it O_EXCL, 0600. */
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
+		tmp = NULL;
+		goto cleanup;
+	}
+	/* Opened before anything changes so that a missing directory fails while the old file is
+	 * still the only one. */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		rc = -errno;
+		goto cleanup;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto cleanup;
+	}
+	tmp_exists = true;
+	if (fchmod(fd, mode) != 0) {
+		rc = -errno;
+		goto cleanup;
+	}
+	rc = write_all(fd, data, len);
+	if (rc != 0)
+		goto cleanup;
+	if (fsync(fd) != 0) {
+		rc = -errno;
+		goto cleanup;
+	}
+	/* close(2) can report a deferred write error (NFS): check it before renaming. */
+	rc = close(fd) != 0 ? -errno : 0;
+	fd = -1;
+	if (rc != 0)
+		goto cleanup;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		goto cleanup;
+	}
+	tmp_exists = false;
+	/* Make the rename itself durable. The new file is in place already; a failure here is
+	 * reported but cannot be undone. */
+	rc = fsync(dirfd) != 0 ? -errno : 0;
+	if (rc == -EINVAL) /* a file system without directory fsync: nothing more can be done */
+		rc = 0;
+cleanup:
+	close_fd(&fd);
+	if (tmp_exists)
+		unlink(tmp);
+	close_fd(&dirfd);
+	free(tmp);
+	free(dir);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* secure: wiping secrets, opening files safely, replacing files atomically. */
+#ifndef GOTRUE_SECURE_H
+#define GOTRUE_SECURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <security/pam_ext.h>
+
+/* explicit_bzero() then free(); NULL is fine. The one helper every secret goes through. */
+void gotrue_wipe_free(void *p, size_t len);
+/* Same, for a NUL-terminated string of unknown length. */
+void gotrue_wipe_free_str(char *s);
+/* strdup() that the caller must release with gotrue_wipe_free_str(). */
+char *gotrue_secret_strdup(const char *s);
+
+/* What a file must satisfy to be trusted. */
+enum gotrue_file_kind {
+	GOTRUE_FILE_CONFIG, /* root (or the caller's euid) owned, not group/other-writable */
+	GOTRUE_FILE_SECRET, /* as CONFIG, and not readable by group or others either */
+};
+
+/* Open @path with O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY, check it is a regular file, its owner
+ * (root, or geteuid()), its mode for @kind, and read at most @max_size bytes into a NUL-terminated
+ * buffer. Too large is an error. Returns 0, or -errno (ENOENT for a missing file, EPERM for a
+ * refused owner or mode, EFBIG, ELOOP for a link...) and logs why, naming the path.
+ * The buffer is released with gotrue_wipe_free(*out, *out_len + 1). */
+int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+		     size_t max_size, char **out, size_t *out_len);
+
+/* Atomically replace @path with @data: temp file in the same directory (O_EXCL, @mode), write,
+ * fsync, rename over @path, fsync the directory. On any failure the old file is left untouched
+ * and the temp file removed. Returns 0 or -errno. */
+int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode);
+
+#endif
