@@ -1,0 +1,583 @@
+/* api: the GoTrue client and its user-facing endpoints, one function each, over
+ * gotrue_http_json. Paths and bodies follow supabase/auth's router (internal/api/api.go) as
+ * recorded in ../shared/gotrue-api/transcript-v2.69.md and current-server.md. Passwords and
+ * one-time codes enter only the request body object, whose json-c copies are wiped before it is
+ * released (gotrue_json_put_wiped); the serialised body is wiped by http.c. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "log.h"
+#include "secure.h"
+
+/* Protocol errors carry the parser's reason, which never contains a field's value. */
+#define WHY_MAX 160
+
+/* --- Client ------------------------------------------------------------------------------- */
+
+struct gotrue_client *gotrue_client_new(pam_handle_t *pamh, const struct gotrue_config *cfg)
+{
+	struct gotrue_client *c = NULL, *ret = NULL;
+
+	if (!cfg)
+		goto cleanup;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto cleanup;
+	c->pamh = pamh;
+	/* The config caches loaded secrets (config.h: "NULL until gotrue_config_load_secret()");
+	 * loading one is the only change the client makes to it. */
+	c->cfg = (struct gotrue_config *)cfg;
+	/* Fail closed: an api_key_file that is configured but unreadable is an error, not an
+	 * anonymous request. No file configured is fine (loads nothing, returns 0). */
+	if (gotrue_config_load_secret(pamh, c->cfg, GOTRUE_SECRET_API_KEY) != 0)
+		goto cleanup;
+	c->http = gotrue_http_new(pamh, cfg);
+	if (!c->http)
+		goto cleanup;
+	ret = c;
+	c = NULL;
+cleanup:
+	gotrue_client_free(c);
+	return ret;
+}
+
+void gotrue_client_free(struct gotrue_client *c)
+{
+	if (!c)
+		return;
+	gotrue_http_free(c->http);
+	free(c);
+}
+
+struct gotrue_http *gotrue_client_http(struct gotrue_client *c)
+{
+	return c ? c->http : NULL;
+}
+
+const char *gotrue_client_admin_bearer(struct gotrue_client *c, struct gotrue_error *err)
+{
+	if (!c->cfg->service_role_key &&
+	    gotrue_config_load_secret(c->pamh, c->cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "cannot read service_role_key_file");
+		return NULL;
+	}
+	if (!c->cfg->service_role_key || !*c->cfg->service_role_key) {
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
+				 "admin call needs service_role_key_file, which is not set");
+		return NULL;
+	}
+	return c->cfg->service_role_key;
+}
+
+/* --- JSON helpers ---------------------------------------------------------------------------- */
+
+/* json_object_get_string returns json-c's own buffer; overwrite it before json-c frees it. */
+static void wipe_string(json_object *s)
+{
+	int len = json_object_get_string_len(s);
+
+	if (len > 0)
+		explicit_bzero((char *)json_object_get_string(s), (size_t)len);
+}
+
+/* Depth-bounded: our request bodies are shallow, and json-c's parser stops at depth 32. */
+static void wipe_tree(json_object *obj, int depth)
+{
+	size_t i, n;
+
+	if (!obj || depth > 64)
+		return;
+	switch (json_object_get_type(obj)) {
+	case json_type_string:
+		wipe_string(obj);
+		break;
+	case json_type_array:
+		n = json_object_array_length(obj);
+		for (i = 0; i < n; i++)
+			wipe_tree(json_object_array_get_idx(obj, i), depth + 1);
+		break;
+	case json_type_object: {
+		json_object_object_foreach(obj, key, val)
+		{
+			(void)key;
+			wipe_tree(val, depth + 1);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* A string member of an object, in place. */
+static void wipe_member(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (json_object_is_type(obj, json_type_object) && json_object_object_get_ex(obj, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		wipe_string(v);
+}
+
+void gotrue_json_put_wiped(json_object *obj)
+{
+	wipe_tree(obj, 0);
+	json_object_put(obj);
+}
+
+int gotrue_json_add_str(json_object *obj, const char *key, const char *value,
+			struct gotrue_error *err)
+{
+	json_object *s = json_object_new_string(value);
+
+	if (!s || json_object_object_add(obj, key, s) != 0) {
+		gotrue_json_put_wiped(s);
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse caller-supplied JSON text that must be an object (signup/invite "data"). */
+static json_object *parse_object(const char *text, struct gotrue_error *err)
+{
+	json_object *obj = json_tokener_parse(text);
+
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "data is not a JSON object");
+		return NULL;
+	}
+	return obj;
+}
+
+/* --- Request helpers ---------------------------------------------------------------------------
+ */
+
+int gotrue_api_call(struct gotrue_client *c, const char *method, const char *path,
+		    const char *bearer, json_object *body, struct gotrue_error *err)
+{
+	struct gotrue_http_response resp;
+	int rc;
+
+	memset(&resp, 0, sizeof(resp));
+	rc = gotrue_http_json(c->http, method, path, bearer, body, NULL, &resp, err);
+	gotrue_http_response_clear(&resp);
+	return rc;
+}
+
+int gotrue_api_session(struct gotrue_client *c, const char *method, const char *path,
+		       const char *bearer, json_object *body, struct gotrue_session *out,
+		       struct gotrue_error *err)
+{
+	struct gotrue_http_response resp;
+	json_object *obj = NULL;
+	char why[WHY_MAX] = "";
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	memset(out, 0, sizeof(*out));
+	if (gotrue_http_json(c->http, method, path, bearer, body, &obj, &resp, err) != 0)
+		goto cleanup;
+	if (gotrue_session_from_json(obj, out, why, sizeof(why)) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable session from %s: %s", path,
+				 why);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	/* The parsed answer holds json-c copies of both tokens. Only those are wiped: the user's
+	 * metadata objects are shared with @out (gotrue_user_from_json takes references). */
+	wipe_member(obj, "access_token");
+	wipe_member(obj, "refresh_token");
+	json_object_put(obj);
+	gotrue_http_response_clear(&resp);
+	return rc;
+}
+
+int gotrue_api_user(struct gotrue_client *c, const char *method, const char *path,
+		    const char *bearer, json_object *body, struct gotrue_user *out,
+		    struct gotrue_error *err)
+{
+	struct gotrue_http_response resp;
+	json_object *obj = NULL;
+	char why[WHY_MAX] = "";
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	memset(out, 0, sizeof(*out));
+	if (gotrue_http_json(c->http, method, path, bearer, body, &obj, &resp, err) != 0)
+		goto cleanup;
+	if (gotrue_user_from_json(obj, out, why, sizeof(why)) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable user from %s: %s", path, why);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	json_object_put(obj);
+	gotrue_http_response_clear(&resp);
+	return rc;
+}
+
+static int get_object(struct gotrue_client *c, const char *path, json_object **out,
+		      struct gotrue_error *err)
+{
+	struct gotrue_http_response resp;
+	json_object *obj = NULL;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	*out = NULL;
+	if (gotrue_http_json(c->http, "GET", path, NULL, NULL, &obj, &resp, err) != 0)
+		goto cleanup;
+	if (!json_object_is_type(obj, json_type_object)) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "%s did not answer a JSON object", path);
+		goto cleanup;
+	}
+	*out = obj;
+	obj = NULL;
+	rc = 0;
+cleanup:
+	json_object_put(obj);
+	gotrue_http_response_clear(&resp);
+	return rc;
+}
+
+/* "email" or "phone", exactly one (the server refuses both: transcript step 20). */
+static int add_identity(json_object *body, const char *email, const char *phone,
+			struct gotrue_error *err)
+{
+	bool has_email = email && *email, has_phone = phone && *phone;
+
+	if (has_email == has_phone) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "need exactly one of email or phone");
+		return -1;
+	}
+	return has_email ? gotrue_json_add_str(body, "email", email, err)
+			 : gotrue_json_add_str(body, "phone", phone, err);
+}
+
+static json_object *new_body(struct gotrue_error *err)
+{
+	json_object *body = json_object_new_object();
+
+	if (!body)
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+	return body;
+}
+
+/* --- Server -------------------------------------------------------------------------------- */
+
+/* GET /health: {"version", "name", "description"} (step 1). */
+int gotrue_health(struct gotrue_client *c, json_object **out, struct gotrue_error *err)
+{
+	return get_object(c, "/health", out, err);
+}
+
+/* GET /settings: providers, mailer_autoconfirm, disable_signup (step 2). */
+int gotrue_settings(struct gotrue_client *c, json_object **out, struct gotrue_error *err)
+{
+	return get_object(c, "/settings", out, err);
+}
+
+/* At most 9 digits, so the value fits an int. */
+static bool version_number(const char **p, int *out)
+{
+	long v = 0;
+	int n = 0;
+
+	while (isdigit((unsigned char)**p) && n < 9) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (n == 0 || isdigit((unsigned char)**p))
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* "v2.69.3-2-g26f19659" (git describe, as /health reports it: step 1), "2.190.0", "v2.69.3". */
+int gotrue_version_parse(const char *version, int *major, int *minor, int *patch)
+{
+	const char *p = version;
+	int ma, mi, pa;
+
+	if (!p)
+		return -1;
+	if (*p == 'v' || *p == 'V')
+		p++;
+	if (!version_number(&p, &ma) || *p++ != '.' || !version_number(&p, &mi) || *p++ != '.' ||
+	    !version_number(&p, &pa))
+		return -1;
+	/* A pre-release or describe suffix may follow; nothing else may. */
+	if (*p != '\0' && *p != '-' && *p != '+')
+		return -1;
+	if (major)
+		*major = ma;
+	if (minor)
+		*minor = mi;
+	if (patch)
+		*patch = pa;
+	return 0;
+}
+
+/* /logout?scope= arrived with supabase/auth PR #1112 "feat: add different logout scopes"
+ * (commit df075408, tagged v2.78.0, July 2023); v2.77.0 and older, v2.69.3 among them, end
+ * every session of the user whatever the query says (transcript steps 72-73). An unknown or
+ * unparsable version is treated as old: assuming scope works when it does not would end the
+ * user's other sessions. */
+bool gotrue_version_honours_logout_scope(const char *version)
+{
+	int ma, mi, pa;
+
+	if (gotrue_version_parse(version, &ma, &mi, &pa) != 0)
+		return false;
+	return ma > 2 || (ma == 2 && mi >= 78);
+}
+
+/* --- Users -------------------------------------------------------------------------------- */
+
+/* POST /signup {email|phone, password, data} (steps 4-5). */
+int gotrue_signup(struct gotrue_client *c, const struct gotrue_credentials *cred,
+		  const char *data_json, struct gotrue_session *out, struct gotrue_error *err)
+{
+	json_object *body = NULL, *data = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!cred || !cred->password) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "signup needs a password");
+		goto cleanup;
+	}
+	body = new_body(err);
+	if (!body || add_identity(body, cred->email, cred->phone, err) != 0 ||
+	    gotrue_json_add_str(body, "password", cred->password, err) != 0)
+		goto cleanup;
+	if (data_json) {
+		data = parse_object(data_json, err);
+		if (!data)
+			goto cleanup;
+		if (json_object_object_add(body, "data", data) != 0) {
+			json_object_put(data);
+			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	rc = gotrue_api_session(c, "POST", "/signup", NULL, body, out, err);
+cleanup:
+	gotrue_json_put_wiped(body);
+	return rc;
+}
+
+/* POST /token?grant_type=password {email|phone, password} (step 11). The grant type must be in
+ * the query string; the body must be JSON (steps 25-26). */
+int gotrue_signin_password(struct gotrue_client *c, const struct gotrue_credentials *cred,
+			   struct gotrue_session *out, struct gotrue_error *err)
+{
+	json_object *body = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!cred || !cred->password) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "sign-in needs a password");
+		goto cleanup;
+	}
+	body = new_body(err);
+	if (!body || add_identity(body, cred->email, cred->phone, err) != 0 ||
+	    gotrue_json_add_str(body, "password", cred->password, err) != 0)
+		goto cleanup;
+	rc = gotrue_api_session(c, "POST", "/token?grant_type=password", NULL, body, out, err);
+cleanup:
+	gotrue_json_put_wiped(body);
+	return rc;
+}
+
+/* POST /token?grant_type=refresh_token {refresh_token} (step 29). */
+int gotrue_refresh(struct gotrue_client *c, const char *refresh_token, struct gotrue_session *out,
+		   struct gotrue_error *err)
+{
+	json_object *body = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!refresh_token || !*refresh_token) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no refresh token");
+		goto cleanup;
+	}
+	body = new_body(err);
+	if (!body || gotrue_json_add_str(body, "refresh_token", refresh_token, err) != 0)
+		goto cleanup;
+	rc = gotrue_api_session(c, "POST", "/token?grant_type=refresh_token", NULL, body, out, err);
+cleanup:
+	gotrue_json_put_wiped(body);
+	return rc;
+}
+
+/* POST /logout[?scope=local|others]: 204 (step 63). Global is the server's default, so it is
+ * sent without a scope: that is also the only form a pre-v2.78 server understands. */
+int gotrue_signout(struct gotrue_client *c, const char *access_token,
+		   enum gotrue_logout_scope scope, struct gotrue_error *err)
+{
+	const char *path;
+
+	switch (scope) {
+	case GOTRUE_LOGOUT_GLOBAL:
+		path = "/logout";
+		break;
+	case GOTRUE_LOGOUT_LOCAL:
+		path = "/logout?scope=local";
+		break;
+	case GOTRUE_LOGOUT_OTHERS:
+		path = "/logout?scope=others";
+		break;
+	default:
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "unknown logout scope %d", (int)scope);
+		return -1;
+	}
+	if (!access_token || !*access_token) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "logout needs an access token");
+		return -1;
+	}
+	return gotrue_api_call(c, "POST", path, access_token, NULL, err);
+}
+
+/* GET /user (step 38). */
+int gotrue_user_get(struct gotrue_client *c, const char *access_token, struct gotrue_user *out,
+		    struct gotrue_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!access_token || !*access_token) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "/user needs an access token");
+		return -1;
+	}
+	return gotrue_api_user(c, "GET", "/user", access_token, NULL, out, err);
+}
+
+/* PUT /user (steps 52-55). @update belongs to the caller, who wipes any password in it. */
+int gotrue_user_update(struct gotrue_client *c, const char *access_token, json_object *update,
+		       struct gotrue_user *out, struct gotrue_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!access_token || !*access_token || !json_object_is_type(update, json_type_object)) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "PUT /user needs a token and an object");
+		return -1;
+	}
+	return gotrue_api_user(c, "PUT", "/user", access_token, update, out, err);
+}
+
+/* POST /otp {email|phone, create_user}: 200 {} (steps 77, 86-87). */
+int gotrue_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
+	       struct gotrue_error *err)
+{
+	json_object *body = NULL, *flag;
+	int rc = -1;
+
+	body = new_body(err);
+	if (!body || add_identity(body, email, phone, err) != 0)
+		goto cleanup;
+	flag = json_object_new_boolean(create_user);
+	if (!flag || json_object_object_add(body, "create_user", flag) != 0) {
+		json_object_put(flag);
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	rc = gotrue_api_call(c, "POST", "/otp", NULL, body, err);
+cleanup:
+	json_object_put(body);
+	return rc;
+}
+
+/* POST {"email"} to /magiclink or /recover: 200 {} (steps 92, recover). */
+static int post_email(struct gotrue_client *c, const char *path, const char *email,
+		      struct gotrue_error *err)
+{
+	json_object *body = NULL;
+	int rc = -1;
+
+	if (!email || !*email) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "%s needs an email", path);
+		goto cleanup;
+	}
+	body = new_body(err);
+	if (!body || gotrue_json_add_str(body, "email", email, err) != 0)
+		goto cleanup;
+	rc = gotrue_api_call(c, "POST", path, NULL, body, err);
+cleanup:
+	json_object_put(body);
+	return rc;
+}
+
+int gotrue_magiclink(struct gotrue_client *c, const char *email, struct gotrue_error *err)
+{
+	return post_email(c, "/magiclink", email, err);
+}
+
+int gotrue_recover(struct gotrue_client *c, const char *email, struct gotrue_error *err)
+{
+	return post_email(c, "/recover", email, err);
+}
+
+/* POST /verify {type, email|phone, token} -> session (steps 80, 88, 104). The one-time code is
+ * a secret until used. */
+int gotrue_verify(struct gotrue_client *c, const char *type, const char *email, const char *phone,
+		  const char *token, struct gotrue_session *out, struct gotrue_error *err)
+{
+	json_object *body = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!type || !*type || !token || !*token) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "verify needs a type and a token");
+		goto cleanup;
+	}
+	body = new_body(err);
+	if (!body || gotrue_json_add_str(body, "type", type, err) != 0 ||
+	    add_identity(body, email, phone, err) != 0 ||
+	    gotrue_json_add_str(body, "token", token, err) != 0)
+		goto cleanup;
+	rc = gotrue_api_session(c, "POST", "/verify", NULL, body, out, err);
+cleanup:
+	gotrue_json_put_wiped(body);
+	return rc;
+}
+
+/* POST /invite {email, data} with the service-role key -> the invited user (step 97). */
+int gotrue_invite(struct gotrue_client *c, const char *email, const char *data_json,
+		  struct gotrue_user *out, struct gotrue_error *err)
+{
+	json_object *body = NULL, *data = NULL;
+	const char *bearer;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!email || !*email) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "invite needs an email");
+		goto cleanup;
+	}
+	bearer = gotrue_client_admin_bearer(c, err);
+	if (!bearer)
+		goto cleanup;
+	body = new_body(err);
+	if (!body || gotrue_json_add_str(body, "email", email, err) != 0)
+		goto cleanup;
+	if (data_json) {
+		data = parse_object(data_json, err);
+		if (!data)
+			goto cleanup;
+		if (json_object_object_add(body, "data", data) != 0) {
+			json_object_put(data);
+			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	rc = gotrue_api_user(c, "POST", "/invite", bearer, body, out, err);
+cleanup:
+	json_object_put(body);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/* oauth: the browser side of a provider sign-in, with no network: the GoTrue
+ * GET /authorize?provider=... URL a user is sent to, and the PKCE verifier/challenge pair
+ * (RFC 7636) that binds the code GoTrue hands back to this client. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "http.h"
+
+/* 32 random bytes: the 256 bits RFC 7636 7.1 recommends, 43 base64url characters. */
+#define PKCE_VERIFIER_BYTES 32
+#define PKCE_VERIFIER_MIN   43
+#define PKCE_VERIFIER_MAX   128
+
+/* base64url without padding (RFC 7636 Appendix A) of @len bytes into @out (@out_len bytes).
+ * EVP_EncodeBlock writes standard base64; the alphabet is then mapped and the '=' dropped.
+ * 0 or -1 when @out is too small. */
+static int base64url(const unsigned char *in, size_t len, char *out, size_t out_len)
+{
+	unsigned char buf[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	size_t i, n;
+
+	if (len > EVP_MAX_MD_SIZE)
+		return -1;
+	n = (size_t)EVP_EncodeBlock(buf, in, (int)len);
+	while (n > 0 && buf[n - 1] == '=')
+		n--;
+	if (n + 1 > out_len)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = buf[i] == '+' ? '-' : buf[i] == '/' ? '_' : (char)buf[i];
+	out[n] = '\0';
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* RFC 7636 4.1: code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / "-" / "." /
+ * "_" / "~". */
+static int verifier_valid(const char *v)
+{
+	size_t n = 0;
+
+	for (; v[n] != '\0'; n++) {
+		char ch = v[n];
+
+		if (n >= PKCE_VERIFIER_MAX)
+			return 0;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~'))
+			return 0;
+	}
+	return n >= PKCE_VERIFIER_MIN;
+}
+
+/* RFC 7636 4.2: S256 code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier))). */
+int gotrue_pkce_challenge(const char *verifier, char *challenge, size_t challenge_len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	int rc = -1;
+
+	if (!verifier || !challenge || !verifier_valid(verifier))
+		goto cleanup;
+	if (EVP_Digest(verifier, strlen(verifier), md, &md_len, EVP_sha256(), NULL) != 1)
+		goto cleanup;
+	rc = base64url(md, md_len, challenge, challenge_len);
+cleanup:
+	explicit_bzero(md, sizeof(md));
+	return rc;
+}
+
+int gotrue_pkce_pair(char *verifier, size_t verifier_len, char *challenge, size_t challenge_len)
+{
+	unsigned char rnd[PKCE_VERIFIER_BYTES];
+	int rc = -1;
+
+	if (!verifier || !challenge)
+		goto cleanup;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		goto cleanup;
+	if (base64url(rnd, sizeof(rnd), verifier, verifier_len) != 0)
+		goto cleanup;
+	rc = gotrue_pkce_challenge(verifier, challenge, challenge_len);
+cleanup:
+	explicit_bzero(rnd, sizeof(rnd));
+	if (rc != 0 && verifier && verifier_len > 0)
+		explicit_bzero(verifier, verifier_len);
+	return rc;
+}
+
+/* GET /authorize (supabase/auth internal/api/external.go): provider, redirect_to, scopes and,
+ * for the PKCE flow, code_challenge with code_challenge_method=s256 (the spelling supabase's
+ * own clients send). Every value is percent-encoded. */
+char *gotrue_provider_url(const struct gotrue_config *cfg, const char *provider,
+			  const char *redirect_to, const char *scopes, const char *code_challenge)
+{
+	char *ep = NULL, *er = NULL, *es = NULL, *ec = NULL, *url = NULL;
+
+	if (!cfg || !cfg->url || !provider || !*provider)
+		goto cleanup;
+	ep = gotrue_http_escape(provider);
+	if (!ep)
+		goto cleanup;
+	if (redirect_to && !(er = gotrue_http_escape(redirect_to)))
+		goto cleanup;
+	if (scopes && !(es = gotrue_http_escape(scopes)))
+		goto cleanup;
+	if (code_challenge && !(ec = gotrue_http_escape(code_challenge)))
+		goto cleanup;
+	if (asprintf(&url, "%s/authorize?provider=%s%s%s%s%s%s%s%s", cfg->url, ep,
+		     er ? "&redirect_to=" : "", er ? er : "", es ? "&scopes=" : "", es ? es : "",
+		     ec ? "&code_challenge=" : "", ec ? ec : "",
+		     ec ? "&code_challenge_method=s256" : "") < 0)
+		url = NULL;
+cleanup:
+	free(ep);
+	free(er);
+	free(es);
+	free(ec);
+	return url;
+}

@@ -1,0 +1,66 @@
+/* user: the GoTrue user object (GET /user, /admin/users, the "user" of a session) as a C struct.
+ * Every field is checked for type and size; unknown fields are ignored; malformed input is an
+ * error, never a crash. app_metadata is admin-only data and the only source of authorisation;
+ * user_metadata is written by the user and is kept only for display. */
+#ifndef GOTRUE_USER_H
+#define GOTRUE_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#define GOTRUE_USER_ID_MAX 64       /* UUIDs are 36 */
+#define GOTRUE_USER_EMAIL_MAX 320
+#define GOTRUE_USER_PHONE_MAX 32
+#define GOTRUE_USER_STR_MAX 1024     /* any other string */
+#define GOTRUE_USER_META_MAX (64 * 1024) /* serialised size of a metadata object */
+#define GOTRUE_USER_FACTORS_MAX 32
+
+struct gotrue_factor {
+	char *id;
+	char *type;   /* "totp", "phone" */
+	char *status; /* "verified", "unverified" */
+	char *friendly_name; /* may be NULL */
+};
+
+struct gotrue_user {
+	char *id; /* required, UUID text */
+	char *aud;
+	char *role;
+	char *email; /* NULL when absent or "" */
+	char *phone; /* NULL when absent or "" */
+	/* 0 when absent or null */
+	time_t email_confirmed_at;
+	time_t phone_confirmed_at;
+	time_t confirmed_at;
+	time_t banned_until;
+	time_t created_at;
+	time_t updated_at;
+	time_t last_sign_in_at;
+	json_object *app_metadata;  /* owned reference, never NULL after a successful parse */
+	json_object *user_metadata; /* owned reference, never NULL after a successful parse */
+	struct gotrue_factor *factors;
+	size_t n_factors;
+};
+
+/* Fill @out from a parsed object. 0, or -1 with a reason in @why (may be NULL). @out is cleared
+ * on failure. */
+int gotrue_user_from_json(json_object *obj, struct gotrue_user *out, char *why, size_t why_len);
+/* Same, from raw bytes (need not be NUL-terminated). A fuzz target. */
+int gotrue_user_parse(const char *buf, size_t len, struct gotrue_user *out, char *why,
+		      size_t why_len);
+void gotrue_user_clear(struct gotrue_user *u);
+
+/* True when banned_until is in the future relative to @now. */
+bool gotrue_user_is_banned(const struct gotrue_user *u, time_t now);
+
+/* RFC 3339 timestamps as GoTrue writes them ("2026-11-23T02:30:18.923527Z", or with an offset).
+ * 0 or -1. */
+int gotrue_parse_time(const char *s, time_t *out);
+
+/* True when @s has the 8-4-4-4-12 hex shape of a UUID (GoTrue's user and factor ids). Used
+ * before an id goes into a URL path. (Added by H-api.) */
+bool gotrue_uuid_valid(const char *s);
+
+#endif
