@@ -1,0 +1,245 @@
+/* emulator.h: the pieces of the GoTrue test server shared between its files (request/reply
+ * types, the in-memory store, token signing, faults). Not part of libgotrue. */
+#ifndef GOTRUE_EMULATOR_H
+#define GOTRUE_EMULATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#define EMU_ID_LEN 37 /* UUID text + NUL */
+#define EMU_RT_LEN 23 /* 22-char opaque refresh token + NUL (transcript step 4) */
+
+enum emu_mode { EMU_MODE_V269, EMU_MODE_CURRENT };
+
+struct emu_config {
+	enum emu_mode mode;
+	const char *state_dir;
+	const char *alg; /* "HS256", "RS256", "ES256" */
+	long jwt_exp;
+	bool tls;
+	const char *tls_name;
+	char url[128];
+};
+
+extern struct emu_config emu_cfg;
+extern volatile int emu_stopping; /* set on SIGTERM so stalled replies give up */
+
+/* ---- request / reply (router.c, reply.c) ---- */
+struct emu_header {
+	char *name;
+	char *value;
+};
+
+struct emu_reply {
+	unsigned status;
+	char *body; /* malloc'd; NULL = empty */
+	size_t body_len;
+	const char *content_type;
+	struct emu_header headers[6];
+	int n_headers;
+};
+
+struct emu_req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	char *body;
+	size_t body_len;
+	bool api_2024; /* X-Supabase-Api-Version: 2024-01-01 */
+	long serial;   /* request number; user JSON shows confirmed_at only from the next one */
+};
+
+const char *emu_req_header(const struct emu_req *q, const char *name);
+const char *emu_req_arg(const struct emu_req *q, const char *name);
+
+void emu_reply_json(struct emu_reply *r, unsigned status, json_object *obj); /* takes obj */
+void emu_reply_text(struct emu_reply *r, unsigned status, const char *ctype, const char *text);
+void emu_reply_header(struct emu_reply *r, const char *name, const char *value);
+/* {"code":N,"msg":...} (v2.69), + error_code and x-sb-error-code (current), or {"code","message"}
+ * with X-Supabase-Api-Version: 2024-01-01. */
+void emu_reply_error(struct emu_reply *r, const struct emu_req *q, unsigned status,
+		     const char *error_code, const char *msg);
+/* /token grant failures: OAuth {"error","error_description"} 400 on v2.69; the error_code form on
+ * current servers. @desc may be NULL (unsupported_grant_type has no description). */
+void emu_reply_oauth(struct emu_reply *r, const struct emu_req *q, const char *error,
+		     const char *desc, const char *error_code);
+void emu_reply_free(struct emu_reply *r);
+
+/* Parse a JSON request body. NULL with @why set to a Go-like reason on failure. */
+json_object *emu_parse_body(const struct emu_req *q, char *why, size_t why_len);
+
+/* ---- store.c: users, sessions, refresh tokens; one mutex, held by the handler ---- */
+struct emu_factor {
+	char id[EMU_ID_LEN];
+	char friendly_name[128];
+	char secret[40]; /* base32 */
+	bool verified;
+	double created_at, updated_at;
+	char challenge_id[EMU_ID_LEN];
+	time_t challenge_expires;
+	struct emu_factor *next;
+};
+
+struct emu_user {
+	char id[EMU_ID_LEN];
+	char *email; /* lowercased */
+	char *phone;
+	bool has_password;
+	unsigned char salt[16];
+	unsigned char hash[32];
+	double created_at, updated_at, email_confirmed_at, last_sign_in_at;
+	double recovery_sent_at, invited_at, confirmation_sent_at;
+	long confirm_serial;
+	time_t banned_until; /* 0 = not banned */
+	json_object *app_metadata;
+	json_object *user_metadata;
+	char otp[7];	     /* outstanding one-time code, "" = none */
+	char link_token[57]; /* the magic-link token for the same mail */
+	time_t otp_sent;
+	struct emu_factor *factors;
+	struct emu_user *next;
+};
+
+struct emu_session {
+	char id[EMU_ID_LEN];
+	char user_id[EMU_ID_LEN];
+	char aal[5];
+	char amr_method[16];
+	time_t amr_time;
+	struct emu_session *next;
+};
+
+struct emu_rtoken {
+	char token[EMU_RT_LEN];
+	char session_id[EMU_ID_LEN];
+	bool used;
+	struct emu_rtoken *next;
+};
+
+void emu_store_lock(void);
+void emu_store_unlock(void);
+struct emu_user *emu_user_new(const char *email); /* caller holds the lock */
+struct emu_user *emu_user_by_email(const char *email);
+struct emu_user *emu_user_by_id(const char *id);
+size_t emu_user_count(void);
+struct emu_user *emu_user_nth(size_t i); /* newest first */
+void emu_user_delete(struct emu_user *u);
+void emu_user_set_password(struct emu_user *u, const char *pw);
+bool emu_user_check_password(const struct emu_user *u, const char *pw);
+bool emu_user_banned(const struct emu_user *u);
+json_object *emu_factors_json(const struct emu_user *u);
+json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q);
+void emu_json_merge(json_object *dst, json_object *src); /* shallow; null deletes */
+
+struct emu_session *emu_session_new(const struct emu_user *u, const char *method);
+struct emu_session *emu_session_by_id(const char *id);
+void emu_session_delete(const char *id);
+void emu_sessions_delete_user(const char *user_id, const char *except);
+struct emu_rtoken *emu_rtoken_new(const struct emu_session *s);
+struct emu_rtoken *emu_rtoken_find(const char *token);
+void emu_rtoken_revoke_family(const char *session_id);
+
+double emu_now(void);
+void emu_time_str(double t, char *buf, size_t len); /* RFC 3339 with microseconds, UTC */
+void emu_uuid(char out[EMU_ID_LEN]);
+bool emu_is_uuid(const char *s);
+void emu_random_token(char *out, size_t chars); /* base62 */
+
+/* ---- tokens.c ---- */
+int emu_keys_init(void);   /* secret, asymmetric key, state files */
+char *emu_jwks_json(void); /* {"keys":[...]} */
+/* Sign an access token for @u in session @s (claims per mode). malloc'd. */
+char *emu_sign_access(const struct emu_user *u, const struct emu_session *s, time_t *exp);
+char *emu_sign_claims(json_object *claims); /* generic (service_role key) */
+/* Verify a bearer token. On failure returns NULL and sets @err to the GoTrue message
+ * ("invalid JWT: unable to parse or verify signature, ..."). */
+json_object *emu_verify(const char *token, char *err, size_t err_len);
+/* Session response {"access_token",...,"user"} */
+json_object *emu_session_reply(struct emu_user *u, struct emu_session *s, const struct emu_req *q);
+void emu_b64url(const unsigned char *in, size_t len, char *out, size_t out_len);
+
+/* ---- faults.c ---- */
+enum emu_fault_kind {
+	EMU_FAULT_NONE,
+	EMU_FAULT_DELAY,
+	EMU_FAULT_STATUS,
+	EMU_FAULT_GARBAGE,
+	EMU_FAULT_OVERSIZE,
+	EMU_FAULT_DROP,
+	EMU_FAULT_STALL,
+	EMU_FAULT_TRUNCATE,
+	EMU_FAULT_REDIRECT,
+	EMU_FAULT_WRONG_TYPES,
+};
+
+struct emu_fault {
+	enum emu_fault_kind kind;
+	long ms;
+	unsigned status;
+	char *body;
+	size_t bytes;
+	char *location;
+};
+
+int emu_fault_add(json_object *spec, char *err, size_t err_len);
+void emu_faults_clear(void);
+/* Take one matching fault (decrements its count). Returns false if none. */
+bool emu_fault_take(const char *method, const char *path, struct emu_fault *out);
+void emu_fault_release(struct emu_fault *f);
+void emu_count(const char *method, const char *path, const char *grant_type);
+void emu_count_key(const char *key);
+json_object *emu_counts_json(void);
+void emu_counts_reset(void);
+
+/* ---- handlers ---- */
+typedef void (*emu_handler)(struct emu_req *q, struct emu_reply *r, const char *id,
+			    const char *sub);
+void emu_h_health(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_settings(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_signup(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_token(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_logout(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_user_get(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_user_put(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_otp(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_magiclink(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_recover(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_verify_post(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_verify_get(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_jwks(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_invite(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_list(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_create(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_get(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_put(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_delete(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_factors(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_admin_factor_delete(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_factor_enroll(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_factor_challenge(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_factor_verify(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_factor_delete(struct emu_req *, struct emu_reply *, const char *, const char *);
+
+/* Authentication helpers shared by the handlers (handlers_auth.c). Each returns the verified
+ * claims, or NULL after writing the GoTrue error into @r. */
+json_object *emu_auth_bearer(struct emu_req *q, struct emu_reply *r);
+/* Bearer + sub + user lookup (+ session check in current mode). Caller holds the store lock. */
+struct emu_user *emu_auth_user(struct emu_req *q, struct emu_reply *r, json_object **claims);
+bool emu_auth_admin(struct emu_req *q, struct emu_reply *r);
+void emu_send_mail(const struct emu_user *u, const char *type);
+
+/* ---- tls.c ---- */
+int emu_tls_make(char **key_pem, char **cert_pem);
+
+/* ---- router.c ---- */
+enum MHD_Result emu_access(void *cls, struct MHD_Connection *conn, const char *url,
+			   const char *method, const char *version, const char *upload_data,
+			   size_t *upload_data_size, void **con_cls);
+void emu_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			   enum MHD_RequestTerminationCode toe);
+
+#endif

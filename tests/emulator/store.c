@@ -1,0 +1,404 @@
+/* store.c: the emulator's database: users, sessions and refresh tokens, in memory, behind one
+ * mutex that a handler holds for its whole request (the emulator serves tests, not load).
+ * Passwords are kept as salted SHA-256 (EVP), never in plain text. */
+#include <config.h>
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "emulator.h"
+
+static pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct emu_user *users; /* newest first, as GET /admin/users lists them */
+static struct emu_session *sessions;
+static struct emu_rtoken *rtokens;
+
+void emu_store_lock(void)
+{
+	pthread_mutex_lock(&store_mutex);
+}
+
+void emu_store_unlock(void)
+{
+	pthread_mutex_unlock(&store_mutex);
+}
+
+double emu_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void emu_time_str(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&s, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06ldZ", date, (long)((t - (double)s) * 1e6));
+}
+
+void emu_uuid(char out[EMU_ID_LEN])
+{
+	unsigned char b[16];
+
+	RAND_bytes(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40; /* RFC 9562 version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, EMU_ID_LEN,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
+}
+
+bool emu_is_uuid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+void emu_random_token(char *out, size_t chars)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char b[64];
+
+	if (chars > sizeof(b))
+		chars = sizeof(b);
+	RAND_bytes(b, (int)chars);
+	for (size_t i = 0; i < chars; i++)
+		out[i] = alphabet[b[i] % 62];
+	out[chars] = '\0';
+}
+
+static void hash_password(const unsigned char salt[16], const char *pw, unsigned char out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 32;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, salt, 16);
+	EVP_DigestUpdate(ctx, pw, strlen(pw));
+	EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+}
+
+void emu_user_set_password(struct emu_user *u, const char *pw)
+{
+	RAND_bytes(u->salt, sizeof(u->salt));
+	hash_password(u->salt, pw, u->hash);
+	u->has_password = true;
+}
+
+bool emu_user_check_password(const struct emu_user *u, const char *pw)
+{
+	unsigned char h[32];
+
+	if (!u->has_password || !pw)
+		return false;
+	hash_password(u->salt, pw, h);
+	return CRYPTO_memcmp(h, u->hash, sizeof(h)) == 0;
+}
+
+bool emu_user_banned(const struct emu_user *u)
+{
+	return u->banned_until != 0 && u->banned_until > time(NULL);
+}
+
+struct emu_user *emu_user_new(const char *email)
+{
+	struct emu_user *u = calloc(1, sizeof(*u));
+
+	emu_uuid(u->id);
+	u->email = strdup(email ? email : "");
+	for (char *p = u->email; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	u->phone = strdup("");
+	u->created_at = u->updated_at = emu_now();
+	u->app_metadata = json_object_new_object();
+	json_object_object_add(u->app_metadata, "provider", json_object_new_string("email"));
+	json_object *prov = json_object_new_array();
+	json_object_array_add(prov, json_object_new_string("email"));
+	json_object_object_add(u->app_metadata, "providers", prov);
+	u->user_metadata = json_object_new_object();
+	u->next = users;
+	users = u;
+	return u;
+}
+
+struct emu_user *emu_user_by_email(const char *email)
+{
+	if (!email || !*email)
+		return NULL;
+	for (struct emu_user *u = users; u; u = u->next)
+		if (strcasecmp(u->email, email) == 0)
+			return u;
+	return NULL;
+}
+
+struct emu_user *emu_user_by_id(const char *id)
+{
+	if (!id)
+		return NULL;
+	for (struct emu_user *u = users; u; u = u->next)
+		if (strcasecmp(u->id, id) == 0)
+			return u;
+	return NULL;
+}
+
+size_t emu_user_count(void)
+{
+	size_t n = 0;
+
+	for (struct emu_user *u = users; u; u = u->next)
+		n++;
+	return n;
+}
+
+struct emu_user *emu_user_nth(size_t i)
+{
+	struct emu_user *u = users;
+
+	while (u && i--)
+		u = u->next;
+	return u;
+}
+
+void emu_user_delete(struct emu_user *u)
+{
+	struct emu_user **pp;
+
+	emu_sessions_delete_user(u->id, NULL);
+	for (pp = &users; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	while (u->factors) {
+		struct emu_factor *f = u->factors;
+
+		u->factors = f->next;
+		OPENSSL_cleanse(f->secret, sizeof(f->secret));
+		free(f);
+	}
+	json_object_put(u->app_metadata);
+	json_object_put(u->user_metadata);
+	free(u->email);
+	free(u->phone);
+	OPENSSL_cleanse(u, sizeof(*u));
+	free(u);
+}
+
+void emu_json_merge(json_object *dst, json_object *src)
+{
+	json_object_object_foreach(src, key, val)
+	{
+		if (!val)
+			json_object_object_del(dst, key);
+		else
+			json_object_object_add(dst, key, json_object_get(val));
+	}
+}
+
+static void add_time(json_object *o, const char *key, double t)
+{
+	char buf[48];
+
+	if (t <= 0)
+		return;
+	emu_time_str(t, buf, sizeof(buf));
+	json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+static json_object *factor_json(const struct emu_factor *f)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(f->id));
+	add_time(o, "created_at", f->created_at);
+	add_time(o, "updated_at", f->updated_at);
+	json_object_object_add(o, "status",
+			       json_object_new_string(f->verified ? "verified" : "unverified"));
+	json_object_object_add(o, "friendly_name", json_object_new_string(f->friendly_name));
+	json_object_object_add(o, "factor_type", json_object_new_string("totp"));
+	return o;
+}
+
+json_object *emu_factors_json(const struct emu_user *u)
+{
+	json_object *a = json_object_new_array();
+
+	for (const struct emu_factor *f = u->factors; f; f = f->next)
+		json_object_array_add(a, factor_json(f));
+	return a;
+}
+
+/* The user object as GoTrue v2.69 serialises models.User: optional timestamps are omitted when
+ * unset. confirmed_at is a generated DB column, so it only shows once the user has been read back
+ * after confirmation (transcript steps 4/11, 104/106, 131/132). */
+json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q)
+{
+	json_object *o = json_object_new_object();
+	json_object *ident, *idata, *ids;
+
+	json_object_object_add(o, "id", json_object_new_string(u->id));
+	json_object_object_add(o, "aud", json_object_new_string("authenticated"));
+	json_object_object_add(o, "role", json_object_new_string("authenticated"));
+	json_object_object_add(o, "email", json_object_new_string(u->email));
+	add_time(o, "email_confirmed_at", u->email_confirmed_at);
+	add_time(o, "invited_at", u->invited_at);
+	json_object_object_add(o, "phone", json_object_new_string(u->phone));
+	add_time(o, "confirmation_sent_at", u->confirmation_sent_at);
+	if (u->email_confirmed_at > 0 && (!q || u->confirm_serial < q->serial))
+		add_time(o, "confirmed_at", u->email_confirmed_at);
+	add_time(o, "recovery_sent_at", u->recovery_sent_at);
+	add_time(o, "last_sign_in_at", u->last_sign_in_at);
+	if (u->banned_until) {
+		add_time(o, "banned_until", (double)u->banned_until);
+	}
+	json_object_object_add(o, "app_metadata", json_object_get(u->app_metadata));
+	json_object_object_add(o, "user_metadata", json_object_get(u->user_metadata));
+	if (u->factors)
+		json_object_object_add(o, "factors", emu_factors_json(u));
+	ids = json_object_new_array();
+	ident = json_object_new_object();
+	json_object_object_add(ident, "id", json_object_new_string(u->id));
+	json_object_object_add(ident, "user_id", json_object_new_string(u->id));
+	idata = json_object_new_object();
+	json_object_object_add(idata, "email", json_object_new_string(u->email));
+	json_object_object_add(idata, "sub", json_object_new_string(u->id));
+	json_object_object_add(ident, "identity_data", idata);
+	json_object_object_add(ident, "provider", json_object_new_string("email"));
+	add_time(ident, "last_sign_in_at", u->created_at);
+	add_time(ident, "created_at", u->created_at);
+	add_time(ident, "updated_at", u->created_at);
+	json_object_array_add(ids, ident);
+	json_object_object_add(o, "identities", ids);
+	add_time(o, "created_at", u->created_at);
+	add_time(o, "updated_at", u->updated_at);
+	return o;
+}
+
+struct emu_session *emu_session_new(const struct emu_user *u, const char *method)
+{
+	struct emu_session *s = calloc(1, sizeof(*s));
+
+	emu_uuid(s->id);
+	memcpy(s->user_id, u->id, EMU_ID_LEN);
+	strcpy(s->aal, "aal1");
+	snprintf(s->amr_method, sizeof(s->amr_method), "%s", method);
+	s->amr_time = time(NULL);
+	s->next = sessions;
+	sessions = s;
+	return s;
+}
+
+struct emu_session *emu_session_by_id(const char *id)
+{
+	if (!id)
+		return NULL;
+	for (struct emu_session *s = sessions; s; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+static void rtokens_delete_session(const char *session_id)
+{
+	struct emu_rtoken **pp = &rtokens;
+
+	while (*pp) {
+		struct emu_rtoken *t = *pp;
+
+		if (strcmp(t->session_id, session_id) == 0) {
+			*pp = t->next;
+			OPENSSL_cleanse(t, sizeof(*t));
+			free(t);
+		} else {
+			pp = &t->next;
+		}
+	}
+}
+
+void emu_session_delete(const char *id)
+{
+	struct emu_session **pp = &sessions;
+
+	while (*pp) {
+		struct emu_session *s = *pp;
+
+		if (strcmp(s->id, id) == 0) {
+			*pp = s->next;
+			rtokens_delete_session(s->id);
+			free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+void emu_sessions_delete_user(const char *user_id, const char *except)
+{
+	struct emu_session **pp = &sessions;
+
+	while (*pp) {
+		struct emu_session *s = *pp;
+
+		if (strcmp(s->user_id, user_id) == 0 && (!except || strcmp(s->id, except) != 0)) {
+			*pp = s->next;
+			rtokens_delete_session(s->id);
+			free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+struct emu_rtoken *emu_rtoken_new(const struct emu_session *s)
+{
+	struct emu_rtoken *t = calloc(1, sizeof(*t));
+
+	emu_random_token(t->token, EMU_RT_LEN - 1);
+	memcpy(t->session_id, s->id, EMU_ID_LEN);
+	t->next = rtokens;
+	rtokens = t;
+	return t;
+}
+
+struct emu_rtoken *emu_rtoken_find(const char *token)
+{
+	if (!token)
+		return NULL;
+	for (struct emu_rtoken *t = rtokens; t; t = t->next)
+		if (strcmp(t->token, token) == 0)
+			return t;
+	return NULL;
+}
+
+void emu_rtoken_revoke_family(const char *session_id)
+{
+	for (struct emu_rtoken *t = rtokens; t; t = t->next)
+		if (strcmp(t->session_id, session_id) == 0)
+			t->used = true;
+}
