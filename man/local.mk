@@ -1,0 +1,2 @@
+# man/: the manual pages.
+dist_man_MANS += man/gotruectl.8 man/gotrue.conf.5

@@ -1,0 +1,416 @@
+#!/bin/sh
+# gotruectl end to end against the GoTrue emulator, once per server generation (--mode v2.69 and
+# --mode current): every subcommand, its exit code and its output. TAP on stdout.
+# Needs $GOTRUECTL, $GOTRUE_EMULATOR and $top_srcdir (set by make check).
+
+: "${top_srcdir:?}" "${GOTRUECTL:?}" "${GOTRUE_EMULATOR:?}"
+. "$top_srcdir/tests/common/emu.sh"
+
+if [ ! -x "$GOTRUE_EMULATOR" ]; then
+	echo "1..0 # SKIP no emulator (libmicrohttpd missing at configure time)"
+	exit 0
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/test_gotruectl.XXXXXX") || exit 99
+umask 077
+n=0
+failed=0
+trap 'emu_stop >/dev/null 2>&1; rm -rf "$T"' EXIT INT TERM
+
+ok() { # ok CONDITION_STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2"
+		echo "#   rc=$rc"
+		sed 's/^/#   out: /' "$T/out" 2>/dev/null | head -5
+		sed 's/^/#   err: /' "$T/err" 2>/dev/null | head -5
+	fi
+}
+
+# run [<stdin-file>] gotruectl-args...: output in $T/out and $T/err, status in $rc.
+run() {
+	"$GOTRUECTL" --conf "$CONF" "$@" <"$STDIN" >"$T/out" 2>"$T/err"
+	rc=$?
+	STDIN=/dev/null
+}
+STDIN=/dev/null
+with() { # with TEXT: the next run reads TEXT (one line) on stdin
+	printf '%s\n' "$1" >"$T/stdin"
+	STDIN="$T/stdin"
+}
+with_file() {
+	STDIN="$1"
+}
+out_has() { grep -q -- "$1" "$T/out"; }
+err_has() { grep -q -- "$1" "$T/err"; }
+# A string field of the first JSON object in $T/out (the CLI prints one line per document).
+json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$T/out" | head -1; }
+# The newest token the emulator "mailed" to $1.
+outbox_token() {
+	grep -F "\"$1\"" "$EMU_DIR/outbox" | tail -1 | sed -n 's/.*"token": *"\([^"]*\)".*/\1/p'
+}
+
+PW='correct horse battery staple 9!'
+
+suite() {
+	mode=$1
+	emu_start --mode "$mode" || {
+		echo "Bail out! emulator did not start ($mode)"
+		exit 1
+	}
+	# email_domains set: config check counts its absence as a problem.
+	CONF=$(emu_write_config "email_domains = example.org")
+	m="[$mode]"
+
+	# --- server ---
+	run health
+	ok $((rc != 0)) "$m health exits 0"
+	run --json health
+	out_has '"version"'
+	ok $? "$m health --json has the version"
+	run settings
+	[ $rc -eq 0 ] && out_has 'external'
+	ok $? "$m settings prints the server settings"
+
+	# --- admin create, signin ---
+	with "$PW"
+	run --json admin users create --email alice@example.org --password-stdin --confirm \
+		--app-metadata '{"groups":["ops"]}' --user-metadata '{"name":"Alice"}'
+	alice=$(json_field id)
+	[ $rc -eq 0 ] && [ -n "$alice" ] && out_has '"groups":\["ops"\]'
+	ok $? "$m admin users create prints the new user with its app_metadata"
+
+	with 'wrong password'
+	run signin --email alice@example.org --password-stdin
+	[ $rc -eq 1 ] && err_has '^gotruectl: signin: invalid_credentials: .*(HTTP 400)$'
+	ok $? "$m signin with a wrong password exits 1 with invalid_credentials"
+
+	with "$PW"
+	run signin --email alice@example.org --password-stdin
+	[ $rc -eq 0 ] && out_has 'alice@example.org' && ! out_has 'eyJ' && out_has 'hidden'
+	ok $? "$m signin prints the session without tokens in human mode"
+
+	with "$PW"
+	run signin --email alice@example.org --password-stdin --show-tokens
+	[ $rc -eq 0 ] && out_has 'access_token: *eyJ'
+	ok $? "$m signin --show-tokens prints the tokens"
+
+	with "$PW"
+	run --json signin --email alice@example.org --password-stdin
+	cp "$T/out" "$T/session1"
+	[ $rc -eq 0 ] && out_has '"access_token":"eyJ' && out_has '"refresh_token":"'
+	ok $? "$m signin --json includes the tokens"
+	out_has '"app_metadata":{[^}]*"groups":\["ops"\]'
+	ok $? "$m signin --json shows the session user's app_metadata"
+
+	# --- token verify / peek ---
+	with_file "$T/session1"
+	run token verify
+	[ $rc -eq 0 ] && out_has "sub: *$alice" && out_has 'VALID'
+	ok $? "$m token verify of the signin's access token (piped JSON) prints its claims"
+
+	cp "$T/session1" "$T/out"
+	access=$(json_field access_token)
+	with "$access"
+	run --json token verify --sub "$alice" --claim role=authenticated --aud authenticated
+	[ $rc -eq 0 ] && out_has '"verified":true' && out_has "\"sub\":\"$alice\""
+	ok $? "$m token verify --json with --sub/--claim/--aud checks passes"
+
+	with "$access"
+	run token verify --claim role=service_role
+	[ $rc -eq 5 ]
+	ok $? "$m token verify with an unmet --claim exits 5"
+
+	with "$access"
+	run token verify --aud someone-else
+	[ $rc -eq 5 ]
+	ok $? "$m token verify with a wrong --aud exits 5"
+
+	# Flip one character in the signature.
+	sig=${access##*.}
+	head=${access%.*}
+	case $sig in
+	A*) bad="$head.B${sig#?}" ;;
+	*) bad="$head.A${sig#?}" ;;
+	esac
+	with "$bad"
+	run token verify
+	[ $rc -eq 5 ]
+	ok $? "$m token verify of a tampered token exits 5"
+
+	with "$bad"
+	run token peek
+	[ $rc -eq 0 ] && out_has 'UNVERIFIED' && err_has 'UNVERIFIED' && out_has "$alice"
+	ok $? "$m token peek decodes and says UNVERIFIED on both streams"
+
+	# --- user get / update ---
+	with_file "$T/session1"
+	run user get --token-stdin
+	[ $rc -eq 0 ] && out_has 'alice@example.org' && out_has '"groups"'
+	ok $? "$m user get with the token on stdin"
+
+	with "$access"
+	run --json user update --token-stdin --data '{"nick":"al"}'
+	[ $rc -eq 0 ] && out_has '"nick":"al"'
+	ok $? "$m user update --data sets user_metadata"
+
+	run user update --data 'not json' --token-stdin
+	[ $rc -eq 2 ]
+	ok $? "$m user update with bad JSON is a usage error"
+
+	# --- refresh (rotation) ---
+	with_file "$T/session1"
+	run --json refresh --token-stdin
+	cp "$T/out" "$T/session2"
+	[ $rc -eq 0 ] && out_has '"refresh_token":"'
+	ok $? "$m refresh with the session's refresh token gives a new session"
+
+	with_file "$T/session1"
+	run refresh --token-stdin
+	[ $rc -eq 1 ]
+	ok $? "$m reusing a spent refresh token exits 1"
+
+	# --- signout ---
+	with "$PW"
+	run --json signin --email alice@example.org --password-stdin
+	cp "$T/out" "$T/session3"
+	before=$(emu_count "POST /logout")
+	with_file "$T/session3"
+	run signout --scope local --token-stdin
+	after=$(emu_count "POST /logout")
+	[ $rc -eq 0 ] && out_has 'signed out' && [ $((after - before)) -eq 1 ]
+	ok $? "$m signout --scope local sends exactly one POST /logout"
+
+	run signout --scope sideways --token-stdin
+	[ $rc -eq 2 ]
+	ok $? "$m signout with a bad --scope is a usage error"
+
+	# --- signup ---
+	with "$PW"
+	run --json signup --email bob@example.org --password-stdin --data '{"name":"Bob"}'
+	[ $rc -eq 0 ] && out_has 'bob@example.org' && out_has '"name":"Bob"'
+	ok $? "$m signup creates the account"
+
+	# --- otp / magic-link / verify from the outbox ---
+	# One address per mail: the server allows one mail per address every 60 s.
+	emu_create_user ml@example.org "$PW" >/dev/null
+	emu_create_user rec@example.org "$PW" >/dev/null
+	run otp --email alice@example.org
+	[ $rc -eq 0 ] && out_has 'sent'
+	ok $? "$m otp sends a code"
+	code=$(outbox_token alice@example.org)
+	with "$code"
+	run --json verify --type email --email alice@example.org --token-stdin
+	[ -n "$code" ] && [ $rc -eq 0 ] && out_has '"access_token":"eyJ'
+	ok $? "$m verify --type email with the mailed code gives a session"
+
+	with "000000"
+	run verify --type email --email alice@example.org --token-stdin
+	[ $rc -eq 1 ]
+	ok $? "$m verify with a wrong code exits 1"
+
+	run magic-link --email ml@example.org
+	[ $rc -eq 0 ]
+	ok $? "$m magic-link sends a link"
+	code=$(outbox_token ml@example.org)
+	with "$code"
+	run --json verify --type magiclink --email ml@example.org --token-stdin
+	[ -n "$code" ] && [ $rc -eq 0 ] && out_has '"access_token":"eyJ'
+	ok $? "$m verify --type magiclink with the mailed token gives a session"
+
+	run recover --email rec@example.org
+	[ $rc -eq 0 ] && [ -n "$(outbox_token rec@example.org)" ]
+	ok $? "$m recover mails a recovery token"
+	with "$(outbox_token rec@example.org)"
+	run --json verify --type recovery --email rec@example.org --token-stdin
+	[ $rc -eq 0 ] && out_has '"access_token":"eyJ'
+	ok $? "$m verify --type recovery with the mailed token gives a session"
+
+	run --json invite --email carol@example.org
+	[ $rc -eq 0 ] && out_has 'carol@example.org' && [ -n "$(outbox_token carol@example.org)" ]
+	ok $? "$m invite creates the user and mails an invitation"
+
+	run verify --type bogus --email alice@example.org --token-stdin
+	[ $rc -eq 2 ]
+	ok $? "$m verify with an unknown --type is a usage error"
+
+	# --- provider-url ---
+	run provider-url github --redirect-to https://app.example.org/cb --pkce
+	[ $rc -eq 0 ] && out_has '/authorize?' && out_has 'provider=github' &&
+		out_has 'code_challenge=' && out_has 'code_verifier: '
+	ok $? "$m provider-url --pkce prints the URL and the verifier"
+
+	# --- admin: list over pages, ban/unban, update, delete ---
+	for i in 1 2 3 4 5; do
+		emu_create_user "u$i@example.org" "$PW" >/dev/null
+	done
+	run --json admin users list --all --per-page 2
+	users=$(grep -o '"id":"[0-9a-f-]*","aud"' "$T/out" | sort -u | wc -l)
+	[ $rc -eq 0 ] && [ "$users" -ge 9 ] && out_has 'u1@example.org' && out_has 'u5@example.org'
+	ok $? "$m admin users list --all follows every page ($users users)"
+
+	run --json admin users list --page 1 --per-page 2
+	users=$(grep -o '"id":"[0-9a-f-]*","aud"' "$T/out" | wc -l)
+	[ $rc -eq 0 ] && [ "$users" -eq 2 ] && out_has '"next":"'
+	ok $? "$m admin users list --page 1 --per-page 2 shows 2 and a next page"
+
+	run admin users list --all
+	[ $rc -eq 0 ] && out_has 'u3@example.org' && ! grep -q '\[#' "$T/err"
+	ok $? "$m admin users list --all human output, no progress bar off a terminal"
+
+	# On a terminal (script(1) gives one), --all draws a progress bar on stderr.
+	if command -v script >/dev/null 2>&1; then
+		script -qec "'$GOTRUECTL' --conf '$CONF' admin users list --all --per-page 3" \
+			/dev/null </dev/null >"$T/out" 2>"$T/err"
+		rc=$?
+		[ $rc -eq 0 ] && out_has '\[#*' && out_has ' users' && out_has 'u2@example.org'
+		ok $? "$m admin users list --all draws a progress bar on a terminal"
+	else
+		n=$((n + 1))
+		echo "ok $n # SKIP script(1) not installed"
+	fi
+
+	run admin users ban "$alice" 24h
+	[ $rc -eq 0 ] && out_has 'BANNED'
+	ok $? "$m admin users ban"
+	with "$PW"
+	run signin --email alice@example.org --password-stdin
+	[ $rc -eq 1 ]
+	ok $? "$m a banned user's signin is refused (exit 1)"
+	run admin users unban "$alice"
+	[ $rc -eq 0 ] && ! out_has 'BANNED'
+	ok $? "$m admin users unban"
+	with "$PW"
+	run signin --email alice@example.org --password-stdin
+	[ $rc -eq 0 ]
+	ok $? "$m signin works again after unban"
+
+	run --json admin users update "$alice" --app-metadata '{"uid":1879048300}'
+	[ $rc -eq 0 ] && out_has '"uid":1879048300'
+	ok $? "$m admin users update --app-metadata"
+
+	run --json admin users get "$alice"
+	[ $rc -eq 0 ] && out_has '"uid":1879048300' && out_has 'alice@example.org'
+	ok $? "$m admin users get"
+
+	run --json signin --email u1@example.org --password-stdin
+	[ $rc -eq 2 ] && err_has 'empty password'
+	ok $? "$m signin with an empty password on stdin is a usage error"
+
+	run --json admin users list --all
+	u5=$(sed 's/},{"id"/}\n{"id"/g' "$T/out" | grep '"email":"u5@example.org"' |
+		sed -n 's/.*"id":"\([^"]*\)".*/\1/p' | head -1)
+	run admin users delete "$u5"
+	[ -n "$u5" ] && [ $rc -eq 0 ] && out_has 'deleted'
+	ok $? "$m admin users delete"
+	run admin users get "$u5"
+	[ $rc -eq 1 ]
+	ok $? "$m a deleted user is gone (exit 1)"
+
+	# --- config check ---
+	run config check
+	[ $rc -eq 0 ] && out_has "$EMU_URL: reachable" && out_has '^version: ' &&
+		out_has '^generation: '
+	ok $? "$m config check on a good config exits 0 and reports the server"
+	if [ "$mode" = current ]; then
+		out_has '^generation: current'
+	else
+		out_has '^generation: old'
+	fi
+	ok $? "$m config check tells the server generation"
+
+	# A second config whose service-role key file is group/other-readable.
+	cp "$EMU_DIR/service_role.key" "$T/open.key"
+	chmod 0644 "$T/open.key"
+	sed "s|^service_role_key_file.*|service_role_key_file = $T/open.key|" "$CONF" >"$T/bad.conf"
+	chmod 0644 "$T/bad.conf"
+	CONF_SAVED=$CONF
+	CONF=$T/bad.conf
+	run config check
+	[ $rc -eq 3 ] && out_has "^problem: .*$T/open.key"
+	ok $? "$m config check with a 0644 secret file exits 3 and names it"
+	CONF=$CONF_SAVED
+
+	# --- faults and outage ---
+	emu_fault '{"path":"/token","method":"POST","kind":"status","status":500}' >/dev/null
+	with "$PW"
+	run signin --email alice@example.org --password-stdin
+	[ $rc -eq 4 ]
+	ok $? "$m a 500 from the server exits 4"
+
+	# emu_stop removes the state dir: keep a copy of the config and its keys.
+	mkdir "$T/down-$mode"
+	cp "$EMU_DIR/jwt_secret" "$EMU_DIR/service_role.key" "$T/down-$mode/"
+	sed "s|$EMU_DIR/|$T/down-$mode/|" "$CONF" >"$T/down-$mode/gotrue.conf"
+	chmod 0644 "$T/down-$mode/gotrue.conf"
+	CONF=$T/down-$mode/gotrue.conf
+	emu_stop
+	with "$PW"
+	run signin --email alice@example.org --password-stdin
+	[ $rc -eq 4 ] && err_has '^gotruectl: signin: '
+	ok $? "$m server down: signin exits 4"
+	run config check
+	[ $rc -eq 4 ] && out_has 'UNREACHABLE'
+	ok $? "$m server down: config check exits 4"
+}
+
+# --- no server needed ---
+CONF=/dev/null/none
+run --version
+[ $rc -eq 0 ] && out_has '^gotruectl '
+ok $? "--version"
+run --help
+[ $rc -eq 0 ] && out_has 'Exit status' && out_has 'admin users list'
+ok $? "--help lists the commands and the exit codes"
+run nonsense
+[ $rc -eq 2 ]
+ok $? "an unknown command is a usage error"
+run health
+[ $rc -eq 3 ]
+ok $? "a named config file that does not exist is a config problem (exit 3)"
+
+# Secrets are never accepted on argv, where ps(1) shows them to every local user.
+run signin --email a@example.org --password hunter2
+[ $rc -eq 2 ] && err_has 'not accepted on the command line'
+ok $? "signin --password on argv is a usage error"
+run signin --email a@example.org --password=hunter2
+[ $rc -eq 2 ]
+ok $? "signin --password=... on argv is a usage error"
+run refresh --token eyJhbGciOi
+[ $rc -eq 2 ]
+ok $? "refresh --token on argv is a usage error"
+run token verify eyJhbGciOi.x.y
+[ $rc -eq 2 ]
+ok $? "token verify with the token on argv is a usage error"
+
+# While signin waits for its password on stdin, its argv carries no secret.
+mkfifo "$T/fifo"
+exec 3<>"$T/fifo"
+"$GOTRUECTL" --url http://127.0.0.1:9 signin --email a@example.org --password-stdin \
+	<"$T/fifo" >/dev/null 2>&1 &
+pid=$!
+i=0
+args=
+while [ $i -lt 100 ]; do # until the shell has exec'd gotruectl (5 s at most)
+	args=$(ps -o args= -p "$pid")
+	case $args in *gotruectl*) break ;; esac
+	sleep 0.05
+	i=$((i + 1))
+done
+printf '%s\n' "$PW" >&3
+exec 3>&-
+wait "$pid"
+case $args in
+*gotruectl*signin*) case $args in *"$PW"*) r=1 ;; *) r=0 ;; esac ;;
+*) r=1 ;;
+esac
+ok $r "a password read from stdin never shows in ps (argv: $args)"
+
+suite v2.69
+suite current
+
+echo "1..$n"
+[ $failed -eq 0 ]

@@ -1,0 +1,138 @@
+/* cmd_config: `config check`. Every problem gotrue_config_check() finds in the config, then the
+ * server itself through GET /health: reachable, its version, its generation (does /logout honour
+ * scope? ../shared/gotrue-api/README.md point 2) and whether TLS verified. Exit 0 only when there
+ * is no problem at all: 3 for config problems, 4 when the config is fine but the server is not. */
+#include <config.h> /* autoconf */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "secure.h"
+
+#include "gotruectl.h"
+
+struct check_ctx {
+	const struct ctl *ctl;
+	json_object *problems;
+	int count;
+};
+
+static void report(void *ctx, const char *problem)
+{
+	struct check_ctx *cc = ctx;
+
+	cc->count++;
+	json_object_array_add(cc->problems, json_object_new_string(problem));
+	if (!cc->ctl->json)
+		printf("problem: %s\n", problem);
+}
+
+int cmd_config_check(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {CTL_COMMON_LONGOPTS};
+	struct check_ctx cc = {.ctl = ctl};
+	struct gotrue_error err = {0};
+	json_object *health = NULL, *server = NULL, *doc, *v;
+	const char *version = NULL, *generation = NULL, *tls;
+	bool reachable = false, https;
+	int c, rc = CTL_CONTINUE;
+
+	ctl_getopt_reset();
+	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+		rc = ctl_common_option(ctl, c, optarg, argv);
+	if (rc == CTL_CONTINUE && optind < argc)
+		rc = ctl_usage_error(ctl, "unexpected argument '%s'", argv[optind]);
+	if (rc != CTL_CONTINUE)
+		goto cleanup;
+	cc.problems = json_object_new_array();
+	server = json_object_new_object();
+	if (!cc.problems || !server) {
+		rc = CTL_EXIT_INTERNAL;
+		goto cleanup;
+	}
+	/* A file that cannot be read or parsed is the problem; the library logged the details. */
+	rc = ctl_config(ctl);
+	if (rc != CTL_EXIT_OK) {
+		if (ctl->json) {
+			report(&cc, "the config file cannot be loaded");
+			doc = json_object_new_object();
+			json_object_object_add(doc, "ok", json_object_new_boolean(0));
+			json_object_object_add(doc, "problems", json_object_get(cc.problems));
+			ctl_print_json(doc);
+		}
+		goto cleanup;
+	}
+	gotrue_config_check(NULL, ctl->cfg, report, &cc);
+
+	/* The server, when there is one to try. */
+	https = ctl->cfg->url && strncmp(ctl->cfg->url, "https://", 8) == 0;
+	tls = https ? "unknown" : "not used";
+	if (ctl->cfg->url) {
+		if (ctl_client(ctl, false) != CTL_EXIT_OK) {
+			report(&cc, "cannot set up a client for the server (see above)");
+		} else if (gotrue_health(ctl->client, &health, &err) != 0) {
+			if (err.kind == GOTRUE_ERR_TLS)
+				tls = "failed";
+		} else {
+			reachable = true;
+			if (https)
+				tls = "verified";
+			if (json_object_object_get_ex(health, "version", &v) &&
+			    json_object_is_type(v, json_type_string))
+				version = json_object_get_string(v);
+			if (version &&
+			    gotrue_version_parse(version, &(int){0}, &(int){0}, &(int){0}) == 0)
+				generation = gotrue_version_honours_logout_scope(version)
+						     ? "current"
+						     : "old";
+		}
+	}
+	json_object_object_add(server, "url",
+			       ctl->cfg->url ? json_object_new_string(ctl->cfg->url) : NULL);
+	json_object_object_add(server, "reachable", json_object_new_boolean(reachable));
+	json_object_object_add(server, "version", version ? json_object_new_string(version) : NULL);
+	json_object_object_add(server, "generation",
+			       generation ? json_object_new_string(generation) : NULL);
+	json_object_object_add(server, "tls", json_object_new_string(tls));
+	if (ctl->cfg->url && !reachable && err.kind != GOTRUE_OK) {
+		char buf[GOTRUE_ERROR_CODE_MAX + GOTRUE_ERROR_MSG_MAX + 64];
+
+		json_object_object_add(
+			server, "error",
+			json_object_new_string(gotrue_error_str(&err, buf, sizeof(buf))));
+		if (!ctl->json)
+			printf("server: %s: UNREACHABLE: %s\n", ctl->cfg->url, buf);
+	} else if (reachable && !ctl->json) {
+		printf("server: %s: reachable\n", ctl->cfg->url);
+		printf("version: %s\n", version ? version : "unknown");
+		printf("generation: %s\n",
+		       !generation ? "unknown (version not parsable)"
+		       : strcmp(generation, "old") == 0
+			       ? "old (/logout ends every session of the user, whatever the scope)"
+			       : "current (/logout honours scope)");
+		printf("tls: %s\n", tls);
+	}
+
+	if (cc.count > 0)
+		rc = CTL_EXIT_CONFIG;
+	else if (!reachable)
+		rc = CTL_EXIT_UNREACHABLE;
+	else
+		rc = CTL_EXIT_OK;
+	if (ctl->json) {
+		doc = json_object_new_object();
+		json_object_object_add(doc, "ok", json_object_new_boolean(rc == CTL_EXIT_OK));
+		json_object_object_add(doc, "problems", json_object_get(cc.problems));
+		json_object_object_add(doc, "server", json_object_get(server));
+		ctl_print_json(doc);
+	} else {
+		printf("%d problem%s\n", cc.count, cc.count == 1 ? "" : "s");
+	}
+cleanup:
+	json_object_put(health);
+	json_object_put(server);
+	json_object_put(cc.problems);
+	gotrue_error_clear(&err);
+	return rc;
+}

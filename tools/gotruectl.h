@@ -1,0 +1,148 @@
+/* gotruectl: what the tool's files share: the run-time context (options, config, client), the
+ * documented exit codes, and the helpers of output.c and prompt.c. Not a library header: nothing
+ * outside tools/ includes it. */
+#ifndef GOTRUE_GOTRUECTL_H
+#define GOTRUE_GOTRUECTL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "api.h" /* and lib/config.h */
+#include "error.h"
+#include "session.h"
+#include "user.h"
+
+/* Exit codes, documented in --help and gotruectl(8). Scripts depend on them: never renumber. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_REFUSED = 1,	  /* the server answered with a GoTrue error */
+	CTL_EXIT_USAGE = 2,	  /* bad command line */
+	CTL_EXIT_CONFIG = 3,	  /* the configuration is missing or wrong */
+	CTL_EXIT_UNREACHABLE = 4, /* unreachable, timeout, TLS, 5xx, unusable answer */
+	CTL_EXIT_VERIFY = 5,	  /* a token failed verification */
+	CTL_EXIT_INTERNAL = 6,	  /* out of memory, a bug */
+};
+
+struct ctl {
+	const char *prog;  /* "gotruectl" */
+	const char *cmd;   /* the subcommand's full name, for messages ("admin users list") */
+	const char *usage; /* its synopsis, for usage errors and --help */
+	const char *conf;  /* --conf, NULL = the default file (which may be absent) */
+	const char *url;   /* --url, overrides the file */
+	bool json;	   /* --json: one machine document on stdout */
+	bool debug;	   /* --debug */
+	bool show_tokens;  /* --show-tokens: print tokens in human output */
+	struct gotrue_config *cfg;
+	struct gotrue_client *client;
+	bool admin_loaded; /* the service-role key has been loaded */
+};
+
+/* The options every subcommand accepts as well (they may come after the subcommand). Add
+ * CTL_COMMON_LONGOPTS at the end of each subcommand's option table and call ctl_common_option()
+ * from its default case. */
+enum {
+	CTL_OPT_CONF = 0x1000,
+	CTL_OPT_URL,
+	CTL_OPT_JSON,
+	CTL_OPT_DEBUG,
+	CTL_OPT_SHOW_TOKENS,
+	CTL_OPT_HELP,
+	CTL_OPT_SECRET_ARGV,   /* --password/--token on argv: refused */
+	CTL_OPT_LOCAL = 0x1100 /* first value free for a subcommand's own options */
+};
+#define CTL_COMMON_LONGOPTS                                                                        \
+	{"conf", required_argument, NULL, CTL_OPT_CONF},                                           \
+		{"url", required_argument, NULL, CTL_OPT_URL},                                     \
+		{"json", no_argument, NULL, CTL_OPT_JSON},                                         \
+		{"debug", no_argument, NULL, CTL_OPT_DEBUG},                                       \
+		{"show-tokens", no_argument, NULL, CTL_OPT_SHOW_TOKENS},                           \
+		{"help", no_argument, NULL, CTL_OPT_HELP},                                         \
+		{"password", required_argument, NULL, CTL_OPT_SECRET_ARGV},                        \
+		{"token", required_argument, NULL, CTL_OPT_SECRET_ARGV},                           \
+		{"refresh-token", required_argument, NULL, CTL_OPT_SECRET_ARGV},                   \
+		{"access-token", required_argument, NULL, CTL_OPT_SECRET_ARGV},                    \
+	{                                                                                          \
+		NULL, 0, NULL, 0                                                                   \
+	}
+
+/* Handles a common option (or getopt's '?'). Returns CTL_CONTINUE when parsing goes on, else the
+ * exit code to stop with (CTL_EXIT_OK after --help, CTL_EXIT_USAGE after printing why). */
+#define CTL_CONTINUE (-1)
+int ctl_common_option(struct ctl *ctl, int opt, const char *arg, char **argv);
+/* Resets getopt before a subcommand parses its own argv (argv[0] is the subcommand's name). */
+void ctl_getopt_reset(void);
+
+/* The config, loaded on first use (--conf, then --url over it). CTL_EXIT_OK or an exit code
+ * after printing why. */
+int ctl_config(struct ctl *ctl);
+/* The client, with the api key (and with @admin the service-role key) loaded. */
+int ctl_client(struct ctl *ctl, bool admin);
+
+/* --- output.c ------------------------------------------------------------------------------- */
+/* "gotruectl: CMD: MESSAGE" on stderr. */
+void ctl_errorf(const struct ctl *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report a library error (stderr line, plus {"error":...} on stdout with --json) and return the
+ * exit code its kind maps to. */
+int ctl_fail(const struct ctl *ctl, const struct gotrue_error *err);
+int ctl_exit_for_error(const struct gotrue_error *err);
+/* Print a usage error and return CTL_EXIT_USAGE. */
+int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print @doc (consumed) on stdout as the one JSON document of this run. */
+void ctl_print_json(json_object *doc);
+json_object *ctl_user_json(const struct gotrue_user *u);
+json_object *ctl_session_json(const struct gotrue_session *s);
+/* Human output. */
+void ctl_print_user(const struct ctl *ctl, const struct gotrue_user *u);
+void ctl_print_session(const struct ctl *ctl, const struct gotrue_session *s);
+/* Either mode: the user or the session. */
+void ctl_output_user(const struct ctl *ctl, const struct gotrue_user *u);
+void ctl_output_session(const struct ctl *ctl, const struct gotrue_session *s);
+/* Either mode: a one-line confirmation ("sent", "deleted"), {"ok":true,...} with --json. */
+void ctl_output_done(const struct ctl *ctl, const char *what);
+/* RFC 3339 UTC, "-" for 0. */
+const char *ctl_time_str(time_t t, char *buf, size_t len);
+
+/* --- prompt.c ------------------------------------------------------------------------------- */
+/* A secret from stdin (@from_stdin: one line, one trailing newline stripped) or else from the
+ * terminal without echo. Never from argv or the environment. When @json_field is set and the input
+ * is a JSON object (gotruectl --json output piped in), that field is taken instead. Returns a
+ * string to release with gotrue_wipe_free_str(), or NULL after printing why (*@rc set). */
+char *ctl_read_secret(const struct ctl *ctl, bool from_stdin, const char *prompt,
+		      const char *json_field, int *rc);
+
+/* --- the subcommands ------------------------------------------------------------------------ */
+typedef int (*ctl_handler)(struct ctl *ctl, int argc, char **argv);
+
+int cmd_settings(struct ctl *ctl, int argc, char **argv);
+int cmd_health(struct ctl *ctl, int argc, char **argv);
+int cmd_signup(struct ctl *ctl, int argc, char **argv);
+int cmd_signin(struct ctl *ctl, int argc, char **argv);
+int cmd_refresh(struct ctl *ctl, int argc, char **argv);
+int cmd_signout(struct ctl *ctl, int argc, char **argv);
+int cmd_user_get(struct ctl *ctl, int argc, char **argv);
+int cmd_user_update(struct ctl *ctl, int argc, char **argv);
+int cmd_otp(struct ctl *ctl, int argc, char **argv);
+int cmd_magic_link(struct ctl *ctl, int argc, char **argv);
+int cmd_verify(struct ctl *ctl, int argc, char **argv);
+int cmd_invite(struct ctl *ctl, int argc, char **argv);
+int cmd_recover(struct ctl *ctl, int argc, char **argv);
+int cmd_provider_url(struct ctl *ctl, int argc, char **argv);
+
+int cmd_token_verify(struct ctl *ctl, int argc, char **argv);
+int cmd_token_peek(struct ctl *ctl, int argc, char **argv);
+
+int cmd_admin_list(struct ctl *ctl, int argc, char **argv);
+int cmd_admin_get(struct ctl *ctl, int argc, char **argv);
+int cmd_admin_create(struct ctl *ctl, int argc, char **argv);
+int cmd_admin_update(struct ctl *ctl, int argc, char **argv);
+int cmd_admin_delete(struct ctl *ctl, int argc, char **argv);
+int cmd_admin_ban(struct ctl *ctl, int argc, char **argv);
+int cmd_admin_unban(struct ctl *ctl, int argc, char **argv);
+
+int cmd_config_check(struct ctl *ctl, int argc, char **argv);
+
+#endif
