@@ -1,0 +1,32 @@
+/* fuzz_user: GoTrue user JSON (lib/user.c) and the session wrapper around it (lib/session.c). */
+#include <config.h>
+
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "session.h"
+#include "user.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gotrue_user u = { 0 };
+	struct gotrue_session s = { 0 };
+	struct json_tokener *tok;
+	json_object *obj;
+	char why[128];
+
+	if (gotrue_user_parse((const char *)data, size, &u, why, sizeof(why)) == 0)
+		gotrue_user_clear(&u);
+
+	tok = json_tokener_new();
+	if (!tok)
+		return 0;
+	obj = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+	if (obj && gotrue_session_from_json(obj, &s, why, sizeof(why)) == 0)
+		gotrue_session_clear(&s);
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return 0;
+}

@@ -1,0 +1,53 @@
+# tests/fuzz: libFuzzer targets for every parser (./configure CC=clang --enable-fuzzing).
+#   make fuzz FUZZ_SECONDS=N   runs each target for N seconds on its committed seed corpus.
+FUZZ_TARGETS = \
+	tests/fuzz/fuzz_error \
+	tests/fuzz/fuzz_user \
+	tests/fuzz/fuzz_config \
+	tests/fuzz/fuzz_jwt \
+	tests/fuzz/fuzz_jwks \
+	tests/fuzz/fuzz_link \
+	tests/fuzz/fuzz_cache
+
+FUZZ_CC_FLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
+FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+FUZZ_LD_LIBS = lib/libgotrue.la
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += $(FUZZ_TARGETS)
+endif
+EXTRA_PROGRAMS = $(FUZZ_TARGETS)
+tests_fuzz_fuzz_error_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_error_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_error_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_user_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_user_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_user_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_config_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_config_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_jwt_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_jwt_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_jwt_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_jwks_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_jwks_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_jwks_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_link_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_link_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_link_LDADD = $(FUZZ_LD_LIBS)
+
+tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_cache_LDADD = lib/libgotrue-cache.la
+
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers
+
+FUZZ_SECONDS = 10
+.PHONY: fuzz
+fuzz:
+if ENABLE_FUZZING
+	@$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_TARGETS)
+	@$(SHELL) $(top_srcdir)/tests/fuzz/run-fuzzers $(FUZZ_SECONDS) $(top_srcdir)/tests/fuzz/corpus $(FUZZ_TARGETS)
+else
+	@echo "make fuzz: reconfigure with CC=clang --enable-fuzzing" >&2; exit 1
+endif
