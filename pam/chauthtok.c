@@ -1,0 +1,126 @@
+/* chauthtok: pam_sm_chauthtok. The old password is confirmed by a fresh sign-in (POST /token), the
+ * new one set with PUT /user {"password"} on that session, which is then signed out with
+ * scope=local. libpam asks for the new password twice; the server judges its strength and its
+ * weak_password reasons are shown to the user. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "api.h"
+#include "log.h"
+#include "pam_gotrue.h"
+#include "session.h"
+
+/* Sign in with the old password; on success @client and @s hold a live session. */
+static enum pg_outcome confirm_old(struct pg_ctx *ctx, struct gotrue_client *client,
+				   const struct pg_mapped *m, struct gotrue_session *s)
+{
+	struct gotrue_credentials cred = {.email = m->email, .phone = m->phone};
+	const char *old = NULL;
+	enum pg_outcome out;
+
+	if (pam_get_authtok(ctx->pamh, PAM_OLDAUTHTOK, &old, NULL) != PAM_SUCCESS || old == NULL ||
+	    *old == '\0')
+		return PG_AUTH_FAILED;
+	cred.password = old;
+	if (gotrue_signin_password(client, &cred, s, &ctx->err) != 0) {
+		out = pg_classify_error(&ctx->err);
+		gotrue_log(ctx->pamh, LOG_NOTICE, "password change: old password refused; user=%s",
+			   ctx->user);
+		if (out == PG_UNAVAILABLE || out == PG_RATE_LIMITED)
+			pg_tell(ctx, PAM_ERROR_MSG,
+				"Authentication service unavailable, try again later.");
+		return out;
+	}
+	return s->access_token != NULL ? PG_OK : PG_UNAVAILABLE;
+}
+
+static enum pg_outcome set_new(struct pg_ctx *ctx, struct gotrue_client *client,
+			       const struct gotrue_session *s)
+{
+	json_object *update = NULL, *pw;
+	struct gotrue_user u = {0};
+	const char *newtok = NULL;
+	char msg[GOTRUE_ERROR_MSG_MAX + 64];
+	enum pg_outcome out = PG_AUTH_FAILED;
+
+	if (pam_get_authtok(ctx->pamh, PAM_AUTHTOK, &newtok, NULL) != PAM_SUCCESS ||
+	    newtok == NULL || *newtok == '\0')
+		goto cleanup;
+	out = PG_INTERNAL;
+	update = json_object_new_object();
+	pw = json_object_new_string(newtok);
+	if (update == NULL || pw == NULL || json_object_object_add(update, "password", pw) != 0) {
+		json_object_put(pw);
+		goto cleanup;
+	}
+	if (gotrue_user_update(client, s->access_token, update, &u, &ctx->err) != 0) {
+		out = pg_classify_error(&ctx->err);
+		if (out == PG_WEAK_PASSWORD) {
+			/* The reasons (current servers), else the server's sentence (v2.69:
+			 * "Password should be at least 6 characters"); neither holds a secret. */
+			snprintf(msg, sizeof(msg), "Password too weak: %s.",
+				 ctx->err.weak_password_reasons ? ctx->err.weak_password_reasons
+				 : ctx->err.message[0]		? ctx->err.message
+								: "refused by the server");
+			pg_tell(ctx, PAM_ERROR_MSG, msg);
+		} else if (strcmp(ctx->err.code, "same_password") == 0) {
+			pg_tell(ctx, PAM_ERROR_MSG,
+				"The new password must differ from the old one.");
+			out = PG_WEAK_PASSWORD;
+		}
+		gotrue_log(ctx->pamh, LOG_NOTICE, "password change refused (%s); user=%s",
+			   ctx->err.code, ctx->user);
+		goto cleanup;
+	}
+	gotrue_log(ctx->pamh, LOG_INFO, "password changed; user=%s", ctx->user);
+	out = PG_OK;
+cleanup:
+	if (update != NULL) {
+		/* json-c frees without wiping: clear the password's copy first. */
+		if (json_object_object_get_ex(update, "password", &pw))
+			explicit_bzero((char *)json_object_get_string(pw),
+				       (size_t)json_object_get_string_len(pw));
+		json_object_put(update);
+	}
+	gotrue_user_clear(&u);
+	return out;
+}
+
+enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
+{
+	struct gotrue_client *client = NULL;
+	struct gotrue_session s = {0};
+	struct gotrue_error ignored = {0};
+	struct pg_mapped mapped = {0};
+	enum pg_outcome out;
+
+	out = pg_map_user(ctx, &mapped);
+	if (out != PG_OK)
+		goto cleanup;
+	out = PG_CONFIG;
+	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0)
+		goto cleanup;
+	client = gotrue_client_new(ctx->pamh, ctx->cfg);
+	if (client == NULL)
+		goto cleanup;
+	out = confirm_old(ctx, client, &mapped, &s);
+	if (out != PG_OK || !(flags & PAM_UPDATE_AUTHTOK))
+		goto cleanup;
+	out = set_new(ctx, client, &s);
+cleanup:
+	/* The temporary session ends here, whatever happened: scope=local ends only this one on a
+	 * current server; v2.69 ends every session of the user (pam_gotrue(8), old servers). */
+	if (s.access_token != NULL)
+		gotrue_signout(client, s.access_token, GOTRUE_LOGOUT_LOCAL, &ignored);
+	gotrue_error_clear(&ignored);
+	gotrue_session_clear(&s);
+	gotrue_client_free(client);
+	pg_mapped_clear(&mapped);
+	return out;
+}

@@ -1,0 +1,29 @@
+# pam/: pam_gotrue.so, an empty shell over lib/libgotrue.la (as pam-u2f builds pam_u2f.so).
+pammod_LTLIBRARIES = pam/pam_gotrue.la
+pam_pam_gotrue_la_SOURCES = \
+	pam/pam_gotrue.c pam/pam_gotrue.h \
+	pam/result.c \
+	pam/util.c \
+	pam/auth.c \
+	pam/account.c \
+	pam/session.c \
+	pam/chauthtok.c
+pam_pam_gotrue_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)
+# -z nodelete: libcurl and OpenSSL must not be unloaded and loaded again in one process (pam_end
+# dlcloses the module), and reloading the TLS stack on every transaction made each login cost
+# several milliseconds more (tests/bench/bench_pam).
+pam_pam_gotrue_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
+	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete
+pam_pam_gotrue_la_LIBADD = lib/libgotrue.la $(PAM_LIBS)
+EXTRA_pam_pam_gotrue_la_DEPENDENCIES = pam/pam_gotrue.map
+EXTRA_DIST += pam/pam_gotrue.map
+dist_man_MANS += man/pam_gotrue.8
+
+# Like pam-u2f: a PAM module needs no .la file installed. install-exec-hook may be defined only
+# once in the whole Makefile: the lead chains these into install-exec-hook / uninstall-hook.
+# libtool's uninstall looks for the .la we removed, so the .so is removed by name.
+pam-install-exec-hook:
+	rm -f $(DESTDIR)$(pammoddir)/pam_gotrue.la
+pam-uninstall-hook:
+	rm -f $(DESTDIR)$(pammoddir)/pam_gotrue.so
+.PHONY: pam-install-exec-hook pam-uninstall-hook

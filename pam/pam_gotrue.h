@@ -1,0 +1,107 @@
+/* pam_gotrue.h: what the module's entry points and its flows share. Nothing here is exported
+ * (pam/pam_gotrue.map keeps only pam_sm_*). */
+#ifndef GOTRUE_PAM_GOTRUE_H
+#define GOTRUE_PAM_GOTRUE_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <security/pam_modules.h>
+
+/* Through api.h, so that "config.h" resolves to lib/config.h, not autoconf's config.h. */
+#include "api.h"
+
+/* The PAM environment variable that carries the store record id from authenticate to
+ * open_session, across sshd's fork (DESIGN.md "Trap: sshd's forked authentication"). */
+#define PG_ENV_HANDLE "GOTRUE_SESSION_HANDLE"
+/* pam_set_data key for the same handle, for the same-process case. */
+#define PG_DATA_HANDLE "pam_gotrue_session_handle"
+/* pam_fail_delay(3) after a failed attempt, in microseconds. The application may override the
+ * delay with PAM_FAIL_DELAY, as the tests do. */
+#define PG_FAIL_DELAY_USEC 2000000
+
+/* What a flow ended with. pg_result() turns it into a PAM code, in one place. */
+enum pg_outcome {
+	PG_OK = 0,
+	PG_API_ERROR,	 /* look at the gotrue_error */
+	PG_AUTH_FAILED,	 /* wrong password, empty password */
+	PG_USER_UNKNOWN, /* not a GoTrue user of this host */
+	PG_BANNED,
+	PG_NOT_ALLOWED,	 /* outside allow_groups */
+	PG_UNCONFIRMED,	 /* email or phone not confirmed */
+	PG_UNAVAILABLE,	 /* server unreachable, timeout, 5xx, unusable answer */
+	PG_RATE_LIMITED, /* 429 */
+	PG_BAD_TOKEN,	 /* the JWT failed verification: a possible attack */
+	PG_WEAK_PASSWORD,
+	PG_NOT_OURS,	 /* nothing for this module to do (no record, no handle) */
+	PG_SESSION_KEPT, /* close could not revoke; record kept as closing */
+	PG_CONFIG,	 /* configuration or local setup error */
+	PG_INTERNAL,	 /* memory, store, conversation */
+};
+
+/* Which entry point is asking: the same outcome means different codes in each. */
+enum pg_phase {
+	PG_PHASE_AUTH,
+	PG_PHASE_ACCOUNT,
+	PG_PHASE_CRED,
+	PG_PHASE_SESSION,
+	PG_PHASE_PASSWORD,
+};
+
+struct pg_args {
+	bool use_first_pass;
+	bool try_first_pass;
+	bool ignore_unknown_user;
+	bool ignore_authinfo_unavail;
+};
+
+/* One call's context: options and config. */
+struct pg_ctx {
+	pam_handle_t *pamh;
+	struct gotrue_config *cfg;
+	struct pg_args args;
+	const char *user; /* PAM_USER, owned by libpam */
+	int flags;	  /* the entry point's flags (PAM_SILENT, PAM_UPDATE_AUTHTOK...) */
+	struct gotrue_error err;
+};
+
+/* result.c */
+int pg_result(struct pg_ctx *ctx, enum pg_phase phase, enum pg_outcome outcome);
+int pg_apply_ignore(const struct pg_args *args, int pam_rc);
+enum pg_outcome pg_classify_error(const struct gotrue_error *err);
+
+/* util.c */
+void pg_tell(struct pg_ctx *ctx, int style, const char *msg);
+/* A login name's GoTrue account, as far as it is known before sign-in. */
+struct pg_mapped {
+	char *email;   /* sign-in identity: email, or ... */
+	char *phone;   /* ... phone (from the account index) */
+	char *user_id; /* from the account index; NULL for the name@domain fallback */
+};
+void pg_mapped_clear(struct pg_mapped *m);
+/* Map PAM_USER through the private account index, else the name@domain fallback. */
+enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m);
+/* Whether the user GoTrue returned is the account @m named and maps back to PAM_USER. */
+struct gotrue_user;
+bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct gotrue_user *u);
+/* Path of a file in state_dir (malloc'd). */
+char *pg_state_path(const struct gotrue_config *cfg, const char *name);
+/* allow_groups against app_metadata.groups (never user_metadata). */
+bool pg_groups_allowed(const struct gotrue_config *cfg, char *const *groups);
+char **pg_app_groups(const struct gotrue_user *u); /* NULL-terminated copy, or NULL */
+void pg_strv_free(char **v);
+/* Record id handed over by authenticate, or NULL. */
+const char *pg_session_handle(struct pg_ctx *ctx);
+/* A client whose total timeout is what remains until @deadline (at least 1 s). */
+struct gotrue_client;
+struct gotrue_client *pg_client_until(struct pg_ctx *ctx, struct gotrue_config *tmp,
+				      time_t deadline);
+
+/* flows */
+enum pg_outcome pg_authenticate(struct pg_ctx *ctx);
+enum pg_outcome pg_account(struct pg_ctx *ctx);
+enum pg_outcome pg_setcred(struct pg_ctx *ctx);
+enum pg_outcome pg_open_session(struct pg_ctx *ctx);
+enum pg_outcome pg_close_session(struct pg_ctx *ctx);
+enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags);
+
+#endif

@@ -1,0 +1,334 @@
+/* session: pam_sm_open_session and pam_sm_close_session (DESIGN.md "Session").
+ * open_session turns the pending record named by the handle into an active one; close_session
+ * refreshes if needed (storing the rotated tokens first), revokes with POST /logout?scope=local and
+ * removes the record. A revocation that cannot reach the server is kept as a closing record for
+ * `gotruectl refresh`; it is never lost.
+ *
+ * Old servers (v2.69) ignore scope and end every session of the user
+ * (../shared/gotrue-api/README.md point 2). Policy: while another active session of the same GoTrue
+ * user exists on this host, a close removes its record without calling /logout; the last one to
+ * close revokes. The decision is serialised by a per-user lock so that two last closes cannot both
+ * skip the revocation. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "api.h"
+#include "log.h"
+#include "pam_gotrue.h"
+#include "secure.h"
+#include "store.h"
+
+/* Refresh a token that expires within this margin, so that it cannot expire in flight. */
+#define REFRESH_MARGIN 10
+
+static char *item_dup(pam_handle_t *pamh, int type)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || v == NULL || *(const char *)v == '\0')
+		return NULL;
+	return strdup(v);
+}
+
+static int ms_until(time_t deadline)
+{
+	time_t left = deadline - time(NULL);
+
+	return left > 0 ? (int)left * 1000 : 0;
+}
+
+enum pg_outcome pg_open_session(struct pg_ctx *ctx)
+{
+	struct gotrue_store *store = NULL;
+	struct gotrue_store_record rec = {0};
+	const char *id, *xdg;
+	enum pg_outcome out = PG_INTERNAL;
+	int lock = -1;
+
+	id = pg_session_handle(ctx);
+	if (id == NULL) {
+		/* Authenticated by another module (an SSH key): no tokens to manage. */
+		gotrue_debug(ctx->pamh, ctx->cfg->debug, "no session handle; user=%s", ctx->user);
+		out = PG_NOT_OURS;
+		goto cleanup;
+	}
+	store = gotrue_store_open(ctx->pamh, ctx->cfg->state_dir);
+	if (store == NULL)
+		goto cleanup;
+	lock = gotrue_store_lock(store, id, (int)ctx->cfg->timeout * 1000);
+	if (lock < 0 || gotrue_store_read(store, id, &rec) != 0) {
+		gotrue_log(ctx->pamh, LOG_ERR, "no pending session record for the handle; user=%s",
+			   ctx->user);
+		goto cleanup;
+	}
+	/* The handle may come from the PAM environment: it must name this user's pending record. */
+	if (strcmp(rec.login, ctx->user) != 0 || rec.state != GOTRUE_STORE_PENDING) {
+		gotrue_log(
+			ctx->pamh, LOG_WARNING,
+			"session handle names a record of another user or state; user=%s state=%s",
+			ctx->user, gotrue_store_state_name(rec.state));
+		goto cleanup;
+	}
+	rec.state = GOTRUE_STORE_ACTIVE;
+	rec.service = item_dup(ctx->pamh, PAM_SERVICE);
+	rec.tty = item_dup(ctx->pamh, PAM_TTY);
+	rec.rhost = item_dup(ctx->pamh, PAM_RHOST);
+	xdg = pam_getenv(ctx->pamh, "XDG_SESSION_ID");
+	rec.xdg_session_id = xdg != NULL ? strdup(xdg) : NULL;
+	rec.pid = getpid();
+	rec.pid_start = gotrue_store_pid_start(rec.pid);
+	if (gotrue_store_write(store, &rec) != 0)
+		goto cleanup;
+	gotrue_log(ctx->pamh, LOG_INFO, "session opened; user=%s", ctx->user);
+	out = PG_OK;
+cleanup:
+	gotrue_store_unlock(lock);
+	gotrue_store_record_clear(&rec);
+	gotrue_store_close(store);
+	return out;
+}
+
+struct closing {
+	struct pg_ctx *ctx;
+	struct gotrue_store *store;
+	struct gotrue_store_record rec;
+	time_t deadline;
+};
+
+/* Keep the record for `gotruectl refresh` to retry. */
+static enum pg_outcome keep_closing(struct closing *c, const char *why)
+{
+	c->rec.state = GOTRUE_STORE_CLOSING;
+	if (gotrue_store_write(c->store, &c->rec) != 0)
+		gotrue_log(c->ctx->pamh, LOG_CRIT,
+			   "cannot mark session closing; the revocation may be lost; user=%s",
+			   c->ctx->user);
+	gotrue_log(c->ctx->pamh, LOG_ERR, "session not revoked (%s), kept for retry; user=%s", why,
+		   c->ctx->user);
+	return PG_SESSION_KEPT;
+}
+
+static enum pg_outcome forget(struct closing *c, const char *what)
+{
+	enum pg_outcome out = PG_OK;
+
+	if (gotrue_store_remove(c->store, c->rec.id) != 0) {
+		gotrue_log(c->ctx->pamh, LOG_ERR, "cannot remove session record; user=%s",
+			   c->ctx->user);
+		out = PG_INTERNAL;
+	} else {
+		gotrue_log(c->ctx->pamh, LOG_INFO, "session closed (%s); user=%s", what,
+			   c->ctx->user);
+	}
+	return out;
+}
+
+/* A 4xx other than 429 on refresh or logout: the server no longer knows the session (revoked,
+ * user banned or deleted), so there is nothing left to revoke. */
+static bool session_gone(const struct gotrue_error *err)
+{
+	return err->kind == GOTRUE_ERR_HTTP && err->http_status >= 400 && err->http_status < 500 &&
+	       err->http_status != 429;
+}
+
+/* Refresh tokens rotate: the new pair is stored before anything else uses it
+ * (../shared/gotrue-api/README.md point 1). PG_OK, or the outcome that ends the close. */
+static enum pg_outcome refresh_first(struct closing *c, bool *gone)
+{
+	struct pg_ctx *ctx = c->ctx;
+	struct gotrue_config tmp;
+	struct gotrue_client *client = NULL;
+	struct gotrue_session ns = {0};
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum pg_outcome out = PG_OK;
+
+	*gone = false;
+	if (c->rec.expires_at > time(NULL) + REFRESH_MARGIN)
+		goto cleanup;
+	client = pg_client_until(ctx, &tmp, c->deadline);
+	if (client == NULL) {
+		out = keep_closing(c, "out of time");
+		goto cleanup;
+	}
+	if (gotrue_refresh(client, c->rec.refresh_token, &ns, &ctx->err) != 0 ||
+	    ns.access_token == NULL || ns.refresh_token == NULL) {
+		gotrue_error_str(&ctx->err, why, sizeof(why));
+		if (session_gone(&ctx->err)) {
+			gotrue_log(ctx->pamh, LOG_NOTICE,
+				   "session already ended on the server (%s); user=%s", why,
+				   ctx->user);
+			*gone = true;
+		} else {
+			out = keep_closing(c, why);
+		}
+		goto cleanup;
+	}
+	gotrue_wipe_free_str(c->rec.access_token);
+	gotrue_wipe_free_str(c->rec.refresh_token);
+	c->rec.access_token = ns.access_token;
+	c->rec.refresh_token = ns.refresh_token;
+	ns.access_token = ns.refresh_token = NULL;
+	c->rec.expires_at = ns.expires_at;
+	if (gotrue_store_write(c->store, &c->rec) != 0)
+		gotrue_log(ctx->pamh, LOG_ERR, "cannot store refreshed tokens; user=%s", ctx->user);
+cleanup:
+	gotrue_session_clear(&ns);
+	gotrue_client_free(client);
+	return out;
+}
+
+/* Whether /logout?scope=local ends only this session. Asked of /health only when needed. */
+static int server_honours_scope(struct closing *c, bool *honours)
+{
+	struct pg_ctx *ctx = c->ctx;
+	struct gotrue_config tmp;
+	struct gotrue_client *client = NULL;
+	json_object *health = NULL, *v;
+	int rc = -1;
+
+	*honours = ctx->cfg->server == GOTRUE_SERVER_CURRENT;
+	if (ctx->cfg->server != GOTRUE_SERVER_AUTO) {
+		rc = 0;
+		goto cleanup;
+	}
+	client = pg_client_until(ctx, &tmp, c->deadline);
+	if (client == NULL || gotrue_health(client, &health, &ctx->err) != 0)
+		goto cleanup;
+	/* A server that does not say its version is treated as old: the cautious choice. */
+	*honours = json_object_object_get_ex(health, "version", &v) &&
+		   json_object_is_type(v, json_type_string) &&
+		   gotrue_version_honours_logout_scope(json_object_get_string(v));
+	rc = 0;
+cleanup:
+	json_object_put(health);
+	gotrue_client_free(client);
+	return rc;
+}
+
+static enum pg_outcome revoke_session(struct closing *c)
+{
+	struct pg_ctx *ctx = c->ctx;
+	struct gotrue_config tmp;
+	struct gotrue_client *client = NULL;
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum pg_outcome out;
+	bool gone = false, honours = true;
+	int others, ulock = -1;
+
+	out = refresh_first(c, &gone);
+	if (out != PG_OK || gone) {
+		if (gone)
+			out = forget(c, "already ended");
+		goto cleanup;
+	}
+	if (ctx->cfg->server != GOTRUE_SERVER_CURRENT) {
+		ulock = gotrue_store_lock_user(c->store, c->rec.user_id, ms_until(c->deadline));
+		if (ulock < 0) {
+			out = keep_closing(c, "user lock busy");
+			goto cleanup;
+		}
+		others = gotrue_store_count_user(c->store, c->rec.user_id, GOTRUE_STORE_ACTIVE,
+						 c->rec.id);
+		if (others < 0) {
+			out = keep_closing(c, "cannot read the store");
+			goto cleanup;
+		}
+		if (others > 0 && server_honours_scope(c, &honours) != 0) {
+			out = keep_closing(c, "server version unknown");
+			goto cleanup;
+		}
+		if (others > 0 && !honours) {
+			gotrue_log(
+				ctx->pamh, LOG_INFO,
+				"old server: %d other session(s) of the user remain on this host, "
+				"the last one revokes; user=%s",
+				others, ctx->user);
+			out = forget(c, "revocation deferred to the user's last session");
+			goto cleanup;
+		}
+		/* Revoking: the lock has served its purpose. A close that takes it now still sees
+		 * this record active and defers to us, which on an old server is right (our
+		 * logout ends its session too; if ours fails, the closing record is retried). */
+		gotrue_store_unlock(ulock);
+		ulock = -1;
+	}
+	client = pg_client_until(ctx, &tmp, c->deadline);
+	if (client == NULL) {
+		out = keep_closing(c, "out of time");
+		goto cleanup;
+	}
+	/* POST /logout?scope=local: ends only the session named by the JWT's session_id. */
+	if (gotrue_signout(client, c->rec.access_token, GOTRUE_LOGOUT_LOCAL, &ctx->err) == 0) {
+		out = forget(c, "revoked");
+	} else if (session_gone(&ctx->err)) {
+		out = forget(c, "already ended");
+	} else {
+		out = keep_closing(c, gotrue_error_str(&ctx->err, why, sizeof(why)));
+	}
+cleanup:
+	gotrue_store_unlock(ulock);
+	gotrue_client_free(client);
+	return out;
+}
+
+enum pg_outcome pg_close_session(struct pg_ctx *ctx)
+{
+	struct closing c = {.ctx = ctx};
+	const char *id;
+	enum pg_outcome out = PG_INTERNAL;
+	int lock = -1, rc;
+
+	/* close_session never waits longer than `timeout`, all requests and locks included. */
+	c.deadline = time(NULL) + ctx->cfg->timeout;
+	id = pg_session_handle(ctx);
+	if (id == NULL) {
+		out = PG_NOT_OURS;
+		goto cleanup;
+	}
+	c.store = gotrue_store_open(ctx->pamh, ctx->cfg->state_dir);
+	if (c.store == NULL)
+		goto cleanup;
+	lock = gotrue_store_lock(c.store, id, ms_until(c.deadline));
+	if (lock < 0) {
+		gotrue_log(ctx->pamh, LOG_ERR, "session record busy; user=%s", ctx->user);
+		goto cleanup;
+	}
+	rc = gotrue_store_read(c.store, id, &c.rec);
+	if (rc == -ENOENT) {
+		gotrue_log(ctx->pamh, LOG_NOTICE, "session record already gone; user=%s",
+			   ctx->user);
+		out = PG_NOT_OURS;
+		goto cleanup;
+	}
+	if (rc != 0)
+		goto cleanup;
+	if (strcmp(c.rec.login, ctx->user) != 0 || c.rec.state == GOTRUE_STORE_REVOKED) {
+		gotrue_log(ctx->pamh, LOG_WARNING,
+			   "session handle names a record of another user or state; user=%s",
+			   ctx->user);
+		goto cleanup;
+	}
+	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0) {
+		out = keep_closing(&c, "configuration");
+		goto cleanup;
+	}
+	out = revoke_session(&c);
+	if (out == PG_OK) {
+		/* Same-process callers must not find the handle of a closed session again. */
+		pam_set_data(ctx->pamh, PG_DATA_HANDLE, NULL, NULL);
+		pam_putenv(ctx->pamh, PG_ENV_HANDLE);
+	}
+cleanup:
+	gotrue_store_unlock(lock);
+	gotrue_store_record_clear(&c.rec);
+	gotrue_store_close(c.store);
+	return out;
+}

@@ -1,0 +1,267 @@
+/* util: small pieces the flows share: user messages through the conversation, the login name <->
+ * GoTrue account mapping (the seam for the private account index), allow_groups, the session
+ * handle, and clients bounded by a deadline. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <security/pam_ext.h>
+
+#include "accounts.h"
+#include "api.h"
+#include "idmap.h"
+#include "log.h"
+#include "pam_gotrue.h"
+#include "store.h"
+#include "user.h"
+
+void pg_tell(struct pg_ctx *ctx, int style, const char *msg)
+{
+	/* Short, fixed texts only: never a token, never the server's free text. */
+	if (!(ctx->flags & PAM_SILENT))
+		pam_prompt(ctx->pamh, style, NULL, "%s", msg);
+}
+
+static size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+char *pg_state_path(const struct gotrue_config *cfg, const char *name)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/%s", cfg->state_dir, name) < 0)
+		path = NULL;
+	return path;
+}
+
+void pg_mapped_clear(struct pg_mapped *m)
+{
+	free(m->email);
+	free(m->phone);
+	free(m->user_id);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The uid of a local account in /etc/passwd, read directly as sync does (lib/idmap.h): local
+ * accounts live there, and going through NSS would ask remote sources (and, through nss_systemd,
+ * a daemon) on every login. 0 found, -1 not found, -2 unreadable. */
+static int local_uid(const char *name, unsigned long *uid)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char buf[16384];
+	FILE *f;
+	int rc = -1, e;
+
+	f = fopen("/etc/passwd", "re");
+	if (f == NULL)
+		return errno == ENOENT ? -1 : -2;
+	/* fgetpwent_r: PAM applications may be threaded. */
+	while (rc == -1 && (e = fgetpwent_r(f, &pwbuf, buf, sizeof(buf), &pw)) != ENOENT) {
+		if (e != 0)
+			rc = -2; /* ERANGE would re-read the same line forever: give up, fail closed
+				  */
+		else if (strcmp(pw->pw_name, name) == 0) {
+			*uid = pw->pw_uid;
+			rc = 0;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
+{
+	const struct gotrue_config *cfg = ctx->cfg;
+	struct gotrue_account acct = {0};
+	unsigned long uid;
+	char *index = NULL;
+	enum pg_outcome out = PG_USER_UNKNOWN;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (!gotrue_idmap_valid_name(ctx->user)) {
+		gotrue_debug(ctx->pamh, cfg->debug, "not a valid GoTrue login name; user=%s",
+			     ctx->user);
+		goto cleanup;
+	}
+	/* The private account index written by `gotruectl sync` answers first. */
+	index = pg_state_path(cfg, "accounts");
+	if (index == NULL) {
+		out = PG_INTERNAL;
+		goto cleanup;
+	}
+	rc = gotrue_accounts_lookup(ctx->pamh, index, ctx->user, &acct);
+	if (rc < 0) {
+		out = PG_INTERNAL; /* an index we cannot trust: fail closed (logged) */
+		goto cleanup;
+	}
+	if (rc == 0) {
+		if (acct.user_id == NULL || (acct.email == NULL && acct.phone == NULL))
+			goto cleanup;
+		m->user_id = acct.user_id;
+		acct.user_id = NULL;
+		if (acct.email != NULL) {
+			m->email = acct.email;
+			acct.email = NULL;
+		} else {
+			m->phone = acct.phone;
+			acct.phone = NULL;
+		}
+		out = PG_OK;
+		goto cleanup;
+	}
+	/* Not synced yet. A local account outside the GoTrue uid range (root, a system user, a
+	 * local person) is not ours: its password must never be sent to the server. */
+	rc = local_uid(ctx->user, &uid);
+	if (rc == -2) {
+		gotrue_log(ctx->pamh, LOG_ERR, "cannot read /etc/passwd; user=%s", ctx->user);
+		out = PG_INTERNAL;
+		goto cleanup;
+	}
+	if (rc == 0 && (uid < cfg->uid_min || uid > cfg->uid_max)) {
+		gotrue_debug(ctx->pamh, cfg->debug, "a local account, not a GoTrue user; user=%s",
+			     ctx->user);
+		goto cleanup;
+	}
+	/* DESIGN.md "A user not in it yet": name@domain when exactly one domain is configured;
+	 * pg_user_matches() then checks that the user GoTrue returns maps back to this name. */
+	if (strv_len(cfg->email_domains) != 1) {
+		gotrue_debug(ctx->pamh, cfg->debug,
+			     "not in the account index and no single email_domains; user=%s",
+			     ctx->user);
+		goto cleanup;
+	}
+	if (asprintf(&m->email, "%s@%s", ctx->user, cfg->email_domains[0]) < 0) {
+		m->email = NULL;
+		out = PG_INTERNAL;
+		goto cleanup;
+	}
+	out = PG_OK;
+cleanup:
+	gotrue_account_clear(&acct);
+	free(index);
+	return out;
+}
+
+bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct gotrue_user *u)
+{
+	struct gotrue_account acct = {0};
+	char why[256] = "";
+	bool match = false;
+
+	if (m->user_id != NULL && strcmp(m->user_id, u->id) != 0) {
+		snprintf(why, sizeof(why), "user id differs from the account index");
+	} else if (gotrue_idmap_user(ctx->cfg, u, &acct, why, sizeof(why)) != 0) {
+		/* why says it */
+	} else if (acct.name == NULL || strcmp(acct.name, ctx->user) != 0) {
+		snprintf(why, sizeof(why), "the account maps to another login name");
+	} else {
+		match = true;
+	}
+	if (!match)
+		gotrue_log(ctx->pamh, LOG_NOTICE, "GoTrue account is not this login (%s); user=%s",
+			   why, ctx->user);
+	gotrue_account_clear(&acct);
+	return match;
+}
+
+bool pg_groups_allowed(const struct gotrue_config *cfg, char *const *groups)
+{
+	size_t i;
+
+	if (strv_len(cfg->allow_groups) == 0)
+		return true;
+	for (i = 0; groups != NULL && groups[i] != NULL; i++) {
+		if (gotrue_strv_contains(cfg->allow_groups, groups[i]))
+			return true;
+	}
+	return false;
+}
+
+void pg_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+char **pg_app_groups(const struct gotrue_user *u)
+{
+	json_object *arr, *g;
+	char **out = NULL;
+	size_t n, i, k = 0;
+
+	if (u->app_metadata == NULL ||
+	    !json_object_object_get_ex(u->app_metadata, "groups", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return NULL;
+	n = json_object_array_length(arr);
+	if (n > GOTRUE_STORE_GROUPS_MAX)
+		n = GOTRUE_STORE_GROUPS_MAX;
+	out = calloc(n + 1, sizeof(*out));
+	for (i = 0; out != NULL && i < n; i++) {
+		g = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(g, json_type_string))
+			continue; /* not a group name: grants nothing */
+		out[k] = strdup(json_object_get_string(g));
+		if (out[k] == NULL) {
+			pg_strv_free(out);
+			out = NULL;
+			break;
+		}
+		k++;
+	}
+	return out;
+}
+
+const char *pg_session_handle(struct pg_ctx *ctx)
+{
+	const void *data = NULL;
+	const char *id = NULL;
+
+	/* pam_set_data first: it was set by this very process and cannot be injected. The PAM
+	 * environment carries it across sshd's fork; a value planted there (pam_env user files)
+	 * can at most name another pending record, and open_session checks that it belongs to
+	 * PAM_USER and is still pending. */
+	if (pam_get_data(ctx->pamh, PG_DATA_HANDLE, &data) == PAM_SUCCESS && data != NULL)
+		id = data;
+	else
+		id = pam_getenv(ctx->pamh, PG_ENV_HANDLE);
+	if (id != NULL && !gotrue_store_id_valid(id)) {
+		gotrue_log(ctx->pamh, LOG_WARNING, "ignoring a malformed %s; user=%s",
+			   PG_ENV_HANDLE, ctx->user);
+		id = NULL;
+	}
+	return id;
+}
+
+struct gotrue_client *pg_client_until(struct pg_ctx *ctx, struct gotrue_config *tmp,
+				      time_t deadline)
+{
+	long left = (long)(deadline - time(NULL));
+
+	if (left < 1)
+		return NULL;
+	/* A shallow copy with a shorter timeout: the pointers stay owned by ctx->cfg. */
+	*tmp = *ctx->cfg;
+	if (tmp->timeout > left)
+		tmp->timeout = left;
+	if (tmp->connect_timeout > tmp->timeout)
+		tmp->connect_timeout = tmp->timeout;
+	return gotrue_client_new(ctx->pamh, tmp);
+}

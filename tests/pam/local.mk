@@ -1,0 +1,36 @@
+# tests/pam: pam_gotrue.so through the real libpam (pam_start_confdir, service files in a temporary
+# directory) against the emulator; the token store; the module's exported symbols.
+PAM_C_TESTS = \
+	tests/pam/test_store \
+	tests/pam/test_dlopen
+if HAVE_MHD
+PAM_C_TESTS += \
+	tests/pam/test_pam_auth \
+	tests/pam/test_pam_session
+endif
+check_PROGRAMS += $(PAM_C_TESTS)
+TESTS += $(PAM_C_TESTS) tests/pam/test_exports.sh
+EXTRA_DIST += tests/pam/test_exports.sh tests/pam/test_pamtester.sh
+if HAVE_MHD
+TESTS += tests/pam/test_pamtester.sh
+endif
+
+# Shared by the PAM tests and tests/bench/bench_pam.
+check_LTLIBRARIES += tests/pam/libpamtest.la
+tests_pam_libpamtest_la_SOURCES = tests/pam/pamtest.c tests/pam/pamtest.h
+tests_pam_libpamtest_la_LIBADD = $(PAM_LIBS)
+
+tests_pam_test_store_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_pam_test_store_LDADD = $(TEST_CORE_LIBS)
+tests_pam_test_dlopen_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_pam_test_dlopen_LDADD = -ldl
+# The module must be built before these run.
+tests_pam_test_dlopen_DEPENDENCIES = pam/pam_gotrue.la
+# -export-dynamic: the test's own syslog(3) must be the one libpam's pam_syslog() calls.
+tests_pam_test_pam_auth_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_pam_test_pam_auth_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_pam_test_pam_auth_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_test_pam_auth_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la
+tests_pam_test_pam_session_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_pam_test_pam_session_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_pam_test_pam_session_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la

@@ -1,0 +1,175 @@
+/* pamtest: service files in a temporary directory and a scripted conversation, so that the tests
+ * run the installed-style module through the real libpam without touching /etc/pam.d. */
+#include <config.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <security/pam_appl.h>
+
+#include "pamtest.h"
+
+static char confdir[256];
+static char module[1024];
+
+const char *pt_confdir(void)
+{
+	if (confdir[0] == '\0') {
+		snprintf(confdir, sizeof(confdir), "/tmp/pamtest.XXXXXX");
+		if (mkdtemp(confdir) == NULL) {
+			perror("mkdtemp");
+			exit(99);
+		}
+	}
+	return confdir;
+}
+
+const char *pt_module(void)
+{
+	const char *b = getenv("top_builddir");
+
+	if (module[0] == '\0')
+		snprintf(module, sizeof(module), "%s/pam/.libs/pam_gotrue.so", b ? b : ".");
+	return module;
+}
+
+int pt_service(const char *name, const char *args)
+{
+	return pt_service_then(name, args, NULL);
+}
+
+int pt_service_then(const char *name, const char *args, const char *then)
+{
+	static const char *const types[] = {"auth", "account", "session", "password"};
+	char path[512];
+	FILE *f;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/%s", pt_confdir(), name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		fprintf(f, "%s required %s %s\n", types[i], pt_module(), args);
+		if (then != NULL)
+			fprintf(f, "%s required %s\n", types[i], then);
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct pt_conv *c = data;
+	struct pam_response *r;
+	int i;
+
+	r = calloc((size_t)n, sizeof(*r));
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+		case PAM_PROMPT_ECHO_ON:
+			if (c->next >= PT_MAX_ANSWERS || c->answers[c->next] == NULL) {
+				free(r);
+				return PAM_CONV_ERR;
+			}
+			r[i].resp = strdup(c->answers[c->next++]);
+			break;
+		default:
+			strncat(c->told, msg[i]->msg, sizeof(c->told) - strlen(c->told) - 2);
+			strcat(c->told, "\n");
+			break;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void no_delay(int retval, unsigned usec_delay, void *appdata)
+{
+}
+
+pam_handle_t *pt_start(const char *service, const char *user, struct pt_conv *c)
+{
+	static struct pam_conv pc;
+	pam_handle_t *pamh = NULL;
+
+	pc.conv = conv;
+	pc.appdata_ptr = c;
+#ifdef HAVE_PAM_START_CONFDIR
+	if (pam_start_confdir(service, user, &pc, pt_confdir(), &pamh) != PAM_SUCCESS)
+		return NULL;
+#else
+	return NULL; /* the tests skip: libpam < 1.4 cannot read service files from a test dir */
+#endif
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	return pamh;
+}
+
+void pt_cleanup(void)
+{
+	char cmd[300];
+
+	if (confdir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", confdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", confdir);
+	}
+}
+
+static int is_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return s[32] == '\0';
+}
+
+static int scan(const char *state_dir, char *first)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/sessions", state_dir);
+	d = opendir(path);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (is_id(de->d_name)) {
+			if (n == 0 && first != NULL)
+				memcpy(first, de->d_name, 33);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int pt_store_count(const char *state_dir)
+{
+	return scan(state_dir, NULL);
+}
+
+const char *pt_store_first(const char *state_dir)
+{
+	static char id[33];
+
+	return scan(state_dir, id) > 0 ? id : NULL;
+}
+
+double pt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

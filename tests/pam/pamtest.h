@@ -1,0 +1,39 @@
+/* pamtest: driving the built pam_gotrue.so through the real libpam (pam_start_confdir) with service
+ * files written into a temporary directory, for the tests in tests/pam/ and tests/bench/. */
+#ifndef GOTRUE_TEST_PAMTEST_H
+#define GOTRUE_TEST_PAMTEST_H
+
+#include <stdbool.h>
+#include <security/pam_appl.h>
+
+#define PT_MAX_ANSWERS 4
+
+/* What the conversation answers and what it was told. */
+struct pt_conv {
+	const char *answers[PT_MAX_ANSWERS]; /* given in order to PAM_PROMPT_ECHO_OFF/ON */
+	int next;
+	char told[4096]; /* every PAM_ERROR_MSG / PAM_TEXT_INFO, one per line */
+};
+
+/* A fresh temporary directory for service files (removed by pt_cleanup). */
+const char *pt_confdir(void);
+/* Absolute path of the built module ($top_builddir/pam/.libs/pam_gotrue.so). */
+const char *pt_module(void);
+/* Write service @name: auth, account, session and password lines for pam_gotrue.so with @args. */
+int pt_service(const char *name, const char *args);
+/* The same, each type followed by "TYPE required @then" (e.g. "pam_permit.so"): libpam turns a
+ * stack of only PAM_IGNORE into a failure, so PAM_IGNORE is seen as the next module's result. */
+int pt_service_then(const char *name, const char *args, const char *then);
+/* pam_start_confdir with the conversation @c; PAM_FAIL_DELAY is set to a no-op so that failures
+ * are fast. NULL on error. */
+pam_handle_t *pt_start(const char *service, const char *user, struct pt_conv *c);
+void pt_cleanup(void);
+
+/* Number of session records (files named by 32 hex digits) in @state_dir/sessions. */
+int pt_store_count(const char *state_dir);
+/* The id of the only record, or of the first found; NULL when none (static buffer). */
+const char *pt_store_first(const char *state_dir);
+
+double pt_now(void); /* CLOCK_MONOTONIC seconds */
+
+#endif

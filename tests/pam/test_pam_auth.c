@@ -1,0 +1,373 @@
+/* test_pam_auth: every row of DESIGN.md's "PAM results" table through the real libpam and the
+ * emulator, plus the module's syslog output checked for secrets. The program defines syslog(3) and
+ * its fortified variants itself and is linked with -export-dynamic, so libpam's pam_syslog() lands
+ * here instead of /dev/log: the capture sees exactly what the module would log, nothing less. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <security/pam_appl.h>
+
+#include "accounts.h"
+#include "api.h"
+#include "emu.h"
+#include "pamtest.h"
+#include "secure.h"
+#include "store.h"
+#include "tap.h"
+
+/* ---- syslog capture -------------------------------------------------------------------- */
+static char logbuf[1 << 18];
+static size_t loglen;
+static int alerts;
+
+void syslog(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vsyslog(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void __syslog_chk(int pri, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void capture(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void capture(int pri, const char *fmt, va_list ap)
+{
+	int n;
+
+	if ((pri & 7) <= 1) /* LOG_ALERT or LOG_EMERG */
+		alerts++;
+	if (loglen + 2 >= sizeof(logbuf))
+		return;
+	n = vsnprintf(logbuf + loglen, sizeof(logbuf) - loglen - 1, fmt, ap);
+	if (n > 0)
+		loglen += (size_t)n < sizeof(logbuf) - loglen - 2 ? (size_t)n
+								  : sizeof(logbuf) - loglen - 2;
+	logbuf[loglen++] = '\n';
+	logbuf[loglen] = '\0';
+}
+
+void syslog(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	capture(pri, fmt, ap);
+	va_end(ap);
+}
+
+void vsyslog(int pri, const char *fmt, va_list ap)
+{
+	capture(pri, fmt, ap);
+}
+
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	capture(pri, fmt, ap);
+	va_end(ap);
+}
+
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+{
+	capture(pri, fmt, ap);
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+#define PASSWORD "Correct-Horse-9"
+#define WRONG	 "wrong-password-1"
+
+static struct emu *e;
+static char state_dir[512];
+static char *conf;
+
+static int auth(const char *service, const char *user, const char *password, struct pt_conv *c)
+{
+	struct pt_conv local;
+	pam_handle_t *pamh;
+	int rc;
+
+	if (c == NULL)
+		c = &local;
+	memset(c, 0, sizeof(*c));
+	c->answers[0] = password;
+	pamh = pt_start(service, user, c);
+	if (pamh == NULL)
+		return -1;
+	rc = pam_authenticate(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+static int acct_mgmt(const char *service, const char *user, struct pt_conv *c)
+{
+	pam_handle_t *pamh;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	pamh = pt_start(service, user, c);
+	if (pamh == NULL)
+		return -1;
+	rc = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+/* The private account index as `gotruectl sync` writes it (lib/accounts.h). */
+static int write_index(const char *erin_id)
+{
+	static char n_erin[] = "erin", n_frank[] = "frank", n_gina[] = "gina", ops[] = "ops",
+		    other[] = "other", e_erin[] = "erin.smith@other.org",
+		    e_frank[] = "frank@example.com", e_gina[] = "gina@example.com",
+		    id_x[] = "00000000-0000-4000-8000-000000000001",
+		    id_y[] = "00000000-0000-4000-8000-000000000002";
+	static char *g_ops[] = {ops, NULL}, *g_other[] = {other, NULL};
+	struct gotrue_account a[3];
+	char path[600];
+
+	memset(a, 0, sizeof(a));
+	a[0].name = n_erin;
+	a[0].uid = a[0].gid = 0x70000010;
+	a[0].user_id = (char *)erin_id;
+	a[0].email = e_erin;
+	a[0].groups = g_ops;
+	a[0].n_groups = 1;
+	a[1].name = n_frank;
+	a[1].uid = a[1].gid = 0x70000011;
+	a[1].user_id = id_x;
+	a[1].email = e_frank;
+	a[1].banned_until = time(NULL) + 3600;
+	a[2].name = n_gina;
+	a[2].uid = a[2].gid = 0x70000012;
+	a[2].user_id = id_y;
+	a[2].email = e_gina;
+	a[2].groups = g_other;
+	a[2].n_groups = 1;
+	snprintf(path, sizeof(path), "%s/accounts", state_dir);
+	return gotrue_accounts_write(path, a, 3);
+}
+
+static long logins(void)
+{
+	return emu_count(e, "POST /token?grant_type=password");
+}
+
+static void svc_then(const char *name, const char *extra, const char *then)
+{
+	char args[2048];
+
+	snprintf(args, sizeof(args), "conf=%s %s", conf, extra ? extra : "");
+	if (pt_service_then(name, args, then) != 0)
+		diag("cannot write service %s", name);
+}
+
+static void svc(const char *name, const char *extra)
+{
+	svc_then(name, extra, NULL);
+}
+
+/* True when a user was created; the id is not needed. */
+static bool created(char *id)
+{
+	bool ok = id != NULL;
+
+	free(id);
+	return ok;
+}
+
+static void ban(const char *id)
+{
+	struct gotrue_config *cfg = gotrue_config_new();
+	struct gotrue_client *c = NULL;
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+
+	if (gotrue_config_load_file(NULL, cfg, conf, false) == 0 &&
+	    gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) == 0 &&
+	    (c = gotrue_client_new(NULL, cfg)) != NULL &&
+	    gotrue_admin_ban_user(c, id, "24h", &u, &err) == 0)
+		diag("banned %s", id);
+	else
+		diag("cannot ban %s: %s", id, err.message);
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	gotrue_client_free(c);
+	gotrue_config_free(cfg);
+}
+
+int main(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct pt_conv c;
+	char extra[1024], *secret_path = NULL, *bob_id = NULL, *erin_id = NULL;
+	const char *id;
+	struct gotrue_store *store = NULL;
+	struct gotrue_store_record rec = {0};
+	long before;
+	double t0, took;
+	int rc;
+
+#ifndef HAVE_PAM_START_CONFDIR
+	skip_all("libpam has no pam_start_confdir");
+#endif
+	if (getenv("GOTRUE_EMULATOR") == NULL || access(getenv("GOTRUE_EMULATOR"), X_OK) != 0)
+		skip_all("no emulator");
+	e = emu_start(args);
+	if (e == NULL) {
+		printf("Bail out! cannot start the emulator\n");
+		return 99;
+	}
+	snprintf(state_dir, sizeof(state_dir), "%s/store", pt_confdir());
+	snprintf(extra, sizeof(extra), "email_domains = example.com\nstate_dir = %s\ntimeout = 2\n",
+		 state_dir);
+	conf = emu_write_config(e, extra);
+	ok(conf != NULL, "config written");
+	ok(created(emu_create_user(e, "alice@example.com", PASSWORD, "{\"email_confirm\":true}")),
+	   "user alice");
+	bob_id = emu_create_user(e, "bob@example.com", PASSWORD, "{\"email_confirm\":true}");
+	ok(bob_id != NULL, "user bob");
+	ok(created(emu_create_user(e, "carol@example.com", PASSWORD, "{\"email_confirm\":false}")),
+	   "user carol (unconfirmed)");
+	ok(created(emu_create_user(
+		   e, "dave@example.com", PASSWORD,
+		   "{\"email_confirm\":true,\"app_metadata\":{\"groups\":[\"staff\"]}}")),
+	   "user dave (staff)");
+	if (bob_id != NULL)
+		ban(bob_id);
+
+	svc("plain", NULL);
+	/* PAM_IGNORE shows as pam_permit's PAM_SUCCESS; any other result of ours would fail the
+	 * required line first. */
+	svc_then("ignore", "ignore_unknown_user", "pam_permit.so");
+	svc_then("unknown-permit", "", "pam_permit.so");
+	svc("down", "url=http://127.0.0.1:9");
+	svc_then("down-ignore", "url=http://127.0.0.1:9 ignore_authinfo_unavail", "pam_permit.so");
+	svc("fast", "timeout=1");
+	svc("staff", "allow_groups=staff");
+
+	/* right and wrong password */
+	is_int(auth("plain", "alice", PASSWORD, &c), PAM_SUCCESS, "right password: PAM_SUCCESS");
+	is_int(pt_store_count(state_dir), 1, "a pending record was kept");
+	is_int(auth("plain", "alice", WRONG, NULL), PAM_AUTH_ERR, "wrong password: PAM_AUTH_ERR");
+	before = logins();
+	is_int(auth("plain", "alice", "", NULL), PAM_AUTH_ERR, "empty password: PAM_AUTH_ERR");
+	is_int(logins(), before, "empty password: refused without a request");
+
+	/* unknown users */
+	before = logins();
+	is_int(auth("plain", "root", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	       "local account root: PAM_USER_UNKNOWN");
+	is_int(auth("plain", "Not-Valid", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	       "invalid login name: PAM_USER_UNKNOWN");
+	is_int(logins(), before, "unknown users: no password sent to the server");
+	is_int(auth("unknown-permit", "root", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	       "without ignore_unknown_user the stack fails");
+	is_int(auth("ignore", "root", PASSWORD, NULL), PAM_SUCCESS,
+	       "ignore_unknown_user: PAM_IGNORE (the next module decides)");
+	is_int(auth("plain", "nobody-here", PASSWORD, NULL), PAM_AUTH_ERR,
+	       "unknown GoTrue email: PAM_AUTH_ERR (the server does not tell them apart)");
+
+	/* account state */
+	is_int(auth("plain", "bob", PASSWORD, &c), PAM_PERM_DENIED, "banned: PAM_PERM_DENIED");
+	ok(strstr(c.told, "locked") != NULL, "banned: told why (%s)", c.told);
+	is_int(auth("plain", "carol", PASSWORD, &c), PAM_AUTH_ERR, "unconfirmed: PAM_AUTH_ERR");
+	ok(strstr(c.told, "not confirmed") != NULL, "unconfirmed: told why (%s)", c.told);
+	is_int(auth("staff", "alice", PASSWORD, &c), PAM_PERM_DENIED,
+	       "outside allow_groups: PAM_PERM_DENIED");
+	ok(strstr(c.told, "not allowed") != NULL, "outside allow_groups: told why");
+	is_int(auth("staff", "dave", PASSWORD, NULL), PAM_SUCCESS, "in allow_groups: PAM_SUCCESS");
+
+	/* the private account index: sign-in email from it, and acct_mgmt without a login (an SSH
+	 * key) */
+	erin_id = emu_create_user(e, "erin.smith@other.org", PASSWORD,
+				  "{\"email_confirm\":true,\"app_metadata\":{\"username\":\"erin\","
+				  "\"groups\":[\"ops\"]}}");
+	ok(erin_id != NULL && write_index(erin_id) == 0, "account index written");
+	is_int(auth("plain", "erin", PASSWORD, NULL), PAM_SUCCESS,
+	       "indexed user with another email domain: PAM_SUCCESS");
+	is_int(acct_mgmt("plain", "erin", &c), PAM_SUCCESS, "account: indexed user allowed");
+	is_int(acct_mgmt("plain", "frank", &c), PAM_ACCT_EXPIRED,
+	       "account: banned: PAM_ACCT_EXPIRED");
+	ok(strstr(c.told, "locked") != NULL, "account: banned: told why");
+	is_int(acct_mgmt("staff", "gina", &c), PAM_PERM_DENIED,
+	       "account: outside allow_groups: PAM_PERM_DENIED");
+	ok(strstr(c.told, "not allowed") != NULL, "account: outside allow_groups: told why");
+	is_int(acct_mgmt("plain", "henry", &c), PAM_USER_UNKNOWN,
+	       "account: unknown: PAM_USER_UNKNOWN");
+	is_int(acct_mgmt("ignore", "henry", &c), PAM_SUCCESS,
+	       "account: unknown with ignore_unknown_user: PAM_IGNORE");
+
+	/* the server */
+	is_int(auth("down", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
+	       "server down: PAM_AUTHINFO_UNAVAIL");
+	ok(strstr(c.told, "unavailable") != NULL, "server down: told why");
+	is_int(auth("down-ignore", "alice", PASSWORD, NULL), PAM_SUCCESS,
+	       "ignore_authinfo_unavail: PAM_IGNORE (the next module decides)");
+	emu_fault(e, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"delay\",\"ms\":4000}");
+	t0 = pt_now();
+	rc = auth("fast", "alice", PASSWORD, NULL);
+	took = pt_now() - t0;
+	is_int(rc, PAM_AUTHINFO_UNAVAIL, "timeout: PAM_AUTHINFO_UNAVAIL");
+	ok(took < 2.0, "timeout: answered within timeout + 1 s (%.2f s)", took);
+	emu_clear_faults(e);
+	emu_fault(e,
+		  "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"status\",\"status\":500}");
+	is_int(auth("plain", "alice", PASSWORD, NULL), PAM_AUTHINFO_UNAVAIL,
+	       "500: PAM_AUTHINFO_UNAVAIL");
+	emu_fault(e, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"status\",\"status\":429,"
+		     "\"body\":\"{\\\"code\\\":\\\"over_request_rate_limit\\\",\\\"message\\\":"
+		     "\\\"Request rate limit reached\\\"}\"}");
+	is_int(auth("plain", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
+	       "429: PAM_AUTHINFO_UNAVAIL");
+	ok(strstr(c.told, "try again later") != NULL, "429: told why (%s)", c.told);
+	emu_fault(e, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"garbage\"}");
+	is_int(auth("plain", "alice", PASSWORD, NULL), PAM_AUTHINFO_UNAVAIL,
+	       "garbage body: PAM_AUTHINFO_UNAVAIL");
+	emu_clear_faults(e);
+
+	/* a token signed with another key */
+	if (asprintf(&secret_path, "%s/wrong_secret", pt_confdir()) > 0 &&
+	    gotrue_replace_file(secret_path, "not-the-server-secret-0123456789abcdef", 38, 0600) ==
+		    0) {
+		snprintf(extra, sizeof(extra), "jwt_secret_file=%s", secret_path);
+		svc("wrongkey", extra);
+	}
+	alerts = 0;
+	before = pt_store_count(state_dir);
+	is_int(auth("wrongkey", "alice", PASSWORD, NULL), PAM_AUTH_ERR,
+	       "token failing verification: PAM_AUTH_ERR");
+	ok(alerts > 0 && strstr(logbuf, "possible attack") != NULL,
+	   "token failing verification: logged as an attack");
+	is_int(pt_store_count(state_dir), before, "token failing verification: nothing kept");
+
+	/* secrets never reach the log: passwords, and the tokens of a kept record */
+	ok(strstr(logbuf, PASSWORD) == NULL && strstr(logbuf, WRONG) == NULL,
+	   "no password in %zu bytes of log", loglen);
+	id = pt_store_first(state_dir);
+	store = gotrue_store_open(NULL, state_dir);
+	if (id != NULL && store != NULL && gotrue_store_read(store, id, &rec) == 0) {
+		ok(rec.access_token != NULL && strstr(logbuf, rec.access_token) == NULL,
+		   "no access token in the log");
+		ok(rec.refresh_token != NULL && strstr(logbuf, rec.refresh_token) == NULL,
+		   "no refresh token in the log");
+	} else {
+		ok(0, "a record to compare the log with");
+	}
+	ok(strstr(logbuf, "eyJ") == NULL, "nothing JWT-shaped in the log");
+	ok(strstr(logbuf, "pam_gotrue") != NULL, "the capture saw the module's lines");
+	if (getenv("TEST_VERBOSE"))
+		fputs(logbuf, stdout);
+
+	gotrue_store_record_clear(&rec);
+	gotrue_store_close(store);
+	free(secret_path);
+	free(bob_id);
+	free(erin_id);
+	free(conf);
+	emu_stop(e);
+	pt_cleanup();
+	return done_testing();
+}

@@ -1,0 +1,49 @@
+#!/bin/sh
+# test_pamtester: pam_gotrue.so under a real PAM application, pamtester(1), which reads only
+# /etc/pam.d. So it runs as root in a private mount namespace (unshare) where a temporary
+# directory is bind-mounted over /etc/pam.d: the host's /etc is never touched.
+. "${top_srcdir:-.}/tests/common/emu.sh"
+
+so="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
+if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root for a private mount namespace"; exit 0; fi
+if ! command -v pamtester >/dev/null 2>&1; then echo "1..0 # SKIP pamtester not installed"; exit 0; fi
+if ! command -v unshare >/dev/null 2>&1; then echo "1..0 # SKIP unshare not installed"; exit 0; fi
+if ! unshare --mount true 2>/dev/null; then echo "1..0 # SKIP cannot unshare the mount namespace"; exit 0; fi
+
+n=0
+check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
+	n=$((n + 1)); d=$1; shift
+	if "$@"; then echo "ok $n - $d"; else echo "not ok $n - $d"; fi
+}
+
+emu_start --mode current >/dev/null || { echo "Bail out! emulator"; exit 99; }
+trap 'emu_stop; rm -rf "$work"' EXIT
+work=$(mktemp -d)
+mkdir -p "$work/pam.d"
+conf=$(emu_write_config "email_domains = example.com
+state_dir = $work/store
+timeout = 3")
+emu_create_user alice@example.com 'Correct-Horse-9' '{"email_confirm":true}' >/dev/null
+for t in auth account session password; do
+	echo "$t required $so conf=$conf"
+done >"$work/pam.d/gotrue-test"
+
+# pamtester in the private namespace; password on stdin.
+pt() { # pt PASSWORD OPS...
+	pw=$1; shift
+	printf '%s\n' "$pw" | unshare --mount --propagation private sh -c \
+		'mount --bind "$1/pam.d" /etc/pam.d && shift && exec pamtester gotrue-test alice "$@"' \
+		sh "$work" "$@" >"$work/out" 2>&1
+}
+
+check "right password: authenticate" pt 'Correct-Horse-9' authenticate
+check "wrong password: refused" eval '! pt wrong-password authenticate'
+check "wrong password: pamtester says so" grep -q "Authentication failure" "$work/out"
+emu_reset_counts
+check "full cycle: authenticate acct_mgmt open_session close_session" \
+	pt 'Correct-Horse-9' authenticate acct_mgmt open_session close_session
+check "full cycle: exactly one logout" test "$(emu_count 'POST /logout')" = 1
+left=$(ls "$work/store/sessions" | grep -cE '^[0-9a-f]{32}$')
+# one pending record remains: the first test authenticated without opening a session
+check "full cycle: its record removed (only the first test's pending one is left)" test "$left" = 1
+echo "1..$n"
