@@ -1,0 +1,29 @@
+/* accounts: the private account index (default /var/lib/gotrue/accounts, root 0600). Sync writes
+ * it beside the public NSS cache; PAM reads it to turn a login name into a GoTrue account (user
+ * id, email or phone for sign-in, banned_until, groups for allow_groups). The public cache holds
+ * no email, hence this second file. One JSON object per line, starting {"name":"LOGIN", so a
+ * lookup parses only the matching line. */
+#ifndef GOTRUE_ACCOUNTS_H
+#define GOTRUE_ACCOUNTS_H
+
+#include <stddef.h>
+#include <security/pam_ext.h>
+
+#include "idmap.h"
+
+#define GOTRUE_ACCOUNTS_MAX_SIZE (512u * 1024 * 1024)
+
+/* Serialise @n accounts and replace @path atomically (gotrue_replace_file, 0600). 0 or -errno. */
+int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, size_t n);
+
+/* Find @name. 0 found (@out filled; gotrue_account_clear() it), 1 not in the index (or no index
+ * yet), -1 error (unreadable, refused owner/mode, corrupt line; logged). */
+int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
+			   struct gotrue_account *out);
+
+/* Every account in the index, in file order, through @each (non-zero stops with that value).
+ * Returns 0, 1 when there is no index, -1 on error, or @each's value. */
+int gotrue_accounts_each(pam_handle_t *pamh, const char *path,
+			 int (*each)(void *ctx, struct gotrue_account *a), void *ctx);
+
+#endif

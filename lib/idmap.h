@@ -1,0 +1,90 @@
+/* idmap: how a GoTrue user becomes a Unix account (DESIGN.md "NSS cache", "Mappings"), from
+ * app_metadata only, and how a whole set of users is made consistent: name and uid collisions,
+ * clashes with local /etc/passwd and /etc/group (read directly, never through NSS), local_groups
+ * and derived groups. Used by sync (the whole listing) and by the PAM login refresh (one user). */
+#ifndef GOTRUE_IDMAP_H
+#define GOTRUE_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache.h"
+#include "config.h"
+#include "user.h"
+
+#define GOTRUE_NAME_MAX	 32
+#define GOTRUE_GECOS_MAX 256
+
+/* One mapped account. Public part: name, uid, gid, gecos, home, shell, groups. Private part
+ * (account index only, never the public cache): user_id, email, phone, banned_until. */
+struct gotrue_account {
+	char *name;
+	uint32_t uid, gid;
+	char *gecos, *home, *shell;
+	char **groups; /* app_metadata.groups, valid names only */
+	size_t n_groups;
+	char *user_id, *email, *phone;
+	time_t banned_until, created_at;
+};
+void gotrue_account_clear(struct gotrue_account *a);
+
+/* ^[a-z_][a-z0-9_.-]{0,31}$ */
+bool gotrue_idmap_valid_name(const char *name);
+/* A value in [min, max] from @key, deterministic: FNV-1a-64 of "@prefix:@key", reduced modulo the
+ * range size. The same user id always gives the same uid, whatever else is in the listing. */
+uint32_t gotrue_idmap_derive(unsigned long min, unsigned long max, const char *prefix,
+			     const char *key);
+
+/* Map one user. 0, or -1 with the reason in @why (the user is left out). */
+int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user *u,
+		      struct gotrue_account *out, char *why, size_t why_len);
+
+/* A user or group left out, and why. @what is "user" or "group". */
+struct gotrue_left_out {
+	char *what;
+	char *id;   /* user id, or the group name */
+	char *name; /* the login name it would have had, or NULL */
+	char *reason;
+};
+
+struct gotrue_idmap_group {
+	char *name;
+	uint32_t gid;
+	bool local; /* a local_groups entry: gid from /etc/group, not written to the cache */
+	char **members;
+	size_t n_members;
+};
+
+/* A set being built. Add users (or already-mapped accounts from the index), then resolve. */
+struct gotrue_idmap {
+	const struct gotrue_config *cfg;
+	const char *passwd_path, *group_path;
+	struct gotrue_account
+		*accounts; /* after resolve: the accepted ones, in (created_at, id) order */
+	size_t n_accounts, cap_accounts;
+	struct gotrue_idmap_group *groups; /* after resolve */
+	size_t n_groups;
+	struct gotrue_left_out *left_out;
+	size_t n_left_out, cap_left_out;
+	size_t n_seen;
+};
+
+/* @passwd_path/@group_path: NULL for /etc/passwd and /etc/group. NULL on ENOMEM. */
+struct gotrue_idmap *gotrue_idmap_new(const struct gotrue_config *cfg, const char *passwd_path,
+				      const char *group_path);
+void gotrue_idmap_free(struct gotrue_idmap *m);
+/* Map @u and keep it, or record it as left out. -1 only on ENOMEM. */
+int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);
+/* Keep an already-mapped account (moved in: @a is cleared). -1 on ENOMEM. */
+int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a);
+/* Drop any account with this user id (before re-adding a fresher copy). */
+void gotrue_idmap_remove_id(struct gotrue_idmap *m, const char *user_id);
+/* Settle collisions and groups. 0, or -1 (ENOMEM, or a local file that cannot be read: failing
+ * closed, since a clash with a local name could otherwise go unseen). */
+int gotrue_idmap_resolve(struct gotrue_idmap *m);
+/* Fill a cache builder from a resolved set. 0 or -1. */
+int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_builder *b);
+
+#endif

@@ -1,0 +1,340 @@
+/* sync: GoTrue's user list -> NSS cache + private account index (see sync.h), and the cache
+ * show/lookup views behind `gotruectl cache`. The listing comes from GET /admin/users (paged,
+ * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers). Nothing is
+ * replaced unless every page arrived: a half listing would silently delete accounts. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "api.h"
+#include "log.h"
+#include "sync.h"
+
+#define SYNC_DEFAULT_PER_PAGE 500
+
+void gotrue_sync_summary_clear(struct gotrue_sync_summary *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_left_out; i++) {
+		free(s->left_out[i].what);
+		free(s->left_out[i].id);
+		free(s->left_out[i].name);
+		free(s->left_out[i].reason);
+	}
+	free(s->left_out);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *state_path(const struct gotrue_config *cfg, const char *given, const char *name)
+{
+	const char *dir = cfg->state_dir ? cfg->state_dir : GOTRUE_STATEDIR;
+	char *p = NULL;
+
+	if (given != NULL)
+		return strdup(given);
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+/* One writer at a time: sync and PAM login refreshes serialise on state_dir/.sync.lock. */
+static int lock_state(pam_handle_t *pamh, const struct gotrue_config *cfg, int *fd_out)
+{
+	char *path = state_path(cfg, NULL, ".sync.lock");
+	int fd = -1, rc = -1;
+
+	*fd_out = -1;
+	if (path == NULL)
+		goto cleanup;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot lock the sync lock: %s; path=%s", strerror(errno),
+			   path);
+		goto cleanup;
+	}
+	*fd_out = fd;
+	fd = -1;
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+static void unlock_state(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/* Resolve @m and replace both files. The index is written first: if the cache write then fails,
+ * PAM sees an index that is at most one sync newer than NSS, never the reverse. */
+static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			    const struct gotrue_sync_options *opt, struct gotrue_idmap *m,
+			    struct gotrue_sync_summary *sum)
+{
+	struct gotrue_cache_builder *b = NULL;
+	char *cache_path = state_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
+	char *acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
+	size_t i;
+	int rc = -1, r;
+
+	if (cache_path == NULL || acct_path == NULL)
+		goto cleanup;
+	if (gotrue_idmap_resolve(m) != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot map users (local passwd/group unreadable?)");
+		goto cleanup;
+	}
+	b = gotrue_cache_builder_new();
+	if (b == NULL || gotrue_idmap_to_cache(m, b) != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
+		goto cleanup;
+	}
+	r = gotrue_accounts_write(acct_path, m->accounts, m->n_accounts);
+	if (r != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
+			   strerror(-r), acct_path);
+		goto cleanup;
+	}
+	r = gotrue_cache_builder_write(b, cache_path);
+	if (r != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
+			   cache_path);
+		goto cleanup;
+	}
+	if (sum != NULL) {
+		sum->users = m->n_accounts;
+		sum->groups = m->n_accounts;
+		for (i = 0; i < m->n_groups; i++) {
+			if (m->groups[i].gid == (uint32_t)-1)
+				continue;
+			if (m->groups[i].local)
+				sum->local_groups++;
+			else
+				sum->groups++;
+		}
+	}
+	rc = 0;
+cleanup:
+	gotrue_cache_builder_free(b);
+	free(cache_path);
+	free(acct_path);
+	return rc;
+}
+
+/* Hand the left-out list over to the summary (moved, not copied). */
+static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *sum)
+{
+	if (sum == NULL)
+		return;
+	sum->users_seen = m->n_seen;
+	sum->left_out = m->left_out;
+	sum->n_left_out = m->n_left_out;
+	m->left_out = NULL;
+	m->n_left_out = m->cap_left_out = 0;
+}
+
+struct run_ctx {
+	struct gotrue_idmap *m;
+	const struct gotrue_sync_options *opt;
+};
+
+static int run_each(void *ctx, const struct gotrue_user *u)
+{
+	return gotrue_idmap_add_user(((struct run_ctx *)ctx)->m, u);
+}
+
+static void run_progress(void *ctx, size_t seen, long long total)
+{
+	const struct gotrue_sync_options *opt = ((struct run_ctx *)ctx)->opt;
+
+	if (opt != NULL && opt->progress != NULL)
+		opt->progress(opt->ctx, seen, total);
+}
+
+int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		    const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
+		    struct gotrue_error *err)
+{
+	struct gotrue_client *c = NULL;
+	struct gotrue_idmap *m = NULL;
+	struct run_ctx rctx;
+	int lock_fd = -1, rc = -1;
+
+	if (sum != NULL)
+		memset(sum, 0, sizeof(*sum));
+	gotrue_error_clear(err);
+	if (cfg->service_role_key == NULL) {
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "sync needs the service-role key");
+		goto cleanup;
+	}
+	c = gotrue_client_new(pamh, cfg);
+	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
+	if (c == NULL || m == NULL) {
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	rctx.m = m;
+	rctx.opt = opt;
+	if (gotrue_admin_each_user(c,
+				   opt && opt->per_page > 0 ? opt->per_page : SYNC_DEFAULT_PER_PAGE,
+				   run_each, run_progress, &rctx, err) != 0) {
+		/* Partway failure: keep the old files. */
+		if (err->kind == GOTRUE_OK)
+			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");
+		goto cleanup;
+	}
+	if (lock_state(pamh, cfg, &lock_fd) != 0 || settle_and_write(pamh, cfg, opt, m, sum) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	unlock_state(lock_fd);
+	if (m != NULL)
+		take_left_out(m, sum);
+	gotrue_idmap_free(m);
+	gotrue_client_free(c);
+	return rc;
+}
+
+static int keep_account(void *ctx, struct gotrue_account *a)
+{
+	return gotrue_idmap_add_account(ctx, a) != 0 ? -1 : 0;
+}
+
+int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			 const struct gotrue_user *u, const struct gotrue_sync_options *opt)
+{
+	struct gotrue_idmap *m = NULL;
+	char *acct_path = NULL;
+	int lock_fd = -1, rc = -1, r;
+
+	if (u == NULL || u->id == NULL)
+		goto cleanup;
+	acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
+	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
+	if (acct_path == NULL || m == NULL)
+		goto cleanup;
+	if (lock_state(pamh, cfg, &lock_fd) != 0)
+		goto cleanup;
+	/* The index holds every mapped account with what the set rules need (created_at, groups),
+	 * so the whole set is rebuilt from it plus the fresh copy of this one user. */
+	r = gotrue_accounts_each(pamh, acct_path, keep_account, m);
+	if (r < 0)
+		goto cleanup;
+	gotrue_idmap_remove_id(m, u->id);
+	if (gotrue_idmap_add_user(m, u) != 0)
+		goto cleanup;
+	rc = settle_and_write(pamh, cfg, opt, m, NULL);
+cleanup:
+	unlock_state(lock_fd);
+	gotrue_idmap_free(m);
+	free(acct_path);
+	return rc;
+}
+
+/* --- What NSS sees ------------------------------------------------------------------------- */
+
+static void print_pw(FILE *out, const struct gotrue_cache_pw *p)
+{
+	fprintf(out, "%s:x:%u:%u:%s:%s:%s\n", p->name, p->uid, p->gid, p->gecos, p->dir, p->shell);
+}
+
+static void print_gr(FILE *out, const struct gotrue_cache_view *v, const struct gotrue_cache_gr *g)
+{
+	uint32_t i;
+
+	fprintf(out, "%s:x:%u:", g->name, g->gid);
+	for (i = 0; i < g->n_members; i++)
+		fprintf(out, "%s%s", i ? "," : "", gotrue_cache_member(v, g, i));
+	fputc('\n', out);
+}
+
+static int with_view(const struct gotrue_config *cfg, const char *cache_path,
+		     int (*fn)(const struct gotrue_cache_view *v, const char *key, FILE *out),
+		     const char *key, FILE *out)
+{
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	char *path = state_path(cfg, cache_path, "nss.cache");
+	int rc = -1;
+
+	if (path == NULL)
+		return -1;
+	gotrue_cache_init(&c, path);
+	if (gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK) {
+		rc = fn(v, key, out);
+		gotrue_cache_release(&c);
+	}
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	free(path);
+	return rc;
+}
+
+static int show(const struct gotrue_cache_view *v, const char *key, FILE *out)
+{
+	struct gotrue_cache_pw p;
+	struct gotrue_cache_gr g;
+	uint32_t i;
+
+	fprintf(out, "# users %u, groups %u, generated_at %llu\n", v->hdr->n_users,
+		v->hdr->n_groups, (unsigned long long)v->hdr->generated_at);
+	for (i = 0; gotrue_cache_getpwent(v, i, &p) == GOTRUE_CACHE_OK; i++)
+		print_pw(out, &p);
+	for (i = 0; gotrue_cache_getgrent(v, i, &g) == GOTRUE_CACHE_OK; i++)
+		print_gr(out, v, &g);
+	return 0;
+}
+
+static int lookup(const struct gotrue_cache_view *v, const char *key, FILE *out)
+{
+	struct gotrue_cache_pw p;
+	struct gotrue_cache_gr g;
+	char *end;
+	unsigned long id;
+	bool numeric, found = false;
+	uint32_t i;
+
+	errno = 0;
+	id = strtoul(key, &end, 10);
+	numeric = *key != '\0' && *end == '\0' && errno == 0 && id <= UINT32_MAX;
+	if ((numeric ? gotrue_cache_getpwuid(v, (uint32_t)id, &p)
+		     : gotrue_cache_getpwnam(v, key, &p)) == GOTRUE_CACHE_OK) {
+		print_pw(out, &p);
+		fprintf(out, "initgroups:");
+		for (i = 0; i < p.n_gids; i++)
+			fprintf(out, " %u", p.gids[i]);
+		fputc('\n', out);
+		found = true;
+	}
+	if ((numeric ? gotrue_cache_getgrgid(v, (uint32_t)id, &g)
+		     : gotrue_cache_getgrnam(v, key, &g)) == GOTRUE_CACHE_OK) {
+		print_gr(out, v, &g);
+		found = true;
+	}
+	return found ? 0 : 1;
+}
+
+int gotrue_cache_show(const struct gotrue_config *cfg, const char *cache_path, FILE *out)
+{
+	return with_view(cfg, cache_path, show, NULL, out);
+}
+
+int gotrue_cache_lookup(const struct gotrue_config *cfg, const char *cache_path, const char *key,
+			FILE *out)
+{
+	return with_view(cfg, cache_path, lookup, key, out);
+}

@@ -1,0 +1,59 @@
+/* sync: fill the NSS cache and the private account index from GoTrue. gotrue_sync_run() pages
+ * through GET /admin/users with the service-role key, maps every user (idmap), and replaces both
+ * files atomically only when the whole listing succeeded. gotrue_sync_one_user() updates one
+ * user's entry after a PAM login (GET /user data). Both hold state_dir/.sync.lock. Sync never
+ * resolves names through NSS (local files are read directly), so it cannot wait on itself. */
+#ifndef GOTRUE_SYNC_H
+#define GOTRUE_SYNC_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <security/pam_ext.h>
+
+#include "cache.h"
+#include "config.h"
+#include "error.h"
+#include "idmap.h"
+#include "user.h"
+
+struct gotrue_sync_options {
+	const char *cache_path;	   /* NULL: state_dir/nss.cache */
+	const char *accounts_path; /* NULL: state_dir/accounts */
+	const char *passwd_path;   /* NULL: /etc/passwd */
+	const char *group_path;	   /* NULL: /etc/group */
+	int per_page;		   /* 0: 500 */
+	/* Called after each page (may be NULL): users seen so far, X-Total-Count or -1. */
+	void (*progress)(void *ctx, size_t seen, long long total);
+	void *ctx;
+};
+
+struct gotrue_sync_summary {
+	size_t users_seen;		  /* listed by the server */
+	size_t users;			  /* written to the cache */
+	size_t groups;			  /* group entries written (private groups included) */
+	size_t local_groups;		  /* local_groups names mapped to a local gid */
+	struct gotrue_left_out *left_out; /* users and groups left out, with reasons */
+	size_t n_left_out;
+};
+void gotrue_sync_summary_clear(struct gotrue_sync_summary *s);
+
+/* The whole sync. 0 when both files were replaced; -1 with @err (transport/HTTP failure: the old
+ * files stay) or a logged local error. @sum is filled either way as far as it got. */
+int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		    const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
+		    struct gotrue_error *err);
+
+/* Replace @u's entry (matched by user id) in the index and the cache, re-applying the set rules.
+ * @opt may be NULL. 0, or -1 (logged; the old files stay). */
+int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			 const struct gotrue_user *u, const struct gotrue_sync_options *opt);
+
+/* For `gotruectl cache show` / `cache lookup NAME|UID`: print what NSS sees, passwd(5)/group(5)
+ * style, to @out. show: a header line (users, groups, generated_at) then every entry. lookup: the
+ * passwd line and initgroups list of a name or uid, and the group line of a group name or gid.
+ * 0 when printed, 1 when not found, -1 when the cache is unavailable. @cache_path NULL: default. */
+int gotrue_cache_show(const struct gotrue_config *cfg, const char *cache_path, FILE *out);
+int gotrue_cache_lookup(const struct gotrue_config *cfg, const char *cache_path, const char *key,
+			FILE *out);
+
+#endif

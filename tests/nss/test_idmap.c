@@ -1,0 +1,242 @@
+/* test_idmap: the GoTrue -> Unix mapping rules: names from app_metadata or listed email domains,
+ * name validation, uid range and derivation, user_metadata granting nothing, GECOS cleaning,
+ * collisions (the later user is left out), local passwd/group clashes, local_groups and derived
+ * groups, and the cache built from the result. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "cache.h"
+#include "idmap.h"
+#include "tap.h"
+
+static struct gotrue_config cfg;
+static char *domains[] = {"example.com", NULL};
+static char *local_groups[] = {"sudo", "missinglocal", NULL};
+
+static struct gotrue_user mkuser(const char *id, const char *email, time_t created, const char *app,
+				 const char *userm)
+{
+	struct gotrue_user u;
+
+	memset(&u, 0, sizeof(u));
+	u.id = (char *)id;
+	u.email = (char *)email;
+	u.created_at = created;
+	u.app_metadata = json_tokener_parse(app);
+	u.user_metadata = json_tokener_parse(userm ? userm : "{}");
+	return u;
+}
+
+static void drop(struct gotrue_user *u)
+{
+	json_object_put(u->app_metadata);
+	json_object_put(u->user_metadata);
+}
+
+static int map(const char *email, const char *app, const char *userm, struct gotrue_account *a,
+	       char *why)
+{
+	struct gotrue_user u = mkuser("6f1e2d3c-0000-4000-8000-000000000001", email, 1, app, userm);
+	int rc = gotrue_idmap_user(&cfg, &u, a, why, 128);
+
+	drop(&u);
+	return rc;
+}
+
+static void test_one(void)
+{
+	struct gotrue_account a;
+	char why[128], big[400];
+
+	ok(map("x@other.org", "{\"username\":\"alice\",\"uid\":1879048300}", NULL, &a, why) == 0,
+	   "app_metadata.username maps");
+	is_str(a.name, "alice", "name from app_metadata.username");
+	is_int(a.uid, 1879048300u, "uid from app_metadata.uid inside the range");
+	is_int(a.gid, a.uid, "private group gid = uid");
+	is_str(a.home, "/home/alice", "home from the template");
+	is_str(a.shell, "/bin/bash", "shell from config");
+	gotrue_account_clear(&a);
+
+	ok(map("Bob.Smith@Example.COM", "{}", NULL, &a, why) == 0 && a.name &&
+		   strcmp(a.name, "bob.smith") == 0,
+	   "email local part, lowercased, when the domain is listed");
+	is_int(a.uid,
+	       gotrue_idmap_derive(cfg.uid_min, cfg.uid_max, "uid",
+				   "6f1e2d3c-0000-4000-8000-000000000001"),
+	       "uid derived from the user id when app_metadata.uid is absent");
+	ok(a.uid >= cfg.uid_min && a.uid <= cfg.uid_max, "derived uid inside the range");
+	gotrue_account_clear(&a);
+
+	ok(map("eve@other.org", "{}", NULL, &a, why) != 0,
+	   "unlisted domain, no username: left out");
+	/* user_metadata grants nothing. */
+	ok(map("eve@other.org", "{}", "{\"username\":\"root\",\"uid\":0,\"groups\":[\"sudo\"]}", &a,
+	       why) != 0,
+	   "user_metadata.username/uid/groups give no account");
+	ok(map("eve@example.com", "{}",
+	       "{\"username\":\"root\",\"uid\":0,\"groups\":[\"sudo\"],\"gecos\":\"x\"}", &a,
+	       why) == 0 &&
+		   strcmp(a.name, "eve") == 0 && a.uid != 0 && a.n_groups == 0 && a.gecos[0] == 0,
+	   "user_metadata ignored: name eve, derived uid, no groups, empty GECOS");
+	gotrue_account_clear(&a);
+	ok(map(NULL, "{\"username\":\"eve\",\"uid\":0}", NULL, &a, why) == 0 && a.uid != 0 &&
+		   a.uid >= cfg.uid_min,
+	   "app_metadata.uid outside the range (0) is not used");
+	gotrue_account_clear(&a);
+
+	/* Invalid names. */
+	ok(map(NULL, "{\"username\":\"a:b\"}", NULL, &a, why) != 0, "name with ':' refused");
+	ok(map(NULL, "{\"username\":\"a\\nb\"}", NULL, &a, why) != 0, "name with newline refused");
+	ok(map(NULL, "{\"username\":\"a/b\"}", NULL, &a, why) != 0, "name with '/' refused");
+	ok(map(NULL, "{\"username\":\"..\"}", NULL, &a, why) != 0, "name '..' refused");
+	ok(map(NULL, "{\"username\":\"Alice\"}", NULL, &a, why) != 0, "upper case refused");
+	ok(map(NULL, "{\"username\":\"1abc\"}", NULL, &a, why) != 0, "leading digit refused");
+	memset(big, 'a', 300);
+	big[300] = 0;
+	ok(!gotrue_idmap_valid_name(big), "300 characters refused");
+	ok(gotrue_idmap_valid_name("abcdefghijklmnopqrstuvwxyz012345") &&
+		   !gotrue_idmap_valid_name("abcdefghijklmnopqrstuvwxyz0123456"),
+	   "32 characters accepted, 33 refused");
+	ok(map("x@example.com", "{\"username\":\"b@d\"}", NULL, &a, why) != 0,
+	   "an invalid app_metadata.username does not fall back to the email");
+
+	ok(map(NULL, "{\"username\":\"carol\",\"full_name\":\"Carol: \\\"C\\\", =Boss\\u0007\"}",
+	       NULL, &a, why) == 0,
+	   "GECOS from full_name");
+	is_str(a.gecos, "Carol \"C\" Boss", "GECOS stripped of : , = and control characters");
+	gotrue_account_clear(&a);
+	ok(map(NULL, "{\"username\":\"dave\",\"groups\":[\"devs\",\"bad:name\",\"devs\",7]}", NULL,
+	       &a, why) == 0 &&
+		   a.n_groups == 1 && strcmp(a.groups[0], "devs") == 0,
+	   "groups: invalid, repeated and non-string entries dropped");
+	gotrue_account_clear(&a);
+}
+
+static const char *find_left(const struct gotrue_idmap *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_left_out; i++) {
+		if (strcmp(m->left_out[i].id, id) == 0)
+			return m->left_out[i].reason;
+	}
+	return NULL;
+}
+
+static void add(struct gotrue_idmap *m, const char *id, time_t created, const char *app)
+{
+	struct gotrue_user u = mkuser(id, NULL, created, app, NULL);
+
+	gotrue_idmap_add_user(m, &u);
+	drop(&u);
+}
+
+static void test_set(const char *dir)
+{
+	char passwd[512], group[512];
+	struct gotrue_idmap *m;
+	struct gotrue_cache_builder *b;
+	struct gotrue_cache_view v;
+	struct gotrue_cache_pw pw;
+	struct gotrue_cache_gr gr;
+	void *img = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
+	snprintf(group, sizeof(group), "%s/group", dir);
+	f = fopen(passwd, "w");
+	fprintf(f, "root:x:0:0:root:/root:/bin/bash\nlocaluser:x:1000:1000::/home/l:/bin/sh\n"
+		   "squatter:x:1879048400:1879048400::/:/bin/sh\n");
+	fclose(f);
+	f = fopen(group, "w");
+	fprintf(f, "root:x:0:\nsudo:x:27:localuser\nlocalonly:x:500:\n");
+	fclose(f);
+
+	m = gotrue_idmap_new(&cfg, passwd, group);
+	/* Added newest first: the outcome must follow created_at, not listing order. */
+	add(m, "id-late", 300, "{\"username\":\"alice\"}");
+	add(m, "id-early", 100, "{\"username\":\"alice\",\"groups\":[\"sudo\",\"devs\"]}");
+	add(m, "id-uidclash", 200, "{\"username\":\"mallory\",\"uid\":1879048500}");
+	add(m, "id-uidfirst", 150,
+	    "{\"username\":\"trent\",\"uid\":1879048500,\"groups\":[\"devs\"]}");
+	add(m, "id-local", 50, "{\"username\":\"localuser\"}");
+	add(m, "id-localgroup", 60, "{\"username\":\"localonly\"}");
+	add(m, "id-localuid", 70, "{\"username\":\"sam\",\"uid\":1879048400}");
+	add(m, "id-groups", 80,
+	    "{\"username\":\"gina\",\"groups\":[\"localonly\",\"missinglocal\",\"trent\",\"devs\"]"
+	    "}");
+	add(m, "id-bad", 90, "{\"username\":\"../etc\"}");
+	ok(gotrue_idmap_resolve(m) == 0, "resolve");
+	is_int(m->n_seen, 9, "9 users seen");
+	is_int(m->n_accounts, 3, "3 accepted: alice (earliest), trent, gina");
+	ok(find_left(m, "id-late") && strstr(find_left(m, "id-late"), "name collides"),
+	   "later alice left out: name collision");
+	ok(find_left(m, "id-early") == NULL, "earlier alice kept");
+	ok(find_left(m, "id-uidclash") && strstr(find_left(m, "id-uidclash"), "uid collides"),
+	   "later uid holder left out");
+	ok(find_left(m, "id-local") && strstr(find_left(m, "id-local"), "local user"),
+	   "name clashing with /etc/passwd left out");
+	ok(find_left(m, "id-localgroup") && strstr(find_left(m, "id-localgroup"), "local group"),
+	   "name clashing with /etc/group left out");
+	ok(find_left(m, "id-localuid") && strstr(find_left(m, "id-localuid"), "local uid"),
+	   "uid clashing with a local uid left out");
+	ok(find_left(m, "id-bad") != NULL, "invalid name left out");
+	ok(find_left(m, "localonly") != NULL,
+	   "group clashing with a local group (not in local_groups) refused");
+	ok(find_left(m, "missinglocal") != NULL, "local_groups name missing locally refused");
+	ok(find_left(m, "trent") != NULL, "group named like a user's private group refused");
+
+	b = gotrue_cache_builder_new();
+	ok(gotrue_idmap_to_cache(m, b) == 0 && gotrue_cache_builder_finish(b, 1, &img, &len) == 0,
+	   "cache built");
+	ok(gotrue_cache_parse(img, len, &v) == GOTRUE_CACHE_OK, "cache parses");
+	ok(gotrue_cache_getpwnam(&v, "alice", &pw) == GOTRUE_CACHE_OK, "alice in the cache");
+	ok(pw.n_gids == 2 && pw.gids[0] == 27, "alice: local sudo gid 27 first");
+	ok(gotrue_cache_getgrnam(&v, "devs", &gr) == GOTRUE_CACHE_OK && gr.n_members == 3,
+	   "devs: a derived group listing its 3 GoTrue members");
+	ok(pw.n_gids == 2 && pw.gids[1] == gr.gid, "alice: devs gid second");
+	is_int(gr.gid, gotrue_idmap_derive(cfg.uid_min, cfg.uid_max, "group", "devs"),
+	       "devs gid derived from its name");
+	ok(gotrue_cache_getgrnam(&v, "sudo", &gr) == GOTRUE_CACHE_NOTFOUND,
+	   "local group sudo is not duplicated in the cache");
+	ok(gotrue_cache_getpwnam(&v, "localuser", &pw) == GOTRUE_CACHE_NOTFOUND,
+	   "local user not shadowed");
+	for (i = 0; i < m->n_left_out; i++)
+		diag("left out %s %s: %s", m->left_out[i].what, m->left_out[i].id,
+		     m->left_out[i].reason);
+	free(img);
+	gotrue_cache_builder_free(b);
+	gotrue_idmap_free(m);
+
+	/* A missing local file fails closed. */
+	m = gotrue_idmap_new(&cfg, "/nonexistent/passwd", group);
+	add(m, "id-x", 1, "{\"username\":\"xavier\"}");
+	ok(gotrue_idmap_resolve(m) != 0, "unreadable /etc/passwd: resolve fails closed");
+	gotrue_idmap_free(m);
+	unlink(passwd);
+	unlink(group);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/idmap-XXXXXX";
+
+	cfg.uid_min = 0x70000000ul;
+	cfg.uid_max = 0x7fffffeful;
+	cfg.home = "/home/%u";
+	cfg.shell = "/bin/bash";
+	cfg.email_domains = domains;
+	cfg.local_groups = local_groups;
+	if (mkdtemp(dir) == NULL)
+		skip_all("mkdtemp");
+	test_one();
+	test_set(dir);
+	rmdir(dir);
+	return done_testing();
+}

@@ -1,0 +1,531 @@
+/* test_sync: gotrue_sync_run and gotrue_sync_one_user against the emulator. Users are created
+ * through the admin API with app_metadata (username, uid, groups) and with escalation attempts in
+ * user_metadata; the cache is then read back through the real reader and the account index
+ * through gotrue_accounts_lookup. Covers names that collide or fail validation, clashes with a
+ * local passwd entry (fixture files, never the host's /etc), local_groups mapping, a server
+ * failing partway (the old cache stays byte-identical), a 1000-user listing, the one-user
+ * refresh after a login, and the index's file rules. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "accounts.h"
+#include "api.h"
+#include "cache.h"
+#include "config.h"
+#include "emu.h"
+#include "sync.h"
+#include "tap.h"
+
+static struct emu *emu;
+static struct gotrue_config *cfg;
+static struct gotrue_client *client;
+static char dir[] = "/tmp/test-sync-XXXXXX";
+static char cache_path[4200], acct_path[4200], passwd_path[4200], group_path[4200];
+static struct gotrue_sync_options opt;
+
+static const char PASSWD[] = "root:x:0:0:root:/root:/bin/bash\n"
+			     "localuser:x:1000:1000:Local:/home/localuser:/bin/sh\n";
+static const char GROUP[] = "root:x:0:\n"
+			    "adm:x:4:\n"
+			    "sudo:x:27:localuser\n"
+			    "staff:x:50:\n"
+			    "localuser:x:1000:\n";
+
+/* POST /admin/users; returns the user id (malloc'd) or NULL. */
+static char *create(const char *email, const char *app, const char *userm)
+{
+	json_object *attrs = json_object_new_object();
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	char *id = NULL;
+
+	json_object_object_add(attrs, "email", json_object_new_string(email));
+	json_object_object_add(attrs, "email_confirm", json_object_new_boolean(1));
+	if (app != NULL)
+		json_object_object_add(attrs, "app_metadata", json_tokener_parse(app));
+	if (userm != NULL)
+		json_object_object_add(attrs, "user_metadata", json_tokener_parse(userm));
+	if (gotrue_admin_create_user(client, attrs, &u, &err) == 0)
+		id = strdup(u.id);
+	else
+		diag("create %s: %s", email, err.message);
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	json_object_put(attrs);
+	return id;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	unsigned char *buf = NULL;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size + 1)) != NULL &&
+	    read(fd, buf, (size_t)st.st_size) == st.st_size)
+		*len = (size_t)st.st_size;
+	close(fd);
+	return buf;
+}
+
+static const struct gotrue_left_out *find_left(const struct gotrue_sync_summary *s,
+					       const char *id_or_name, const char *reason_part)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_left_out; i++) {
+		const struct gotrue_left_out *l = &s->left_out[i];
+
+		if ((strcmp(l->id, id_or_name) == 0 || (l->name && !strcmp(l->name, id_or_name))) &&
+		    strstr(l->reason, reason_part) != NULL)
+			return l;
+	}
+	return NULL;
+}
+
+static int sync_now(struct gotrue_sync_summary *sum)
+{
+	struct gotrue_error err = {0};
+	int rc = gotrue_sync_run(NULL, cfg, &opt, sum, &err);
+
+	if (rc != 0)
+		diag("sync: %s", err.message);
+	gotrue_error_clear(&err);
+	return rc;
+}
+
+static bool has_gid(const struct gotrue_cache_pw *p, uint32_t gid)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_gids; i++) {
+		if (p->gids[i] == gid)
+			return true;
+	}
+	return false;
+}
+
+static char *alice_id, *bob_id, *mallory_id, *eve_id, *badname_id, *dup1_id, *dup2_id, *uid1_id,
+	*uid2_id, *local_id, *dave_id, *erin_id, *frank_id;
+
+static void test_mapping(void)
+{
+	struct gotrue_sync_summary sum;
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	struct gotrue_cache_pw p, p2;
+	struct gotrue_cache_gr g;
+	struct stat st;
+	int found;
+
+	alice_id =
+		create("alice@example.com",
+		       "{\"username\":\"alice\",\"uid\":1879048300,\"groups\":[\"sudo\",\"devs\"],"
+		       "\"full_name\":\"Alice: Liddell\\u0007\"}",
+		       NULL);
+	bob_id = create("Bob@Example.com", "{\"groups\":[\"devs\"]}", NULL);
+	/* Escalation attempts: a user may write user_metadata, which must grant nothing. */
+	mallory_id = create("mallory@example.com", "{}",
+			    "{\"username\":\"root\",\"uid\":0,\"groups\":[\"sudo\",\"adm\"]}");
+	eve_id = create("eve@other.org", "{}", "{\"username\":\"eve\",\"uid\":1879048500}");
+	badname_id = create("bad@other.org", "{\"username\":\"Bad Name\"}", NULL);
+	dup1_id = create("dup1@other.org", "{\"username\":\"twin\"}", NULL);
+	dup2_id = create("dup2@other.org", "{\"username\":\"twin\"}", NULL);
+	uid1_id = create("u1@other.org", "{\"username\":\"carol\",\"uid\":1879048400}", NULL);
+	uid2_id = create("u2@other.org", "{\"username\":\"dan\",\"uid\":1879048400}", NULL);
+	local_id = create("localuser@example.com", "{}", NULL);
+	dave_id = create("dave@other.org", "{\"username\":\"dave\",\"groups\":[\"staff\"]}", NULL);
+	erin_id = create("erin@other.org", "{\"username\":\"erin\",\"groups\":[\"adm\",\"Bad!\"]}",
+			 NULL);
+	frank_id = create("frank@other.org", "{\"username\":\"frank\",\"uid\":5}", NULL);
+	ok(alice_id && bob_id && mallory_id && eve_id && badname_id && dup1_id && dup2_id &&
+		   uid1_id && uid2_id && local_id && dave_id && erin_id && frank_id,
+	   "13 users created through the admin API");
+
+	memset(&sum, 0, sizeof(sum));
+	if (!ok(sync_now(&sum) == 0, "sync succeeds"))
+		return;
+	is_int(sum.users_seen, 13, "summary: 13 users listed");
+	is_int(sum.users, 8, "summary: 8 users written");
+	ok(find_left(&sum, eve_id, "no app_metadata.username") != NULL,
+	   "left out: user_metadata.username grants no name (eve@other.org)");
+	ok(find_left(&sum, badname_id, "invalid login name") != NULL,
+	   "left out: 'Bad Name' fails validation");
+	ok((find_left(&sum, dup1_id, "name collides") != NULL) !=
+		   (find_left(&sum, dup2_id, "name collides") != NULL),
+	   "left out: exactly one of two users named twin");
+	ok((find_left(&sum, uid1_id, "uid collides") != NULL) !=
+		   (find_left(&sum, uid2_id, "uid collides") != NULL),
+	   "left out: exactly one of two users with uid 1879048400");
+	ok(find_left(&sum, local_id, "clashes with a local user") != NULL,
+	   "left out: localuser clashes with the local passwd");
+	ok(find_left(&sum, "staff", "clashes with a local group") != NULL,
+	   "left out: group staff (local, not in local_groups)");
+	is_int(sum.n_left_out, 6, "6 entries left out in all");
+	is_int(sum.local_groups, 2, "summary: sudo and adm mapped to local gids");
+	/* 8 private groups + devs. */
+	is_int(sum.groups, 9, "summary: 9 groups written");
+	gotrue_sync_summary_clear(&sum);
+
+	ok(stat(cache_path, &st) == 0 && (st.st_mode & 07777) == 0644, "cache is mode 0644");
+	ok(stat(acct_path, &st) == 0 && (st.st_mode & 07777) == 0600, "account index is mode 0600");
+
+	gotrue_cache_init(&c, cache_path);
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "the reader accepts the cache"))
+		return;
+	is_int(v->hdr->n_users, 8, "cache holds 8 users");
+	ok(gotrue_cache_getpwnam(v, "alice", &p) == GOTRUE_CACHE_OK && p.uid == 1879048300u &&
+		   p.gid == p.uid && !strcmp(p.dir, "/home/alice") && !strcmp(p.shell, "/bin/bash"),
+	   "alice: uid from app_metadata, gid = uid, home and shell from templates");
+	is_str(p.gecos, "Alice Liddell", "alice: GECOS from app_metadata, ':' and control dropped");
+	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 2,
+	   "devs: a derived group with its 2 GoTrue members");
+	ok(has_gid(&p, 27) && has_gid(&p, g.gid) && p.n_gids == 2,
+	   "alice: initgroups gives local sudo (27) and devs");
+	ok(gotrue_cache_getgrnam(v, "sudo", &g) == GOTRUE_CACHE_NOTFOUND,
+	   "local group sudo is not duplicated in the cache");
+	ok(gotrue_cache_getpwnam(v, "bob", &p) == GOTRUE_CACHE_OK && p.uid >= cfg->uid_min &&
+		   p.uid <= cfg->uid_max,
+	   "bob: name from the listed email domain (case folded), derived uid in range");
+	ok(gotrue_cache_getpwnam(v, "mallory", &p) == GOTRUE_CACHE_OK && p.uid != 0 &&
+		   p.uid >= cfg->uid_min && p.n_gids == 0,
+	   "mallory: user_metadata uid 0 and groups sudo/adm ignored");
+	ok(gotrue_cache_getpwnam(v, "root", &p) == GOTRUE_CACHE_NOTFOUND &&
+		   gotrue_cache_getpwuid(v, 0, &p) == GOTRUE_CACHE_NOTFOUND,
+	   "no root by name or uid 0 in the cache");
+	ok(gotrue_cache_getpwnam(v, "eve", &p) == GOTRUE_CACHE_NOTFOUND,
+	   "eve (name only in user_metadata) is not in the cache");
+	ok(gotrue_cache_getpwuid(v, 1879048500u, &p) == GOTRUE_CACHE_NOTFOUND,
+	   "user_metadata uid 1879048500 is not in the cache");
+	ok(gotrue_cache_getpwnam(v, "localuser", &p) == GOTRUE_CACHE_NOTFOUND,
+	   "the local user's name is not shadowed");
+	found = (gotrue_cache_getpwnam(v, "carol", &p) == GOTRUE_CACHE_OK) +
+		(gotrue_cache_getpwnam(v, "dan", &p2) == GOTRUE_CACHE_OK);
+	is_int(found, 1, "only one of carol/dan (same uid) is in the cache");
+	ok(gotrue_cache_getpwnam(v, "dave", &p) == GOTRUE_CACHE_OK && p.n_gids == 0,
+	   "dave: kept, but gets no gid for the refused group staff");
+	ok(gotrue_cache_getpwnam(v, "erin", &p) == GOTRUE_CACHE_OK && p.n_gids == 1 &&
+		   p.gids[0] == 4,
+	   "erin: local_groups adm resolves to the local gid 4; the invalid group is dropped");
+	ok(gotrue_cache_getpwnam(v, "frank", &p) == GOTRUE_CACHE_OK && p.uid != 5 &&
+		   p.uid >= cfg->uid_min,
+	   "frank: app_metadata.uid outside [uid_min, uid_max] is replaced by a derived uid");
+	ok(gotrue_cache_getgrgid(v, p.uid, &g) == GOTRUE_CACHE_OK && !strcmp(g.name, "frank"),
+	   "frank's private group by gid");
+	gotrue_cache_release(&c);
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+}
+
+static void test_accounts(void)
+{
+	struct gotrue_account a;
+	struct gotrue_error err = {0};
+	struct gotrue_user u = {0};
+	char other[4300];
+	int r;
+
+	r = gotrue_accounts_lookup(NULL, acct_path, "alice", &a);
+	ok(r == 0 && a.user_id && !strcmp(a.user_id, alice_id) && a.email &&
+		   !strcmp(a.email, "alice@example.com") && a.uid == 1879048300u,
+	   "index: alice found with user id, email and uid");
+	ok(r == 0 && a.n_groups == 2 && !strcmp(a.groups[0], "sudo") &&
+		   !strcmp(a.groups[1], "devs") && a.banned_until == 0,
+	   "index: alice's groups for allow_groups, not banned");
+	gotrue_account_clear(&a);
+	r = gotrue_accounts_lookup(NULL, acct_path, "mallory", &a);
+	ok(r == 0 && a.n_groups == 0, "index: mallory has no groups (user_metadata ignored)");
+	gotrue_account_clear(&a);
+	is_int(gotrue_accounts_lookup(NULL, acct_path, "eve", &a), 1, "index: eve not found");
+	is_int(gotrue_accounts_lookup(NULL, acct_path, "nobody", &a), 1, "index: unknown name");
+	is_int(gotrue_accounts_lookup(NULL, acct_path, "Bad Name", &a), 1,
+	       "index: an invalid name is not found");
+
+	/* A ban shows up as banned_until after the next sync. */
+	ok(gotrue_admin_ban_user(client, bob_id, "24h", &u, &err) == 0, "ban bob for 24h");
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	ok(sync_now(NULL) == 0, "sync again");
+	r = gotrue_accounts_lookup(NULL, acct_path, "bob", &a);
+	ok(r == 0 && a.banned_until > time(NULL) + 23 * 3600,
+	   "index: bob's banned_until is a day ahead");
+	gotrue_account_clear(&a);
+
+	snprintf(other, sizeof(other), "%s/accounts.link", dir);
+	if (geteuid() != 0) {
+		printf("ok %d # SKIP ownership checks need root\n", ++tap_n);
+		printf("ok %d # SKIP ownership checks need root\n", ++tap_n);
+		return;
+	}
+	/* As root, a file root does not own, or a symlink, is refused (fail closed). */
+	ok(symlink(acct_path, other) == 0 && gotrue_accounts_lookup(NULL, other, "alice", &a) == -1,
+	   "index: a symlink is refused");
+	unlink(other);
+	ok(chown(acct_path, 1, 1) == 0 &&
+		   gotrue_accounts_lookup(NULL, acct_path, "alice", &a) == -1,
+	   "index: a file not owned by root is refused");
+	if (chown(acct_path, 0, 0) != 0)
+		diag("chown back: %s", strerror(errno));
+}
+
+static void test_partway(void)
+{
+	struct gotrue_sync_summary sum;
+	struct gotrue_error err = {0};
+	unsigned char *before, *after, *abefore, *aafter;
+	size_t blen, alen, ablen, aalen;
+	struct stat st1, st2;
+	char *id;
+	int rc;
+
+	id = create("late@other.org", "{\"username\":\"late\"}", NULL);
+	ok(id != NULL, "one more user created");
+	before = slurp(cache_path, &blen);
+	abefore = slurp(acct_path, &ablen);
+	stat(cache_path, &st1);
+	/* Pages of 3: the first GET passes (a zero delay consumes the first rule), the second
+	 * gets a 500. */
+	opt.per_page = 3;
+	emu_reset_counts(emu);
+	ok(emu_fault(emu, "{\"path\":\"/admin/users\",\"method\":\"GET\",\"kind\":\"delay\","
+			  "\"ms\":0,\"count\":1}") == 0 &&
+		   emu_fault(emu,
+			     "{\"path\":\"/admin/users\",\"method\":\"GET\",\"kind\":\"status\","
+			     "\"status\":500,\"count\":1}") == 0,
+	   "faults armed: 500 on the 2nd page");
+	memset(&sum, 0, sizeof(sum));
+	sleep(1); /* so that a rewrite would also change generated_at and the mtime */
+	rc = gotrue_sync_run(NULL, cfg, &opt, &sum, &err);
+	is_int(rc, -1, "sync fails when the server fails partway");
+	ok(err.kind != GOTRUE_OK, "the error is reported (kind %d)", (int)err.kind);
+	is_int(emu_count(emu, "GET /admin/users"), 2, "it stopped at the failing page");
+	gotrue_error_clear(&err);
+	gotrue_sync_summary_clear(&sum);
+	after = slurp(cache_path, &alen);
+	aafter = slurp(acct_path, &aalen);
+	stat(cache_path, &st2);
+	ok(before && after && blen == alen && memcmp(before, after, blen) == 0,
+	   "the old cache is byte-identical");
+	ok(st1.st_ino == st2.st_ino, "and the same file (not replaced)");
+	ok(abefore && aafter && ablen == aalen && memcmp(abefore, aafter, ablen) == 0,
+	   "the old account index is byte-identical");
+	emu_clear_faults(emu);
+	ok(sync_now(NULL) == 0, "with the fault gone, paging by 3 succeeds");
+	free(after);
+	after = slurp(cache_path, &alen);
+	ok(after && (alen != blen || memcmp(before, after, blen) != 0),
+	   "and the cache now changes (the new user)");
+	opt.per_page = 0;
+	free(before);
+	free(after);
+	free(abefore);
+	free(aafter);
+	free(id);
+}
+
+static void test_one_user(void)
+{
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	struct gotrue_cache_pw p;
+	struct gotrue_cache_gr g;
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	struct gotrue_account a;
+	json_object *attrs;
+	struct stat st1, st2;
+	uint32_t alice_uid = 0, n_users = 0;
+
+	/* The admin changes bob's groups; bob logs in, and the login refresh (GET /user data)
+	 * updates bob alone. */
+	attrs = json_tokener_parse("{\"app_metadata\":{\"groups\":[\"ops\",\"sudo\"],"
+				   "\"full_name\":\"Robert\"},"
+				   "\"user_metadata\":{\"uid\":0,\"username\":\"root\"}}");
+	ok(gotrue_admin_update_user(client, bob_id, attrs, &u, &err) == 0,
+	   "bob's app_metadata updated");
+	json_object_put(attrs);
+	gotrue_error_clear(&err);
+	stat(cache_path, &st1);
+	ok(gotrue_sync_one_user(NULL, cfg, &u, &opt) == 0, "gotrue_sync_one_user(bob)");
+	gotrue_user_clear(&u);
+	stat(cache_path, &st2);
+	ok(st1.st_ino != st2.st_ino, "the cache was replaced by rename (new inode)");
+	ok((st2.st_mode & 07777) == 0644, "still mode 0644");
+	gotrue_cache_init(&c, cache_path);
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the new cache"))
+		return;
+	n_users = v->hdr->n_users;
+	ok(gotrue_cache_getpwnam(v, "bob", &p) == GOTRUE_CACHE_OK && !strcmp(p.gecos, "Robert") &&
+		   p.n_gids == 2 && has_gid(&p, 27) && p.uid != 0,
+	   "bob: new GECOS, groups ops and local sudo, uid unchanged by user_metadata");
+	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
+		   !strcmp(gotrue_cache_member(v, &g, 0), "bob"),
+	   "group ops created with member bob");
+	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
+		   !strcmp(gotrue_cache_member(v, &g, 0), "alice"),
+	   "devs no longer lists bob");
+	if (gotrue_cache_getpwnam(v, "alice", &p) == GOTRUE_CACHE_OK)
+		alice_uid = p.uid;
+	is_int(alice_uid, 1879048300u, "alice untouched");
+	is_int(n_users, 9, "the other users are all still there");
+	gotrue_cache_release(&c);
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	ok(gotrue_accounts_lookup(NULL, acct_path, "bob", &a) == 0 && a.n_groups == 2 &&
+		   a.banned_until > time(NULL),
+	   "index: bob's new groups, ban kept");
+	gotrue_account_clear(&a);
+	ok(gotrue_accounts_lookup(NULL, acct_path, "alice", &a) == 0 && a.email &&
+		   !strcmp(a.email, "alice@example.com"),
+	   "index: alice's private entry survives the one-user rewrite");
+	gotrue_account_clear(&a);
+}
+
+static void test_scale(void)
+{
+	struct gotrue_sync_summary sum;
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	struct gotrue_cache_pw p;
+	struct timespec t0, t1;
+	char email[64], app[128];
+	int i, created = 0, missing = 0;
+	double secs;
+
+	for (i = 0; i < 1000; i++) {
+		char *id;
+
+		snprintf(email, sizeof(email), "scale%04d@example.com", i);
+		snprintf(app, sizeof(app), "{\"groups\":[\"g%d\",\"all\"]}", i % 10);
+		id = create(email, app, NULL);
+		created += id != NULL;
+		free(id);
+	}
+	is_int(created, 1000, "1000 more users created");
+	memset(&sum, 0, sizeof(sum));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ok(sync_now(&sum) == 0, "sync of 1014 users");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	diag("sync took %.3f s", secs);
+	is_int(sum.users_seen, 1014, "summary: 1014 listed");
+	is_int(sum.users, 1009, "summary: 1009 written");
+	gotrue_sync_summary_clear(&sum);
+	gotrue_cache_init(&c, cache_path);
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts it"))
+		return;
+	for (i = 0; i < 1000; i++) {
+		snprintf(email, sizeof(email), "scale%04d", i);
+		if (gotrue_cache_getpwnam(v, email, &p) != GOTRUE_CACHE_OK ||
+		    gotrue_cache_getpwuid(v, p.uid, &p) != GOTRUE_CACHE_OK ||
+		    strcmp(p.name, email) || p.n_gids != 2)
+			missing++;
+	}
+	is_int(missing, 0, "every scale user found by name and uid, with 2 groups");
+	{
+		struct gotrue_cache_gr g;
+
+		ok(gotrue_cache_getgrnam(v, "all", &g) == GOTRUE_CACHE_OK && g.n_members == 1000,
+		   "group all lists 1000 members");
+	}
+	gotrue_cache_release(&c);
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+}
+
+int main(void)
+{
+	char conf_extra[8300], *conf = NULL;
+	int rc;
+
+	if (getenv("GOTRUE_EMULATOR") == NULL)
+		skip_all("GOTRUE_EMULATOR not set (run under make check)");
+	if (mkdtemp(dir) == NULL)
+		skip_all("mkdtemp");
+	snprintf(cache_path, sizeof(cache_path), "%s/nss.cache", dir);
+	snprintf(acct_path, sizeof(acct_path), "%s/accounts", dir);
+	snprintf(passwd_path, sizeof(passwd_path), "%s/passwd", dir);
+	snprintf(group_path, sizeof(group_path), "%s/group", dir);
+	write_file(passwd_path, PASSWD);
+	write_file(group_path, GROUP);
+	opt.cache_path = cache_path;
+	opt.accounts_path = acct_path;
+	opt.passwd_path = passwd_path;
+	opt.group_path = group_path;
+
+	emu = emu_start(NULL);
+	if (emu == NULL) {
+		printf("Bail out! cannot start the emulator\n");
+		return 1;
+	}
+	snprintf(conf_extra, sizeof(conf_extra),
+		 "email_domains = example.com\nlocal_groups = sudo, adm\nstate_dir = %s", dir);
+	conf = emu_write_config(emu, conf_extra);
+	cfg = gotrue_config_new();
+	rc = conf && cfg ? gotrue_config_load_file(NULL, cfg, conf, false) : -1;
+	if (!ok(rc == 0, "config loaded") ||
+	    !ok(gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) == 0 &&
+			cfg->service_role_key != NULL,
+		"service-role key loaded")) {
+		emu_stop(emu);
+		return done_testing();
+	}
+	client = gotrue_client_new(NULL, cfg);
+	{
+		struct gotrue_sync_summary sum;
+		struct gotrue_config *nokey = gotrue_config_new();
+		struct gotrue_error err = {0};
+
+		gotrue_config_load_file(NULL, nokey, conf, false);
+		ok(gotrue_sync_run(NULL, nokey, &opt, &sum, &err) == -1 &&
+			   access(cache_path, F_OK) != 0,
+		   "without the service-role key sync refuses and writes nothing");
+		gotrue_sync_summary_clear(&sum);
+		gotrue_error_clear(&err);
+		gotrue_config_free(nokey);
+	}
+	test_mapping();
+	test_accounts();
+	test_partway();
+	test_one_user();
+	test_scale();
+
+	gotrue_client_free(client);
+	gotrue_config_free(cfg);
+	emu_stop(emu);
+	free(conf);
+	unlink(cache_path);
+	unlink(acct_path);
+	unlink(passwd_path);
+	unlink(group_path);
+	{
+		char lock[4300];
+
+		snprintf(lock, sizeof(lock), "%s/.sync.lock", dir);
+		unlink(lock);
+	}
+	rmdir(dir);
+	return done_testing();
+}
