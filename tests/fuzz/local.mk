@@ -7,7 +7,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_jwt \
 	tests/fuzz/fuzz_jwks \
 	tests/fuzz/fuzz_link \
-	tests/fuzz/fuzz_cache
+	tests/fuzz/fuzz_cache \
+	tests/fuzz/fuzz_store
 
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -36,6 +37,9 @@ tests_fuzz_fuzz_link_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_link_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_link_LDADD = $(FUZZ_LD_LIBS)
 
+tests_fuzz_fuzz_store_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_store_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_store_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_cache_LDADD = lib/libgotrue-cache.la

@@ -1,0 +1,30 @@
+# tests/bench: rules added by its owner
+
+# bench_pam (PAM work): pam_authenticate vs a bare libcurl POST /token, median over median.
+# Built with the tests (check_PROGRAMS) but not in TESTS: `make bench-pam` runs it.
+if HAVE_MHD
+check_PROGRAMS += tests/bench/bench_pam
+endif
+tests_bench_bench_pam_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_bench_bench_pam_LDADD = tests/common/libtestcommon.la tests/pam/libpamtest.la $(CURL_LIBS) $(PAM_LIBS)
+tests_bench_bench_pam_DEPENDENCIES = tests/common/libtestcommon.la tests/pam/libpamtest.la pam/pam_gotrue.la
+
+bench-pam: tests/bench/bench_pam pam/pam_gotrue.la tests/emulator/gotrue-emulator
+	top_builddir='$(abs_top_builddir)' \
+	GOTRUE_EMULATOR='$(abs_top_builddir)/tests/emulator/gotrue-emulator' \
+	$(builddir)/tests/bench/bench_pam
+bench: bench-pam
+.PHONY: bench bench-pam
+
+# bench_nss (NSS work): lookups through glibc against nss_files and libnss-cache in a private
+# mount namespace, the module vs a bare stat(), sync vs bare libcurl pages. `make bench-nss`.
+check_PROGRAMS += tests/bench/bench_nss
+tests_bench_bench_nss_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_bench_bench_nss_LDADD = $(TEST_CORE_LIBS) $(CURL_LIBS) -ldl
+EXTRA_DIST += tests/bench/run-bench-nss tests/bench/bench_nss_data.py
+
+bench-nss: tests/bench/bench_nss tests/nss/mkcache nss/libnss_gotrue.la
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	$(SHELL) $(top_srcdir)/tests/bench/run-bench-nss
+bench: bench-nss
+.PHONY: bench-nss
