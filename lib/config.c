@@ -362,10 +362,17 @@ static const struct option_def *find_option(const char *key)
 	return NULL;
 }
 
+/* The field an option_def names. Through void * since the offsets point at fields of several
+ * types, all suitably aligned inside the struct. */
+static void *cfg_field(struct gotrue_config *cfg, size_t offset)
+{
+	return (char *)cfg + offset;
+}
+
 static int set_string(struct gotrue_config *cfg, const struct option_def *def, const char *value,
 		      size_t len)
 {
-	char **field = (char **)((char *)cfg + def->offset);
+	char **field = cfg_field(cfg, def->offset);
 	char *copy = strndup(value, len);
 
 	if (copy == NULL)
@@ -377,7 +384,7 @@ static int set_string(struct gotrue_config *cfg, const struct option_def *def, c
 
 static int set_strv(struct gotrue_config *cfg, const struct option_def *def, char **strv)
 {
-	char ***field = (char ***)((char *)cfg + def->offset);
+	char ***field = cfg_field(cfg, def->offset);
 
 	strv_free(*field);
 	*field = strv;
@@ -503,7 +510,7 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 		rc = set_string(cfg, def, value, strlen(value));
 		if (rc == 0 && def->loaded != NO_SECRET) {
 			/* A secret loaded from the old path no longer matches the config. */
-			char **loaded = (char **)((char *)cfg + def->loaded);
+			char **loaded = cfg_field(cfg, def->loaded);
 
 			gotrue_wipe_free_str(*loaded);
 			*loaded = NULL;
