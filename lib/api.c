@@ -76,73 +76,6 @@ const char *gotrue_client_admin_bearer(struct gotrue_client *c, struct gotrue_er
 
 /* --- JSON helpers ---------------------------------------------------------------------------- */
 
-/* json_object_get_string returns json-c's own buffer; overwrite it before json-c frees it. */
-static void wipe_string(json_object *s)
-{
-	int len = json_object_get_string_len(s);
-
-	if (len > 0)
-		explicit_bzero((char *)json_object_get_string(s), (size_t)len);
-}
-
-/* Depth-bounded: our request bodies are shallow, and json-c's parser stops at depth 32. */
-static void wipe_tree(json_object *obj, int depth)
-{
-	size_t i, n;
-
-	if (!obj || depth > 64)
-		return;
-	switch (json_object_get_type(obj)) {
-	case json_type_string:
-		wipe_string(obj);
-		break;
-	case json_type_array:
-		n = json_object_array_length(obj);
-		for (i = 0; i < n; i++)
-			wipe_tree(json_object_array_get_idx(obj, i), depth + 1);
-		break;
-	case json_type_object: {
-		json_object_object_foreach(obj, key, val)
-		{
-			(void)key;
-			wipe_tree(val, depth + 1);
-		}
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-/* A string member of an object, in place. */
-static void wipe_member(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (json_object_is_type(obj, json_type_object) && json_object_object_get_ex(obj, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		wipe_string(v);
-}
-
-void gotrue_json_put_wiped(json_object *obj)
-{
-	wipe_tree(obj, 0);
-	json_object_put(obj);
-}
-
-int gotrue_json_add_str(json_object *obj, const char *key, const char *value,
-			struct gotrue_error *err)
-{
-	json_object *s = json_object_new_string(value);
-
-	if (!s || json_object_object_add(obj, key, s) != 0) {
-		gotrue_json_put_wiped(s);
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 /* Parse caller-supplied JSON text that must be an object (signup/invite "data"). */
 static json_object *parse_object(const char *text, struct gotrue_error *err)
 {
@@ -159,30 +92,37 @@ static json_object *parse_object(const char *text, struct gotrue_error *err)
 /* --- Request helpers ---------------------------------------------------------------------------
  */
 
-int gotrue_api_call(struct gotrue_client *c, const char *method, const char *path,
-		    const char *bearer, json_object *body, struct gotrue_error *err)
+int gotrue_api_json(struct gotrue_client *c, const char *method, const char *path,
+		    const char *bearer, json_object *body, json_object **out,
+		    struct gotrue_error *err)
 {
 	struct gotrue_http_response resp;
 	int rc;
 
 	memset(&resp, 0, sizeof(resp));
-	rc = gotrue_http_json(c->http, method, path, bearer, body, NULL, &resp, err);
+	if (out)
+		*out = NULL;
+	rc = gotrue_http_json(c->http, method, path, bearer, body, out, &resp, err);
 	gotrue_http_response_clear(&resp);
 	return rc;
+}
+
+int gotrue_api_call(struct gotrue_client *c, const char *method, const char *path,
+		    const char *bearer, json_object *body, struct gotrue_error *err)
+{
+	return gotrue_api_json(c, method, path, bearer, body, NULL, err);
 }
 
 int gotrue_api_session(struct gotrue_client *c, const char *method, const char *path,
 		       const char *bearer, json_object *body, struct gotrue_session *out,
 		       struct gotrue_error *err)
 {
-	struct gotrue_http_response resp;
 	json_object *obj = NULL;
 	char why[WHY_MAX] = "";
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	memset(out, 0, sizeof(*out));
-	if (gotrue_http_json(c->http, method, path, bearer, body, &obj, &resp, err) != 0)
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
 		goto cleanup;
 	if (gotrue_session_from_json(obj, out, why, sizeof(why)) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable session from %s: %s", path,
@@ -193,10 +133,9 @@ int gotrue_api_session(struct gotrue_client *c, const char *method, const char *
 cleanup:
 	/* The parsed answer holds json-c copies of both tokens. Only those are wiped: the user's
 	 * metadata objects are shared with @out (gotrue_user_from_json takes references). */
-	wipe_member(obj, "access_token");
-	wipe_member(obj, "refresh_token");
+	gotrue_json_wipe_member(obj, "access_token");
+	gotrue_json_wipe_member(obj, "refresh_token");
 	json_object_put(obj);
-	gotrue_http_response_clear(&resp);
 	return rc;
 }
 
@@ -204,14 +143,12 @@ int gotrue_api_user(struct gotrue_client *c, const char *method, const char *pat
 		    const char *bearer, json_object *body, struct gotrue_user *out,
 		    struct gotrue_error *err)
 {
-	struct gotrue_http_response resp;
 	json_object *obj = NULL;
 	char why[WHY_MAX] = "";
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	memset(out, 0, sizeof(*out));
-	if (gotrue_http_json(c->http, method, path, bearer, body, &obj, &resp, err) != 0)
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
 		goto cleanup;
 	if (gotrue_user_from_json(obj, out, why, sizeof(why)) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable user from %s: %s", path, why);
@@ -220,20 +157,17 @@ int gotrue_api_user(struct gotrue_client *c, const char *method, const char *pat
 	rc = 0;
 cleanup:
 	json_object_put(obj);
-	gotrue_http_response_clear(&resp);
 	return rc;
 }
 
 static int get_object(struct gotrue_client *c, const char *path, json_object **out,
 		      struct gotrue_error *err)
 {
-	struct gotrue_http_response resp;
 	json_object *obj = NULL;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	*out = NULL;
-	if (gotrue_http_json(c->http, "GET", path, NULL, NULL, &obj, &resp, err) != 0)
+	if (gotrue_api_json(c, "GET", path, NULL, NULL, &obj, err) != 0)
 		goto cleanup;
 	if (!json_object_is_type(obj, json_type_object)) {
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "%s did not answer a JSON object", path);
@@ -244,7 +178,6 @@ static int get_object(struct gotrue_client *c, const char *path, json_object **o
 	rc = 0;
 cleanup:
 	json_object_put(obj);
-	gotrue_http_response_clear(&resp);
 	return rc;
 }
 

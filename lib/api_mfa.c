@@ -15,11 +15,9 @@
 int gotrue_factor_enroll(struct gotrue_client *c, const char *access_token,
 			 const char *friendly_name, json_object **out, struct gotrue_error *err)
 {
-	struct gotrue_http_response resp;
 	json_object *body = NULL, *obj = NULL, *v, *totp;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	*out = NULL;
 	if (!access_token || !*access_token) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "enroll needs an access token");
@@ -33,8 +31,7 @@ int gotrue_factor_enroll(struct gotrue_client *c, const char *access_token,
 	if (gotrue_json_add_str(body, "factor_type", "totp", err) != 0 ||
 	    (friendly_name && gotrue_json_add_str(body, "friendly_name", friendly_name, err) != 0))
 		goto cleanup;
-	if (gotrue_http_json(c->http, "POST", "/factors", access_token, body, &obj, &resp, err) !=
-	    0)
+	if (gotrue_api_json(c, "POST", "/factors", access_token, body, &obj, err) != 0)
 		goto cleanup;
 	if (!json_object_is_type(obj, json_type_object) ||
 	    !json_object_object_get_ex(obj, "id", &v) ||
@@ -52,7 +49,6 @@ int gotrue_factor_enroll(struct gotrue_client *c, const char *access_token,
 cleanup:
 	gotrue_json_put_wiped(obj);
 	json_object_put(body);
-	gotrue_http_response_clear(&resp);
 	return rc;
 }
 
@@ -71,12 +67,10 @@ static int factor_path(const char *factor_id, const char *action, char *path, si
 int gotrue_factor_challenge(struct gotrue_client *c, const char *access_token,
 			    const char *factor_id, char **challenge_id, struct gotrue_error *err)
 {
-	struct gotrue_http_response resp;
 	json_object *obj = NULL, *v;
 	char path[80];
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	*challenge_id = NULL;
 	if (!access_token || !*access_token) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "challenge needs an access token");
@@ -84,7 +78,7 @@ int gotrue_factor_challenge(struct gotrue_client *c, const char *access_token,
 	}
 	if (factor_path(factor_id, "challenge", path, sizeof(path), err) != 0)
 		goto cleanup;
-	if (gotrue_http_json(c->http, "POST", path, access_token, NULL, &obj, &resp, err) != 0)
+	if (gotrue_api_json(c, "POST", path, access_token, NULL, &obj, err) != 0)
 		goto cleanup;
 	if (!json_object_is_type(obj, json_type_object) ||
 	    !json_object_object_get_ex(obj, "id", &v) ||
@@ -101,7 +95,6 @@ int gotrue_factor_challenge(struct gotrue_client *c, const char *access_token,
 	rc = 0;
 cleanup:
 	json_object_put(obj);
-	gotrue_http_response_clear(&resp);
 	return rc;
 }
 

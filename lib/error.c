@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "json.h"
 
 /* Error bodies are small; anything bigger is not worth parsing as JSON (and json-c takes an int).
  */
@@ -129,35 +130,6 @@ static const char *code_for_message(const char *msg)
 	return NULL;
 }
 
-struct json_object *gotrue_json_parse(const char *buf, size_t len)
-{
-	json_tokener *tok = NULL;
-	json_object *obj = NULL, *rc = NULL;
-	size_t end;
-
-	if (!buf || len == 0 || len > INT_MAX)
-		goto cleanup;
-	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-	if (!tok)
-		goto cleanup;
-	/* Strict: RFC 8259 JSON only, no comments or single quotes. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success)
-		goto cleanup;
-	/* One value and nothing after it but whitespace. */
-	for (end = json_tokener_get_parse_end(tok); end < len; end++)
-		if (buf[end] != ' ' && buf[end] != '\t' && buf[end] != '\r' && buf[end] != '\n')
-			goto cleanup;
-	rc = obj;
-	obj = NULL;
-cleanup:
-	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
-	return rc;
-}
-
 /* The string member @key of @obj, or NULL when absent or not a string. */
 static const char *get_string(json_object *obj, const char *key)
 {
@@ -268,6 +240,17 @@ void gotrue_error_set(struct gotrue_error *err, enum gotrue_error_kind kind, con
 	err->kind = kind;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+void gotrue_why_set(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || why_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
 	va_end(ap);
 }
 

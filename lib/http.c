@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "secure.h"
 

@@ -17,12 +17,12 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "json.h"
 #include "jwks.h"
 
 #define JWKS_MAX_SIZE	(256 * 1024) /* a JWKS is a few KiB; GoTrue's has one to three keys */
 #define JWKS_MAX_KEYS	64
 #define JWKS_MAX_KID	256
-#define JSON_MAX_DEPTH	32
 #define RSA_MIN_BYTES	256  /* 2048 bits: RFC 7518 §3.3 */
 #define RSA_MAX_BYTES	1024 /* 8192 bits */
 #define RSA_MAX_E_BYTES 8
@@ -79,31 +79,6 @@ cleanup:
 	free(tmp);
 	free(buf);
 	return rc;
-}
-
-/* json-c's tokener with a length (the input need not be NUL-terminated), a depth limit, and no
- * trailing bytes; embedded NULs are refused because json-c would stop at them. */
-json_object *gotrue_json_parse_object(const char *text, size_t len, size_t max_len)
-{
-	json_tokener *tok = NULL;
-	json_object *obj = NULL;
-
-	if (!text || len == 0 || len > max_len || len > INT32_MAX || memchr(text, '\0', len))
-		goto cleanup;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (!tok)
-		goto cleanup;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-cleanup:
-	if (tok)
-		json_tokener_free(tok);
-	return obj;
 }
 
 /* A string member, or NULL when absent or not a string (or holding a NUL). */

@@ -23,8 +23,5 @@ void gotrue_jwks_free(struct gotrue_jwk *keys, int n);
  * 0 or -1. */
 int gotrue_base64url_decode(const char *in, size_t len, size_t max_out, unsigned char **out,
 			    size_t *out_len);
-/* A JSON object from @len bytes (not necessarily NUL-terminated): at most @max_len bytes, depth
- * limited, no trailing bytes, no embedded NUL. NULL for anything else. */
-json_object *gotrue_json_parse_object(const char *text, size_t len, size_t max_len);
 
 #endif

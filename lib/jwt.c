@@ -32,6 +32,7 @@
 #include <openssl/pem.h>
 
 #include "jwt.h"
+#include "json.h"
 #include "jwks.h"
 #include "log.h"
 #include "secure.h"

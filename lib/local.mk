@@ -7,6 +7,7 @@ lib_libgotrue_la_SOURCES = \
 	lib/secure.c lib/secure.h \
 	lib/config.c lib/config.h \
 	lib/error.c lib/error.h \
+	lib/json.c lib/json.h \
 	lib/http.c lib/http.h \
 	lib/link.c \
 	lib/user.c lib/user.h \

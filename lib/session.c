@@ -4,30 +4,16 @@
 #include <config.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "secure.h"
 #include "session.h"
 
 /* Ten years: a longer lifetime is not a GoTrue answer but a broken or hostile one. */
 #define GOTRUE_EXPIRES_IN_MAX (10L * 365 * 24 * 3600)
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || why_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 /* A token: absent or null -> NULL; otherwise a non-empty string of at most GOTRUE_TOKEN_MAX. */
 static int get_token(json_object *obj, const char *key, char **out, char *why, size_t why_len)
@@ -39,18 +25,18 @@ static int get_token(json_object *obj, const char *key, char **out, char *why, s
 	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_string)) {
-		set_why(why, why_len, "field %s is not a string", key);
+		gotrue_why_set(why, why_len, "field %s is not a string", key);
 		return -1;
 	}
 	len = json_object_get_string_len(v);
 	if (len <= 0 || len > GOTRUE_TOKEN_MAX ||
 	    strlen(json_object_get_string(v)) != (size_t)len) {
-		set_why(why, why_len, "field %s is empty, too long or contains NUL", key);
+		gotrue_why_set(why, why_len, "field %s is empty, too long or contains NUL", key);
 		return -1;
 	}
 	*out = gotrue_secret_strdup(json_object_get_string(v));
 	if (!*out) {
-		set_why(why, why_len, "out of memory");
+		gotrue_why_set(why, why_len, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -67,13 +53,13 @@ static int get_int(json_object *obj, const char *key, long long min, long long m
 	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_int)) {
-		set_why(why, why_len, "field %s is not an integer", key);
+		gotrue_why_set(why, why_len, "field %s is not an integer", key);
 		return -1;
 	}
 	errno = 0;
 	*out = json_object_get_int64(v);
 	if (errno != 0 || *out < min || *out > max) {
-		set_why(why, why_len, "field %s is out of range", key);
+		gotrue_why_set(why, why_len, "field %s is out of range", key);
 		return -1;
 	}
 	*present = true;
@@ -92,7 +78,7 @@ int gotrue_session_from_json(json_object *obj, struct gotrue_session *out, char 
 		return -1;
 	memset(out, 0, sizeof(*out));
 	if (!obj || !json_object_is_type(obj, json_type_object)) {
-		set_why(why, why_len, "session is not a JSON object");
+		gotrue_why_set(why, why_len, "session is not a JSON object");
 		goto cleanup;
 	}
 	if (get_token(obj, "access_token", &out->access_token, why, why_len) != 0 ||
@@ -101,7 +87,7 @@ int gotrue_session_from_json(json_object *obj, struct gotrue_session *out, char 
 	if (!out->access_token) {
 		/* /signup without autoconfirm answers with the bare user (no tokens at all). */
 		if (out->refresh_token) {
-			set_why(why, why_len, "refresh_token without access_token");
+			gotrue_why_set(why, why_len, "refresh_token without access_token");
 			goto cleanup;
 		}
 		if (gotrue_user_from_json(obj, &out->user, why, why_len) != 0)
@@ -112,19 +98,19 @@ int gotrue_session_from_json(json_object *obj, struct gotrue_session *out, char 
 	}
 	/* A session we could never refresh is no session for a login module. */
 	if (!out->refresh_token) {
-		set_why(why, why_len, "access_token without refresh_token");
+		gotrue_why_set(why, why_len, "access_token without refresh_token");
 		goto cleanup;
 	}
 	if (json_object_object_get_ex(obj, "token_type", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    json_object_get_string_len(v) > GOTRUE_USER_STR_MAX) {
-			set_why(why, why_len, "field token_type is not a short string");
+			gotrue_why_set(why, why_len, "field token_type is not a short string");
 			goto cleanup;
 		}
 		out->token_type = strdup(json_object_get_string(v));
 		if (!out->token_type) {
-			set_why(why, why_len, "out of memory");
+			gotrue_why_set(why, why_len, "out of memory");
 			goto cleanup;
 		}
 	}

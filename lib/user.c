@@ -8,26 +8,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "json.h"
 #include "user.h"
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || why_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 bool gotrue_uuid_valid(const char *s)
 {
@@ -146,23 +133,23 @@ static int get_str(json_object *obj, const char *key, size_t max, bool empty_is_
 	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_string)) {
-		set_why(why, why_len, "field %s is not a string", key);
+		gotrue_why_set(why, why_len, "field %s is not a string", key);
 		return -1;
 	}
 	len = json_object_get_string_len(v);
 	if (len < 0 || (size_t)len > max) {
-		set_why(why, why_len, "field %s is longer than %zu bytes", key, max);
+		gotrue_why_set(why, why_len, "field %s is longer than %zu bytes", key, max);
 		return -1;
 	}
 	if ((size_t)len != strlen(json_object_get_string(v))) {
-		set_why(why, why_len, "field %s contains a NUL byte", key);
+		gotrue_why_set(why, why_len, "field %s contains a NUL byte", key);
 		return -1;
 	}
 	if (len == 0 && empty_is_null)
 		return 0;
 	*out = strdup(json_object_get_string(v));
 	if (!*out) {
-		set_why(why, why_len, "out of memory");
+		gotrue_why_set(why, why_len, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -179,12 +166,12 @@ static int get_time(json_object *obj, const char *key, time_t *out, char *why, s
 		return 0;
 	if (!json_object_is_type(v, json_type_string) ||
 	    json_object_get_string_len(v) > GOTRUE_USER_STR_MAX) {
-		set_why(why, why_len, "field %s is not a timestamp string", key);
+		gotrue_why_set(why, why_len, "field %s is not a timestamp string", key);
 		return -1;
 	}
 	s = json_object_get_string(v);
 	if (gotrue_parse_time(s, out) != 0) {
-		set_why(why, why_len, "field %s is not an RFC 3339 timestamp", key);
+		gotrue_why_set(why, why_len, "field %s is not an RFC 3339 timestamp", key);
 		return -1;
 	}
 	/* Go's zero time (year 1) and anything before the epoch mean "not set" to us. */
@@ -204,19 +191,19 @@ static int get_meta(json_object *obj, const char *key, json_object **out, char *
 	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
 		*out = json_object_new_object();
 		if (!*out) {
-			set_why(why, why_len, "out of memory");
+			gotrue_why_set(why, why_len, "out of memory");
 			return -1;
 		}
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_object)) {
-		set_why(why, why_len, "field %s is not an object", key);
+		gotrue_why_set(why, why_len, "field %s is not an object", key);
 		return -1;
 	}
 	if (!json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len) ||
 	    len > GOTRUE_USER_META_MAX) {
-		set_why(why, why_len, "field %s is larger than %d bytes", key,
-			GOTRUE_USER_META_MAX);
+		gotrue_why_set(why, why_len, "field %s is larger than %d bytes", key,
+			       GOTRUE_USER_META_MAX);
 		return -1;
 	}
 	*out = json_object_get(v);
@@ -238,13 +225,13 @@ static int get_factor(json_object *v, size_t idx, struct gotrue_factor *f, char 
 	int rc = -1;
 
 	if (!json_object_is_type(v, json_type_object)) {
-		set_why(why, why_len, "factors[%zu] is not an object", idx);
+		gotrue_why_set(why, why_len, "factors[%zu] is not an object", idx);
 		goto cleanup;
 	}
 	if (get_str(v, "id", GOTRUE_USER_ID_MAX, true, &f->id, why, why_len) != 0)
 		goto cleanup;
 	if (!gotrue_uuid_valid(f->id)) {
-		set_why(why, why_len, "factors[%zu].id is missing or not a UUID", idx);
+		gotrue_why_set(why, why_len, "factors[%zu].id is missing or not a UUID", idx);
 		goto cleanup;
 	}
 	/* The user object says "factor_type" (step 166); the enroll answer says "type" (159). */
@@ -257,7 +244,7 @@ static int get_factor(json_object *v, size_t idx, struct gotrue_factor *f, char 
 		    why_len) != 0)
 		goto cleanup;
 	if (!f->type || !f->status) {
-		set_why(why, why_len, "factors[%zu] lacks a type or status", idx);
+		gotrue_why_set(why, why_len, "factors[%zu] lacks a type or status", idx);
 		goto cleanup;
 	}
 	rc = 0;
@@ -276,19 +263,19 @@ static int get_factors(json_object *obj, struct gotrue_user *u, char *why, size_
 	    json_object_is_type(arr, json_type_null))
 		return 0;
 	if (!json_object_is_type(arr, json_type_array)) {
-		set_why(why, why_len, "field factors is not an array");
+		gotrue_why_set(why, why_len, "field factors is not an array");
 		return -1;
 	}
 	n = json_object_array_length(arr);
 	if (n > GOTRUE_USER_FACTORS_MAX) {
-		set_why(why, why_len, "more than %d factors", GOTRUE_USER_FACTORS_MAX);
+		gotrue_why_set(why, why_len, "more than %d factors", GOTRUE_USER_FACTORS_MAX);
 		return -1;
 	}
 	if (n == 0)
 		return 0;
 	u->factors = calloc(n, sizeof(*u->factors));
 	if (!u->factors) {
-		set_why(why, why_len, "out of memory");
+		gotrue_why_set(why, why_len, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -308,17 +295,17 @@ int gotrue_user_from_json(json_object *obj, struct gotrue_user *out, char *why, 
 		return -1;
 	memset(out, 0, sizeof(*out));
 	if (!obj || !json_object_is_type(obj, json_type_object)) {
-		set_why(why, why_len, "user is not a JSON object");
+		gotrue_why_set(why, why_len, "user is not a JSON object");
 		goto cleanup;
 	}
 	if (get_str(obj, "id", GOTRUE_USER_ID_MAX, true, &out->id, why, why_len) != 0)
 		goto cleanup;
 	if (!out->id) {
-		set_why(why, why_len, "user has no id");
+		gotrue_why_set(why, why_len, "user has no id");
 		goto cleanup;
 	}
 	if (!gotrue_uuid_valid(out->id)) {
-		set_why(why, why_len, "user id is not a UUID");
+		gotrue_why_set(why, why_len, "user id is not a UUID");
 		goto cleanup;
 	}
 	if (get_str(obj, "aud", GOTRUE_USER_STR_MAX, false, &out->aud, why, why_len) != 0 ||
@@ -349,40 +336,25 @@ cleanup:
 int gotrue_user_parse(const char *buf, size_t len, struct gotrue_user *out, char *why,
 		      size_t why_len)
 {
-	json_tokener *tok = NULL;
 	json_object *obj = NULL;
-	size_t end;
 	int rc = -1;
 
 	if (!out)
 		return -1;
 	memset(out, 0, sizeof(*out));
 	if (!buf || len == 0 || len > INT_MAX) {
-		set_why(why, why_len, "empty or oversized input");
+		gotrue_why_set(why, why_len, "empty or oversized input");
 		goto cleanup;
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		set_why(why, why_len, "out of memory");
+	/* The same strict parser as the network path: "{...}garbage" is not a user. */
+	obj = gotrue_json_parse(buf, len);
+	if (!obj) {
+		gotrue_why_set(why, why_len, "not one valid JSON value");
 		goto cleanup;
-	}
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
-		set_why(why, why_len, "not valid JSON");
-		goto cleanup;
-	}
-	/* Only blanks may follow the value: "{...}garbage" is not a user. */
-	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
-		if (!isspace((unsigned char)buf[end])) {
-			set_why(why, why_len, "trailing bytes after the JSON value");
-			goto cleanup;
-		}
 	}
 	rc = gotrue_user_from_json(obj, out, why, why_len);
 cleanup:
 	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
 	return rc;
 }
 

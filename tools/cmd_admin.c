@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "json.h"
 #include "secure.h"
 
 #include "gotruectl.h"
@@ -50,44 +51,50 @@ static int parse_count(const struct ctl *ctl, const char *opt, const char *s, lo
 	return CTL_CONTINUE;
 }
 
+static int admin_option(const struct ctl *ctl, int opt, const char *arg, void *ctx)
+{
+	struct admin_opts *o = ctx;
+	int rc = CTL_CONTINUE;
+
+	switch (opt) {
+	case OPT_PAGE:
+		rc = parse_count(ctl, "--page", arg, &o->page);
+		break;
+	case OPT_PER_PAGE:
+		rc = parse_count(ctl, "--per-page", arg, &o->per_page);
+		break;
+	case OPT_ALL:
+		o->all = true;
+		break;
+	case OPT_EMAIL:
+		o->email = arg;
+		break;
+	case OPT_PASSWORD_STDIN:
+		o->password_stdin = true;
+		break;
+	case OPT_CONFIRM:
+		o->confirm = true;
+		break;
+	case OPT_APP_META:
+		o->app_meta = arg;
+		break;
+	case OPT_USER_META:
+		o->user_meta = arg;
+		break;
+	default:
+		rc = CTL_EXIT_INTERNAL; /* an option in a table but not here: a bug */
+		break;
+	}
+	return rc;
+}
+
 /* Parse @argv; exactly @want_pos positional arguments (the user id, the duration). */
 static int parse(struct ctl *ctl, int argc, char **argv, const struct option *opts, int want_pos,
 		 struct admin_opts *o)
 {
-	int c, rc = CTL_CONTINUE;
+	int rc;
 
-	ctl_getopt_reset();
-	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_PAGE:
-			rc = parse_count(ctl, "--page", optarg, &o->page);
-			break;
-		case OPT_PER_PAGE:
-			rc = parse_count(ctl, "--per-page", optarg, &o->per_page);
-			break;
-		case OPT_ALL:
-			o->all = true;
-			break;
-		case OPT_EMAIL:
-			o->email = optarg;
-			break;
-		case OPT_PASSWORD_STDIN:
-			o->password_stdin = true;
-			break;
-		case OPT_CONFIRM:
-			o->confirm = true;
-			break;
-		case OPT_APP_META:
-			o->app_meta = optarg;
-			break;
-		case OPT_USER_META:
-			o->user_meta = optarg;
-			break;
-		default:
-			rc = ctl_common_option(ctl, c, optarg, argv);
-			break;
-		}
-	}
+	rc = ctl_parse_options(ctl, argc, argv, opts, admin_option, o);
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	o->npos = argc - optind;
@@ -267,27 +274,11 @@ int cmd_admin_get(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_client(ctl, true);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (gotrue_admin_get_user(ctl->client, o.pos[0], &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_admin_get_user(ctl->client, o.pos[0], &u, &err), &err, &u);
 cleanup:
 	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);
 	return rc;
-}
-
-/* json-c frees strings unwiped: the password is wiped in place before the object goes. */
-static void wipe_password(json_object *attrs)
-{
-	json_object *v;
-
-	if (attrs && json_object_object_get_ex(attrs, "password", &v) &&
-	    json_object_is_type(v, json_type_string))
-		explicit_bzero((char *)json_object_get_string(v),
-			       (size_t)json_object_get_string_len(v));
 }
 
 int cmd_admin_create(struct ctl *ctl, int argc, char **argv)
@@ -333,15 +324,10 @@ int cmd_admin_create(struct ctl *ctl, int argc, char **argv)
 			goto cleanup;
 		json_object_object_add(attrs, "password", json_object_new_string(password));
 	}
-	if (gotrue_admin_create_user(ctl->client, attrs, &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_admin_create_user(ctl->client, attrs, &u, &err), &err, &u);
 cleanup:
-	wipe_password(attrs);
-	json_object_put(attrs);
+	/* json-c frees its strings unwiped: the password in @attrs is wiped in place. */
+	gotrue_json_put_wiped(attrs);
 	gotrue_wipe_free_str(password);
 	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);
@@ -381,12 +367,8 @@ int cmd_admin_update(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_client(ctl, true);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (gotrue_admin_update_user(ctl->client, o.pos[0], attrs, &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_admin_update_user(ctl->client, o.pos[0], attrs, &u, &err),
+			     &err, &u);
 cleanup:
 	json_object_put(attrs);
 	gotrue_user_clear(&u);
@@ -408,13 +390,9 @@ int cmd_admin_delete(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_client(ctl, true);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (gotrue_admin_delete_user(ctl->client, o.pos[0], &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
 	snprintf(what, sizeof(what), "deleted %.*s", GOTRUE_USER_ID_MAX, o.pos[0]);
-	ctl_output_done(ctl, what);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_done(ctl, gotrue_admin_delete_user(ctl->client, o.pos[0], &err), &err,
+			     what);
 cleanup:
 	gotrue_error_clear(&err);
 	return rc;
@@ -430,12 +408,8 @@ static int ban(struct ctl *ctl, const char *id, const char *duration)
 	rc = ctl_client(ctl, true);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (gotrue_admin_ban_user(ctl->client, id, duration, &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_admin_ban_user(ctl->client, id, duration, &u, &err), &err,
+			     &u);
 cleanup:
 	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);

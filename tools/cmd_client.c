@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "json.h"
 #include "secure.h"
 
 #include "gotruectl.h"
@@ -44,54 +45,61 @@ struct client_opts {
 	char **pos;
 };
 
+static int client_option(const struct ctl *ctl, int opt, const char *arg, void *ctx)
+{
+	struct client_opts *o = ctx;
+	int rc = CTL_CONTINUE;
+
+	(void)ctl;
+	switch (opt) {
+	case OPT_EMAIL:
+		o->email = arg;
+		break;
+	case OPT_PHONE:
+		o->phone = arg;
+		break;
+	case OPT_DATA:
+		o->data = arg;
+		break;
+	case OPT_PASSWORD_STDIN:
+		o->password_stdin = true;
+		break;
+	case OPT_TOKEN_STDIN:
+		o->token_stdin = true;
+		break;
+	case OPT_SCOPE:
+		o->scope = arg;
+		break;
+	case OPT_NO_CREATE:
+		o->no_create = true;
+		break;
+	case OPT_TYPE:
+		o->type = arg;
+		break;
+	case OPT_REDIRECT_TO:
+		o->redirect_to = arg;
+		break;
+	case OPT_SCOPES:
+		o->scopes = arg;
+		break;
+	case OPT_PKCE:
+		o->pkce = true;
+		break;
+	default:
+		rc = CTL_EXIT_INTERNAL; /* an option in a table but not here: a bug */
+		break;
+	}
+	return rc;
+}
+
 /* Parse @argv with @opts (which ends with CTL_COMMON_LONGOPTS); at most @max_pos positional
  * arguments. Returns CTL_CONTINUE, or the exit code to stop with. */
 static int parse(struct ctl *ctl, int argc, char **argv, const struct option *opts, int max_pos,
 		 struct client_opts *o)
 {
-	int c, rc = CTL_CONTINUE;
+	int rc;
 
-	ctl_getopt_reset();
-	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_EMAIL:
-			o->email = optarg;
-			break;
-		case OPT_PHONE:
-			o->phone = optarg;
-			break;
-		case OPT_DATA:
-			o->data = optarg;
-			break;
-		case OPT_PASSWORD_STDIN:
-			o->password_stdin = true;
-			break;
-		case OPT_TOKEN_STDIN:
-			o->token_stdin = true;
-			break;
-		case OPT_SCOPE:
-			o->scope = optarg;
-			break;
-		case OPT_NO_CREATE:
-			o->no_create = true;
-			break;
-		case OPT_TYPE:
-			o->type = optarg;
-			break;
-		case OPT_REDIRECT_TO:
-			o->redirect_to = optarg;
-			break;
-		case OPT_SCOPES:
-			o->scopes = optarg;
-			break;
-		case OPT_PKCE:
-			o->pkce = true;
-			break;
-		default:
-			rc = ctl_common_option(ctl, c, optarg, argv);
-			break;
-		}
-	}
+	rc = ctl_parse_options(ctl, argc, argv, opts, client_option, o);
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	o->npos = argc - optind;
@@ -207,15 +215,13 @@ int cmd_signup(struct ctl *ctl, int argc, char **argv)
 	password = ctl_read_secret(ctl, o.password_stdin, "new password", NULL, &rc);
 	if (!password)
 		goto cleanup;
-	if (gotrue_signup(ctl->client,
-			  &(struct gotrue_credentials){
-				  .email = o.email, .phone = o.phone, .password = password},
-			  o.data, &s, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_session(ctl, &s);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_session(ctl,
+				gotrue_signup(ctl->client,
+					      &(struct gotrue_credentials){.email = o.email,
+									   .phone = o.phone,
+									   .password = password},
+					      o.data, &s, &err),
+				&err, &s);
 cleanup:
 	gotrue_wipe_free_str(password);
 	gotrue_session_clear(&s);
@@ -247,16 +253,14 @@ int cmd_signin(struct ctl *ctl, int argc, char **argv)
 	password = ctl_read_secret(ctl, o.password_stdin, "password", NULL, &rc);
 	if (!password)
 		goto cleanup;
-	if (gotrue_signin_password(ctl->client,
-				   &(struct gotrue_credentials){.email = o.email,
-								.phone = o.phone,
-								.password = password},
-				   &s, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_session(ctl, &s);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_session(
+		ctl,
+		gotrue_signin_password(ctl->client,
+				       &(struct gotrue_credentials){.email = o.email,
+								    .phone = o.phone,
+								    .password = password},
+				       &s, &err),
+		&err, &s);
 cleanup:
 	gotrue_wipe_free_str(password);
 	gotrue_session_clear(&s);
@@ -284,12 +288,7 @@ int cmd_refresh(struct ctl *ctl, int argc, char **argv)
 	if (!token)
 		goto cleanup;
 	/* Never retried: the old refresh token is spent once sent (rotation). */
-	if (gotrue_refresh(ctl->client, token, &s, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_session(ctl, &s);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_session(ctl, gotrue_refresh(ctl->client, token, &s, &err), &err, &s);
 cleanup:
 	gotrue_wipe_free_str(token);
 	gotrue_session_clear(&s);
@@ -328,13 +327,8 @@ int cmd_signout(struct ctl *ctl, int argc, char **argv)
 	token = ctl_read_secret(ctl, o.token_stdin, "access token", "access_token", &rc);
 	if (!token)
 		goto cleanup;
-	if (gotrue_signout(ctl->client, token, scope, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
 	snprintf(what, sizeof(what), "signed out (scope %s)", o.scope);
-	ctl_output_done(ctl, what);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_done(ctl, gotrue_signout(ctl->client, token, scope, &err), &err, what);
 cleanup:
 	gotrue_wipe_free_str(token);
 	gotrue_error_clear(&err);
@@ -360,29 +354,12 @@ int cmd_user_get(struct ctl *ctl, int argc, char **argv)
 	token = ctl_read_secret(ctl, o.token_stdin, "access token", "access_token", &rc);
 	if (!token)
 		goto cleanup;
-	if (gotrue_user_get(ctl->client, token, &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_user_get(ctl->client, token, &u, &err), &err, &u);
 cleanup:
 	gotrue_wipe_free_str(token);
 	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);
 	return rc;
-}
-
-/* json-c frees strings without wiping them; a password put into a json_object is wiped in place
- * before the object goes (json-c keeps the bytes in the object, so this reaches the only copy). */
-static void wipe_json_string(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (obj && json_object_object_get_ex(obj, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		explicit_bzero((char *)json_object_get_string(v),
-			       (size_t)json_object_get_string_len(v));
 }
 
 int cmd_user_update(struct ctl *ctl, int argc, char **argv)
@@ -428,15 +405,11 @@ int cmd_user_update(struct ctl *ctl, int argc, char **argv)
 		json_object_object_add(update, "email", json_object_new_string(o.email));
 	if (o.data)
 		json_object_object_add(update, "data", json_tokener_parse(o.data));
-	if (gotrue_user_update(ctl->client, token, update, &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_user_update(ctl->client, token, update, &u, &err), &err,
+			     &u);
 cleanup:
-	wipe_json_string(update, "password");
-	json_object_put(update);
+	/* json-c frees its strings unwiped: the new password in @update is wiped in place. */
+	gotrue_json_put_wiped(update);
 	gotrue_wipe_free_str(password);
 	gotrue_wipe_free_str(token);
 	gotrue_user_clear(&u);
@@ -462,12 +435,8 @@ int cmd_otp(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_client(ctl, false);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (gotrue_otp(ctl->client, o.email, o.phone, !o.no_create, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_done(ctl, "one-time code sent");
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_done(ctl, gotrue_otp(ctl->client, o.email, o.phone, !o.no_create, &err),
+			     &err, "one-time code sent");
 cleanup:
 	gotrue_error_clear(&err);
 	return rc;
@@ -492,12 +461,7 @@ static int email_only(struct ctl *ctl, int argc, char **argv,
 	rc = ctl_client(ctl, false);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (call(ctl->client, o.email, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_done(ctl, done);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_done(ctl, call(ctl->client, o.email, &err), &err, done);
 cleanup:
 	gotrue_error_clear(&err);
 	return rc;
@@ -542,12 +506,9 @@ int cmd_verify(struct ctl *ctl, int argc, char **argv)
 	code = ctl_read_secret(ctl, o.token_stdin, "one-time code", NULL, &rc);
 	if (!code)
 		goto cleanup;
-	if (gotrue_verify(ctl->client, o.type, o.email, o.phone, code, &s, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_session(ctl, &s);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_session(
+		ctl, gotrue_verify(ctl->client, o.type, o.email, o.phone, code, &s, &err), &err,
+		&s);
 cleanup:
 	gotrue_wipe_free_str(code);
 	gotrue_session_clear(&s);
@@ -575,12 +536,7 @@ int cmd_invite(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_client(ctl, true);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	if (gotrue_invite(ctl->client, o.email, o.data, &u, &err) != 0) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
-	ctl_output_user(ctl, &u);
-	rc = CTL_EXIT_OK;
+	rc = ctl_result_user(ctl, gotrue_invite(ctl->client, o.email, o.data, &u, &err), &err, &u);
 cleanup:
 	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);

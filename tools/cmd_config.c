@@ -36,11 +36,9 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	json_object *health = NULL, *server = NULL, *doc, *v;
 	const char *version = NULL, *generation = NULL, *tls;
 	bool reachable = false, https;
-	int c, rc = CTL_CONTINUE;
+	int rc;
 
-	ctl_getopt_reset();
-	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-		rc = ctl_common_option(ctl, c, optarg, argv);
+	rc = ctl_parse_options(ctl, argc, argv, opts, NULL, NULL);
 	if (rc == CTL_CONTINUE && optind < argc)
 		rc = ctl_usage_error(ctl, "unexpected argument '%s'", argv[optind]);
 	if (rc != CTL_CONTINUE)

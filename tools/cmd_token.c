@@ -184,11 +184,9 @@ int cmd_token_peek(struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {CTL_COMMON_LONGOPTS};
 	json_object *header = NULL, *claims = NULL, *doc;
 	char *token = NULL;
-	int c, rc = CTL_CONTINUE;
+	int rc;
 
-	ctl_getopt_reset();
-	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-		rc = ctl_common_option(ctl, c, optarg, argv);
+	rc = ctl_parse_options(ctl, argc, argv, opts, NULL, NULL);
 	if (rc == CTL_CONTINUE && optind < argc)
 		rc = ctl_usage_error(ctl,
 				     "the token is read from stdin, not from the command line");

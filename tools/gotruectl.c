@@ -104,6 +104,22 @@ void ctl_getopt_reset(void)
 	opterr = 0;
 }
 
+int ctl_parse_options(struct ctl *ctl, int argc, char **argv, const struct option *opts,
+		      ctl_local_option local, void *o)
+{
+	int c, rc = CTL_CONTINUE;
+
+	ctl_getopt_reset();
+	/* ":" first: a missing value comes back as ':' for a message that names the option. */
+	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (local && c >= CTL_OPT_LOCAL)
+			rc = local(ctl, c, optarg, o);
+		else
+			rc = ctl_common_option(ctl, c, optarg, argv);
+	}
+	return rc;
+}
+
 int ctl_common_option(struct ctl *ctl, int opt, const char *arg, char **argv)
 {
 	int rc = CTL_CONTINUE;

@@ -73,6 +73,13 @@ enum {
 int ctl_common_option(struct ctl *ctl, int opt, const char *arg, char **argv);
 /* Resets getopt before a subcommand parses its own argv (argv[0] is the subcommand's name). */
 void ctl_getopt_reset(void);
+/* A subcommand's own options (values from CTL_OPT_LOCAL up), into its own struct @o. */
+typedef int (*ctl_local_option)(const struct ctl *ctl, int opt, const char *arg, void *o);
+/* The getopt loop of every subcommand: resets getopt, hands its own options to @local (may be
+ * NULL when it has none) and the rest to ctl_common_option(). Returns CTL_CONTINUE with the
+ * positional arguments at argv[optind..], or the exit code to stop with. */
+int ctl_parse_options(struct ctl *ctl, int argc, char **argv, const struct option *opts,
+		      ctl_local_option local, void *o);
 
 /* The config, loaded on first use (--conf, then --url over it). CTL_EXIT_OK or an exit code
  * after printing why. */
@@ -103,6 +110,15 @@ void ctl_output_user(const struct ctl *ctl, const struct gotrue_user *u);
 void ctl_output_session(const struct ctl *ctl, const struct gotrue_session *s);
 /* Either mode: a one-line confirmation ("sent", "deleted"), {"ok":true,...} with --json. */
 void ctl_output_done(const struct ctl *ctl, const char *what);
+/* The end of a subcommand that made one library call which returned @call_rc: on failure report
+ * @err (ctl_fail) and return its exit code, else print the user, the session or @what and return
+ * CTL_EXIT_OK. */
+int ctl_result_user(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
+		    const struct gotrue_user *u);
+int ctl_result_session(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
+		       const struct gotrue_session *s);
+int ctl_result_done(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
+		    const char *what);
 /* RFC 3339 UTC, "-" for 0. */
 const char *ctl_time_str(time_t t, char *buf, size_t len);
 

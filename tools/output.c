@@ -257,3 +257,30 @@ void ctl_output_done(const struct ctl *ctl, const char *what)
 		printf("%s\n", what);
 	}
 }
+
+int ctl_result_user(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
+		    const struct gotrue_user *u)
+{
+	if (call_rc != 0)
+		return ctl_fail(ctl, err);
+	ctl_output_user(ctl, u);
+	return CTL_EXIT_OK;
+}
+
+int ctl_result_session(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
+		       const struct gotrue_session *s)
+{
+	if (call_rc != 0)
+		return ctl_fail(ctl, err);
+	ctl_output_session(ctl, s);
+	return CTL_EXIT_OK;
+}
+
+int ctl_result_done(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
+		    const char *what)
+{
+	if (call_rc != 0)
+		return ctl_fail(ctl, err);
+	ctl_output_done(ctl, what);
+	return CTL_EXIT_OK;
+}

@@ -10,6 +10,7 @@
 
 #include "tap.h"
 #include "error.h"
+#include "json.h"
 
 /* Decode @body (its strlen) and check kind/status/code/message. */
 static void check(long status, const char *header, const char *body, const char *want_code,
