@@ -66,10 +66,10 @@ struct gotrue_cache_header {
 	uint32_t version;
 	uint32_t header_size; /* sizeof(struct gotrue_cache_header) */
 	uint32_t file_size;
-	uint32_t flags;	       /* 0 */
-	uint64_t checksum;     /* gotrue_cache_checksum() of the whole file */
-	/* 0, or GOTRUE_CACHE_STALE once a newer file has been renamed over this one. Written once by
-	 * the writer with an atomic store into a shared mapping, read with __atomic_load_n. Not
+	uint32_t flags;	   /* 0 */
+	uint64_t checksum; /* gotrue_cache_checksum() of the whole file */
+	/* 0, or GOTRUE_CACHE_STALE once a newer file has been renamed over this one. Written once
+	 * by the writer with an atomic store into a shared mapping, read with __atomic_load_n. Not
 	 * covered by the checksum, together with stale_pad, which must be 0. */
 	uint32_t stale;
 	uint32_t stale_pad;

@@ -425,7 +425,9 @@ static bool replaced(int fd, const char *path)
  * mark and opens the path finds the new file, never the old one again. It is marked only if the
  * path no longer names it: a failed replacement must leave the current file unmarked (a marked
  * current file would send every lookup back to open(2)), while one that renamed but then failed
- * its directory fsync has replaced it all the same. */
+ * its directory fsync has replaced it all the same. Callers serialise writers (sync.c's
+ * state_dir/.sync.lock): two writers racing could leave the middle file unmarked, which readers
+ * would then only notice at their next once-a-second stat(). */
 int gotrue_cache_replace(const char *path, const void *data, size_t len)
 {
 	int old = open_for_mark(path);

@@ -1,6 +1,9 @@
 /* test_nss_threads: 8 threads x 100k lookups through the module while the main thread replaces
- * the cache 100 times, alternating two generations. Every answer must come whole from one
- * generation (uid, gecos and home agree), never a mix, and never a crash. */
+ * the cache 100 times, alternating two generations, mostly with the writer's
+ * gotrue_cache_replace() (which marks the old file stale, so readers switch at once) and every
+ * tenth time by a plain rename (seen at the next once-a-second recheck). Every answer must come
+ * whole from one generation (uid, gecos and home agree), never a mix, and never a crash; and the
+ * readers must have followed the replacements (both generations answered). */
 #include <config.h>
 
 #include <dlfcn.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -32,8 +36,12 @@ static const char *GEN[2] = {
 };
 
 struct result {
-	long ok, unavail, mixed, other;
+	long total, ok, unavail, mixed, other, odd;
 };
+
+/* Set when the replacements are over: each worker does at least LOOKUPS lookups, and goes on
+ * until then, so that every replacement happens under load however fast the lookups are. */
+static int replacing_done;
 
 static void *worker(void *arg)
 {
@@ -42,9 +50,10 @@ static void *worker(void *arg)
 	char buf[512];
 	int i, err;
 
-	for (i = 0; i < LOOKUPS; i++) {
+	for (i = 0; i < LOOKUPS || !__atomic_load_n(&replacing_done, __ATOMIC_RELAXED); i++) {
 		enum nss_status st = getpwnam_r_("alice", &pw, buf, sizeof(buf), &err);
 
+		r->total++;
 		if (st == NSS_STATUS_UNAVAIL) {
 			r->unavail++;
 		} else if (st != NSS_STATUS_SUCCESS) {
@@ -55,11 +64,26 @@ static void *worker(void *arg)
 			   (pw.pw_uid == 1879048195u && !strcmp(pw.pw_gecos, "odd") &&
 			    !strcmp(pw.pw_dir, "/home/odd") && !strcmp(pw.pw_shell, "/bin/sh"))) {
 			r->ok++;
+			r->odd += pw.pw_uid == 1879048195u;
 		} else {
 			r->mixed++;
 		}
 	}
 	return NULL;
+}
+
+/* Generation @g by the writer's replacement, or by a plain rename when @plain. */
+static int replace(int g, int plain)
+{
+	void *img = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (fixture_image(GEN[g], &img, &len) == 0)
+		rc = plain ? fixture_write_raw(path, img, len)
+			   : gotrue_cache_replace(path, img, len);
+	free(img);
+	return rc;
 }
 
 int main(void)
@@ -86,21 +110,27 @@ int main(void)
 	for (i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, worker, &res[i]);
 	for (i = 1; i <= REPLACEMENTS; i++) {
-		if (fixture_write(path, GEN[i % 2]) != 0)
+		if (replace(i % 2, i % 10 == 0) != 0)
 			fails++;
 		usleep(2000);
 	}
+	__atomic_store_n(&replacing_done, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
+		sum.total += res[i].total;
 		sum.ok += res[i].ok;
 		sum.unavail += res[i].unavail;
 		sum.mixed += res[i].mixed;
 		sum.other += res[i].other;
+		sum.odd += res[i].odd;
 	}
 	is_int(fails, 0, "cache replaced %d times", REPLACEMENTS);
-	is_int(sum.ok, (long)THREADS * LOOKUPS, "every lookup answered from one whole generation");
+	ok(sum.total >= (long)THREADS * LOOKUPS && sum.ok == sum.total,
+	   "every lookup (%ld) answered from one whole generation", sum.total);
 	is_int(sum.mixed, 0, "no answer mixes two generations");
 	is_int(sum.unavail + sum.other, 0, "no lookup failed during replacement");
+	ok(sum.odd > 0 && sum.odd < sum.ok,
+	   "the readers followed the replacements (%ld of %ld odd)", sum.odd, sum.ok);
 	unlink(path);
 	rmdir(dir);
 	return done_testing();
