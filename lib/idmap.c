@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "idmap.h"
 
@@ -73,6 +76,233 @@ uint32_t gotrue_idmap_derive(unsigned long min, unsigned long max, const char *p
 	return (uint32_t)(min + h % span);
 }
 
+/* --- Where a mapped account's strings go ----------------------------------------------------
+ * A standalone account (gotrue_idmap_user, PAM) owns malloc'd strings, released with
+ * gotrue_account_clear(). An account inside a set is one of 100k: its strings are carved out of
+ * the set's pool, a list of large blocks freed at once, and the strings that repeat across
+ * users (shell, group names, empty GECOS) are stored once. A sync of 100k users made a dozen
+ * small allocations per user that outlived every page, interleaved with the page's transient
+ * JSON nodes; the heap fragmented and malloc/free/consolidate became the largest cost.
+ * Hand-written rather than obstack so that the blocks come straight from mmap(2): freeing the
+ * set then gives its memory back to the kernel before the cache image is built (malloc would
+ * keep it in a heap that the builder's strings pin), and munmap'd pages, emails included, are
+ * never seen again by anyone, without a wipe. */
+
+#define POOL_BLOCK (1024u * 1024)
+
+struct pool_block {
+	struct pool_block *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+/* Open addressing, linear probing, power-of-two size kept at most half full, from a string or a
+ * uint32_t key to a uint32_t value. Hand-written: hsearch(3) has one table per process (and
+ * hsearch_r neither grows nor deletes) and json-c's lh_table allocates per entry. */
+struct hslot {
+	const char *name; /* string key (not owned), or NULL for a uint32_t key */
+	uint32_t id;	  /* uint32_t key */
+	uint32_t val1;	  /* value + 1; 0 = empty slot */
+};
+
+struct htab {
+	struct hslot *s;
+	size_t cap, n;
+};
+
+struct gotrue_idmap_state {
+	struct pool_block *blocks;
+	struct htab interned; /* pool strings stored once: value unused */
+	struct htab by_group; /* group name -> index in groups, after resolve */
+	size_t cap_groups;
+};
+
+/* @len bytes aligned to @align (a power of two): 1 for strings, which are most of the pool. */
+static void *pool_alloc(struct gotrue_idmap_state *st, size_t len, size_t align)
+{
+	struct pool_block *b = st->blocks;
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0, cap;
+	void *p;
+
+	if (b == NULL || at > b->cap || b->cap - at < len) {
+		if (len > SIZE_MAX / 2)
+			return NULL;
+		cap = len + sizeof(*b) > POOL_BLOCK ? len + sizeof(*b) : POOL_BLOCK;
+		b = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (b == MAP_FAILED)
+			return NULL;
+		cap -= sizeof(*b);
+		b->used = 0;
+		b->cap = cap;
+		b->next = st->blocks;
+		st->blocks = b;
+		at = 0;
+	}
+	p = (char *)b->data + at;
+	b->used = at + len;
+	return p;
+}
+
+static void pool_free(struct gotrue_idmap_state *st)
+{
+	struct pool_block *b, *next;
+
+	for (b = st->blocks; b != NULL; b = next) {
+		next = b->next;
+		munmap(b, sizeof(*b) + b->cap);
+	}
+	st->blocks = NULL;
+}
+
+/* FNV-1a: short keys, no adversary that gains from collisions beyond a slower sync. */
+static size_t hash_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+static size_t hash_id(uint32_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 17);
+}
+
+static size_t hslot_hash(const struct hslot *e)
+{
+	return e->name ? hash_str(e->name) : hash_id(e->id);
+}
+
+/* The slot holding @name (or @id when @name is NULL), or the empty slot where it would go. */
+static struct hslot *htab_slot(const struct htab *t, const char *name, uint32_t id)
+{
+	size_t i = (name ? hash_str(name) : hash_id(id)) & (t->cap - 1);
+
+	for (;; i = (i + 1) & (t->cap - 1)) {
+		struct hslot *e = &t->s[i];
+
+		if (e->val1 == 0 ||
+		    (name ? e->name && strcmp(e->name, name) == 0 : e->name == NULL && e->id == id))
+			return e;
+	}
+}
+
+static int htab_reserve(struct htab *t, size_t more)
+{
+	struct hslot *old = t->s;
+	size_t old_cap = t->cap, ncap = t->cap ? t->cap : 64, i, j;
+
+	while ((t->n + more) * 2 > ncap)
+		ncap *= 2;
+	if (ncap == t->cap)
+		return 0;
+	t->s = calloc(ncap, sizeof(*t->s));
+	if (t->s == NULL) {
+		t->s = old;
+		return -1;
+	}
+	t->cap = ncap;
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].val1 == 0)
+			continue;
+		for (j = hslot_hash(&old[i]) & (ncap - 1); t->s[j].val1 != 0;
+		     j = (j + 1) & (ncap - 1))
+			;
+		t->s[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static const struct hslot *htab_find(const struct htab *t, const char *name, uint32_t id)
+{
+	const struct hslot *e;
+
+	if (t->n == 0)
+		return NULL;
+	e = htab_slot(t, name, id);
+	return e->val1 ? e : NULL;
+}
+
+/* Insert @name (or @id) -> @val unless present. The stored slot (new or old) in *@out, may be
+ * NULL. 0 or -1 (ENOMEM). */
+static int htab_put(struct htab *t, const char *name, uint32_t id, uint32_t val,
+		    const struct hslot **out)
+{
+	struct hslot *e;
+
+	if (htab_reserve(t, 1) != 0)
+		return -1;
+	e = htab_slot(t, name, id);
+	if (e->val1 == 0) {
+		e->name = name;
+		e->id = id;
+		e->val1 = val + 1;
+		t->n++;
+	}
+	if (out != NULL)
+		*out = e;
+	return 0;
+}
+
+static void htab_free(struct htab *t)
+{
+	free(t->s);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A copy of @s[0..@len) in the pool, or malloc'd when there is no pool. */
+static char *str_copy(struct gotrue_idmap_state *st, const char *s, size_t len)
+{
+	char *p = st ? pool_alloc(st, len + 1, 1) : malloc(len + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* As str_copy, but a string already in the pool is shared, not copied again. */
+static char *str_intern(struct gotrue_idmap_state *st, const char *s)
+{
+	const struct hslot *e;
+	char *p;
+
+	if (st == NULL)
+		return strdup(s);
+	e = htab_find(&st->interned, s, 0);
+	if (e != NULL)
+		return (char *)e->name;
+	p = str_copy(st, s, strlen(s));
+	if (p == NULL || htab_put(&st->interned, p, 0, 0, NULL) != 0)
+		return NULL;
+	return p;
+}
+
+/* A zeroed, NULL-terminated array of @n strings (n + 1 slots), in the pool when there is one. */
+static char **strv_new(struct gotrue_idmap_state *st, size_t n)
+{
+	char **v;
+
+	if (n >= SIZE_MAX / sizeof(char *))
+		return NULL;
+	if (st == NULL)
+		return calloc(n + 1, sizeof(char *));
+	v = pool_alloc(st, (n + 1) * sizeof(char *), _Alignof(char *));
+	if (v != NULL)
+		memset(v, 0, (n + 1) * sizeof(char *));
+	return v;
+}
+
+/* --- One user ---------------------------------------------------------------------------- */
+
 static void set_why(char *why, size_t len, const char *msg)
 {
 	if (why != NULL && len > 0)
@@ -100,14 +330,11 @@ static const char *meta_string(json_object *meta, const char *key)
 }
 
 /* GECOS is a comma-separated, colon-terminated field of passwd(5): drop what would break it
- * (':' ',' '=' and control characters) and cap the length. */
-static char *clean_gecos(const char *in)
+ * (':' ',' '=' and control characters) and cap the length. @out has GOTRUE_GECOS_MAX + 1 bytes. */
+static void clean_gecos(const char *in, char *out)
 {
-	char *out = malloc(GOTRUE_GECOS_MAX + 1);
 	size_t n = 0;
 
-	if (out == NULL)
-		return NULL;
 	for (; in != NULL && *in != '\0' && n < GOTRUE_GECOS_MAX; in++) {
 		unsigned char c = (unsigned char)*in;
 
@@ -121,27 +348,26 @@ static char *clean_gecos(const char *in)
 	if (n > 0 && n == GOTRUE_GECOS_MAX && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
 		n--;
 	out[n] = '\0';
-	return out;
 }
 
 /* "%u" -> the login name, "%%" -> "%"; anything else is copied. */
-static char *expand(const char *tmpl, const char *name)
+static char *expand(struct gotrue_idmap_state *st, const char *tmpl, const char *name)
 {
-	size_t cap = strlen(tmpl) + 1, n = 0;
+	size_t cap = strlen(tmpl) + 1, n = 0, name_len = strlen(name);
 	const char *p;
 	char *out;
 
 	for (p = tmpl; *p; p++) {
 		if (p[0] == '%' && p[1] == 'u')
-			cap += strlen(name);
+			cap += name_len;
 	}
-	out = malloc(cap);
+	out = st ? pool_alloc(st, cap, 1) : malloc(cap);
 	if (out == NULL)
 		return NULL;
 	for (p = tmpl; *p; p++) {
 		if (p[0] == '%' && p[1] == 'u') {
-			memcpy(out + n, name, strlen(name));
-			n += strlen(name);
+			memcpy(out + n, name, name_len);
+			n += name_len;
 			p++;
 		} else if (p[0] == '%' && p[1] == '%') {
 			out[n++] = '%';
@@ -155,8 +381,8 @@ static char *expand(const char *tmpl, const char *name)
 }
 
 /* The login name from app_metadata.username, else from the email when its domain is listed. */
-static int pick_name(const struct gotrue_config *cfg, const struct gotrue_user *u, char **out,
-		     char *why, size_t why_len)
+static int pick_name(struct gotrue_idmap_state *st, const struct gotrue_config *cfg,
+		     const struct gotrue_user *u, char **out, char *why, size_t why_len)
 {
 	const char *username = meta_string(u->app_metadata, "username");
 	const char *at;
@@ -165,10 +391,15 @@ static int pick_name(const struct gotrue_config *cfg, const struct gotrue_user *
 	int rc = -1;
 
 	if (username != NULL) {
-		name = strdup(username);
+		/* Validated before it is copied: a set keeps no copy of a refused name. */
+		if (!gotrue_idmap_valid_name(username)) {
+			set_why(why, why_len, "invalid login name");
+			goto cleanup;
+		}
+		name = str_copy(st, username, strlen(username));
 	} else if (u->email != NULL && (at = strrchr(u->email, '@')) != NULL &&
 		   domain_listed(cfg->email_domains, at + 1)) {
-		name = strndup(u->email, (size_t)(at - u->email));
+		name = str_copy(st, u->email, (size_t)(at - u->email));
 		for (i = 0; name != NULL && name[i]; i++)
 			name[i] = (char)tolower((unsigned char)name[i]);
 	} else {
@@ -187,11 +418,12 @@ static int pick_name(const struct gotrue_config *cfg, const struct gotrue_user *
 	name = NULL;
 	rc = 0;
 cleanup:
-	free(name);
+	if (st == NULL)
+		free(name);
 	return rc;
 }
 
-static int pick_groups(json_object *meta, struct gotrue_account *a)
+static int pick_groups(struct gotrue_idmap_state *st, json_object *meta, struct gotrue_account *a)
 {
 	json_object *arr;
 	size_t i, n;
@@ -200,7 +432,7 @@ static int pick_groups(json_object *meta, struct gotrue_account *a)
 	    !json_object_is_type(arr, json_type_array))
 		return 0;
 	n = json_object_array_length(arr);
-	a->groups = calloc(n + 1, sizeof(char *));
+	a->groups = strv_new(st, n);
 	if (a->groups == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -211,7 +443,7 @@ static int pick_groups(json_object *meta, struct gotrue_account *a)
 		/* Invalid or repeated names are dropped: they could not name a Unix group. */
 		if (!gotrue_idmap_valid_name(s) || gotrue_strv_contains(a->groups, s))
 			continue;
-		a->groups[a->n_groups] = strdup(s);
+		a->groups[a->n_groups] = str_intern(st, s);
 		if (a->groups[a->n_groups] == NULL)
 			return -1;
 		a->n_groups++;
@@ -219,12 +451,15 @@ static int pick_groups(json_object *meta, struct gotrue_account *a)
 	return 0;
 }
 
-int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user *u,
-		      struct gotrue_account *out, char *why, size_t why_len)
+/* gotrue_idmap_user, with the strings in @st's pool when @st is not NULL. */
+static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *cfg,
+		    const struct gotrue_user *u, struct gotrue_account *out, char *why,
+		    size_t why_len)
 {
 	struct gotrue_account a = {0};
 	json_object *meta = u->app_metadata, *o;
 	const char *gecos;
+	char clean[GOTRUE_GECOS_MAX + 1];
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -232,7 +467,7 @@ int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user 
 		set_why(why, why_len, "no user id or app_metadata");
 		goto cleanup;
 	}
-	if (pick_name(cfg, u, &a.name, why, why_len) != 0)
+	if (pick_name(st, cfg, u, &a.name, why, why_len) != 0)
 		goto cleanup;
 	if (json_object_object_get_ex(meta, "uid", &o) && json_object_is_type(o, json_type_int) &&
 	    json_object_get_int64(o) >= (int64_t)cfg->uid_min &&
@@ -244,16 +479,17 @@ int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user 
 	gecos = meta_string(meta, "gecos");
 	if (gecos == NULL)
 		gecos = meta_string(meta, "full_name");
-	a.gecos = clean_gecos(gecos);
-	a.home = expand(cfg->home ? cfg->home : "/home/%u", a.name);
-	a.shell = strdup(cfg->shell ? cfg->shell : "/bin/bash");
-	a.user_id = strdup(u->id);
-	a.email = u->email ? strdup(u->email) : NULL;
-	a.phone = u->phone ? strdup(u->phone) : NULL;
+	clean_gecos(gecos, clean);
+	a.gecos = clean[0] == '\0' ? str_intern(st, clean) : str_copy(st, clean, strlen(clean));
+	a.home = expand(st, cfg->home ? cfg->home : "/home/%u", a.name);
+	a.shell = str_intern(st, cfg->shell ? cfg->shell : "/bin/bash");
+	a.user_id = str_copy(st, u->id, strlen(u->id));
+	a.email = u->email ? str_copy(st, u->email, strlen(u->email)) : NULL;
+	a.phone = u->phone ? str_copy(st, u->phone, strlen(u->phone)) : NULL;
 	a.banned_until = u->banned_until;
 	a.created_at = u->created_at;
 	if (!a.gecos || !a.home || !a.shell || !a.user_id || (u->email && !a.email) ||
-	    (u->phone && !a.phone) || pick_groups(meta, &a) != 0) {
+	    (u->phone && !a.phone) || pick_groups(st, meta, &a) != 0) {
 		set_why(why, why_len, "out of memory");
 		goto cleanup;
 	}
@@ -261,8 +497,16 @@ int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user 
 	memset(&a, 0, sizeof(a));
 	rc = 0;
 cleanup:
-	gotrue_account_clear(&a);
+	/* In a pool, a half-mapped account's strings are released with the set. */
+	if (st == NULL)
+		gotrue_account_clear(&a);
 	return rc;
+}
+
+int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user *u,
+		      struct gotrue_account *out, char *why, size_t why_len)
+{
+	return map_user(NULL, cfg, u, out, why, why_len);
 }
 
 /* --- Sets ---------------------------------------------------------------------------------- */
@@ -274,25 +518,29 @@ struct gotrue_idmap *gotrue_idmap_new(const struct gotrue_config *cfg, const cha
 
 	if (m == NULL)
 		return NULL;
+	m->st = calloc(1, sizeof(*m->st));
+	if (m->st == NULL) {
+		free(m);
+		return NULL;
+	}
 	m->cfg = cfg;
 	m->passwd_path = passwd_path ? passwd_path : "/etc/passwd";
 	m->group_path = group_path ? group_path : "/etc/group";
 	return m;
 }
 
+/* Group and member names point into the pool: only the arrays are the groups' own. */
 static void groups_free(struct gotrue_idmap *m)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < m->n_groups; i++) {
-		free(m->groups[i].name);
-		for (k = 0; k < m->groups[i].n_members; k++)
-			free(m->groups[i].members[k]);
+	for (i = 0; i < m->n_groups; i++)
 		free(m->groups[i].members);
-	}
 	free(m->groups);
 	m->groups = NULL;
 	m->n_groups = 0;
+	m->st->cap_groups = 0;
+	htab_free(&m->st->by_group);
 }
 
 void gotrue_idmap_free(struct gotrue_idmap *m)
@@ -301,10 +549,11 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n_accounts; i++)
-		gotrue_account_clear(&m->accounts[i]);
-	free(m->accounts);
 	groups_free(m);
+	free(m->accounts);
+	htab_free(&m->st->interned);
+	pool_free(m->st);
+	free(m->st);
 	for (i = 0; i < m->n_left_out; i++) {
 		free(m->left_out[i].what);
 		free(m->left_out[i].id);
@@ -358,14 +607,47 @@ static int left_out(struct gotrue_idmap *m, const char *what, const char *id, co
 	return 0;
 }
 
-int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
+/* Append a pool-backed account. */
+static int keep(struct gotrue_idmap *m, const struct gotrue_account *a)
 {
 	if (grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) != 0)
 		return -1;
 	m->accounts[m->n_accounts++] = *a;
-	memset(a, 0, sizeof(*a));
 	m->n_seen++;
 	return 0;
+}
+
+int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
+{
+	struct gotrue_idmap_state *st = m->st;
+	struct gotrue_account c = *a;
+	size_t i;
+	int rc = -1;
+
+	/* Copied into the pool, then the caller's malloc'd copy is released ("moved in"). */
+	if (a->name == NULL || a->user_id == NULL)
+		goto cleanup;
+	c.name = str_copy(st, a->name, strlen(a->name));
+	c.gecos = a->gecos && *a->gecos ? str_copy(st, a->gecos, strlen(a->gecos))
+					: str_intern(st, "");
+	c.home = str_copy(st, a->home ? a->home : "", a->home ? strlen(a->home) : 0);
+	c.shell = str_intern(st, a->shell ? a->shell : "");
+	c.user_id = str_copy(st, a->user_id, strlen(a->user_id));
+	c.email = a->email ? str_copy(st, a->email, strlen(a->email)) : NULL;
+	c.phone = a->phone ? str_copy(st, a->phone, strlen(a->phone)) : NULL;
+	c.groups = strv_new(st, a->n_groups);
+	if (!c.name || !c.gecos || !c.home || !c.shell || !c.user_id || (a->email && !c.email) ||
+	    (a->phone && !c.phone) || !c.groups)
+		goto cleanup;
+	for (i = 0; i < a->n_groups; i++) {
+		c.groups[i] = str_intern(st, a->groups[i]);
+		if (c.groups[i] == NULL)
+			goto cleanup;
+	}
+	rc = keep(m, &c);
+cleanup:
+	gotrue_account_clear(a);
+	return rc;
 }
 
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
@@ -373,20 +655,20 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	struct gotrue_account a;
 	char why[128];
 
-	if (gotrue_idmap_user(m->cfg, u, &a, why, sizeof(why)) != 0) {
+	if (map_user(m->st, m->cfg, u, &a, why, sizeof(why)) != 0) {
 		m->n_seen++;
 		return left_out(m, "user", u->id, NULL, "%s", why);
 	}
-	return gotrue_idmap_add_account(m, &a);
+	return keep(m, &a);
 }
 
 void gotrue_idmap_remove_id(struct gotrue_idmap *m, const char *user_id)
 {
 	size_t i = 0;
 
+	/* The dropped account's strings stay in the pool until the set is freed. */
 	while (i < m->n_accounts) {
 		if (strcmp(m->accounts[i].user_id, user_id) == 0) {
-			gotrue_account_clear(&m->accounts[i]);
 			m->accounts[i] = m->accounts[--m->n_accounts];
 			m->n_seen--;
 		} else {
@@ -395,63 +677,42 @@ void gotrue_idmap_remove_id(struct gotrue_idmap *m, const char *user_id)
 	}
 }
 
-/* A sorted table of names and ids, for the local files and for what is already taken. */
-struct taken {
-	char *name;
-	uint32_t id;
+/* The local passwd and group files, indexed: names (with their uid/gid) and every id in use. */
+struct local {
+	struct htab user_names, group_names, ids;
+	char **strings; /* the names the tables point to */
+	size_t n_strings, cap_strings;
 };
 
-struct table {
-	struct taken *v;
-	size_t n, cap;
-};
-
-static int table_add(struct table *t, const char *name, uint32_t id)
+static int local_add(struct local *l, struct htab *names, const char *name, uint32_t id)
 {
-	if (grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)) != 0)
+	char *copy;
+
+	if (grow((void **)&l->strings, &l->cap_strings, l->n_strings + 1, sizeof(char *)) != 0)
 		return -1;
-	t->v[t->n].name = name ? strdup(name) : NULL;
-	t->v[t->n].id = id;
-	if (name && !t->v[t->n].name)
+	copy = strdup(name);
+	if (copy == NULL)
 		return -1;
-	t->n++;
+	l->strings[l->n_strings++] = copy;
+	/* The first line of a name wins, as in nss_files. */
+	if (htab_put(names, copy, 0, id, NULL) != 0 || htab_put(&l->ids, NULL, id, 0, NULL) != 0)
+		return -1;
 	return 0;
 }
 
-static void table_free(struct table *t)
+static void local_free(struct local *l)
 {
 	size_t i;
 
-	for (i = 0; i < t->n; i++)
-		free(t->v[i].name);
-	free(t->v);
+	htab_free(&l->user_names);
+	htab_free(&l->group_names);
+	htab_free(&l->ids);
+	for (i = 0; i < l->n_strings; i++)
+		free(l->strings[i]);
+	free(l->strings);
 }
 
-/* Linear lookups are fine here: sync runs rarely and local files are short; the sets built from
- * GoTrue use the sorted helpers below. */
-static const struct taken *table_name(const struct table *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++) {
-		if (t->v[i].name && strcmp(t->v[i].name, name) == 0)
-			return &t->v[i];
-	}
-	return NULL;
-}
-
-static bool table_id(const struct table *t, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++) {
-		if (t->v[i].id == id)
-			return true;
-	}
-	return false;
-}
-
-static int read_local(const struct gotrue_idmap *m, struct table *pw, struct table *gr)
+static int read_local(const struct gotrue_idmap *m, struct local *l)
 {
 	struct passwd *p;
 	struct group *g;
@@ -462,7 +723,7 @@ static int read_local(const struct gotrue_idmap *m, struct table *pw, struct tab
 	if (f == NULL)
 		goto cleanup;
 	while ((p = fgetpwent(f)) != NULL) {
-		if (table_add(pw, p->pw_name, (uint32_t)p->pw_uid) != 0)
+		if (local_add(l, &l->user_names, p->pw_name, (uint32_t)p->pw_uid) != 0)
 			goto cleanup;
 	}
 	fclose(f);
@@ -470,7 +731,7 @@ static int read_local(const struct gotrue_idmap *m, struct table *pw, struct tab
 	if (f == NULL)
 		goto cleanup;
 	while ((g = fgetgrent(f)) != NULL) {
-		if (table_add(gr, g->gr_name, (uint32_t)g->gr_gid) != 0)
+		if (local_add(l, &l->group_names, g->gr_name, (uint32_t)g->gr_gid) != 0)
 			goto cleanup;
 	}
 	rc = 0;
@@ -489,214 +750,124 @@ static int by_age(const void *x, const void *y)
 	return strcmp(a->user_id, b->user_id);
 }
 
-/* Sorted name and id sets of the accepted users, searched with bsearch. */
-struct key {
-	const char *name;
-	uint32_t id;
-	size_t idx;
-};
-
-static int key_name_cmp(const void *x, const void *y)
+static int add_member(struct gotrue_idmap_group *g, char *name)
 {
-	return strcmp(((const struct key *)x)->name, ((const struct key *)y)->name);
-}
-
-static int key_id_cmp(const void *x, const void *y)
-{
-	uint32_t a = ((const struct key *)x)->id, b = ((const struct key *)y)->id;
-
-	return (a > b) - (a < b);
-}
-
-static int add_member(struct gotrue_idmap_group *g, const char *name)
-{
-	size_t n = g->n_members;
-	char **nm;
-
-	/* Capacity doubles at each power of two (implied by n_members, the struct has no cap
-	 * field): growing by one made a group of k members cost O(k^2) copies, which dominated a
-	 * 100k-user sync. */
-	if (n == 0 || (n & (n - 1)) == 0) {
-		nm = realloc(g->members, (n ? 2 * n : 1) * sizeof(char *));
-		if (nm == NULL)
-			return -1;
-		g->members = nm;
-	}
-	g->members[g->n_members] = strdup(name);
-	if (g->members[g->n_members] == NULL)
+	if (grow((void **)&g->members, &g->cap_members, g->n_members + 1, sizeof(char *)) != 0)
 		return -1;
-	g->n_members++;
+	g->members[g->n_members++] = name;
 	return 0;
 }
 
-static struct gotrue_idmap_group *find_group(struct gotrue_idmap *m, const char *name)
+/* The accepted account holding @name or @id in @t (which maps keys to their first holder). */
+static bool held(const struct gotrue_idmap *m, const struct htab *t, const char *name, uint32_t id)
 {
-	size_t i;
+	const struct hslot *e = htab_find(t, name, id);
 
-	for (i = 0; i < m->n_groups; i++) {
-		if (strcmp(m->groups[i].name, name) == 0)
-			return &m->groups[i];
-	}
-	return NULL;
+	return e != NULL && m->accounts[e->val1 - 1].name != NULL;
 }
 
-/* Decide each group name once: local (gid from /etc/group), derived (own entry), or refused. */
-static int settle_group(struct gotrue_idmap *m, const char *name, const struct table *lpw,
-			const struct table *lgr, const struct key *names, const struct key *ids,
-			size_t n_keys, size_t *n_refused_out)
+/* Decide each group name once: local (gid from /etc/group), derived (own entry), or refused.
+ * @names and @uids map to the accounts first holding them; @gids holds the derived gids so far. */
+static int settle_group(struct gotrue_idmap *m, char *name, const struct local *l,
+			const struct htab *names, const struct htab *uids, struct htab *gids)
 {
-	struct gotrue_idmap_group g = {0}, *ng;
-	const struct taken *lg = table_name(lgr, name);
-	struct key k = {.name = name};
-	size_t i;
-	int rc = -1;
+	struct gotrue_idmap_group g = {0};
+	const struct hslot *lg = htab_find(&l->group_names, name, 0);
 	const char *why = NULL;
 
-	g.name = strdup(name);
-	if (g.name == NULL)
-		goto cleanup;
+	g.name = name;
 	if (gotrue_strv_contains(m->cfg->local_groups, name)) {
 		if (lg == NULL)
 			why = "listed in local_groups but not in the local group file";
-		g.gid = lg ? lg->id : 0;
+		g.gid = lg ? lg->val1 - 1 : 0;
 		g.local = true;
 	} else if (lg != NULL) {
 		why = "clashes with a local group (add it to local_groups to map it)";
-	} else if (bsearch(&k, names, n_keys, sizeof(*names), key_name_cmp) != NULL ||
-		   table_name(lpw, name) != NULL) {
+	} else if (held(m, names, name, 0) || htab_find(&l->user_names, name, 0) != NULL) {
 		why = "clashes with a user's private group";
 	} else {
 		g.gid = gotrue_idmap_derive(m->cfg->uid_min, m->cfg->uid_max, "group", name);
-		k.id = g.gid;
-		if (bsearch(&k, ids, n_keys, sizeof(*ids), key_id_cmp) != NULL ||
-		    table_id(lpw, g.gid) || table_id(lgr, g.gid))
+		if (held(m, uids, NULL, g.gid) || htab_find(&l->ids, NULL, g.gid) != NULL)
 			why = "derived gid clashes with a uid or local gid";
-		for (i = 0; why == NULL && i < m->n_groups; i++) {
-			if (!m->groups[i].local && m->groups[i].gid == g.gid)
-				why = "derived gid clashes with another group";
-		}
+		else if (htab_find(gids, NULL, g.gid) != NULL)
+			why = "derived gid clashes with another group";
+		else if (htab_put(gids, NULL, g.gid, 0, NULL) != 0)
+			return -1;
 	}
 	if (why != NULL) {
-		/* Remember the refusal (gid 0, local) so that each group is reported once. */
-		(*n_refused_out)++;
+		/* Remember the refusal (gid -1, local) so that each group is reported once. */
 		if (left_out(m, "group", name, NULL, "%s", why) != 0)
-			goto cleanup;
+			return -1;
 		g.local = true;
 		g.gid = (uint32_t)-1;
 	}
-	ng = realloc(m->groups, (m->n_groups + 1) * sizeof(*ng));
-	if (ng == NULL)
-		goto cleanup;
-	m->groups = ng;
+	if (grow((void **)&m->groups, &m->st->cap_groups, m->n_groups + 1, sizeof(g)) != 0 ||
+	    htab_put(&m->st->by_group, name, 0, (uint32_t)m->n_groups, NULL) != 0)
+		return -1;
 	m->groups[m->n_groups++] = g;
-	memset(&g, 0, sizeof(g));
-	rc = 0;
-cleanup:
-	free(g.name);
-	return rc;
-}
-
-static int key_name_age_cmp(const void *x, const void *y)
-{
-	const struct key *a = x, *b = y;
-	int c = strcmp(a->name, b->name);
-
-	return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
-}
-
-static int key_id_age_cmp(const void *x, const void *y)
-{
-	const struct key *a = x, *b = y;
-	int c = key_id_cmp(x, y);
-
-	return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
-}
-
-/* Leave out every account that shares its key with an older one. @keys is sorted by (key, age). */
-static int drop_later(struct gotrue_idmap *m, struct key *keys, size_t n, bool by_name)
-{
-	size_t i;
-
-	for (i = 1; i < n; i++) {
-		const struct key *first = &keys[i - 1];
-		struct gotrue_account *a = &m->accounts[keys[i].idx];
-		bool same =
-			by_name ? strcmp(first->name, keys[i].name) == 0 : first->id == keys[i].id;
-
-		if (!same)
-			continue;
-		/* Keep pointing at the oldest holder for the rest of the run. */
-		keys[i].name = first->name;
-		keys[i].idx = first->idx;
-		if (left_out(m, "user", a->user_id, a->name, "%s collides with an earlier user: %s",
-			     by_name ? "name" : "uid", m->accounts[first->idx].name) != 0)
-			return -1;
-		gotrue_account_clear(a);
-	}
 	return 0;
 }
 
-/* Fill @keys with the accepted accounts (name != NULL). */
-static size_t collect(const struct gotrue_idmap *m, struct key *keys)
+/* Leave out every account whose name (@by_name) or uid an older accepted one holds. Run over
+ * the accounts oldest first, so that a later user never displaces an earlier one. @t maps each
+ * key to its first holder. */
+static int drop_later(struct gotrue_idmap *m, struct htab *t, bool by_name)
 {
-	size_t i, n = 0;
+	const struct hslot *e;
+	size_t i;
 
+	if (htab_reserve(t, m->n_accounts) != 0)
+		return -1;
 	for (i = 0; i < m->n_accounts; i++) {
-		if (m->accounts[i].name == NULL)
+		struct gotrue_account *a = &m->accounts[i];
+
+		if (a->name == NULL)
 			continue;
-		keys[n].name = m->accounts[i].name;
-		keys[n].id = m->accounts[i].uid;
-		keys[n].idx = i;
-		n++;
+		if (htab_put(t, by_name ? a->name : NULL, a->uid, (uint32_t)i, &e) != 0)
+			return -1;
+		if (e->val1 - 1 == i)
+			continue;
+		if (left_out(m, "user", a->user_id, a->name, "%s collides with an earlier user: %s",
+			     by_name ? "name" : "uid", m->accounts[e->val1 - 1].name) != 0)
+			return -1;
+		a->name = NULL; /* left out; its strings stay in the pool */
 	}
-	return n;
+	return 0;
 }
 
 int gotrue_idmap_resolve(struct gotrue_idmap *m)
 {
-	struct table lpw = {0}, lgr = {0};
-	struct key *names = NULL, *ids = NULL;
-	size_t i, j, n, n_refused = 0, k;
+	struct local l = {0};
+	struct htab names = {0}, uids = {0}, gids = {0};
+	const struct hslot *e;
+	size_t i, j, k;
 	int rc = -1;
 
 	groups_free(m);
-	if (read_local(m, &lpw, &lgr) != 0)
+	if (m->n_accounts > UINT32_MAX - 1 || read_local(m, &l) != 0)
 		goto cleanup;
 	/* Oldest first (created_at, then id): a later user never displaces an earlier one, and the
 	 * outcome does not depend on the order the server listed them in. */
 	qsort(m->accounts, m->n_accounts, sizeof(*m->accounts), by_age);
-	names = calloc(m->n_accounts + 1, sizeof(*names));
-	ids = calloc(m->n_accounts + 1, sizeof(*ids));
-	if (names == NULL || ids == NULL)
-		goto cleanup;
 	for (i = 0; i < m->n_accounts; i++) {
 		struct gotrue_account *a = &m->accounts[i];
 		const char *why = NULL;
 
-		if (table_name(&lpw, a->name) != NULL)
+		if (htab_find(&l.user_names, a->name, 0) != NULL)
 			why = "name clashes with a local user";
-		else if (table_name(&lgr, a->name) != NULL)
+		else if (htab_find(&l.group_names, a->name, 0) != NULL)
 			why = "name clashes with a local group";
-		else if (table_id(&lpw, a->uid) || table_id(&lgr, a->uid))
+		else if (htab_find(&l.ids, NULL, a->uid) != NULL)
 			why = "uid clashes with a local uid or gid";
 		if (why != NULL) {
 			if (left_out(m, "user", a->user_id, a->name, "%s", why) != 0)
 				goto cleanup;
-			gotrue_account_clear(a);
+			a->name = NULL;
 		}
 	}
-	n = collect(m, names);
-	qsort(names, n, sizeof(*names), key_name_age_cmp);
-	if (drop_later(m, names, n, true) != 0)
+	/* Names first over every account, then uids over those that kept their name. */
+	if (drop_later(m, &names, true) != 0 || drop_later(m, &uids, false) != 0)
 		goto cleanup;
-	n = collect(m, ids);
-	qsort(ids, n, sizeof(*ids), key_id_age_cmp);
-	if (drop_later(m, ids, n, false) != 0)
-		goto cleanup;
-	n = collect(m, names);
-	qsort(names, n, sizeof(*names), key_name_cmp);
-	collect(m, ids);
-	qsort(ids, n, sizeof(*ids), key_id_cmp);
 
 	/* Groups, in the same order, so that derived-gid ties go to the group met first. */
 	for (i = 0; i < m->n_accounts; i++) {
@@ -705,13 +876,15 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 		if (a->name == NULL)
 			continue;
 		for (j = 0; j < a->n_groups; j++) {
-			struct gotrue_idmap_group *g = find_group(m, a->groups[j]);
+			struct gotrue_idmap_group *g;
 
-			if (g == NULL) {
-				if (settle_group(m, a->groups[j], &lpw, &lgr, names, ids, n,
-						 &n_refused) != 0)
+			e = htab_find(&m->st->by_group, a->groups[j], 0);
+			if (e == NULL) {
+				if (settle_group(m, a->groups[j], &l, &names, &uids, &gids) != 0)
 					goto cleanup;
 				g = &m->groups[m->n_groups - 1];
+			} else {
+				g = &m->groups[e->val1 - 1];
 			}
 			if (g->gid != (uint32_t)-1 && add_member(g, a->name) != 0)
 				goto cleanup;
@@ -725,34 +898,29 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 	m->n_accounts = k;
 	rc = 0;
 cleanup:
-	free(names);
-	free(ids);
-	table_free(&lpw);
-	table_free(&lgr);
+	htab_free(&names);
+	htab_free(&uids);
+	htab_free(&gids);
+	local_free(&l);
 	return rc;
 }
 
 int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_builder *b)
 {
+	const struct hslot *e;
 	uint32_t *gids = NULL;
-	size_t i, j, n;
+	size_t i, j, n, cap = 0;
 	int rc = -1;
 
 	for (i = 0; i < m->n_accounts; i++) {
 		const struct gotrue_account *a = &m->accounts[i];
 
-		free(gids);
-		gids = calloc(a->n_groups + 1, sizeof(uint32_t));
-		if (gids == NULL)
+		if (grow((void **)&gids, &cap, a->n_groups + 1, sizeof(uint32_t)) != 0)
 			goto cleanup;
 		for (j = 0, n = 0; j < a->n_groups; j++) {
-			size_t g;
-
-			for (g = 0; g < m->n_groups; g++) {
-				if (strcmp(m->groups[g].name, a->groups[j]) == 0 &&
-				    m->groups[g].gid != (uint32_t)-1)
-					gids[n++] = m->groups[g].gid;
-			}
+			e = htab_find(&m->st->by_group, a->groups[j], 0);
+			if (e != NULL && m->groups[e->val1 - 1].gid != (uint32_t)-1)
+				gids[n++] = m->groups[e->val1 - 1].gid;
 		}
 		if (gotrue_cache_builder_add_user(b, a->name, a->uid, a->gid, a->gecos, a->home,
 						  a->shell, gids, n) != 0)

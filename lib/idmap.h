@@ -50,14 +50,21 @@ struct gotrue_left_out {
 };
 
 struct gotrue_idmap_group {
-	char *name;
+	char *name; /* owned by the set (its string pool), not to be freed */
 	uint32_t gid;
-	bool local; /* a local_groups entry: gid from /etc/group, not written to the cache */
-	char **members;
-	size_t n_members;
+	bool local;	/* a local_groups entry: gid from /etc/group, not written to the cache */
+	char **members; /* the members' login names, owned by the set */
+	size_t n_members, cap_members;
 };
 
-/* A set being built. Add users (or already-mapped accounts from the index), then resolve. */
+/* The set's string pool and hash indexes (idmap.c). */
+struct gotrue_idmap_state;
+
+/* A set being built. Add users (or already-mapped accounts from the index), then resolve.
+ * The accounts' strings live in the set's own pool, interned where they repeat (shell, group
+ * names): a 100k-user sync then holds ~200 bytes per user instead of a dozen malloc'd strings.
+ * So an account in @accounts must never go through gotrue_account_clear(); copy what outlives
+ * the set. */
 struct gotrue_idmap {
 	const struct gotrue_config *cfg;
 	const char *passwd_path, *group_path;
@@ -69,6 +76,7 @@ struct gotrue_idmap {
 	struct gotrue_left_out *left_out;
 	size_t n_left_out, cap_left_out;
 	size_t n_seen;
+	struct gotrue_idmap_state *st; /* private to idmap.c */
 };
 
 /* @passwd_path/@group_path: NULL for /etc/passwd and /etc/group. NULL on ENOMEM. */

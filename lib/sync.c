@@ -78,12 +78,28 @@ static void unlock_state(int fd)
 		close(fd); /* releases the flock */
 }
 
-/* Resolve @m and replace both files. The index is written first: if the cache write then fails,
- * PAM sees an index that is at most one sync newer than NSS, never the reverse. */
+/* Hand the left-out list over to the summary (moved, not copied). */
+static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *sum)
+{
+	if (sum == NULL)
+		return;
+	sum->users_seen = m->n_seen;
+	sum->left_out = m->left_out;
+	sum->n_left_out = m->n_left_out;
+	m->left_out = NULL;
+	m->n_left_out = m->cap_left_out = 0;
+}
+
+/* Resolve *@mp and replace both files. The index is written first: if the cache write then
+ * fails, PAM sees an index that is at most one sync newer than NSS, never the reverse. Once
+ * the index is written and the builder holds its copies, the set is freed (*@mp = NULL, its
+ * left-out list moved to @sum) before the cache image is serialised: holding the set, the
+ * builder and the image at once is what set a 100k-user sync's peak memory. */
 static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
-			    const struct gotrue_sync_options *opt, struct gotrue_idmap *m,
+			    const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
 			    struct gotrue_sync_summary *sum)
 {
+	struct gotrue_idmap *m = *mp;
 	struct gotrue_cache_builder *b = NULL;
 	char *cache_path = state_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
 	char *acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
@@ -96,21 +112,15 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_log(pamh, LOG_ERR, "cannot map users (local passwd/group unreadable?)");
 		goto cleanup;
 	}
-	b = gotrue_cache_builder_new();
-	if (b == NULL || gotrue_idmap_to_cache(m, b) != 0) {
-		gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
-		goto cleanup;
-	}
 	r = gotrue_accounts_write(acct_path, m->accounts, m->n_accounts);
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
 			   strerror(-r), acct_path);
 		goto cleanup;
 	}
-	r = gotrue_cache_builder_write(b, cache_path);
-	if (r != 0) {
-		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
-			   cache_path);
+	b = gotrue_cache_builder_new();
+	if (b == NULL || gotrue_idmap_to_cache(m, b) != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
 		goto cleanup;
 	}
 	if (sum != NULL) {
@@ -125,24 +135,21 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 				sum->groups++;
 		}
 	}
+	take_left_out(m, sum);
+	gotrue_idmap_free(m);
+	*mp = NULL;
+	r = gotrue_cache_builder_write(b, cache_path);
+	if (r != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
+			   cache_path);
+		goto cleanup;
+	}
 	rc = 0;
 cleanup:
 	gotrue_cache_builder_free(b);
 	free(cache_path);
 	free(acct_path);
 	return rc;
-}
-
-/* Hand the left-out list over to the summary (moved, not copied). */
-static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *sum)
-{
-	if (sum == NULL)
-		return;
-	sum->users_seen = m->n_seen;
-	sum->left_out = m->left_out;
-	sum->n_left_out = m->n_left_out;
-	m->left_out = NULL;
-	m->n_left_out = m->cap_left_out = 0;
 }
 
 struct run_ctx {
@@ -195,7 +202,8 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");
 		goto cleanup;
 	}
-	if (lock_state(pamh, cfg, &lock_fd) != 0 || settle_and_write(pamh, cfg, opt, m, sum) != 0) {
+	if (lock_state(pamh, cfg, &lock_fd) != 0 ||
+	    settle_and_write(pamh, cfg, opt, &m, sum) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
@@ -237,7 +245,7 @@ int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	gotrue_idmap_remove_id(m, u->id);
 	if (gotrue_idmap_add_user(m, u) != 0)
 		goto cleanup;
-	rc = settle_and_write(pamh, cfg, opt, m, NULL);
+	rc = settle_and_write(pamh, cfg, opt, &m, NULL);
 cleanup:
 	unlock_state(lock_fd);
 	gotrue_idmap_free(m);
@@ -249,7 +257,7 @@ cleanup:
 
 static void print_pw(FILE *out, const struct gotrue_cache_pw *p)
 {
-	fprintf(out, "%s:x:%u:%u:%s:%s:%s\n", p->name, p->uid, p->gid, p->gecos, p->dir, p->shell);
+	fprintf(out, "%s:*:%u:%u:%s:%s:%s\n", p->name, p->uid, p->gid, p->gecos, p->dir, p->shell);
 }
 
 static void print_gr(FILE *out, const struct gotrue_cache_view *v, const struct gotrue_cache_gr *g)
