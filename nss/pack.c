@@ -46,7 +46,9 @@ int gotrue_pack_passwd(const struct gotrue_cache_pw *in, struct passwd *out, cha
 	struct bump b = {buf, buflen, false};
 
 	out->pw_name = bump_str(&b, in->name);
-	out->pw_passwd = bump_str(&b, "x"); /* the password is GoTrue's, never in NSS */
+	/* "*", not "x": the password is GoTrue's and there is no shadow entry. With "x", pam_unix's
+	 * account step looks for one, fails, and refuses every GoTrue user (SSSD uses "*" too). */
+	out->pw_passwd = bump_str(&b, "*");
 	out->pw_uid = in->uid;
 	out->pw_gid = in->gid;
 	out->pw_gecos = bump_str(&b, in->gecos);

@@ -2,6 +2,10 @@
 # test_nss_wrapper: glibc itself loads libnss_gotrue.so.2 through nss_wrapper (no root, no host
 # files touched): getent passwd/group/initgroups, id, and enumeration give the expected lines.
 set -u
+if [ "${GOTRUE_SANITIZED:-no}" = yes ]; then
+	echo "1..0 # SKIP sanitizer build: getent cannot load an ASan module (the in-process tests cover it)"
+	exit 0
+fi
 mod="$top_builddir/nss/.libs/libnss_gotrue.so.2"
 mkcache="$top_builddir/tests/nss/mkcache"
 wrapper=
@@ -46,9 +50,9 @@ check() { # description, expected, command...
 	fi
 }
 
-check "getent passwd alice" "alice:x:1879048193:1879048193:Alice Liddell:/home/alice:/bin/bash" \
+check "getent passwd alice" "alice:*:1879048193:1879048193:Alice Liddell:/home/alice:/bin/bash" \
 	getent passwd alice
-check "getent passwd by uid" "bob:x:1879048194:1879048194:Bob:/home/bob:/bin/sh" \
+check "getent passwd by uid" "bob:*:1879048194:1879048194:Bob:/home/bob:/bin/sh" \
 	getent passwd 1879048194
 check "id alice" \
 	"uid=1879048193(alice) gid=1879048193(alice) groups=1879048193(alice),1879050000(devs),1879050001(ops)" \
@@ -57,8 +61,8 @@ check "getent group devs" "devs:x:1879050000:alice,bob" getent group devs
 check "getent group by gid" "ops:x:1879050001:alice" getent group 1879050001
 check "getent initgroups alice" "alice                 1879050000 1879050001" \
 	getent initgroups alice
-check "getent passwd enumerates" "alice:x:1879048193:1879048193:Alice Liddell:/home/alice:/bin/bash
-bob:x:1879048194:1879048194:Bob:/home/bob:/bin/sh" getent passwd
+check "getent passwd enumerates" "alice:*:1879048193:1879048193:Alice Liddell:/home/alice:/bin/bash
+bob:*:1879048194:1879048194:Bob:/home/bob:/bin/sh" getent passwd
 check "getent group enumerates" "alice:x:1879048193:
 bob:x:1879048194:
 devs:x:1879050000:alice,bob
