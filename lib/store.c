@@ -361,6 +361,8 @@ int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out
 	bad |= add_int(obj, "pid_start", (long long)rec->pid_start);
 	bad |= add_int(obj, "created", (long long)rec->created);
 	bad |= add_int(obj, "updated", (long long)rec->updated);
+	if (rec->refreshing)
+		bad |= json_object_object_add(obj, "refreshing", json_object_new_boolean(1));
 	if (bad)
 		goto cleanup;
 	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
@@ -413,6 +415,19 @@ static int get_int(json_object *obj, const char *key, long long min, long long m
 		return -1;
 	*out = json_object_get_int64(v);
 	return (*out < min || *out > max) ? -1 : 0;
+}
+
+static int get_bool(json_object *obj, const char *key, bool *out)
+{
+	json_object *v;
+
+	*out = false;
+	if (!json_object_object_get_ex(obj, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
 }
 
 static int get_groups(json_object *obj, char ***out)
@@ -501,6 +516,7 @@ int gotrue_store_record_parse(const char *buf, size_t len, struct gotrue_store_r
 	out->created = (time_t)v;
 	bad |= get_int(obj, "updated", 0, LLONG_MAX, &v);
 	out->updated = (time_t)v;
+	bad |= get_bool(obj, "refreshing", &out->refreshing);
 	/* A record without an owner cannot be used for anything. */
 	if (bad || out->user_id == NULL || out->login == NULL)
 		goto cleanup;
@@ -628,6 +644,49 @@ cleanup:
 	return rc;
 }
 
+int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_LEN + 1], size_t *n)
+{
+	char(*v)[GOTRUE_STORE_ID_LEN + 1] = NULL, (*nv)[GOTRUE_STORE_ID_LEN + 1];
+	size_t cap = 0, len = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+	int rc = 0, fd;
+
+	*ids = NULL;
+	*n = 0;
+	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		gotrue_log(st->pamh, LOG_ERR, "cannot list store; path=%s error=%s", st->dir,
+			   strerror(-rc));
+		goto cleanup;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!gotrue_store_id_valid(de->d_name))
+			continue;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				rc = -ENOMEM;
+				goto cleanup;
+			}
+			v = nv;
+		}
+		memcpy(v[len++], de->d_name, GOTRUE_STORE_ID_LEN + 1);
+	}
+	*ids = v;
+	*n = len;
+	v = NULL;
+cleanup:
+	free(v);
+	if (d != NULL)
+		closedir(d);
+	return rc;
+}
+
 struct count_ctx {
 	const char *user_id;
 	const char *except_id;
@@ -655,7 +714,8 @@ int gotrue_store_count_user(struct gotrue_store *st, const char *user_id,
 	return rc < 0 ? rc : c.n;
 }
 
-unsigned long long gotrue_store_pid_start(pid_t pid)
+/* Fields 3 (state) and 22 (starttime) of /proc/@pid/stat. 0 when unknown. */
+static unsigned long long pid_stat(pid_t pid, char *state)
 {
 	char path[64], buf[1024];
 	unsigned long long start = 0;
@@ -663,6 +723,9 @@ unsigned long long gotrue_store_pid_start(pid_t pid)
 	ssize_t n;
 	int fd, field;
 
+	*state = '\0';
+	if (pid <= 0)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -674,8 +737,9 @@ unsigned long long gotrue_store_pid_start(pid_t pid)
 	buf[n] = '\0';
 	/* Field 2 (comm) may hold spaces and parentheses: count from the last ')' (proc(5)). */
 	p = strrchr(buf, ')');
-	if (p == NULL)
+	if (p == NULL || p[1] != ' ')
 		return 0;
+	*state = p[2];
 	for (field = 2; *p != '\0' && field < 22; p++) {
 		if (*p == ' ')
 			field++;
@@ -683,4 +747,23 @@ unsigned long long gotrue_store_pid_start(pid_t pid)
 	if (field == 22)
 		start = strtoull(p, NULL, 10);
 	return start;
+}
+
+unsigned long long gotrue_store_pid_start(pid_t pid)
+{
+	char state;
+
+	return pid_stat(pid, &state);
+}
+
+bool gotrue_store_owner_alive(const struct gotrue_store_record *rec)
+{
+	unsigned long long start;
+	char state;
+
+	start = pid_stat(rec->pid, &state);
+	/* A zombie has ended its session; it only waits for its parent. */
+	if (start == 0 || state == 'Z' || state == 'X' || state == 'x')
+		return false;
+	return rec->pid_start == 0 || rec->pid_start == start;
 }

@@ -40,6 +40,10 @@ struct gotrue_store_record {
 	pid_t pid;				      /* 0 until open_session */
 	unsigned long long pid_start; /* /proc/PID/stat field 22 of pid, 0 when unknown */
 	time_t created, updated;
+	/* Set, and written, before a refresh token is sent to /token; cleared when the rotated pair
+	 * is stored. A record found with it set may hold a spent refresh token: it is never sent
+	 * again, the record is resolved by revocation (lib/lifecycle.c). (Added by H-life.) */
+	bool refreshing;
 };
 
 struct gotrue_store; /* the sessions directory, checked once when opened */
@@ -85,6 +89,11 @@ int gotrue_store_each(struct gotrue_store *st,
 int gotrue_store_count_user(struct gotrue_store *st, const char *user_id,
 			    enum gotrue_store_state state, const char *except_id);
 
+/* The ids of every record, without reading them: *@ids (free()) holds *@n ids. 0 or -errno.
+ * (Added by H-life: a pass locks each record and reads it once, under the lock.) */
+int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_LEN + 1],
+			  size_t *n);
+
 /* The record format, for the store itself, for gotruectl and for the fuzzer. Parsing is bounded
  * (GOTRUE_STORE_RECORD_MAX, GOTRUE_TOKEN_MAX per token) and type-checked; @buf need not be
  * NUL-terminated. 0 or -1 (@out cleared). */
@@ -98,5 +107,8 @@ const char *gotrue_store_state_name(enum gotrue_store_state state);
 /* Field 22 (starttime) of /proc/@pid/stat, to tell a live owner from a recycled pid. 0 when
  * unknown. */
 unsigned long long gotrue_store_pid_start(pid_t pid);
+/* Whether @rec's owner still runs: its pid exists, is not a zombie, and (where the record knows
+ * it) has the recorded start time. False for pid 0. (Added by H-life.) */
+bool gotrue_store_owner_alive(const struct gotrue_store_record *rec);
 
 #endif

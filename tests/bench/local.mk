@@ -28,3 +28,19 @@ bench-nss: tests/bench/bench_nss tests/nss/mkcache nss/libnss_gotrue.la
 	$(SHELL) $(top_srcdir)/tests/bench/run-bench-nss
 bench: bench-nss
 .PHONY: bench-nss
+
+# bench_refresh (lifecycle work): the refresh pass over 1k and 10k due sessions vs the same number
+# of bare libcurl refresh calls. `make bench-refresh` (BENCH_STATE_DIR picks the store's disk).
+if HAVE_MHD
+check_PROGRAMS += tests/bench/bench_refresh
+endif
+tests_bench_bench_refresh_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_bench_bench_refresh_LDADD = $(TEST_CORE_LIBS) $(CURL_LIBS) $(JSONC_LIBS)
+
+bench-refresh: tests/bench/bench_refresh tests/emulator/gotrue-emulator
+	top_builddir='$(abs_top_builddir)' \
+	GOTRUE_EMULATOR='$(abs_top_builddir)/tests/emulator/gotrue-emulator' \
+	GOTRUE_EMULATOR_BCRYPT_COST=4 \
+	$(builddir)/tests/bench/bench_refresh
+bench: bench-refresh
+.PHONY: bench-refresh

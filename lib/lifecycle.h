@@ -1,0 +1,68 @@
+/* lifecycle: what happens to a stored session between open_session and close_session
+ * (DESIGN.md "Lifetime", issue 5): the refresh pass run by `gotruectl refresh` from a timer, and
+ * the revoke and gc helpers behind `gotruectl sessions revoke|gc`. Every change to a record is
+ * made under its flock(2), on a copy re-read after the lock was taken. */
+#ifndef GOTRUE_LIFECYCLE_H
+#define GOTRUE_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <security/pam_ext.h>
+
+#include "config.h"
+#include "store.h"
+
+#define GOTRUE_REFRESH_MARGIN_DEFAULT	     600 /* s: well over the timer's 3 min period */
+#define GOTRUE_REFRESH_STALE_PENDING_DEFAULT 300 /* s: a login that never opened a session */
+
+struct gotrue_refresh_opts {
+	long margin;	     /* refresh an access token that expires within this many seconds */
+	long stale_pending;  /* revoke a pending record older than this many seconds */
+	int lock_timeout_ms; /* wait this long for a record's lock; -1: the config's timeout */
+};
+
+struct gotrue_refresh_summary {
+	unsigned int refreshed;	 /* tokens rotated and stored */
+	unsigned int retried;	 /* closing records whose revocation went through (outbox) */
+	unsigned int revoked;	 /* sessions revoked: orphans, stale pending, gone on the server,
+				    interrupted refreshes */
+	unsigned int unchanged;	 /* nothing to do (or the record was busy) */
+	unsigned int failed;	 /* could not be handled now; kept for the next pass */
+	unsigned int removed;	 /* records removed (included in the counts above) */
+	unsigned int terminated; /* Linux sessions ended (revoked_session=terminate, revoke) */
+	bool server_down;	 /* the server could not be reached: the pass changed nothing */
+};
+
+void gotrue_refresh_opts_init(struct gotrue_refresh_opts *opts);
+
+/* One pass over the store in cfg->state_dir. Returns 0 when the pass ran (failures are counted
+ * in @sum), -EHOSTUNREACH when the server could not be reached (nothing was changed,
+ * sum->server_down), or another -errno (the store could not be opened or listed; logged). */
+int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			const struct gotrue_refresh_opts *opts, struct gotrue_refresh_summary *sum);
+
+/* `gotruectl sessions revoke`: revoke record @id, or every record of login @login, in GoTrue
+ * (POST /logout?scope=local), then end the Linux session as revoked_session=terminate does.
+ * Records whose owner is gone are removed; the others are kept as revoked. Counts go to @sum
+ * (revoked, failed, terminated, removed). 0, -ENOENT when nothing matched, -EHOSTUNREACH, or
+ * another -errno. */
+int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *id,
+			   const char *login, struct gotrue_refresh_summary *sum);
+
+/* `gotruectl sessions gc`: remove revoked records. *@removed gets the count. 0 or -errno. */
+int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsigned int *removed);
+
+/* The v2.69 policy of pam/session.c, written once: on a server that ignores /logout?scope
+ * (../shared/gotrue-api/README.md point 2), a session is revoked only by the last of its user's
+ * active sessions on this host. Takes the per-user lock (*@ulock, released by the caller with
+ * gotrue_store_unlock once its /logout is done) and returns how many other active records of
+ * rec->user_id exist, or -errno. */
+int gotrue_lifecycle_other_sessions(struct gotrue_store *st, const struct gotrue_store_record *rec,
+				    int timeout_ms, int *ulock);
+
+/* True when @err says the server no longer knows the session: refresh_token_not_found,
+ * refresh_token_already_used, session_not_found, user_banned, user_not_found (lib/error.c maps
+ * the old servers' messages to these codes), or any other 4xx but 429. */
+struct gotrue_error;
+bool gotrue_lifecycle_session_gone(const struct gotrue_error *err);
+
+#endif

@@ -1,0 +1,213 @@
+/* bench_refresh: the refresh pass against bare libcurl (issue 5, "Benchmark"). For N = 1k and 10k
+ * sessions signed in on the emulator:
+ *   bare: N POST /token?grant_type=refresh_token on one reused libcurl handle, each answer parsed
+ *         with json-c for its new refresh token (what any client must do to use the answer);
+ *   pass: gotrue_refresh_pass over N stored records, all due (lock, read, marker write, the same
+ *         request, atomic write of the rotated pair; every write fsyncs file and directory).
+ * Prints refresh_pass_1k_vs_bare, refresh_pass_10k_vs_bare (pass time / bare time) and
+ * refresh_10k_over_1k_time_ratio (10k pass time / 1k pass time; linear growth is about 10).
+ * BENCH_REFRESH_SMALL / BENCH_REFRESH_LARGE change N; BENCH_STATE_DIR the store's parent
+ * directory (default /tmp: a real disk here, so the fsyncs are paid). */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "api.h"
+#include "emu.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "secure.h"
+#include "store.h"
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t collect(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct buf *b = ctx;
+	char *np = realloc(b->p, b->n + size * nmemb + 1);
+
+	if (np == NULL)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->n, data, size * nmemb);
+	b->n += size * nmemb;
+	b->p[b->n] = '\0';
+	return size * nmemb;
+}
+
+/* N bare refreshes; each token in @tokens is replaced by its rotated successor. */
+static double bare(const char *url, char **tokens, size_t n)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	struct buf b = {0};
+	char endpoint[256], body[256];
+	json_object *o, *v;
+	double t0 = now_s(), t;
+	size_t i;
+
+	snprintf(endpoint, sizeof(endpoint), "%s/token?grant_type=refresh_token", url);
+	curl_easy_setopt(c, CURLOPT_URL, endpoint);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	for (i = 0; i < n; i++) {
+		snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", tokens[i]);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		b.n = 0;
+		if (curl_easy_perform(c) != CURLE_OK)
+			fprintf(stderr, "# bare refresh failed\n");
+		o = json_tokener_parse(b.p ? b.p : "");
+		if (o != NULL && json_object_object_get_ex(o, "refresh_token", &v)) {
+			free(tokens[i]);
+			tokens[i] = strdup(json_object_get_string(v));
+		}
+		json_object_put(o);
+	}
+	t = now_s() - t0;
+	free(b.p);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return t;
+}
+
+/* Sign in @n sessions of one user; their refresh tokens go to @tokens. */
+static int sign_in(struct gotrue_client *cl, char **tokens, size_t n)
+{
+	struct gotrue_credentials cred = {.email = "bench@example.com", .password = "bench pass 1"};
+	struct gotrue_session s = {0};
+	struct gotrue_error err = {0};
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (gotrue_signin_password(cl, &cred, &s, &err) != 0)
+			return -1;
+		tokens[i] = strdup(s.refresh_token);
+		gotrue_session_clear(&s);
+	}
+	return 0;
+}
+
+static int store_all(struct gotrue_store *st, const char *user_id, char **tokens, size_t n)
+{
+	struct gotrue_store_record rec = {0};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		memset(&rec, 0, sizeof(rec));
+		gotrue_store_new_id(rec.id);
+		rec.state = GOTRUE_STORE_ACTIVE;
+		rec.user_id = strdup(user_id);
+		rec.login = strdup("bench");
+		rec.access_token = strdup("unused-by-the-pass");
+		rec.refresh_token = strdup(tokens[i]);
+		rec.expires_at = time(NULL) + 5; /* due */
+		rec.pid = getpid();
+		rec.pid_start = gotrue_store_pid_start(rec.pid);
+		rc = gotrue_store_write(st, &rec);
+		gotrue_store_record_clear(&rec);
+	}
+	return rc;
+}
+
+/* One size: bare then pass, on the same sessions. */
+static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *cl,
+	       const char *user_id, const char *parent, size_t n, double *pass_t, double *bare_t)
+{
+	char **tokens = calloc(n, sizeof(*tokens)), dir[256], cmd[300];
+	struct gotrue_store *st = NULL;
+	struct gotrue_refresh_summary sum;
+	double t0;
+	size_t i;
+	int rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/gotrue-bench-XXXXXX", parent);
+	if (tokens == NULL || mkdtemp(dir) == NULL || sign_in(cl, tokens, n) != 0)
+		goto cleanup;
+	*bare_t = bare(emu_url(e), tokens, n);
+	st = gotrue_store_open(NULL, dir);
+	if (st == NULL || store_all(st, user_id, tokens, n) != 0)
+		goto cleanup;
+	free(cfg->state_dir);
+	cfg->state_dir = strdup(dir);
+	t0 = now_s();
+	rc = gotrue_refresh_pass(NULL, cfg, NULL, &sum);
+	*pass_t = now_s() - t0;
+	if (rc != 0 || sum.refreshed != n) {
+		fprintf(stderr, "# pass: rc %d, refreshed %u of %zu\n", rc, sum.refreshed, n);
+		rc = -1;
+	}
+cleanup:
+	for (i = 0; tokens != NULL && i < n; i++)
+		gotrue_wipe_free_str(tokens[i]);
+	free(tokens);
+	gotrue_store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot remove %s\n", dir);
+	return rc;
+}
+
+int main(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	const char *parent = getenv("BENCH_STATE_DIR") ? getenv("BENCH_STATE_DIR") : "/tmp";
+	long small = getenv("BENCH_REFRESH_SMALL") ? atol(getenv("BENCH_REFRESH_SMALL")) : 1000;
+	long large = getenv("BENCH_REFRESH_LARGE") ? atol(getenv("BENCH_REFRESH_LARGE")) : 10000;
+	struct gotrue_config *cfg = NULL;
+	struct gotrue_client *cl = NULL;
+	struct emu *e = NULL;
+	char *conf = NULL, *uid = NULL;
+	double p1 = 0, b1 = 0, p2 = 0, b2 = 0;
+	int rc = 1;
+
+	gotrue_log_init("bench_refresh", GOTRUE_LOG_STDERR, false);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	e = emu_start(args);
+	if (e == NULL)
+		goto cleanup;
+	conf = emu_write_config(e, NULL);
+	cfg = gotrue_config_new();
+	if (conf == NULL || cfg == NULL || gotrue_config_load_file(NULL, cfg, conf, false) != 0)
+		goto cleanup;
+	cl = gotrue_client_new(NULL, cfg);
+	uid = emu_create_user(e, "bench@example.com", "bench pass 1", "{}");
+	if (cl == NULL || uid == NULL)
+		goto cleanup;
+	if (run(e, cfg, cl, uid, parent, (size_t)small, &p1, &b1) != 0 ||
+	    run(e, cfg, cl, uid, parent, (size_t)large, &p2, &b2) != 0)
+		goto cleanup;
+	fprintf(stderr, "# %ld: pass %.3f s, bare %.3f s; %ld: pass %.3f s, bare %.3f s (%s)\n",
+		small, p1, b1, large, p2, b2, parent);
+	printf("refresh_pass_1k_vs_bare: %.2f\n", p1 / b1);
+	printf("refresh_pass_10k_vs_bare: %.2f\n", p2 / b2);
+	printf("refresh_10k_over_1k_time_ratio: %.2f\n", p2 / p1);
+	rc = 0;
+cleanup:
+	free(uid);
+	free(conf);
+	gotrue_client_free(cl);
+	gotrue_config_free(cfg);
+	emu_stop(e);
+	curl_global_cleanup();
+	return rc;
+}

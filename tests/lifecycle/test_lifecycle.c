@@ -1,0 +1,286 @@
+/* test_lifecycle: the refresh pass against the emulator (issue 5): 5-second tokens kept alive by
+ * repeated passes with rotation and no reuse; the outbox (a closing record survives a down server
+ * and is revoked exactly once when it returns); enforcement of revoked_session after a ban;
+ * orphaned and stale pending records; the v2.69 "last local session revokes" policy; two
+ * concurrent passes over 200 sessions. LIFECYCLE_ROTATE_SECONDS (default 24) sets how long the
+ * rotation part runs; the issue's 60 s: LIFECYCLE_ROTATE_SECONDS=60. */
+#include <config.h>
+
+#include "lifetest.h"
+#include "tap.h"
+
+#define NSESS 3
+
+static struct gotrue_refresh_summary pass(struct world *w, int *rc)
+{
+	struct gotrue_refresh_summary sum;
+
+	*rc = gotrue_refresh_pass(NULL, w->cfg, NULL, &sum);
+	return sum;
+}
+
+static char *access_token_of(struct world *w, const char *id)
+{
+	struct gotrue_store_record rec;
+	char *tok = NULL;
+
+	if (gotrue_store_read(w->st, id, &rec) == 0 && rec.access_token != NULL)
+		tok = strdup(rec.access_token);
+	gotrue_store_record_clear(&rec);
+	return tok;
+}
+
+static int state_of(struct world *w, const char *id)
+{
+	struct gotrue_store_record rec;
+	int rc = gotrue_store_read(w->st, id, &rec);
+
+	if (rc == 0)
+		rc = (int)rec.state;
+	gotrue_store_record_clear(&rec);
+	return rc; /* -ENOENT when removed */
+}
+
+static void test_rotation(void)
+{
+	static const char *const args[] = {"--mode", "current", "--jwt-exp", "5", NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	char ids[NSESS][GOTRUE_STORE_ID_LEN + 1];
+	long seconds = env_long("LIFECYCLE_ROTATE_SECONDS", 24), passes = 0, valid = 0, rotated = 0;
+	double end;
+	int i, rc, all_ok = 1;
+
+	if (world_start(&w, args, NULL) != 0) {
+		ok(0, "rotation: world starts");
+		return;
+	}
+	for (i = 0; i < NSESS; i++)
+		world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), ids[i]);
+	emu_reset_counts(w.emu);
+	end = (double)time(NULL) + (double)seconds;
+	while ((double)time(NULL) < end) {
+		/* Every stored access token is still good before each pass... */
+		for (i = 0; i < NSESS; i++) {
+			char *tok = access_token_of(&w, ids[i]);
+
+			if (tok != NULL && world_user_status(&w, tok) == 200)
+				valid++;
+			else
+				all_ok = 0;
+			free(tok);
+		}
+		s = pass(&w, &rc);
+		passes++;
+		rotated += s.refreshed;
+		if (rc != 0 || s.failed != 0 || s.refreshed != NSESS)
+			all_ok = 0;
+		sleep_ms(2000);
+	}
+	diag("%ld passes over %ld s with 5 s tokens", passes, seconds);
+	ok(all_ok, "rotation: every pass refreshed every session and every token stayed valid");
+	is_int(valid, passes * NSESS, "rotation: access tokens valid before each pass");
+	is_int(emu_count(w.emu, "POST /token?grant_type=refresh_token"), rotated,
+	       "rotation: one refresh call per rotation");
+	is_int(emu_count(w.emu, "refresh_reuse"), 0, "rotation: the emulator saw no reuse");
+	ok(seconds < 30 || passes >= seconds / 3, "rotation: passes ran throughout");
+	world_stop(&w);
+}
+
+static void test_outbox(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	char ids[NSESS][GOTRUE_STORE_ID_LEN + 1], *tok[NSESS];
+	int i, rc, all_closing = 1, all_gone = 1;
+
+	if (world_start(&w, args, NULL) != 0) {
+		ok(0, "outbox: world starts");
+		return;
+	}
+	for (i = 0; i < NSESS; i++) {
+		/* close_session could not reach the server: keep_closing() left the record. */
+		world_session(&w, GOTRUE_STORE_CLOSING, getpid(), ids[i]);
+		tok[i] = access_token_of(&w, ids[i]);
+	}
+	emu_reset_counts(w.emu);
+	emu_fault(w.emu, "{\"path\":\"*\",\"kind\":\"drop\",\"count\":-1}");
+	s = pass(&w, &rc);
+	is_int(rc, -EHOSTUNREACH, "outbox: server down, the pass says so");
+	ok(s.server_down && s.retried == 0 && s.failed == 0, "outbox: server down changes nothing");
+	for (i = 0; i < NSESS; i++)
+		all_closing &= state_of(&w, ids[i]) == GOTRUE_STORE_CLOSING;
+	ok(all_closing, "outbox: records still closing");
+	is_int(emu_count(w.emu, "POST /logout"), 0, "outbox: no logout reached the server");
+	emu_clear_faults(w.emu);
+	s = pass(&w, &rc);
+	is_int(rc, 0, "outbox: server back, the pass runs");
+	is_int(s.retried, NSESS, "outbox: every closing record retried");
+	is_int(emu_count(w.emu, "POST /logout"), NSESS, "outbox: exactly one logout per session");
+	for (i = 0; i < NSESS; i++) {
+		all_gone &= state_of(&w, ids[i]) == -ENOENT;
+		all_gone &= world_user_status(&w, tok[i]) == 403;
+		free(tok[i]);
+	}
+	ok(all_gone, "outbox: records removed and sessions ended on the server (403)");
+	s = pass(&w, &rc);
+	is_int(emu_count(w.emu, "POST /logout"), NSESS, "outbox: no second logout");
+	world_stop(&w);
+}
+
+static void test_enforcement(const char *action)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	char id[GOTRUE_STORE_ID_LEN + 1], extra[64];
+	pid_t leader;
+	int rc, status = 0;
+	bool terminate = strcmp(action, "terminate") == 0;
+
+	snprintf(extra, sizeof(extra), "revoked_session = %s", action);
+	if (world_start(&w, args, extra) != 0) {
+		ok(0, "enforcement: world starts");
+		return;
+	}
+	leader = spawn_leader();
+	world_session(&w, GOTRUE_STORE_ACTIVE, leader, id);
+	world_patch(&w, id, time(NULL) + 5, 0); /* due for refresh */
+	ok(gotrue_admin_ban_user(w.client, w.user_id, "24h", &u, &err) == 0,
+	   "enforcement (%s): admin bans the user", action);
+	s = pass(&w, &rc);
+	is_int(s.revoked, 1, "enforcement (%s): the pass sees the session gone", action);
+	is_int(state_of(&w, id), GOTRUE_STORE_REVOKED, "enforcement (%s): record revoked", action);
+	sleep_ms(100);
+	rc = waitpid(leader, &status, WNOHANG);
+	if (terminate) {
+		ok(rc == leader && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP,
+		   "enforcement (terminate): the session leader got SIGHUP");
+		is_int(s.terminated, 1, "enforcement (terminate): counted");
+	} else {
+		ok(rc == 0, "enforcement (log): the session leader still runs");
+		is_int(s.terminated, 0, "enforcement (log): nothing terminated");
+	}
+	s = pass(&w, &rc);
+	if (terminate)
+		is_int(state_of(&w, id), -ENOENT, "enforcement (terminate): next pass removes it");
+	else
+		ok(s.revoked == 0 && s.unchanged == 1 && state_of(&w, id) == GOTRUE_STORE_REVOKED,
+		   "enforcement (log): next pass leaves the revoked record alone (logged once)");
+	if (!terminate) {
+		kill(leader, SIGKILL);
+		waitpid(leader, &status, 0);
+	}
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	world_stop(&w);
+}
+
+static void test_orphans(const char *mode)
+{
+	const char *const args[] = {"--mode", mode, NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	char dead_id[GOTRUE_STORE_ID_LEN + 1], recycled_id[GOTRUE_STORE_ID_LEN + 1];
+	char stale_id[GOTRUE_STORE_ID_LEN + 1], fresh_id[GOTRUE_STORE_ID_LEN + 1];
+	char live_id[GOTRUE_STORE_ID_LEN + 1];
+	struct gotrue_store_record rec;
+	pid_t dead;
+	int rc, status;
+	bool current = strcmp(mode, "current") == 0;
+
+	if (world_start(&w, args, NULL) != 0) {
+		ok(0, "orphans: world starts");
+		return;
+	}
+	dead = spawn_leader();
+	world_session(&w, GOTRUE_STORE_ACTIVE, dead, dead_id);
+	kill(dead, SIGKILL);
+	waitpid(dead, &status, 0);
+	/* A live pid whose start time is not the recorded one: recycled. */
+	world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), recycled_id);
+	gotrue_store_read(w.st, recycled_id, &rec);
+	rec.pid_start += 1;
+	gotrue_store_write(w.st, &rec);
+	gotrue_store_record_clear(&rec);
+	world_session(&w, GOTRUE_STORE_PENDING, 0, stale_id);
+	world_patch(&w, stale_id, 0, time(NULL) - 3600);
+	world_session(&w, GOTRUE_STORE_PENDING, 0, fresh_id);
+	if (!current)
+		/* v2.69: a live session of the same user defers every revocation to itself. */
+		world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), live_id);
+	emu_reset_counts(w.emu);
+	s = pass(&w, &rc);
+	is_int(rc, 0, "orphans (%s): pass runs", mode);
+	is_int(s.revoked, 3, "orphans (%s): dead owner, recycled pid and stale pending revoked",
+	       mode);
+	ok(state_of(&w, dead_id) == -ENOENT && state_of(&w, recycled_id) == -ENOENT &&
+		   state_of(&w, stale_id) == -ENOENT,
+	   "orphans (%s): their records removed", mode);
+	is_int(state_of(&w, fresh_id), GOTRUE_STORE_PENDING,
+	       "orphans (%s): a fresh pending record is kept", mode);
+	if (current)
+		is_int(emu_count(w.emu, "POST /logout"), 3,
+		       "orphans (current): one logout per revoked session");
+	else
+		is_int(emu_count(w.emu, "POST /logout"), 0,
+		       "orphans (v2.69): no logout while another local session of the user lives");
+	world_stop(&w);
+}
+
+/* Two passes at once over 200 due sessions: each refreshed exactly once. */
+static void test_concurrent(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct world w;
+	char id[GOTRUE_STORE_ID_LEN + 1];
+	pid_t kids[2];
+	int i, n = 200, made = 0, status, clean = 1;
+
+	if (world_start(&w, args, NULL) != 0) {
+		ok(0, "concurrent: world starts");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), id) == 0 &&
+		    world_patch(&w, id, time(NULL) + 5, 0) == 0)
+			made++;
+	}
+	is_int(made, n, "concurrent: %d sessions stored", n);
+	emu_reset_counts(w.emu);
+	for (i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			struct gotrue_refresh_summary s;
+			int rc = gotrue_refresh_pass(NULL, w.cfg, NULL, &s);
+
+			_exit(rc == 0 && s.failed == 0 ? 0 : 1);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		waitpid(kids[i], &status, 0);
+		clean &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	ok(clean, "concurrent: both passes succeeded");
+	is_int(emu_count(w.emu, "POST /token?grant_type=refresh_token"), n,
+	       "concurrent: exactly one refresh per session");
+	is_int(emu_count(w.emu, "refresh_reuse"), 0, "concurrent: no reuse");
+	world_stop(&w);
+}
+
+int main(void)
+{
+	if (getenv("GOTRUE_EMULATOR") == NULL)
+		skip_all("GOTRUE_EMULATOR not set (run under make check)");
+	test_outbox();
+	test_enforcement("terminate");
+	test_enforcement("log");
+	test_orphans("current");
+	test_orphans("v2.69");
+	test_concurrent();
+	test_rotation();
+	return done_testing();
+}
