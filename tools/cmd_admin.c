@@ -161,22 +161,9 @@ static int each_user(void *ctx, const struct gotrue_user *u)
 static void progress(void *ctx, size_t seen, long long total)
 {
 	const struct list_ctx *lc = ctx;
-	int width = 30, filled = 0, i;
 
-	if (!lc->bar)
-		return;
-	if (total > 0)
-		filled = (int)((long long)seen * width / total);
-	if (filled > width)
-		filled = width;
-	fputs("\r[", stderr);
-	for (i = 0; i < width; i++)
-		fputc(i < filled ? '#' : ' ', stderr);
-	if (total >= 0)
-		fprintf(stderr, "] %zu/%lld users", seen, total);
-	else
-		fprintf(stderr, "] %zu users", seen);
-	fflush(stderr);
+	if (lc->bar)
+		ctl_progress_bar(seen, total, "users");
 }
 
 int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
@@ -210,12 +197,12 @@ int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
 		if (gotrue_admin_each_user(ctl->client, o.per_page ? (int)o.per_page : 100,
 					   each_user, progress, &lc, &err) != 0) {
 			if (lc.bar)
-				fputc('\n', stderr);
+				ctl_progress_end();
 			rc = ctl_fail(ctl, &err);
 			goto cleanup;
 		}
 		if (lc.bar)
-			fputc('\n', stderr);
+			ctl_progress_end();
 		if (ctl->json) {
 			doc = json_object_new_object();
 			json_object_object_add(

@@ -276,7 +276,15 @@ int cmd_refresh(struct ctl *ctl, int argc, char **argv)
 	struct gotrue_error err = {0};
 	struct gotrue_session s = {0};
 	char *token = NULL;
-	int rc;
+	int rc, i;
+
+	/* `refresh` is two commands: the administrator's pass over the token store (issue 5's
+	 * `gotruectl refresh`, what the timer runs), and the client API's trade of one refresh
+	 * token, which always reads that token from stdin. */
+	for (i = 1; i < argc && strcmp(argv[i], "--token-stdin") != 0; i++)
+		;
+	if (i == argc)
+		return cmd_refresh_pass(ctl, argc, argv);
 
 	rc = parse(ctl, argc, argv, opts, 0, &o);
 	if (rc != CTL_CONTINUE)

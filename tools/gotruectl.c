@@ -28,8 +28,8 @@ static const struct ctl_command commands[] = {
 	 "create an account"},
 	{"signin", cmd_signin, "signin --email E | --phone P [--password-stdin]",
 	 "sign in with a password and print the session"},
-	{"refresh", cmd_refresh, "refresh [--token-stdin]",
-	 "trade a refresh token for a new session"},
+	{"refresh", cmd_refresh, "refresh [--margin S] [--stale-pending S] | refresh --token-stdin",
+	 "one refresh pass over the token store; with --token-stdin, trade one refresh token"},
 	{"signout", cmd_signout, "signout [--scope local|global|others] [--token-stdin]",
 	 "revoke the session of an access token"},
 	{"user get", cmd_user_get, "user get [--token-stdin]", "the user of an access token"},
@@ -66,6 +66,17 @@ static const struct ctl_command commands[] = {
 	{"admin users unban", cmd_admin_unban, "admin users unban ID", "lift a ban"},
 	{"config check", cmd_config_check, "config check",
 	 "report every problem in the config and try the server"},
+	{"sync", cmd_sync, "sync [--per-page N]",
+	 "fill the NSS cache from GoTrue (service role) and report who was left out"},
+	{"cache show", cmd_cache_show, "cache show [--cache FILE]",
+	 "every user and group in the NSS cache, passwd(5)/group(5) style"},
+	{"cache lookup", cmd_cache_lookup, "cache lookup NAME|ID [--cache FILE]",
+	 "one user (with its groups) or group from the NSS cache"},
+	{"sessions list", cmd_sessions_list, "sessions list [--user NAME]",
+	 "the PAM sessions in the token store (never their tokens)"},
+	{"sessions revoke", cmd_sessions_revoke, "sessions revoke ID | --user NAME",
+	 "revoke sessions in GoTrue, then end their Linux sessions"},
+	{"sessions gc", cmd_sessions_gc, "sessions gc", "remove revoked records from the store"},
 };
 
 static void print_help(FILE *f)
@@ -94,7 +105,9 @@ static void print_help(FILE *f)
 		"Exit status:\n"
 		"  0 success; 1 the server refused (a GoTrue error); 2 usage error;\n"
 		"  3 configuration problem; 4 server unreachable, timeout, TLS failure or 5xx;\n"
-		"  5 token verification failed; 6 internal error.\n");
+		"  5 token verification failed; 6 internal error.\n"
+		"  sync: non-zero (4 unreachable, 1 refused, 3 config) keeps the old cache.\n"
+		"  cache lookup: 1 when nothing matches; cache, sessions: 3 when unreadable.\n");
 }
 
 void ctl_getopt_reset(void)

@@ -119,6 +119,10 @@ int ctl_result_session(const struct ctl *ctl, int call_rc, const struct gotrue_e
 		       const struct gotrue_session *s);
 int ctl_result_done(const struct ctl *ctl, int call_rc, const struct gotrue_error *err,
 		    const char *what);
+/* A progress bar on stderr ("[####    ] 120/500 users"; @total -1 when unknown), redrawn in place.
+ * Callers draw it only when stderr is a terminal, and end it with ctl_progress_end(). */
+void ctl_progress_bar(size_t seen, long long total, const char *what);
+void ctl_progress_end(void);
 /* RFC 3339 UTC, "-" for 0. */
 const char *ctl_time_str(time_t t, char *buf, size_t len);
 
@@ -160,5 +164,13 @@ int cmd_admin_ban(struct ctl *ctl, int argc, char **argv);
 int cmd_admin_unban(struct ctl *ctl, int argc, char **argv);
 
 int cmd_config_check(struct ctl *ctl, int argc, char **argv);
+
+int cmd_sync(struct ctl *ctl, int argc, char **argv);
+int cmd_cache_show(struct ctl *ctl, int argc, char **argv);
+int cmd_cache_lookup(struct ctl *ctl, int argc, char **argv);
+int cmd_sessions_list(struct ctl *ctl, int argc, char **argv);
+int cmd_refresh_pass(struct ctl *ctl, int argc, char **argv);
+int cmd_sessions_revoke(struct ctl *ctl, int argc, char **argv);
+int cmd_sessions_gc(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -8,6 +8,10 @@ tools_gotruectl_SOURCES = \
 	tools/cmd_token.c \
 	tools/cmd_admin.c \
 	tools/cmd_config.c \
+	tools/cmd_sync.c \
+	tools/cmd_refresh.c \
+	tools/cmd_cache.c \
+	tools/cmd_sessions.c \
 	tools/prompt.c \
 	tools/output.c
 tools_gotruectl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)

@@ -98,6 +98,30 @@ void ctl_print_json(json_object *doc)
 	json_object_put(doc);
 }
 
+void ctl_progress_bar(size_t seen, long long total, const char *what)
+{
+	int width = 30, filled = 0, i;
+
+	if (total > 0)
+		filled = (int)((long long)seen * width / total);
+	if (filled > width)
+		filled = width;
+	/* \r redraws the one line in place; callers draw only when stderr is a terminal. */
+	fputs("\r[", stderr);
+	for (i = 0; i < width; i++)
+		fputc(i < filled ? '#' : ' ', stderr);
+	if (total >= 0)
+		fprintf(stderr, "] %zu/%lld %s", seen, total, what);
+	else
+		fprintf(stderr, "] %zu %s", seen, what);
+	fflush(stderr);
+}
+
+void ctl_progress_end(void)
+{
+	fputc('\n', stderr);
+}
+
 const char *ctl_time_str(time_t t, char *buf, size_t len)
 {
 	struct tm tm;

@@ -357,6 +357,136 @@ suite() {
 	ok $? "$m server down: config check exits 4"
 }
 
+# sync, cache show/lookup: a fresh emulator per mode, a private state_dir. Group names that no
+# host has in /etc/group (gt*), since sync fails closed on a clash with a local group.
+sync_suite() {
+	mode=$1
+	m="[$mode]"
+	emu_start --mode "$mode" || {
+		echo "Bail out! emulator did not start ($mode)"
+		exit 1
+	}
+	mkdir "$T/state-$mode"
+	CONF=$(emu_write_config "email_domains = example.org
+state_dir = $T/state-$mode")
+	cache=$T/state-$mode/nss.cache
+	alice=$(emu_create_user alice@example.org "$PW" \
+		'{"app_metadata":{"username":"alice","uid":1879048300,"groups":["gtops","gtdevs"]}}')
+	bob=$(emu_create_user bob@example.org "$PW" \
+		'{"app_metadata":{"username":"bob","groups":["gtops"]}}')
+	bad=$(emu_create_user bad@example.org "$PW" '{"app_metadata":{"username":"Bad Name!"}}')
+	# Escalation attempts: user_metadata is the user's own and must grant nothing.
+	eve=$(emu_create_user eve@example.org "$PW" \
+		'{"user_metadata":{"username":"root","uid":0,"groups":["sudo","gtops"]}}')
+	mal=$(emu_create_user mal@elsewhere.test "$PW" \
+		'{"user_metadata":{"username":"mallory","uid":1879048301}}')
+
+	run sync --per-page 2
+	[ $rc -eq 0 ] && out_has '^users: *3 (of 5 listed)$' && out_has '^left out: *2$' &&
+		out_has "^cache: *$cache\$"
+	ok $? "$m sync over pages writes 3 of 5 users and counts 2 left out"
+	out_has "^left out user $bad: invalid login name\$"
+	ok $? "$m sync reports the invalid name with its reason"
+	out_has "^left out user $mal: no app_metadata.username"
+	ok $? "$m sync reports the user with a name only in user_metadata as left out"
+	! grep -q '\[#' "$T/err"
+	ok $? "$m sync draws no progress bar off a terminal"
+
+	run --json sync
+	[ $rc -eq 0 ] && out_has '"users":3' && out_has '"users_listed":5' &&
+		out_has "{\"what\":\"user\",\"id\":\"$bad\",\"name\":null,\"reason\":\"invalid login name\"}"
+	ok $? "$m sync --json prints the summary with the left-out list"
+
+	run cache lookup alice
+	[ $rc -eq 0 ] && out_has '^alice:\*:1879048300:1879048300::/home/alice:/bin/bash$'
+	ok $? "$m cache lookup alice shows the passwd line with app_metadata.uid"
+	cp "$T/out" "$T/alice"
+	run cache lookup gtops
+	gtops=$(sed -n 's/^gtops:x:\([0-9]*\):.*/\1/p' "$T/out")
+	[ $rc -eq 0 ] && out_has '^gtops:x:[0-9]*:alice,bob$\|^gtops:x:[0-9]*:bob,alice$'
+	ok $? "$m cache lookup of a group lists its GoTrue members"
+	run cache lookup gtdevs
+	gtdevs=$(sed -n 's/^gtdevs:x:\([0-9]*\):.*/\1/p' "$T/out")
+	[ -n "$gtops" ] && [ -n "$gtdevs" ] &&
+		grep -q "^initgroups:.* $gtops\\( \\|\$\\)" "$T/alice" &&
+		grep -q "^initgroups:.* $gtdevs\\( \\|\$\\)" "$T/alice"
+	ok $? "$m cache lookup alice lists both app_metadata groups for initgroups"
+
+	run cache lookup 1879048300
+	[ $rc -eq 0 ] && out_has '^alice:\*:1879048300:'
+	ok $? "$m cache lookup by uid"
+
+	run cache show
+	[ $rc -eq 0 ] && out_has '^# users 3, groups ' && out_has '^alice:\*:1879048300:' &&
+		out_has '^bob:x:' && out_has '^eve:x:' && out_has '^gtops:x:' &&
+		out_has '^gtdevs:x:[0-9]*:alice$' && ! out_has '^mallory:' && ! out_has '^root:'
+	ok $? "$m cache show lists every user and group, and no one left out"
+
+	run cache lookup eve
+	[ $rc -eq 0 ] && out_has '^eve:x:[1-9][0-9]*:' && ! out_has '^eve:x:0:' &&
+		out_has '^initgroups:$'
+	ok $? "$m user_metadata username/uid/groups gain eve nothing (own name, no groups)"
+	run cache lookup root
+	r1=$rc
+	run cache lookup sudo
+	[ $r1 -eq 1 ] && [ $rc -eq 1 ] && err_has 'no user or group'
+	ok $? "$m cache lookup of a name not in the cache exits 1"
+	run cache lookup mallory
+	[ $rc -eq 1 ]
+	ok $? "$m a name from user_metadata alone is not in the cache"
+
+	run cache show --cache "$T/state-$mode/none"
+	[ $rc -eq 3 ] && err_has 'missing, unreadable or corrupt'
+	ok $? "$m cache show of a missing cache exits 3"
+
+	run --json cache lookup bob
+	[ $rc -eq 0 ] && out_has '"found":true' && out_has '"lines":\["bob:x:'
+	ok $? "$m cache lookup --json"
+
+	# The server fails partway: the old cache stays, byte for byte, and the exit is non-zero.
+	cp "$cache" "$T/cache.before"
+	emu_create_user late@example.org "$PW" '{"app_metadata":{"username":"late"}}' >/dev/null
+	emu_fault '{"path":"/admin/users","method":"GET","kind":"status","status":500,"count":-1}' \
+		>/dev/null
+	run sync --per-page 2
+	[ $rc -eq 4 ] && err_has 'is kept' && cmp -s "$cache" "$T/cache.before"
+	ok $? "$m sync with the server failing exits 4 and keeps the old cache byte-identical"
+	run --json sync
+	[ $rc -eq 4 ] && out_has '"error":{' && cmp -s "$cache" "$T/cache.before"
+	ok $? "$m sync --json failing prints the error document, cache unchanged"
+	run cache lookup late
+	[ $rc -eq 1 ]
+	ok $? "$m the user created after the last good sync is not in the cache yet"
+	emu_clear_faults >/dev/null
+	run sync
+	[ $rc -eq 0 ] && out_has '^users: *4 (of 6 listed)$'
+	ok $? "$m sync succeeds again once the server recovers"
+	run cache lookup late
+	[ $rc -eq 0 ] && out_has '^late:x:'
+	ok $? "$m the new user is in the cache after the good sync"
+
+	# On a terminal (script(1) gives one), sync draws a progress bar on stderr.
+	if command -v script >/dev/null 2>&1; then
+		script -qec "'$GOTRUECTL' --conf '$CONF' sync --per-page 2" /dev/null \
+			</dev/null >"$T/out" 2>"$T/err"
+		rc=$?
+		[ $rc -eq 0 ] && out_has '\[#*' && out_has '/6 users' && out_has 'users: *4'
+		ok $? "$m sync draws a progress bar on a terminal"
+	else
+		n=$((n + 1))
+		echo "ok $n # SKIP script(1) not installed"
+	fi
+
+	# Without the service-role key sync cannot list users: a config problem.
+	grep -v '^service_role_key_file' "$CONF" >"$T/nokey.conf"
+	chmod 0644 "$T/nokey.conf"
+	CONF=$T/nokey.conf
+	run sync
+	[ $rc -eq 3 ] && err_has 'service_role_key_file'
+	ok $? "$m sync without service_role_key_file exits 3"
+	emu_stop
+}
+
 # --- no server needed ---
 CONF=/dev/null/none
 run --version
@@ -409,8 +539,61 @@ case $args in
 esac
 ok $r "a password read from stdin never shows in ps (argv: $args)"
 
+# --- sessions list: records written through lib/store by tests/tools/mkstore ---
+MKSTORE=$top_builddir/tests/tools/mkstore
+mkdir "$T/store"
+printf 'state_dir = %s\n' "$T/store" >"$T/store.conf"
+chmod 0644 "$T/store.conf"
+CONF=$T/store.conf
+run sessions list
+[ $rc -eq 0 ] && out_has '^USER  *ID  *SERVICE  *TTY  *RHOST  *STATE  *EXPIRES  *PID$' &&
+	[ "$(wc -l <"$T/out")" -eq 1 ] && [ ! -e "$T/store/sessions" ]
+ok $? "sessions list with no store prints only the header and creates nothing"
+if "$MKSTORE" "$T/store" alice sshd ssh 192.0.2.7 active 4242 >"$T/rec1" &&
+	"$MKSTORE" "$T/store" bob login tty1 '' pending 0 >"$T/rec2"; then
+	read -r id1 at1 rt1 <"$T/rec1"
+	read -r id2 at2 rt2 <"$T/rec2"
+	r=0
+else
+	r=1
+fi
+ok $r "mkstore writes two records"
+no_tokens() { # no token text of either record in $T/out (nor a fragment of one)
+	! grep -qF -e "$at1" -e "$rt1" -e "$at2" -e "$rt2" -e "${at1##*.}" -e "${rt1#rt}" "$T/out" &&
+		! out_has 'eyJ' && ! out_has 'token'
+}
+run sessions list
+[ $rc -eq 0 ] &&
+	out_has "^alice  *$id1  *sshd  *ssh  *192\\.0\\.2\\.7  *active  *20[0-9-]*T[0-9:]*Z  *4242\$" &&
+	out_has "^bob  *$id2  *login  *tty1  *-  *pending  *20[0-9-]*T[0-9:]*Z  *0\$"
+ok $? "sessions list shows user, id, service, tty, rhost, state, expiry and pid"
+no_tokens
+ok $? "sessions list prints no token"
+run --json sessions list
+[ $rc -eq 0 ] && out_has '"total":2' && out_has "\"id\":\"$id1\"" && out_has '"state":"active"' &&
+	out_has '"pid":4242' && out_has '"rhost":"192.0.2.7"'
+ok $? "sessions list --json lists both records"
+no_tokens
+ok $? "sessions list --json prints no token"
+run --json --show-tokens sessions list
+[ $rc -eq 0 ] && no_tokens
+ok $? "sessions list --json --show-tokens still prints no token"
+run sessions list --user bob
+[ $rc -eq 0 ] && out_has "^bob  *$id2 " && ! out_has '^alice'
+ok $? "sessions list --user shows only that user's sessions"
+run sessions list stray
+[ $rc -eq 2 ]
+ok $? "sessions list with an argument is a usage error"
+chmod 0777 "$T/store/sessions"
+run sessions list
+[ $rc -eq 3 ] && err_has 'cannot open the token store'
+ok $? "sessions list refuses a world-writable store (exit 3)"
+chmod 0700 "$T/store/sessions"
+
 suite v2.69
 suite current
+sync_suite v2.69
+sync_suite current
 
 echo "1..$n"
 [ $failed -eq 0 ]
