@@ -48,9 +48,10 @@ static size_t collect(char *p, size_t size, size_t n, void *cls)
 	return size * n;
 }
 
-/* One HTTP exchange with the emulator. Returns the status (or -1); @out gets the body. */
-static long request(const struct emu *e, const char *method, const char *path, const char *body,
-		    const char *bearer, char **out)
+/* One HTTP exchange with the emulator, at most @timeout seconds. Returns the status (or -1);
+ * @out gets the body. */
+static long request_t(const struct emu *e, const char *method, const char *path, const char *body,
+		      const char *bearer, char **out, long timeout)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -63,7 +64,7 @@ static long request(const struct emu *e, const char *method, const char *path, c
 	snprintf(url, sizeof(url), "%s%s", e->url, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -91,6 +92,12 @@ static long request(const struct emu *e, const char *method, const char *path, c
 	curl_easy_cleanup(c);
 	free(ca);
 	return status;
+}
+
+static long request(const struct emu *e, const char *method, const char *path, const char *body,
+		    const char *bearer, char **out)
+{
+	return request_t(e, method, path, body, bearer, out, 10L);
 }
 
 static void remove_dir(const char *dir)
@@ -310,6 +317,27 @@ cleanup:
 	json_object_put(resp);
 	free(body);
 	return out;
+}
+
+int emu_bulk_users(struct emu *e, long count, const char *prefix, const char *domain,
+		   const char *extra_json)
+{
+	json_object *req = json_tokener_parse(extra_json && *extra_json ? extra_json : "{}");
+	int rc = -1;
+
+	if (!req || !json_object_is_type(req, json_type_object))
+		goto cleanup;
+	json_object_object_add(req, "count", json_object_new_int64(count));
+	json_object_object_add(req, "prefix", json_object_new_string(prefix ? prefix : "u"));
+	json_object_object_add(req, "domain",
+			       json_object_new_string(domain ? domain : "example.com"));
+	/* 100k users take seconds, more on a loaded machine: a longer wait than other calls */
+	if (request_t(e, "POST", "/__emulator/users/bulk", json_object_to_json_string(req), NULL,
+		      NULL, 300L) == 200)
+		rc = 0;
+cleanup:
+	json_object_put(req);
+	return rc;
 }
 
 char *emu_write_config(struct emu *e, const char *extra)

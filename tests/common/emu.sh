@@ -8,6 +8,8 @@
 #   emu_count ENDPOINT             prints the count for "METHOD /path" (0 if never called)
 #   emu_reset_counts               POST /__emulator/reset
 #   emu_create_user EMAIL PASSWORD [EXTRA_JSON]   prints the new user's id
+#   emu_bulk_users COUNT [PREFIX [DOMAIN [EXTRA_JSON]]]   creates COUNT confirmed users
+#                                  PREFIX<i>@DOMAIN at once (POST /__emulator/users/bulk)
 #   emu_write_config [EXTRA_LINES] writes EMU_DIR/gotrue.conf and prints its path
 #   emu_curl ARGS...               curl with the right CA for EMU_URL (for tests' own requests)
 
@@ -118,6 +120,25 @@ emu_create_user() {
 		return 1
 	}
 	echo "$_emu_id"
+}
+
+emu_bulk_users() {
+	_emu_extra=${4:-\{\}}
+	_emu_body="{\"count\":$1,\"prefix\":\"${2:-u}\",\"domain\":\"${3:-example.com}\""
+	case "$_emu_extra" in
+	"{}" | "") _emu_body="$_emu_body}" ;;
+	*) _emu_body="$_emu_body,${_emu_extra#\{}" ;;
+	esac
+	_emu_resp=$(printf '%s' "$_emu_body" | emu_curl --max-time 300 -X POST \
+		-H 'Content-Type: application/json' --data-binary @- \
+		"$EMU_URL/__emulator/users/bulk") || return 1
+	case "$_emu_resp" in
+	'{"created":'*) ;;
+	*)
+		echo "emu.sh: bulk user creation failed: $_emu_resp" >&2
+		return 1
+		;;
+	esac
 }
 
 emu_write_config() {

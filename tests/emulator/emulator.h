@@ -10,8 +10,9 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
-#define EMU_ID_LEN 37 /* UUID text + NUL */
-#define EMU_RT_LEN 23 /* 22-char opaque refresh token + NUL (transcript step 4) */
+#define EMU_ID_LEN   37 /* UUID text + NUL */
+#define EMU_RT_LEN   23 /* 22-char opaque refresh token + NUL (transcript step 4) */
+#define EMU_HASH_LEN 64 /* a bcrypt hash ("$2b$10$" + 53 characters) + NUL */
 
 enum emu_mode { EMU_MODE_V269, EMU_MODE_CURRENT };
 
@@ -22,6 +23,7 @@ struct emu_config {
 	long jwt_exp;
 	bool tls;
 	const char *tls_name;
+	int bcrypt_cost; /* 4..12 */
 	char url[128];
 };
 
@@ -71,6 +73,11 @@ void emu_reply_free(struct emu_reply *r);
 
 /* Parse a JSON request body. NULL with @why set to a Go-like reason on failure. */
 json_object *emu_parse_body(const struct emu_req *q, char *why, size_t why_len);
+/* The body as a JSON object, or NULL after answering 400 bad_json "@what: <reason>" (GoTrue's
+ * "Could not read ... params: ..." from every handler that decodes a body). */
+json_object *emu_body_or_400(const struct emu_req *q, struct emu_reply *r, const char *what);
+/* @key's value if it is a JSON string, else NULL. */
+const char *emu_str_field(json_object *o, const char *key);
 
 /* ---- store.c: users, sessions, refresh tokens; one mutex, held by the handler ---- */
 struct emu_factor {
@@ -88,9 +95,7 @@ struct emu_user {
 	char id[EMU_ID_LEN];
 	char *email; /* lowercased */
 	char *phone;
-	bool has_password;
-	unsigned char salt[16];
-	unsigned char hash[32];
+	char pw_hash[EMU_HASH_LEN]; /* bcrypt; "" = no password can sign in */
 	double created_at, updated_at, email_confirmed_at, last_sign_in_at;
 	double recovery_sent_at, invited_at, confirmation_sent_at;
 	long confirm_serial;
@@ -126,10 +131,13 @@ struct emu_user *emu_user_new(const char *email); /* caller holds the lock */
 struct emu_user *emu_user_by_email(const char *email);
 struct emu_user *emu_user_by_id(const char *id);
 size_t emu_user_count(void);
-struct emu_user *emu_user_nth(size_t i); /* newest first */
+struct emu_user *emu_user_nth(size_t i); /* newest first, O(1) */
 void emu_user_delete(struct emu_user *u);
-void emu_user_set_password(struct emu_user *u, const char *pw);
-bool emu_user_check_password(const struct emu_user *u, const char *pw);
+/* bcrypt at emu_cfg.bcrypt_cost. -1 if libcrypt fails (the user is left without a password). */
+int emu_password_hash(const char *pw, char out[EMU_HASH_LEN]);
+int emu_user_set_password(struct emu_user *u, const char *pw);
+/* Needs no lock: callers may drop the store lock around it, since bcrypt is slow on purpose. */
+bool emu_password_matches(const char *hash, const char *pw);
 bool emu_user_banned(const struct emu_user *u);
 json_object *emu_factors_json(const struct emu_user *u);
 json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q);
@@ -230,6 +238,8 @@ json_object *emu_auth_bearer(struct emu_req *q, struct emu_reply *r);
 /* Bearer + sub + user lookup (+ session check in current mode). Caller holds the store lock. */
 struct emu_user *emu_auth_user(struct emu_req *q, struct emu_reply *r, json_object **claims);
 bool emu_auth_admin(struct emu_req *q, struct emu_reply *r);
+/* POST /__emulator/users/bulk (handlers_admin.c); caller holds the store lock. */
+void emu_c_users_bulk(struct emu_req *q, struct emu_reply *r);
 void emu_send_mail(const struct emu_user *u, const char *type);
 
 /* ---- tls.c ---- */

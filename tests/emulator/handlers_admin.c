@@ -1,6 +1,7 @@
 /* handlers_admin.c: the service-role endpoints: /invite and /admin/users (list with X-Total-Count
  * and a relative Link header, create, get, update with shallow metadata merge and Go-duration
- * bans, delete) and /admin/users/{id}/factors. Transcript steps 97-157, 168. */
+ * bans, delete) and /admin/users/{id}/factors (transcript steps 97-157, 168); and the control
+ * API's bulk user creation. */
 #include <config.h>
 
 #include <ctype.h>
@@ -8,14 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "emulator.h"
 
-static const char *str_field(json_object *o, const char *key)
-{
-	json_object *v = json_object_object_get(o, key);
-
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
+#define ADMIN_USER_PARAMS "Could not decode admin user params"
 
 /* Go's time.ParseDuration, seconds resolution, with its error texts (steps 138-139).
  * Hand-written: no C library parses Go durations. Returns 0 or -1 with @err set. */
@@ -81,7 +79,6 @@ invalid:
 
 void emu_h_invite(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
-	char why[200], msg[300];
 	json_object *in = NULL, *data;
 	const char *email;
 	struct emu_user *u;
@@ -89,13 +86,10 @@ void emu_h_invite(struct emu_req *q, struct emu_reply *r, const char *id, const 
 	(void)id, (void)sub;
 	if (!emu_auth_admin(q, r))
 		return;
-	in = emu_parse_body(q, why, sizeof(why));
-	if (!in) {
-		snprintf(msg, sizeof(msg), "Could not read Invite params: %s", why);
-		emu_reply_error(r, q, 400, "bad_json", msg);
+	in = emu_body_or_400(q, r, "Could not read Invite params");
+	if (!in)
 		return;
-	}
-	email = str_field(in, "email");
+	email = emu_str_field(in, "email");
 	if (!email || !*email) {
 		emu_reply_error(r, q, 422, "validation_failed", "Invite requires an email address");
 		goto cleanup;
@@ -155,7 +149,7 @@ static bool filter_match(const struct emu_user *u, const char *f)
 		return true;
 	if (strcasestr(u->email, f))
 		return true;
-	name = str_field(u->user_metadata, "full_name");
+	name = emu_str_field(u->user_metadata, "full_name");
 	return name && strcasestr(name, f);
 }
 
@@ -163,7 +157,7 @@ void emu_h_admin_list(struct emu_req *q, struct emu_reply *r, const char *id, co
 {
 	const char *pp_s = emu_req_arg(q, "per_page"), *page_s = emu_req_arg(q, "page");
 	const char *filter = emu_req_arg(q, "filter");
-	long page = 1, pp = 50, total = 0, last, idx = 0;
+	long page = 1, pp = 50, total, start, last, idx = 0;
 	json_object *o, *arr;
 	char msg[300], link[2048] = "", num[32];
 	struct emu_user *u;
@@ -185,16 +179,25 @@ void emu_h_admin_list(struct emu_req *q, struct emu_reply *r, const char *id, co
 		page = 1;
 	if (pp < 1)
 		pp = 50;
+	/* the first index on the page, kept from overflowing with absurd page numbers */
+	total = (long)emu_user_count();
+	start = page - 1 > total / pp ? total + 1 : (page - 1) * pp;
 	arr = json_object_new_array();
-	for (size_t i = 0; (u = emu_user_nth(i)); i++) {
-		if (!filter_match(u, filter))
-			continue;
-		if (idx >= (page - 1) * pp && idx < page * pp)
-			json_object_array_add(arr, emu_user_json(u, q));
-		idx++;
+	if (!filter || !*filter) {
+		/* the common case, a page of everyone, is a slice: O(per_page) at any size */
+		for (idx = start; idx < total && idx - start < pp; idx++)
+			json_object_array_add(arr, emu_user_json(emu_user_nth((size_t)idx), q));
+	} else {
+		for (size_t i = 0; (u = emu_user_nth(i)); i++) {
+			if (!filter_match(u, filter))
+				continue;
+			if (idx >= start && idx - start < pp)
+				json_object_array_add(arr, emu_user_json(u, q));
+			idx++;
+		}
+		total = idx;
 	}
-	total = idx;
-	last = (total + pp - 1) / pp;
+	last = total / pp + (total % pp != 0);
 	if (page < last)
 		link_add(link, sizeof(link), q, page + 1, pp_s != NULL, pp, "next");
 	link_add(link, sizeof(link), q, last, pp_s != NULL, pp, "last");
@@ -211,7 +214,7 @@ void emu_h_admin_list(struct emu_req *q, struct emu_reply *r, const char *id, co
 static bool apply_fields(struct emu_req *q, struct emu_reply *r, struct emu_user *u,
 			 json_object *in, bool create)
 {
-	const char *pw = str_field(in, "password"), *ban = str_field(in, "ban_duration");
+	const char *pw = emu_str_field(in, "password"), *ban = emu_str_field(in, "ban_duration");
 	json_object *v;
 
 	if (pw && strlen(pw) < 6) {
@@ -233,8 +236,10 @@ static bool apply_fields(struct emu_req *q, struct emu_reply *r, struct emu_user
 			u->banned_until = time(NULL) + (time_t)secs;
 		}
 	}
-	if (pw)
-		emu_user_set_password(u, pw);
+	if (pw && emu_user_set_password(u, pw) != 0) {
+		emu_reply_error(r, q, 500, "unexpected_failure", "Error hashing the password");
+		return false;
+	}
 	if (json_object_object_get_ex(in, "email_confirm", &v) && json_object_get_boolean(v) &&
 	    u->email_confirmed_at <= 0) {
 		u->email_confirmed_at = emu_now();
@@ -246,9 +251,9 @@ static bool apply_fields(struct emu_req *q, struct emu_reply *r, struct emu_user
 	v = json_object_object_get(in, "user_metadata");
 	if (json_object_is_type(v, json_type_object))
 		emu_json_merge(u->user_metadata, v);
-	if (str_field(in, "phone")) {
+	if (emu_str_field(in, "phone")) {
 		free(u->phone);
-		u->phone = strdup(str_field(in, "phone"));
+		u->phone = strdup(emu_str_field(in, "phone"));
 	}
 	u->updated_at = emu_now();
 	return true;
@@ -256,7 +261,7 @@ static bool apply_fields(struct emu_req *q, struct emu_reply *r, struct emu_user
 
 void emu_h_admin_create(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
-	char why[200], msg[300];
+	char why[200];
 	json_object *in = NULL, *out;
 	const char *email, *ban;
 	struct emu_user *u;
@@ -265,14 +270,11 @@ void emu_h_admin_create(struct emu_req *q, struct emu_reply *r, const char *id, 
 	(void)id, (void)sub;
 	if (!emu_auth_admin(q, r))
 		return;
-	in = emu_parse_body(q, why, sizeof(why));
-	if (!in) {
-		snprintf(msg, sizeof(msg), "Could not decode admin user params: %s", why);
-		emu_reply_error(r, q, 400, "bad_json", msg);
+	in = emu_body_or_400(q, r, ADMIN_USER_PARAMS);
+	if (!in)
 		return;
-	}
-	email = str_field(in, "email");
-	if ((!email || !*email) && !(str_field(in, "phone") && *str_field(in, "phone"))) {
+	email = emu_str_field(in, "email");
+	if ((!email || !*email) && !(emu_str_field(in, "phone") && *emu_str_field(in, "phone"))) {
 		emu_reply_error(r, q, 422, "validation_failed",
 				"Cannot create a user without either an email or phone");
 		goto cleanup;
@@ -292,16 +294,11 @@ void emu_h_admin_create(struct emu_req *q, struct emu_reply *r, const char *id, 
 		emu_user_delete(u);
 		goto cleanup;
 	}
-	if (!str_field(in, "password")) {
-		char pw[33];
-
-		emu_random_token(pw, 32); /* GoTrue sets a random password (step 110) */
-		emu_user_set_password(u, pw);
-		u->has_password = false;
-	}
+	/* Without "password" GoTrue stores a random one nobody knows (step 110); no hash at all
+	 * refuses every password alike and costs no bcrypt. */
 	out = emu_user_json(u, q);
 	/* v2.69 shows ban_duration's banned_until in the answer but never stores it (143-145). */
-	ban = str_field(in, "ban_duration");
+	ban = emu_str_field(in, "ban_duration");
 	if (ban && strcmp(ban, "none") != 0 &&
 	    parse_go_duration(ban, &secs, why, sizeof(why)) == 0) {
 		char ts[48];
@@ -342,18 +339,14 @@ void emu_h_admin_get(struct emu_req *q, struct emu_reply *r, const char *id, con
 void emu_h_admin_put(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
 	struct emu_user *u = admin_target(q, r, id);
-	char why[200], msg[300];
 	json_object *in;
 
 	(void)sub;
 	if (!u)
 		return;
-	in = emu_parse_body(q, why, sizeof(why));
-	if (!in) {
-		snprintf(msg, sizeof(msg), "Could not decode admin user params: %s", why);
-		emu_reply_error(r, q, 400, "bad_json", msg);
+	in = emu_body_or_400(q, r, ADMIN_USER_PARAMS);
+	if (!in)
 		return;
-	}
 	if (apply_fields(q, r, u, in, false))
 		emu_reply_json(r, 200, emu_user_json(u, q));
 	json_object_put(in);
@@ -400,4 +393,144 @@ void emu_h_admin_factor_delete(struct emu_req *q, struct emu_reply *r, const cha
 		}
 	}
 	emu_reply_error(r, q, 404, "mfa_factor_not_found", "Factor not found");
+}
+
+/* ---- POST /__emulator/users/bulk (control API, not GoTrue) ---- */
+
+/* @v with every "%d" in its strings (at any depth) replaced by @idx; other values are shared. */
+static json_object *with_index(json_object *v, long idx)
+{
+	json_object *out;
+
+	switch (json_object_get_type(v)) {
+	case json_type_string: {
+		const char *s = json_object_get_string(v), *p;
+		char num[24], *buf, *b;
+		size_t n = 0, nlen = (size_t)snprintf(num, sizeof(num), "%ld", idx);
+
+		for (p = s; (p = strstr(p, "%d")); p += 2)
+			n++;
+		if (n == 0)
+			return json_object_get(v);
+		buf = b = malloc(strlen(s) + n * nlen + 1);
+		if (!buf)
+			abort();
+		for (p = s; *p;) {
+			if (p[0] == '%' && p[1] == 'd') {
+				memcpy(b, num, nlen);
+				b += nlen;
+				p += 2;
+			} else {
+				*b++ = *p++;
+			}
+		}
+		*b = '\0';
+		out = json_object_new_string(buf);
+		free(buf);
+		return out;
+	}
+	case json_type_object:
+		out = json_object_new_object();
+		json_object_object_foreach(v, key, val)
+		{
+			json_object_object_add(out, key, with_index(val, idx));
+		}
+		return out;
+	case json_type_array:
+		out = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			json_object_array_add(out,
+					      with_index(json_object_array_get_idx(v, i), idx));
+		return out;
+	default:
+		return json_object_get(v);
+	}
+}
+
+static bool bulk_int(json_object *spec, const char *key, long dflt, long min, long max, long *out)
+{
+	json_object *v;
+
+	*out = dflt;
+	if (!json_object_object_get_ex(spec, key, &v))
+		return true;
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	*out = (long)json_object_get_int64(v);
+	return *out >= min && *out <= max;
+}
+
+/* {"count":N,"prefix":"u","domain":"example.com","start":0,"app_metadata":{...},
+ * "user_metadata":{...},"password":"..."}: N confirmed users prefix<i>@domain for i = start ..
+ * start+N-1, in that order (so the last is listed first). All or nothing: an existing email
+ * creates none. With a password, one bcrypt hash is shared by all, so 100k users take a second. */
+void emu_c_users_bulk(struct emu_req *q, struct emu_reply *r)
+{
+	char why[600] = "", email[512], hash[EMU_HASH_LEN] = "";
+	json_object *spec = emu_parse_body(q, why, sizeof(why)), *am, *um, *o;
+	const char *prefix, *domain, *pw;
+	long count = 0, start = 0;
+	double now = emu_now();
+
+	if (!spec)
+		goto bad;
+	prefix = emu_str_field(spec, "prefix") ? emu_str_field(spec, "prefix") : "u";
+	domain = emu_str_field(spec, "domain") ? emu_str_field(spec, "domain") : "example.com";
+	pw = emu_str_field(spec, "password");
+	am = json_object_object_get(spec, "app_metadata");
+	um = json_object_object_get(spec, "user_metadata");
+	if (!json_object_object_get_ex(spec, "count", NULL) ||
+	    !bulk_int(spec, "count", 0, 1, 1000000, &count) ||
+	    !bulk_int(spec, "start", 0, 0, 1000000000, &start)) {
+		snprintf(why, sizeof(why), "count must be 1..1000000, start 0..1000000000");
+		goto bad;
+	}
+	if ((am && !json_object_is_type(am, json_type_object)) ||
+	    (um && !json_object_is_type(um, json_type_object)) || (pw && strlen(pw) < 6)) {
+		snprintf(why, sizeof(why),
+			 "app_metadata/user_metadata must be objects, password "
+			 "at least 6 characters");
+		goto bad;
+	}
+	for (long i = start; i < start + count; i++) {
+		snprintf(email, sizeof(email), "%s%ld@%s", prefix, i, domain);
+		if (emu_user_by_email(email)) {
+			snprintf(why, sizeof(why), "%s is already registered", email);
+			goto bad;
+		}
+	}
+	if (pw && emu_password_hash(pw, hash) != 0) {
+		snprintf(why, sizeof(why), "bcrypt failed");
+		goto bad;
+	}
+	for (long i = start; i < start + count; i++) {
+		struct emu_user *u;
+
+		snprintf(email, sizeof(email), "%s%ld@%s", prefix, i, domain);
+		u = emu_user_new(email);
+		memcpy(u->pw_hash, hash, sizeof(hash));
+		u->created_at = u->updated_at = u->email_confirmed_at = now;
+		if (am) {
+			o = with_index(am, i);
+			emu_json_merge(u->app_metadata, o);
+			json_object_put(o);
+		}
+		if (um) {
+			o = with_index(um, i);
+			emu_json_merge(u->user_metadata, o);
+			json_object_put(o);
+		}
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "created", json_object_new_int64(count));
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)emu_user_count()));
+	emu_reply_json(r, 200, o);
+	goto cleanup;
+bad:
+	o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(why));
+	emu_reply_json(r, 400, o);
+cleanup:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	json_object_put(spec);
 }

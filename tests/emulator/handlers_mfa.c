@@ -15,13 +15,6 @@
 
 #include "emulator.h"
 
-static const char *str_field(json_object *o, const char *key)
-{
-	json_object *v = json_object_object_get(o, key);
-
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 /* RFC 4648 base32, the alphabet otpauth:// URIs use. Hand-written: OpenSSL has no base32. */
 static void base32(const unsigned char *in, size_t len, char *out)
 {
@@ -101,18 +94,21 @@ static bool totp_ok(const char *secret_b32, const char *code)
 	return false;
 }
 
-static struct emu_factor *find_factor(struct emu_user *u, const char *id)
+/* @u's factor @id, or NULL after answering 404 mfa_factor_not_found. */
+static struct emu_factor *factor_or_404(struct emu_req *q, struct emu_reply *r, struct emu_user *u,
+					const char *id)
 {
 	for (struct emu_factor *f = u->factors; f; f = f->next)
 		if (strcmp(f->id, id) == 0)
 			return f;
+	emu_reply_error(r, q, 404, "mfa_factor_not_found", "Factor not found");
 	return NULL;
 }
 
 void emu_h_factor_enroll(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
 	struct emu_user *u = emu_auth_user(q, r, NULL);
-	char why[200], msg[300], uri[512];
+	char uri[512];
 	json_object *in = NULL, *o, *totp;
 	const char *ftype, *issuer, *name;
 	unsigned char raw[20];
@@ -121,19 +117,16 @@ void emu_h_factor_enroll(struct emu_req *q, struct emu_reply *r, const char *id,
 	(void)id, (void)sub;
 	if (!u)
 		return;
-	in = emu_parse_body(q, why, sizeof(why));
-	if (!in) {
-		snprintf(msg, sizeof(msg), "Could not read EnrollFactor params: %s", why);
-		emu_reply_error(r, q, 400, "bad_json", msg);
+	in = emu_body_or_400(q, r, "Could not read EnrollFactor params");
+	if (!in)
 		return;
-	}
-	ftype = str_field(in, "factor_type");
+	ftype = emu_str_field(in, "factor_type");
 	if (!ftype || strcmp(ftype, "totp") != 0) {
 		emu_reply_error(r, q, 400, "validation_failed", "factor_type needs to be totp");
 		goto cleanup;
 	}
-	issuer = str_field(in, "issuer") ? str_field(in, "issuer") : "gotrue-emulator";
-	name = str_field(in, "friendly_name") ? str_field(in, "friendly_name") : "";
+	issuer = emu_str_field(in, "issuer") ? emu_str_field(in, "issuer") : "gotrue-emulator";
+	name = emu_str_field(in, "friendly_name") ? emu_str_field(in, "friendly_name") : "";
 	f = calloc(1, sizeof(*f));
 	emu_uuid(f->id);
 	snprintf(f->friendly_name, sizeof(f->friendly_name), "%s", name);
@@ -170,11 +163,9 @@ void emu_h_factor_challenge(struct emu_req *q, struct emu_reply *r, const char *
 	(void)sub;
 	if (!u)
 		return;
-	f = find_factor(u, id);
-	if (!f) {
-		emu_reply_error(r, q, 404, "mfa_factor_not_found", "Factor not found");
+	f = factor_or_404(q, r, u, id);
+	if (!f)
 		return;
-	}
 	emu_uuid(f->challenge_id);
 	f->challenge_expires = time(NULL) + 300;
 	o = json_object_new_object();
@@ -190,24 +181,18 @@ void emu_h_factor_verify(struct emu_req *q, struct emu_reply *r, const char *id,
 	struct emu_factor *f;
 	struct emu_session *s;
 	const char *cid, *code;
-	char why[200], msg[300];
 
 	(void)sub;
 	if (!u)
 		return;
-	f = find_factor(u, id);
-	if (!f) {
-		emu_reply_error(r, q, 404, "mfa_factor_not_found", "Factor not found");
+	f = factor_or_404(q, r, u, id);
+	if (!f)
 		goto cleanup;
-	}
-	in = emu_parse_body(q, why, sizeof(why));
-	if (!in) {
-		snprintf(msg, sizeof(msg), "Could not read VerifyFactor params: %s", why);
-		emu_reply_error(r, q, 400, "bad_json", msg);
+	in = emu_body_or_400(q, r, "Could not read VerifyFactor params");
+	if (!in)
 		goto cleanup;
-	}
-	cid = str_field(in, "challenge_id");
-	code = str_field(in, "code");
+	cid = emu_str_field(in, "challenge_id");
+	code = emu_str_field(in, "code");
 	if (!cid || strcmp(cid, f->challenge_id) != 0) {
 		emu_reply_error(r, q, 404, "mfa_factor_not_found", "MFA Challenge not found");
 		goto cleanup;
@@ -224,7 +209,7 @@ void emu_h_factor_verify(struct emu_req *q, struct emu_reply *r, const char *id,
 	f->verified = true;
 	f->updated_at = emu_now();
 	/* the JWT's session steps up to aal2; a vanished session gets a fresh one */
-	s = emu_session_by_id(str_field(claims, "session_id"));
+	s = emu_session_by_id(emu_str_field(claims, "session_id"));
 	if (!s)
 		s = emu_session_new(u, "password");
 	strcpy(s->aal, "aal2");
@@ -251,7 +236,7 @@ void emu_h_factor_delete(struct emu_req *q, struct emu_reply *r, const char *id,
 		emu_reply_error(r, q, 404, "mfa_factor_not_found", "Factor not found");
 		goto cleanup;
 	}
-	aal = str_field(claims, "aal");
+	aal = emu_str_field(claims, "aal");
 	if (f->verified && (!aal || strcmp(aal, "aal2") != 0)) {
 		emu_reply_error(r, q, emu_cfg.mode == EMU_MODE_CURRENT ? 403 : 400,
 				"insufficient_aal", "AAL2 required to unenroll verified factor");

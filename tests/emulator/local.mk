@@ -15,7 +15,7 @@ tests_emulator_gotrue_emulator_SOURCES = \
 	tests/emulator/handlers_admin.c \
 	tests/emulator/handlers_mfa.c
 tests_emulator_gotrue_emulator_CFLAGS = $(AM_CFLAGS) -pthread $(MHD_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
-tests_emulator_gotrue_emulator_LDADD = $(MHD_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS) -lpthread
+tests_emulator_gotrue_emulator_LDADD = $(MHD_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS) -lcrypt -lpthread
 TESTS += tests/emulator/test_conformance.sh
 endif
 EXTRA_DIST += tests/emulator/test_conformance.sh tests/emulator/conformance.tsv \

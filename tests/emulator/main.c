@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,14 +21,25 @@ struct emu_config emu_cfg = {
 	.mode = EMU_MODE_V269,
 	.alg = "HS256",
 	.jwt_exp = 3600,
+	.bcrypt_cost = 10, /* GoTrue's (golang.org/x/crypto/bcrypt DefaultCost) */
 };
 volatile int emu_stopping;
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: gotrue-emulator --state-dir DIR [--mode v2.69|current] [--port N]\n"
-		     "                       [--alg HS256|RS256|ES256] [--jwt-exp SECONDS]\n"
-		     "                       [--tls] [--tls-name NAME]\n");
+	fprintf(out,
+		"usage: gotrue-emulator --state-dir DIR [--mode v2.69|current] [--port N]\n"
+		"                       [--alg HS256|RS256|ES256] [--jwt-exp SECONDS]\n"
+		"                       [--tls] [--tls-name NAME] [--bcrypt-cost 4..12]\n"
+		"environment: GOTRUE_EMULATOR_BCRYPT_COST sets the default bcrypt cost (10)\n");
+}
+
+static int parse_cost(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v >= 4 && v <= 12 ? (int)v : -1;
 }
 
 static int parse_args(int argc, char **argv, long *port)
@@ -40,12 +52,24 @@ static int parse_args(int argc, char **argv, long *port)
 		{"jwt-exp", required_argument, NULL, 'e'},
 		{"tls", no_argument, NULL, 't'},
 		{"tls-name", required_argument, NULL, 'n'},
+		{"bcrypt-cost", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *env = getenv("GOTRUE_EMULATOR_BCRYPT_COST");
 	int c;
 	char *end;
 
+	/* A test-suite knob: make check runs at cost 4 so hundreds of sign-ins stay quick, while
+	 * the PAM benchmark keeps GoTrue's 10. --bcrypt-cost wins over it. */
+	if (env && *env) {
+		emu_cfg.bcrypt_cost = parse_cost(env);
+		if (emu_cfg.bcrypt_cost < 0) {
+			fprintf(stderr,
+				"gotrue-emulator: GOTRUE_EMULATOR_BCRYPT_COST must be 4..12\n");
+			return -1;
+		}
+	}
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -81,6 +105,11 @@ static int parse_args(int argc, char **argv, long *port)
 		case 'n':
 			emu_cfg.tls_name = optarg;
 			break;
+		case 'b':
+			emu_cfg.bcrypt_cost = parse_cost(optarg);
+			if (emu_cfg.bcrypt_cost < 0)
+				return -1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -105,6 +134,10 @@ int main(int argc, char **argv)
 	unsigned int flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 
+	/* Every connection is a thread whose malloc arena glibc would trim back to the kernel after
+	 * each answer, so a 1000-user page of GET /admin/users faulted its memory in afresh each
+	 * time. A test server may keep what it once needed. */
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
 	if (parse_args(argc, argv, &port) != 0) {
 		usage(stderr);
 		goto cleanup;

@@ -135,3 +135,22 @@ json_object *emu_parse_body(const struct emu_req *q, char *why, size_t why_len)
 	json_tokener_free(tok);
 	return o;
 }
+
+json_object *emu_body_or_400(const struct emu_req *q, struct emu_reply *r, const char *what)
+{
+	char why[200], msg[300];
+	json_object *in = emu_parse_body(q, why, sizeof(why));
+
+	if (!in) {
+		snprintf(msg, sizeof(msg), "%s: %s", what, why);
+		emu_reply_error(r, q, 400, "bad_json", msg);
+	}
+	return in;
+}
+
+const char *emu_str_field(json_object *o, const char *key)
+{
+	json_object *v = json_object_object_get(o, key);
+
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}

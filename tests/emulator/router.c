@@ -256,6 +256,11 @@ static void control(struct emu_req *q, struct emu_reply *r)
 		emu_reply_json(r, 200, json_object_new_object());
 	} else if (strcmp(q->path, "/__emulator/counts") == 0 && strcmp(q->method, "GET") == 0) {
 		emu_reply_json(r, 200, emu_counts_json());
+	} else if (strcmp(q->path, "/__emulator/users/bulk") == 0 &&
+		   strcmp(q->method, "POST") == 0) {
+		emu_store_lock();
+		emu_c_users_bulk(q, r);
+		emu_store_unlock();
 	} else if (strcmp(q->path, "/__emulator/reset") == 0 && strcmp(q->method, "POST") == 0) {
 		emu_faults_clear();
 		emu_counts_reset();

@@ -1,6 +1,6 @@
 /* store.c: the emulator's database: users, sessions and refresh tokens, in memory, behind one
- * mutex that a handler holds for its whole request (the emulator serves tests, not load).
- * Passwords are kept as salted SHA-256 (EVP), never in plain text. */
+ * mutex that a handler holds for its whole request (a password sign-in lets go of it while it
+ * runs bcrypt). Passwords are kept as bcrypt hashes, as GoTrue keeps them, never in plain text. */
 #include <config.h>
 
 #include <ctype.h>
@@ -9,14 +9,14 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <crypt.h>
+#include <json-c/linkhash.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "emulator.h"
 
 static pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct emu_user *users; /* newest first, as GET /admin/users lists them */
 static struct emu_session *sessions;
 static struct emu_rtoken *rtokens;
 
@@ -91,33 +91,55 @@ void emu_random_token(char *out, size_t chars)
 	out[chars] = '\0';
 }
 
-static void hash_password(const unsigned char salt[16], const char *pw, unsigned char out[32])
+/* bcrypt, as GoTrue stores passwords (golang.org/x/crypto/bcrypt, cost 10 by default): the hash
+ * is most of what a password sign-in costs on a real server, so the emulator pays it too. From
+ * libcrypt (libxcrypt), which draws the salt from the kernel when given no random bytes. */
+int emu_password_hash(const char *pw, char out[EMU_HASH_LEN])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int n = 32;
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	int rc = -1;
 
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, salt, 16);
-	EVP_DigestUpdate(ctx, pw, strlen(pw));
-	EVP_DigestFinal_ex(ctx, out, &n);
-	EVP_MD_CTX_free(ctx);
+	if (!cd || !crypt_gensalt_rn("$2b$", (unsigned long)emu_cfg.bcrypt_cost, NULL, 0, setting,
+				     sizeof(setting)))
+		goto cleanup;
+	if (!crypt_r(pw, setting, cd) || cd->output[0] != '$' || strlen(cd->output) >= EMU_HASH_LEN)
+		goto cleanup;
+	memcpy(out, cd->output, strlen(cd->output) + 1);
+	rc = 0;
+cleanup:
+	if (cd) {
+		OPENSSL_cleanse(cd, sizeof(*cd));
+		free(cd);
+	}
+	return rc;
 }
 
-void emu_user_set_password(struct emu_user *u, const char *pw)
+bool emu_password_matches(const char *hash, const char *pw)
 {
-	RAND_bytes(u->salt, sizeof(u->salt));
-	hash_password(u->salt, pw, u->hash);
-	u->has_password = true;
-}
+	struct crypt_data *cd;
+	bool ok = false;
 
-bool emu_user_check_password(const struct emu_user *u, const char *pw)
-{
-	unsigned char h[32];
-
-	if (!u->has_password || !pw)
+	if (!hash || !*hash || !pw)
 		return false;
-	hash_password(u->salt, pw, h);
-	return CRYPTO_memcmp(h, u->hash, sizeof(h)) == 0;
+	cd = calloc(1, sizeof(*cd));
+	/* crypt_r answers a failure with a string starting '*', which never equals a hash */
+	if (cd && crypt_r(pw, hash, cd) && strlen(cd->output) == strlen(hash))
+		ok = CRYPTO_memcmp(cd->output, hash, strlen(hash)) == 0;
+	if (cd) {
+		OPENSSL_cleanse(cd, sizeof(*cd));
+		free(cd);
+	}
+	return ok;
+}
+
+int emu_user_set_password(struct emu_user *u, const char *pw)
+{
+	if (emu_password_hash(pw, u->pw_hash) != 0) {
+		u->pw_hash[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 bool emu_user_banned(const struct emu_user *u)
@@ -125,73 +147,115 @@ bool emu_user_banned(const struct emu_user *u)
 	return u->banned_until != 0 && u->banned_until > time(NULL);
 }
 
+/* Users live in an array in creation order (GET /admin/users lists it backwards, newest first,
+ * so a page is a slice) and in two hash tables (json-c's linkhash), by id and by lowercased
+ * email, so that 100k users cost no more per request than ten. */
+static struct emu_user **users;
+static size_t n_users, cap_users;
+static struct lh_table *users_by_id, *users_by_email;
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static int users_reserve(size_t more)
+{
+	if (!users_by_id) {
+		users_by_id = lh_kchar_table_new(1024, NULL);
+		users_by_email = lh_kchar_table_new(1024, NULL);
+		if (!users_by_id || !users_by_email)
+			return -1;
+	}
+	if (n_users + more > cap_users) {
+		size_t cap = cap_users ? cap_users : 1024;
+		struct emu_user **nu;
+
+		while (cap < n_users + more)
+			cap *= 2;
+		nu = realloc(users, cap * sizeof(*users));
+		if (!nu)
+			return -1;
+		users = nu;
+		cap_users = cap;
+	}
+	return 0;
+}
+
 struct emu_user *emu_user_new(const char *email)
 {
-	struct emu_user *u = calloc(1, sizeof(*u));
+	struct emu_user *u;
+	json_object *prov;
 
+	u = calloc(1, sizeof(*u));
+	/* A test server out of memory has no truthful answer to give; the test fails loudly. */
+	if (!u || users_reserve(1) != 0)
+		abort();
 	emu_uuid(u->id);
 	u->email = strdup(email ? email : "");
-	for (char *p = u->email; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+	lower(u->email);
 	u->phone = strdup("");
 	u->created_at = u->updated_at = emu_now();
 	u->app_metadata = json_object_new_object();
 	json_object_object_add(u->app_metadata, "provider", json_object_new_string("email"));
-	json_object *prov = json_object_new_array();
+	prov = json_object_new_array();
 	json_object_array_add(prov, json_object_new_string("email"));
 	json_object_object_add(u->app_metadata, "providers", prov);
 	u->user_metadata = json_object_new_object();
-	u->next = users;
-	users = u;
+	users[n_users++] = u;
+	/* the tables borrow the user's own strings as keys */
+	lh_table_insert(users_by_id, u->id, u);
+	if (*u->email)
+		lh_table_insert(users_by_email, u->email, u);
 	return u;
+}
+
+static struct emu_user *lookup(struct lh_table *t, const char *key)
+{
+	char *k;
+	void *v = NULL;
+
+	if (!t || !key || !*key || !(k = strdup(key)))
+		return NULL;
+	lower(k);
+	if (!lh_table_lookup_ex(t, k, &v))
+		v = NULL;
+	free(k);
+	return v;
 }
 
 struct emu_user *emu_user_by_email(const char *email)
 {
-	if (!email || !*email)
-		return NULL;
-	for (struct emu_user *u = users; u; u = u->next)
-		if (strcasecmp(u->email, email) == 0)
-			return u;
-	return NULL;
+	return lookup(users_by_email, email);
 }
 
 struct emu_user *emu_user_by_id(const char *id)
 {
-	if (!id)
-		return NULL;
-	for (struct emu_user *u = users; u; u = u->next)
-		if (strcasecmp(u->id, id) == 0)
-			return u;
-	return NULL;
+	return lookup(users_by_id, id);
 }
 
 size_t emu_user_count(void)
 {
-	size_t n = 0;
-
-	for (struct emu_user *u = users; u; u = u->next)
-		n++;
-	return n;
+	return n_users;
 }
 
 struct emu_user *emu_user_nth(size_t i)
 {
-	struct emu_user *u = users;
-
-	while (u && i--)
-		u = u->next;
-	return u;
+	return i < n_users ? users[n_users - 1 - i] : NULL;
 }
 
 void emu_user_delete(struct emu_user *u)
 {
-	struct emu_user **pp;
-
 	emu_sessions_delete_user(u->id, NULL);
-	for (pp = &users; *pp; pp = &(*pp)->next) {
-		if (*pp == u) {
-			*pp = u->next;
+	lh_table_delete(users_by_id, u->id);
+	if (*u->email)
+		lh_table_delete(users_by_email, u->email);
+	/* O(n), but tests delete a handful of users, not thousands */
+	for (size_t i = 0; i < n_users; i++) {
+		if (users[i] == u) {
+			memmove(&users[i], &users[i + 1], (n_users - i - 1) * sizeof(*users));
+			n_users--;
 			break;
 		}
 	}

@@ -5,6 +5,7 @@
 # against conformance.tsv (extracted from the transcript by conformance-extract.py). Then a
 # current-mode section: error_code + x-sb-error-code, the 2024-01-01 shape, logout scopes,
 # 403 session_not_found, and an RS256 token with kid verified against jwks.json with openssl.
+# Last, the emulator's own additions: bulk users and the bcrypt cost settings.
 # TAP output.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -452,6 +453,64 @@ req GET /user - "$B_AT"
 ok "$([ "$S" = 403 ] && echo 0 || echo 1)" "current: global logout ends the last session" "status $S"
 req GET /admin/users - "$B_AT"
 ok "$([ "$(jbody .error_code)" = not_admin ] && echo 0 || echo 1)" "current: non-admin -> not_admin" "$(cat "$T/b")"
+
+# ---- not GoTrue: bulk users (POST /__emulator/users/bulk) and the bcrypt cost knobs ----
+emu_stop
+emu_start --bcrypt-cost 4 || {
+	echo "Bail out! the emulator did not start with --bcrypt-cost 4"
+	exit 1
+}
+SK=$EMU_SERVICE_KEY
+emu_bulk_users 2000 b example.com '{"app_metadata":{"username":"b%d","ids":["%d-%d"]},"password":"bulkpass1"}'
+ok $? "bulk: 2000 users created"
+req GET '/admin/users?page=1&per_page=1000' - "$SK"
+ok "$([ "$(hdr x-total-count)" = 2000 ] && [ "$(jbody '.users|length')" = 1000 ] &&
+	[ "$(jbody '.users[0].email')" = b1999@example.com ] &&
+	[ "$(jbody '.users[0].app_metadata.username')" = b1999 ] &&
+	[ "$(jbody '.users[0].app_metadata.ids[0]')" = 1999-1999 ] &&
+	[ "$(jbody '.users[0].confirmed_at|type')" = string ] && echo 0 || echo 1)" \
+	"bulk: page 1 is the newest 1000, confirmed, %d replaced" "$(hdr x-total-count) $(jbody -c '.users[0]')"
+link=$(hdr link)
+req GET '/admin/users?page=2&per_page=1000' - "$SK"
+ok "$([ "$(jbody '.users|length')" = 1000 ] && [ "$(jbody '.users[999].email')" = b0@example.com ] &&
+	[ "$link" = '</admin/users?page=2&per_page=1000>; rel="next", </admin/users?page=2&per_page=1000>; rel="last"' ] &&
+	echo 0 || echo 1)" "bulk: page 2 ends with the oldest; Link names next and last" "$link"
+req GET '/admin/users?page=3&per_page=1000' - "$SK"
+ok "$([ "$(jbody '.users|length')" = 0 ] && [ "$(hdr x-total-count)" = 2000 ] && echo 0 || echo 1)" \
+	"bulk: a page past the end is empty" "$(cat "$T/b")"
+req GET '/admin/users?page=99999999999999999&per_page=99999999999999999' - "$SK"
+ok "$([ "$S" = 200 ] && [ "$(jbody '.users|length')" = 0 ] && echo 0 || echo 1)" \
+	"bulk: absurd page numbers give an empty page" "$S"
+req GET '/admin/users?filter=b1234@' - "$SK"
+ok "$([ "$(hdr x-total-count)" = 1 ] && [ "$(jbody '.users[0].email')" = b1234@example.com ] && echo 0 || echo 1)" \
+	"bulk: filter still searches" "$(hdr x-total-count)"
+req POST "$P" '{"email":"B17@Example.com","password":"bulkpass1"}' -
+ok "$([ "$S" = 200 ] && [ "$(claims_of "$(tok)" | jq -r .app_metadata.username)" = b17 ] && echo 0 || echo 1)" \
+	"bulk: a bulk user signs in with the shared password (email case-insensitive)" "$S $(cat "$T/b")"
+req POST "$P" '{"email":"b18@example.com","password":"bulkpass2"}' -
+ok "$([ "$S" = 400 ] && [ "$(jbody .error_description)" = 'Invalid login credentials' ] && echo 0 || echo 1)" \
+	"bulk: a wrong password is refused" "$S"
+emu_bulk_users 10 b example.com '{"start":1995}' 2>/dev/null
+r=$?
+req GET '/admin/users?per_page=1' - "$SK"
+ok "$([ $r -ne 0 ] && [ "$(hdr x-total-count)" = 2000 ] && echo 0 || echo 1)" \
+	"bulk: an existing email creates none" "$(hdr x-total-count)"
+emu_bulk_users 3 nopw
+req POST "$P" '{"email":"nopw1@example.com","password":""}' -
+ok "$([ "$S" = 400 ] && echo 0 || echo 1)" "bulk: users without a password cannot sign in with one" "$S"
+req POST /admin/users "{\"email\":\"plain@example.com\",\"password\":\"plainpass1\",\"email_confirm\":true}" "$SK"
+req POST "$P" '{"email":"plain@example.com","password":"plainpass1"}' -
+ok "$([ "$S" = 200 ] && echo 0 || echo 1)" "bcrypt: an admin-created user signs in" "$S"
+req PUT /user '{"password":"changed-pass"}' "$(tok)"
+req POST "$P" '{"email":"plain@example.com","password":"plainpass1"}' -
+s1=$S
+req POST "$P" '{"email":"plain@example.com","password":"changed-pass"}' -
+ok "$([ "$s1" = 400 ] && [ "$S" = 200 ] && echo 0 || echo 1)" "bcrypt: a changed password replaces the old" "$s1 $S"
+GOTRUE_EMULATOR_BCRYPT_COST=13 "$GOTRUE_EMULATOR" --state-dir "$T/bad" >/dev/null 2>&1 </dev/null
+r1=$?
+"$GOTRUE_EMULATOR" --state-dir "$T/bad" --bcrypt-cost 3 >/dev/null 2>&1 </dev/null
+r2=$?
+ok "$([ $r1 = 2 ] && [ $r2 = 2 ] && echo 0 || echo 1)" "bcrypt: costs outside 4..12 are refused"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
