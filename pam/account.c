@@ -149,7 +149,7 @@ enum pg_outcome pg_setcred(struct pg_ctx *ctx)
 	struct account a;
 	enum pg_outcome out = PG_INTERNAL;
 
-	if (pg_session_handle(ctx) != NULL) {
+	if (pg_session_handle(ctx, NULL) != NULL) {
 		out = PG_OK;
 		goto cleanup;
 	}

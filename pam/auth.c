@@ -19,6 +19,7 @@
 #include "secure.h"
 #include "session.h"
 #include "store.h"
+#include "sync.h"
 
 struct auth_state {
 	struct pg_ctx *ctx;
@@ -27,6 +28,7 @@ struct auth_state {
 	struct gotrue_client *client;
 	struct gotrue_session session;
 	struct gotrue_claims claims;
+	struct gotrue_account account; /* the signed-in user, mapped as sync would */
 	char **groups;
 	char handle[GOTRUE_STORE_ID_LEN + 1];
 };
@@ -167,7 +169,7 @@ static enum pg_outcome step_check_account(struct auth_state *st)
 	}
 	/* The account must be the one the index named, and map back to this very login name
 	 * (the name@domain fallback is only a guess: app_metadata.username may say otherwise). */
-	if (!pg_user_matches(ctx, &st->mapped, u)) {
+	if (!pg_user_matches(ctx, &st->mapped, u, &st->account)) {
 		out = PG_USER_UNKNOWN;
 		goto cleanup;
 	}
@@ -226,9 +228,33 @@ cleanup:
 	return out;
 }
 
+/* DESIGN.md "Data flow" 1: a successful login also refreshes this user's entry in the account
+ * index and the NSS cache. The /token answer carries the same user object as GET /user, so this
+ * costs no request. Only a changed entry is written (gotrue_sync_one_user rewrites both files
+ * whole, and every NSS reader then maps the cache again), so an ordinary login writes nothing.
+ * This runs after the decision and is housekeeping, not part of it: fail closed is about who
+ * gets in, and that was settled from the verified token and the account checks above. So a
+ * failure here is logged and the login stands; the next sync writes the entry. */
+static enum pg_outcome step_refresh_entry(struct auth_state *st)
+{
+	struct pg_ctx *ctx = st->ctx;
+
+	if (st->mapped.indexed && pg_account_equal(&st->mapped.entry, &st->account))
+		goto cleanup;
+	if (gotrue_sync_one_user(ctx->pamh, ctx->cfg, &st->session.user, NULL) != 0)
+		gotrue_log(ctx->pamh, LOG_WARNING,
+			   "cannot update the account entry; the next sync will; user=%s",
+			   ctx->user);
+	else
+		gotrue_log(ctx->pamh, LOG_INFO, "account entry updated from GoTrue; user=%s",
+			   ctx->user);
+cleanup:
+	return PG_OK;
+}
+
 static const auth_step auth_steps[] = {
-	step_map_user,	   step_get_password,  step_sign_in,
-	step_verify_token, step_check_account, step_keep_tokens,
+	step_map_user,	    step_get_password, step_sign_in,	   step_verify_token,
+	step_check_account, step_keep_tokens,  step_refresh_entry,
 };
 
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
@@ -260,6 +286,7 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 	gotrue_client_free(st.client);
 	gotrue_session_clear(&st.session);
 	gotrue_claims_clear(&st.claims);
+	gotrue_account_clear(&st.account);
 	pg_strv_free(st.groups);
 	pg_mapped_clear(&st.mapped);
 	return out;

@@ -9,6 +9,7 @@
 
 /* Through api.h, so that "config.h" resolves to lib/config.h, not autoconf's config.h. */
 #include "api.h"
+#include "idmap.h"
 
 /* The PAM environment variable that carries the store record id from authenticate to
  * open_session, across sshd's fork (DESIGN.md "Trap: sshd's forked authentication"). */
@@ -73,24 +74,31 @@ enum pg_outcome pg_classify_error(const struct gotrue_error *err);
 void pg_tell(struct pg_ctx *ctx, int style, const char *msg);
 /* A login name's GoTrue account, as far as it is known before sign-in. */
 struct pg_mapped {
-	char *email;   /* sign-in identity: email, or ... */
-	char *phone;   /* ... phone (from the account index) */
-	char *user_id; /* from the account index; NULL for the name@domain fallback */
+	char *email;		     /* sign-in identity: email, or ... */
+	char *phone;		     /* ... phone (from the account index) */
+	char *user_id;		     /* from the account index; NULL for the name@domain fallback */
+	bool indexed;		     /* found in the account index: @entry holds its line */
+	struct gotrue_account entry; /* as the index has it, to see whether a login changes it */
 };
 void pg_mapped_clear(struct pg_mapped *m);
 /* Map PAM_USER through the private account index, else the name@domain fallback. */
 enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m);
-/* Whether the user GoTrue returned is the account @m named and maps back to PAM_USER. */
+/* Whether the user GoTrue returned is the account @m named and maps back to PAM_USER. When it
+ * does and @mapped is not NULL, *@mapped gets @u's account (gotrue_account_clear() it). */
 struct gotrue_user;
-bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct gotrue_user *u);
+bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct gotrue_user *u,
+		     struct gotrue_account *mapped);
+/* Whether two mapped accounts are the same entry (every field the index and the cache hold). */
+bool pg_account_equal(const struct gotrue_account *a, const struct gotrue_account *b);
 /* Path of a file in state_dir (malloc'd). */
 char *pg_state_path(const struct gotrue_config *cfg, const char *name);
 /* allow_groups against app_metadata.groups (never user_metadata). */
 bool pg_groups_allowed(const struct gotrue_config *cfg, char *const *groups);
 char **pg_app_groups(const struct gotrue_user *u); /* NULL-terminated copy, or NULL */
 void pg_strv_free(char **v);
-/* Record id handed over by authenticate, or NULL. */
-const char *pg_session_handle(struct pg_ctx *ctx);
+/* Record id handed over by authenticate, or NULL. *@own (may be NULL) says whether it came from
+ * pam_get_data, i.e. this very transaction's authenticate, rather than the PAM environment. */
+const char *pg_session_handle(struct pg_ctx *ctx, bool *own);
 /* A client whose total timeout is what remains until @deadline (at least 1 s). */
 struct gotrue_client;
 struct gotrue_client *pg_client_until(struct pg_ctx *ctx, struct gotrue_config *tmp,

@@ -8,7 +8,10 @@
  * (../shared/gotrue-api/README.md point 2). Policy: while another active session of the same GoTrue
  * user exists on this host, a close removes its record without calling /logout; the last one to
  * close revokes. The decision is serialised by a per-user lock so that two last closes cannot both
- * skip the revocation. */
+ * skip the revocation. The rule is lib/lifecycle.c's gotrue_lifecycle_other_sessions(), shared
+ * with the refresh pass, and so is what counts as "the server no longer knows the session".
+ *
+ * Which record a transaction may use: see record_is_ours(). */
 #include <config.h>
 
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <security/pam_modules.h>
 
 #include "api.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "pam_gotrue.h"
 #include "secure.h"
@@ -45,15 +49,32 @@ static int ms_until(time_t deadline)
 	return left > 0 ? (int)left * 1000 : 0;
 }
 
+/* Whether @rec, named by the handle, may be used by this transaction. A handle from the PAM
+ * environment alone (sshd's forked authentication, but also anything pam_env put there) must
+ * name a record of PAM_USER. A handle that this transaction's own authenticate left with
+ * pam_set_data cannot be planted, and its record may also be PAM_RUSER's: sudo authenticates the
+ * invoking user, then sets PAM_USER to the target user (root) before open_session and keeps the
+ * invoking user in PAM_RUSER. Without this, every sudo left a pending record with live tokens. */
+static bool record_is_ours(struct pg_ctx *ctx, const struct gotrue_store_record *rec, bool own)
+{
+	const void *ruser = NULL;
+
+	if (strcmp(rec->login, ctx->user) == 0)
+		return true;
+	return own && pam_get_item(ctx->pamh, PAM_RUSER, &ruser) == PAM_SUCCESS && ruser != NULL &&
+	       strcmp(rec->login, (const char *)ruser) == 0;
+}
+
 enum pg_outcome pg_open_session(struct pg_ctx *ctx)
 {
 	struct gotrue_store *store = NULL;
 	struct gotrue_store_record rec = {0};
 	const char *id, *xdg;
 	enum pg_outcome out = PG_INTERNAL;
+	bool own = false;
 	int lock = -1;
 
-	id = pg_session_handle(ctx);
+	id = pg_session_handle(ctx, &own);
 	if (id == NULL) {
 		/* Authenticated by another module (an SSH key): no tokens to manage. */
 		gotrue_debug(ctx->pamh, ctx->cfg->debug, "no session handle; user=%s", ctx->user);
@@ -70,7 +91,7 @@ enum pg_outcome pg_open_session(struct pg_ctx *ctx)
 		goto cleanup;
 	}
 	/* The handle may come from the PAM environment: it must name this user's pending record. */
-	if (strcmp(rec.login, ctx->user) != 0 || rec.state != GOTRUE_STORE_PENDING) {
+	if (!record_is_ours(ctx, &rec, own) || rec.state != GOTRUE_STORE_PENDING) {
 		gotrue_log(
 			ctx->pamh, LOG_WARNING,
 			"session handle names a record of another user or state; user=%s state=%s",
@@ -87,7 +108,7 @@ enum pg_outcome pg_open_session(struct pg_ctx *ctx)
 	rec.pid_start = gotrue_store_pid_start(rec.pid);
 	if (gotrue_store_write(store, &rec) != 0)
 		goto cleanup;
-	gotrue_log(ctx->pamh, LOG_INFO, "session opened; user=%s", ctx->user);
+	gotrue_log(ctx->pamh, LOG_INFO, "session opened; user=%s login=%s", ctx->user, rec.login);
 	out = PG_OK;
 cleanup:
 	gotrue_store_unlock(lock);
@@ -131,14 +152,6 @@ static enum pg_outcome forget(struct closing *c, const char *what)
 	return out;
 }
 
-/* A 4xx other than 429 on refresh or logout: the server no longer knows the session (revoked,
- * user banned or deleted), so there is nothing left to revoke. */
-static bool session_gone(const struct gotrue_error *err)
-{
-	return err->kind == GOTRUE_ERR_HTTP && err->http_status >= 400 && err->http_status < 500 &&
-	       err->http_status != 429;
-}
-
 /* Refresh tokens rotate: the new pair is stored before anything else uses it
  * (../shared/gotrue-api/README.md point 1). PG_OK, or the outcome that ends the close. */
 static enum pg_outcome refresh_first(struct closing *c, bool *gone)
@@ -151,17 +164,26 @@ static enum pg_outcome refresh_first(struct closing *c, bool *gone)
 	enum pg_outcome out = PG_OK;
 
 	*gone = false;
-	if (c->rec.expires_at > time(NULL) + REFRESH_MARGIN)
+	/* A record marked `refreshing` (a refresh pass killed mid-request, lib/lifecycle.c) may
+	 * hold a spent refresh token, which must never be sent again: /logout with the access token
+	 * is all that is left to try. */
+	if (c->rec.expires_at > time(NULL) + REFRESH_MARGIN || c->rec.refreshing ||
+	    c->rec.refresh_token == NULL)
 		goto cleanup;
 	client = pg_client_until(ctx, &tmp, c->deadline);
 	if (client == NULL) {
 		out = keep_closing(c, "out of time");
 		goto cleanup;
 	}
+	/* No `refreshing` marker of our own: this refresh only serves the /logout right after it.
+	 * Should its outcome be lost, the record is closing or orphaned, and a resent token makes
+	 * GoTrue end the session, which is what the close wanted; a marker would instead stop the
+	 * pass from refreshing a token that was never sent (connection refused), leaving it no
+	 * way to revoke once the access token expired. */
 	if (gotrue_refresh(client, c->rec.refresh_token, &ns, &ctx->err) != 0 ||
 	    ns.access_token == NULL || ns.refresh_token == NULL) {
 		gotrue_error_str(&ctx->err, why, sizeof(why));
-		if (session_gone(&ctx->err)) {
+		if (gotrue_lifecycle_session_gone(&ctx->err)) {
 			gotrue_log(ctx->pamh, LOG_NOTICE,
 				   "session already ended on the server (%s); user=%s", why,
 				   ctx->user);
@@ -230,15 +252,11 @@ static enum pg_outcome revoke_session(struct closing *c)
 		goto cleanup;
 	}
 	if (ctx->cfg->server != GOTRUE_SERVER_CURRENT) {
-		ulock = gotrue_store_lock_user(c->store, c->rec.user_id, ms_until(c->deadline));
-		if (ulock < 0) {
-			out = keep_closing(c, "user lock busy");
-			goto cleanup;
-		}
-		others = gotrue_store_count_user(c->store, c->rec.user_id, GOTRUE_STORE_ACTIVE,
-						 c->rec.id);
+		others = gotrue_lifecycle_other_sessions(c->store, &c->rec, ms_until(c->deadline),
+							 &ulock);
 		if (others < 0) {
-			out = keep_closing(c, "cannot read the store");
+			out = keep_closing(c,
+					   ulock < 0 ? "user lock busy" : "cannot read the store");
 			goto cleanup;
 		}
 		if (others > 0 && server_honours_scope(c, &honours) != 0) {
@@ -268,7 +286,7 @@ static enum pg_outcome revoke_session(struct closing *c)
 	/* POST /logout?scope=local: ends only the session named by the JWT's session_id. */
 	if (gotrue_signout(client, c->rec.access_token, GOTRUE_LOGOUT_LOCAL, &ctx->err) == 0) {
 		out = forget(c, "revoked");
-	} else if (session_gone(&ctx->err)) {
+	} else if (gotrue_lifecycle_session_gone(&ctx->err)) {
 		out = forget(c, "already ended");
 	} else {
 		out = keep_closing(c, gotrue_error_str(&ctx->err, why, sizeof(why)));
@@ -284,11 +302,12 @@ enum pg_outcome pg_close_session(struct pg_ctx *ctx)
 	struct closing c = {.ctx = ctx};
 	const char *id;
 	enum pg_outcome out = PG_INTERNAL;
+	bool own = false;
 	int lock = -1, rc;
 
 	/* close_session never waits longer than `timeout`, all requests and locks included. */
 	c.deadline = time(NULL) + ctx->cfg->timeout;
-	id = pg_session_handle(ctx);
+	id = pg_session_handle(ctx, &own);
 	if (id == NULL) {
 		out = PG_NOT_OURS;
 		goto cleanup;
@@ -310,17 +329,28 @@ enum pg_outcome pg_close_session(struct pg_ctx *ctx)
 	}
 	if (rc != 0)
 		goto cleanup;
-	if (strcmp(c.rec.login, ctx->user) != 0 || c.rec.state == GOTRUE_STORE_REVOKED) {
+	if (!record_is_ours(ctx, &c.rec, own)) {
 		gotrue_log(ctx->pamh, LOG_WARNING,
-			   "session handle names a record of another user or state; user=%s",
-			   ctx->user);
+			   "session handle names a record of another user; user=%s", ctx->user);
 		goto cleanup;
 	}
-	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0) {
+	if (c.rec.state == GOTRUE_STORE_REVOKED && c.rec.access_token == NULL &&
+	    c.rec.refresh_token == NULL) {
+		/* The refresh pass (or `gotruectl sessions revoke`) found the GoTrue session ended
+		 * and kept the record, without its tokens, only because this Linux session still
+		 * ran. Nothing is left to revoke, so the close has done its whole job by removing
+		 * the record: PAM_SUCCESS. This is not an authentication decision (a successful
+		 * close grants nothing to anyone), so failing closed does not mean failing here;
+		 * an error would only leave a dead record behind and make the application report
+		 * a failure that did not happen. A revoked record that still holds a token is
+		 * not what the pass writes: it is not trusted to be over and goes through the
+		 * ordinary revocation below. */
+		out = forget(&c, "already revoked");
+	} else if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0) {
 		out = keep_closing(&c, "configuration");
-		goto cleanup;
+	} else {
+		out = revoke_session(&c);
 	}
-	out = revoke_session(&c);
 	if (out == PG_OK) {
 		/* Same-process callers must not find the handle of a closed session again. */
 		pam_set_data(ctx->pamh, PG_DATA_HANDLE, NULL, NULL);

@@ -52,6 +52,7 @@ void pg_mapped_clear(struct pg_mapped *m)
 	free(m->email);
 	free(m->phone);
 	free(m->user_id);
+	gotrue_account_clear(&m->entry);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -111,15 +112,19 @@ enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 	if (rc == 0) {
 		if (acct.user_id == NULL || (acct.email == NULL && acct.phone == NULL))
 			goto cleanup;
-		m->user_id = acct.user_id;
-		acct.user_id = NULL;
-		if (acct.email != NULL) {
-			m->email = acct.email;
-			acct.email = NULL;
-		} else {
-			m->phone = acct.phone;
-			acct.phone = NULL;
+		m->user_id = strdup(acct.user_id);
+		if (acct.email != NULL)
+			m->email = strdup(acct.email);
+		else
+			m->phone = strdup(acct.phone);
+		if (m->user_id == NULL || (m->email == NULL && m->phone == NULL)) {
+			out = PG_INTERNAL;
+			goto cleanup;
 		}
+		/* Kept whole: a successful login compares it with what GoTrue returns. */
+		m->entry = acct;
+		memset(&acct, 0, sizeof(acct));
+		m->indexed = true;
 		out = PG_OK;
 		goto cleanup;
 	}
@@ -156,7 +161,8 @@ cleanup:
 	return out;
 }
 
-bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct gotrue_user *u)
+bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct gotrue_user *u,
+		     struct gotrue_account *mapped)
 {
 	struct gotrue_account acct = {0};
 	char why[256] = "";
@@ -174,8 +180,37 @@ bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct
 	if (!match)
 		gotrue_log(ctx->pamh, LOG_NOTICE, "GoTrue account is not this login (%s); user=%s",
 			   why, ctx->user);
+	if (match && mapped != NULL) {
+		*mapped = acct;
+		memset(&acct, 0, sizeof(acct));
+	}
 	gotrue_account_clear(&acct);
 	return match;
+}
+
+/* The index writes a missing string as "" (lib/accounts.c): the two are the same entry. */
+static bool same_str(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+bool pg_account_equal(const struct gotrue_account *a, const struct gotrue_account *b)
+{
+	size_t i;
+
+	if (a->uid != b->uid || a->gid != b->gid || a->banned_until != b->banned_until ||
+	    a->created_at != b->created_at || a->n_groups != b->n_groups ||
+	    !same_str(a->name, b->name) || !same_str(a->gecos, b->gecos) ||
+	    !same_str(a->home, b->home) || !same_str(a->shell, b->shell) ||
+	    !same_str(a->user_id, b->user_id) || !same_str(a->email, b->email) ||
+	    !same_str(a->phone, b->phone))
+		return false;
+	/* In order: the cache lists supplementary groups as app_metadata.groups gives them. */
+	for (i = 0; i < a->n_groups; i++) {
+		if (!same_str(a->groups[i], b->groups[i]))
+			return false;
+	}
+	return true;
 }
 
 bool pg_groups_allowed(const struct gotrue_config *cfg, char *const *groups)
@@ -229,24 +264,30 @@ char **pg_app_groups(const struct gotrue_user *u)
 	return out;
 }
 
-const char *pg_session_handle(struct pg_ctx *ctx)
+const char *pg_session_handle(struct pg_ctx *ctx, bool *own)
 {
 	const void *data = NULL;
 	const char *id = NULL;
+	bool mine = false;
 
 	/* pam_set_data first: it was set by this very process and cannot be injected. The PAM
 	 * environment carries it across sshd's fork; a value planted there (pam_env user files)
 	 * can at most name another pending record, and open_session checks that it belongs to
 	 * PAM_USER and is still pending. */
-	if (pam_get_data(ctx->pamh, PG_DATA_HANDLE, &data) == PAM_SUCCESS && data != NULL)
+	if (pam_get_data(ctx->pamh, PG_DATA_HANDLE, &data) == PAM_SUCCESS && data != NULL) {
 		id = data;
-	else
+		mine = true;
+	} else {
 		id = pam_getenv(ctx->pamh, PG_ENV_HANDLE);
+	}
 	if (id != NULL && !gotrue_store_id_valid(id)) {
 		gotrue_log(ctx->pamh, LOG_WARNING, "ignoring a malformed %s; user=%s",
 			   PG_ENV_HANDLE, ctx->user);
 		id = NULL;
+		mine = false;
 	}
+	if (own != NULL)
+		*own = mine;
 	return id;
 }
 

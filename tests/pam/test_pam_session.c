@@ -2,22 +2,28 @@
  * auth -> account -> setcred -> open -> close revokes exactly once and leaves the store empty, also
  * when authenticate runs in a forked child that hands back only its PAM environment (as sshd does);
  * close after the access token expired refreshes first; 50 parallel sessions; the old-server policy
- * (v2.69 ends every session on logout); and chauthtok. */
+ * (v2.69 ends every session on logout); sudo, whose PAM_USER is the target user by open_session;
+ * closing a session the refresh pass found revoked; a login refreshing the user's account entry
+ * (index and NSS cache) only when it changed; and chauthtok. */
 #include <config.h>
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
 
+#include "accounts.h"
 #include "api.h"
 #include "emu.h"
+#include "lifecycle.h"
 #include "pamtest.h"
 #include "secure.h"
 #include "store.h"
+#include "sync.h"
 #include "tap.h"
 
 #define PASSWORD "Correct-Horse-9"
@@ -28,12 +34,13 @@ struct env {
 	char state_dir[512];
 	char *conf;
 	char service[64];
+	char *alice_id;
 };
 
 static int setup(struct env *v, const char *name, const char *const *emu_args,
 		 const char *extra_conf)
 {
-	char extra[1024], args[1024], *id = NULL;
+	char extra[1024], args[1024];
 
 	memset(v, 0, sizeof(*v));
 	v->e = emu_start(emu_args);
@@ -49,10 +56,9 @@ static int setup(struct env *v, const char *name, const char *const *emu_args,
 	snprintf(extra, sizeof(extra), "%s-permit", name);
 	if (v->conf == NULL || pt_service(name, args) != 0 ||
 	    pt_service_then(extra, args, "pam_permit.so") != 0 ||
-	    (id = emu_create_user(v->e, "alice@example.com", PASSWORD,
-				  "{\"email_confirm\":true}")) == NULL)
+	    (v->alice_id = emu_create_user(v->e, "alice@example.com", PASSWORD,
+					   "{\"email_confirm\":true}")) == NULL)
 		return -1;
-	free(id);
 	return 0;
 }
 
@@ -60,6 +66,7 @@ static void teardown(struct env *v)
 {
 	emu_stop(v->e);
 	free(v->conf);
+	free(v->alice_id);
 }
 
 static pam_handle_t *start(struct env *v, struct pt_conv *c, const char *password)
@@ -181,8 +188,14 @@ static void test_foreign_handle(struct env *v)
 	pam_putenv(pamh, "GOTRUE_SESSION_HANDLE=0123456789abcdef0123456789abcdef");
 	is_int(pam_open_session(pamh, 0), PAM_SESSION_ERR, "unknown handle: PAM_SESSION_ERR");
 	pam_end(pamh, PAM_SUCCESS);
-	pamh = start(v, &c, NULL);
+	memset(&c, 0, sizeof(c));
+	pamh = pt_start(v->service, "zed", &c);
 	is_int(pam_acct_mgmt(pamh, 0), PAM_USER_UNKNOWN, "unknown to this host: PAM_USER_UNKNOWN");
+	pam_end(pamh, PAM_SUCCESS);
+	/* alice was never synced, but her logins above put her entry in the account index. */
+	pamh = start(v, &c, NULL);
+	is_int(pam_acct_mgmt(pamh, 0), PAM_SUCCESS,
+	       "known from the index her login wrote, without a record: PAM_SUCCESS");
 	pam_end(pamh, PAM_SUCCESS);
 	/* PAM_IGNORE shows as the next module's (pam_permit's) result; an error would not. */
 	snprintf(service, sizeof(service), "%s-permit", v->service);
@@ -383,6 +396,310 @@ static void test_server_down_on_close(struct env *v)
 	is_int(pt_store_count(v->state_dir), 0, "close retried: store empty");
 }
 
+static struct gotrue_config *load_cfg(const struct env *v)
+{
+	struct gotrue_config *cfg = gotrue_config_new();
+
+	if (cfg != NULL && gotrue_config_load_file(NULL, cfg, v->conf, false) != 0) {
+		gotrue_config_free(cfg);
+		cfg = NULL;
+	}
+	return cfg;
+}
+
+/* The only record in the store, read into @rec. 0 or -1. */
+static int only_record(const struct env *v, struct gotrue_store_record *rec)
+{
+	struct gotrue_store *store;
+	int rc = -1;
+
+	if (pt_store_count(v->state_dir) != 1)
+		return -1;
+	store = gotrue_store_open(NULL, v->state_dir);
+	if (store != NULL && gotrue_store_read(store, pt_store_first(v->state_dir), rec) == 0)
+		rc = 0;
+	gotrue_store_close(store);
+	return rc;
+}
+
+static int write_record(const struct env *v, struct gotrue_store_record *rec)
+{
+	struct gotrue_store *store = gotrue_store_open(NULL, v->state_dir);
+	int rc = store != NULL ? gotrue_store_write(store, rec) : -1;
+
+	gotrue_store_close(store);
+	return rc;
+}
+
+/* Authenticate alice in a forked child, as sshd does, and hand her PAM environment to @pamh. */
+static int auth_in_child(struct env *v, pam_handle_t *pamh)
+{
+	char buf[4096] = "", *line, *save = NULL;
+	int fds[2], status = -1;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct pt_conv c;
+		pam_handle_t *child = start(v, &c, PASSWORD);
+		char **envl;
+		size_t i;
+		int rc;
+
+		close(fds[0]);
+		rc = pam_authenticate(child, 0);
+		envl = pam_getenvlist(child);
+		for (i = 0; rc == PAM_SUCCESS && envl != NULL && envl[i] != NULL; i++) {
+			if (write(fds[1], envl[i], strlen(envl[i])) < 0 ||
+			    write(fds[1], "\n", 1) < 0)
+				_exit(2);
+		}
+		_exit(rc == PAM_SUCCESS ? 0 : 1);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		pam_putenv(pamh, line);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* sudo (plugins/sudoers/auth/pam.c): authenticate and check the invoking user, then set
+ * PAM_USER to the target user before setcred and open_session, with PAM_RUSER the invoking
+ * user; close_session in the same process when the command ends. */
+static void test_sudo(struct env *v)
+{
+	struct gotrue_store_record rec = {0};
+	struct pt_conv c;
+	pam_handle_t *pamh;
+	int rc;
+
+	emu_reset_counts(v->e);
+	pamh = start(v, &c, PASSWORD);
+	pam_set_item(pamh, PAM_RUSER, "alice");
+	is_int(pam_authenticate(pamh, 0), PAM_SUCCESS, "sudo: alice authenticates");
+	is_int(pam_acct_mgmt(pamh, 0), PAM_SUCCESS, "sudo: alice's account");
+	pam_set_item(pamh, PAM_USER, "root");
+	is_int(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS, "sudo: setcred for root");
+	is_int(pam_open_session(pamh, 0), PAM_SUCCESS, "sudo: open_session as root");
+	if (only_record(v, &rec) == 0) {
+		is_int(rec.state, GOTRUE_STORE_ACTIVE, "sudo: alice's record made active");
+		is_str(rec.login, "alice", "sudo: the record stays alice's");
+	} else {
+		ok(0, "sudo: one record while the command runs");
+	}
+	gotrue_store_record_clear(&rec);
+	rc = pam_close_session(pamh, 0);
+	is_int(rc, PAM_SUCCESS, "sudo: close_session as root");
+	pam_end(pamh, rc);
+	is_int(emu_count(v->e, "POST /logout"), 1, "sudo: exactly one logout");
+	is_int(pt_store_count(v->state_dir), 0, "sudo: store empty, nothing leaked");
+
+	/* A handle that arrived only through the PAM environment could have been planted there:
+	 * for it, PAM_RUSER counts for nothing; the record must be PAM_USER's. */
+	emu_reset_counts(v->e);
+	memset(&c, 0, sizeof(c));
+	pamh = pt_start(v->service, "root", &c);
+	pam_set_item(pamh, PAM_RUSER, "alice");
+	is_int(auth_in_child(v, pamh), 0, "env only: alice authenticated in another process");
+	is_int(pam_open_session(pamh, 0), PAM_SESSION_ERR,
+	       "env only: root may not open alice's record because PAM_RUSER says alice");
+	is_int(pam_close_session(pamh, 0), PAM_SESSION_ERR, "env only: nor close it");
+	pam_end(pamh, PAM_SUCCESS);
+	if (only_record(v, &rec) == 0)
+		is_int(rec.state, GOTRUE_STORE_PENDING, "env only: alice's record untouched");
+	else
+		ok(0, "env only: alice's record kept");
+	gotrue_store_record_clear(&rec);
+	is_int(emu_count(v->e, "POST /logout"), 0, "env only: nothing revoked");
+	/* Cleanup through the ordinary path: alice's own handle closes her pending record. */
+	pamh = start(v, &c, NULL);
+	if (pt_store_first(v->state_dir) != NULL) {
+		char env[128];
+
+		snprintf(env, sizeof(env), "GOTRUE_SESSION_HANDLE=%s",
+			 pt_store_first(v->state_dir));
+		pam_putenv(pamh, env);
+	}
+	rc = pam_close_session(pamh, 0);
+	is_int(rc, PAM_SUCCESS, "env only: alice closes her own pending record");
+	pam_end(pamh, rc);
+	is_int(pt_store_count(v->state_dir), 0, "env only: store empty");
+}
+
+/* The refresh pass finds a session ended on the server while its Linux session still runs: it
+ * keeps the record as revoked, without tokens. Closing that session removes the record and
+ * succeeds, without a request. A revoked record that still has tokens is revoked as usual. */
+static void test_close_revoked(struct env *v)
+{
+	struct gotrue_config *cfg = load_cfg(v);
+	struct gotrue_client *client = NULL;
+	struct gotrue_store_record rec = {0};
+	struct gotrue_refresh_opts o;
+	struct gotrue_refresh_summary sum;
+	struct gotrue_error err = {0};
+	struct pt_conv c;
+	pam_handle_t *pamh;
+	int rc;
+
+	pamh = start(v, &c, PASSWORD);
+	is_int(login(pamh), PAM_SUCCESS, "revoked: login");
+	if (cfg == NULL || (client = gotrue_client_new(NULL, cfg)) == NULL ||
+	    only_record(v, &rec) != 0) {
+		ok(0, "revoked: config, client and record");
+		goto cleanup;
+	}
+	is_int(gotrue_signout(client, rec.access_token, GOTRUE_LOGOUT_LOCAL, &err), 0,
+	       "revoked: the GoTrue session ends elsewhere");
+	gotrue_store_record_clear(&rec);
+	gotrue_refresh_opts_init(&o);
+	o.margin = 10 * 365 * 86400L; /* refresh now: that is how the pass learns */
+	rc = gotrue_refresh_pass(NULL, cfg, &o, &sum);
+	is_int(rc, 0, "revoked: refresh pass ran");
+	is_int((int)sum.revoked, 1, "revoked: the pass found the session gone");
+	if (only_record(v, &rec) == 0) {
+		is_int(rec.state, GOTRUE_STORE_REVOKED, "revoked: record kept as revoked");
+		ok(rec.access_token == NULL && rec.refresh_token == NULL,
+		   "revoked: without tokens");
+	} else {
+		ok(0, "revoked: record kept while the session runs");
+	}
+	gotrue_store_record_clear(&rec);
+	emu_reset_counts(v->e);
+	rc = pam_close_session(pamh, 0);
+	is_int(rc, PAM_SUCCESS, "revoked: close_session succeeds");
+	pam_end(pamh, rc);
+	is_int(emu_count(v->e, "POST /logout") +
+		       emu_count(v->e, "POST /token?grant_type=refresh_token"),
+	       0, "revoked: no request");
+	is_int(pt_store_count(v->state_dir), 0, "revoked: record removed");
+
+	/* Not what the pass writes, so not trusted to be over: revoked as any other record. */
+	pamh = start(v, &c, PASSWORD);
+	is_int(login(pamh), PAM_SUCCESS, "revoked with tokens: login");
+	if (only_record(v, &rec) == 0) {
+		rec.state = GOTRUE_STORE_REVOKED;
+		ok(write_record(v, &rec) == 0, "revoked with tokens: record marked revoked");
+	} else {
+		ok(0, "revoked with tokens: record");
+	}
+	gotrue_store_record_clear(&rec);
+	emu_fault(v->e,
+		  "{\"path\":\"/logout\",\"method\":\"POST\",\"kind\":\"status\",\"status\":503}");
+	is_int(pam_close_session(pamh, 0), PAM_SESSION_ERR,
+	       "revoked with tokens, server down: PAM_SESSION_ERR");
+	if (only_record(v, &rec) == 0)
+		is_int(rec.state, GOTRUE_STORE_CLOSING, "revoked with tokens: kept as closing");
+	else
+		ok(0, "revoked with tokens: record kept");
+	gotrue_store_record_clear(&rec);
+	emu_clear_faults(v->e);
+	emu_reset_counts(v->e);
+	rc = pam_close_session(pamh, 0);
+	is_int(rc, PAM_SUCCESS, "revoked with tokens: close retried");
+	pam_end(pamh, rc);
+	is_int(emu_count(v->e, "POST /logout"), 1, "revoked with tokens: revoked once");
+	is_int(pt_store_count(v->state_dir), 0, "revoked with tokens: store empty");
+cleanup:
+	gotrue_error_clear(&err);
+	gotrue_client_free(client);
+	gotrue_config_free(cfg);
+}
+
+static int login_logout(struct env *v)
+{
+	struct pt_conv c;
+	pam_handle_t *pamh = start(v, &c, PASSWORD);
+	int rc = login(pamh);
+
+	if (rc == PAM_SUCCESS)
+		rc = pam_close_session(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+static bool same_file(const struct stat *a, const char *path)
+{
+	struct stat b;
+
+	return stat(path, &b) == 0 && a->st_ino == b.st_ino &&
+	       a->st_mtim.tv_sec == b.st_mtim.tv_sec && a->st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+/* DESIGN.md "Data flow" 1: a login updates the user's entry in the account index and the NSS
+ * cache from what GoTrue returned, and writes nothing when the entry is unchanged. */
+static void test_entry_refresh(struct env *v)
+{
+	struct gotrue_config *cfg = load_cfg(v);
+	struct gotrue_client *client = NULL;
+	struct gotrue_account a = {0};
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	struct stat idx, cache;
+	json_object *attrs = NULL;
+	char accounts[600], nss[600], line[512] = "";
+	FILE *f;
+
+	snprintf(accounts, sizeof(accounts), "%s/accounts", v->state_dir);
+	snprintf(nss, sizeof(nss), "%s/nss.cache", v->state_dir);
+	is_int(login_logout(v), PAM_SUCCESS, "entry: login");
+	ok(cfg != NULL && gotrue_accounts_lookup(NULL, accounts, "alice", &a) == 0,
+	   "entry: a user not synced yet is in the index after a login");
+	is_int((int)a.n_groups, 0, "entry: no groups yet");
+	gotrue_account_clear(&a);
+	if (cfg == NULL || stat(accounts, &idx) != 0 || stat(nss, &cache) != 0) {
+		ok(0, "entry: index and cache written");
+		goto cleanup;
+	}
+	is_int(login_logout(v), PAM_SUCCESS, "entry: login, nothing changed");
+	ok(same_file(&idx, accounts), "entry: unchanged: the index is not rewritten");
+	ok(same_file(&cache, nss), "entry: unchanged: the cache is not rewritten");
+
+	attrs = json_tokener_parse("{\"app_metadata\":{\"groups\":[\"devs\"]}}");
+	if (gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) != 0 ||
+	    (client = gotrue_client_new(NULL, cfg)) == NULL || attrs == NULL ||
+	    gotrue_admin_update_user(client, v->alice_id, attrs, &u, &err) != 0) {
+		ok(0, "entry: admin sets app_metadata.groups (%s)", err.message);
+		goto cleanup;
+	}
+	f = tmpfile();
+	is_int(f != NULL ? gotrue_cache_lookup(cfg, NULL, "devs", f) : -1, 1,
+	       "entry: before the login, NSS has no group devs");
+	if (f != NULL)
+		fclose(f);
+	is_int(login_logout(v), PAM_SUCCESS, "entry: login after the change");
+	ok(gotrue_accounts_lookup(NULL, accounts, "alice", &a) == 0 && a.n_groups == 1 &&
+		   strcmp(a.groups[0], "devs") == 0,
+	   "entry: the index has alice's new group");
+	gotrue_account_clear(&a);
+	f = tmpfile();
+	if (f != NULL && gotrue_cache_lookup(cfg, NULL, "devs", f) == 0) {
+		rewind(f);
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+	}
+	if (f != NULL)
+		fclose(f);
+	ok(strncmp(line, "devs:x:", 7) == 0 && strstr(line, ":alice") != NULL,
+	   "entry: NSS sees alice in devs (%s)", line);
+	if (stat(accounts, &idx) != 0 || stat(nss, &cache) != 0)
+		ok(0, "entry: files after the update");
+	is_int(login_logout(v), PAM_SUCCESS, "entry: login again, nothing changed");
+	ok(same_file(&idx, accounts) && same_file(&cache, nss),
+	   "entry: unchanged again: neither file rewritten");
+cleanup:
+	json_object_put(attrs);
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	gotrue_client_free(client);
+	gotrue_config_free(cfg);
+}
+
 static void test_chauthtok(struct env *v)
 {
 	struct pt_conv c;
@@ -446,6 +763,9 @@ int main(void)
 	test_foreign_handle(&v);
 	test_server_down_on_close(&v);
 	test_parallel(&v);
+	test_sudo(&v);
+	test_close_revoked(&v);
+	test_entry_refresh(&v);
 	test_chauthtok(&v);
 	teardown(&v);
 	test_expired();
