@@ -81,6 +81,8 @@ static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, enum 
 	enum pg_outcome out;
 	int rc;
 
+	if (phase == PG_PHASE_ACCOUNT && pg_local_account(pamh))
+		return PAM_IGNORE;
 	out = ctx_init(&ctx, pamh, argc, argv,
 		       phase == PG_PHASE_AUTH || phase == PG_PHASE_PASSWORD);
 	ctx.flags = flags;

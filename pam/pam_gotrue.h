@@ -81,6 +81,11 @@ struct pg_mapped {
 	struct gotrue_account entry; /* as the index has it, to see whether a login changes it */
 };
 void pg_mapped_clear(struct pg_mapped *m);
+/* True when PAM_USER is an account of the local /etc/passwd, read directly. Such a name is never
+ * a GoTrue user (sync leaves clashing names out), so its account step is not ours to decide, even
+ * when gotrue.conf cannot be read: that is what keeps root able to log in through a stack whose
+ * pam_gotrue account line says default=bad. */
+bool pg_local_account(pam_handle_t *pamh);
 /* Map PAM_USER through the private account index, else the name@domain fallback. */
 enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m);
 /* Whether the user GoTrue returned is the account @m named and maps back to PAM_USER. When it

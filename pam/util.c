@@ -83,6 +83,16 @@ static int local_uid(const char *name, unsigned long *uid)
 	return rc;
 }
 
+bool pg_local_account(pam_handle_t *pamh)
+{
+	const void *user = NULL;
+	unsigned long uid;
+
+	if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS || user == NULL)
+		return false;
+	return local_uid(user, &uid) == 0;
+}
+
 enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 {
 	const struct gotrue_config *cfg = ctx->cfg;

@@ -175,7 +175,9 @@ e2e_pam() {
 # A service's stack as pam-auth-update writes it with tools/pam-configs/gotrue enabled (see
 # test_pam_auth_update.sh): pam_unix first, then pam_gotrue with the password already typed.
 # Neither can lock the other's users out: a local user never reaches pam_gotrue's auth, and
-# pam_gotrue ignores users it does not know and a server it cannot reach. $1: extra arguments.
+# pam_gotrue ignores users it does not know and a server it cannot reach. Its account step is
+# in the Additional block, after the primary one, so it runs for every user: pam_unix's account
+# step succeeds for GoTrue users and must not decide for them. $1: extra arguments.
 e2e_stack() {
 	_m="$E2E_PAM_SO conf=$CONF $1"
 	cat <<EOF
@@ -183,10 +185,10 @@ auth     [success=2 default=ignore] pam_unix.so nullok
 auth     [success=1 default=ignore] $_m use_first_pass ignore_unknown_user ignore_authinfo_unavail
 auth     requisite  pam_deny.so
 auth     required   pam_permit.so
-account  [success=2 new_authtok_reqd=done default=ignore] pam_unix.so
-account  [success=1 new_authtok_reqd=done default=ignore] $_m ignore_unknown_user
+account  [success=1 new_authtok_reqd=done default=ignore] pam_unix.so
 account  requisite  pam_deny.so
 account  required   pam_permit.so
+account  [default=bad success=ok user_unknown=ignore ignore=ignore] $_m ignore_unknown_user
 session  optional   pam_mkhomedir.so skel=/etc/skel umask=0077
 session  required   pam_unix.so
 session  optional   $_m

@@ -59,8 +59,10 @@ check "common-auth: pam_unix decides local users first" before common-auth pam_u
 check "common-auth: a failure of both ends in pam_deny" before common-auth pam_gotrue.so pam_deny.so
 c=$(line common-account pam_gotrue.so)
 diag "common-account: $c"
-check "common-account: pam_gotrue with [success=N new_authtok_reqd=done default=ignore] ignore_unknown_user" \
-	sh -c 'echo "$1" | grep -qE "^account \[success=[0-9]+ new_authtok_reqd=done default=ignore\] pam_gotrue.so ignore_unknown_user"' sh "$c"
+# Additional, not Primary: pam_unix's account step succeeds for GoTrue users (no shadow entry),
+# and a Primary success would jump past pam_gotrue's ban and allow_groups checks (as SSSD does).
+check "common-account: pam_gotrue in the Additional block, [default=bad success=ok user_unknown=ignore ignore=ignore]" \
+	sh -c 'echo "$1" | grep -qE "^account[[:space:]]+\[default=bad success=ok user_unknown=ignore ignore=ignore\][[:space:]]+pam_gotrue.so ignore_unknown_user"' sh "$c"
 check "common-session: session optional pam_gotrue.so" \
 	test "$(line common-session pam_gotrue.so)" = "session optional pam_gotrue.so"
 check "common-session-noninteractive has it too" \

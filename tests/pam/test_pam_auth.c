@@ -299,6 +299,14 @@ int main(void)
 	       "account: unknown: PAM_USER_UNKNOWN");
 	is_int(acct_mgmt("ignore", "henry", &c), PAM_SUCCESS,
 	       "account: unknown with ignore_unknown_user: PAM_IGNORE");
+	/* A config that cannot be read: fail closed for GoTrue users, but a local account's account
+	 * step is never ours, so root keeps its way in through default=bad stacks. */
+	if (pt_service_then("broken", "conf=/nonexistent/gotrue.conf", "pam_permit.so") != 0)
+		diag("cannot write service broken");
+	is_int(acct_mgmt("broken", "root", &c), PAM_SUCCESS,
+	       "account: root with an unreadable config: PAM_IGNORE (pam_permit decides)");
+	ok(acct_mgmt("broken", "erin", &c) != PAM_SUCCESS,
+	   "account: a GoTrue user with an unreadable config: refused");
 
 	/* the server */
 	is_int(auth("down", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
