@@ -34,7 +34,7 @@ getent initgroups gtalice
 getent passwd root | cut -d: -f1,3
 INNER
 got=$(unshare --mount --propagation private sh "$tmp/inner.sh" "$tmp" "$moddir" 2>&1)
-want="gtalice:x:1879048193:1879048193:Alice:/home/gtalice:/bin/bash
+want="gtalice:*:1879048193:1879048193:Alice:/home/gtalice:/bin/bash
 uid=1879048193(gtalice) gid=1879048193(gtalice) groups=1879048193(gtalice),1879050000(gtdevs)
 gtdevs:x:1879050000:gtalice
 gtalice               1879050000
