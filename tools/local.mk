@@ -16,3 +16,19 @@ tools_gotruectl_SOURCES = \
 	tools/output.c
 tools_gotruectl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)
 tools_gotruectl_LDADD = lib/libgotrue.la $(JSONC_LIBS)
+
+# The example configuration (tools/gotrue.conf.example), installed as
+# $(docdir)/examples/gotrue.conf for the administrator to copy to /etc/gotrue/gotrue.conf. Not
+# installed into sysconfdir: its url and key files are placeholders, and an installed
+# /etc/gotrue/gotrue.conf would be read as the live configuration.
+EXTRA_DIST += tools/gotrue.conf.example
+gotrueexamplesdir = $(docdir)/examples
+install-data-local: install-gotrue-conf-example
+uninstall-local: uninstall-gotrue-conf-example
+install-gotrue-conf-example:
+	$(MKDIR_P) '$(DESTDIR)$(gotrueexamplesdir)'
+	$(INSTALL_DATA) '$(top_srcdir)/tools/gotrue.conf.example' \
+		'$(DESTDIR)$(gotrueexamplesdir)/gotrue.conf'
+uninstall-gotrue-conf-example:
+	rm -f '$(DESTDIR)$(gotrueexamplesdir)/gotrue.conf'
+.PHONY: install-gotrue-conf-example uninstall-gotrue-conf-example

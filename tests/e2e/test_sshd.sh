@@ -9,7 +9,15 @@ e2e_init sshd
 
 t=$E2E_TMP
 SSHD_PID=
+LIVE_PIDS=
 cleanup() {
+	# Sessions a failed test left open: the ssh clients and the remote sleeps it started (the
+	# command name guards against a pid reused since).
+	for _p in $LIVE_PIDS; do
+		case "$(cat "/proc/$_p/comm" 2>/dev/null)" in
+		ssh | sshpass | sleep) kill -TERM "$_p" 2>/dev/null ;;
+		esac
+	done
 	if [ -n "$SSHD_PID" ]; then
 		kill -TERM "$SSHD_PID" 2>/dev/null
 		wait "$SSHD_PID" 2>/dev/null
@@ -205,8 +213,139 @@ fi
 emu_clear_faults
 check "GoTrue back: alice logs in again" ssh_pw alice "$PW_ALICE" password true
 
-# --- needs the refresh pass ---------------------------------------------------------------
-skip "two concurrent sessions (old and current server): needs the store refresh pass (gotruectl sessions refresh), not written yet"
-skip "ban during a live session with revoked_session=terminate: needs the store refresh pass, not written yet"
+# --- live sessions and the refresh pass (gotruectl refresh, a timer's work) ----------------
+# bg_login TAG [SSH OPTIONS]: alice logs in in the background and runs `echo $$; exec sleep 60`:
+# the remote shell's pid (the sleep, a process of this host) lands in $t/TAG.out, so the test can
+# end that session by its id. The client's pid is in BG_PID.
+bg_login() {
+	_tag=$1
+	shift
+	printf '%s\n' "$PW_ALICE" >"$t/pw.$_tag"
+	chmod 0600 "$t/pw.$_tag"
+	: >"$t/$_tag.out"
+	# shellcheck disable=SC2086
+	sshpass -f "$t/pw.$_tag" ssh $SSH_OPTS -o PubkeyAuthentication=no \
+		-o PreferredAuthentications=password "$@" alice@127.0.0.1 'echo $$; exec sleep 60' \
+		>"$t/$_tag.out" 2>"$t/$_tag.err" </dev/null &
+	BG_PID=$!
+	LIVE_PIDS="$LIVE_PIDS $BG_PID"
+	e2e_wait "[ -s '$t/$_tag.out' ]" 100
+	_rc=$?
+	rm -f "$t/pw.$_tag"
+	[ $_rc = 0 ] && LIVE_PIDS="$LIVE_PIDS $(head -n 1 "$t/$_tag.out")"
+	return $_rc
+}
+nrec() { e2e_records | wc -l | tr -d ' '; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+end_remote() { # end_remote TAG CLIENT_PID: end a bg_login session from the server side
+	kill -TERM "$(head -n 1 "$t/$1.out")" 2>/dev/null
+	e2e_wait "gone $2" 100 && wait "$2" 2>/dev/null
+}
+refresh_pass() { # one pass, every token refreshed; the summary (JSON) in $t/pass.out
+	"$GOTRUECTL" --conf "$CONF" --json refresh --margin 100000 >"$t/pass.out" 2>"$t/pass.err"
+}
+pass_field() { sed -n "s/.*\"$1\": *\([0-9a-z]*\).*/\1/p" "$t/pass.out"; }
+
+# two_sessions MODE: two ssh logins of alice, one closed; the other's tokens still refresh and
+# its connection still runs commands (through its ControlMaster socket).
+two_sessions() {
+	_m=$1
+	emu_reset_counts
+	rm -f "$t/cm"
+	if ! bg_login a -o ControlMaster=yes -o ControlPath="$t/cm" || ! bg_login b; then
+		not_ok "$_m: two concurrent sessions of alice open"
+		diag "$(cat "$t/a.err" "$t/b.err")" "$(tail -n 20 "$t/sshd.log")"
+		return
+	fi
+	pid_b=$BG_PID
+	# Both sessions were opened by the time their commands ran.
+	check "$_m: two concurrent sessions: two records in the store" test "$(nrec)" = 2
+	end_remote b "$pid_b"
+	if e2e_wait '[ "$(nrec)" = 1 ]' 100; then
+		ok "$_m: closing one session removes only its record"
+	else
+		not_ok "$_m: closing one session removes only its record ($(nrec) left)"
+	fi
+	# current: /logout?scope=local ends only that session. v2.69 ignores scope and would end
+	# every session of the user, so the module leaves it to the last one (DESIGN.md).
+	case $_m in
+	v2.69) want=0 ;;
+	*) want=1 ;;
+	esac
+	check "$_m: closing one session made $want revocation(s) in GoTrue" \
+		test "$(emu_count 'POST /logout')" = $want
+	emu_reset_counts
+	if refresh_pass && [ "$(pass_field refreshed)" = 1 ] && [ "$(pass_field failed)" = 0 ] &&
+		[ "$(pass_field revoked)" = 0 ]; then
+		ok "$_m: the refresh pass refreshed the remaining session"
+	else
+		not_ok "$_m: the refresh pass refreshed the remaining session"
+		diag "$(cat "$t/pass.out" "$t/pass.err")"
+	fi
+	check "$_m: GoTrue saw one refresh_token grant and no refresh-token reuse" \
+		test "$(emu_count 'POST /token?grant_type=refresh_token')/$(emu_count refresh_reuse)" = 1/0
+	# shellcheck disable=SC2086
+	if ssh $SSH_OPTS -o ControlMaster=no -o ControlPath="$t/cm" alice@127.0.0.1 'id -un' \
+		>"$t/out" 2>"$t/err" </dev/null && [ "$(cat "$t/out")" = alice ]; then
+		ok "$_m: the remaining session still runs a command"
+	else
+		not_ok "$_m: the remaining session still runs a command"
+		show
+	fi
+	check "$_m: the remaining session's record is still active" test "$(nrec)" = 1
+	end_remote a "$BG_PID"
+	e2e_wait '[ "$(nrec)" = 0 ]' 100
+	check "$_m: the last session closed: one revocation, no record left" \
+		test "$(emu_count 'POST /logout')/$(nrec)" = 1/0
+}
+
+two_sessions current
+
+# --- a ban during a live session, revoked_session=terminate --------------------------------
+echo "revoked_session = terminate" >>"$CONF"
+emu_reset_counts
+if bg_login c; then
+	pid_c=$BG_PID
+	"$GOTRUECTL" --conf "$CONF" --json sessions list >"$t/list.out" 2>&1
+	leader=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$t/list.out")
+	# sshd opens the PAM session in the connection's privileged process: that is the leader
+	# the store names, and the one a SIGHUP ends (no logind in this namespace).
+	diag "recorded session leader: pid $leader ($(cat "/proc/$leader/comm" 2>/dev/null)): $(tr '\0' ' ' <"/proc/$leader/cmdline" 2>/dev/null)"
+	check "ban: the store records sshd's session process as the leader" \
+		test -n "$leader" -a "$(cat "/proc/$leader/comm" 2>/dev/null)" = sshd
+	check "ban: gotruectl admin users ban" \
+		sh -c '"$@" >/dev/null' sh "$GOTRUECTL" --conf "$CONF" admin users ban "$ALICE_ID" 24h
+	refresh_pass
+	diag "pass: $(cat "$t/pass.out" "$t/pass.err")"
+	check "ban: the refresh pass found the session revoked and terminated it" \
+		test "$(pass_field revoked)/$(pass_field terminated)" = 1/1
+	if e2e_wait "gone $pid_c" 50; then
+		ok "ban: the ssh connection was closed by the refresh pass"
+		wait "$pid_c" 2>/dev/null
+	else
+		not_ok "ban: the ssh connection was closed by the refresh pass"
+		end_remote c "$pid_c"
+	fi
+	check "ban: the session leader is gone" sh -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' sh "$leader"
+	# No pty: the remote command is not hung up with its session; end it ourselves.
+	kill -TERM "$(head -n 1 "$t/c.out")" 2>/dev/null
+	"$GOTRUECTL" --conf "$CONF" admin users unban "$ALICE_ID" >/dev/null 2>&1
+	"$GOTRUECTL" --conf "$CONF" sessions gc >/dev/null 2>&1
+	check "ban: no record left after sessions gc" test "$(nrec)" = 0
+else
+	not_ok "ban: alice's live session opened"
+	diag "$(cat "$t/c.err")"
+fi
+
+# --- the same two sessions against a v2.69 server -----------------------------------------
+emu_stop
+E2E_MODE=v2.69
+if e2e_users; then
+	# The service file names the config, which is the new emulator's.
+	e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
+	two_sessions v2.69
+else
+	not_ok "v2.69: emulator and sync"
+fi
 
 e2e_done
