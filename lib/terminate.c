@@ -77,7 +77,9 @@ int gotrue_terminate_tell(pam_handle_t *pamh, const struct gotrue_store_record *
 	 * hold the pass; O_NOFOLLOW: /dev/pts entries are devices, a link there is planted. */
 	fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		rc = -errno;
+		/* PAM_TTY names a service, not a device, where there is no terminal (sshd sets
+		 * "ssh" for a session without a pty): nothing to tell, nothing to log. */
+		rc = errno == ENOENT ? -ENOTTY : -errno;
 		goto cleanup;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISCHR(sb.st_mode)) {
