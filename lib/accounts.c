@@ -40,11 +40,12 @@ struct line_tmpl {
 	json_object *f[F_MAX];
 };
 
+static const char *const keys[F_MAX] = {"name",	 "id",		 "uid",	       "gid",
+					"gecos", "home",	 "shell",      "email",
+					"phone", "banned_until", "created_at", "groups"};
+
 static int tmpl_init(struct line_tmpl *t, bool email, bool phone)
 {
-	static const char *const keys[F_MAX] = {"name",	 "id",		 "uid",	       "gid",
-						"gecos", "home",	 "shell",      "email",
-						"phone", "banned_until", "created_at", "groups"};
 	size_t i;
 
 	memset(t, 0, sizeof(*t));
@@ -69,19 +70,37 @@ static int tmpl_init(struct line_tmpl *t, bool email, bool phone)
 	return 0;
 }
 
+/* json-c 0.16 loses a string's heap buffer when the string is set to "": the new length 0 reads
+ * as "stored inline", so the buffer leaks and json_object_get_string() returns the bytes of the
+ * lost pointer. An empty value therefore replaces the object (same key, same position in the
+ * line) instead of being set into it. 0 or -1. */
+static int tmpl_set_str(struct line_tmpl *t, size_t i, const char *s)
+{
+	json_object *n;
+
+	if (*s != '\0' || json_object_get_string_len(t->f[i]) == 0)
+		return json_object_set_string(t->f[i], s) ? 0 : -1;
+	n = json_object_new_string("");
+	if (n == NULL || json_object_object_add(t->o, keys[i], n) != 0) {
+		json_object_put(n);
+		return -1;
+	}
+	t->f[i] = n;
+	return 0;
+}
+
 static int tmpl_fill(struct line_tmpl *t, const struct gotrue_account *a)
 {
 	json_object **f = t->f;
 	size_t i;
 
-	if (!json_object_set_string(f[F_NAME], a->name) ||
-	    !json_object_set_string(f[F_ID], a->user_id) ||
+	if (tmpl_set_str(t, F_NAME, a->name) != 0 || tmpl_set_str(t, F_ID, a->user_id) != 0 ||
 	    !json_object_set_int64(f[F_UID], a->uid) || !json_object_set_int64(f[F_GID], a->gid) ||
-	    !json_object_set_string(f[F_GECOS], a->gecos ? a->gecos : "") ||
-	    !json_object_set_string(f[F_HOME], a->home ? a->home : "") ||
-	    !json_object_set_string(f[F_SHELL], a->shell ? a->shell : "") ||
-	    (a->email && !json_object_set_string(f[F_EMAIL], a->email)) ||
-	    (a->phone && !json_object_set_string(f[F_PHONE], a->phone)) ||
+	    tmpl_set_str(t, F_GECOS, a->gecos ? a->gecos : "") != 0 ||
+	    tmpl_set_str(t, F_HOME, a->home ? a->home : "") != 0 ||
+	    tmpl_set_str(t, F_SHELL, a->shell ? a->shell : "") != 0 ||
+	    (a->email && tmpl_set_str(t, F_EMAIL, a->email) != 0) ||
+	    (a->phone && tmpl_set_str(t, F_PHONE, a->phone) != 0) ||
 	    !json_object_set_int64(f[F_BANNED], a->banned_until) ||
 	    !json_object_set_int64(f[F_CREATED], a->created_at))
 		return -1;
@@ -99,16 +118,21 @@ static int tmpl_fill(struct line_tmpl *t, const struct gotrue_account *a)
 	return 0;
 }
 
+/* json-c has no wipe, and setting "" would leak the buffer instead (see tmpl_set_str): the
+ * string's bytes are the object's own writable memory, so they are zeroed in place. */
+static void wipe_str(json_object *s)
+{
+	if (s != NULL)
+		explicit_bzero((char *)json_object_get_string(s),
+			       (size_t)json_object_get_string_len(s));
+}
+
 /* Wiped, not just freed: the private strings in the template (emails, phones) and in the
  * buffer must not linger in freed memory. */
 static void tmpl_clear(struct line_tmpl *t)
 {
-	json_object **f = t->f;
-
-	if (f[F_EMAIL] != NULL)
-		json_object_set_string(f[F_EMAIL], "");
-	if (f[F_PHONE] != NULL)
-		json_object_set_string(f[F_PHONE], "");
+	wipe_str(t->f[F_EMAIL]);
+	wipe_str(t->f[F_PHONE]);
 	json_object_put(t->o);
 	memset(t, 0, sizeof(*t));
 }

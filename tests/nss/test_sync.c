@@ -534,6 +534,19 @@ int main(void)
 	test_one_user();
 	test_scale();
 
+	free(alice_id);
+	free(bob_id);
+	free(mallory_id);
+	free(eve_id);
+	free(badname_id);
+	free(dup1_id);
+	free(dup2_id);
+	free(uid1_id);
+	free(uid2_id);
+	free(local_id);
+	free(dave_id);
+	free(erin_id);
+	free(frank_id);
 	gotrue_client_free(client);
 	gotrue_config_free(cfg);
 	emu_stop(emu);
