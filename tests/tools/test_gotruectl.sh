@@ -261,9 +261,9 @@ suite() {
 	[ $rc -eq 0 ] && out_has 'u3@example.org' && ! grep -q '\[#' "$T/err"
 	ok $? "$m admin users list --all human output, no progress bar off a terminal"
 
-	# On a terminal (script(1) gives one), --all draws a progress bar on stderr.
+	# On a terminal (script(1) gives one; it runs $SHELL, nologin for nobody under distcheck), --all draws a progress bar on stderr.
 	if command -v script >/dev/null 2>&1; then
-		script -qec "'$GOTRUECTL' --conf '$CONF' admin users list --all --per-page 3" \
+		SHELL=/bin/sh script -qec "'$GOTRUECTL' --conf '$CONF' admin users list --all --per-page 3" \
 			/dev/null </dev/null >"$T/out" 2>"$T/err"
 		rc=$?
 		[ $rc -eq 0 ] && out_has '\[#*' && out_has ' users' && out_has 'u2@example.org'
@@ -467,7 +467,7 @@ state_dir = $T/state-$mode")
 
 	# On a terminal (script(1) gives one), sync draws a progress bar on stderr.
 	if command -v script >/dev/null 2>&1; then
-		script -qec "'$GOTRUECTL' --conf '$CONF' sync --per-page 2" /dev/null \
+		SHELL=/bin/sh script -qec "'$GOTRUECTL' --conf '$CONF' sync --per-page 2" /dev/null \
 			</dev/null >"$T/out" 2>"$T/err"
 		rc=$?
 		[ $rc -eq 0 ] && out_has '\[#*' && out_has '/6 users' && out_has 'users: *4'
