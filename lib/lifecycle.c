@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <json-c/json.h>
 
@@ -45,6 +46,8 @@
 #include "terminate.h"
 
 #define TERMINATE_GRACE_MS 2000
+#define BATCH_MAX	   512 /* records refreshed with one set of syncs */
+#define BATCH_HOLD_S	   2.0 /* s: how long a batch keeps sending while it holds its locks */
 #define REASON_REVOKED	   "your session was revoked by the identity server; logging out."
 
 struct pass {
@@ -56,6 +59,7 @@ struct pass {
 	struct gotrue_refresh_summary *sum;
 	bool honours_scope; /* /logout?scope=local ends only one session (not v2.69) */
 	bool stop;	    /* the server went away mid-pass */
+	bool unsynced;	    /* records were renamed since the last sync */
 };
 
 /* What revoking a session on the server came to. */
@@ -74,6 +78,25 @@ enum refresh_result {
 	REFRESH_UNKNOWN, /* maybe processed: the marker stays, the next pass resolves it */
 	REFRESH_STORE,	 /* the marker could not be written: nothing was sent */
 };
+
+/* A record due for refresh, held (locked, read) by the current batch. */
+struct due {
+	struct gotrue_store_record rec;
+	int lock;
+	size_t idx; /* in the pass's id list */
+	char *tmp;  /* staged file */
+	bool want;  /* to be written (then: was written) */
+	bool sent;  /* its refresh token went to /token */
+	enum refresh_result res;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 void gotrue_refresh_opts_init(struct gotrue_refresh_opts *opts)
 {
@@ -152,24 +175,16 @@ static void forget_tokens(struct gotrue_store_record *rec)
 	rec->access_token = rec->refresh_token = NULL;
 }
 
-/* POST /token?grant_type=refresh_token for @rec, which the caller has locked. */
-static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_record *rec)
+/* POST /token?grant_type=refresh_token for @rec, which the caller has locked and whose marker is
+ * on disk. Updates @rec in memory only: the rotated pair with the marker cleared (REFRESH_OK),
+ * the marker cleared (REFRESH_RETRY), or left set (REFRESH_UNKNOWN, REFRESH_GONE). */
+static enum refresh_result send_refresh(struct pass *p, struct gotrue_store_record *rec)
 {
 	struct gotrue_session ns = {0};
 	struct gotrue_error err = {0};
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	enum refresh_result res;
 
-	if (rec->refresh_token == NULL) {
-		res = REFRESH_GONE;
-		goto cleanup;
-	}
-	rec->refreshing = true;
-	if (gotrue_store_write(p->st, rec) != 0) {
-		rec->refreshing = false;
-		res = REFRESH_STORE;
-		goto cleanup;
-	}
 	if (gotrue_refresh(p->client, rec->refresh_token, &ns, &err) == 0 &&
 	    ns.access_token != NULL && ns.refresh_token != NULL) {
 		forget_tokens(rec);
@@ -178,16 +193,7 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 		ns.access_token = ns.refresh_token = NULL;
 		rec->expires_at = ns.expires_at;
 		rec->refreshing = false;
-		/* On failure the marker stays on disk with the old pair: resolved next pass. */
-		if (gotrue_store_write(p->st, rec) != 0) {
-			gotrue_log(p->pamh, LOG_CRIT,
-				   "cannot store refreshed tokens; the session will be revoked by "
-				   "the next pass; user=%s",
-				   rec->login);
-			res = REFRESH_UNKNOWN;
-		} else {
-			res = REFRESH_OK;
-		}
+		res = REFRESH_OK;
 		goto cleanup;
 	}
 	gotrue_error_str(&err, why, sizeof(why));
@@ -199,7 +205,6 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 		if (not_sent(&err))
 			p->stop = true;
 		rec->refreshing = false;
-		gotrue_store_write(p->st, rec); /* a failure leaves the marker: still safe */
 		gotrue_log(p->pamh, LOG_WARNING, "refresh failed, will retry (%s); user=%s", why,
 			   rec->login);
 		res = REFRESH_RETRY;
@@ -213,6 +218,38 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 cleanup:
 	gotrue_session_clear(&ns);
 	gotrue_error_clear(&err);
+	return res;
+}
+
+static void log_unstored(struct pass *p, const struct gotrue_store_record *rec)
+{
+	gotrue_log(p->pamh, LOG_CRIT,
+		   "cannot store refreshed tokens; the session will be revoked by the next pass; "
+		   "user=%s",
+		   rec->login);
+}
+
+/* Refresh one record, which the caller has locked: marker, request, result, each write synced.
+ * The batched form of the same steps is refresh_batch(). */
+static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_record *rec)
+{
+	enum refresh_result res;
+
+	if (rec->refresh_token == NULL)
+		return REFRESH_GONE;
+	rec->refreshing = true;
+	if (gotrue_store_write(p->st, rec) != 0) {
+		rec->refreshing = false;
+		return REFRESH_STORE;
+	}
+	res = send_refresh(p, rec);
+	/* On failure the marker stays on disk with the old pair: resolved next pass (after
+	 * REFRESH_RETRY that is merely a lost chance, the token was not spent). */
+	if ((res == REFRESH_OK || res == REFRESH_RETRY) && gotrue_store_write(p->st, rec) != 0 &&
+	    res == REFRESH_OK) {
+		log_unstored(p, rec);
+		res = REFRESH_UNKNOWN;
+	}
 	return res;
 }
 
@@ -362,9 +399,12 @@ static void revoke_and_remove(struct pass *p, struct gotrue_store_record *rec, c
 	(*count)++;
 }
 
-static void handle_record(struct pass *p, const char *id)
+/* Handle record @id under its lock. A plain due refresh is not done here but handed to the batch
+ * in @due (lock and record moved there, true returned); everything else is done now. */
+static bool handle_record(struct pass *p, const char *id, struct due *due)
 {
 	struct gotrue_store_record rec = {0};
+	bool batched = false;
 	time_t now;
 	int lock, rc;
 
@@ -411,6 +451,12 @@ static void handle_record(struct pass *p, const char *id)
 				   "session owner is gone, revoking; user=%s pid=%ld", rec.login,
 				   (long)rec.pid);
 			revoke_and_remove(p, &rec, "orphan revoked", &p->sum->revoked);
+		} else if (rec.expires_at - now <= p->opts.margin && rec.refresh_token != NULL) {
+			due->rec = rec;
+			due->lock = lock;
+			memset(&rec, 0, sizeof(rec));
+			lock = -1;
+			batched = true;
 		} else if (rec.expires_at - now <= p->opts.margin) {
 			switch (refresh_record(p, &rec)) {
 			case REFRESH_OK:
@@ -431,6 +477,158 @@ static void handle_record(struct pass *p, const char *id)
 cleanup:
 	gotrue_store_record_clear(&rec);
 	gotrue_store_unlock(lock);
+	return batched;
+}
+
+/* Stage @d's record; on success the caller commits d->tmp after a sync. */
+static int stage(struct pass *p, struct due *d)
+{
+	return gotrue_store_stage(p->st, &d->rec, &d->tmp);
+}
+
+/* Phase 1 and 3 of refresh_batch: for every entry with @want set, write its record from memory,
+ * durably, the way gotrue_store_write does but with syncs shared by the batch: stage all, sync,
+ * rename all. The renames are made durable by the next sync (the next batch's first, or the
+ * pass's last: p->unsynced); a crash before it leaves the previous version of the record, which
+ * the sequence below makes safe. Clears @want where the record could not be written. With
+ * @sync_renames the renames are synced now (the markers must be durable before a request). */
+static int write_batch(struct pass *p, struct due *b, size_t n, bool sync_renames)
+{
+	size_t i, staged = 0;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		if (b[i].want && stage(p, &b[i]) != 0)
+			b[i].want = false;
+		staged += b[i].want;
+	}
+	if (staged == 0)
+		goto cleanup;
+	/* The data before the names: no rename may reach the disk ahead of its file. */
+	rc = gotrue_store_sync(p->st);
+	for (i = 0; i < n; i++) {
+		if (!b[i].want)
+			continue;
+		if (rc != 0) {
+			gotrue_store_discard(b[i].tmp);
+			b[i].want = false;
+		} else if (gotrue_store_commit(p->st, b[i].rec.id, b[i].tmp) != 0) {
+			b[i].want = false;
+		}
+		free(b[i].tmp);
+		b[i].tmp = NULL;
+	}
+	if (rc != 0)
+		goto cleanup;
+	p->unsynced = true;
+	if (sync_renames) {
+		rc = gotrue_store_sync(p->st);
+		if (rc == 0)
+			p->unsynced = false;
+	}
+cleanup:
+	return rc;
+}
+
+/* Refresh the due records of @b (locked, read) with durability batched: 1. every marker written,
+ * then synced together; 2. the requests, one after the other on the pass's connection; 3. every
+ * result written, synced together. Each record goes through exactly the states of
+ * refresh_record() (old pair; old pair + marker; new pair), so a crash anywhere leaves what a
+ * crash of the one-by-one pass leaves. Locks are held from 1 to 3, so no other pass sees a
+ * marker that is still being acted on. Returns the index in @b of the first record that was not
+ * sent because the batch held its locks long enough (to be handled by the next batch), or @n. */
+static size_t refresh_batch(struct pass *p, struct due *b, size_t n)
+{
+	size_t i, requeue = n;
+	bool sent_any = false;
+	double t0;
+
+	/* 1. Markers. A record whose marker could not be made durable is not sent. */
+	for (i = 0; i < n; i++) {
+		b[i].rec.refreshing = true;
+		b[i].want = true;
+		b[i].res = REFRESH_STORE;
+	}
+	if (write_batch(p, b, n, true) != 0) {
+		/* Not synced: the markers may be visible without being durable. Put the records
+		 * back as they were, one by one (a failure here leaves the marker: safe). */
+		for (i = 0; i < n; i++) {
+			b[i].rec.refreshing = false;
+			if (b[i].want)
+				gotrue_store_write(p->st, &b[i].rec);
+			b[i].want = false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!b[i].want)
+			b[i].rec.refreshing = false; /* nothing sent: failed, still safe */
+	}
+	/* 2. Requests. After the first, stop when the batch has held its locks long enough: a
+	 * close_session waits for one of them. Unsent records get their marker cleared. */
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		if (!b[i].want)
+			continue;
+		if (!p->stop && requeue == n && sent_any && now_s() - t0 > BATCH_HOLD_S)
+			requeue = i;
+		if (p->stop || requeue != n) {
+			b[i].rec.refreshing = false;
+			b[i].res = REFRESH_RETRY;
+			continue;
+		}
+		b[i].sent = sent_any = true;
+		b[i].res = send_refresh(p, &b[i].rec);
+		b[i].want = b[i].res == REFRESH_OK || b[i].res == REFRESH_RETRY;
+	}
+	/* 3. Results (and cleared markers). */
+	write_batch(p, b, n, false);
+	for (i = 0; i < n; i++) {
+		if (b[i].res == REFRESH_OK && !b[i].want) {
+			log_unstored(p, &b[i].rec);
+			b[i].res = REFRESH_UNKNOWN;
+		}
+		if (i >= requeue)
+			continue; /* counted when the next batch handles it */
+		if (!b[i].sent && b[i].res == REFRESH_RETRY) {
+			p->sum->unchanged++; /* the server went away before its turn */
+			continue;
+		}
+		switch (b[i].res) {
+		case REFRESH_OK:
+			p->sum->refreshed++;
+			break;
+		case REFRESH_GONE:
+			session_gone(p, &b[i].rec);
+			break;
+		default:
+			p->sum->failed++;
+			break;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		gotrue_store_record_clear(&b[i].rec);
+		gotrue_store_unlock(b[i].lock);
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].lock = -1;
+	}
+	return requeue;
+}
+
+/* How many records a batch holds locked: one descriptor each, well inside RLIMIT_NOFILE. */
+static size_t batch_max(void)
+{
+	struct rlimit rl;
+	size_t max = BATCH_MAX;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rl.rlim_cur - 64) / 2 < max)
+		max = rl.rlim_cur > 66 ? (size_t)(rl.rlim_cur - 64) / 2 : 1;
+	return max;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
 }
 
 /* Open the store and a client, and ask /health whether the server is there and which
@@ -489,7 +687,8 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 {
 	struct pass p = {0};
 	char(*ids)[GOTRUE_STORE_ID_LEN + 1] = NULL;
-	size_t n = 0, i;
+	struct due *batch = NULL;
+	size_t n = 0, i, nb, bmax, k;
 	int rc;
 
 	if (opts != NULL)
@@ -502,13 +701,36 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	rc = gotrue_store_list_ids(p.st, &ids, &n);
 	if (rc != 0)
 		goto cleanup;
-	for (i = 0; i < n; i++) {
-		if (p.stop) {
-			sum->unchanged += (unsigned int)(n - i);
-			break;
-		}
-		handle_record(&p, ids[i]);
+	/* One order for every pass: two passes lock a batch each without waiting on each other
+	 * in a cycle. */
+	qsort(ids, n, sizeof(*ids), cmp_id);
+	bmax = batch_max();
+	batch = calloc(bmax, sizeof(*batch));
+	if (batch == NULL) {
+		rc = -ENOMEM;
+		goto cleanup;
 	}
+	i = 0;
+	while (i < n && !p.stop) {
+		nb = 0;
+		for (; i < n && nb < bmax && !p.stop; i++) {
+			batch[nb].lock = -1;
+			if (handle_record(&p, ids[i], &batch[nb])) {
+				batch[nb].idx = i;
+				nb++;
+			}
+		}
+		if (nb > 0) {
+			k = refresh_batch(&p, batch, nb);
+			if (k < nb)
+				i = batch[k].idx; /* 0 < k: each batch sends at least one */
+		}
+	}
+	if (p.stop)
+		sum->unchanged += (unsigned int)(n - i);
+	/* The last renames. */
+	if (p.unsynced && gotrue_store_sync(p.st) != 0)
+		gotrue_log(pamh, LOG_ERR, "refreshed tokens may not be durable");
 	if (p.stop) {
 		gotrue_log(pamh, LOG_WARNING,
 			   "server became unreachable during the pass; the rest is left for the "
@@ -517,6 +739,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		rc = -EHOSTUNREACH;
 	}
 cleanup:
+	free(batch);
 	free(ids);
 	pass_end(&p);
 	return rc;

@@ -191,15 +191,18 @@ static int write_all(int fd, const void *data, size_t len)
 	return rc;
 }
 
-int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode)
+/* Create @path's temp file (".<base>.XXXXXX" in its directory), write @data, optionally fsync,
+ * close. *@tmp gets its name; on failure nothing is left behind. */
+static int write_temp(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+		      char **tmp)
 {
-	char *dir = NULL, *tmp = NULL;
+	char *dir = NULL, *name = NULL;
 	const char *slash, *base;
-	int fd = -1, dirfd = -1;
-	bool tmp_exists = false;
+	bool name_exists = false;
 	size_t dirlen;
-	int rc = -ENOMEM;
+	int fd = -1, rc = -ENOMEM;
 
+	*tmp = NULL;
 	slash = strrchr(path, '/');
 	if (slash == NULL) {
 		dir = strdup(".");
@@ -217,23 +220,16 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
 	}
 	/* The temp file must live in the target's directory: rename(2) is atomic only within one
 	 * file system. A leading dot keeps it out of globs; mkostemp(3) creates it O_EXCL, 0600. */
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
-		tmp = NULL;
+	if (asprintf(&name, "%s/.%s.XXXXXX", dir, base) < 0) {
+		name = NULL;
 		goto cleanup;
 	}
-	/* Opened before anything changes so that a missing directory fails while the old file is
-	 * still the only one. */
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = mkostemp(name, O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		goto cleanup;
 	}
-	tmp_exists = true;
+	name_exists = true;
 	if (fchmod(fd, mode) != 0) {
 		rc = -errno;
 		goto cleanup;
@@ -241,7 +237,7 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
 	rc = write_all(fd, data, len);
 	if (rc != 0)
 		goto cleanup;
-	if (fsync(fd) != 0) {
+	if (sync && fsync(fd) != 0) {
 		rc = -errno;
 		goto cleanup;
 	}
@@ -250,22 +246,76 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
 	fd = -1;
 	if (rc != 0)
 		goto cleanup;
-	if (rename(tmp, path) != 0) {
+	*tmp = name;
+	name = NULL;
+	name_exists = false;
+cleanup:
+	close_fd(&fd);
+	if (name_exists)
+		unlink(name);
+	free(name);
+	free(dir);
+	return rc;
+}
+
+int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *dir = NULL, *tmp = NULL;
+	const char *slash;
+	int dirfd = -1;
+	int rc = -ENOMEM;
+
+	slash = strrchr(path, '/');
+	dir = slash == NULL ? strdup(".")
+			    : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL)
+		goto cleanup;
+	/* Opened before anything changes so that a missing directory fails while the old file is
+	 * still the only one. */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
 		rc = -errno;
 		goto cleanup;
 	}
-	tmp_exists = false;
+	rc = write_temp(path, data, len, mode, true, &tmp);
+	if (rc != 0)
+		goto cleanup;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		unlink(tmp);
+		goto cleanup;
+	}
 	/* Make the rename itself durable. The new file is in place already; a failure here is
 	 * reported but cannot be undone. */
 	rc = fsync(dirfd) != 0 ? -errno : 0;
 	if (rc == -EINVAL) /* a file system without directory fsync: nothing more can be done */
 		rc = 0;
 cleanup:
-	close_fd(&fd);
-	if (tmp_exists)
-		unlink(tmp);
 	close_fd(&dirfd);
 	free(tmp);
 	free(dir);
+	return rc;
+}
+
+int gotrue_write_temp(const char *path, const void *data, size_t len, mode_t mode, char **tmp)
+{
+	return write_temp(path, data, len, mode, false, tmp);
+}
+
+int gotrue_sync_dir(const char *dir)
+{
+	int fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* syncfs(2) writes back every dirty file of the file system at once: one journal commit
+	 * for a whole batch instead of one per file (and per directory entry). The directory's
+	 * own fsync then also covers file systems where syncfs reports nothing (before 5.8 it
+	 * returned 0 even when writeback failed). */
+	rc = syncfs(fd) != 0 ? -errno : 0;
+	if (rc == 0 && fsync(fd) != 0 && errno != EINVAL)
+		rc = -errno;
+	close(fd);
 	return rc;
 }

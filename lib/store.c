@@ -538,21 +538,28 @@ cleanup:
 
 /* --- files ----------------------------------------------------------------------------------- */
 
+/* Format @rec into *@text for record file *@path (both released by the caller). */
+static int prepare_write(struct gotrue_store *st, struct gotrue_store_record *rec, char **path,
+			 char **text, size_t *len)
+{
+	*text = NULL;
+	*len = 0;
+	*path = record_path(st, rec->id, "");
+	if (*path == NULL)
+		return -EINVAL;
+	rec->updated = time(NULL);
+	if (rec->created == 0)
+		rec->created = rec->updated;
+	return gotrue_store_record_format(rec, text, len);
+}
+
 int gotrue_store_write(struct gotrue_store *st, struct gotrue_store_record *rec)
 {
 	char *path = NULL, *text = NULL;
 	size_t len = 0;
 	int rc;
 
-	path = record_path(st, rec->id, "");
-	if (path == NULL) {
-		rc = -EINVAL;
-		goto cleanup;
-	}
-	rec->updated = time(NULL);
-	if (rec->created == 0)
-		rec->created = rec->updated;
-	rc = gotrue_store_record_format(rec, &text, &len);
+	rc = prepare_write(st, rec, &path, &text, &len);
 	if (rc != 0)
 		goto cleanup;
 	rc = gotrue_replace_file(path, text, len, 0600);
@@ -565,9 +572,64 @@ cleanup:
 	return rc;
 }
 
+int gotrue_store_stage(struct gotrue_store *st, struct gotrue_store_record *rec, char **tmp)
+{
+	char *path = NULL, *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*tmp = NULL;
+	rc = prepare_write(st, rec, &path, &text, &len);
+	if (rc != 0)
+		goto cleanup;
+	rc = gotrue_write_temp(path, text, len, 0600, tmp);
+	if (rc != 0)
+		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s error=%s", path,
+			   strerror(-rc));
+cleanup:
+	gotrue_wipe_free(text, len);
+	free(path);
+	return rc;
+}
+
+int gotrue_store_sync(struct gotrue_store *st)
+{
+	int rc = gotrue_sync_dir(st->dir);
+
+	if (rc != 0)
+		gotrue_log(st->pamh, LOG_ERR, "cannot sync session records; path=%s error=%s",
+			   st->dir, strerror(-rc));
+	return rc;
+}
+
+int gotrue_store_commit(struct gotrue_store *st, const char *id, const char *tmp)
+{
+	char *path = record_path(st, id, "");
+	int rc = -EINVAL;
+
+	if (path == NULL || tmp == NULL)
+		goto cleanup;
+	rc = rename(tmp, path) == 0 ? 0 : -errno;
+	if (rc != 0) {
+		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s error=%s", path,
+			   strerror(-rc));
+		unlink(tmp);
+	}
+cleanup:
+	free(path);
+	return rc;
+}
+
+void gotrue_store_discard(const char *tmp)
+{
+	if (tmp != NULL)
+		unlink(tmp);
+}
+
 int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_store_record *out)
 {
 	char *path = NULL, *text = NULL;
+	struct stat sb;
 	size_t len = 0;
 	int rc;
 
@@ -581,6 +643,14 @@ int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_sto
 			      &len);
 	if (rc != 0)
 		goto cleanup;
+	/* Records are only ever made by rename(2) of a fresh file: one name. A second name (a hard
+	 * link planted in or out of the store, issue 7) means the file is not the store's alone. */
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		gotrue_log(st->pamh, LOG_ERR, "refusing a session record with other names; path=%s",
+			   path);
+		rc = -EPERM;
+		goto cleanup;
+	}
 	if (gotrue_store_record_parse(text, len, out) != 0 || strcmp(out->id, id) != 0) {
 		gotrue_store_record_clear(out);
 		gotrue_log(st->pamh, LOG_ERR, "refusing a malformed session record; path=%s", path);

@@ -73,6 +73,21 @@ int gotrue_store_lock_user(struct gotrue_store *st, const char *user_id, int tim
 /* Write @rec (rec->id must be set) atomically, mode 0600; sets rec->updated (and rec->created when
  * 0). 0 or -errno. */
 int gotrue_store_write(struct gotrue_store *st, struct gotrue_store_record *rec);
+/* Batched durability, for a pass that writes many records (lib/lifecycle.c): the steps of
+ * gotrue_store_write with one sync for many files instead of two fsyncs per file.
+ *   gotrue_store_stage: format @rec (sets rec->updated) into a temp file beside the record,
+ *     not yet synced; *@tmp (free()) names it. The record itself is unchanged.
+ *   gotrue_store_sync: make everything staged or committed so far durable (syncfs + directory
+ *     fsync). Sync after staging and before committing, so that no rename can reach the disk
+ *     before the data it points to; sync again after committing for the renames.
+ *   gotrue_store_commit: rename the staged file over record @id (atomic); gotrue_store_discard
+ *     removes a staged file that will not be committed.
+ * 0 or -errno, logged. (Added by H-refperf.) */
+int gotrue_store_stage(struct gotrue_store *st, struct gotrue_store_record *rec, char **tmp);
+int gotrue_store_sync(struct gotrue_store *st);
+int gotrue_store_commit(struct gotrue_store *st, const char *id, const char *tmp);
+void gotrue_store_discard(const char *tmp);
+
 /* Read record @id. 0, -ENOENT when there is none, or another -errno (refused file, bad JSON:
  * -EBADMSG), logged. */
 int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_store_record *out);

@@ -3,7 +3,8 @@
  *   bare: N POST /token?grant_type=refresh_token on one reused libcurl handle, each answer parsed
  *         with json-c for its new refresh token (what any client must do to use the answer);
  *   pass: gotrue_refresh_pass over N stored records, all due (lock, read, marker write, the same
- *         request, atomic write of the rotated pair; every write fsyncs file and directory).
+ *         request, atomic write of the rotated pair; the writes of a batch of up to 512 records
+ *         are made durable together, three syncfs per batch, lib/lifecycle.c refresh_batch).
  * Prints refresh_pass_1k_vs_bare, refresh_pass_10k_vs_bare (pass time / bare time) and
  * refresh_10k_over_1k_time_ratio (10k pass time / 1k pass time; linear growth is about 10).
  * BENCH_REFRESH_SMALL / BENCH_REFRESH_LARGE change N; BENCH_STATE_DIR the store's parent

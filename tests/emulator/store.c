@@ -17,8 +17,10 @@
 #include "emulator.h"
 
 static pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct emu_session *sessions;
-static struct emu_rtoken *rtokens;
+/* Sessions by id and refresh tokens by token, in json-c's linkhash like the users below, so that
+ * a refresh costs the same with 10k sessions as with one (the refresh benchmark compares against
+ * it); each session keeps its own token family for revocation. */
+static struct lh_table *sessions_by_id, *rtokens_by_token;
 
 void emu_store_lock(void)
 {
@@ -364,105 +366,108 @@ json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q)
 	return o;
 }
 
+static void sessions_init(void)
+{
+	if (!sessions_by_id) {
+		sessions_by_id = lh_kchar_table_new(1024, NULL);
+		rtokens_by_token = lh_kchar_table_new(1024, NULL);
+		if (!sessions_by_id || !rtokens_by_token)
+			abort(); /* see emu_user_new */
+	}
+}
+
 struct emu_session *emu_session_new(const struct emu_user *u, const char *method)
 {
 	struct emu_session *s = calloc(1, sizeof(*s));
 
+	if (!s)
+		abort();
+	sessions_init();
 	emu_uuid(s->id);
 	memcpy(s->user_id, u->id, EMU_ID_LEN);
 	strcpy(s->aal, "aal1");
 	snprintf(s->amr_method, sizeof(s->amr_method), "%s", method);
 	s->amr_time = time(NULL);
-	s->next = sessions;
-	sessions = s;
+	lh_table_insert(sessions_by_id, s->id, s); /* keyed by the session's own id */
 	return s;
 }
 
 struct emu_session *emu_session_by_id(const char *id)
 {
-	if (!id)
+	void *v = NULL;
+
+	if (!id || !sessions_by_id || !lh_table_lookup_ex(sessions_by_id, id, &v))
 		return NULL;
-	for (struct emu_session *s = sessions; s; s = s->next)
-		if (strcmp(s->id, id) == 0)
-			return s;
-	return NULL;
+	return v;
 }
 
-static void rtokens_delete_session(const char *session_id)
+static void session_free(struct emu_session *s)
 {
-	struct emu_rtoken **pp = &rtokens;
+	while (s->rtokens) {
+		struct emu_rtoken *t = s->rtokens;
 
-	while (*pp) {
-		struct emu_rtoken *t = *pp;
-
-		if (strcmp(t->session_id, session_id) == 0) {
-			*pp = t->next;
-			OPENSSL_cleanse(t, sizeof(*t));
-			free(t);
-		} else {
-			pp = &t->next;
-		}
+		s->rtokens = t->next;
+		lh_table_delete(rtokens_by_token, t->token);
+		OPENSSL_cleanse(t, sizeof(*t));
+		free(t);
 	}
+	lh_table_delete(sessions_by_id, s->id);
+	free(s);
 }
 
 void emu_session_delete(const char *id)
 {
-	struct emu_session **pp = &sessions;
+	struct emu_session *s = emu_session_by_id(id);
 
-	while (*pp) {
-		struct emu_session *s = *pp;
-
-		if (strcmp(s->id, id) == 0) {
-			*pp = s->next;
-			rtokens_delete_session(s->id);
-			free(s);
-		} else {
-			pp = &s->next;
-		}
-	}
+	if (s)
+		session_free(s);
 }
 
 void emu_sessions_delete_user(const char *user_id, const char *except)
 {
-	struct emu_session **pp = &sessions;
+	struct lh_entry *e, *tmp;
 
-	while (*pp) {
-		struct emu_session *s = *pp;
+	if (!sessions_by_id)
+		return;
+	/* every session: a user's sessions are not indexed, and this runs on logout and user
+	 * deletion only, not on the refresh path */
+	lh_foreach_safe(sessions_by_id, e, tmp)
+	{
+		struct emu_session *s = (struct emu_session *)lh_entry_v(e);
 
-		if (strcmp(s->user_id, user_id) == 0 && (!except || strcmp(s->id, except) != 0)) {
-			*pp = s->next;
-			rtokens_delete_session(s->id);
-			free(s);
-		} else {
-			pp = &s->next;
-		}
+		if (strcmp(s->user_id, user_id) == 0 && (!except || strcmp(s->id, except) != 0))
+			session_free(s);
 	}
 }
 
 struct emu_rtoken *emu_rtoken_new(const struct emu_session *s)
 {
+	struct emu_session *owner = emu_session_by_id(s->id);
 	struct emu_rtoken *t = calloc(1, sizeof(*t));
 
+	if (!t || !owner)
+		abort(); /* a token for a session the store does not hold: a bug */
 	emu_random_token(t->token, EMU_RT_LEN - 1);
 	memcpy(t->session_id, s->id, EMU_ID_LEN);
-	t->next = rtokens;
-	rtokens = t;
+	t->next = owner->rtokens;
+	owner->rtokens = t;
+	lh_table_insert(rtokens_by_token, t->token, t);
 	return t;
 }
 
 struct emu_rtoken *emu_rtoken_find(const char *token)
 {
-	if (!token)
+	void *v = NULL;
+
+	if (!token || !rtokens_by_token || !lh_table_lookup_ex(rtokens_by_token, token, &v))
 		return NULL;
-	for (struct emu_rtoken *t = rtokens; t; t = t->next)
-		if (strcmp(t->token, token) == 0)
-			return t;
-	return NULL;
+	return v;
 }
 
 void emu_rtoken_revoke_family(const char *session_id)
 {
-	for (struct emu_rtoken *t = rtokens; t; t = t->next)
-		if (strcmp(t->session_id, session_id) == 0)
-			t->used = true;
+	struct emu_session *s = emu_session_by_id(session_id);
+
+	for (struct emu_rtoken *t = s ? s->rtokens : NULL; t; t = t->next)
+		t->used = true;
 }
