@@ -235,13 +235,17 @@ cleanup:
 	return rc;
 }
 
-static char *get_str(json_object *o, const char *key)
+/* *@out: a copy of string member @key, or NULL when there is none. -1 only when the copy fails:
+ * an optional field (email, phone) lost to memory must not read as "absent" (tests/inject). */
+static int get_str(json_object *o, const char *key, char **out)
 {
 	json_object *v;
 
+	*out = NULL;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return strdup(json_object_get_string(v));
+		return 0;
+	*out = strdup(json_object_get_string(v));
+	return *out == NULL ? -1 : 0;
 }
 
 static long long get_int(json_object *o, const char *key)
@@ -268,13 +272,11 @@ static int from_line(const char *line, size_t len, struct gotrue_account *a)
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (o == NULL || !json_object_is_type(o, json_type_object))
 		goto cleanup;
-	a->name = get_str(o, "name");
-	a->user_id = get_str(o, "id");
-	a->gecos = get_str(o, "gecos");
-	a->home = get_str(o, "home");
-	a->shell = get_str(o, "shell");
-	a->email = get_str(o, "email");
-	a->phone = get_str(o, "phone");
+	if (get_str(o, "name", &a->name) != 0 || get_str(o, "id", &a->user_id) != 0 ||
+	    get_str(o, "gecos", &a->gecos) != 0 || get_str(o, "home", &a->home) != 0 ||
+	    get_str(o, "shell", &a->shell) != 0 || get_str(o, "email", &a->email) != 0 ||
+	    get_str(o, "phone", &a->phone) != 0)
+		goto cleanup;
 	uid = get_int(o, "uid");
 	gid = get_int(o, "gid");
 	a->banned_until = (time_t)get_int(o, "banned_until");

@@ -375,8 +375,10 @@ static int set_string(struct gotrue_config *cfg, const struct option_def *def, c
 	char **field = cfg_field(cfg, def->offset);
 	char *copy = strndup(value, len);
 
-	if (copy == NULL)
+	if (copy == NULL) {
+		cfg->load_oom = true;
 		return -1;
+	}
 	free(*field);
 	*field = copy;
 	return 0;
@@ -392,13 +394,14 @@ static int set_strv(struct gotrue_config *cfg, const struct option_def *def, cha
 }
 
 /* Lists: split, validate every item; NULL (after logging) when one is bad. */
-static char **parse_list(pam_handle_t *pamh, const struct where *w, const struct option_def *def,
-			 const char *value)
+static char **parse_list(pam_handle_t *pamh, struct gotrue_config *cfg, const struct where *w,
+			 const struct option_def *def, const char *value)
 {
 	char **strv = strv_split(value), **p;
 	bool bad = false;
 
 	if (strv == NULL) {
+		cfg->load_oom = true;
 		opt_log(pamh, w, "out of memory; option=%s", def->name);
 		return NULL;
 	}
@@ -547,7 +550,7 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 	case OPT_ALGS:
 	case OPT_DOMAINS:
 	case OPT_NAMES:
-		strv = parse_list(pamh, w, def, value);
+		strv = parse_list(pamh, cfg, w, def, value);
 		if (strv == NULL)
 			goto cleanup; /* logged */
 		rc = set_strv(cfg, def, strv);
@@ -562,7 +565,8 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 		}
 		break;
 	case OPT_SERVER:
-		/* v2.69 is the last generation whose /logout ignores scope (gotrue-api/README.md). */
+		/* v2.69 is the last generation whose /logout ignores scope (gotrue-api/README.md).
+		 */
 		if (strcmp(value, "auto") == 0)
 			cfg->server = GOTRUE_SERVER_AUTO;
 		else if (strcmp(value, "v2.69") == 0 || strcmp(value, "old") == 0)
@@ -683,6 +687,7 @@ int gotrue_config_parse(pam_handle_t *pamh, struct gotrue_config *cfg, const cha
 		line = strndup(p, (size_t)(eol - p));
 		p = *eol == '\n' ? eol + 1 : eol;
 		if (line == NULL) {
+			cfg->load_oom = true;
 			opt_log(pamh, &w, "out of memory");
 			problems++;
 			break;
@@ -741,7 +746,8 @@ int gotrue_config_load_file(pam_handle_t *pamh, struct gotrue_config *cfg, const
 	/* Bad lines are logged and skipped (the house rule for unknown options); they are counted
 	 * in cfg->load_problems for `gotruectl config check`. */
 	gotrue_config_parse(pamh, cfg, text, path);
-	rc = 0;
+	/* But a line lost to a failed allocation is not a bad line: the file was not applied. */
+	rc = cfg->load_oom ? -1 : 0;
 cleanup:
 	gotrue_wipe_free(text, len + 1);
 	return rc;
@@ -762,6 +768,13 @@ static int config_finish(pam_handle_t *pamh, struct gotrue_config *cfg)
 {
 	int rc = 0;
 
+	if (cfg->load_oom) {
+		/* A skipped bad line is the admin's to fix; a line lost to memory is silently not
+		 * applied (state_dir back to its default, a shorter allow_groups): never run on it.
+		 */
+		gotrue_log(pamh, LOG_ERR, "out of memory while loading the configuration");
+		rc = -1;
+	}
 	if (cfg->connect_timeout > cfg->timeout) {
 		gotrue_log(pamh, LOG_WARNING,
 			   "connect_timeout is larger than timeout, using timeout; "

@@ -9,8 +9,8 @@
 #include <sys/types.h>
 #include <security/pam_ext.h>
 
-#define GOTRUE_DEFAULT_CONF SYSCONFDIR "/gotrue/gotrue.conf"
-#define GOTRUE_CONF_MAX_SIZE (64 * 1024)
+#define GOTRUE_DEFAULT_CONF    SYSCONFDIR "/gotrue/gotrue.conf"
+#define GOTRUE_CONF_MAX_SIZE   (64 * 1024)
 #define GOTRUE_SECRET_MAX_SIZE (16 * 1024)
 
 /* Which GoTrue generation the server is: v2.69 ignores /logout?scope= and ends every session of
@@ -28,32 +28,32 @@ enum gotrue_revoked_action {
 
 struct gotrue_config {
 	/* server */
-	char *url;                   /* base URL, stored without a trailing slash */
-	char *api_key_file;          /* secret file: the `apikey` header */
+	char *url;		     /* base URL, stored without a trailing slash */
+	char *api_key_file;	     /* secret file: the `apikey` header */
 	char *service_role_key_file; /* secret file: admin bearer (gotruectl only) */
-	char *ca_file;               /* extra CA bundle for TLS verification */
-	long timeout;                /* seconds, total per request; default 10, 1..120 */
-	long connect_timeout;        /* seconds; default min(timeout, 5) */
-	size_t max_response;         /* bytes; default 1 MiB */
+	char *ca_file;		     /* extra CA bundle for TLS verification */
+	long timeout;		     /* seconds, total per request; default 10, 1..120 */
+	long connect_timeout;	     /* seconds; default min(timeout, 5) */
+	size_t max_response;	     /* bytes; default 1 MiB */
 	/* token verification */
-	char *jwt_secret_file;       /* secret file: HS256 key */
-	char *jwt_public_key;        /* PEM file: RS256/ES256 key */
-	char *jwks_url;              /* JWKS URL (absolute, or a path under url) */
-	char *jwt_aud;               /* default "authenticated" */
-	char *jwt_iss;               /* checked where set */
-	char **jwt_algs;             /* allow-list, NULL-terminated; default from the key type */
-	long jwt_leeway;             /* seconds of leeway for exp/nbf; default 30 */
+	char *jwt_secret_file; /* secret file: HS256 key */
+	char *jwt_public_key;  /* PEM file: RS256/ES256 key */
+	char *jwks_url;	       /* JWKS URL (absolute, or a path under url) */
+	char *jwt_aud;	       /* default "authenticated" */
+	char *jwt_iss;	       /* checked where set */
+	char **jwt_algs;       /* allow-list, NULL-terminated; default from the key type */
+	long jwt_leeway;       /* seconds of leeway for exp/nbf; default 30 */
 	/* accounts (NSS mapping and access) */
-	char **email_domains;        /* NULL-terminated */
+	char **email_domains; /* NULL-terminated */
 	unsigned long uid_min, uid_max;
-	char *home;                  /* template, default "/home/%u" */
-	char *shell;                 /* default "/bin/bash" */
-	char **allow_groups;         /* NULL-terminated; empty means everyone */
-	char **local_groups;         /* NULL-terminated */
+	char *home;	     /* template, default "/home/%u" */
+	char *shell;	     /* default "/bin/bash" */
+	char **allow_groups; /* NULL-terminated; empty means everyone */
+	char **local_groups; /* NULL-terminated */
 	/* sessions */
 	enum gotrue_revoked_action revoked_session;
 	enum gotrue_server_generation server; /* key "server": auto | v2.69 | current */
-	char *state_dir;             /* default GOTRUE_STATEDIR */
+	char *state_dir;		      /* default GOTRUE_STATEDIR */
 	bool debug;
 
 	/* Loaded secrets (NULL until gotrue_config_load_secret()). Wiped by gotrue_config_free. */
@@ -62,8 +62,11 @@ struct gotrue_config {
 	char *jwt_secret;
 
 	/* Bookkeeping for the loader and gotrue_config_check() (added by H-core). */
-	bool connect_timeout_set;    /* connect_timeout given explicitly, not derived from timeout */
-	unsigned int load_problems;  /* bad lines and arguments seen (logged, then skipped) */
+	bool connect_timeout_set;   /* connect_timeout given explicitly, not derived from timeout */
+	unsigned int load_problems; /* bad lines and arguments seen (logged, then skipped) */
+	/* An allocation failed while loading (added by H-inject): a line or argument was lost, not
+	 * bad, so the config is incomplete and gotrue_config_load/_load_file fail (fail closed). */
+	bool load_oom;
 };
 
 /* A config with every default set. NULL on ENOMEM. */
@@ -99,10 +102,12 @@ enum gotrue_secret {
 };
 /* Load one secret from its *_file (GOTRUE_FILE_SECRET rules, trailing newline stripped).
  * 0 when loaded or when no file is configured; -1 on error (logged). */
-int gotrue_config_load_secret(pam_handle_t *pamh, struct gotrue_config *cfg, enum gotrue_secret which);
+int gotrue_config_load_secret(pam_handle_t *pamh, struct gotrue_config *cfg,
+			      enum gotrue_secret which);
 
 /* Every problem in the config, one line each through @report; returns the count. Used by
- * `gotruectl config check`: missing url, non-https remote url, bad ranges, unreadable key files... */
+ * `gotruectl config check`: missing url, non-https remote url, bad ranges, unreadable key files...
+ */
 int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			void (*report)(void *ctx, const char *problem), void *ctx);
 

@@ -211,8 +211,13 @@ static enum pg_outcome step_keep_tokens(struct auth_state *st)
 	rec.expires_at = st->claims.exp ? st->claims.exp : st->session.expires_at;
 	rec.banned_until = st->session.user.banned_until;
 	rec.groups = st->groups;
-	if (gotrue_store_write(store, &rec) != 0)
+	if (gotrue_store_write(store, &rec) != 0) {
+		/* The write may have failed after the rename (the directory fsync): a record with
+		 * live tokens must not outlive a failed authentication. ENOENT is the usual case.
+		 */
+		gotrue_store_remove(store, rec.id);
 		goto cleanup;
+	}
 	snprintf(env, sizeof(env), "%s=%s", PG_ENV_HANDLE, rec.id);
 	copy = strdup(rec.id);
 	if (copy == NULL || pam_putenv(ctx->pamh, env) != PAM_SUCCESS ||

@@ -98,7 +98,8 @@ int pg_result(struct pg_ctx *ctx, enum pg_phase phase, enum pg_outcome outcome)
 		rc = PAM_SESSION_ERR;
 		break;
 	case PG_CONFIG:
-		rc = PAM_SERVICE_ERR;
+		/* pam_sm_open_session(3) and pam_sm_close_session(3) know only PAM_SESSION_ERR. */
+		rc = phase == PG_PHASE_SESSION ? PAM_SESSION_ERR : PAM_SERVICE_ERR;
 		break;
 	case PG_INTERNAL:
 		rc = phase == PG_PHASE_SESSION ? PAM_SESSION_ERR : PAM_SYSTEM_ERR;

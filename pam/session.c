@@ -33,13 +33,17 @@
 /* Refresh a token that expires within this margin, so that it cannot expire in flight. */
 #define REFRESH_MARGIN 10
 
-static char *item_dup(pam_handle_t *pamh, int type)
+/* *@out: a copy of the item, NULL when unset. -1 only when the copy fails: a tty lost to memory
+ * must not read as "no tty" in the record (tests/inject). */
+static int item_dup(pam_handle_t *pamh, int type, char **out)
 {
 	const void *v = NULL;
 
+	*out = NULL;
 	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || v == NULL || *(const char *)v == '\0')
-		return NULL;
-	return strdup(v);
+		return 0;
+	*out = strdup(v);
+	return *out == NULL ? -1 : 0;
 }
 
 static int ms_until(time_t deadline)
@@ -99,11 +103,13 @@ enum pg_outcome pg_open_session(struct pg_ctx *ctx)
 		goto cleanup;
 	}
 	rec.state = GOTRUE_STORE_ACTIVE;
-	rec.service = item_dup(ctx->pamh, PAM_SERVICE);
-	rec.tty = item_dup(ctx->pamh, PAM_TTY);
-	rec.rhost = item_dup(ctx->pamh, PAM_RHOST);
 	xdg = pam_getenv(ctx->pamh, "XDG_SESSION_ID");
 	rec.xdg_session_id = xdg != NULL ? strdup(xdg) : NULL;
+	if (item_dup(ctx->pamh, PAM_SERVICE, &rec.service) != 0 ||
+	    item_dup(ctx->pamh, PAM_TTY, &rec.tty) != 0 ||
+	    item_dup(ctx->pamh, PAM_RHOST, &rec.rhost) != 0 ||
+	    (xdg != NULL && rec.xdg_session_id == NULL))
+		goto cleanup;
 	rec.pid = getpid();
 	rec.pid_start = gotrue_store_pid_start(rec.pid);
 	if (gotrue_store_write(store, &rec) != 0)

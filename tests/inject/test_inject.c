@@ -1,0 +1,501 @@
+/* test_inject: fault injection into the whole PAM flow (issue 7, "a fault-injection build").
+ * the pam/ sources are compiled into this program with the core, and wrap.c replaces, through
+ * -Wl,--wrap, every allocation, open, write, fsync, rename, unlink and curl_easy_perform that
+ * those objects make. A real libpam handle (pam_start_confdir, service file in a temporary
+ * directory) drives pam_authenticate, pam_acct_mgmt, pam_open_session and pam_close_session,
+ * against the emulator; the service names tests/inject/shim.c, a module that hands each call
+ * back to this program's pam_sm_* (libpam allows pam_set_data, pam_get_data and PAM_AUTHTOK
+ * only inside a module call, so calling pam_sm_* straight from here would not be the real flow).
+ *
+ * First a counting run records how many calls of each function one cycle makes. Then, for each
+ * call index of each function, a forked child runs the cycle with that one call failing, and the
+ * parent asserts:
+ *  - the child finished (no crash, no hang);
+ *  - the phase in which the call failed did not return PAM_SUCCESS (the cycle stops there), and a
+ *    failed authenticate left no pending record with live tokens behind;
+ *  - a failure inside close_session gave PAM_SESSION_ERR and kept the record for
+ *    `gotruectl refresh` to retry, or else the close did its whole job anyway through a fallback
+ *    (PAM_SUCCESS only with the server's 2xx to POST /logout seen by wrap.c, and the record
+ *    gone: e.g. an unreadable *other* record while counting the user's sessions);
+ *  - every block the project's code allocated during the cycle was freed by its end (pam_end
+ *    included).
+ * Two places are housekeeping, where a failure may leave the phase successful:
+ *  - inside gotrue_sync_one_user() called by authenticate's last step: the decision was made
+ *    from the verified token before it, and pam/auth.c documents that step as non-fatal;
+ *  - in close_session after POST /logout answered 2xx: the GoTrue session no longer exists, so
+ *    what remains (removing the record) cannot un-revoke anything. PAM_SUCCESS or
+ *    PAM_SESSION_ERR are both accepted there, and a record left behind is one the refresh pass
+ *    removes when the server says the session is gone.
+ *  - inside pg_local_account(), the account step's probe of /etc/passwd: it can only make the
+ *    module step aside (PAM_IGNORE) for a local name; when it cannot read the file it answers
+ *    "not local" and the full GoTrue account check runs, so a PAM_SUCCESS then was earned by
+ *    that check.
+ * One known gap is reported as a TAP TODO, not hidden: open_session without the pid start time.
+ * What this cannot see: calls inside shared libraries (libpam, libcurl, json-c, libjwt, OpenSSL,
+ * glibc's internal opens), and blocks those libraries allocate; see wrap.c. When the build has
+ * sanitizers, each child also exits through LeakSanitizer, which sees those too.
+ *
+ * Run time: one cycle makes about 380 such calls, and trying every one takes about 40 s on two
+ * busy cores, so `make check` tries them all. GOTRUE_INJECT_SAMPLE=N tries at most N indices
+ * per function instead (the first five, the last five and an even spread between). */
+#include <config.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <security/pam_appl.h>
+#include <security/pam_modules.h>
+
+#include "emu.h"
+#include "tap.h"
+#include "wrap.h"
+
+#define PASSWORD      "Correct-Horse-9"
+#define CHILD_TIMEOUT 30
+
+static const char *const phase_names[INJ_PHASES] = {"auth", "account", "open_session",
+						    "close_session"};
+
+/* What a child reports back through its pipe. */
+struct result {
+	int rc[INJ_PHASES]; /* -1: not run */
+	long count[INJ_KINDS];
+	bool fired;
+	int fired_phase;
+	bool fired_housekeeping;
+	bool revoked; /* close_session's POST /logout answered 2xx */
+	bool fired_probe;
+	bool fired_pid_start;
+	void *fired_caller;
+	long live;
+	size_t live_bytes;
+	bool table_full;
+	int records_after_auth; /* session records right after authenticate */
+	int records_end;	/* and at the end of the cycle */
+};
+
+/* The module's log lines (libpam's pam_syslog lands here: -export-dynamic) are shown with
+ * GOTRUE_INJECT_VERBOSE=1, to see why a phase failed. */
+static bool verbose;
+
+void vsyslog(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void vsyslog(int pri, const char *fmt, va_list ap)
+{
+	if (verbose) {
+		printf("# log: ");
+		vprintf(fmt, ap);
+		printf("\n");
+	}
+}
+
+void syslog(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void syslog(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(pri, fmt, ap);
+	va_end(ap);
+}
+
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+{
+	vsyslog(pri, fmt, ap);
+}
+
+void __syslog_chk(int pri, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(pri, fmt, ap);
+	va_end(ap);
+}
+
+static char tmpdir[] = "/tmp/test_inject.XXXXXX";
+static char conf_arg[600];
+static int iteration;
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct pam_response *r;
+	bool armed = inj.armed;
+	int i, rc = PAM_CONV_ERR;
+
+	/* The application's allocations are not the module's: neither counted nor failed. */
+	inj.armed = false;
+	r = calloc((size_t)n, sizeof(*r));
+	if (r == NULL)
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+			r[i].resp = strdup(PASSWORD);
+	}
+	*resp = r;
+	rc = PAM_SUCCESS;
+cleanup:
+	inj.armed = armed;
+	return rc;
+}
+
+static void no_delay(int retval, unsigned usec_delay, void *appdata)
+{
+}
+
+static int count_records(const char *state_dir)
+{
+	char path[600];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/sessions", state_dir);
+	d = opendir(path);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strlen(de->d_name) == 32 && strspn(de->d_name, "0123456789abcdef") == 32)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char state_arg[700];
+static int module_rc[INJ_PHASES];
+
+/* What the shim module forwards to (tests/inject/shim.c): one phase of the flow, armed. The
+ * arguments are this test's, so that each iteration gets its own state directory. */
+static int phase(enum inj_phase p, pam_handle_t *pamh, int flags)
+{
+	const char *argv[2] = {conf_arg, state_arg};
+	int rc;
+
+	inj.phase = p;
+	inj.armed = true;
+	switch (p) {
+	case INJ_PHASE_AUTH:
+		rc = pam_sm_authenticate(pamh, flags, 2, argv);
+		break;
+	case INJ_PHASE_ACCOUNT:
+		rc = pam_sm_acct_mgmt(pamh, flags, 2, argv);
+		break;
+	case INJ_PHASE_OPEN:
+		rc = pam_sm_open_session(pamh, flags, 2, argv);
+		break;
+	default:
+		rc = pam_sm_close_session(pamh, flags, 2, argv);
+		break;
+	}
+	inj.armed = false;
+	inj.phase = INJ_PHASE_NONE;
+	module_rc[p] = rc;
+	return rc;
+}
+
+#define FORWARD(name, p)                                                                           \
+	int inject_sm_##name(pam_handle_t *pamh, int flags, int argc, const char **argv);          \
+	int inject_sm_##name(pam_handle_t *pamh, int flags, int argc, const char **argv)           \
+	{                                                                                          \
+		return phase(p, pamh, flags);                                                      \
+	}
+FORWARD(authenticate, INJ_PHASE_AUTH)
+FORWARD(acct_mgmt, INJ_PHASE_ACCOUNT)
+FORWARD(open_session, INJ_PHASE_OPEN)
+FORWARD(close_session, INJ_PHASE_CLOSE)
+
+/* One auth -> account -> open -> close cycle through the real libpam, with its own state
+ * directory; stops at the first phase that fails, as an application would. */
+static void cycle(struct result *res)
+{
+	struct pam_conv pc = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	char state_dir[600];
+	int p, last = PAM_SUCCESS;
+
+	memset(res, 0, sizeof(*res));
+	for (p = 0; p < INJ_PHASES; p++)
+		module_rc[p] = -1;
+	snprintf(state_dir, sizeof(state_dir), "%s/state.%d", tmpdir, iteration);
+	snprintf(state_arg, sizeof(state_arg), "state_dir=%s", state_dir);
+	if (pam_start_confdir("inject", "alice", &pc, tmpdir, &pamh) != PAM_SUCCESS)
+		return;
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	pam_set_item(pamh, PAM_TTY, "pts/9");
+	last = pam_authenticate(pamh, 0);
+	res->records_after_auth = count_records(state_dir);
+	if (last == PAM_SUCCESS)
+		last = pam_acct_mgmt(pamh, 0);
+	if (last == PAM_SUCCESS)
+		last = pam_open_session(pamh, 0);
+	if (last == PAM_SUCCESS)
+		last = pam_close_session(pamh, 0);
+	pam_end(pamh, last);
+	memcpy(res->rc, module_rc, sizeof(res->rc));
+	res->records_end = count_records(state_dir);
+	memcpy(res->count, inj.count, sizeof(res->count));
+	res->fired = inj.fired;
+	res->fired_phase = inj.fired_phase;
+	res->fired_housekeeping = inj.fired_housekeeping;
+	res->fired_caller = inj.fired_caller;
+	res->revoked = inj.revoked;
+	res->fired_probe = inj.fired_probe;
+	res->fired_pid_start = inj.fired_pid_start;
+	res->live = inj.live;
+	res->live_bytes = inj.live_bytes;
+	res->table_full = inj.table_full;
+}
+
+/* Run one cycle in a child with call @index of @kind failing (-1: none). 0, or -1 when the child
+ * crashed, hung or said nothing; *@how says which. */
+static int run_child(enum inj_kind kind, long index, struct result *res, char *how, size_t how_len)
+{
+	int fds[2], status = 0, rc = -1;
+	ssize_t got = 0, n;
+	pid_t pid;
+
+	iteration++;
+	snprintf(how, how_len, "no report");
+	fflush(stdout);
+	if (pipe(fds) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct result r;
+
+		close(fds[0]);
+		alarm(CHILD_TIMEOUT);
+		inj.fail_kind = kind;
+		inj.fail_index = index;
+		cycle(&r);
+		if (r.live > 0)
+			inj_dump_live(5);
+		fflush(stdout);
+		if (write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+			_exit(3);
+		/* exit(), not _exit(): with sanitizers, LeakSanitizer checks the child too. */
+		exit(0);
+	}
+	close(fds[1]);
+	while (got < (ssize_t)sizeof(*res) &&
+	       (n = read(fds[0], (char *)res + got, sizeof(*res) - (size_t)got)) > 0)
+		got += n;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		snprintf(how, how_len, "killed by signal %d%s", WTERMSIG(status),
+			 WTERMSIG(status) == SIGALRM ? " (hung)" : "");
+	else if (WEXITSTATUS(status) != 0)
+		snprintf(how, how_len, "exit status %d", WEXITSTATUS(status));
+	else if (got == (ssize_t)sizeof(*res))
+		rc = 0;
+	return rc;
+}
+
+/* A code address as an offset into this program, for `addr2line -e test_inject OFFSET`. */
+static void *code_offset(void *p)
+{
+	Dl_info info;
+
+	if (p != NULL && dladdr(p, &info) != 0 && info.dli_fbase != NULL)
+		return (void *)((char *)p - (char *)info.dli_fbase);
+	return p;
+}
+
+/* Judge one injected cycle. */
+static void judge(enum inj_kind kind, long index, const struct result *r)
+{
+	char what[160];
+	int p, bad = 0;
+
+	snprintf(what, sizeof(what), "%s #%ld (called from %p)", inj_kind_name(kind), index,
+		 code_offset(r->fired_caller));
+	if (!r->fired) {
+		/* The counting run saw this call; a cycle that took another path (a retry that
+		 * did not happen) may not reach it. Nothing failed, so the cycle must succeed. */
+		ok(r->rc[INJ_PHASE_CLOSE] == PAM_SUCCESS && r->live == 0,
+		   "%s: not reached this time; cycle clean", what);
+		return;
+	}
+	p = r->fired_phase;
+	if (p < 0 || p >= INJ_PHASES) {
+		ok(0, "%s: failed outside any phase", what);
+		return;
+	}
+	if (r->fired_pid_start && r->rc[p] == PAM_SUCCESS) {
+		/* Known, reported to the lead: open_session records pid_start 0 when it cannot
+		 * read /proc/PID/stat, and lib/terminate.c never signals a pid without a start
+		 * time, so a later ban cannot end that session. Failing the login instead would
+		 * lock everyone out of a host without /proc: a design decision, not a fix here. */
+		/* By hand, not ok(): a TODO must not count as a failure in done_testing(). */
+		printf("not ok %d - %s: open_session succeeds without the pid start time "
+		       "# TODO design decision\n",
+		       ++tap_n, what);
+		return;
+	}
+	if (r->fired_housekeeping || (r->fired_probe && r->rc[p] == PAM_SUCCESS)) {
+		if (p == INJ_PHASE_CLOSE && r->rc[p] != PAM_SUCCESS &&
+		    r->rc[p] != PAM_SESSION_ERR) {
+			diag("%s: after the revocation close gave %d", what, r->rc[p]);
+			bad++;
+		}
+	} else {
+		if (r->rc[p] == PAM_SUCCESS && p == INJ_PHASE_CLOSE && r->revoked &&
+		    r->records_end == 0) {
+			/* The close did its whole job despite the failure (a fallback path): the
+			 * server confirmed the revocation and the record is gone. */
+		} else if (r->rc[p] == PAM_SUCCESS) {
+			diag("%s: %s returned PAM_SUCCESS", what, phase_names[p]);
+			bad++;
+		}
+		if (p == INJ_PHASE_AUTH && r->records_after_auth != 0) {
+			diag("%s: failed authenticate left %d pending record(s)", what,
+			     r->records_after_auth);
+			bad++;
+		}
+		if (p == INJ_PHASE_CLOSE && r->rc[p] != PAM_SESSION_ERR &&
+		    !(r->rc[p] == PAM_SUCCESS && r->revoked && r->records_end == 0)) {
+			diag("%s: close_session gave %d, not PAM_SESSION_ERR", what, r->rc[p]);
+			bad++;
+		}
+		if (p == INJ_PHASE_CLOSE && r->rc[p] != PAM_SUCCESS && r->records_end != 1) {
+			diag("%s: close_session failed but the record is gone", what);
+			bad++;
+		}
+	}
+	if (r->live != 0 || r->table_full) {
+		diag("%s: %ld block(s), %zu bytes not freed%s", what, r->live, r->live_bytes,
+		     r->table_full ? " (table full)" : "");
+		bad++;
+	}
+	ok(bad == 0, "%s fails in %s%s: rc %d, no leak", what, phase_names[p],
+	   r->fired_housekeeping ? " (housekeeping)" : "", r->rc[p]);
+}
+
+static int write_service(void)
+{
+	char path[600];
+	FILE *f;
+
+	const char *b = getenv("top_builddir");
+	char shim[600];
+
+	snprintf(shim, sizeof(shim), "%s/tests/inject/.libs/pam_inject_shim.so", b ? b : ".");
+	snprintf(path, sizeof(path), "%s/inject", tmpdir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "auth required %s\naccount required %s\nsession required %s\n", shim, shim,
+		shim);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	struct emu *e = NULL;
+	struct result base, r;
+	char *conf = NULL, *id = NULL, how[64], cmd[700];
+	const char *sample_env = getenv("GOTRUE_INJECT_SAMPLE");
+	long sample = sample_env != NULL ? atol(sample_env) : 0;
+	bool exhaustive = sample <= 0;
+	long i, tried = 0, total = 0, step;
+	time_t t0 = time(NULL);
+	int k;
+
+#ifndef HAVE_PAM_START_CONFDIR
+	skip_all("libpam < 1.4 has no pam_start_confdir");
+#endif
+	verbose = getenv("GOTRUE_INJECT_VERBOSE") != NULL;
+	if (mkdtemp(tmpdir) == NULL)
+		return 99;
+	e = emu_start(NULL);
+	if (e == NULL)
+		skip_all("cannot start the emulator");
+	conf = emu_write_config(e, "email_domains = example.com\ntimeout = 5\n");
+	id = emu_create_user(e, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
+	if (conf == NULL || id == NULL || write_service() != 0) {
+		ok(0, "setup");
+		goto cleanup;
+	}
+	snprintf(conf_arg, sizeof(conf_arg), "conf=%s", conf);
+
+	/* The tracker itself must be able to see a leak, or "no leak" below proves nothing. */
+	{
+		void *volatile probe; /* kept, or GCC drops the malloc/free pair */
+		/* Through volatile: GCC assumes malloc changes no global and would reuse a read. */
+		volatile long *live = &inj.live;
+		long before = *live;
+
+		inj.armed = true;
+		probe = malloc(16);
+		inj.armed = false;
+		ok(probe != NULL && *live == before + 1, "tracker: an armed malloc is live");
+		free(probe);
+		ok(*live == before, "tracker: and gone once freed");
+	}
+
+	/* The counting run: nothing fails; the whole cycle succeeds and frees everything. */
+	if (run_child(INJ_KINDS, -1, &base, how, sizeof(how)) != 0) {
+		ok(0, "counting run (%s)", how);
+		goto cleanup;
+	}
+	is_int(base.rc[INJ_PHASE_CLOSE], PAM_SUCCESS, "counting run: the whole cycle succeeds");
+	diag("counting run: auth %d, account %d, open %d, close %d", base.rc[0], base.rc[1],
+	     base.rc[2], base.rc[3]);
+	is_int(base.records_end, 0, "counting run: store empty after close");
+	is_int(base.live, 0, "counting run: every block freed");
+	for (k = 0; k < INJ_KINDS; k++) {
+		diag("%-18s %ld call(s) per cycle", inj_kind_name(k), base.count[k]);
+		total += base.count[k];
+	}
+	ok(base.count[INJ_CURL] > 0 && base.count[INJ_MALLOC] + base.count[INJ_CALLOC] > 0 &&
+		   base.count[INJ_OPEN] > 0 && base.count[INJ_RENAME] > 0 &&
+		   base.count[INJ_FSYNC] > 0 && base.count[INJ_WRITE] > 0,
+	   "the wrapped functions are really called (the --wrap link works)");
+
+	for (k = 0; k < INJ_KINDS; k++) {
+		/* GOTRUE_INJECT_SAMPLE: all of a small count; else the first and last five and a
+		 * spread. */
+		step = exhaustive || base.count[k] <= sample
+			       ? 1
+			       : (base.count[k] + sample - 1) / sample;
+		for (i = 0; i < base.count[k]; i++) {
+			if (step > 1 && i >= 5 && i < base.count[k] - 5 && i % step != 0)
+				continue;
+			if (run_child((enum inj_kind)k, i, &r, how, sizeof(how)) != 0) {
+				ok(0, "%s #%ld: the cycle ended cleanly (%s)", inj_kind_name(k), i,
+				   how);
+				continue;
+			}
+			judge((enum inj_kind)k, i, &r);
+			tried++;
+		}
+	}
+	diag("%ld of %ld call sites failed in turn%s, %ld s", tried, total,
+	     exhaustive ? " (all of them)" : " (sampled: GOTRUE_INJECT_SAMPLE)",
+	     (long)(time(NULL) - t0));
+cleanup:
+	emu_stop(e);
+	free(conf);
+	free(id);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		diag("cannot remove %s", tmpdir);
+	return done_testing();
+}
