@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,6 +52,34 @@ static CURLcode global_rc = CURLE_FAILED_INIT;
 /* curl_global_init is not thread-safe before 7.84 and must run once per process. Inside a PAM
  * module curl_global_cleanup is never called: the host (sshd, sudo) may use libcurl itself, and
  * the module can be unloaded and loaded again. */
+/* libcurl copies a small request body (a sign-in's password) into a buffer of its own and frees
+ * it without wiping, as it does with its header buffers (which carry the bearer token). So curl
+ * gets an allocator whose free and realloc wipe the whole old block first (malloc_usable_size:
+ * the block, not just what was asked for). It only takes effect when we are the first in the
+ * process to initialise libcurl, which is the case in sshd, sudo and login. */
+static void wiping_free(void *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	q = malloc(n ? n : 1);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wiping_free(p);
+	return q;
+}
+
 static void global_init(void)
 {
 	char *keylog = NULL;
@@ -63,7 +92,8 @@ static void global_init(void)
 		keylog = strdup(getenv("SSLKEYLOGFILE"));
 		unsetenv("SSLKEYLOGFILE");
 	}
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	global_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc,
+					 strdup, calloc);
 	if (keylog) {
 		setenv("SSLKEYLOGFILE", keylog, 1);
 		free(keylog);
@@ -672,6 +702,7 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 	char *text = NULL;
 	size_t text_len = 0;
 	int rc = -1;
+	json_object *parsed = NULL;
 
 	if (out)
 		*out = NULL;
@@ -704,17 +735,25 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 		gotrue_error_decode(err, r->status, r->error_code, r->body, r->body_len);
 		goto cleanup;
 	}
-	if (out && r->body_len > 0) {
-		*out = gotrue_json_parse(r->body, r->body_len);
-		if (!*out) {
+	/* A 2xx body must be JSON even when the caller wants none: GoTrue answers /logout with an
+	 * empty 204, so a 200 carrying a proxy's HTML page did not come from GoTrue, and taking it
+	 * for a revocation would lose one (found by tests/hardening/test_fault_matrix). */
+	if (r->body_len > 0) {
+		parsed = gotrue_json_parse(r->body, r->body_len);
+		if (!parsed) {
 			gotrue_error_set(err, GOTRUE_ERR_PROTOCOL,
 					 "response is not JSON (HTTP %ld)", r->status);
 			err->http_status = r->status;
 			goto cleanup;
 		}
+		if (out) {
+			*out = parsed;
+			parsed = NULL;
+		}
 	}
 	rc = 0;
 cleanup:
+	json_object_put(parsed);
 	if (text)
 		explicit_bzero(text, text_len);
 	if (r == &local)

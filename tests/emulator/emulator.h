@@ -115,14 +115,14 @@ struct emu_session {
 	char aal[5];
 	char amr_method[16];
 	time_t amr_time;
-	struct emu_session *next;
+	struct emu_rtoken *rtokens; /* the session's refresh-token family, newest first */
 };
 
 struct emu_rtoken {
 	char token[EMU_RT_LEN];
 	char session_id[EMU_ID_LEN];
 	bool used;
-	struct emu_rtoken *next;
+	struct emu_rtoken *next; /* in its session's family */
 };
 
 void emu_store_lock(void);
@@ -182,6 +182,7 @@ enum emu_fault_kind {
 	EMU_FAULT_TRUNCATE,
 	EMU_FAULT_REDIRECT,
 	EMU_FAULT_WRONG_TYPES,
+	EMU_FAULT_TOKEN,
 };
 
 struct emu_fault {
@@ -191,6 +192,7 @@ struct emu_fault {
 	char *body;
 	size_t bytes;
 	char *location;
+	char *token; /* EMU_FAULT_TOKEN: the access_token put into a 200 answer */
 };
 
 int emu_fault_add(json_object *spec, char *err, size_t err_len);
@@ -198,6 +200,8 @@ void emu_faults_clear(void);
 /* Take one matching fault (decrements its count). Returns false if none. */
 bool emu_fault_take(const char *method, const char *path, struct emu_fault *out);
 void emu_fault_release(struct emu_fault *f);
+/* EMU_FAULT_TOKEN: replace access_token in @r when it is a 200 JSON object that has one. */
+void emu_fault_apply_token(const struct emu_fault *f, struct emu_reply *r);
 void emu_count(const char *method, const char *path, const char *grant_type);
 void emu_count_key(const char *key);
 json_object *emu_counts_json(void);

@@ -34,6 +34,7 @@ static const struct {
 	{"truncate", EMU_FAULT_TRUNCATE},
 	{"redirect", EMU_FAULT_REDIRECT},
 	{"wrong_types", EMU_FAULT_WRONG_TYPES},
+	{"token", EMU_FAULT_TOKEN},
 };
 
 static void rule_free(struct fault_rule *r)
@@ -48,8 +49,29 @@ void emu_fault_release(struct emu_fault *f)
 {
 	free(f->body);
 	free(f->location);
+	free(f->token);
 	f->body = NULL;
 	f->location = NULL;
+	f->token = NULL;
+}
+
+/* The attack tests need the module to receive a token of their making from a server it trusts:
+ * the real handler runs (the password is checked, a session is made), then only access_token is
+ * swapped, so everything else in the answer stays consistent. */
+void emu_fault_apply_token(const struct emu_fault *f, struct emu_reply *r)
+{
+	json_object *o;
+
+	if (r->status != 200 || r->body == NULL || f->token == NULL)
+		return;
+	o = json_tokener_parse(r->body);
+	if (o != NULL && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "access_token", NULL)) {
+		json_object_object_add(o, "access_token", json_object_new_string(f->token));
+		emu_reply_json(r, r->status, o); /* takes o */
+		o = NULL;
+	}
+	json_object_put(o);
 }
 
 static const char *str_field(json_object *o, const char *key)
@@ -73,6 +95,10 @@ int emu_fault_add(json_object *spec, char *err, size_t err_len)
 		snprintf(err, err_len, "unknown or missing fault kind");
 		return -1;
 	}
+	if (k == EMU_FAULT_TOKEN && !str_field(spec, "token")) {
+		snprintf(err, err_len, "fault kind token needs a \"token\" string");
+		return -1;
+	}
 	r = calloc(1, sizeof(*r));
 	r->path = strdup(path ? path : "*");
 	r->method = str_field(spec, "method") ? strdup(str_field(spec, "method")) : NULL;
@@ -88,6 +114,8 @@ int emu_fault_add(json_object *spec, char *err, size_t err_len)
 		r->f.body = strdup(str_field(spec, "body"));
 	if (str_field(spec, "location"))
 		r->f.location = strdup(str_field(spec, "location"));
+	if (str_field(spec, "token"))
+		r->f.token = strdup(str_field(spec, "token"));
 	pthread_mutex_lock(&fault_mutex);
 	*rules_tail = r;
 	rules_tail = &r->next;
@@ -123,6 +151,7 @@ bool emu_fault_take(const char *method, const char *path, struct emu_fault *out)
 		*out = r->f;
 		out->body = r->f.body ? strdup(r->f.body) : NULL;
 		out->location = r->f.location ? strdup(r->f.location) : NULL;
+		out->token = r->f.token ? strdup(r->f.token) : NULL;
 		found = true;
 		if (r->count > 0 && --r->count == 0) {
 			*pp = r->next;

@@ -359,6 +359,8 @@ static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, cons
 		dispatch(&q, &r);
 	if (faulted && f.kind == EMU_FAULT_WRONG_TYPES)
 		wrong_types(&r);
+	if (faulted && f.kind == EMU_FAULT_TOKEN)
+		emu_fault_apply_token(&f, &r);
 	ret = queue(conn, &r, faulted && f.kind == EMU_FAULT_TRUNCATE ? &f : NULL);
 cleanup:
 	if (faulted)

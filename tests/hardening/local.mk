@@ -1,0 +1,31 @@
+# tests/hardening: issue 7, every bad day as a test case.
+HARDENING_TESTS =
+
+# The fault matrix: 15 server faults x authenticate, account, close_session, refresh pass, sync
+# (README.md, "When the server misbehaves", is its table).
+if HAVE_MHD
+HARDENING_TESTS += tests/hardening/test_fault_matrix
+endif
+tests_hardening_test_fault_matrix_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_hardening_test_fault_matrix_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_hardening_test_fault_matrix_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
+	pam/pam_gotrue.la
+
+check_PROGRAMS += $(HARDENING_TESTS)
+TESTS += $(HARDENING_TESTS)
+
+# Attacks (issue 7 "Attacks"), end to end through libpam, the module and the emulator. The test
+# defines syslog(3), free(3) and pam_fail_delay(3) itself: -export-dynamic makes the module and
+# its libraries bind to them.
+if HAVE_MHD
+HARDENING_TESTS += tests/hardening/test_attacks
+endif
+tests_hardening_test_attacks_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_hardening_test_attacks_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS) -ldl
+tests_hardening_test_attacks_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_hardening_test_attacks_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
+	pam/pam_gotrue.la
+# setuid callers (sudo, su) must not be steered by the environment: no plain getenv in the code
+# that runs inside them.
+TESTS += tests/hardening/test_getenv.sh
+EXTRA_DIST += tests/hardening/test_getenv.sh
