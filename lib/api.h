@@ -57,7 +57,8 @@ int gotrue_signout(struct gotrue_client *c, const char *access_token,
 /* GET /user */
 int gotrue_user_get(struct gotrue_client *c, const char *access_token, struct gotrue_user *out,
 		    struct gotrue_error *err);
-/* PUT /user with @update (e.g. {"password": ...} or {"data": {...}}); the object is not consumed. */
+/* PUT /user with @update (e.g. {"password": ...} or {"data": {...}}); the object is not consumed.
+ */
 int gotrue_user_update(struct gotrue_client *c, const char *access_token, json_object *update,
 		       struct gotrue_user *out, struct gotrue_error *err);
 /* POST /otp: a one-time code (and magic link) by email, or an SMS code by phone. */
@@ -90,8 +91,8 @@ int gotrue_pkce_challenge(const char *verifier, char *challenge, size_t challeng
 struct gotrue_user_page {
 	struct gotrue_user *users;
 	size_t n_users;
-	long long total;  /* X-Total-Count, -1 when absent */
-	char *next;       /* rel="next" target from Link, NULL on the last page */
+	long long total; /* X-Total-Count, -1 when absent */
+	char *next;	 /* rel="next" target from Link, NULL on the last page */
 };
 void gotrue_user_page_clear(struct gotrue_user_page *p);
 
@@ -117,7 +118,8 @@ int gotrue_admin_ban_user(struct gotrue_client *c, const char *id, const char *d
 			  struct gotrue_user *out, struct gotrue_error *err);
 int gotrue_admin_delete_user(struct gotrue_client *c, const char *id, struct gotrue_error *err);
 
-/* --- MFA (the client enforces the second factor; README point 9) ------------------------------- */
+/* --- MFA (the client enforces the second factor; README point 9) -------------------------------
+ */
 /* POST /factors {factor_type:"totp", friendly_name}. @out gets the whole answer (id, totp.secret,
  * totp.uri). */
 int gotrue_factor_enroll(struct gotrue_client *c, const char *access_token,

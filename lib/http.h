@@ -19,10 +19,10 @@ struct gotrue_http_response {
 	long status;
 	char *body; /* NUL-terminated, wiped on clear */
 	size_t body_len;
-	char *error_code;  /* x-sb-error-code header, or NULL */
-	char *link;        /* Link header, or NULL */
+	char *error_code;      /* x-sb-error-code header, or NULL */
+	char *link;	       /* Link header, or NULL */
 	long long total_count; /* X-Total-Count, or -1 */
-	char *location;    /* Location header, or NULL */
+	char *location;	       /* Location header, or NULL */
 };
 
 /* @cfg is borrowed and must outlive the handle. NULL on ENOMEM or a libcurl init failure. */

@@ -24,7 +24,8 @@ struct gotrue_verifier; /* keys + allow-list; immutable once built, safe to shar
 struct gotrue_client;
 struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 						    const struct gotrue_config *cfg,
-						    struct gotrue_client *c, struct gotrue_error *err);
+						    struct gotrue_client *c,
+						    struct gotrue_error *err);
 
 /* Building blocks, also used by tests. */
 struct gotrue_verifier *gotrue_verifier_new(void);
@@ -45,22 +46,22 @@ struct gotrue_claims {
 	char *role;
 	char *email;
 	char *aal;
-	char **aud; /* NULL-terminated ("aud" may be a string or an array) */
+	char **aud;	      /* NULL-terminated ("aud" may be a string or an array) */
 	time_t exp, nbf, iat; /* 0 when absent */
-	json_object *all; /* every claim, owned */
+	json_object *all;     /* every claim, owned */
 };
 void gotrue_claims_clear(struct gotrue_claims *cl);
 /* Claims JSON (the decoded payload) into the struct, type-checked. A fuzz target. 0 or -1. */
 int gotrue_claims_parse(const char *json, size_t len, struct gotrue_claims *out);
 
 struct gotrue_jwt_expect {
-	const char *aud;        /* required audience, NULL = don't check */
-	const char *iss;        /* NULL = don't check */
-	const char *sub;        /* NULL = don't check */
-	json_object *literal;   /* claims that must be equal, NULL = none */
-	long leeway;            /* seconds */
-	time_t now;             /* 0 = time(NULL) */
-	bool require_exp;       /* GoTrue always sets exp: default true */
+	const char *aud;      /* required audience, NULL = don't check */
+	const char *iss;      /* NULL = don't check */
+	const char *sub;      /* NULL = don't check */
+	json_object *literal; /* claims that must be equal, NULL = none */
+	long leeway;	      /* seconds */
+	time_t now;	      /* 0 = time(NULL) */
+	bool require_exp;     /* GoTrue always sets exp: default true */
 };
 
 /* Verify signature, alg and claims. 0 with @out filled, or -1 with a reason in @err

@@ -12,11 +12,11 @@
 #define GOTRUE_TOKEN_MAX (16 * 1024)
 
 struct gotrue_session {
-	char *access_token;  /* secret; NULL when the server returned only a user (signup pending) */
+	char *access_token; /* secret; NULL when the server returned only a user (signup pending) */
 	char *refresh_token; /* secret */
 	char *token_type;
 	long expires_in;
-	time_t expires_at;   /* from expires_at, else now + expires_in */
+	time_t expires_at; /* from expires_at, else now + expires_in */
 	bool has_user;
 	struct gotrue_user user;
 };

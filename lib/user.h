@@ -10,17 +10,17 @@
 #include <time.h>
 #include <json-c/json.h>
 
-#define GOTRUE_USER_ID_MAX 64       /* UUIDs are 36 */
-#define GOTRUE_USER_EMAIL_MAX 320
-#define GOTRUE_USER_PHONE_MAX 32
-#define GOTRUE_USER_STR_MAX 1024     /* any other string */
-#define GOTRUE_USER_META_MAX (64 * 1024) /* serialised size of a metadata object */
+#define GOTRUE_USER_ID_MAX	64 /* UUIDs are 36 */
+#define GOTRUE_USER_EMAIL_MAX	320
+#define GOTRUE_USER_PHONE_MAX	32
+#define GOTRUE_USER_STR_MAX	1024	    /* any other string */
+#define GOTRUE_USER_META_MAX	(64 * 1024) /* serialised size of a metadata object */
 #define GOTRUE_USER_FACTORS_MAX 32
 
 struct gotrue_factor {
 	char *id;
-	char *type;   /* "totp", "phone" */
-	char *status; /* "verified", "unverified" */
+	char *type;	     /* "totp", "phone" */
+	char *status;	     /* "verified", "unverified" */
 	char *friendly_name; /* may be NULL */
 };
 

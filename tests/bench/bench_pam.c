@@ -78,8 +78,9 @@ static int pam_signin(const char *service)
 
 int main(int argc, char **argv)
 {
-	/* GoTrue's own bcrypt cost, whatever GOTRUE_EMULATOR_BCRYPT_COST says: the password check is
-	 * most of what a real sign-in costs, and the ratio is meant against a real server's answer. */
+	/* GoTrue's own bcrypt cost, whatever GOTRUE_EMULATOR_BCRYPT_COST says: the password check
+	 * is most of what a real sign-in costs, and the ratio is meant against a real server's
+	 * answer. */
 	static const char *const args[] = {"--mode", "current", "--bcrypt-cost", "10", NULL};
 	int n = argc > 1 ? atoi(argv[1]) : 500, i, failed = 0;
 	double *tp, *tc, t0, mp, mc;

@@ -32,16 +32,16 @@ static inline int tap_ok(int cond, const char *file, int line, const char *fmt, 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_int(got, want, ...)                                                                     \
 	do {                                                                                       \
-		long long got_ = (long long)(got), want_ = (long long)(want);                     \
+		long long got_ = (long long)(got), want_ = (long long)(want);                      \
 		if (!ok(got_ == want_, __VA_ARGS__))                                               \
-			printf("#   got %lld, want %lld\n", got_, want_);                              \
+			printf("#   got %lld, want %lld\n", got_, want_);                          \
 	} while (0)
 #define is_str(got, want, ...)                                                                     \
 	do {                                                                                       \
 		const char *got_ = (got), *want_ = (want);                                         \
 		int same_ = (got_ && want_) ? strcmp(got_, want_) == 0 : got_ == want_;            \
 		if (!ok(same_, __VA_ARGS__))                                                       \
-			printf("#   got '%s', want '%s'\n", got_ ? got_ : "(null)",                    \
+			printf("#   got '%s', want '%s'\n", got_ ? got_ : "(null)",                \
 			       want_ ? want_ : "(null)");                                          \
 	} while (0)
 #define diag(...) (printf("# "), printf(__VA_ARGS__), printf("\n"))

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gotrue_error err = { 0 };
+	struct gotrue_error err = {0};
 	char header[GOTRUE_ERROR_CODE_MAX * 2];
 	char line[512];
 	long status;

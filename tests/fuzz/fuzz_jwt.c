@@ -13,15 +13,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct gotrue_verifier *v;
-	struct gotrue_jwt_expect expect = { .aud = "authenticated", .leeway = 30,
-					    .require_exp = true };
-	struct gotrue_claims cl = { 0 };
-	struct gotrue_error err = { 0 };
+	struct gotrue_jwt_expect expect = {
+		.aud = "authenticated", .leeway = 30, .require_exp = true};
+	struct gotrue_claims cl = {0};
+	struct gotrue_error err = {0};
 	json_object *header = NULL, *claims = NULL;
 	char *token;
 
 	if (!v) {
-		static const char *const algs[] = { "HS256", NULL };
+		static const char *const algs[] = {"HS256", NULL};
 
 		v = gotrue_verifier_new();
 		if (!v || gotrue_verifier_add_hmac(v, "fuzz-secret", 11) != 0 ||

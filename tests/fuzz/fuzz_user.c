@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gotrue_user u = { 0 };
-	struct gotrue_session s = { 0 };
+	struct gotrue_user u = {0};
+	struct gotrue_session s = {0};
 	struct json_tokener *tok;
 	json_object *obj;
 	char why[128];
