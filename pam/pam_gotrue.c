@@ -81,28 +81,36 @@ static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, enum 
 	enum pg_outcome out;
 	int rc;
 
-	if (phase == PG_PHASE_ACCOUNT && pg_local_account(pamh))
-		return PAM_IGNORE;
-	out = ctx_init(&ctx, pamh, argc, argv,
-		       phase == PG_PHASE_AUTH || phase == PG_PHASE_PASSWORD);
-	ctx.flags = flags;
-	if (out == PG_OK) {
-		switch (phase) {
-		case PG_PHASE_AUTH:
-			out = pg_authenticate(&ctx);
-			break;
-		case PG_PHASE_ACCOUNT:
-			out = pg_account(&ctx);
-			break;
-		case PG_PHASE_CRED:
-			out = pg_setcred(&ctx);
-			break;
-		case PG_PHASE_SESSION:
-			out = close_session ? pg_close_session(&ctx) : pg_open_session(&ctx);
-			break;
-		case PG_PHASE_PASSWORD:
-			out = pg_chauthtok(&ctx, flags);
-			break;
+	if (phase == PG_PHASE_ACCOUNT && pg_local_account(pamh)) {
+		/* A local account is not a GoTrue user (DESIGN.md: PAM_USER_UNKNOWN), decided
+		 * before gotrue.conf is even read: a broken config must not lock root out. */
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.pamh = pamh;
+		parse_own_flags(&ctx.args, argc, argv);
+		out = PG_USER_UNKNOWN;
+	} else {
+		out = ctx_init(&ctx, pamh, argc, argv,
+			       phase == PG_PHASE_AUTH || phase == PG_PHASE_PASSWORD);
+		ctx.flags = flags;
+		if (out == PG_OK) {
+			switch (phase) {
+			case PG_PHASE_AUTH:
+				out = pg_authenticate(&ctx);
+				break;
+			case PG_PHASE_ACCOUNT:
+				out = pg_account(&ctx);
+				break;
+			case PG_PHASE_CRED:
+				out = pg_setcred(&ctx);
+				break;
+			case PG_PHASE_SESSION:
+				out = close_session ? pg_close_session(&ctx)
+						    : pg_open_session(&ctx);
+				break;
+			case PG_PHASE_PASSWORD:
+				out = pg_chauthtok(&ctx, flags);
+				break;
+			}
 		}
 	}
 	rc = pg_apply_ignore(&ctx.args, pg_result(&ctx, phase, out));

@@ -122,6 +122,9 @@ e2e_mount() {
 	e2e_overlay /run
 	mount -t tmpfs -o mode=0755 e2e-home /home
 	E2E_STATEDIR=$(e2e_statedir)
+	# Start from an empty state dir whatever the host holds there: the overlay shows the host's
+	# files, and removing them here only writes whiteouts into the temporary upper layer.
+	rm -rf "$E2E_STATEDIR"
 	mkdir -p "$E2E_STATEDIR"
 	chmod 0755 "$E2E_STATEDIR"
 

@@ -301,11 +301,15 @@ int main(void)
 	       "account: unknown with ignore_unknown_user: PAM_IGNORE");
 	/* A config that cannot be read: fail closed for GoTrue users, but a local account's account
 	 * step is never ours, so root keeps its way in through default=bad stacks. */
-	if (pt_service_then("broken", "conf=/nonexistent/gotrue.conf", "pam_permit.so") != 0)
-		diag("cannot write service broken");
-	is_int(acct_mgmt("broken", "root", &c), PAM_SUCCESS,
-	       "account: root with an unreadable config: PAM_IGNORE (pam_permit decides)");
-	ok(acct_mgmt("broken", "erin", &c) != PAM_SUCCESS,
+	if (pt_service_then("broken", "conf=/nonexistent/gotrue.conf", NULL) != 0 ||
+	    pt_service_then("broken-ignore", "conf=/nonexistent/gotrue.conf ignore_unknown_user",
+			    "pam_permit.so") != 0)
+		diag("cannot write the broken services");
+	is_int(acct_mgmt("broken", "root", &c), PAM_USER_UNKNOWN,
+	       "account: root with an unreadable config: PAM_USER_UNKNOWN, not a config error");
+	is_int(acct_mgmt("broken-ignore", "root", &c), PAM_SUCCESS,
+	       "account: ... and with ignore_unknown_user, PAM_IGNORE (pam_permit decides)");
+	ok(acct_mgmt("broken-ignore", "erin", &c) != PAM_SUCCESS,
 	   "account: a GoTrue user with an unreadable config: refused");
 
 	/* the server */
