@@ -848,7 +848,8 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 		goto cleanup;
 	/* Oldest first (created_at, then id): a later user never displaces an earlier one, and the
 	 * outcome does not depend on the order the server listed them in. */
-	qsort(m->accounts, m->n_accounts, sizeof(*m->accounts), by_age);
+	if (m->n_accounts > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
+		qsort(m->accounts, m->n_accounts, sizeof(*m->accounts), by_age);
 	for (i = 0; i < m->n_accounts; i++) {
 		struct gotrue_account *a = &m->accounts[i];
 		const char *why = NULL;

@@ -703,7 +703,8 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		goto cleanup;
 	/* One order for every pass: two passes lock a batch each without waiting on each other
 	 * in a cycle. */
-	qsort(ids, n, sizeof(*ids), cmp_id);
+	if (n > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
+		qsort(ids, n, sizeof(*ids), cmp_id);
 	bmax = batch_max();
 	batch = calloc(bmax, sizeof(*batch));
 	if (batch == NULL) {
