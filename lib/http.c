@@ -100,9 +100,14 @@ static void global_init(void)
 	}
 }
 
+int gotrue_http_global_init(void)
+{
+	return pthread_once(&global_once, global_init) == 0 && global_rc == CURLE_OK ? 0 : -1;
+}
+
 static bool global_ok(void)
 {
-	return pthread_once(&global_once, global_init) == 0 && global_rc == CURLE_OK;
+	return gotrue_http_global_init() == 0;
 }
 
 struct gotrue_http *gotrue_http_new(pam_handle_t *pamh, const struct gotrue_config *cfg)

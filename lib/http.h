@@ -26,6 +26,12 @@ struct gotrue_http_response {
 };
 
 /* @cfg is borrowed and must outlive the handle. NULL on ENOMEM or a libcurl init failure. */
+/* Initialise libcurl for the process, with an allocator that wipes what curl frees (its own
+ * copies of request bodies and headers hold passwords and tokens). gotrue_http_new() calls it;
+ * a program that also uses libcurl directly calls it first, so that the wiping allocator is the
+ * one libcurl keeps. 0 or -1. */
+int gotrue_http_global_init(void);
+
 struct gotrue_http *gotrue_http_new(pam_handle_t *pamh, const struct gotrue_config *cfg);
 void gotrue_http_free(struct gotrue_http *h);
 
