@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cache.h"
 #include "secure.h"
 
@@ -72,24 +73,6 @@ void gotrue_cache_builder_free(struct gotrue_cache_builder *b)
 	free(b);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * elem);
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 int gotrue_cache_builder_add_user(struct gotrue_cache_builder *b, const char *name, uint32_t uid,
 				  uint32_t gid, const char *gecos, const char *dir,
 				  const char *shell, const uint32_t *gids, size_t n_gids)
@@ -99,7 +82,7 @@ int gotrue_cache_builder_add_user(struct gotrue_cache_builder *b, const char *na
 
 	if (name == NULL || *name == '\0' || b->n_users >= GOTRUE_CACHE_MAX_RECORDS)
 		goto cleanup;
-	if (grow((void **)&b->users, &b->cap_users, b->n_users + 1, sizeof(*b->users)) != 0)
+	if (gotrue_grow((void **)&b->users, &b->cap_users, b->n_users + 1, sizeof(*b->users)) != 0)
 		goto cleanup;
 	u.name = strdup(name);
 	u.gecos = strdup(gecos ? gecos : "");
@@ -134,7 +117,8 @@ int gotrue_cache_builder_add_group(struct gotrue_cache_builder *b, const char *n
 
 	if (name == NULL || *name == '\0' || b->n_groups >= GOTRUE_CACHE_MAX_RECORDS)
 		goto cleanup;
-	if (grow((void **)&b->groups, &b->cap_groups, b->n_groups + 1, sizeof(*b->groups)) != 0)
+	if (gotrue_grow((void **)&b->groups, &b->cap_groups, b->n_groups + 1, sizeof(*b->groups)) !=
+	    0)
 		goto cleanup;
 	g.name = strdup(name);
 	g.members = calloc(n_members ? n_members : 1, sizeof(char *));
@@ -161,7 +145,7 @@ cleanup:
 
 static int sbuf_put(struct sbuf *s, const void *data, size_t len)
 {
-	if (grow((void **)&s->p, &s->cap, s->len + len, 1) != 0)
+	if (gotrue_grow((void **)&s->p, &s->cap, s->len + len, 1) != 0)
 		return -1;
 	memcpy(s->p + s->len, data, len);
 	s->len += len;

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 
+#include "array.h"
 #include "idmap.h"
 
 void gotrue_account_clear(struct gotrue_account *a)
@@ -564,24 +565,6 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 	free(m);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * elem);
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 static int left_out(struct gotrue_idmap *m, const char *what, const char *id, const char *name,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int left_out(struct gotrue_idmap *m, const char *what, const char *id, const char *name,
@@ -591,7 +574,8 @@ static int left_out(struct gotrue_idmap *m, const char *what, const char *id, co
 	char reason[256];
 	va_list ap;
 
-	if (grow((void **)&m->left_out, &m->cap_left_out, m->n_left_out + 1, sizeof(*l)) != 0)
+	if (gotrue_grow((void **)&m->left_out, &m->cap_left_out, m->n_left_out + 1, sizeof(*l)) !=
+	    0)
 		return -1;
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
@@ -610,7 +594,8 @@ static int left_out(struct gotrue_idmap *m, const char *what, const char *id, co
 /* Append a pool-backed account. */
 static int keep(struct gotrue_idmap *m, const struct gotrue_account *a)
 {
-	if (grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) != 0)
+	if (gotrue_grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) !=
+	    0)
 		return -1;
 	m->accounts[m->n_accounts++] = *a;
 	m->n_seen++;
@@ -688,7 +673,8 @@ static int local_add(struct local *l, struct htab *names, const char *name, uint
 {
 	char *copy;
 
-	if (grow((void **)&l->strings, &l->cap_strings, l->n_strings + 1, sizeof(char *)) != 0)
+	if (gotrue_grow((void **)&l->strings, &l->cap_strings, l->n_strings + 1, sizeof(char *)) !=
+	    0)
 		return -1;
 	copy = strdup(name);
 	if (copy == NULL)
@@ -752,7 +738,8 @@ static int by_age(const void *x, const void *y)
 
 static int add_member(struct gotrue_idmap_group *g, char *name)
 {
-	if (grow((void **)&g->members, &g->cap_members, g->n_members + 1, sizeof(char *)) != 0)
+	if (gotrue_grow((void **)&g->members, &g->cap_members, g->n_members + 1, sizeof(char *)) !=
+	    0)
 		return -1;
 	g->members[g->n_members++] = name;
 	return 0;
@@ -801,7 +788,7 @@ static int settle_group(struct gotrue_idmap *m, char *name, const struct local *
 		g.local = true;
 		g.gid = (uint32_t)-1;
 	}
-	if (grow((void **)&m->groups, &m->st->cap_groups, m->n_groups + 1, sizeof(g)) != 0 ||
+	if (gotrue_grow((void **)&m->groups, &m->st->cap_groups, m->n_groups + 1, sizeof(g)) != 0 ||
 	    htab_put(&m->st->by_group, name, 0, (uint32_t)m->n_groups, NULL) != 0)
 		return -1;
 	m->groups[m->n_groups++] = g;
@@ -916,7 +903,7 @@ int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_buil
 	for (i = 0; i < m->n_accounts; i++) {
 		const struct gotrue_account *a = &m->accounts[i];
 
-		if (grow((void **)&gids, &cap, a->n_groups + 1, sizeof(uint32_t)) != 0)
+		if (gotrue_grow((void **)&gids, &cap, a->n_groups + 1, sizeof(uint32_t)) != 0)
 			goto cleanup;
 		for (j = 0, n = 0; j < a->n_groups; j++) {
 			e = htab_find(&m->st->by_group, a->groups[j], 0);

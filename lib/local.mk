@@ -3,6 +3,7 @@
 noinst_LTLIBRARIES += lib/libgotrue.la
 
 lib_libgotrue_la_SOURCES = \
+	lib/array.c lib/array.h \
 	lib/log.c lib/log.h \
 	lib/secure.c lib/secure.h \
 	lib/config.c lib/config.h \
