@@ -1,5 +1,6 @@
 # tests/fuzz: libFuzzer targets for every parser (./configure CC=clang --enable-fuzzing).
-#   make fuzz FUZZ_SECONDS=N   runs each target for N seconds on its committed seed corpus.
+#   make fuzz FUZZ_SECONDS=N   runs each target for N seconds on its committed seed corpus;
+#   make fuzz FUZZ_RUNS=N      runs each for N executions instead (on demand: FUZZ_RUNS=10000000).
 FUZZ_TARGETS = \
 	tests/fuzz/fuzz_error \
 	tests/fuzz/fuzz_user \
@@ -51,7 +52,7 @@ FUZZ_SECONDS = 10
 fuzz:
 if ENABLE_FUZZING
 	@$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_TARGETS)
-	@$(SHELL) $(top_srcdir)/tests/fuzz/run-fuzzers $(FUZZ_SECONDS) $(top_srcdir)/tests/fuzz/corpus $(FUZZ_TARGETS)
+	@FUZZ_RUNS='$(FUZZ_RUNS)' $(SHELL) $(top_srcdir)/tests/fuzz/run-fuzzers $(FUZZ_SECONDS) $(top_srcdir)/tests/fuzz/corpus $(FUZZ_TARGETS)
 else
 	@echo "make fuzz: reconfigure with CC=clang --enable-fuzzing" >&2; exit 1
 endif
