@@ -3,7 +3,9 @@
  * terminate-session, which also reaps the session's other processes), or, without logind or an
  * XDG_SESSION_ID, the recorded session leader gets SIGHUP (what a hung-up terminal sends, so
  * shells and sshd close down cleanly) and then SIGKILL. A pid is only ever signalled while its
- * /proc start time is the one recorded at open_session, so a recycled pid is never hit. */
+ * /proc start time is the one recorded at open_session, so a recycled pid is never hit; where
+ * that cannot be known (no start time recorded, /proc/PID/stat unreadable) nothing is signalled:
+ * failing closed leaves a session running, failing open could kill someone else's process. */
 #include <config.h>
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,23 +171,99 @@ cleanup:
 	return rc;
 }
 
-/* Signal the leader only while it is still the process the record names. */
-static int signal_leader(const struct gotrue_store_record *rec, int sig)
+/* What /proc says of the recorded session leader now. */
+enum leader_state {
+	LEADER_GONE,	/* no such pid, a zombie, or another process (another start time) */
+	LEADER_RUNS,	/* the pid runs with the recorded start time */
+	LEADER_UNKNOWN, /* a process has the pid, but whether it is the leader cannot be told */
+};
+
+static enum leader_state leader_state(const struct gotrue_store_record *rec)
 {
-	if (rec->pid <= 1 || rec->pid_start == 0 || !gotrue_store_owner_alive(rec))
-		return -ESRCH;
-	return kill(rec->pid, sig) == 0 ? 0 : -errno;
+	if (rec->pid <= 1)
+		return LEADER_GONE; /* no leader recorded; never pid 1 */
+	if (rec->pid_start != 0 && gotrue_store_owner_alive(rec))
+		return LEADER_RUNS;
+	if (gotrue_store_pid_start(rec->pid) != 0)
+		/* Readable: with no start time recorded a live pid proves nothing; with one,
+		 * owner_alive said zombie or another start time. */
+		return rec->pid_start == 0 ? LEADER_UNKNOWN : LEADER_GONE;
+	/* /proc/PID/stat unreadable (no /proc, hidepid, an error): only a free pid is certain. */
+	return kill(rec->pid, 0) != 0 && errno == ESRCH ? LEADER_GONE : LEADER_UNKNOWN;
 }
 
+/* pidfd_open(2) and pidfd_send_signal(2) through syscall(2): glibc wraps them only from 2.36. */
+static int pidfd_open_leader(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static int pidfd_signal(int pidfd, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Signal the recorded leader, only while it is provably the process the record names. The
+ * process is pinned with a pidfd first and its start time checked after that: a pidfd keeps
+ * naming the process it was opened for, so a pid freed and reused between the check and the
+ * signal cannot redirect it. (Kernels before 5.3 have no pidfd: there the check is followed by
+ * kill(2), which leaves that window open, microseconds against a full turn of the pid space.)
+ * 0 signalled; -ESRCH the leader is gone; -ENODATA its start time is unknown, nothing sent. */
+static int signal_leader(pam_handle_t *pamh, const struct gotrue_store_record *rec, int sig)
+{
+	enum leader_state state;
+	int pidfd, rc;
+
+	pidfd = rec->pid > 1 ? pidfd_open_leader(rec->pid) : -1;
+	if (pidfd < 0 && rec->pid > 1 && errno == ESRCH) {
+		rc = -ESRCH;
+		goto cleanup;
+	}
+	state = leader_state(rec);
+	if (state == LEADER_GONE) {
+		rc = -ESRCH;
+		goto cleanup;
+	}
+	if (state == LEADER_UNKNOWN) {
+		rc = -ENODATA;
+		gotrue_log(pamh, LOG_ERR,
+			   "not signalling the session leader: %s, so its pid may have been "
+			   "recycled; user=%s pid=%ld",
+			   rec->pid_start == 0 ? "no start time was recorded at open_session"
+					       : "its /proc start time cannot be read",
+			   rec->login, (long)rec->pid);
+		goto cleanup;
+	}
+	if (pidfd >= 0)
+		rc = pidfd_signal(pidfd, sig) == 0 ? 0 : -errno;
+	else
+		rc = kill(rec->pid, sig) == 0 ? 0 : -errno;
+cleanup:
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc;
+}
+
+/* Whether the leader is gone within @ms. Unknown is not gone. */
 static bool wait_gone(const struct gotrue_store_record *rec, int ms)
 {
 	int waited = 0;
 
-	while (gotrue_store_owner_alive(rec) && waited < ms) {
+	while (leader_state(rec) != LEADER_GONE && waited < ms) {
 		sleep_ms(20);
 		waited += 20;
 	}
-	return !gotrue_store_owner_alive(rec);
+	return leader_state(rec) == LEADER_GONE;
 }
 
 int gotrue_terminate_session(pam_handle_t *pamh, const struct gotrue_store_record *rec,
@@ -192,26 +271,21 @@ int gotrue_terminate_session(pam_handle_t *pamh, const struct gotrue_store_recor
 {
 	int rc = 0;
 
-	if (!gotrue_store_owner_alive(rec))
+	if (leader_state(rec) == LEADER_GONE)
 		goto cleanup; /* already over */
 	gotrue_terminate_tell(pamh, rec, reason);
+	/* logind names the session by its id, not by a pid: safe whatever /proc says. */
 	if (xdg_id_valid(rec->xdg_session_id) && run_loginctl(pamh, rec->xdg_session_id) == 0 &&
 	    wait_gone(rec, grace_ms))
 		goto cleanup;
-	/* Without a start time the pid may have been recycled: never signal it. */
-	if (rec->pid_start == 0) {
-		rc = -ESRCH;
-		gotrue_log(pamh, LOG_ERR,
-			   "cannot end the session: its leader's start time is unknown; user=%s",
-			   rec->login);
-		goto cleanup;
-	}
-	rc = signal_leader(rec, SIGHUP);
+	rc = signal_leader(pamh, rec, SIGHUP);
 	if (rc == -ESRCH || (rc == 0 && wait_gone(rec, grace_ms))) {
 		rc = 0;
 		goto cleanup;
 	}
-	rc = signal_leader(rec, SIGKILL);
+	if (rc != 0)
+		goto cleanup; /* unknown start time or kill(2) refused: never escalate */
+	rc = signal_leader(pamh, rec, SIGKILL);
 	if (rc == -ESRCH || (rc == 0 && wait_gone(rec, grace_ms)))
 		rc = 0;
 	else if (rc == 0)

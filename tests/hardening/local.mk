@@ -15,8 +15,8 @@ check_PROGRAMS += $(HARDENING_TESTS)
 TESTS += $(HARDENING_TESTS)
 
 # Attacks (issue 7 "Attacks"), end to end through libpam, the module and the emulator. The test
-# defines syslog(3), free(3) and pam_fail_delay(3) itself: -export-dynamic makes the module and
-# its libraries bind to them.
+# defines free(3) and pam_fail_delay(3) itself, and gets syslog(3) from tests/pam/pamtest.c's
+# capture: -export-dynamic makes the module and its libraries bind to them.
 if HAVE_MHD
 HARDENING_TESTS += tests/hardening/test_attacks
 endif

@@ -33,7 +33,6 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,64 +70,6 @@ static void skip(int n, const char *why)
 #define WRONG	 "wrong-password-1"
 /* pam/pam_gotrue.h PG_FAIL_DELAY_USEC */
 #define FAIL_DELAY_USEC 2000000u
-
-/* ---- syslog capture, as tests/pam/test_pam_auth.c (linked -export-dynamic) ------------------ */
-static char logbuf[1 << 19];
-static size_t loglen;
-static int alerts;
-
-void syslog(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vsyslog(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-void __syslog_chk(int pri, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-
-static void capture(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void capture(int pri, const char *fmt, va_list ap)
-{
-	int n;
-
-	if ((pri & 7) <= 1) /* LOG_ALERT or LOG_EMERG */
-		alerts++;
-	if (loglen + 2 >= sizeof(logbuf))
-		return;
-	n = vsnprintf(logbuf + loglen, sizeof(logbuf) - loglen - 1, fmt, ap);
-	if (n > 0)
-		loglen += (size_t)n < sizeof(logbuf) - loglen - 2 ? (size_t)n
-								  : sizeof(logbuf) - loglen - 2;
-	logbuf[loglen++] = '\n';
-	logbuf[loglen] = '\0';
-}
-
-void syslog(int pri, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	capture(pri, fmt, ap);
-	va_end(ap);
-}
-
-void vsyslog(int pri, const char *fmt, va_list ap)
-{
-	capture(pri, fmt, ap);
-}
-
-void __syslog_chk(int pri, int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)flag;
-	va_start(ap, fmt);
-	capture(pri, fmt, ap);
-	va_end(ap);
-}
-
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-{
-	(void)flag;
-	capture(pri, fmt, ap);
-}
 
 /* ---- pam_fail_delay interposed: what the module asks for, before libpam randomises it ------- */
 static unsigned int delay_asked;
@@ -316,8 +257,8 @@ static void token_fault(struct emu *e, const char *token)
 /* One attack: the token arrives in a genuine sign-in answer; the module must refuse it. */
 static void attack(struct env *v, const char *service, const char *what, char *token)
 {
-	int before_alerts = alerts, before_records = pt_store_count(state_dir), rc;
-	size_t mark = loglen;
+	int before_alerts = pt_log_alerts(), before_records = pt_store_count(state_dir), rc;
+	size_t mark = pt_log_len();
 
 	if (token == NULL) {
 		ok(0, "%s: token made", what);
@@ -328,7 +269,7 @@ static void attack(struct env *v, const char *service, const char *what, char *t
 	token_fault(v->e, token);
 	rc = auth(service, "alice", PASSWORD, NULL);
 	is_int(rc, PAM_AUTH_ERR, "%s: PAM_AUTH_ERR", what);
-	ok(alerts > before_alerts && strstr(logbuf + mark, "possible attack") != NULL,
+	ok(pt_log_alerts() > before_alerts && strstr(pt_log() + mark, "possible attack") != NULL,
 	   "%s: logged at LOG_ALERT as a possible attack", what);
 	is_int(pt_store_count(state_dir), before_records, "%s: nothing kept", what);
 	emu_clear_faults(v->e);
@@ -621,13 +562,13 @@ static void test_revoked(void)
 	   err.code);
 	ok(gotrue_lifecycle_session_gone(&err), "revoked: which counts as the session gone");
 	emu_reset_counts(v.e);
-	mark = loglen;
+	mark = pt_log_len();
 	rc = pam_close_session(pamh, 0);
 	/* Defined outcome: nothing is left to revoke, so close succeeds and forgets the record. */
 	is_int(rc, PAM_SUCCESS, "revoked: close_session succeeds");
 	is_int(emu_count(v.e, "POST /logout"), 1, "revoked: close tried one /logout");
 	is_int(pt_store_count(state_dir), 0, "revoked: record removed");
-	ok(strstr(logbuf + mark, "already ended") != NULL, "revoked: logged as already ended");
+	ok(strstr(pt_log() + mark, "already ended") != NULL, "revoked: logged as already ended");
 cleanup:
 	if (pamh != NULL)
 		pam_end(pamh, PAM_SUCCESS);
@@ -970,8 +911,7 @@ static void test_secrets(void)
 	}
 	svc_then("sec", v.conf, NULL, NULL);
 	remember(PASSWORD);
-	loglen = 0;
-	logbuf[0] = '\0';
+	pt_log_clear();
 
 	memset(&c, 0, sizeof(c));
 	c.answers[0] = PASSWORD;
@@ -1017,10 +957,11 @@ static void test_secrets(void)
 	files = 0;
 	is_int(scan_files(state_dir, &files, bad, sizeof(bad)), 0,
 	       "secrets: after logout either (%d files) %s", files, bad);
-	what = holds_secret(logbuf);
-	ok(what == NULL, "secrets: none in %zu bytes of syslog (%s)", loglen,
+	what = holds_secret(pt_log());
+	ok(what == NULL, "secrets: none in %zu bytes of syslog (%s)", pt_log_len(),
 	   what ? what : "clean");
-	ok(strstr(logbuf, "pam_gotrue") != NULL || loglen > 0, "secrets: the capture saw the log");
+	ok(strstr(pt_log(), "pam_gotrue") != NULL || pt_log_len() > 0,
+	   "secrets: the capture saw the log");
 
 	for (i = 0; i < n_secrets; i++) {
 		explicit_bzero(secrets[i], strlen(secrets[i]));
@@ -1185,6 +1126,7 @@ int main(void)
 #endif
 	if (getenv("GOTRUE_EMULATOR") == NULL || access(getenv("GOTRUE_EMULATOR"), X_OK) != 0)
 		skip_all("no emulator");
+	pt_log_capture();
 	/* libcurl keeps the allocator of whoever initialises it first. In sshd, sudo or login that
 	 * is the module; here the emulator driver would be, so install the module's own first. */
 	if (gotrue_http_global_init() != 0)
@@ -1200,7 +1142,7 @@ int main(void)
 	test_wiped();
 	test_fail_delay();
 	if (getenv("TEST_VERBOSE"))
-		fputs(logbuf, stdout);
+		fputs(pt_log(), stdout);
 	pt_cleanup();
 	return done_testing();
 }

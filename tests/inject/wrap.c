@@ -254,6 +254,12 @@ void __wrap_free(void *p)
 
 /* --- files --------------------------------------------------------------------------------- */
 
+static bool path_fails(const char *path)
+{
+	return inj.fail_prefix != NULL && path != NULL &&
+	       strncmp(path, inj.fail_prefix, strlen(inj.fail_prefix)) == 0;
+}
+
 int __real_open(const char *path, int flags, ...);
 FILE *__real_fopen(const char *path, const char *mode);
 int __real_mkostemp(char *tmpl, int flags);
@@ -268,7 +274,7 @@ int __wrap_open(const char *path, int flags, ...)
 	va_list ap;
 	mode_t mode = 0;
 
-	if (should_fail(INJ_OPEN, CALLER)) {
+	if (should_fail(INJ_OPEN, CALLER) || path_fails(path)) {
 		errno = EACCES;
 		return -1;
 	}
@@ -283,7 +289,7 @@ int __wrap_open(const char *path, int flags, ...)
 FILE *__wrap_fopen(const char *path, const char *mode);
 FILE *__wrap_fopen(const char *path, const char *mode)
 {
-	if (should_fail(INJ_FOPEN, CALLER)) {
+	if (should_fail(INJ_FOPEN, CALLER) || path_fails(path)) {
 		errno = EACCES;
 		return NULL;
 	}

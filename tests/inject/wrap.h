@@ -56,6 +56,9 @@ struct inj_state {
 	long live;		    /* blocks allocated while armed and not freed yet */
 	size_t live_bytes;
 	bool table_full; /* too many live blocks to track: leak counts are unreliable */
+	/* Armed or not, every open/fopen of a path starting so fails with EACCES (NULL: none):
+	 * "/proc/" makes /proc/PID/stat unreadable, as on a host mounted with hidepid. */
+	const char *fail_prefix;
 };
 
 extern struct inj_state inj;

@@ -15,10 +15,11 @@ if HAVE_MHD
 TESTS += tests/pam/test_pamtester.sh
 endif
 
-# Shared by the PAM tests and tests/bench/bench_pam.
+# Shared by the PAM tests, tests/hardening, tests/load and tests/bench/bench_pam. Its syslog(3)
+# capture passes lines on to the system's syslog unless the program turns it on.
 check_LTLIBRARIES += tests/pam/libpamtest.la
 tests_pam_libpamtest_la_SOURCES = tests/pam/pamtest.c tests/pam/pamtest.h
-tests_pam_libpamtest_la_LIBADD = $(PAM_LIBS)
+tests_pam_libpamtest_la_LIBADD = $(PAM_LIBS) -ldl
 
 tests_pam_test_store_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_pam_test_store_LDADD = $(TEST_CORE_LIBS)
@@ -26,7 +27,7 @@ tests_pam_test_dlopen_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_pam_test_dlopen_LDADD = -ldl
 # The module must be built before these run.
 tests_pam_test_dlopen_DEPENDENCIES = pam/pam_gotrue.la
-# -export-dynamic: the test's own syslog(3) must be the one libpam's pam_syslog() calls.
+# -export-dynamic: pamtest.c's syslog(3) capture must be the one libpam's pam_syslog() calls.
 tests_pam_test_pam_auth_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
 tests_pam_test_pam_auth_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
 tests_pam_test_pam_auth_LDFLAGS = $(AM_LDFLAGS) -export-dynamic

@@ -1,8 +1,11 @@
 /* pamtest: service files in a temporary directory and a scripted conversation, so that the tests
- * run the installed-style module through the real libpam without touching /etc/pam.d. */
+ * run the installed-style module through the real libpam without touching /etc/pam.d; and a
+ * syslog capture, so that they can read what the module logs. */
 #include <config.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,4 +175,111 @@ double pt_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int pt_slowdown(void)
+{
+	const char *v = getenv("GOTRUE_UNDER_VALGRIND");
+
+	return v != NULL && strcmp(v, "yes") == 0 ? 10 : 1;
+}
+
+/* ---- syslog capture -------------------------------------------------------------------------
+ * Defining syslog(3) in the program is how the capture sees exactly what the module would send to
+ * /dev/log, nothing less: libpam's pam_syslog() ends in vsyslog() or __vsyslog_chk(), which the
+ * dynamic linker resolves to the program's definitions first (the programs that read the log
+ * link with -export-dynamic to make sure of that). */
+static char logbuf[1 << 19];
+static size_t loglen;
+static int alerts;
+static bool capturing;
+
+void syslog(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vsyslog(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void __syslog_chk(int pri, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void capture(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void capture(int pri, const char *fmt, va_list ap)
+{
+	typedef void (*vsyslog_fn)(int, const char *, va_list);
+	static vsyslog_fn next;
+	int n;
+
+	if (!capturing) {
+		/* Not asked to capture (the load and bench programs): the system's syslog, as
+		 * without this file. */
+		if (next == NULL)
+			next = (vsyslog_fn)dlsym(RTLD_NEXT, "vsyslog");
+		if (next != NULL)
+			next(pri, fmt, ap);
+		return;
+	}
+	if ((pri & 7) <= 1) /* LOG_ALERT or LOG_EMERG */
+		alerts++;
+	if (loglen + 2 >= sizeof(logbuf))
+		return;
+	n = vsnprintf(logbuf + loglen, sizeof(logbuf) - loglen - 1, fmt, ap);
+	if (n > 0)
+		loglen += (size_t)n < sizeof(logbuf) - loglen - 2 ? (size_t)n
+								  : sizeof(logbuf) - loglen - 2;
+	logbuf[loglen++] = '\n';
+	logbuf[loglen] = '\0';
+}
+
+void syslog(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	capture(pri, fmt, ap);
+	va_end(ap);
+}
+
+void vsyslog(int pri, const char *fmt, va_list ap)
+{
+	capture(pri, fmt, ap);
+}
+
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)flag;
+	va_start(ap, fmt);
+	capture(pri, fmt, ap);
+	va_end(ap);
+}
+
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+{
+	(void)flag;
+	capture(pri, fmt, ap);
+}
+
+void pt_log_capture(void)
+{
+	capturing = true;
+}
+
+const char *pt_log(void)
+{
+	return logbuf;
+}
+
+size_t pt_log_len(void)
+{
+	return loglen;
+}
+
+int pt_log_alerts(void)
+{
+	return alerts;
+}
+
+void pt_log_clear(void)
+{
+	loglen = 0;
+	logbuf[0] = '\0';
 }

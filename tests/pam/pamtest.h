@@ -4,6 +4,7 @@
 #define GOTRUE_TEST_PAMTEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <security/pam_appl.h>
 
 #define PT_MAX_ANSWERS 4
@@ -35,5 +36,21 @@ int pt_store_count(const char *state_dir);
 const char *pt_store_first(const char *state_dir);
 
 double pt_now(void); /* CLOCK_MONOTONIC seconds */
+
+/* How much slower than native the test runs: 10 under `make valgrind` (tests/valgrind/run-valgrind
+ * sets GOTRUE_UNDER_VALGRIND=yes), else 1. Timing-bound cases multiply their timeouts and bounds
+ * by it rather than skip their assertions. */
+int pt_slowdown(void);
+
+/* Syslog capture. This file defines syslog(3), vsyslog(3) and their _FORTIFY_SOURCE variants, so
+ * a program linking it, with -export-dynamic, receives what libpam's pam_syslog() and the module
+ * log. Off by default: the lines go on to the system's syslog. Once pt_log_capture() is called,
+ * every line is appended to an in-memory log instead (one line per call; truncated, never
+ * overflowed, when the buffer is full), to be searched for what the module must or must not say. */
+void pt_log_capture(void);
+const char *pt_log(void); /* everything captured, NUL-terminated */
+size_t pt_log_len(void);  /* its length: a mark for "what was logged since" */
+int pt_log_alerts(void);  /* lines at LOG_ALERT or LOG_EMERG so far */
+void pt_log_clear(void);  /* forget the lines (not the alert count) */
 
 #endif

@@ -1,10 +1,9 @@
 /* test_pam_auth: every row of DESIGN.md's "PAM results" table through the real libpam and the
- * emulator, plus the module's syslog output checked for secrets. The program defines syslog(3) and
- * its fortified variants itself and is linked with -export-dynamic, so libpam's pam_syslog() lands
- * here instead of /dev/log: the capture sees exactly what the module would log, nothing less. */
+ * emulator, plus the module's syslog output checked for secrets. The log is captured by
+ * tests/pam/pamtest.c (this program is linked with -export-dynamic for it), so it holds exactly
+ * what the module would send to /dev/log, nothing less. */
 #include <config.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -19,62 +18,6 @@
 #include "secure.h"
 #include "store.h"
 #include "tap.h"
-
-/* ---- syslog capture -------------------------------------------------------------------- */
-static char logbuf[1 << 18];
-static size_t loglen;
-static int alerts;
-
-void syslog(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vsyslog(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-void __syslog_chk(int pri, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-
-static void capture(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void capture(int pri, const char *fmt, va_list ap)
-{
-	int n;
-
-	if ((pri & 7) <= 1) /* LOG_ALERT or LOG_EMERG */
-		alerts++;
-	if (loglen + 2 >= sizeof(logbuf))
-		return;
-	n = vsnprintf(logbuf + loglen, sizeof(logbuf) - loglen - 1, fmt, ap);
-	if (n > 0)
-		loglen += (size_t)n < sizeof(logbuf) - loglen - 2 ? (size_t)n
-								  : sizeof(logbuf) - loglen - 2;
-	logbuf[loglen++] = '\n';
-	logbuf[loglen] = '\0';
-}
-
-void syslog(int pri, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	capture(pri, fmt, ap);
-	va_end(ap);
-}
-
-void vsyslog(int pri, const char *fmt, va_list ap)
-{
-	capture(pri, fmt, ap);
-}
-
-void __syslog_chk(int pri, int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	capture(pri, fmt, ap);
-	va_end(ap);
-}
-
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-{
-	capture(pri, fmt, ap);
-}
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 #define PASSWORD "Correct-Horse-9"
@@ -208,13 +151,15 @@ int main(void)
 	struct gotrue_store_record rec = {0};
 	long before;
 	double t0, took;
-	int rc;
+	size_t mark;
+	int rc, alerts;
 
 #ifndef HAVE_PAM_START_CONFDIR
 	skip_all("libpam has no pam_start_confdir");
 #endif
 	if (getenv("GOTRUE_EMULATOR") == NULL || access(getenv("GOTRUE_EMULATOR"), X_OK) != 0)
 		skip_all("no emulator");
+	pt_log_capture();
 	e = emu_start(args);
 	if (e == NULL) {
 		printf("Bail out! cannot start the emulator\n");
@@ -347,31 +292,32 @@ int main(void)
 		snprintf(extra, sizeof(extra), "jwt_secret_file=%s", secret_path);
 		svc("wrongkey", extra);
 	}
-	alerts = 0;
+	alerts = pt_log_alerts();
+	mark = pt_log_len();
 	before = pt_store_count(state_dir);
 	is_int(auth("wrongkey", "alice", PASSWORD, NULL), PAM_AUTH_ERR,
 	       "token failing verification: PAM_AUTH_ERR");
-	ok(alerts > 0 && strstr(logbuf, "possible attack") != NULL,
+	ok(pt_log_alerts() > alerts && strstr(pt_log() + mark, "possible attack") != NULL,
 	   "token failing verification: logged as an attack");
 	is_int(pt_store_count(state_dir), before, "token failing verification: nothing kept");
 
 	/* secrets never reach the log: passwords, and the tokens of a kept record */
-	ok(strstr(logbuf, PASSWORD) == NULL && strstr(logbuf, WRONG) == NULL,
-	   "no password in %zu bytes of log", loglen);
+	ok(strstr(pt_log(), PASSWORD) == NULL && strstr(pt_log(), WRONG) == NULL,
+	   "no password in %zu bytes of log", pt_log_len());
 	id = pt_store_first(state_dir);
 	store = gotrue_store_open(NULL, state_dir);
 	if (id != NULL && store != NULL && gotrue_store_read(store, id, &rec) == 0) {
-		ok(rec.access_token != NULL && strstr(logbuf, rec.access_token) == NULL,
+		ok(rec.access_token != NULL && strstr(pt_log(), rec.access_token) == NULL,
 		   "no access token in the log");
-		ok(rec.refresh_token != NULL && strstr(logbuf, rec.refresh_token) == NULL,
+		ok(rec.refresh_token != NULL && strstr(pt_log(), rec.refresh_token) == NULL,
 		   "no refresh token in the log");
 	} else {
 		ok(0, "a record to compare the log with");
 	}
-	ok(strstr(logbuf, "eyJ") == NULL, "nothing JWT-shaped in the log");
-	ok(strstr(logbuf, "pam_gotrue") != NULL, "the capture saw the module's lines");
+	ok(strstr(pt_log(), "eyJ") == NULL, "nothing JWT-shaped in the log");
+	ok(strstr(pt_log(), "pam_gotrue") != NULL, "the capture saw the module's lines");
 	if (getenv("TEST_VERBOSE"))
-		fputs(logbuf, stdout);
+		fputs(pt_log(), stdout);
 
 	gotrue_store_record_clear(&rec);
 	gotrue_store_close(store);

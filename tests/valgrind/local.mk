@@ -1,8 +1,10 @@
 # tests/valgrind: `make valgrind` runs the PAM and NSS test programs under valgrind memcheck
 # (tests/valgrind/run-valgrind says how every process is judged) and fails on any memory error or
-# definite/indirect leak. Logs go to tests/valgrind/logs/. Not part of `make check`: about 1.5
-# minutes on two cores. VALGRIND_STRICT_TAP=yes also fails on a test's own TAP failures (some
-# timing-bound cases, such as 50 parallel sessions with timeout = 3, cannot pass under valgrind).
+# definite/indirect/possible leak (tests/valgrind/gotrue.supp: the suppressions, each with its
+# reason), and on any TAP failure of the tests themselves: timing-bound cases scale their
+# timeouts by pt_slowdown() (GOTRUE_UNDER_VALGRIND=yes) instead. VALGRIND_STRICT_TAP=no reports
+# TAP failures without failing. Logs go to tests/valgrind/logs/. Not part of `make check`: about
+# 2 minutes on two cores.
 VALGRIND_TESTS = \
 	tests/pam/test_store \
 	tests/nss/test_nss_direct \
@@ -13,7 +15,7 @@ VALGRIND_TESTS += \
 	tests/pam/test_pam_auth \
 	tests/pam/test_pam_session
 endif
-EXTRA_DIST += tests/valgrind/run-valgrind
+EXTRA_DIST += tests/valgrind/run-valgrind tests/valgrind/gotrue.supp
 
 .PHONY: valgrind
 valgrind:
