@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -332,6 +333,19 @@ static bool body_reserve(struct gotrue_http *h, size_t need)
 	return true;
 }
 
+/* A body announced by Content-Length gets its whole buffer at once: growing a 500-user page by
+ * doubling copied and wiped it a dozen times. Nothing is reserved past the response cap; the
+ * write callback still enforces the cap if the length lies. */
+static bool reserve_announced(struct gotrue_http *h)
+{
+	curl_off_t len = -1;
+
+	if (curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK ||
+	    len <= 0 || (uintmax_t)len > h->limit)
+		return true;
+	return body_reserve(h, (size_t)len);
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct gotrue_http *h = userdata;
@@ -342,6 +356,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	 * lie; returning a short count makes curl abort with CURLE_WRITE_ERROR. */
 	if (n > h->limit || r->body_len > h->limit - n) {
 		h->too_large = true;
+		return 0;
+	}
+	if (!r->body && !reserve_announced(h)) {
+		h->nomem = true;
 		return 0;
 	}
 	if (!body_reserve(h, r->body_len + n)) {
@@ -698,6 +716,28 @@ cleanup:
 	return rc;
 }
 
+int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue_error *err)
+{
+	if (r->status >= 300 && r->status < 400) {
+		/* Redirects are never followed: a GoTrue API answer is never one we should obey,
+		 * and following could carry credentials to another host. */
+		gotrue_error_set(err, GOTRUE_ERR_TRANSPORT, "redirect refused (HTTP %ld)",
+				 r->status);
+		err->http_status = r->status;
+		return -1;
+	}
+	if (r->status < 200 || r->status >= 600) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unexpected HTTP status %ld", r->status);
+		err->http_status = r->status;
+		return -1;
+	}
+	if (r->status >= 400) {
+		gotrue_error_decode(err, r->status, r->error_code, r->body, r->body_len);
+		return -1;
+	}
+	return 0;
+}
+
 int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,
 		     const char *bearer, json_object *body, json_object **out,
 		     struct gotrue_http_response *resp, struct gotrue_error *err)
@@ -723,23 +763,8 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 	}
 	if (gotrue_http_request(h, method, path_and_query, bearer, text, r, err) != 0)
 		goto cleanup;
-	if (r->status >= 300 && r->status < 400) {
-		/* Redirects are never followed: a GoTrue API answer is never one we should obey,
-		 * and following could carry credentials to another host. */
-		gotrue_error_set(err, GOTRUE_ERR_TRANSPORT, "redirect refused (HTTP %ld)",
-				 r->status);
-		err->http_status = r->status;
+	if (gotrue_http_check_status(r, err) != 0)
 		goto cleanup;
-	}
-	if (r->status < 200 || r->status >= 600) {
-		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unexpected HTTP status %ld", r->status);
-		err->http_status = r->status;
-		goto cleanup;
-	}
-	if (r->status >= 400) {
-		gotrue_error_decode(err, r->status, r->error_code, r->body, r->body_len);
-		goto cleanup;
-	}
 	/* A 2xx body must be JSON even when the caller wants none: GoTrue answers /logout with an
 	 * empty 204, so a 200 carrying a proxy's HTML page did not come from GoTrue, and taking it
 	 * for a revocation would lose one (found by tests/hardening/test_fault_matrix). */

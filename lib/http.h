@@ -49,6 +49,10 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 		     const char *bearer, json_object *body, json_object **out,
 		     struct gotrue_http_response *resp, struct gotrue_error *err);
 
+/* gotrue_http_json()'s status rules on a response already received: 0 for a 2xx; -1 with @err
+ * for a redirect (never followed), a status outside HTTP's range, or a decoded GoTrue error. */
+int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue_error *err);
+
 /* A response starts zeroed (= {0}); gotrue_http_request clears it first, so one can be reused. */
 void gotrue_http_response_clear(struct gotrue_http_response *resp);
 

@@ -9,20 +9,25 @@
 
 #include "json.h"
 
-json_object *gotrue_json_parse(const char *buf, size_t len)
+json_tokener *gotrue_json_tokener_new(void)
 {
-	json_tokener *tok = NULL;
+	json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+
+	/* Strict: RFC 8259 JSON only, no comments or single quotes. */
+	if (tok)
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	return tok;
+}
+
+json_object *gotrue_json_parse_with(json_tokener *tok, const char *buf, size_t len)
+{
 	json_object *obj = NULL, *rc = NULL;
 	size_t end;
 
 	/* An embedded NUL is refused: json-c would stop at it and see a different document. */
-	if (!buf || len == 0 || len > INT_MAX || memchr(buf, '\0', len))
+	if (!tok || !buf || len == 0 || len > INT_MAX || memchr(buf, '\0', len))
 		goto cleanup;
-	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-	if (!tok)
-		goto cleanup;
-	/* Strict: RFC 8259 JSON only, no comments or single quotes. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_reset(tok);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!obj || json_tokener_get_error(tok) != json_tokener_success)
 		goto cleanup;
@@ -34,9 +39,17 @@ json_object *gotrue_json_parse(const char *buf, size_t len)
 	obj = NULL;
 cleanup:
 	json_object_put(obj);
+	return rc;
+}
+
+json_object *gotrue_json_parse(const char *buf, size_t len)
+{
+	json_tokener *tok = gotrue_json_tokener_new();
+	json_object *obj = gotrue_json_parse_with(tok, buf, len);
+
 	if (tok)
 		json_tokener_free(tok);
-	return rc;
+	return obj;
 }
 
 json_object *gotrue_json_parse_object(const char *buf, size_t len, size_t max_len)

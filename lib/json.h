@@ -14,6 +14,11 @@
  * the value is not; an embedded NUL is refused). NULL when it is not JSON (or is the literal
  * null). Free with json_object_put(). */
 json_object *gotrue_json_parse(const char *buf, size_t len);
+/* The same with a tokener kept by the caller across many documents (a sync's pages: one tokener
+ * instead of one per page). gotrue_json_tokener_new() makes one with these rules; free it with
+ * json_tokener_free(). */
+json_tokener *gotrue_json_tokener_new(void);
+json_object *gotrue_json_parse_with(json_tokener *tok, const char *buf, size_t len);
 /* The same, but only a JSON object of at most @max_len bytes. */
 json_object *gotrue_json_parse_object(const char *buf, size_t len, size_t max_len);
 

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -318,4 +320,23 @@ int gotrue_sync_dir(const char *dir)
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int gotrue_flock_wait(int fd, int timeout_ms)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	long waited_ms = 0;
+
+	if (timeout_ms < 0)
+		return flock(fd, LOCK_EX) == 0 ? 0 : -errno;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited_ms >= timeout_ms)
+			return -EWOULDBLOCK;
+		nanosleep(&pause, NULL);
+		waited_ms += 10;
+	}
 }

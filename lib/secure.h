@@ -43,4 +43,9 @@ int gotrue_write_temp(const char *path, const void *data, size_t len, mode_t mod
  * (Added by H-refperf.) */
 int gotrue_sync_dir(const char *dir);
 
+/* flock(@fd, LOCK_EX), waiting at most @timeout_ms (-1: as long as it takes). flock(2) has no
+ * timeout of its own and a signal-based one is not ours to use inside a PAM caller, so this
+ * polls LOCK_NB every 10 ms. 0, -EWOULDBLOCK when the time ran out, or another -errno. */
+int gotrue_flock_wait(int fd, int timeout_ms);
+
 #endif

@@ -6,15 +6,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "accounts.h"
 #include "api.h"
 #include "log.h"
+#include "secure.h"
 #include "sync.h"
 
 #define SYNC_DEFAULT_PER_PAGE 500
@@ -47,18 +52,30 @@ static char *state_path(const struct gotrue_config *cfg, const char *given, cons
 	return p;
 }
 
-/* One writer at a time: sync and PAM login refreshes serialise on state_dir/.sync.lock. */
-static int lock_state(pam_handle_t *pamh, const struct gotrue_config *cfg, int *fd_out)
+/* One writer at a time: sync and PAM login refreshes serialise on state_dir/.sync.lock. A full
+ * sync waits as long as it takes (@timeout_ms -1); a login's one-entry update waits at most the
+ * configured request timeout, so a login never hangs behind a long sync (which writes the
+ * entry anyway). */
+static int lock_state(pam_handle_t *pamh, const struct gotrue_config *cfg, int timeout_ms,
+		      int *fd_out)
 {
 	char *path = state_path(cfg, NULL, ".sync.lock");
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, r;
 
 	*fd_out = -1;
 	if (path == NULL)
 		goto cleanup;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		gotrue_log(pamh, LOG_ERR, "cannot lock the sync lock: %s; path=%s", strerror(errno),
+	r = fd < 0 ? -errno : gotrue_flock_wait(fd, timeout_ms);
+	if (r == -EWOULDBLOCK) {
+		gotrue_log(pamh, LOG_NOTICE,
+			   "a sync holds the sync lock for more than %d ms; leaving this update "
+			   "to it; path=%s",
+			   timeout_ms, path);
+		goto cleanup;
+	}
+	if (r != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot lock the sync lock: %s; path=%s", strerror(-r),
 			   path);
 		goto cleanup;
 	}
@@ -90,20 +107,55 @@ static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *su
 	m->n_left_out = m->cap_left_out = 0;
 }
 
-/* Resolve *@mp and replace both files. The index is written first: if the cache write then
- * fails, PAM sees an index that is at most one sync newer than NSS, never the reverse. Once
- * the index is written and the builder holds its copies, the set is freed (*@mp = NULL, its
- * left-out list moved to @sum) before the cache image is serialised: holding the set, the
- * builder and the image at once is what set a 100k-user sync's peak memory. */
+/* The account index, written on a thread of its own while the cache image is built (both only
+ * read the resolved set). */
+struct acct_job {
+	const char *path;
+	const struct gotrue_idmap *m;
+	int rc;
+};
+
+static void *acct_job_main(void *arg)
+{
+	struct acct_job *j = arg;
+
+	j->rc = gotrue_accounts_write(j->path, j->m->accounts, j->m->n_accounts);
+	return NULL;
+}
+
+/* Start @j on a thread that takes no signals (they stay the caller's). false: not started. */
+static bool acct_job_start(struct acct_job *j, pthread_t *th)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(th, NULL, acct_job_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0;
+}
+
+/* Resolve *@mp and replace both files. The index is renamed into place first: if the cache
+ * write then fails, PAM sees an index that is at most one sync newer than NSS, never the
+ * reverse. With @parallel (a whole sync, not a PAM login's refresh: no thread is started inside
+ * a PAM caller's process), the index is serialised and written on a second thread while this
+ * one builds the cache image, which only replaces the cache once the index is in place. Once
+ * both hold what they need, the set is freed (*@mp = NULL, its left-out list moved to @sum)
+ * before the image is written out. */
 static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			    const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
-			    struct gotrue_sync_summary *sum)
+			    struct gotrue_sync_summary *sum, bool parallel)
 {
 	struct gotrue_idmap *m = *mp;
 	struct gotrue_cache_builder *b = NULL;
 	char *cache_path = state_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
 	char *acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
-	size_t i;
+	struct acct_job job = {0};
+	pthread_t th;
+	bool started = false, built;
+	void *image = NULL;
+	size_t i, image_len = 0;
 	int rc = -1, r;
 
 	if (cache_path == NULL || acct_path == NULL)
@@ -112,14 +164,23 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_log(pamh, LOG_ERR, "cannot map users (local passwd/group unreadable?)");
 		goto cleanup;
 	}
-	r = gotrue_accounts_write(acct_path, m->accounts, m->n_accounts);
-	if (r != 0) {
+	job.path = acct_path;
+	job.m = m;
+	if (parallel)
+		started = acct_job_start(&job, &th);
+	if (!started)
+		acct_job_main(&job);
+	b = gotrue_cache_builder_new();
+	built = b != NULL && gotrue_idmap_to_cache(m, b) == 0;
+	if (started)
+		pthread_join(th, NULL);
+	started = false;
+	if (job.rc != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
-			   strerror(-r), acct_path);
+			   strerror(-job.rc), acct_path);
 		goto cleanup;
 	}
-	b = gotrue_cache_builder_new();
-	if (b == NULL || gotrue_idmap_to_cache(m, b) != 0) {
+	if (!built) {
 		gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
 		goto cleanup;
 	}
@@ -138,7 +199,10 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	take_left_out(m, sum);
 	gotrue_idmap_free(m);
 	*mp = NULL;
-	r = gotrue_cache_builder_write(b, cache_path);
+	r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
+	gotrue_cache_builder_free(b);
+	b = NULL;
+	r = r == 0 ? gotrue_cache_replace(cache_path, image, image_len) : -ENOMEM;
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
 			   cache_path);
@@ -146,6 +210,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	rc = 0;
 cleanup:
+	free(image);
 	gotrue_cache_builder_free(b);
 	free(cache_path);
 	free(acct_path);
@@ -202,8 +267,8 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");
 		goto cleanup;
 	}
-	if (lock_state(pamh, cfg, &lock_fd) != 0 ||
-	    settle_and_write(pamh, cfg, opt, &m, sum) != 0) {
+	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 ||
+	    settle_and_write(pamh, cfg, opt, &m, sum, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
@@ -235,7 +300,7 @@ int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
 	if (acct_path == NULL || m == NULL)
 		goto cleanup;
-	if (lock_state(pamh, cfg, &lock_fd) != 0)
+	if (lock_state(pamh, cfg, (int)cfg->timeout * 1000, &lock_fd) != 0)
 		goto cleanup;
 	/* The index holds every mapped account with what the set rules need (created_at, groups),
 	 * so the whole set is rebuilt from it plus the fresh copy of this one user. */
@@ -245,7 +310,7 @@ int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	gotrue_idmap_remove_id(m, u->id);
 	if (gotrue_idmap_add_user(m, u) != 0)
 		goto cleanup;
-	rc = settle_and_write(pamh, cfg, opt, &m, NULL);
+	rc = settle_and_write(pamh, cfg, opt, &m, NULL, false);
 cleanup:
 	unlock_state(lock_fd);
 	gotrue_idmap_free(m);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -345,6 +346,38 @@ static void test_partway(void)
 	free(id);
 }
 
+/* A login's entry update waits for a running sync at most the request timeout, then gives up
+ * (logged) and leaves the files alone: a login never hangs behind a long sync. */
+static void one_user_waits_bounded(const struct gotrue_user *u, const struct stat *before)
+{
+	char lock_path[4300];
+	struct timespec t0, t1;
+	struct stat now;
+	long saved = cfg->timeout;
+	double waited;
+	int fd, rc;
+
+	snprintf(lock_path, sizeof(lock_path), "%s/.sync.lock", dir);
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (!ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "a sync holds the sync lock")) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	cfg->timeout = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = gotrue_sync_one_user(NULL, cfg, u, &opt);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cfg->timeout = saved;
+	close(fd);
+	waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ok(rc == -1, "the entry update gives up while the sync lock is held");
+	ok(waited >= 0.9 && waited < 3.0, "after about the request timeout (%.2f s for 1 s)",
+	   waited);
+	ok(stat(cache_path, &now) == 0 && now.st_ino == before->st_ino,
+	   "and leaves the cache as it was");
+}
+
 static void test_one_user(void)
 {
 	struct gotrue_cache c;
@@ -368,6 +401,7 @@ static void test_one_user(void)
 	json_object_put(attrs);
 	gotrue_error_clear(&err);
 	stat(cache_path, &st1);
+	one_user_waits_bounded(&u, &st1);
 	ok(gotrue_sync_one_user(NULL, cfg, &u, &opt) == 0, "gotrue_sync_one_user(bob)");
 	gotrue_user_clear(&u);
 	stat(cache_path, &st2);
