@@ -5,13 +5,13 @@
 #include <config.h>
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_internal.h"
+#include "thread.h"
 
 #define WHY_MAX 160
 /* A cycle guard for each_user: a server whose Link never ends cannot keep us forever. At 1000
@@ -271,19 +271,6 @@ static void prefetch_finish(struct prefetch *p, pthread_t th)
 		fetched_clear(&p->q[i]);
 }
 
-/* The fetch thread takes no signals: SIGINT/SIGTERM and friends stay the caller's to handle. */
-static int prefetch_start(struct prefetch *p, pthread_t *th)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(th, NULL, prefetch_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 /* Hand every user of the parsed page @obj to @each; 0, or -1 with @err. *@n_users is the
  * page's length. */
 static int page_each(json_object *obj, int (*each)(void *ctx, const struct gotrue_user *u),
@@ -361,7 +348,7 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	if (prefetch_start(&p, &th) != 0) {
+	if (gotrue_thread_start(&th, prefetch_main, &p) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "cannot start the fetch thread");
 		goto cleanup;
 	}

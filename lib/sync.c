@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "log.h"
 #include "secure.h"
 #include "sync.h"
+#include "thread.h"
 
 #define SYNC_DEFAULT_PER_PAGE 500
 
@@ -123,19 +123,6 @@ static void *acct_job_main(void *arg)
 	return NULL;
 }
 
-/* Start @j on a thread that takes no signals (they stay the caller's). false: not started. */
-static bool acct_job_start(struct acct_job *j, pthread_t *th)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(th, NULL, acct_job_main, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc == 0;
-}
-
 /* Resolve *@mp and replace both files. The index is renamed into place first: if the cache
  * write then fails, PAM sees an index that is at most one sync newer than NSS, never the
  * reverse. With @parallel (a whole sync, not a PAM login's refresh: no thread is started inside
@@ -167,7 +154,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	job.path = acct_path;
 	job.m = m;
 	if (parallel)
-		started = acct_job_start(&job, &th);
+		started = gotrue_thread_start(&th, acct_job_main, &job) == 0;
 	if (!started)
 		acct_job_main(&job);
 	b = gotrue_cache_builder_new();
