@@ -4,9 +4,11 @@
  *
  * Rotation (point 1). A refresh token is spent the moment /token receives it, and sending a spent
  * one again makes GoTrue revoke the whole session. So before a refresh token is sent, the record
- * is written with `refreshing` set; the rotated pair replaces it, atomically, with the marker
- * cleared. A pass killed in between leaves the marker on disk, and the next pass knows that the
- * stored refresh token may be spent. It never sends it again; it resolves the record instead:
+ * is written with `refreshing` set, and made durable; the rotated pair then replaces it with the
+ * marker cleared (lib/store.h: each write goes into the record file's other slot, so a crash
+ * leaves one of the two versions, never neither). A pass killed in between leaves the marker on
+ * disk, and the next pass knows that the stored refresh token may be spent. It never sends it
+ * again; it resolves the record instead:
  *   - it revokes the GoTrue session with POST /logout?scope=local and the stored access token,
  *     which stays a valid JWT until its exp even after the refresh (point 3); the refresh margin
  *     keeps that exp well ahead of the pass, so the next pass normally still has it;
@@ -48,6 +50,7 @@
 #define TERMINATE_GRACE_MS 2000
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
 #define BATCH_HOLD_S	   2.0 /* s: how long a batch keeps sending while it holds its locks */
+#define GC_TEMP_AGE	   60  /* s: a temp file older than this belongs to a killed writer */
 #define REASON_REVOKED	   "your session was revoked by the identity server; logging out."
 
 struct pass {
@@ -59,7 +62,6 @@ struct pass {
 	struct gotrue_refresh_summary *sum;
 	bool honours_scope; /* /logout?scope=local ends only one session (not v2.69) */
 	bool stop;	    /* the server went away mid-pass */
-	bool unsynced;	    /* records were renamed since the last sync */
 };
 
 /* What revoking a session on the server came to. */
@@ -84,7 +86,6 @@ struct due {
 	struct gotrue_store_record rec;
 	int lock;
 	size_t idx; /* in the pass's id list */
-	char *tmp;  /* staged file */
 	bool want;  /* to be written (then: was written) */
 	bool sent;  /* its refresh token went to /token */
 	enum refresh_result res;
@@ -417,7 +418,7 @@ static bool handle_record(struct pass *p, const char *id, struct due *due)
 			p->sum->failed++;
 		goto cleanup;
 	}
-	rc = gotrue_store_read(p->st, id, &rec);
+	rc = gotrue_store_read_held(p->st, id, &rec);
 	if (rc != 0) {
 		if (rc == -ENOENT)
 			p->sum->unchanged++; /* closed meanwhile */
@@ -476,58 +477,27 @@ static bool handle_record(struct pass *p, const char *id, struct due *due)
 	}
 cleanup:
 	gotrue_store_record_clear(&rec);
+	if (lock >= 0)
+		gotrue_store_release(p->st, id); /* before its lock goes */
 	gotrue_store_unlock(lock);
 	return batched;
 }
 
-/* Stage @d's record; on success the caller commits d->tmp after a sync. */
-static int stage(struct pass *p, struct due *d)
+/* Phase 1 and 3 of refresh_batch: write, in place and unsynced, every entry with @want set, then
+ * make them all durable with one sync (store.h: before the locks go, and before any request
+ * relies on a marker). The store's write rule syncs first whatever it cannot prove durable: in a
+ * batch that is one syncfs before the first write. Clears @want where the record could not be
+ * written. Returns the sync's result: non-zero means no write of this call is known durable. */
+static int write_batch(struct pass *p, struct due *b, size_t n)
 {
-	return gotrue_store_stage(p->st, &d->rec, &d->tmp);
-}
-
-/* Phase 1 and 3 of refresh_batch: for every entry with @want set, write its record from memory,
- * durably, the way gotrue_store_write does but with syncs shared by the batch: stage all, sync,
- * rename all. The renames are made durable by the next sync (the next batch's first, or the
- * pass's last: p->unsynced); a crash before it leaves the previous version of the record, which
- * the sequence below makes safe. Clears @want where the record could not be written. With
- * @sync_renames the renames are synced now (the markers must be durable before a request). */
-static int write_batch(struct pass *p, struct due *b, size_t n, bool sync_renames)
-{
-	size_t i, staged = 0;
-	int rc = 0;
+	size_t i, written = 0;
 
 	for (i = 0; i < n; i++) {
-		if (b[i].want && stage(p, &b[i]) != 0)
+		if (b[i].want && gotrue_store_write_unsynced(p->st, &b[i].rec) != 0)
 			b[i].want = false;
-		staged += b[i].want;
+		written += b[i].want;
 	}
-	if (staged == 0)
-		goto cleanup;
-	/* The data before the names: no rename may reach the disk ahead of its file. */
-	rc = gotrue_store_sync(p->st);
-	for (i = 0; i < n; i++) {
-		if (!b[i].want)
-			continue;
-		if (rc != 0) {
-			gotrue_store_discard(b[i].tmp);
-			b[i].want = false;
-		} else if (gotrue_store_commit(p->st, b[i].rec.id, b[i].tmp) != 0) {
-			b[i].want = false;
-		}
-		free(b[i].tmp);
-		b[i].tmp = NULL;
-	}
-	if (rc != 0)
-		goto cleanup;
-	p->unsynced = true;
-	if (sync_renames) {
-		rc = gotrue_store_sync(p->st);
-		if (rc == 0)
-			p->unsynced = false;
-	}
-cleanup:
-	return rc;
+	return written > 0 ? gotrue_store_sync(p->st) : 0;
 }
 
 /* Refresh the due records of @b (locked, read) with durability batched: 1. every marker written,
@@ -549,7 +519,7 @@ static size_t refresh_batch(struct pass *p, struct due *b, size_t n)
 		b[i].want = true;
 		b[i].res = REFRESH_STORE;
 	}
-	if (write_batch(p, b, n, true) != 0) {
+	if (write_batch(p, b, n) != 0) {
 		/* Not synced: the markers may be visible without being durable. Put the records
 		 * back as they were, one by one (a failure here leaves the marker: safe). */
 		for (i = 0; i < n; i++) {
@@ -580,8 +550,10 @@ static size_t refresh_batch(struct pass *p, struct due *b, size_t n)
 		b[i].res = send_refresh(p, &b[i].rec);
 		b[i].want = b[i].res == REFRESH_OK || b[i].res == REFRESH_RETRY;
 	}
-	/* 3. Results (and cleared markers). */
-	write_batch(p, b, n, false);
+	/* 3. Results (and cleared markers), durable before the locks go. A failed sync leaves
+	 * each record's marked version intact in its other slot: the worst case is a recovery. */
+	if (write_batch(p, b, n) != 0)
+		gotrue_log(p->pamh, LOG_ERR, "refreshed tokens may not be durable");
 	for (i = 0; i < n; i++) {
 		if (b[i].res == REFRESH_OK && !b[i].want) {
 			log_unstored(p, &b[i].rec);
@@ -606,6 +578,7 @@ static size_t refresh_batch(struct pass *p, struct due *b, size_t n)
 		}
 	}
 	for (i = 0; i < n; i++) {
+		gotrue_store_release(p->st, b[i].rec.id);
 		gotrue_store_record_clear(&b[i].rec);
 		gotrue_store_unlock(b[i].lock);
 		memset(&b[i], 0, sizeof(b[i]));
@@ -614,7 +587,8 @@ static size_t refresh_batch(struct pass *p, struct due *b, size_t n)
 	return requeue;
 }
 
-/* How many records a batch holds locked: one descriptor each, well inside RLIMIT_NOFILE. */
+/* How many records a batch holds locked: two descriptors each (the lock, the record held open by
+ * gotrue_store_read_held), well inside RLIMIT_NOFILE. */
 static size_t batch_max(void)
 {
 	struct rlimit rl;
@@ -729,9 +703,6 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	if (p.stop)
 		sum->unchanged += (unsigned int)(n - i);
-	/* The last renames. */
-	if (p.unsynced && gotrue_store_sync(p.st) != 0)
-		gotrue_log(pamh, LOG_ERR, "refreshed tokens may not be durable");
 	if (p.stop) {
 		gotrue_log(pamh, LOG_WARNING,
 			   "server became unreachable during the pass; the rest is left for the "
@@ -838,6 +809,7 @@ int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsi
 	struct gotrue_store_record rec = {0};
 	char(*ids)[GOTRUE_STORE_ID_LEN + 1] = NULL;
 	size_t n = 0, i;
+	unsigned int temps = 0;
 	int rc = -EACCES, lock;
 
 	*removed = 0;
@@ -856,6 +828,13 @@ int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsi
 			(*removed)++;
 		gotrue_store_record_clear(&rec);
 		gotrue_store_unlock(lock);
+	}
+	/* Temp files of writers killed before their rename (they hold tokens); a live writer
+	 * renames its own within a request's time, so a minute is ample. */
+	if (gotrue_store_remove_stale_temp(st, GC_TEMP_AGE, &temps) == 0 && temps > 0) {
+		gotrue_log(pamh, LOG_INFO, "removed %u stale temp file(s) of killed writers",
+			   temps);
+		*removed += temps;
 	}
 cleanup:
 	free(ids);

@@ -48,7 +48,9 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *id,
 			   const char *login, struct gotrue_refresh_summary *sum);
 
-/* `gotruectl sessions gc`: remove revoked records. *@removed gets the count. 0 or -errno. */
+/* `gotruectl sessions gc`: remove revoked records, and the temp files of record writers killed
+ * before their rename that are older than a minute. *@removed gets the count of both. 0 or
+ * -errno. */
 int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsigned int *removed);
 
 /* The v2.69 policy of pam/session.c, written once: on a server that ignores /logout?scope

@@ -1,13 +1,16 @@
 /* store: the token store of DESIGN.md "Token store". Owns the sessions directory, the record
- * format (one JSON object per file, json-c), atomic replacement through gotrue_replace_file, safe
- * reads through gotrue_read_file (O_NOFOLLOW, owner and mode checks, size cap) and the per-record
- * flock(2). The PAM module writes records; gotruectl lists, refreshes and retries them. */
+ * format (a JSON object, json-c, kept twice in a two-slot file, lib/store.h), in-place updates of
+ * the older slot, atomic creation through gotrue_replace_file, safe reads (O_NOFOLLOW, owner,
+ * mode and link checks, bounded sizes), wiping removal and the per-record flock(2). The PAM
+ * module writes records; gotruectl lists, refreshes and retries them. */
 #include <config.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "log.h"
 #include "secure.h"
@@ -26,10 +31,51 @@
 #define STORE_FORMAT_VERSION 1
 #define STORE_STR_MAX	     1024 /* any field that is not a token */
 
+struct touched;
+struct held;
+
 struct gotrue_store {
 	pam_handle_t *pamh;
 	char *dir; /* STATE_DIR/sessions */
+	int dirfd; /* the same, opened once: every record is named relative to it */
+	/* Durability bookkeeping of the write rule (store.h): see known_durable(). */
+	uint64_t gen;		 /* bumped by every gotrue_store_sync(); starts at 1 */
+	struct touched *touched; /* records read or written through this handle */
+	size_t tcap, ntouched;
+	bool dirty; /* unsynced writes since the last sync */
+	/* Records kept open by gotrue_store_read_held() (see struct held). */
+	struct held *held;
+	size_t hcap;
+	int hfree; /* first unused entry of @held, -1: none */
 };
+
+/* A record held open from a read through its writes (gotrue_store_read_held): its descriptor and
+ * what the read learnt of its slots, so that a write needs neither open(2) nor a re-read. Valid
+ * while the caller holds the record's lock, which every writer of an existing record takes: no
+ * one else can have changed the file. Not re-checked per write: fstat(2) and two header reads
+ * cost about what the write itself costs (measured, issue 5 "Benchmark"). */
+struct held {
+	int fd;	      /* O_RDWR; -1: unused entry */
+	int next;     /* unused entry: the next unused one */
+	size_t size;  /* of the file */
+	size_t slot;  /* slot size */
+	int newest;   /* the slot holding the newest intact version */
+	uint64_t seq; /* its sequence */
+};
+
+/* "<id>" or "<id>.lock", relative to the store's dirfd. */
+#define NAME_LEN (GOTRUE_STORE_ID_LEN + sizeof(".lock"))
+
+static int record_name(const char *id, const char *suffix, char name[NAME_LEN])
+{
+	size_t n = strlen(suffix);
+
+	if (!gotrue_store_id_valid(id) || n >= NAME_LEN - GOTRUE_STORE_ID_LEN)
+		return -EINVAL;
+	memcpy(name, id, GOTRUE_STORE_ID_LEN);
+	memcpy(name + GOTRUE_STORE_ID_LEN, suffix, n + 1);
+	return 0;
+}
 
 static const char *const state_names[] = {
 	[GOTRUE_STORE_PENDING] = "pending",
@@ -127,6 +173,9 @@ struct gotrue_store *gotrue_store_open(pam_handle_t *pamh, const char *state_dir
 	if (st == NULL || state_dir == NULL)
 		goto cleanup;
 	st->pamh = pamh;
+	st->gen = 1;
+	st->dirfd = -1;
+	st->hfree = -1;
 	if (asprintf(&st->dir, "%s/sessions", state_dir) < 0) {
 		st->dir = NULL;
 		goto cleanup;
@@ -147,6 +196,12 @@ struct gotrue_store *gotrue_store_open(pam_handle_t *pamh, const char *state_dir
 	}
 	if (check_dir(pamh, st->dir, true) != 0)
 		goto cleanup;
+	st->dirfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->dirfd < 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot open sessions directory; path=%s error=%s",
+			   st->dir, strerror(errno));
+		goto cleanup;
+	}
 	ret = st;
 	st = NULL;
 cleanup:
@@ -157,23 +212,23 @@ cleanup:
 void gotrue_store_close(struct gotrue_store *st)
 {
 	if (st != NULL) {
+		/* A caller that forgot its sync: the writes become durable here at the latest. */
+		if (st->dirty && st->dirfd >= 0)
+			gotrue_store_sync(st);
+		for (size_t i = 0; i < st->hcap; i++) {
+			if (st->held[i].fd >= 0)
+				close(st->held[i].fd);
+		}
+		free(st->held);
+		free(st->touched);
+		if (st->dirfd >= 0)
+			close(st->dirfd);
 		free(st->dir);
 		free(st);
 	}
 }
 
-static char *record_path(const struct gotrue_store *st, const char *id, const char *suffix)
-{
-	char *path = NULL;
-
-	if (!gotrue_store_id_valid(id))
-		return NULL;
-	if (asprintf(&path, "%s/%s%s", st->dir, id, suffix) < 0)
-		path = NULL;
-	return path;
-}
-
-static int lock_path(struct gotrue_store *st, char *path, int timeout_ms)
+static int lock_path(struct gotrue_store *st, const char *path, int timeout_ms)
 {
 	struct timespec pause = {0, 10 * 1000 * 1000};
 	struct stat sb;
@@ -181,16 +236,18 @@ static int lock_path(struct gotrue_store *st, char *path, int timeout_ms)
 	int fd = -1, rc;
 
 	for (;;) {
-		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		fd = openat(st->dirfd, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			    0600);
 		if (fd < 0) {
 			rc = -errno;
-			gotrue_log(st->pamh, LOG_ERR, "cannot open lock file; path=%s error=%s",
-				   path, strerror(errno));
+			gotrue_log(st->pamh, LOG_ERR, "cannot open lock file; path=%s/%s error=%s",
+				   st->dir, path, strerror(errno));
 			goto cleanup;
 		}
 		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
 		    (sb.st_uid != 0 && sb.st_uid != geteuid())) {
-			gotrue_log(st->pamh, LOG_ERR, "refusing lock file; path=%s", path);
+			gotrue_log(st->pamh, LOG_ERR, "refusing lock file; path=%s/%s", st->dir,
+				   path);
 			rc = -EPERM;
 			goto cleanup;
 		}
@@ -223,16 +280,16 @@ cleanup:
 
 int gotrue_store_lock(struct gotrue_store *st, const char *id, int timeout_ms)
 {
-	char *path = record_path(st, id, ".lock");
-	int rc = path == NULL ? -EINVAL : lock_path(st, path, timeout_ms);
+	char name[NAME_LEN];
 
-	free(path);
-	return rc;
+	if (record_name(id, ".lock", name) != 0)
+		return -EINVAL;
+	return lock_path(st, name, timeout_ms);
 }
 
 int gotrue_store_lock_user(struct gotrue_store *st, const char *user_id, int timeout_ms)
 {
-	char *path = NULL;
+	char path[sizeof("user-.lock") + 64];
 	size_t i, len = user_id ? strlen(user_id) : 0;
 	int rc = -EINVAL;
 
@@ -245,14 +302,9 @@ int gotrue_store_lock_user(struct gotrue_store *st, const char *user_id, int tim
 		      (user_id[i] >= 'A' && user_id[i] <= 'F') || user_id[i] == '-'))
 			goto cleanup;
 	}
-	if (asprintf(&path, "%s/user-%s.lock", st->dir, user_id) < 0) {
-		path = NULL;
-		rc = -ENOMEM;
-		goto cleanup;
-	}
+	snprintf(path, sizeof(path), "user-%s.lock", user_id);
 	rc = lock_path(st, path, timeout_ms);
 cleanup:
-	free(path);
 	return rc;
 }
 
@@ -461,7 +513,8 @@ static int get_groups(json_object *obj, char ***out)
 	return 0;
 }
 
-int gotrue_store_record_parse(const char *buf, size_t len, struct gotrue_store_record *out)
+/* The JSON payload of one slot (or a bare record). */
+static int parse_json(const char *buf, size_t len, struct gotrue_store_record *out)
 {
 	json_tokener *tok = NULL;
 	json_object *obj = NULL;
@@ -536,149 +589,882 @@ cleanup:
 	return rc;
 }
 
+int gotrue_store_record_parse(const char *buf, size_t len, struct gotrue_store_record *out)
+{
+	/* A whole record file (what tests and tools slurp from disk) or one bare JSON payload. */
+	if (buf != NULL && len >= 8 && memcmp(buf, "GTSTORE2", 8) == 0)
+		return gotrue_store_file_parse((const unsigned char *)buf, len, out, NULL);
+	return parse_json(buf, len, out);
+}
+
 /* --- files ----------------------------------------------------------------------------------- */
 
-/* Format @rec into *@text for record file *@path (both released by the caller). */
-static int prepare_write(struct gotrue_store *st, struct gotrue_store_record *rec, char **path,
-			 char **text, size_t *len)
+/* The record file (store.h): two slots of slot_size bytes each, every slot a SLOT_HDR-byte
+ * header then the JSON payload, zero-padded. Header, little-endian:
+ *    0  magic "GTSTORE2"                      8  SHA-256 over bytes 40 .. 64 + length
+ *   40  u32 format version (2)               44  u32 slot_size
+ *   48  u64 sequence                         56  u32 payload length      60  u32 zero
+ * A hand-written layout rather than a JSON envelope: the checksum must cover bytes as written,
+ * and a reader must find each slot at a fixed offset without trusting anything inside it. The
+ * checksum covers one contiguous range (the magic is compared whole) so that it is one
+ * EVP_Digest call. SHA-256 only because it is the digest already at hand and fast enough here
+ * (about 1 us per record); any checksum that catches a torn write would do: nothing in it is a
+ * secret and nobody but root can write the file. */
+#define SLOT_MAGIC     "GTSTORE2"
+#define SLOT_VERSION   2
+#define SLOT_HDR       GOTRUE_STORE_SLOT_HEADER
+#define SLOT_ALIGN     GOTRUE_STORE_SLOT_MIN
+#define SLOT_SUM_OFF   8
+#define SLOT_FIELDS    40 /* the checksummed part starts here */
+#define STORE_FILE_MAX (2 * (size_t)GOTRUE_STORE_SLOT_MAX)
+
+static void put32(unsigned char *p, uint32_t v)
 {
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* SHA-256, fetched once: an implicit fetch per EVP_Digest call costs as much as the digest. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256;
+
+static void sha256_fetch(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* The checksum of slot @s whose payload is @len bytes (bounds checked by the caller). 0 or -1. */
+static int slot_sum(const unsigned char *s, size_t len, unsigned char sum[32])
+{
+	unsigned int n = 0;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	if (sha256 == NULL ||
+	    EVP_Digest(s + SLOT_FIELDS, SLOT_HDR - SLOT_FIELDS + len, sum, &n, sha256, NULL) != 1 ||
+	    n != 32)
+		return -1;
+	return 0;
+}
+
+size_t gotrue_store_slot_size(size_t payload_len)
+{
+	/* Room for the payload to double (a new pair of tokens a little longer, a few more groups)
+	 * before an update has to re-create the file. */
+	size_t want = SLOT_HDR + 2 * payload_len;
+
+	want = (want + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
+	if (want > GOTRUE_STORE_SLOT_MAX)
+		want = GOTRUE_STORE_SLOT_MAX;
+	return want;
+}
+
+int gotrue_store_slot_encode(unsigned char *slot, size_t slot_size, uint64_t seq,
+			     const char *payload, size_t len)
+{
+	if (slot_size < SLOT_ALIGN || slot_size > GOTRUE_STORE_SLOT_MAX ||
+	    slot_size % SLOT_ALIGN != 0 || len == 0 || len > GOTRUE_STORE_RECORD_MAX ||
+	    len > slot_size - SLOT_HDR)
+		return -EINVAL;
+	memset(slot, 0, SLOT_HDR);
+	memcpy(slot, SLOT_MAGIC, 8);
+	put32(slot + 40, SLOT_VERSION);
+	put32(slot + 44, (uint32_t)slot_size);
+	put64(slot + 48, seq);
+	put32(slot + 56, (uint32_t)len);
+	memcpy(slot + SLOT_HDR, payload, len);
+	/* The padding is zeroed too: no byte of an older version stays behind the new one. */
+	memset(slot + SLOT_HDR + len, 0, slot_size - SLOT_HDR - len);
+	return slot_sum(slot, len, slot + SLOT_SUM_OFF) == 0 ? 0 : -ENOMEM;
+}
+
+/* Slot @s's header, checked against @slot_size before anything in it is used: 0 with *@seq and
+ * *@len set, or -1. The checksum is not checked here (slot_sum_ok). */
+static int slot_header(const unsigned char *s, size_t slot_size, uint64_t *seq, size_t *len)
+{
+	size_t plen;
+
+	if (memcmp(s, SLOT_MAGIC, 8) != 0 || get32(s + 40) != SLOT_VERSION ||
+	    get32(s + 44) != slot_size || get32(s + 60) != 0)
+		return -1;
+	plen = get32(s + 56);
+	if (plen == 0 || plen > slot_size - SLOT_HDR || plen > GOTRUE_STORE_RECORD_MAX)
+		return -1;
+	*seq = get64(s + 48);
+	*len = plen;
+	return 0;
+}
+
+static bool slot_sum_ok(const unsigned char *s, size_t len)
+{
+	unsigned char sum[32];
+
+	return slot_sum(s, len, sum) == 0 && CRYPTO_memcmp(sum, s + SLOT_SUM_OFF, sizeof(sum)) == 0;
+}
+
+/* Sequence numbers compare in serial-number arithmetic (RFC 1982): a newer version is at most
+ * 2^63 ahead, so a counter that wraps past 2^64 still orders correctly. */
+static bool seq_newer(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) > 0;
+}
+
+/* The slots of a file image. The slot size is half the file, which must be a whole number of
+ * SLOT_ALIGN pages per slot; each slot's header must say the same. A slot is intact when its
+ * header and its checksum hold. Checksums are checked lazily, newest header first: the intact
+ * slot with the newer sequence is the same whichever order they are checked in, and the older
+ * slot's need not be checked at all when the newer one is intact. */
+struct slots {
+	const unsigned char *buf;
+	size_t size;
+	int hdr_ok[2]; /* 1: header fine, 0: not */
+	int sum_ok[2]; /* -1: not checked yet */
+	uint64_t seq[2];
+	size_t len[2];
+	int order[2]; /* slots with a good header, newer sequence first; -1 ends */
+};
+
+static int scan_slots(const unsigned char *buf, size_t len, struct slots *sl)
+{
+	int i, n = 0;
+
+	memset(sl, 0, sizeof(*sl));
+	sl->order[0] = sl->order[1] = -1;
+	if (len < 2 * (size_t)SLOT_ALIGN || len > STORE_FILE_MAX || len % (2 * SLOT_ALIGN) != 0)
+		return -1;
+	sl->buf = buf;
+	sl->size = len / 2;
+	for (i = 0; i < 2; i++) {
+		sl->sum_ok[i] = -1;
+		sl->hdr_ok[i] = slot_header(buf + (size_t)i * sl->size, sl->size, &sl->seq[i],
+					    &sl->len[i]) == 0;
+		if (sl->hdr_ok[i])
+			sl->order[n++] = i;
+	}
+	if (n == 2 && seq_newer(sl->seq[1], sl->seq[0])) {
+		sl->order[0] = 1;
+		sl->order[1] = 0;
+	}
+	return 0;
+}
+
+/* Whether slot @i is intact (header and checksum). */
+static bool slot_intact(struct slots *sl, int i)
+{
+	if (i < 0 || !sl->hdr_ok[i])
+		return false;
+	if (sl->sum_ok[i] < 0)
+		sl->sum_ok[i] = slot_sum_ok(sl->buf + (size_t)i * sl->size, sl->len[i]);
+	return sl->sum_ok[i] == 1;
+}
+
+/* The intact slot with the newer sequence, or -1. */
+static int newest_intact(struct slots *sl)
+{
+	if (slot_intact(sl, sl->order[0]))
+		return sl->order[0];
+	return slot_intact(sl, sl->order[1]) ? sl->order[1] : -1;
+}
+
+/* gotrue_store_file_parse, also giving the slots (@sl) and the index of the slot parsed (*@idx). */
+static int file_parse(const unsigned char *buf, size_t len, struct gotrue_store_record *out,
+		      uint64_t *seq, struct slots *slp, int *idx)
+{
+	struct slots sl;
+	int i, k, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (buf == NULL || scan_slots(buf, len, &sl) != 0)
+		goto cleanup;
+	/* The newest slot that is intact AND parses; an older one only when the newer intact one
+	 * does not parse (never written by this code: the writer formats what it checksums). */
+	for (k = 0; k < 2 && rc != 0; k++) {
+		i = sl.order[k];
+		if (!slot_intact(&sl, i))
+			continue;
+		if (parse_json((const char *)buf + (size_t)i * sl.size + SLOT_HDR, sl.len[i],
+			       out) == 0) {
+			if (seq != NULL)
+				*seq = sl.seq[i];
+			if (idx != NULL)
+				*idx = i;
+			rc = 0;
+		}
+	}
+	if (slp != NULL)
+		*slp = sl;
+cleanup:
+	return rc;
+}
+
+int gotrue_store_file_parse(const unsigned char *buf, size_t len, struct gotrue_store_record *out,
+			    uint64_t *seq)
+{
+	return file_parse(buf, len, out, seq, NULL, NULL);
+}
+
+/* What this handle knows about the durability of each record it has read or written: the gen
+ * (st->gen when it was last touched, 0 = known durable, GEN_UNKNOWN = nothing known yet).
+ * gotrue_store_sync() bumps st->gen, which makes every earlier touch durable at once. An
+ * open-addressing table keyed by id; @held indexes st->held (-1: the record is not held). */
+#define GEN_UNKNOWN UINT64_MAX
+
+struct touched {
+	char id[GOTRUE_STORE_ID_LEN + 1];
+	int held;
+	uint64_t gen;
+};
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < GOTRUE_STORE_ID_LEN; i++)
+		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct touched *touched_find(struct gotrue_store *st, const char *id, bool add)
+{
+	struct touched *nt;
+	size_t i, j, ncap;
+
+	if (add && (st->ntouched + 1) * 2 > st->tcap) {
+		ncap = st->tcap ? st->tcap * 2 : 256;
+		nt = calloc(ncap, sizeof(*nt));
+		if (nt == NULL)
+			return NULL;
+		for (i = 0; i < st->tcap; i++) {
+			if (st->touched[i].id[0] == '\0')
+				continue;
+			for (j = id_hash(st->touched[i].id) & (ncap - 1); nt[j].id[0] != '\0';
+			     j = (j + 1) & (ncap - 1))
+				;
+			nt[j] = st->touched[i];
+		}
+		free(st->touched);
+		st->touched = nt;
+		st->tcap = ncap;
+	}
+	if (st->tcap == 0)
+		return NULL;
+	for (i = id_hash(id) & (st->tcap - 1); st->touched[i].id[0] != '\0';
+	     i = (i + 1) & (st->tcap - 1)) {
+		if (memcmp(st->touched[i].id, id, GOTRUE_STORE_ID_LEN) == 0)
+			return &st->touched[i];
+	}
+	if (!add)
+		return NULL;
+	memcpy(st->touched[i].id, id, GOTRUE_STORE_ID_LEN + 1);
+	st->touched[i].gen = GEN_UNKNOWN;
+	st->touched[i].held = -1;
+	st->ntouched++;
+	return &st->touched[i];
+}
+
+/* The entry of @id, made before the read or write it will describe (callers then only update it):
+ * without memory for it the operation fails (-ENOMEM) rather than go on with a durability it
+ * could not keep track of. */
+static int touched_get(struct gotrue_store *st, const char *id, struct touched **t)
+{
+	*t = touched_find(st, id, true);
+	if (*t == NULL) {
+		gotrue_log(st->pamh, LOG_ERR, "cannot track session record; error=%s",
+			   strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Whether everything about @t's record on disk is known to be durable: this handle saw it (read
+ * under the caller's lock, or wrote it) and synced since. A record this handle has not seen may
+ * hold a version that a writer killed before its sync left in the page cache only. */
+static bool known_durable(const struct gotrue_store *st, const struct touched *t)
+{
+	return t->gen < st->gen;
+}
+
+/* Drop @t's held descriptor, if any. */
+static void release_held(struct gotrue_store *st, struct touched *t)
+{
+	struct held *h;
+
+	if (t == NULL || t->held < 0)
+		return;
+	h = &st->held[t->held];
+	close(h->fd);
+	h->fd = -1;
+	h->next = st->hfree;
+	st->hfree = t->held;
+	t->held = -1;
+}
+
+void gotrue_store_release(struct gotrue_store *st, const char *id)
+{
+	if (gotrue_store_id_valid(id))
+		release_held(st, touched_find(st, id, false));
+}
+
+/* Keep @fd open for @t's record, read as @sl with its newest intact version in slot @newest. On
+ * failure (no memory) the descriptor is closed: holding is only a shortcut, the writes then open
+ * the file again. Takes @fd in either case. */
+static void hold(struct gotrue_store *st, struct touched *t, int fd, size_t size,
+		 const struct slots *sl, int newest)
+{
+	struct held *nh, *h;
+	size_t ncap, i;
+
+	if (st->hfree < 0) {
+		ncap = st->hcap ? 2 * st->hcap : 64;
+		nh = realloc(st->held, ncap * sizeof(*nh));
+		if (nh == NULL) {
+			close(fd);
+			return;
+		}
+		for (i = ncap; i-- > st->hcap;) {
+			nh[i].fd = -1;
+			nh[i].next = st->hfree;
+			st->hfree = (int)i;
+		}
+		st->held = nh;
+		st->hcap = ncap;
+	}
+	t->held = st->hfree;
+	h = &st->held[t->held];
+	st->hfree = h->next;
+	h->fd = fd;
+	h->size = size;
+	h->slot = sl->size;
+	h->newest = newest;
+	h->seq = sl->seq[newest];
+}
+
+/* Open record file @path (O_NOFOLLOW: a planted link fails with ELOOP) and check what was
+ * opened: a regular file, owned by root (or by us, for tests), mode 0600 or stricter, with one
+ * name (a record is only ever made by rename(2) of a fresh file; a second name, a hard link
+ * planted in or out of the store (issue 7), means the file is not the store's alone), and the
+ * size of a two-slot file. A descriptor, or -errno: ENOENT, ELOOP, EPERM (owner, mode, links),
+ * EINVAL (not a regular file), EBADMSG (size). Logged unless @quiet (ENOENT never). */
+static int open_record(struct gotrue_store *st, const char *name, int flags, struct stat *sb,
+		       bool quiet)
+{
+	const char *why = NULL;
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO planted at @path must not hang a login; fstat refuses it.
+	 * O_NOATIME: after every update the next read would dirty the inode for its atime
+	 * (relatime), a tenth of a refresh pass's store time; nothing uses a record's atime. It
+	 * needs the file's owner or CAP_FOWNER: EPERM means neither, and the open is retried. */
+	fd = openat(st->dirfd, name,
+		    flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(st->dirfd, name,
+			    flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ELOOP)
+			why = "a symbolic link";
+		else if (rc != -ENOENT)
+			why = "a file that cannot be opened";
+		goto cleanup;
+	}
+	rc = fd;
+	if (fstat(fd, sb) != 0) {
+		rc = -errno;
+		why = "a file that cannot be examined";
+	} else if (!S_ISREG(sb->st_mode)) {
+		rc = -EINVAL;
+		why = "a file that is not a regular file";
+	} else if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
+		rc = -EPERM;
+		why = "a file not owned by root";
+	} else if ((sb->st_mode & 077) != 0) {
+		rc = -EPERM;
+		why = "a file that group or others can access";
+	} else if (sb->st_nlink != 1) {
+		rc = -EPERM;
+		why = "a file with other names";
+	} else if (sb->st_size < 2 * SLOT_ALIGN || (size_t)sb->st_size > STORE_FILE_MAX ||
+		   sb->st_size % (2 * SLOT_ALIGN) != 0) {
+		rc = -EBADMSG;
+		why = "a file of the wrong size";
+	}
+cleanup:
+	if (rc < 0 && fd >= 0)
+		close(fd);
+	if (why != NULL && !quiet)
+		gotrue_log(st->pamh, LOG_ERR,
+			   "refusing %s as a session record; path=%s/%s mode=%04o", why, st->dir,
+			   name, fd >= 0 ? (unsigned int)(sb->st_mode & 07777) : 0U);
+	return rc;
+}
+
+/* Read @size bytes of @fd from offset 0 into *@out (release with gotrue_wipe_free(*out, size)).
+ * 0, -EAGAIN when the file was shorter than fstat said, or -errno. */
+static int read_all(int fd, size_t size, unsigned char **out)
+{
+	unsigned char *buf = malloc(size);
+	size_t got = 0;
+	ssize_t n;
+	int rc = 0;
+
+	*out = NULL;
+	if (buf == NULL)
+		return -ENOMEM;
+	while (got < size) {
+		n = pread(fd, buf + got, size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n == 0 ? -EAGAIN : -errno;
+			break;
+		}
+		got += (size_t)n;
+	}
+	if (rc != 0)
+		gotrue_wipe_free(buf, size);
+	else
+		*out = buf;
+	return rc;
+}
+
+static int pwrite_all(int fd, const unsigned char *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, buf + done, len - done, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EIO : -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Overwrite the @size bytes of the record file behind @fd, already unlinked by the caller, with
+ * zeros and make that durable before the last descriptor goes (the kernel drops the dirty pages
+ * of a deleted file instead of writing them). In the spirit of explicit_bzero: the blocks of a
+ * deleted record would otherwise keep its tokens, the unused slot's older pair included, until
+ * they are reused; a root-only file, but backups, disk images and reallocated blocks are not.
+ * It cannot reach what an SSD's wear levelling has already moved; disk encryption does that. */
+static void wipe_fd(int fd, size_t size)
+{
+	static const unsigned char zeros[SLOT_ALIGN];
+	size_t off;
+
+	for (off = 0; off < size; off += sizeof(zeros)) {
+		if (pwrite_all(fd, zeros, sizeof(zeros), (off_t)off) != 0)
+			return;
+	}
+	fdatasync(fd);
+}
+
+/* Format @rec into *@text (released by the caller). */
+static int prepare_write(struct gotrue_store_record *rec, char **text, size_t *len)
+{
+	int rc;
+
 	*text = NULL;
 	*len = 0;
-	*path = record_path(st, rec->id, "");
-	if (*path == NULL)
-		return -EINVAL;
 	rec->updated = time(NULL);
 	if (rec->created == 0)
 		rec->created = rec->updated;
-	return gotrue_store_record_format(rec, text, len);
+	rc = gotrue_store_record_format(rec, text, len);
+	if (rc == 0 && *len > GOTRUE_STORE_RECORD_MAX)
+		rc = -EFBIG; /* it could never be read back */
+	return rc;
+}
+
+/* Create (or replace) record file @name atomically: slot 0 holds @text as version @seq, slot 1
+ * is zeros; temp file, fsync, rename, directory fsync (gotrue_replace_file). Used for a new
+ * record, a payload that outgrew its slots, and a file that failed its checks. */
+static int create_record(struct gotrue_store *st, const char *name, const char *text, size_t len,
+			 uint64_t seq)
+{
+	size_t slot = gotrue_store_slot_size(len);
+	unsigned char *buf = calloc(2, slot);
+	char *path = NULL;
+	int rc = -ENOMEM;
+
+	if (buf == NULL || asprintf(&path, "%s/%s", st->dir, name) < 0) {
+		path = NULL;
+		goto cleanup;
+	}
+	rc = gotrue_store_slot_encode(buf, slot, seq, text, len);
+	if (rc == 0)
+		rc = gotrue_replace_file(path, buf, 2 * slot, 0600);
+cleanup:
+	if (buf != NULL)
+		gotrue_wipe_free(buf, 2 * slot);
+	free(path);
+	return rc;
+}
+
+/* Create the lock file of a new record with it, at login, where one file creation is lost in the
+ * request's time, rather than in the refresh pass's first gotrue_store_lock() of the record,
+ * where creating thousands of files is most of the pass's cost (issue 5, "Benchmark"). Before
+ * the record, and a failure fails the write: a record is never made without its lock file (the
+ * caller's gotrue_store_remove() after a failed write takes both away). 0 or -errno. */
+static int make_lock_file(struct gotrue_store *st, const char *id)
+{
+	char name[NAME_LEN];
+	int fd, rc;
+
+	rc = record_name(id, ".lock", name);
+	if (rc != 0)
+		return rc;
+	fd = openat(st->dirfd, name,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* The write of store.h: in place into the slot that does not hold the newest intact version, or
+ * create_record() where there is no usable file or the payload no longer fits. With @sync the
+ * write is durable on return; without, it is durable after the next gotrue_store_sync(). */
+static int write_record(struct gotrue_store *st, struct gotrue_store_record *rec, bool sync)
+{
+	char name[NAME_LEN], *text = NULL;
+	unsigned char *buf = NULL, *slot = NULL;
+	struct touched *t = NULL;
+	struct held *h = NULL;
+	struct slots sl = {0};
+	struct stat sb = {0};
+	size_t len = 0, size = 0, slot_size = 0;
+	uint64_t seq = 1;
+	int fd = -1, rc, target, newest = -1;
+
+	rc = record_name(rec->id, "", name);
+	if (rc != 0)
+		goto cleanup;
+	rc = touched_get(st, rec->id, &t);
+	if (rc != 0)
+		goto done;
+	rc = prepare_write(rec, &text, &len);
+	if (rc != 0)
+		goto done;
+	if (t->held >= 0) {
+		/* Held since the read under the caller's lock (store.h): no open, no re-read, no
+		 * checksum; the read checked the file, and every write since was this handle's,
+		 * because every writer of an existing record holds its lock. */
+		h = &st->held[t->held];
+		fd = h->fd;
+		size = h->size;
+		slot_size = h->slot;
+		newest = h->newest;
+		seq = h->seq + 1;
+		goto write;
+	}
+	release_held(st, t);
+	fd = open_record(st, name, O_RDWR, &sb, true);
+	if (fd == -ENOENT) {
+		rc = make_lock_file(st, rec->id);
+		if (rc == 0)
+			rc = create_record(st, name, text, len, seq);
+		goto created;
+	}
+	if (fd == -ELOOP || fd == -EPERM || fd == -EINVAL || fd == -EBADMSG) {
+		/* Not a file the store made, or not one it may write into: replace the name by
+		 * rename(2), which never writes through a link or into another name's file. */
+		gotrue_log(st->pamh, LOG_WARNING,
+			   "replacing a session record that failed its checks; path=%s/%s error=%s",
+			   st->dir, name, strerror(-fd));
+		rc = create_record(st, name, text, len, seq);
+		goto created;
+	}
+	if (fd < 0) {
+		rc = fd;
+		goto done;
+	}
+	size = (size_t)sb.st_size;
+	rc = read_all(fd, size, &buf);
+	if (rc != 0)
+		goto done;
+	newest = scan_slots(buf, size, &sl) == 0 ? newest_intact(&sl) : -1;
+	if (newest < 0) {
+		gotrue_log(st->pamh, LOG_WARNING,
+			   "replacing a session record with no intact version; path=%s/%s", st->dir,
+			   name);
+		rc = create_record(st, name, text, len, seq);
+		goto created;
+	}
+	seq = sl.seq[newest] + 1;
+	slot_size = sl.size;
+write:
+	if (SLOT_HDR + len > slot_size) {
+		/* Outgrown (more groups, a longer token): a new file with bigger slots, atomically,
+		 * then the old file's blocks are wiped as on removal (it was ours: checked above).
+		 */
+		rc = create_record(st, name, text, len, seq);
+		if (rc == 0)
+			wipe_fd(fd, size);
+		if (h != NULL) {
+			release_held(st, t);
+			h = NULL;
+			fd = -1;
+		}
+		goto created;
+	}
+	/* The write rule (store.h): the newest version must be durable before the other slot is
+	 * overwritten, or a torn write could leave no intact version. This handle knows that only
+	 * of a record it saw and synced since; anything else (a writer killed between its write
+	 * and its sync leaves its version in the page cache only) is made durable first. */
+	if (!known_durable(st, t)) {
+		rc = sync ? (fdatasync(fd) == 0 ? 0 : -errno) : gotrue_store_sync(st);
+		if (rc != 0)
+			goto done;
+	}
+	target = 1 - newest;
+	slot = malloc(slot_size);
+	if (slot == NULL) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	rc = gotrue_store_slot_encode(slot, slot_size, seq, text, len);
+	if (rc == 0)
+		rc = pwrite_all(fd, slot, slot_size, (off_t)target * (off_t)slot_size);
+	if (rc == 0 && sync && fdatasync(fd) != 0)
+		rc = -errno;
+	if (rc == 0) {
+		t->gen = sync ? 0 : st->gen;
+		if (!sync)
+			st->dirty = true;
+		if (h != NULL) {
+			h->newest = target;
+			h->seq = seq;
+		}
+	}
+	goto done;
+created:
+	if (rc == 0)
+		t->gen = 0; /* gotrue_replace_file synced it */
+done:
+	if (rc != 0)
+		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s/%s error=%s",
+			   st->dir, name, strerror(-rc));
+	if (rc != 0 && h != NULL) {
+		release_held(st, t); /* what is on disk now is not known */
+		h = NULL;
+		fd = -1;
+	}
+cleanup:
+	if (fd >= 0 && h == NULL)
+		close(fd);
+	if (slot != NULL)
+		gotrue_wipe_free(slot, slot_size);
+	if (buf != NULL)
+		gotrue_wipe_free(buf, size);
+	gotrue_wipe_free(text, len);
+	return rc;
 }
 
 int gotrue_store_write(struct gotrue_store *st, struct gotrue_store_record *rec)
 {
-	char *path = NULL, *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = prepare_write(st, rec, &path, &text, &len);
-	if (rc != 0)
-		goto cleanup;
-	rc = gotrue_replace_file(path, text, len, 0600);
-	if (rc != 0)
-		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s error=%s", path,
-			   strerror(-rc));
-cleanup:
-	gotrue_wipe_free(text, len);
-	free(path);
-	return rc;
+	return write_record(st, rec, true);
 }
 
-int gotrue_store_stage(struct gotrue_store *st, struct gotrue_store_record *rec, char **tmp)
+int gotrue_store_write_unsynced(struct gotrue_store *st, struct gotrue_store_record *rec)
 {
-	char *path = NULL, *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	*tmp = NULL;
-	rc = prepare_write(st, rec, &path, &text, &len);
-	if (rc != 0)
-		goto cleanup;
-	rc = gotrue_write_temp(path, text, len, 0600, tmp);
-	if (rc != 0)
-		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s error=%s", path,
-			   strerror(-rc));
-cleanup:
-	gotrue_wipe_free(text, len);
-	free(path);
-	return rc;
+	return write_record(st, rec, false);
 }
 
 int gotrue_store_sync(struct gotrue_store *st)
 {
 	int rc = gotrue_sync_dir(st->dir);
 
-	if (rc != 0)
+	if (rc != 0) {
 		gotrue_log(st->pamh, LOG_ERR, "cannot sync session records; path=%s error=%s",
 			   st->dir, strerror(-rc));
+	} else {
+		st->gen++; /* every earlier read and write is durable now */
+		st->dirty = false;
+	}
 	return rc;
 }
 
-int gotrue_store_commit(struct gotrue_store *st, const char *id, const char *tmp)
+/* gotrue_store_read, and with @keep gotrue_store_read_held. */
+static int read_record(struct gotrue_store *st, const char *id, struct gotrue_store_record *out,
+		       bool keep)
 {
-	char *path = record_path(st, id, "");
-	int rc = -EINVAL;
+	unsigned char *buf = NULL;
+	char name[NAME_LEN];
+	struct touched *t = NULL;
+	struct slots sl;
+	struct stat sb = {0};
+	size_t size = 0;
+	int fd = -1, rc, idx = -1;
 
-	if (path == NULL || tmp == NULL)
+	memset(out, 0, sizeof(*out));
+	rc = record_name(id, "", name);
+	if (rc != 0)
 		goto cleanup;
-	rc = rename(tmp, path) == 0 ? 0 : -errno;
+	rc = touched_get(st, id, &t);
+	if (rc != 0)
+		goto cleanup;
+	release_held(st, t); /* a new read under a new lock: what was held may be stale */
+	fd = open_record(st, name, keep ? O_RDWR : O_RDONLY, &sb, false);
+	if (fd < 0) {
+		rc = fd;
+		goto cleanup;
+	}
+	size = (size_t)sb.st_size;
+	rc = read_all(fd, size, &buf);
 	if (rc != 0) {
-		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s error=%s", path,
-			   strerror(-rc));
-		unlink(tmp);
+		gotrue_log(st->pamh, LOG_ERR, "cannot read session record; path=%s/%s error=%s",
+			   st->dir, name, strerror(-rc));
+		goto cleanup;
+	}
+	if (file_parse(buf, size, out, NULL, &sl, &idx) != 0 || strcmp(out->id, id) != 0) {
+		gotrue_store_record_clear(out);
+		gotrue_log(st->pamh, LOG_ERR, "refusing a malformed session record; path=%s/%s",
+			   st->dir, name);
+		rc = -EBADMSG;
+		goto cleanup;
+	}
+	/* Seen, under the caller's lock: durable after the next sync (write rule). */
+	t->gen = st->gen;
+	/* The newest intact slot is the one parsed, except in the case file_parse() describes (the
+	 * newest intact slot does not parse): then hold nothing, the write takes the full path. */
+	if (keep && newest_intact(&sl) == idx) {
+		hold(st, t, fd, size, &sl, idx);
+		fd = -1;
 	}
 cleanup:
-	free(path);
+	if (fd >= 0)
+		close(fd);
+	if (buf != NULL)
+		gotrue_wipe_free(buf, size);
 	return rc;
-}
-
-void gotrue_store_discard(const char *tmp)
-{
-	if (tmp != NULL)
-		unlink(tmp);
 }
 
 int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_store_record *out)
 {
-	char *path = NULL, *text = NULL;
-	struct stat sb;
-	size_t len = 0;
-	int rc;
+	return read_record(st, id, out, false);
+}
 
-	memset(out, 0, sizeof(*out));
-	path = record_path(st, id, "");
-	if (path == NULL) {
-		rc = -EINVAL;
-		goto cleanup;
-	}
-	rc = gotrue_read_file(st->pamh, path, GOTRUE_FILE_SECRET, GOTRUE_STORE_RECORD_MAX, &text,
-			      &len);
-	if (rc != 0)
-		goto cleanup;
-	/* Records are only ever made by rename(2) of a fresh file: one name. A second name (a hard
-	 * link planted in or out of the store, issue 7) means the file is not the store's alone. */
-	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
-		gotrue_log(st->pamh, LOG_ERR, "refusing a session record with other names; path=%s",
-			   path);
-		rc = -EPERM;
-		goto cleanup;
-	}
-	if (gotrue_store_record_parse(text, len, out) != 0 || strcmp(out->id, id) != 0) {
-		gotrue_store_record_clear(out);
-		gotrue_log(st->pamh, LOG_ERR, "refusing a malformed session record; path=%s", path);
-		rc = -EBADMSG;
-	}
-cleanup:
-	if (text != NULL)
-		gotrue_wipe_free(text, len + 1);
-	free(path);
+int gotrue_store_read_held(struct gotrue_store *st, const char *id, struct gotrue_store_record *out)
+{
+	return read_record(st, id, out, true);
+}
+
+/* Remove the file at @path, wiping its blocks when it is a record file of ours. The name goes
+ * first: a crash between the unlink and the wipe leaves no record (what the caller asked for)
+ * rather than a zeroed one that every later read would refuse. 0 or -errno. */
+static int remove_wiped(int dirfd, const char *name)
+{
+	struct stat sb;
+	int fd, rc;
+
+	fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	rc = unlinkat(dirfd, name, 0) == 0 ? 0 : -errno;
+	/* Only our own file: never write into a file someone planted under the name. */
+	if (rc == 0 && fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_uid == 0 || sb.st_uid == geteuid()) && (sb.st_mode & 077) == 0 &&
+	    sb.st_nlink == 0 && (size_t)sb.st_size <= STORE_FILE_MAX)
+		wipe_fd(fd, (size_t)sb.st_size);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
 int gotrue_store_remove(struct gotrue_store *st, const char *id)
 {
-	char *path = NULL, *lock = NULL;
-	int rc = -EINVAL;
+	char lock[NAME_LEN];
+	int rc;
 
-	path = record_path(st, id, "");
-	lock = record_path(st, id, ".lock");
-	if (path == NULL || lock == NULL)
+	rc = record_name(id, ".lock", lock);
+	if (rc != 0)
 		goto cleanup;
-	rc = unlink(path) == 0 ? 0 : -errno;
+	gotrue_store_release(st, id);
+	rc = remove_wiped(st->dirfd, id);
 	/* The lock file goes last, so that a waiter who wins it finds the record gone. */
-	if (unlink(lock) != 0 && errno != ENOENT && rc == 0)
+	if (unlinkat(st->dirfd, lock, 0) != 0 && errno != ENOENT && rc == 0)
 		rc = -errno;
 cleanup:
-	free(path);
-	free(lock);
+	return rc;
+}
+
+/* ".<id>.XXXXXX": the temp file of gotrue_replace_file() for a record (mkostemp(3) fills the X
+ * with letters and digits). */
+static bool temp_name(const char *name)
+{
+	size_t i;
+
+	if (name[0] != '.' || strlen(name) != 1 + GOTRUE_STORE_ID_LEN + 1 + 6 ||
+	    name[1 + GOTRUE_STORE_ID_LEN] != '.')
+		return false;
+	for (i = 0; i < GOTRUE_STORE_ID_LEN; i++) {
+		if (!((name[1 + i] >= '0' && name[1 + i] <= '9') ||
+		      (name[1 + i] >= 'a' && name[1 + i] <= 'f')))
+			return false;
+	}
+	for (i = 2 + GOTRUE_STORE_ID_LEN; name[i] != '\0'; i++) {
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= 'A' && name[i] <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+int gotrue_store_remove_stale_temp(struct gotrue_store *st, time_t min_age, unsigned int *removed)
+{
+	struct dirent *de;
+	struct stat sb;
+	time_t now = time(NULL);
+	DIR *d = NULL;
+	int rc = 0, fd;
+
+	*removed = 0;
+	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		gotrue_log(st->pamh, LOG_ERR, "cannot list store; path=%s error=%s", st->dir,
+			   strerror(-rc));
+		goto cleanup;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* A live writer's temp file is renamed or removed within one request's time: only
+		 * one older than @min_age belongs to a writer that was killed. */
+		if (!temp_name(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode) || now - sb.st_mtime < min_age)
+			continue;
+		if (remove_wiped(dirfd(d), de->d_name) == 0)
+			(*removed)++;
+	}
+cleanup:
+	if (d != NULL)
+		closedir(d);
 	return rc;
 }
 

@@ -1,20 +1,47 @@
-/* store: the root-owned token store (DESIGN.md "Token store"). One JSON record per PAM session in
- * STATE_DIR/sessions/<id>, written atomically (gotrue_replace_file), read with O_NOFOLLOW and owner
- * and mode checks (gotrue_read_file), and locked per record with flock(2) on <id>.lock.
+/* store: the root-owned token store (DESIGN.md "Token store"). One file per PAM session in
+ * STATE_DIR/sessions/<id>, read with O_NOFOLLOW and owner, mode and link checks, and locked per
+ * record with flock(2) on <id>.lock.
  * The record id is the opaque handle that authenticate hands to open_session through the PAM
- * environment (GOTRUE_SESSION_HANDLE): random, not a secret, and never enough to use a session. */
+ * environment (GOTRUE_SESSION_HANDLE): random, not a secret, and never enough to use a session.
+ *
+ * Record file (issue 5: an update must not create a file; creating one is what costs on ext4).
+ * Two slots of slot_size bytes (a multiple of 4096, fixed for the file's life), slot 0 at offset
+ * 0 and slot 1 at slot_size; each is a GOTRUE_STORE_SLOT_HEADER-byte header (magic, format
+ * version, slot size, sequence number, payload length, SHA-256 over the header fields and the
+ * payload) and the JSON payload of gotrue_store_record_format, zero-padded.
+ *   - Reading takes, of the slots whose header, bounds and checksum hold and whose payload
+ *     parses, the one with the newer sequence. None: -EBADMSG.
+ *   - An update writes sequence+1 into the OTHER slot, in place (one pwrite), so a torn write
+ *     only ever damages the older copy.
+ *   - The write rule, which makes that true: the newest version must be durable before the other
+ *     slot is written, or two writes in a row, both torn, could leave no intact version. The
+ *     store enforces it: a write first syncs what this handle cannot prove durable (a record it
+ *     has not read and synced since: another writer may have been killed between its write and
+ *     its sync). Unsynced writes (gotrue_store_write_unsynced) must be made durable with
+ *     gotrue_store_sync() BEFORE the record's lock is released: after that, a writer in another
+ *     process has no way to know.
+ *   - A new record, a payload that no longer fits its slot, and a file that failed its checks are
+ *     written as a new file with gotrue_replace_file (temp file, fsync, rename, directory fsync):
+ *     slot 0 holds sequence n, slot 1 zeros.
+ *   - The older slot keeps the previous version, tokens included: after a rotation that is a
+ *     spent refresh token, useless (GoTrue refuses reuse and revokes the session), and an access
+ *     token no newer than the live one, in a 0600 file in a 0700 directory. Removal wipes both. */
 #ifndef GOTRUE_STORE_H
 #define GOTRUE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 #include <security/pam_ext.h>
 
-#define GOTRUE_STORE_ID_LEN	32	    /* 128 random bits as lower-case hex */
-#define GOTRUE_STORE_RECORD_MAX (64 * 1024) /* two tokens and a few short strings */
-#define GOTRUE_STORE_GROUPS_MAX 256
+#define GOTRUE_STORE_ID_LEN	 32	     /* 128 random bits as lower-case hex */
+#define GOTRUE_STORE_RECORD_MAX	 (64 * 1024) /* two tokens and a few short strings */
+#define GOTRUE_STORE_GROUPS_MAX	 256
+#define GOTRUE_STORE_SLOT_HEADER 64
+#define GOTRUE_STORE_SLOT_MIN	 4096
+#define GOTRUE_STORE_SLOT_MAX	 (33 * 4096) /* >= SLOT_HEADER + 2 * RECORD_MAX, rounded up */
 
 enum gotrue_store_state {
 	GOTRUE_STORE_PENDING = 0, /* authenticated, tokens kept, no session opened yet */
@@ -70,28 +97,40 @@ void gotrue_store_unlock(int fd);
  * it is the user's last session on this host (old servers end every session on logout). */
 int gotrue_store_lock_user(struct gotrue_store *st, const char *user_id, int timeout_ms);
 
-/* Write @rec (rec->id must be set) atomically, mode 0600; sets rec->updated (and rec->created when
- * 0). 0 or -errno. */
+/* Write @rec (rec->id must be set), mode 0600, durably: in place into the older slot and
+ * fdatasync(2), or as a new file (see the top of this file); sets rec->updated (and rec->created
+ * when 0). A new record gets its lock file first (the write fails without it). A crash at any
+ * instant leaves the old version or the new one. 0 or -errno (-EFBIG: the record is over
+ * GOTRUE_STORE_RECORD_MAX; -ENOMEM also when the handle cannot track the record's durability). */
 int gotrue_store_write(struct gotrue_store *st, struct gotrue_store_record *rec);
-/* Batched durability, for a pass that writes many records (lib/lifecycle.c): the steps of
- * gotrue_store_write with one sync for many files instead of two fsyncs per file.
- *   gotrue_store_stage: format @rec (sets rec->updated) into a temp file beside the record,
- *     not yet synced; *@tmp (free()) names it. The record itself is unchanged.
- *   gotrue_store_sync: make everything staged or committed so far durable (syncfs + directory
- *     fsync). Sync after staging and before committing, so that no rename can reach the disk
- *     before the data it points to; sync again after committing for the renames.
- *   gotrue_store_commit: rename the staged file over record @id (atomic); gotrue_store_discard
- *     removes a staged file that will not be committed.
- * 0 or -errno, logged. (Added by H-refperf.) */
-int gotrue_store_stage(struct gotrue_store *st, struct gotrue_store_record *rec, char **tmp);
+/* Batched durability, for a pass that writes many records (lib/lifecycle.c): the same write
+ * without its fdatasync; the record's older slot holds the previous version until
+ * gotrue_store_sync() (syncfs(2) + directory fsync) makes every write so far durable. Call it
+ * before releasing the records' locks, and before acting on a write (such as sending the refresh
+ * token a `refreshing` marker guards). A second write of the same record without a sync between
+ * is synced first by the store itself (the write rule). gotrue_store_close() syncs what was left
+ * unsynced. 0 or -errno, logged. */
+int gotrue_store_write_unsynced(struct gotrue_store *st, struct gotrue_store_record *rec);
 int gotrue_store_sync(struct gotrue_store *st);
-int gotrue_store_commit(struct gotrue_store *st, const char *id, const char *tmp);
-void gotrue_store_discard(const char *tmp);
 
 /* Read record @id. 0, -ENOENT when there is none, or another -errno (refused file, bad JSON:
  * -EBADMSG), logged. */
 int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_store_record *out);
-/* Remove the record and its lock file. 0 or -errno (-ENOENT when already gone). */
+/* gotrue_store_read, keeping the record's file open (one descriptor) with what the read learnt of
+ * its slots, so that the following writes of the record through @st neither open nor re-read
+ * it: a refresh pass writes each due record twice under one lock. Only under the record's lock
+ * (gotrue_store_lock, taken before this read): the writes trust that nobody else changed the file
+ * meanwhile, which the lock guarantees, every writer of an existing record taking it. Release
+ * it with gotrue_store_release() before the lock goes;
+ * gotrue_store_remove(), a new read of the record and gotrue_store_close() release it too.
+ * (Added by H-store2, issue 5 "Benchmark".) */
+int gotrue_store_read_held(struct gotrue_store *st, const char *id,
+			   struct gotrue_store_record *out);
+void gotrue_store_release(struct gotrue_store *st, const char *id);
+
+/* Remove the record and its lock file. The record's name goes first, then its blocks are
+ * overwritten with zeros and synced (both slots hold tokens). 0 or -errno (-ENOENT when already
+ * gone). */
 int gotrue_store_remove(struct gotrue_store *st, const char *id);
 
 /* Call @each for every readable record, in no particular order. Unreadable records are logged and
@@ -109,12 +148,30 @@ int gotrue_store_count_user(struct gotrue_store *st, const char *user_id,
 int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_LEN + 1],
 			  size_t *n);
 
+/* Remove the temp files (".<id>.XXXXXX") of record writers killed before their rename, when
+ * older than @min_age seconds, wiped like a record. *@removed gets the count. 0 or -errno.
+ * (Added by H-store, for gotruectl sessions gc.) */
+int gotrue_store_remove_stale_temp(struct gotrue_store *st, time_t min_age, unsigned int *removed);
+
 /* The record format, for the store itself, for gotruectl and for the fuzzer. Parsing is bounded
  * (GOTRUE_STORE_RECORD_MAX, GOTRUE_TOKEN_MAX per token) and type-checked; @buf need not be
- * NUL-terminated. 0 or -1 (@out cleared). */
+ * NUL-terminated. It takes either one JSON payload or a whole record file (starting with the
+ * slot magic), read as gotrue_store_read does. 0 or -1 (@out cleared). */
 int gotrue_store_record_parse(const char *buf, size_t len, struct gotrue_store_record *out);
 /* Serialise; *@out is released with gotrue_wipe_free(*out, *out_len). 0 or -ENOMEM. */
 int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out, size_t *out_len);
+/* A whole record file image of @len bytes: the newest intact slot that parses (see the top of
+ * this file); *@seq (may be NULL) gets its sequence number. 0 or -1 (@out cleared). */
+int gotrue_store_file_parse(const unsigned char *buf, size_t len, struct gotrue_store_record *out,
+			    uint64_t *seq);
+/* The slot size a new file gets for a payload of @payload_len bytes: room for it to double,
+ * rounded up to 4096, at most GOTRUE_STORE_SLOT_MAX. */
+size_t gotrue_store_slot_size(size_t payload_len);
+/* Encode one slot (header, @payload, zero padding) into @slot, @slot_size bytes, as version
+ * @seq. For the store, and for tests and the fuzzer's seeds. 0 or -EINVAL (a size out of bounds
+ * or a payload that does not fit). */
+int gotrue_store_slot_encode(unsigned char *slot, size_t slot_size, uint64_t seq,
+			     const char *payload, size_t len);
 /* Wipes the tokens and frees every field. */
 void gotrue_store_record_clear(struct gotrue_store_record *rec);
 

@@ -3,15 +3,18 @@
  *   bare: N POST /token?grant_type=refresh_token on one reused libcurl handle, each answer parsed
  *         with json-c for its new refresh token (what any client must do to use the answer);
  *   pass: gotrue_refresh_pass over N stored records, all due (lock, read, marker write, the same
- *         request, atomic write of the rotated pair; the writes of a batch of up to 512 records
- *         are made durable together, three syncfs per batch, lib/lifecycle.c refresh_batch).
+ *         request, write of the rotated pair; both writes in place into the record file's other
+ *         slot (lib/store.h), made durable per batch of up to 512 records with three syncfs,
+ *         lib/lifecycle.c refresh_batch).
  * Prints refresh_pass_1k_vs_bare, refresh_pass_10k_vs_bare (pass time / bare time) and
  * refresh_10k_over_1k_time_ratio (10k pass time / 1k pass time; linear growth is about 10).
  * BENCH_REFRESH_SMALL / BENCH_REFRESH_LARGE change N; BENCH_STATE_DIR the store's parent
- * directory (default /tmp: a real disk here, so the fsyncs are paid). */
+ * directory (default /tmp: a real disk here, so the fsyncs are paid); BENCH_STOP_AT_PASS, see
+ * run(). */
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +153,15 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 		goto cleanup;
 	free(cfg->state_dir);
 	cfg->state_dir = strdup(dir);
+	/* BENCH_STOP_AT_PASS=1: stop (SIGSTOP) right before and after the pass, so that a profiler
+	 * can attach to this process for the pass alone (`perf record -p PID`, then SIGCONT). */
+	if (getenv("BENCH_STOP_AT_PASS") != NULL)
+		raise(SIGSTOP);
 	t0 = now_s();
 	rc = gotrue_refresh_pass(NULL, cfg, NULL, &sum);
 	*pass_t = now_s() - t0;
+	if (getenv("BENCH_STOP_AT_PASS") != NULL)
+		raise(SIGSTOP);
 	if (rc != 0 || sum.refreshed != n) {
 		fprintf(stderr, "# pass: rc %d, refreshed %u of %zu\n", rc, sum.refreshed, n);
 		rc = -1;

@@ -2,9 +2,13 @@
  * repeated passes with rotation and no reuse; the outbox (a closing record survives a down server
  * and is revoked exactly once when it returns); enforcement of revoked_session after a ban;
  * orphaned and stale pending records; the v2.69 "last local session revokes" policy; two
- * concurrent passes over 200 sessions. LIFECYCLE_ROTATE_SECONDS (default 24) sets how long the
+ * concurrent passes over 200 sessions; `sessions gc` removing revoked records and the stale temp
+ * files of killed writers. LIFECYCLE_ROTATE_SECONDS (default 24) sets how long the
  * rotation part runs; the issue's 60 s: LIFECYCLE_ROTATE_SECONDS=60. */
 #include <config.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "lifetest.h"
 #include "tap.h"
@@ -271,10 +275,57 @@ static void test_concurrent(void)
 	world_stop(&w);
 }
 
+/* gotruectl sessions gc: a revoked record and an hour-old temp file of a killed writer go; an
+ * active record and a fresh temp file (a writer at work) stay. */
+static void test_gc(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct world w;
+	struct gotrue_store_record rec;
+	char act[GOTRUE_STORE_ID_LEN + 1], rev[GOTRUE_STORE_ID_LEN + 1], old_tmp[256], new_tmp[256];
+	struct timespec old[2] = {{0, 0}, {0, 0}};
+	unsigned int removed = 0;
+	FILE *f;
+
+	if (world_start(&w, args, NULL) != 0 ||
+	    world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), act) != 0 ||
+	    world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), rev) != 0) {
+		ok(0, "gc: setup");
+		world_stop(&w);
+		return;
+	}
+	if (gotrue_store_read(w.st, rev, &rec) == 0) {
+		rec.state = GOTRUE_STORE_REVOKED;
+		gotrue_store_write(w.st, &rec);
+	}
+	gotrue_store_record_clear(&rec);
+	snprintf(old_tmp, sizeof(old_tmp), "%s/sessions/.%s.k1LLed", w.state_dir, act);
+	snprintf(new_tmp, sizeof(new_tmp), "%s/sessions/.%s.w0rk1n", w.state_dir, act);
+	f = fopen(old_tmp, "w");
+	if (f != NULL)
+		fclose(f);
+	f = fopen(new_tmp, "w");
+	if (f != NULL)
+		fclose(f);
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 3600;
+	utimensat(AT_FDCWD, old_tmp, old, 0);
+	is_int(gotrue_sessions_gc(NULL, w.cfg, &removed), 0, "gc: ran");
+	is_int((int)removed, 2, "gc: the revoked record and the stale temp file removed");
+	ok(access(old_tmp, F_OK) != 0 && access(new_tmp, F_OK) == 0,
+	   "gc: the stale temp file is gone, the fresh one kept");
+	is_int(gotrue_store_read(w.st, rev, &rec), -ENOENT, "gc: revoked record gone");
+	gotrue_store_record_clear(&rec);
+	is_int(gotrue_store_read(w.st, act, &rec), 0, "gc: active record kept");
+	gotrue_store_record_clear(&rec);
+	unlink(new_tmp);
+	world_stop(&w);
+}
+
 int main(void)
 {
 	if (getenv("GOTRUE_EMULATOR") == NULL)
 		skip_all("GOTRUE_EMULATOR not set (run under make check)");
+	test_gc();
 	test_outbox();
 	test_enforcement("terminate");
 	test_enforcement("log");

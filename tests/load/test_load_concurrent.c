@@ -8,11 +8,13 @@
 #include <config.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <security/pam_appl.h>
 
 #include "emu.h"
@@ -59,35 +61,58 @@ static void no_delay(int retval, unsigned usec_delay, void *appdata)
 {
 }
 
-/* Records in @state_dir/sessions that read back whole, pending, for a user of this test (u0..);
- * *@files counts every entry, readable or not. */
-static int whole_records(const char *state_dir, int *files)
+/* What @state_dir/sessions holds: records that read back whole, pending, for a user of this test
+ * (u0..), the lock file of each
+ * (created with the record, lib/store.c make_lock_file), and anything else (a temp file left by
+ * a writer, hidden or not, or a lock file without its record). */
+struct dir_count {
+	int whole;  /* records that read back whole */
+	int locks;  /* "<id>.lock" whose record <id> exists */
+	int others; /* every other entry but "." and ".." */
+};
+
+static void count_dir(const char *state_dir, struct dir_count *c)
 {
 	struct gotrue_store *st = gotrue_store_open(NULL, state_dir);
 	struct dirent *de;
-	char path[1100];
+	struct stat sb;
+	char path[1100], id[GOTRUE_STORE_ID_LEN + 1];
+	size_t len;
 	DIR *d;
-	int n = 0;
 
-	*files = 0;
+	memset(c, 0, sizeof(*c));
 	snprintf(path, sizeof(path), "%s/sessions", state_dir);
 	d = opendir(path);
 	while (st != NULL && d != NULL && (de = readdir(d)) != NULL) {
 		struct gotrue_store_record rec = {0};
 
-		if (de->d_name[0] == '.')
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		(*files)++;
-		if (gotrue_store_read(st, de->d_name, &rec) == 0 &&
+		len = strlen(de->d_name);
+		if (len == GOTRUE_STORE_ID_LEN + 5 &&
+		    strcmp(de->d_name + GOTRUE_STORE_ID_LEN, ".lock") == 0) {
+			memcpy(id, de->d_name, GOTRUE_STORE_ID_LEN);
+			id[GOTRUE_STORE_ID_LEN] = '\0';
+			if (gotrue_store_id_valid(id) &&
+			    fstatat(dirfd(d), id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(sb.st_mode))
+				c->locks++;
+			else
+				c->others++;
+			continue;
+		}
+		if (gotrue_store_id_valid(de->d_name) &&
+		    gotrue_store_read(st, de->d_name, &rec) == 0 &&
 		    rec.state == GOTRUE_STORE_PENDING && rec.login != NULL && rec.login[0] == 'u' &&
 		    rec.access_token != NULL && rec.refresh_token != NULL)
-			n++;
+			c->whole++;
+		else
+			c->others++;
 		gotrue_store_record_clear(&rec);
 	}
 	if (d != NULL)
 		closedir(d);
 	gotrue_store_close(st);
-	return n;
 }
 
 static void *run(void *arg)
@@ -116,7 +141,8 @@ int main(void)
 	char extra[1024], args[1024];
 	struct emu *e;
 	char *conf;
-	int i, started = 0, right = 0, wrong = 0, bad = 0, files = 0;
+	int i, started = 0, right = 0, wrong = 0, bad = 0;
+	struct dir_count dc;
 	double t0;
 
 #ifndef HAVE_PAM_START_CONFDIR
@@ -176,8 +202,10 @@ int main(void)
 	 * came (the refresh pass reaps those: DESIGN.md, "Lifetime"). 150 writers at once: every
 	 * record must be there and read back whole, and nothing else (no temp file) left beside. */
 	snprintf(extra, sizeof(extra), "%s/load.store", pt_confdir());
-	is_int(whole_records(extra, &files), 150, "150 pending records, each read back whole");
-	is_int(files, 150, "nothing else in the sessions directory");
+	count_dir(extra, &dc);
+	is_int(dc.whole, 150, "150 pending records, each read back whole");
+	is_int(dc.locks, 150, "each with its lock file, made with the record");
+	is_int(dc.others, 0, "nothing else in the sessions directory (no temp file)");
 	is_int(emu_count(e, "POST /token?grant_type=password"), THREADS,
 	       "the emulator saw exactly %d password grants", THREADS);
 cleanup:
