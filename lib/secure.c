@@ -193,10 +193,9 @@ static int write_all(int fd, const void *data, size_t len)
 	return rc;
 }
 
-/* Create @path's temp file (".<base>.XXXXXX" in its directory), write @data, optionally fsync,
- * close. *@tmp gets its name; on failure nothing is left behind. */
-static int write_temp(const char *path, const void *data, size_t len, mode_t mode, bool sync,
-		      char **tmp)
+/* Create @path's temp file (".<base>.XXXXXX" in its directory), write @data, fsync, close.
+ * *@tmp gets its name; on failure nothing is left behind. */
+static int write_temp(const char *path, const void *data, size_t len, mode_t mode, char **tmp)
 {
 	char *dir = NULL, *name = NULL;
 	const char *slash, *base;
@@ -239,7 +238,7 @@ static int write_temp(const char *path, const void *data, size_t len, mode_t mod
 	rc = write_all(fd, data, len);
 	if (rc != 0)
 		goto cleanup;
-	if (sync && fsync(fd) != 0) {
+	if (fsync(fd) != 0) {
 		rc = -errno;
 		goto cleanup;
 	}
@@ -279,7 +278,7 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
 		rc = -errno;
 		goto cleanup;
 	}
-	rc = write_temp(path, data, len, mode, true, &tmp);
+	rc = write_temp(path, data, len, mode, &tmp);
 	if (rc != 0)
 		goto cleanup;
 	if (rename(tmp, path) != 0) {
@@ -297,11 +296,6 @@ cleanup:
 	free(tmp);
 	free(dir);
 	return rc;
-}
-
-int gotrue_write_temp(const char *path, const void *data, size_t len, mode_t mode, char **tmp)
-{
-	return write_temp(path, data, len, mode, false, tmp);
 }
 
 int gotrue_sync_dir(const char *dir)

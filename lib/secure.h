@@ -33,14 +33,8 @@ int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind
  * and the temp file removed. Returns 0 or -errno. */
 int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode);
 
-/* The same steps for many files made durable together (the refresh pass, lib/store.c): write
- * @path's temp file WITHOUT fsync; *@tmp (free()) names it. The caller makes it durable with
- * gotrue_sync_dir() before rename(2)-ing it over @path, then syncs again for the renames. A
- * crash at any point leaves the old file or the new one, never a partial one. 0 or -errno.
- * (Added by H-refperf.) */
-int gotrue_write_temp(const char *path, const void *data, size_t len, mode_t mode, char **tmp);
-/* syncfs(2) on the file system holding directory @dir, then fsync(2) of @dir. 0 or -errno.
- * (Added by H-refperf.) */
+/* syncfs(2) on the file system holding directory @dir, then fsync(2) of @dir: many in-place
+ * record writes made durable together (the refresh pass, lib/store.c). 0 or -errno. */
 int gotrue_sync_dir(const char *dir);
 
 /* flock(@fd, LOCK_EX), waiting at most @timeout_ms (-1: as long as it takes). flock(2) has no

@@ -1,15 +1,14 @@
-/* store: the token store of DESIGN.md "Token store". Owns the sessions directory, the record
- * format (a JSON object, json-c, kept twice in a two-slot file, lib/store.h), in-place updates of
- * the older slot, atomic creation through gotrue_replace_file, safe reads (O_NOFOLLOW, owner,
- * mode and link checks, bounded sizes), wiping removal and the per-record flock(2). The PAM
- * module writes records; gotruectl lists, refreshes and retries them. */
+/* store: the token store of DESIGN.md "Token store". Owns the sessions directory, reading and
+ * writing record files (the two-slot layout is lib/store_file.c's, the JSON record
+ * lib/store_record.c's): in-place updates of the older slot and when they are durable, atomic
+ * creation through gotrue_replace_file, safe reads (O_NOFOLLOW, owner, mode and link checks,
+ * bounded sizes), wiping removal and the per-record flock(2). The PAM module writes records;
+ * gotruectl lists, refreshes and retries them. */
 #include <config.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +18,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <json-c/json.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "log.h"
 #include "secure.h"
 #include "session.h"
 #include "store.h"
-
-#define STORE_FORMAT_VERSION 1
-#define STORE_STR_MAX	     1024 /* any field that is not a token */
+#include "store_file.h"
 
 struct touched;
 struct held;
@@ -75,20 +69,6 @@ static int record_name(const char *id, const char *suffix, char name[NAME_LEN])
 	memcpy(name, id, GOTRUE_STORE_ID_LEN);
 	memcpy(name + GOTRUE_STORE_ID_LEN, suffix, n + 1);
 	return 0;
-}
-
-static const char *const state_names[] = {
-	[GOTRUE_STORE_PENDING] = "pending",
-	[GOTRUE_STORE_ACTIVE] = "active",
-	[GOTRUE_STORE_CLOSING] = "closing",
-	[GOTRUE_STORE_REVOKED] = "revoked",
-};
-
-const char *gotrue_store_state_name(enum gotrue_store_state state)
-{
-	if ((size_t)state < sizeof(state_names) / sizeof(state_names[0]))
-		return state_names[state];
-	return "unknown";
 }
 
 bool gotrue_store_id_valid(const char *id)
@@ -314,518 +294,6 @@ void gotrue_store_unlock(int fd)
 		close(fd); /* releases the flock */
 }
 
-/* --- record format ------------------------------------------------------------------------- */
-
-void gotrue_store_record_clear(struct gotrue_store_record *rec)
-{
-	size_t i;
-
-	if (rec == NULL)
-		return;
-	gotrue_wipe_free_str(rec->access_token);
-	gotrue_wipe_free_str(rec->refresh_token);
-	free(rec->user_id);
-	free(rec->login);
-	free(rec->session_id);
-	free(rec->service);
-	free(rec->tty);
-	free(rec->rhost);
-	free(rec->xdg_session_id);
-	for (i = 0; rec->groups != NULL && rec->groups[i] != NULL; i++)
-		free(rec->groups[i]);
-	free(rec->groups);
-	memset(rec, 0, sizeof(*rec));
-}
-
-/* json-c frees string buffers without wiping them: wipe a token's copy inside an object first. */
-static void wipe_json_string(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
-		explicit_bzero((char *)json_object_get_string(v),
-			       (size_t)json_object_get_string_len(v));
-}
-
-static int add_str(json_object *obj, const char *key, const char *value)
-{
-	json_object *v;
-
-	if (value == NULL)
-		return 0;
-	v = json_object_new_string(value);
-	if (v == NULL)
-		return -1;
-	return json_object_object_add(obj, key, v);
-}
-
-static int add_int(json_object *obj, const char *key, long long value)
-{
-	json_object *v = json_object_new_int64(value);
-
-	if (v == NULL)
-		return -1;
-	return json_object_object_add(obj, key, v);
-}
-
-int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out, size_t *out_len)
-{
-	json_object *obj = NULL, *groups = NULL, *g;
-	const char *text;
-	size_t len = 0, i;
-	int rc = -ENOMEM;
-	int bad = 0;
-
-	*out = NULL;
-	*out_len = 0;
-	obj = json_object_new_object();
-	if (obj == NULL)
-		goto cleanup;
-	bad |= add_int(obj, "version", STORE_FORMAT_VERSION);
-	bad |= add_str(obj, "id", rec->id);
-	bad |= add_str(obj, "state", gotrue_store_state_name(rec->state));
-	bad |= add_str(obj, "user_id", rec->user_id);
-	bad |= add_str(obj, "login", rec->login);
-	bad |= add_str(obj, "session_id", rec->session_id);
-	bad |= add_str(obj, "access_token", rec->access_token);
-	bad |= add_str(obj, "refresh_token", rec->refresh_token);
-	bad |= add_int(obj, "expires_at", (long long)rec->expires_at);
-	bad |= add_int(obj, "banned_until", (long long)rec->banned_until);
-	if (rec->groups != NULL) {
-		groups = json_object_new_array();
-		if (groups == NULL)
-			goto cleanup;
-		for (i = 0; rec->groups[i] != NULL; i++) {
-			g = json_object_new_string(rec->groups[i]);
-			if (g == NULL || json_object_array_add(groups, g) != 0) {
-				json_object_put(g);
-				goto cleanup;
-			}
-		}
-		bad |= json_object_object_add(obj, "groups", groups);
-		groups = NULL;
-	}
-	bad |= add_str(obj, "service", rec->service);
-	bad |= add_str(obj, "tty", rec->tty);
-	bad |= add_str(obj, "rhost", rec->rhost);
-	bad |= add_str(obj, "xdg_session_id", rec->xdg_session_id);
-	bad |= add_int(obj, "pid", (long long)rec->pid);
-	bad |= add_int(obj, "pid_start", (long long)rec->pid_start);
-	bad |= add_int(obj, "created", (long long)rec->created);
-	bad |= add_int(obj, "updated", (long long)rec->updated);
-	if (rec->refreshing)
-		bad |= json_object_object_add(obj, "refreshing", json_object_new_boolean(1));
-	if (bad)
-		goto cleanup;
-	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
-	if (text == NULL)
-		goto cleanup;
-	*out = malloc(len + 1);
-	if (*out != NULL) {
-		memcpy(*out, text, len + 1);
-		*out_len = len;
-		rc = 0;
-	}
-	explicit_bzero((char *)text, len); /* the object's own print buffer */
-cleanup:
-	if (obj != NULL) {
-		wipe_json_string(obj, "access_token");
-		wipe_json_string(obj, "refresh_token");
-		json_object_put(obj);
-	}
-	json_object_put(groups);
-	return rc;
-}
-
-/* A string member: absent or null gives NULL; a wrong type or an over-long value is an error. */
-static int get_str(json_object *obj, const char *key, size_t max, bool secret, char **out)
-{
-	json_object *v;
-	size_t len;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	len = (size_t)json_object_get_string_len(v);
-	if (len > max || memchr(json_object_get_string(v), '\0', len) != NULL)
-		return -1;
-	*out = secret ? gotrue_secret_strdup(json_object_get_string(v))
-		      : strdup(json_object_get_string(v));
-	return *out == NULL ? -1 : 0;
-}
-
-static int get_int(json_object *obj, const char *key, long long min, long long max, long long *out)
-{
-	json_object *v;
-
-	*out = 0;
-	if (!json_object_object_get_ex(obj, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int64(v);
-	return (*out < min || *out > max) ? -1 : 0;
-}
-
-static int get_bool(json_object *obj, const char *key, bool *out)
-{
-	json_object *v;
-
-	*out = false;
-	if (!json_object_object_get_ex(obj, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -1;
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-static int get_groups(json_object *obj, char ***out)
-{
-	json_object *arr, *g;
-	size_t n, i;
-	char **groups;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(obj, "groups", &arr) ||
-	    json_object_is_type(arr, json_type_null))
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return -1;
-	n = json_object_array_length(arr);
-	if (n > GOTRUE_STORE_GROUPS_MAX)
-		return -1;
-	groups = calloc(n + 1, sizeof(*groups));
-	if (groups == NULL)
-		return -1;
-	*out = groups; /* partially filled on error: the caller's clear frees it */
-	for (i = 0; i < n; i++) {
-		g = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(g, json_type_string) ||
-		    json_object_get_string_len(g) > STORE_STR_MAX)
-			return -1;
-		groups[i] = strdup(json_object_get_string(g));
-		if (groups[i] == NULL)
-			return -1;
-	}
-	return 0;
-}
-
-/* The JSON payload of one slot (or a bare record). */
-static int parse_json(const char *buf, size_t len, struct gotrue_store_record *out)
-{
-	json_tokener *tok = NULL;
-	json_object *obj = NULL;
-	char *id = NULL, *state = NULL;
-	long long version, v;
-	size_t s;
-	int bad = 0, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (buf == NULL || len == 0 || len > GOTRUE_STORE_RECORD_MAX)
-		goto cleanup;
-	tok = json_tokener_new_ex(8);
-	if (tok == NULL)
-		goto cleanup;
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(obj, json_type_object))
-		goto cleanup;
-	if (get_int(obj, "version", 1, 1, &version) != 0 || version != STORE_FORMAT_VERSION)
-		goto cleanup;
-	if (get_str(obj, "id", GOTRUE_STORE_ID_LEN, false, &id) != 0 || !gotrue_store_id_valid(id))
-		goto cleanup;
-	memcpy(out->id, id, GOTRUE_STORE_ID_LEN + 1);
-	if (get_str(obj, "state", 16, false, &state) != 0 || state == NULL)
-		goto cleanup;
-	out->state = (enum gotrue_store_state) - 1;
-	for (s = 0; s < sizeof(state_names) / sizeof(state_names[0]); s++) {
-		if (strcmp(state, state_names[s]) == 0)
-			out->state = (enum gotrue_store_state)s;
-	}
-	if ((int)out->state < 0)
-		goto cleanup;
-	bad |= get_str(obj, "user_id", STORE_STR_MAX, false, &out->user_id);
-	bad |= get_str(obj, "login", STORE_STR_MAX, false, &out->login);
-	bad |= get_str(obj, "session_id", STORE_STR_MAX, false, &out->session_id);
-	bad |= get_str(obj, "access_token", GOTRUE_TOKEN_MAX, true, &out->access_token);
-	bad |= get_str(obj, "refresh_token", GOTRUE_TOKEN_MAX, true, &out->refresh_token);
-	bad |= get_str(obj, "service", STORE_STR_MAX, false, &out->service);
-	bad |= get_str(obj, "tty", STORE_STR_MAX, false, &out->tty);
-	bad |= get_str(obj, "rhost", STORE_STR_MAX, false, &out->rhost);
-	bad |= get_str(obj, "xdg_session_id", STORE_STR_MAX, false, &out->xdg_session_id);
-	bad |= get_groups(obj, &out->groups);
-	bad |= get_int(obj, "expires_at", 0, LLONG_MAX, &v);
-	out->expires_at = (time_t)v;
-	bad |= get_int(obj, "banned_until", 0, LLONG_MAX, &v);
-	out->banned_until = (time_t)v;
-	bad |= get_int(obj, "pid", 0, INT_MAX, &v);
-	out->pid = (pid_t)v;
-	bad |= get_int(obj, "pid_start", 0, LLONG_MAX, &v);
-	out->pid_start = (unsigned long long)v;
-	bad |= get_int(obj, "created", 0, LLONG_MAX, &v);
-	out->created = (time_t)v;
-	bad |= get_int(obj, "updated", 0, LLONG_MAX, &v);
-	out->updated = (time_t)v;
-	bad |= get_bool(obj, "refreshing", &out->refreshing);
-	/* A record without an owner cannot be used for anything. */
-	if (bad || out->user_id == NULL || out->login == NULL)
-		goto cleanup;
-	rc = 0;
-cleanup:
-	if (rc != 0)
-		gotrue_store_record_clear(out);
-	if (obj != NULL) {
-		wipe_json_string(obj, "access_token");
-		wipe_json_string(obj, "refresh_token");
-		json_object_put(obj);
-	}
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(id);
-	free(state);
-	return rc;
-}
-
-int gotrue_store_record_parse(const char *buf, size_t len, struct gotrue_store_record *out)
-{
-	/* A whole record file (what tests and tools slurp from disk) or one bare JSON payload. */
-	if (buf != NULL && len >= 8 && memcmp(buf, "GTSTORE2", 8) == 0)
-		return gotrue_store_file_parse((const unsigned char *)buf, len, out, NULL);
-	return parse_json(buf, len, out);
-}
-
-/* --- files ----------------------------------------------------------------------------------- */
-
-/* The record file (store.h): two slots of slot_size bytes each, every slot a SLOT_HDR-byte
- * header then the JSON payload, zero-padded. Header, little-endian:
- *    0  magic "GTSTORE2"                      8  SHA-256 over bytes 40 .. 64 + length
- *   40  u32 format version (2)               44  u32 slot_size
- *   48  u64 sequence                         56  u32 payload length      60  u32 zero
- * A hand-written layout rather than a JSON envelope: the checksum must cover bytes as written,
- * and a reader must find each slot at a fixed offset without trusting anything inside it. The
- * checksum covers one contiguous range (the magic is compared whole) so that it is one
- * EVP_Digest call. SHA-256 only because it is the digest already at hand and fast enough here
- * (about 1 us per record); any checksum that catches a torn write would do: nothing in it is a
- * secret and nobody but root can write the file. */
-#define SLOT_MAGIC     "GTSTORE2"
-#define SLOT_VERSION   2
-#define SLOT_HDR       GOTRUE_STORE_SLOT_HEADER
-#define SLOT_ALIGN     GOTRUE_STORE_SLOT_MIN
-#define SLOT_SUM_OFF   8
-#define SLOT_FIELDS    40 /* the checksummed part starts here */
-#define STORE_FILE_MAX (2 * (size_t)GOTRUE_STORE_SLOT_MAX)
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* SHA-256, fetched once: an implicit fetch per EVP_Digest call costs as much as the digest. */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256;
-
-static void sha256_fetch(void)
-{
-	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-/* The checksum of slot @s whose payload is @len bytes (bounds checked by the caller). 0 or -1. */
-static int slot_sum(const unsigned char *s, size_t len, unsigned char sum[32])
-{
-	unsigned int n = 0;
-
-	pthread_once(&sha256_once, sha256_fetch);
-	if (sha256 == NULL ||
-	    EVP_Digest(s + SLOT_FIELDS, SLOT_HDR - SLOT_FIELDS + len, sum, &n, sha256, NULL) != 1 ||
-	    n != 32)
-		return -1;
-	return 0;
-}
-
-size_t gotrue_store_slot_size(size_t payload_len)
-{
-	/* Room for the payload to double (a new pair of tokens a little longer, a few more groups)
-	 * before an update has to re-create the file. */
-	size_t want = SLOT_HDR + 2 * payload_len;
-
-	want = (want + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
-	if (want > GOTRUE_STORE_SLOT_MAX)
-		want = GOTRUE_STORE_SLOT_MAX;
-	return want;
-}
-
-int gotrue_store_slot_encode(unsigned char *slot, size_t slot_size, uint64_t seq,
-			     const char *payload, size_t len)
-{
-	if (slot_size < SLOT_ALIGN || slot_size > GOTRUE_STORE_SLOT_MAX ||
-	    slot_size % SLOT_ALIGN != 0 || len == 0 || len > GOTRUE_STORE_RECORD_MAX ||
-	    len > slot_size - SLOT_HDR)
-		return -EINVAL;
-	memset(slot, 0, SLOT_HDR);
-	memcpy(slot, SLOT_MAGIC, 8);
-	put32(slot + 40, SLOT_VERSION);
-	put32(slot + 44, (uint32_t)slot_size);
-	put64(slot + 48, seq);
-	put32(slot + 56, (uint32_t)len);
-	memcpy(slot + SLOT_HDR, payload, len);
-	/* The padding is zeroed too: no byte of an older version stays behind the new one. */
-	memset(slot + SLOT_HDR + len, 0, slot_size - SLOT_HDR - len);
-	return slot_sum(slot, len, slot + SLOT_SUM_OFF) == 0 ? 0 : -ENOMEM;
-}
-
-/* Slot @s's header, checked against @slot_size before anything in it is used: 0 with *@seq and
- * *@len set, or -1. The checksum is not checked here (slot_sum_ok). */
-static int slot_header(const unsigned char *s, size_t slot_size, uint64_t *seq, size_t *len)
-{
-	size_t plen;
-
-	if (memcmp(s, SLOT_MAGIC, 8) != 0 || get32(s + 40) != SLOT_VERSION ||
-	    get32(s + 44) != slot_size || get32(s + 60) != 0)
-		return -1;
-	plen = get32(s + 56);
-	if (plen == 0 || plen > slot_size - SLOT_HDR || plen > GOTRUE_STORE_RECORD_MAX)
-		return -1;
-	*seq = get64(s + 48);
-	*len = plen;
-	return 0;
-}
-
-static bool slot_sum_ok(const unsigned char *s, size_t len)
-{
-	unsigned char sum[32];
-
-	return slot_sum(s, len, sum) == 0 && CRYPTO_memcmp(sum, s + SLOT_SUM_OFF, sizeof(sum)) == 0;
-}
-
-/* Sequence numbers compare in serial-number arithmetic (RFC 1982): a newer version is at most
- * 2^63 ahead, so a counter that wraps past 2^64 still orders correctly. */
-static bool seq_newer(uint64_t a, uint64_t b)
-{
-	return (int64_t)(a - b) > 0;
-}
-
-/* The slots of a file image. The slot size is half the file, which must be a whole number of
- * SLOT_ALIGN pages per slot; each slot's header must say the same. A slot is intact when its
- * header and its checksum hold. Checksums are checked lazily, newest header first: the intact
- * slot with the newer sequence is the same whichever order they are checked in, and the older
- * slot's need not be checked at all when the newer one is intact. */
-struct slots {
-	const unsigned char *buf;
-	size_t size;
-	int hdr_ok[2]; /* 1: header fine, 0: not */
-	int sum_ok[2]; /* -1: not checked yet */
-	uint64_t seq[2];
-	size_t len[2];
-	int order[2]; /* slots with a good header, newer sequence first; -1 ends */
-};
-
-static int scan_slots(const unsigned char *buf, size_t len, struct slots *sl)
-{
-	int i, n = 0;
-
-	memset(sl, 0, sizeof(*sl));
-	sl->order[0] = sl->order[1] = -1;
-	if (len < 2 * (size_t)SLOT_ALIGN || len > STORE_FILE_MAX || len % (2 * SLOT_ALIGN) != 0)
-		return -1;
-	sl->buf = buf;
-	sl->size = len / 2;
-	for (i = 0; i < 2; i++) {
-		sl->sum_ok[i] = -1;
-		sl->hdr_ok[i] = slot_header(buf + (size_t)i * sl->size, sl->size, &sl->seq[i],
-					    &sl->len[i]) == 0;
-		if (sl->hdr_ok[i])
-			sl->order[n++] = i;
-	}
-	if (n == 2 && seq_newer(sl->seq[1], sl->seq[0])) {
-		sl->order[0] = 1;
-		sl->order[1] = 0;
-	}
-	return 0;
-}
-
-/* Whether slot @i is intact (header and checksum). */
-static bool slot_intact(struct slots *sl, int i)
-{
-	if (i < 0 || !sl->hdr_ok[i])
-		return false;
-	if (sl->sum_ok[i] < 0)
-		sl->sum_ok[i] = slot_sum_ok(sl->buf + (size_t)i * sl->size, sl->len[i]);
-	return sl->sum_ok[i] == 1;
-}
-
-/* The intact slot with the newer sequence, or -1. */
-static int newest_intact(struct slots *sl)
-{
-	if (slot_intact(sl, sl->order[0]))
-		return sl->order[0];
-	return slot_intact(sl, sl->order[1]) ? sl->order[1] : -1;
-}
-
-/* gotrue_store_file_parse, also giving the slots (@sl) and the index of the slot parsed (*@idx). */
-static int file_parse(const unsigned char *buf, size_t len, struct gotrue_store_record *out,
-		      uint64_t *seq, struct slots *slp, int *idx)
-{
-	struct slots sl;
-	int i, k, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (buf == NULL || scan_slots(buf, len, &sl) != 0)
-		goto cleanup;
-	/* The newest slot that is intact AND parses; an older one only when the newer intact one
-	 * does not parse (never written by this code: the writer formats what it checksums). */
-	for (k = 0; k < 2 && rc != 0; k++) {
-		i = sl.order[k];
-		if (!slot_intact(&sl, i))
-			continue;
-		if (parse_json((const char *)buf + (size_t)i * sl.size + SLOT_HDR, sl.len[i],
-			       out) == 0) {
-			if (seq != NULL)
-				*seq = sl.seq[i];
-			if (idx != NULL)
-				*idx = i;
-			rc = 0;
-		}
-	}
-	if (slp != NULL)
-		*slp = sl;
-cleanup:
-	return rc;
-}
-
-int gotrue_store_file_parse(const unsigned char *buf, size_t len, struct gotrue_store_record *out,
-			    uint64_t *seq)
-{
-	return file_parse(buf, len, out, seq, NULL, NULL);
-}
-
 /* What this handle knows about the durability of each record it has read or written: the gen
  * (st->gen when it was last touched, 0 = known durable, GEN_UNKNOWN = nothing known yet).
  * gotrue_store_sync() bumps st->gen, which makes every earlier touch durable at once. An
@@ -932,7 +400,7 @@ void gotrue_store_release(struct gotrue_store *st, const char *id)
  * failure (no memory) the descriptor is closed: holding is only a shortcut, the writes then open
  * the file again. Takes @fd in either case. */
 static void hold(struct gotrue_store *st, struct touched *t, int fd, size_t size,
-		 const struct slots *sl, int newest)
+		 const struct gotrue_store_slots *sl, int newest)
 {
 	struct held *nh, *h;
 	size_t ncap, i;
@@ -1007,8 +475,9 @@ static int open_record(struct gotrue_store *st, const char *name, int flags, str
 	} else if (sb->st_nlink != 1) {
 		rc = -EPERM;
 		why = "a file with other names";
-	} else if (sb->st_size < 2 * SLOT_ALIGN || (size_t)sb->st_size > STORE_FILE_MAX ||
-		   sb->st_size % (2 * SLOT_ALIGN) != 0) {
+	} else if (sb->st_size < 2 * GOTRUE_STORE_SLOT_MIN ||
+		   (size_t)sb->st_size > GOTRUE_STORE_FILE_MAX ||
+		   sb->st_size % (2 * GOTRUE_STORE_SLOT_MIN) != 0) {
 		rc = -EBADMSG;
 		why = "a file of the wrong size";
 	}
@@ -1075,7 +544,7 @@ static int pwrite_all(int fd, const unsigned char *buf, size_t len, off_t off)
  * It cannot reach what an SSD's wear levelling has already moved; disk encryption does that. */
 static void wipe_fd(int fd, size_t size)
 {
-	static const unsigned char zeros[SLOT_ALIGN];
+	static const unsigned char zeros[GOTRUE_STORE_SLOT_MIN];
 	size_t off;
 
 	for (off = 0; off < size; off += sizeof(zeros)) {
@@ -1156,7 +625,7 @@ static int write_record(struct gotrue_store *st, struct gotrue_store_record *rec
 	unsigned char *buf = NULL, *slot = NULL;
 	struct touched *t = NULL;
 	struct held *h = NULL;
-	struct slots sl = {0};
+	struct gotrue_store_slots sl = {0};
 	struct stat sb = {0};
 	size_t len = 0, size = 0, slot_size = 0;
 	uint64_t seq = 1;
@@ -1208,7 +677,8 @@ static int write_record(struct gotrue_store *st, struct gotrue_store_record *rec
 	rc = read_all(fd, size, &buf);
 	if (rc != 0)
 		goto done;
-	newest = scan_slots(buf, size, &sl) == 0 ? newest_intact(&sl) : -1;
+	newest =
+		gotrue_store_slots_scan(buf, size, &sl) == 0 ? gotrue_store_newest_intact(&sl) : -1;
 	if (newest < 0) {
 		gotrue_log(st->pamh, LOG_WARNING,
 			   "replacing a session record with no intact version; path=%s/%s", st->dir,
@@ -1219,7 +689,7 @@ static int write_record(struct gotrue_store *st, struct gotrue_store_record *rec
 	seq = sl.seq[newest] + 1;
 	slot_size = sl.size;
 write:
-	if (SLOT_HDR + len > slot_size) {
+	if (GOTRUE_STORE_SLOT_HEADER + len > slot_size) {
 		/* Outgrown (more groups, a longer token): a new file with bigger slots, atomically,
 		 * then the old file's blocks are wiped as on removal (it was ours: checked above).
 		 */
@@ -1317,7 +787,7 @@ static int read_record(struct gotrue_store *st, const char *id, struct gotrue_st
 	unsigned char *buf = NULL;
 	char name[NAME_LEN];
 	struct touched *t = NULL;
-	struct slots sl;
+	struct gotrue_store_slots sl;
 	struct stat sb = {0};
 	size_t size = 0;
 	int fd = -1, rc, idx = -1;
@@ -1342,7 +812,8 @@ static int read_record(struct gotrue_store *st, const char *id, struct gotrue_st
 			   st->dir, name, strerror(-rc));
 		goto cleanup;
 	}
-	if (file_parse(buf, size, out, NULL, &sl, &idx) != 0 || strcmp(out->id, id) != 0) {
+	if (gotrue_store_file_parse_slots(buf, size, out, NULL, &sl, &idx) != 0 ||
+	    strcmp(out->id, id) != 0) {
 		gotrue_store_record_clear(out);
 		gotrue_log(st->pamh, LOG_ERR, "refusing a malformed session record; path=%s/%s",
 			   st->dir, name);
@@ -1351,9 +822,10 @@ static int read_record(struct gotrue_store *st, const char *id, struct gotrue_st
 	}
 	/* Seen, under the caller's lock: durable after the next sync (write rule). */
 	t->gen = st->gen;
-	/* The newest intact slot is the one parsed, except in the case file_parse() describes (the
-	 * newest intact slot does not parse): then hold nothing, the write takes the full path. */
-	if (keep && newest_intact(&sl) == idx) {
+	/* The newest intact slot is the one parsed, except in the case
+	 * gotrue_store_file_parse_slots() describes (the newest intact slot does not parse): then
+	 * hold nothing, the write takes the full path. */
+	if (keep && gotrue_store_newest_intact(&sl) == idx) {
 		hold(st, t, fd, size, &sl, idx);
 		fd = -1;
 	}
@@ -1388,7 +860,7 @@ static int remove_wiped(int dirfd, const char *name)
 	/* Only our own file: never write into a file someone planted under the name. */
 	if (rc == 0 && fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    (sb.st_uid == 0 || sb.st_uid == geteuid()) && (sb.st_mode & 077) == 0 &&
-	    sb.st_nlink == 0 && (size_t)sb.st_size <= STORE_FILE_MAX)
+	    sb.st_nlink == 0 && (size_t)sb.st_size <= GOTRUE_STORE_FILE_MAX)
 		wipe_fd(fd, (size_t)sb.st_size);
 	if (fd >= 0)
 		close(fd);
@@ -1414,6 +886,23 @@ cleanup:
 
 /* ".<id>.XXXXXX": the temp file of gotrue_replace_file() for a record (mkostemp(3) fills the X
  * with letters and digits). */
+/* The sessions directory, opened for readdir(3). 0 or -errno (logged). */
+static int open_listing(struct gotrue_store *st, DIR **d)
+{
+	int fd, rc = 0;
+
+	*d = NULL;
+	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (*d = fdopendir(fd)) == NULL) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		gotrue_log(st->pamh, LOG_ERR, "cannot list store; path=%s error=%s", st->dir,
+			   strerror(-rc));
+	}
+	return rc;
+}
+
 static bool temp_name(const char *name)
 {
 	size_t i;
@@ -1440,18 +929,12 @@ int gotrue_store_remove_stale_temp(struct gotrue_store *st, time_t min_age, unsi
 	struct stat sb;
 	time_t now = time(NULL);
 	DIR *d = NULL;
-	int rc = 0, fd;
+	int rc = 0;
 
 	*removed = 0;
-	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		gotrue_log(st->pamh, LOG_ERR, "cannot list store; path=%s error=%s", st->dir,
-			   strerror(-rc));
+	rc = open_listing(st, &d);
+	if (rc != 0)
 		goto cleanup;
-	}
 	while ((de = readdir(d)) != NULL) {
 		/* A live writer's temp file is renamed or removed within one request's time: only
 		 * one older than @min_age belongs to a writer that was killed. */
@@ -1474,17 +957,11 @@ int gotrue_store_each(struct gotrue_store *st,
 	struct gotrue_store_record rec;
 	struct dirent *de;
 	DIR *d = NULL;
-	int rc = 0, fd;
+	int rc = 0;
 
-	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		gotrue_log(st->pamh, LOG_ERR, "cannot list store; path=%s error=%s", st->dir,
-			   strerror(-rc));
+	rc = open_listing(st, &d);
+	if (rc != 0)
 		goto cleanup;
-	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		/* Skips ".", "..", the writer's ".<id>.XXXXXX" temp files and "<id>.lock". */
 		if (!gotrue_store_id_valid(de->d_name))
@@ -1506,19 +983,13 @@ int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_
 	size_t cap = 0, len = 0;
 	struct dirent *de;
 	DIR *d = NULL;
-	int rc = 0, fd;
+	int rc = 0;
 
 	*ids = NULL;
 	*n = 0;
-	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		gotrue_log(st->pamh, LOG_ERR, "cannot list store; path=%s error=%s", st->dir,
-			   strerror(-rc));
+	rc = open_listing(st, &d);
+	if (rc != 0)
 		goto cleanup;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (!gotrue_store_id_valid(de->d_name))
 			continue;
