@@ -32,6 +32,31 @@ void gotrue_user_page_clear(struct gotrue_user_page *p)
 	p->total = -1;
 }
 
+/* The "users" array of a parsed /admin/users page (step 112), or NULL with @err. */
+static json_object *page_users(json_object *obj, struct gotrue_error *err)
+{
+	json_object *users;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "users", &users) ||
+	    !json_object_is_type(users, json_type_array)) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
+		return NULL;
+	}
+	return users;
+}
+
+/* Entry @i of @users into @u; 0, or -1 with @err naming the entry. */
+static int page_user(json_object *users, size_t i, struct gotrue_user *u, struct gotrue_error *err)
+{
+	char why[WHY_MAX] = "";
+
+	if (gotrue_user_from_json(json_object_array_get_idx(users, i), u, why, sizeof(why)) == 0)
+		return 0;
+	gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list entry %zu: %s", i, why);
+	return -1;
+}
+
 /* GET @path (an /admin/users listing) into @out: {"users":[...], "aud"} with X-Total-Count and
  * Link (step 112). */
 static int list_page(struct gotrue_client *c, const char *path, struct gotrue_user_page *out,
@@ -39,7 +64,6 @@ static int list_page(struct gotrue_client *c, const char *path, struct gotrue_us
 {
 	struct gotrue_http_response resp;
 	json_object *obj = NULL, *users;
-	char why[WHY_MAX] = "";
 	const char *bearer;
 	size_t i, n;
 	int rc = -1;
@@ -52,12 +76,9 @@ static int list_page(struct gotrue_client *c, const char *path, struct gotrue_us
 		goto cleanup;
 	if (gotrue_http_json(c->http, "GET", path, bearer, NULL, &obj, &resp, err) != 0)
 		goto cleanup;
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, "users", &users) ||
-	    !json_object_is_type(users, json_type_array)) {
-		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
+	users = page_users(obj, err);
+	if (!users)
 		goto cleanup;
-	}
 	n = json_object_array_length(users);
 	if (n > 0) {
 		out->users = calloc(n, sizeof(*out->users));
@@ -67,12 +88,8 @@ static int list_page(struct gotrue_client *c, const char *path, struct gotrue_us
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (gotrue_user_from_json(json_object_array_get_idx(users, i), &out->users[i], why,
-					  sizeof(why)) != 0) {
-			gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list entry %zu: %s",
-					 i, why);
+		if (page_user(users, i, &out->users[i], err) != 0)
 			goto cleanup;
-		}
 		out->n_users = i + 1;
 	}
 	out->total = resp.total_count;
@@ -277,25 +294,16 @@ static int page_each(json_object *obj, int (*each)(void *ctx, const struct gotru
 		     void *ctx, size_t *seen, size_t *n_users, struct gotrue_error *err)
 {
 	struct gotrue_user u;
-	json_object *users;
-	char why[WHY_MAX] = "";
+	json_object *users = page_users(obj, err);
 	size_t i, n;
 
 	*n_users = 0;
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, "users", &users) ||
-	    !json_object_is_type(users, json_type_array)) {
-		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
+	if (!users)
 		return -1;
-	}
 	n = json_object_array_length(users);
 	for (i = 0; i < n; i++) {
-		if (gotrue_user_from_json(json_object_array_get_idx(users, i), &u, why,
-					  sizeof(why)) != 0) {
-			gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list entry %zu: %s",
-					 i, why);
+		if (page_user(users, i, &u, err) != 0)
 			return -1;
-		}
 		if (each(ctx, &u) != 0) {
 			gotrue_user_clear(&u);
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL,

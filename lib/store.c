@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "secure.h"
 #include "session.h"
@@ -402,23 +403,19 @@ void gotrue_store_release(struct gotrue_store *st, const char *id)
 static void hold(struct gotrue_store *st, struct touched *t, int fd, size_t size,
 		 const struct gotrue_store_slots *sl, int newest)
 {
-	struct held *nh, *h;
-	size_t ncap, i;
+	struct held *h;
+	size_t old = st->hcap, i;
 
 	if (st->hfree < 0) {
-		ncap = st->hcap ? 2 * st->hcap : 64;
-		nh = realloc(st->held, ncap * sizeof(*nh));
-		if (nh == NULL) {
+		if (gotrue_grow((void **)&st->held, &st->hcap, old + 1, sizeof(*st->held)) != 0) {
 			close(fd);
 			return;
 		}
-		for (i = ncap; i-- > st->hcap;) {
-			nh[i].fd = -1;
-			nh[i].next = st->hfree;
+		for (i = st->hcap; i-- > old;) {
+			st->held[i].fd = -1;
+			st->held[i].next = st->hfree;
 			st->hfree = (int)i;
 		}
-		st->held = nh;
-		st->hcap = ncap;
 	}
 	t->held = st->hfree;
 	h = &st->held[t->held];
@@ -979,7 +976,7 @@ cleanup:
 
 int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_LEN + 1], size_t *n)
 {
-	char(*v)[GOTRUE_STORE_ID_LEN + 1] = NULL, (*nv)[GOTRUE_STORE_ID_LEN + 1];
+	char(*v)[GOTRUE_STORE_ID_LEN + 1] = NULL;
 	size_t cap = 0, len = 0;
 	struct dirent *de;
 	DIR *d = NULL;
@@ -993,14 +990,9 @@ int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_
 	while ((de = readdir(d)) != NULL) {
 		if (!gotrue_store_id_valid(de->d_name))
 			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL) {
-				rc = -ENOMEM;
-				goto cleanup;
-			}
-			v = nv;
+		if (gotrue_grow((void **)&v, &cap, len + 1, sizeof(*v)) != 0) {
+			rc = -ENOMEM;
+			goto cleanup;
 		}
 		memcpy(v[len++], de->d_name, GOTRUE_STORE_ID_LEN + 1);
 	}
