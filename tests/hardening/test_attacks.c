@@ -142,24 +142,6 @@ static void svc_then(const char *name, const char *conf, const char *extra, cons
 		diag("cannot write service %s", name);
 }
 
-static int auth(const char *service, const char *user, const char *password, struct pt_conv *c)
-{
-	struct pt_conv local;
-	pam_handle_t *pamh;
-	int rc;
-
-	if (c == NULL)
-		c = &local;
-	memset(c, 0, sizeof(*c));
-	c->answers[0] = password;
-	pamh = pt_start(service, user, c);
-	if (pamh == NULL)
-		return -1;
-	rc = pam_authenticate(pamh, 0);
-	pam_end(pamh, rc);
-	return rc;
-}
-
 static int acct_mgmt(const char *service, const char *user)
 {
 	struct pt_conv c;
@@ -267,7 +249,7 @@ static void attack(struct env *v, const char *service, const char *what, char *t
 		return;
 	}
 	token_fault(v->e, token);
-	rc = auth(service, "alice", PASSWORD, NULL);
+	rc = pt_auth(service, "alice", PASSWORD, NULL);
 	is_int(rc, PAM_AUTH_ERR, "%s: PAM_AUTH_ERR", what);
 	ok(pt_log_alerts() > before_alerts && strstr(pt_log() + mark, "possible attack") != NULL,
 	   "%s: logged at LOG_ALERT as a possible attack", what);
@@ -369,7 +351,7 @@ static void test_jwt_hs(void)
 		       claims_for(&v, v.alice_id, 600, NULL));
 	token_fault(v.e, control);
 	free(control);
-	is_int(auth("hs", "alice", PASSWORD, NULL), PAM_SUCCESS,
+	is_int(pt_auth("hs", "alice", PASSWORD, NULL), PAM_SUCCESS,
 	       "control: a well-made token through the token fault: PAM_SUCCESS");
 	is_int(emu_count(v.e, "POST /token?grant_type=password"), 2,
 	       "control: the fault answered a real sign-in");
@@ -461,7 +443,7 @@ static void test_jwt_rs(void)
 	priv = mine ? pem_private(mine) : NULL;
 	ok(pub != NULL && kid != NULL && priv != NULL,
 	   "the server's public key and kid, and a key of our own");
-	is_int(auth("rs", "alice", PASSWORD, NULL), PAM_SUCCESS,
+	is_int(pt_auth("rs", "alice", PASSWORD, NULL), PAM_SUCCESS,
 	       "control: RS256 with jwt_public_key: PAM_SUCCESS");
 	remove_store();
 
@@ -487,7 +469,7 @@ static void test_jwt_rs(void)
 		chmod(conf2, 0644);
 	}
 	svc_then("jwks", conf2 ? conf2 : "/nonexistent", NULL, NULL);
-	is_int(auth("jwks", "alice", PASSWORD, NULL), PAM_SUCCESS,
+	is_int(pt_auth("jwks", "alice", PASSWORD, NULL), PAM_SUCCESS,
 	       "control: RS256 through jwks_url: PAM_SUCCESS");
 	remove_store();
 	attack(&v, "jwks", "JWKS: a kid the set does not have",
@@ -614,11 +596,11 @@ static void test_escalation(void)
 	free(id);
 
 	before = emu_count(v.e, "POST /token?grant_type=password");
-	ok(auth("esc", "root", MALLORY, NULL) != PAM_SUCCESS,
+	ok(pt_auth("esc", "root", MALLORY, NULL) != PAM_SUCCESS,
 	   "login root with mallory's password: refused");
-	ok(auth("esc", "root", ROOTPW, NULL) != PAM_SUCCESS,
+	ok(pt_auth("esc", "root", ROOTPW, NULL) != PAM_SUCCESS,
 	   "login root with root@example.com's password: refused");
-	ok(auth("esc", "daemon", ROOTPW, NULL) != PAM_SUCCESS,
+	ok(pt_auth("esc", "daemon", ROOTPW, NULL) != PAM_SUCCESS,
 	   "login daemon with daemon@example.com's password: refused");
 	is_int(emu_count(v.e, "POST /token?grant_type=password"), before,
 	       "no password for a local account was sent to the server");
@@ -628,7 +610,8 @@ static void test_escalation(void)
 	       "acct_mgmt root with ignore_unknown_user: PAM_IGNORE (pam_permit decides)");
 
 	/* mallory logs in as herself; what the login writes to the index grants nothing. */
-	is_int(auth("esc", "mallory", MALLORY, NULL), PAM_SUCCESS, "mallory as mallory: allowed");
+	is_int(pt_auth("esc", "mallory", MALLORY, NULL), PAM_SUCCESS,
+	       "mallory as mallory: allowed");
 	if (asprintf(&index, "%s/accounts", state_dir) > 0 &&
 	    gotrue_accounts_lookup(NULL, index, "mallory", &a) == 0) {
 		ok(a.uid != 0 && a.gid != 0, "mallory's uid/gid are not 0 (%lu/%lu)",
@@ -704,11 +687,11 @@ static void test_files(void)
 
 	/* A store directory others can write: nothing may be kept there. */
 	if (mkdir(state_dir, 0700) == 0 && chmod(state_dir, 0777) == 0) {
-		ok(auth("files", "alice", PASSWORD, NULL) != PAM_SUCCESS,
+		ok(pt_auth("files", "alice", PASSWORD, NULL) != PAM_SUCCESS,
 		   "store directory mode 0777: login refused");
 		is_int(pt_store_count(state_dir), 0, "store directory mode 0777: nothing kept");
 		chmod(state_dir, 0770);
-		ok(auth("files", "alice", PASSWORD, NULL) != PAM_SUCCESS,
+		ok(pt_auth("files", "alice", PASSWORD, NULL) != PAM_SUCCESS,
 		   "store directory mode 0770: login refused");
 		is_int(pt_store_count(state_dir), 0, "store directory mode 0770: nothing kept");
 	} else {
@@ -717,7 +700,7 @@ static void test_files(void)
 	remove_store();
 	if (geteuid() == 0) {
 		if (mkdir(state_dir, 0700) == 0 && chown(state_dir, 65534, 65534) == 0) {
-			ok(auth("files", "alice", PASSWORD, NULL) != PAM_SUCCESS,
+			ok(pt_auth("files", "alice", PASSWORD, NULL) != PAM_SUCCESS,
 			   "store directory owned by another user: login refused");
 			is_int(pt_store_count(state_dir), 0,
 			       "store directory owned by another user: nothing kept");
@@ -916,13 +899,7 @@ static void test_secrets(void)
 	memset(&c, 0, sizeof(c));
 	c.answers[0] = PASSWORD;
 	pamh = pt_start("sec", "alice", &c);
-	rc = pamh ? pam_authenticate(pamh, 0) : -1;
-	if (rc == PAM_SUCCESS)
-		rc = pam_acct_mgmt(pamh, 0);
-	if (rc == PAM_SUCCESS)
-		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
-	if (rc == PAM_SUCCESS)
-		rc = pam_open_session(pamh, 0);
+	rc = pt_login(pamh);
 	is_int(rc, PAM_SUCCESS, "secrets: login and open_session");
 	remember_record(state_dir);
 	/* The refresh pass rotates both tokens (margin: refresh now). */

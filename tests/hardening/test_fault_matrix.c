@@ -529,13 +529,7 @@ static void cell_close(const struct fault *f)
 	snprintf(cell, sizeof(cell), "%s / close_session", f->name);
 	heal();
 	pamh = pt_start(SERVICE, "alice", &c);
-	rc = pam_authenticate(pamh, 0);
-	if (rc == PAM_SUCCESS)
-		rc = pam_acct_mgmt(pamh, 0);
-	if (rc == PAM_SUCCESS)
-		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
-	if (rc == PAM_SUCCESS)
-		rc = pam_open_session(pamh, 0);
+	rc = pt_login(pamh);
 	if (!ok(rc == PAM_SUCCESS && pt_store_count(state_dir) == 1,
 		"%s: session opened against the healthy server", cell)) {
 		pam_end(pamh, rc);

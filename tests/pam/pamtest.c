@@ -113,6 +113,37 @@ pam_handle_t *pt_start(const char *service, const char *user, struct pt_conv *c)
 	return pamh;
 }
 
+int pt_auth(const char *service, const char *user, const char *password, struct pt_conv *c)
+{
+	struct pt_conv local;
+	pam_handle_t *pamh;
+	int rc;
+
+	if (c == NULL)
+		c = &local;
+	memset(c, 0, sizeof(*c));
+	c->answers[0] = password;
+	pamh = pt_start(service, user, c);
+	if (pamh == NULL)
+		return -1;
+	rc = pam_authenticate(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+int pt_login(pam_handle_t *pamh)
+{
+	int rc = pamh != NULL ? pam_authenticate(pamh, 0) : -1;
+
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	if (rc == PAM_SUCCESS)
+		rc = pam_open_session(pamh, 0);
+	return rc;
+}
+
 void pt_cleanup(void)
 {
 	char cmd[300];

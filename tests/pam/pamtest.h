@@ -29,6 +29,12 @@ int pt_service_then(const char *name, const char *args, const char *then);
  * are fast. NULL on error. */
 pam_handle_t *pt_start(const char *service, const char *user, struct pt_conv *c);
 void pt_cleanup(void);
+/* One transaction: pt_start with @password as the only answer, pam_authenticate, pam_end. The
+ * authenticate result, or -1 when libpam could not start. @c (may be NULL) keeps what was told. */
+int pt_auth(const char *service, const char *user, const char *password, struct pt_conv *c);
+/* What a login does before the user's shell: authenticate, acct_mgmt, setcred(ESTABLISH_CRED),
+ * open_session. PAM_SUCCESS or the first failure (-1 for a NULL @pamh); no pam_end. */
+int pt_login(pam_handle_t *pamh);
 
 /* Number of session records (files named by 32 hex digits) in @state_dir/sessions. */
 int pt_store_count(const char *state_dir);

@@ -27,24 +27,6 @@ static struct emu *e;
 static char state_dir[512];
 static char *conf;
 
-static int auth(const char *service, const char *user, const char *password, struct pt_conv *c)
-{
-	struct pt_conv local;
-	pam_handle_t *pamh;
-	int rc;
-
-	if (c == NULL)
-		c = &local;
-	memset(c, 0, sizeof(*c));
-	c->answers[0] = password;
-	pamh = pt_start(service, user, c);
-	if (pamh == NULL)
-		return -1;
-	rc = pam_authenticate(pamh, 0);
-	pam_end(pamh, rc);
-	return rc;
-}
-
 static int acct_mgmt(const char *service, const char *user, struct pt_conv *c)
 {
 	pam_handle_t *pamh;
@@ -194,36 +176,38 @@ int main(void)
 	svc("staff", "allow_groups=staff");
 
 	/* right and wrong password */
-	is_int(auth("plain", "alice", PASSWORD, &c), PAM_SUCCESS, "right password: PAM_SUCCESS");
+	is_int(pt_auth("plain", "alice", PASSWORD, &c), PAM_SUCCESS, "right password: PAM_SUCCESS");
 	is_int(pt_store_count(state_dir), 1, "a pending record was kept");
-	is_int(auth("plain", "alice", WRONG, NULL), PAM_AUTH_ERR, "wrong password: PAM_AUTH_ERR");
+	is_int(pt_auth("plain", "alice", WRONG, NULL), PAM_AUTH_ERR,
+	       "wrong password: PAM_AUTH_ERR");
 	before = logins();
-	is_int(auth("plain", "alice", "", NULL), PAM_AUTH_ERR, "empty password: PAM_AUTH_ERR");
+	is_int(pt_auth("plain", "alice", "", NULL), PAM_AUTH_ERR, "empty password: PAM_AUTH_ERR");
 	is_int(logins(), before, "empty password: refused without a request");
 
 	/* unknown users */
 	before = logins();
-	is_int(auth("plain", "root", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	is_int(pt_auth("plain", "root", PASSWORD, NULL), PAM_USER_UNKNOWN,
 	       "local account root: PAM_USER_UNKNOWN");
-	is_int(auth("plain", "Not-Valid", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	is_int(pt_auth("plain", "Not-Valid", PASSWORD, NULL), PAM_USER_UNKNOWN,
 	       "invalid login name: PAM_USER_UNKNOWN");
 	is_int(logins(), before, "unknown users: no password sent to the server");
-	is_int(auth("unknown-permit", "root", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	is_int(pt_auth("unknown-permit", "root", PASSWORD, NULL), PAM_USER_UNKNOWN,
 	       "without ignore_unknown_user the stack fails");
-	is_int(auth("ignore", "root", PASSWORD, NULL), PAM_SUCCESS,
+	is_int(pt_auth("ignore", "root", PASSWORD, NULL), PAM_SUCCESS,
 	       "ignore_unknown_user: PAM_IGNORE (the next module decides)");
-	is_int(auth("plain", "nobody-here", PASSWORD, NULL), PAM_AUTH_ERR,
+	is_int(pt_auth("plain", "nobody-here", PASSWORD, NULL), PAM_AUTH_ERR,
 	       "unknown GoTrue email: PAM_AUTH_ERR (the server does not tell them apart)");
 
 	/* account state */
-	is_int(auth("plain", "bob", PASSWORD, &c), PAM_PERM_DENIED, "banned: PAM_PERM_DENIED");
+	is_int(pt_auth("plain", "bob", PASSWORD, &c), PAM_PERM_DENIED, "banned: PAM_PERM_DENIED");
 	ok(strstr(c.told, "locked") != NULL, "banned: told why (%s)", c.told);
-	is_int(auth("plain", "carol", PASSWORD, &c), PAM_AUTH_ERR, "unconfirmed: PAM_AUTH_ERR");
+	is_int(pt_auth("plain", "carol", PASSWORD, &c), PAM_AUTH_ERR, "unconfirmed: PAM_AUTH_ERR");
 	ok(strstr(c.told, "not confirmed") != NULL, "unconfirmed: told why (%s)", c.told);
-	is_int(auth("staff", "alice", PASSWORD, &c), PAM_PERM_DENIED,
+	is_int(pt_auth("staff", "alice", PASSWORD, &c), PAM_PERM_DENIED,
 	       "outside allow_groups: PAM_PERM_DENIED");
 	ok(strstr(c.told, "not allowed") != NULL, "outside allow_groups: told why");
-	is_int(auth("staff", "dave", PASSWORD, NULL), PAM_SUCCESS, "in allow_groups: PAM_SUCCESS");
+	is_int(pt_auth("staff", "dave", PASSWORD, NULL), PAM_SUCCESS,
+	       "in allow_groups: PAM_SUCCESS");
 
 	/* the private account index: sign-in email from it, and acct_mgmt without a login (an SSH
 	 * key) */
@@ -231,7 +215,7 @@ int main(void)
 				  "{\"email_confirm\":true,\"app_metadata\":{\"username\":\"erin\","
 				  "\"groups\":[\"ops\"]}}");
 	ok(erin_id != NULL && write_index(erin_id) == 0, "account index written");
-	is_int(auth("plain", "erin", PASSWORD, NULL), PAM_SUCCESS,
+	is_int(pt_auth("plain", "erin", PASSWORD, NULL), PAM_SUCCESS,
 	       "indexed user with another email domain: PAM_SUCCESS");
 	is_int(acct_mgmt("plain", "erin", &c), PAM_SUCCESS, "account: indexed user allowed");
 	is_int(acct_mgmt("plain", "frank", &c), PAM_ACCT_EXPIRED,
@@ -258,30 +242,30 @@ int main(void)
 	   "account: a GoTrue user with an unreadable config: refused");
 
 	/* the server */
-	is_int(auth("down", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
+	is_int(pt_auth("down", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
 	       "server down: PAM_AUTHINFO_UNAVAIL");
 	ok(strstr(c.told, "unavailable") != NULL, "server down: told why");
-	is_int(auth("down-ignore", "alice", PASSWORD, NULL), PAM_SUCCESS,
+	is_int(pt_auth("down-ignore", "alice", PASSWORD, NULL), PAM_SUCCESS,
 	       "ignore_authinfo_unavail: PAM_IGNORE (the next module decides)");
 	emu_fault(e, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"delay\",\"ms\":4000}");
 	t0 = pt_now();
-	rc = auth("fast", "alice", PASSWORD, NULL);
+	rc = pt_auth("fast", "alice", PASSWORD, NULL);
 	took = pt_now() - t0;
 	is_int(rc, PAM_AUTHINFO_UNAVAIL, "timeout: PAM_AUTHINFO_UNAVAIL");
 	ok(took < 2.0, "timeout: answered within timeout + 1 s (%.2f s)", took);
 	emu_clear_faults(e);
 	emu_fault(e,
 		  "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"status\",\"status\":500}");
-	is_int(auth("plain", "alice", PASSWORD, NULL), PAM_AUTHINFO_UNAVAIL,
+	is_int(pt_auth("plain", "alice", PASSWORD, NULL), PAM_AUTHINFO_UNAVAIL,
 	       "500: PAM_AUTHINFO_UNAVAIL");
 	emu_fault(e, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"status\",\"status\":429,"
 		     "\"body\":\"{\\\"code\\\":\\\"over_request_rate_limit\\\",\\\"message\\\":"
 		     "\\\"Request rate limit reached\\\"}\"}");
-	is_int(auth("plain", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
+	is_int(pt_auth("plain", "alice", PASSWORD, &c), PAM_AUTHINFO_UNAVAIL,
 	       "429: PAM_AUTHINFO_UNAVAIL");
 	ok(strstr(c.told, "try again later") != NULL, "429: told why (%s)", c.told);
 	emu_fault(e, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"garbage\"}");
-	is_int(auth("plain", "alice", PASSWORD, NULL), PAM_AUTHINFO_UNAVAIL,
+	is_int(pt_auth("plain", "alice", PASSWORD, NULL), PAM_AUTHINFO_UNAVAIL,
 	       "garbage body: PAM_AUTHINFO_UNAVAIL");
 	emu_clear_faults(e);
 
@@ -295,7 +279,7 @@ int main(void)
 	alerts = pt_log_alerts();
 	mark = pt_log_len();
 	before = pt_store_count(state_dir);
-	is_int(auth("wrongkey", "alice", PASSWORD, NULL), PAM_AUTH_ERR,
+	is_int(pt_auth("wrongkey", "alice", PASSWORD, NULL), PAM_AUTH_ERR,
 	       "token failing verification: PAM_AUTH_ERR");
 	ok(pt_log_alerts() > alerts && strstr(pt_log() + mark, "possible attack") != NULL,
 	   "token failing verification: logged as an attack");

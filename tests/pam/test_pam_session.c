@@ -81,20 +81,6 @@ static pam_handle_t *start(struct env *v, struct pt_conv *c, const char *passwor
 	return pt_start(v->service, "alice", c);
 }
 
-/* auth + acct + setcred + open; PAM_SUCCESS or the first failure. */
-static int login(pam_handle_t *pamh)
-{
-	int rc = pam_authenticate(pamh, 0);
-
-	if (rc == PAM_SUCCESS)
-		rc = pam_acct_mgmt(pamh, 0);
-	if (rc == PAM_SUCCESS)
-		rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
-	if (rc == PAM_SUCCESS)
-		rc = pam_open_session(pamh, 0);
-	return rc;
-}
-
 static void test_cycle(struct env *v)
 {
 	struct pt_conv c;
@@ -105,7 +91,7 @@ static void test_cycle(struct env *v)
 	pamh = start(v, &c, PASSWORD);
 	pam_set_item(pamh, PAM_TTY, "pts/7");
 	pam_set_item(pamh, PAM_RHOST, "192.0.2.1");
-	is_int(login(pamh), PAM_SUCCESS, "same process: auth, account, setcred, open");
+	is_int(pt_login(pamh), PAM_SUCCESS, "same process: auth, account, setcred, open");
 	is_int(pt_store_count(v->state_dir), 1, "one record while the session is open");
 	rc = pam_close_session(pamh, 0);
 	is_int(rc, PAM_SUCCESS, "same process: close_session");
@@ -253,7 +239,7 @@ static void test_expired(void)
 		return;
 	}
 	pamh = start(&v, &c, PASSWORD);
-	is_int(login(pamh), PAM_SUCCESS, "expiry: login");
+	is_int(pt_login(pamh), PAM_SUCCESS, "expiry: login");
 	sleep(3);
 	emu_reset_counts(v.e);
 	rc = pam_close_session(pamh, 0);
@@ -287,7 +273,7 @@ static void test_parallel(struct env *v)
 			close(ready[0]);
 			close(go[1]);
 			pamh = start(v, &c, PASSWORD);
-			rc = login(pamh);
+			rc = pt_login(pamh);
 			if (write(ready[1], rc == PAM_SUCCESS ? "y" : "n", 1) != 1)
 				_exit(3);
 			if (read(go[0], &b, 1) < 0) /* EOF when the parent lets go */
@@ -344,7 +330,7 @@ static void test_old_server(void)
 	}
 	for (i = 0; i < 3; i++) {
 		pamh[i] = start(&v, &c[i], PASSWORD);
-		is_int(login(pamh[i]), PAM_SUCCESS, "old server: session %d open", i + 1);
+		is_int(pt_login(pamh[i]), PAM_SUCCESS, "old server: session %d open", i + 1);
 	}
 	env = pam_getenv(pamh[2], "GOTRUE_SESSION_HANDLE");
 	if (env != NULL)
@@ -408,7 +394,7 @@ static void test_server_down_on_close(struct env *v)
 	int rc;
 
 	pamh = start(v, &c, PASSWORD);
-	is_int(login(pamh), PAM_SUCCESS, "close while down: login");
+	is_int(pt_login(pamh), PAM_SUCCESS, "close while down: login");
 	emu_fault(v->e,
 		  "{\"path\":\"/logout\",\"method\":\"POST\",\"kind\":\"status\",\"status\":503}");
 	rc = pam_close_session(pamh, 0);
@@ -590,7 +576,7 @@ static void test_close_revoked(struct env *v)
 	int rc;
 
 	pamh = start(v, &c, PASSWORD);
-	is_int(login(pamh), PAM_SUCCESS, "revoked: login");
+	is_int(pt_login(pamh), PAM_SUCCESS, "revoked: login");
 	if (cfg == NULL || (client = gotrue_client_new(NULL, cfg)) == NULL ||
 	    only_record(v, &rec) != 0) {
 		ok(0, "revoked: config, client and record");
@@ -624,7 +610,7 @@ static void test_close_revoked(struct env *v)
 
 	/* Not what the pass writes, so not trusted to be over: revoked as any other record. */
 	pamh = start(v, &c, PASSWORD);
-	is_int(login(pamh), PAM_SUCCESS, "revoked with tokens: login");
+	is_int(pt_login(pamh), PAM_SUCCESS, "revoked with tokens: login");
 	if (only_record(v, &rec) == 0) {
 		rec.state = GOTRUE_STORE_REVOKED;
 		ok(write_record(v, &rec) == 0, "revoked with tokens: record marked revoked");
@@ -664,7 +650,7 @@ static int login_logout(struct env *v)
 {
 	struct pt_conv c;
 	pam_handle_t *pamh = start(v, &c, PASSWORD);
-	int rc = login(pamh);
+	int rc = pt_login(pamh);
 
 	if (rc == PAM_SUCCESS)
 		rc = pam_close_session(pamh, 0);
