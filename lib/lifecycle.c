@@ -46,22 +46,37 @@
 #include "session.h"
 #include "store.h"
 #include "terminate.h"
+#include "thread.h"
 
 #define TERMINATE_GRACE_MS 2000
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
-#define BATCH_HOLD_S	   2.0 /* s: how long a batch keeps sending while it holds its locks */
-#define GC_TEMP_AGE	   60  /* s: a temp file older than this belongs to a killed writer */
-#define REASON_REVOKED	   "your session was revoked by the identity server; logging out."
+#define BATCH_MIN	   16  /* the first batch, and the smallest */
+#define SEND_SLICE_S                                                                               \
+	1.0 /* s: how long a batch keeps sending; its locks are held about twice that */
+/* s: how long records handed back by a batch stay unlocked before the pass takes them again, so
+ * that a close_session waiting for one (gotrue_flock_wait polls every 10 ms) gets its turn. */
+#define HANDBACK_GAP_S 0.05
+#define GC_TEMP_AGE    60 /* s: a temp file older than this belongs to a killed writer */
+#define REASON_REVOKED "your session was revoked by the identity server; logging out."
+
+/* A connection to GoTrue. The pass has two, because a libcurl handle belongs to one thread at a
+ * time: its own (revocations and single refreshes, on the caller's thread) and the sender's (the
+ * batches' refreshes, on the sender thread; see gotrue_refresh_pass). */
+struct conn {
+	struct gotrue_client *client;
+	bool gone; /* a request could not be sent: the server went away */
+};
 
 struct pass {
 	pam_handle_t *pamh;
 	const struct gotrue_config *cfg;
 	struct gotrue_refresh_opts opts;
 	struct gotrue_store *st;
-	struct gotrue_client *client;
+	struct conn own;
+	struct conn bulk; /* only the sender thread touches it while a batch is being sent */
 	struct gotrue_refresh_summary *sum;
 	bool honours_scope; /* /logout?scope=local ends only one session (not v2.69) */
-	bool stop;	    /* the server went away mid-pass */
+	bool stop;	    /* bulk.gone, as the caller's thread last saw it */
 };
 
 /* What revoking a session on the server came to. */
@@ -179,14 +194,15 @@ static void forget_tokens(struct gotrue_store_record *rec)
 /* POST /token?grant_type=refresh_token for @rec, which the caller has locked and whose marker is
  * on disk. Updates @rec in memory only: the rotated pair with the marker cleared (REFRESH_OK),
  * the marker cleared (REFRESH_RETRY), or left set (REFRESH_UNKNOWN, REFRESH_GONE). */
-static enum refresh_result send_refresh(struct pass *p, struct gotrue_store_record *rec)
+static enum refresh_result send_refresh(struct pass *p, struct conn *c,
+					struct gotrue_store_record *rec)
 {
 	struct gotrue_session ns = {0};
 	struct gotrue_error err = {0};
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	enum refresh_result res;
 
-	if (gotrue_refresh(p->client, rec->refresh_token, &ns, &err) == 0 &&
+	if (gotrue_refresh(c->client, rec->refresh_token, &ns, &err) == 0 &&
 	    ns.access_token != NULL && ns.refresh_token != NULL) {
 		forget_tokens(rec);
 		rec->access_token = ns.access_token;
@@ -204,7 +220,7 @@ static enum refresh_result send_refresh(struct pass *p, struct gotrue_store_reco
 		res = REFRESH_GONE;
 	} else if (not_sent(&err) || answered_unprocessed(&err)) {
 		if (not_sent(&err))
-			p->stop = true;
+			c->gone = true;
 		rec->refreshing = false;
 		gotrue_log(p->pamh, LOG_WARNING, "refresh failed, will retry (%s); user=%s", why,
 			   rec->login);
@@ -231,7 +247,7 @@ static void log_unstored(struct pass *p, const struct gotrue_store_record *rec)
 }
 
 /* Refresh one record, which the caller has locked: marker, request, result, each write synced.
- * The batched form of the same steps is refresh_batch(). */
+ * The batched form of the same steps is batch_mark(), batch_send() and batch_finish(). */
 static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_record *rec)
 {
 	enum refresh_result res;
@@ -243,7 +259,7 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 		rec->refreshing = false;
 		return REFRESH_STORE;
 	}
-	res = send_refresh(p, rec);
+	res = send_refresh(p, &p->own, rec);
 	/* On failure the marker stays on disk with the old pair: resolved next pass (after
 	 * REFRESH_RETRY that is merely a lost chance, the token was not spent). */
 	if ((res == REFRESH_OK || res == REFRESH_RETRY) && gotrue_store_write(p->st, rec) != 0 &&
@@ -295,13 +311,13 @@ static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_r
 		goto cleanup;
 	}
 	/* POST /logout?scope=local: ends only the session named by the JWT's session_id. */
-	if (gotrue_signout(p->client, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) == 0) {
+	if (gotrue_signout(p->own.client, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) == 0) {
 		res = REVOKE_DONE;
 	} else if (gotrue_lifecycle_session_gone(&err)) {
 		res = REVOKE_GONE;
 	} else {
 		if (not_sent(&err))
-			p->stop = true;
+			p->own.gone = true;
 		gotrue_log(p->pamh, LOG_WARNING, "revocation failed, will retry (%s); user=%s",
 			   gotrue_error_str(&err, why, sizeof(why)), rec->login);
 	}
@@ -483,120 +499,224 @@ cleanup:
 	return batched;
 }
 
-/* Phase 1 and 3 of refresh_batch: write, in place and unsynced, every entry with @want set, then
- * make them all durable with one sync (store.h: before the locks go, and before any request
- * relies on a marker). The store's write rule syncs first whatever it cannot prove durable: in a
- * batch that is one syncfs before the first write. Clears @want where the record could not be
- * written. Returns the sync's result: non-zero means no write of this call is known durable. */
-static int write_batch(struct pass *p, struct due *b, size_t n)
+/* A batch of due records, held (locked, read) from its fill to its finish. */
+struct batch {
+	struct due *d;
+	size_t n;
+	size_t requeue; /* the first record not sent for lack of time, or n */
+	bool stop;	/* the server was already gone when the batch's turn came */
+};
+
+/* The pass's walk over the sorted ids, and the ids a batch handed back unsent. */
+struct cursor {
+	char (*ids)[GOTRUE_STORE_ID_LEN + 1];
+	size_t n, next;
+	size_t *redo; /* handled before next: they were due but out of time in their batch */
+	size_t nredo, redo_next, redo_cap;
+	double redo_at; /* when the last were handed back */
+	size_t bmax;	/* the largest batch the descriptor limit allows */
+	size_t size;	/* the size of the batch being filled */
+};
+
+/* Write, in place and unsynced, every entry of @b with @want set, then make them all durable with
+ * one sync (store.h: before the locks go, and before any request relies on a marker). The
+ * store's write rule syncs first whatever it cannot prove durable: in a batch that is one syncfs
+ * before the first write. Clears @want where the record could not be written. Returns the sync's
+ * result: non-zero means no write of this call is known durable. */
+static int write_batch(struct pass *p, struct batch *b)
 {
 	size_t i, written = 0;
 
-	for (i = 0; i < n; i++) {
-		if (b[i].want && gotrue_store_write_unsynced(p->st, &b[i].rec) != 0)
-			b[i].want = false;
-		written += b[i].want;
+	for (i = 0; i < b->n; i++) {
+		if (b->d[i].want && gotrue_store_write_unsynced(p->st, &b->d[i].rec) != 0)
+			b->d[i].want = false;
+		written += b->d[i].want;
 	}
 	return written > 0 ? gotrue_store_sync(p->st) : 0;
 }
 
-/* Refresh the due records of @b (locked, read) with durability batched: 1. every marker written,
- * then synced together; 2. the requests, one after the other on the pass's connection; 3. every
- * result written, synced together. Each record goes through exactly the states of
- * refresh_record() (old pair; old pair + marker; new pair), so a crash anywhere leaves what a
- * crash of the one-by-one pass leaves. Locks are held from 1 to 3, so no other pass sees a
- * marker that is still being acted on. Returns the index in @b of the first record that was not
- * sent because the batch held its locks long enough (to be handled by the next batch), or @n. */
-static size_t refresh_batch(struct pass *p, struct due *b, size_t n)
+/* Whether the caller's thread knows the server to be gone. */
+static bool halted(const struct pass *p)
 {
-	size_t i, requeue = n;
-	bool sent_any = false;
-	double t0;
+	return p->stop || p->own.gone;
+}
 
-	/* 1. Markers. A record whose marker could not be made durable is not sent. */
-	for (i = 0; i < n; i++) {
-		b[i].rec.refreshing = true;
-		b[i].want = true;
-		b[i].res = REFRESH_STORE;
+/* The next batch's size: doubling from BATCH_MIN, and at most half of what is left, so that the
+ * batches are small at both ends of the pass. The first batch's marking and the last one's
+ * finishing are the only store work that no request overlaps. */
+static size_t batch_size(const struct cursor *c)
+{
+	size_t redo = c->nredo - c->redo_next, left = c->n - c->next + redo, size = c->size * 2;
+
+	if (size > left / 2)
+		size = left / 2;
+	if (size < BATCH_MIN)
+		size = BATCH_MIN;
+	if (size < redo)
+		size = redo; /* all of them: at most one batch's worth (batch_finish) */
+	return size < c->bmax ? size : c->bmax;
+}
+
+/* Take due records into @b, by handle_record (which does everything that is not a plain due
+ * refresh on the spot), until it holds the next batch size or the ids run out. */
+static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
+{
+	double gap;
+	size_t idx;
+
+	b->n = 0;
+	b->requeue = 0;
+	c->size = batch_size(c);
+	while (b->n < c->size && !halted(p)) {
+		gap = c->redo_at + HANDBACK_GAP_S - now_s();
+		if (c->redo_next < c->nredo && gap <= 0) {
+			idx = c->redo[c->redo_next++];
+		} else if (c->next < c->n) {
+			idx = c->next++;
+		} else if (c->redo_next < c->nredo) {
+			nanosleep(&(struct timespec){0, (long)(gap * 1e9)}, NULL);
+			continue;
+		} else {
+			break;
+		}
+		b->d[b->n].lock = -1;
+		if (handle_record(p, c->ids[idx], &b->d[b->n])) {
+			b->d[b->n].idx = idx;
+			b->n++;
+		}
 	}
-	if (write_batch(p, b, n) != 0) {
+	b->requeue = b->n;
+}
+
+/* Step 1 of a refresh: every marker of @b written, then synced together. A record whose marker
+ * could not be made durable is not sent. */
+static void batch_mark(struct pass *p, struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		b->d[i].rec.refreshing = true;
+		b->d[i].want = true;
+		b->d[i].res = REFRESH_STORE;
+	}
+	if (b->n > 0 && write_batch(p, b) != 0) {
 		/* Not synced: the markers may be visible without being durable. Put the records
 		 * back as they were, one by one (a failure here leaves the marker: safe). */
-		for (i = 0; i < n; i++) {
-			b[i].rec.refreshing = false;
-			if (b[i].want)
-				gotrue_store_write(p->st, &b[i].rec);
-			b[i].want = false;
+		for (i = 0; i < b->n; i++) {
+			b->d[i].rec.refreshing = false;
+			if (b->d[i].want)
+				gotrue_store_write(p->st, &b->d[i].rec);
+			b->d[i].want = false;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		if (!b[i].want)
-			b[i].rec.refreshing = false; /* nothing sent: failed, still safe */
+	for (i = 0; i < b->n; i++) {
+		if (!b->d[i].want)
+			b->d[i].rec.refreshing = false; /* nothing sent: failed, still safe */
 	}
-	/* 2. Requests. After the first, stop when the batch has held its locks long enough: a
-	 * close_session waits for one of them. Unsent records get their marker cleared. */
-	t0 = now_s();
-	for (i = 0; i < n; i++) {
-		if (!b[i].want)
+}
+
+/* Step 2: the requests, one after the other on the sender's connection @c. Touches only @b's
+ * records (in memory) and @c, so that it can run on the sender thread while the caller's thread
+ * works in the store. After the first request, it stops when the batch has sent for SEND_SLICE_S:
+ * a close_session may be waiting for one of its locks. Unsent records get their marker cleared
+ * and are handed back (requeue). */
+static void batch_send(struct pass *p, struct conn *c, struct batch *b)
+{
+	bool sent_any = false;
+	double t0 = now_s();
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		if (!b->d[i].want)
 			continue;
-		if (!p->stop && requeue == n && sent_any && now_s() - t0 > BATCH_HOLD_S)
-			requeue = i;
-		if (p->stop || requeue != n) {
-			b[i].rec.refreshing = false;
-			b[i].res = REFRESH_RETRY;
+		if (!b->stop && !c->gone && b->requeue == b->n && sent_any &&
+		    now_s() - t0 > SEND_SLICE_S)
+			b->requeue = i;
+		if (b->stop || c->gone || b->requeue != b->n) {
+			b->d[i].rec.refreshing = false;
+			b->d[i].res = REFRESH_RETRY;
 			continue;
 		}
-		b[i].sent = sent_any = true;
-		b[i].res = send_refresh(p, &b[i].rec);
-		b[i].want = b[i].res == REFRESH_OK || b[i].res == REFRESH_RETRY;
+		b->d[i].sent = sent_any = true;
+		b->d[i].res = send_refresh(p, c, &b->d[i].rec);
+		b->d[i].want = b->d[i].res == REFRESH_OK || b->d[i].res == REFRESH_RETRY;
 	}
-	/* 3. Results (and cleared markers), durable before the locks go. A failed sync leaves
-	 * each record's marked version intact in its other slot: the worst case is a recovery. */
-	if (write_batch(p, b, n) != 0)
+}
+
+/* What the sender thread is given: the batch to send on the pass's bulk connection. */
+struct send_job {
+	struct pass *p;
+	struct batch *b;
+};
+
+static void *sender_main(void *arg)
+{
+	struct send_job *job = arg;
+
+	batch_send(job->p, &job->p->bulk, job->b);
+	return NULL;
+}
+
+/* Step 3: the results (and cleared markers) written and made durable before the locks go; then
+ * the counts, and the locks released. A failed sync leaves each record's marked version intact
+ * in its other slot: the worst case is a recovery. Records the batch had no time to send go to
+ * @c's redo list. */
+static void batch_finish(struct pass *p, struct cursor *c, struct batch *b)
+{
+	size_t i;
+
+	if (write_batch(p, b) != 0)
 		gotrue_log(p->pamh, LOG_ERR, "refreshed tokens may not be durable");
-	for (i = 0; i < n; i++) {
-		if (b[i].res == REFRESH_OK && !b[i].want) {
-			log_unstored(p, &b[i].rec);
-			b[i].res = REFRESH_UNKNOWN;
+	if (c->redo_next == c->nredo)
+		c->nredo = c->redo_next = 0;
+	for (i = 0; i < b->n; i++) {
+		if (b->d[i].res == REFRESH_OK && !b->d[i].want) {
+			log_unstored(p, &b->d[i].rec);
+			b->d[i].res = REFRESH_UNKNOWN;
 		}
-		if (i >= requeue)
-			continue; /* counted when the next batch handles it */
-		if (!b[i].sent && b[i].res == REFRESH_RETRY) {
+		if (i >= b->requeue && !halted(p) && c->nredo < c->redo_cap) {
+			c->redo[c->nredo++] = b->d[i].idx; /* counted when handled again */
+			continue;
+		}
+		if (!b->d[i].sent && b->d[i].res == REFRESH_RETRY) {
 			p->sum->unchanged++; /* the server went away before its turn */
 			continue;
 		}
-		switch (b[i].res) {
+		switch (b->d[i].res) {
 		case REFRESH_OK:
 			p->sum->refreshed++;
 			break;
 		case REFRESH_GONE:
-			session_gone(p, &b[i].rec);
+			session_gone(p, &b->d[i].rec);
 			break;
 		default:
 			p->sum->failed++;
 			break;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		gotrue_store_release(p->st, b[i].rec.id);
-		gotrue_store_record_clear(&b[i].rec);
-		gotrue_store_unlock(b[i].lock);
-		memset(&b[i], 0, sizeof(b[i]));
-		b[i].lock = -1;
+	for (i = 0; i < b->n; i++) {
+		gotrue_store_release(p->st, b->d[i].rec.id);
+		gotrue_store_record_clear(&b->d[i].rec);
+		gotrue_store_unlock(b->d[i].lock);
+		memset(&b->d[i], 0, sizeof(b->d[i]));
+		b->d[i].lock = -1;
 	}
-	return requeue;
+	if (b->requeue < b->n)
+		c->redo_at = now_s();
+	b->n = 0;
 }
 
-/* How many records a batch holds locked: two descriptors each (the lock, the record held open by
- * gotrue_store_read_held), well inside RLIMIT_NOFILE. */
+/* How many records a batch holds locked. Three batches are held at once (filling, sending,
+ * finishing), two descriptors per record (the lock, the record held open by
+ * gotrue_store_read_held): well inside RLIMIT_NOFILE. */
 static size_t batch_max(void)
 {
 	struct rlimit rl;
 	size_t max = BATCH_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (rl.rlim_cur - 64) / 2 < max)
-		max = rl.rlim_cur > 66 ? (size_t)(rl.rlim_cur - 64) / 2 : 1;
+	    (rl.rlim_cur - 64) / 6 < max)
+		max = rl.rlim_cur > 70 ? (size_t)(rl.rlim_cur - 64) / 6 : 1;
 	return max;
 }
 
@@ -605,7 +725,7 @@ static int cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Open the store and a client, and ask /health whether the server is there and which
+/* Open the store and the two clients, and ask /health whether the server is there and which
  * generation it is. -EHOSTUNREACH when it is not there. */
 static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_config *cfg,
 		      struct gotrue_refresh_summary *sum)
@@ -624,10 +744,11 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 		rc = -EACCES;
 		goto cleanup;
 	}
-	p->client = gotrue_client_new(pamh, cfg);
-	if (p->client == NULL)
+	p->own.client = gotrue_client_new(pamh, cfg);
+	p->bulk.client = gotrue_client_new(pamh, cfg);
+	if (p->own.client == NULL || p->bulk.client == NULL)
 		goto cleanup;
-	if (gotrue_health(p->client, &health, &err) != 0) {
+	if (gotrue_health(p->own.client, &health, &err) != 0) {
 		gotrue_log(pamh, LOG_WARNING, "server unreachable, nothing changed (%s)",
 			   gotrue_error_str(&err, why, sizeof(why)));
 		sum->server_down = true;
@@ -650,19 +771,31 @@ cleanup:
 
 static void pass_end(struct pass *p)
 {
-	gotrue_client_free(p->client);
+	gotrue_client_free(p->own.client);
+	gotrue_client_free(p->bulk.client);
 	gotrue_store_close(p->st);
-	p->client = NULL;
+	p->own.client = p->bulk.client = NULL;
 	p->st = NULL;
 }
 
+/* The pass is a pipeline of three batches. While the sender thread sends one batch's requests
+ * (batch_send), this thread fills the next (batch_fill), finishes the one before (batch_finish)
+ * and marks the next (batch_mark), so the store's work and its syncs overlap the round trips
+ * instead of adding to them. Each record still goes through exactly the states of
+ * refresh_record() (old pair; old pair + marker, durable before the request; new pair, durable
+ * before the unlock), so a crash anywhere leaves what a crash of the one-by-one pass leaves.
+ * Locks are held from the fill to the finish, so no other pass sees a marker that is still being
+ * acted on. */
 int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			const struct gotrue_refresh_opts *opts, struct gotrue_refresh_summary *sum)
 {
 	struct pass p = {0};
-	char(*ids)[GOTRUE_STORE_ID_LEN + 1] = NULL;
-	struct due *batch = NULL;
-	size_t n = 0, i, nb, bmax, k;
+	struct cursor c = {0};
+	struct batch bufs[3] = {{0}}, *sending = &bufs[0], *done = &bufs[1], *next = &bufs[2], *t;
+	struct send_job job = {&p, NULL};
+	pthread_t sender;
+	bool threaded;
+	size_t k;
 	int rc;
 
 	if (opts != NULL)
@@ -672,38 +805,49 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	rc = pass_begin(&p, pamh, cfg, sum);
 	if (rc != 0)
 		goto cleanup;
-	rc = gotrue_store_list_ids(p.st, &ids, &n);
+	rc = gotrue_store_list_ids(p.st, &c.ids, &c.n);
 	if (rc != 0)
 		goto cleanup;
 	/* One order for every pass: two passes lock a batch each without waiting on each other
 	 * in a cycle. */
-	if (n > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
-		qsort(ids, n, sizeof(*ids), cmp_id);
-	bmax = batch_max();
-	batch = calloc(bmax, sizeof(*batch));
-	if (batch == NULL) {
+	if (c.n > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
+		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
+	c.bmax = batch_max();
+	c.size = BATCH_MIN / 2;
+	/* The batch filled next takes every id handed back, so at most one batch's worth waits;
+	 * twice that leaves room for a batch that finishes before the next fill. */
+	c.redo_cap = 2 * c.bmax;
+	c.redo = calloc(c.redo_cap, sizeof(*c.redo));
+	for (k = 0; k < 3; k++)
+		bufs[k].d = calloc(c.bmax, sizeof(*bufs[k].d));
+	if (c.redo == NULL || bufs[0].d == NULL || bufs[1].d == NULL || bufs[2].d == NULL) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
-	i = 0;
-	while (i < n && !p.stop) {
-		nb = 0;
-		for (; i < n && nb < bmax && !p.stop; i++) {
-			batch[nb].lock = -1;
-			if (handle_record(&p, ids[i], &batch[nb])) {
-				batch[nb].idx = i;
-				nb++;
-			}
-		}
-		if (nb > 0) {
-			k = refresh_batch(&p, batch, nb);
-			if (k < nb)
-				i = batch[k].idx; /* 0 < k: each batch sends at least one */
-		}
+	batch_fill(&p, &c, sending);
+	batch_mark(&p, sending);
+	while (sending->n > 0 || done->n > 0 || (c.redo_next < c.nredo && !halted(&p))) {
+		sending->stop = halted(&p);
+		job.b = sending;
+		threaded = sending->n > 0 && !sending->stop &&
+			   gotrue_thread_start(&sender, sender_main, &job) == 0;
+		if (!threaded)
+			batch_send(&p, &p.bulk, sending);
+		/* Filled before the sync of batch_finish, which so also makes the filled records'
+		 * versions durable: their markers then need no sync before them (store.h). */
+		batch_fill(&p, &c, next);
+		batch_finish(&p, &c, done);
+		batch_mark(&p, next);
+		if (threaded)
+			pthread_join(sender, NULL);
+		p.stop = p.stop || p.bulk.gone;
+		t = done;
+		done = sending;
+		sending = next;
+		next = t;
 	}
-	if (p.stop)
-		sum->unchanged += (unsigned int)(n - i);
-	if (p.stop) {
+	if (halted(&p)) {
+		sum->unchanged += (unsigned int)(c.n - c.next + c.nredo - c.redo_next);
 		gotrue_log(pamh, LOG_WARNING,
 			   "server became unreachable during the pass; the rest is left for the "
 			   "next pass");
@@ -711,8 +855,10 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		rc = -EHOSTUNREACH;
 	}
 cleanup:
-	free(batch);
-	free(ids);
+	for (k = 0; k < 3; k++)
+		free(bufs[k].d);
+	free(c.redo);
+	free(c.ids);
 	pass_end(&p);
 	return rc;
 }
@@ -775,7 +921,7 @@ int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, 
 	rc = gotrue_store_list_ids(p.st, &ids, &n);
 	if (rc != 0)
 		goto cleanup;
-	for (i = 0; i < n && !p.stop; i++) {
+	for (i = 0; i < n && !halted(&p); i++) {
 		if (id != NULL && strcmp(ids[i], id) != 0)
 			continue;
 		lock = gotrue_store_lock(p.st, ids[i], lock_timeout(&p));
@@ -791,7 +937,7 @@ int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, 
 		gotrue_store_record_clear(&rec);
 		gotrue_store_unlock(lock);
 	}
-	if (p.stop) {
+	if (halted(&p)) {
 		sum->server_down = true;
 		rc = -EHOSTUNREACH;
 	} else if (matched == 0) {

@@ -1,5 +1,6 @@
-/* thread: the core's helper threads (the sync's page fetcher and account-index writer). They are
- * started only by gotruectl's whole sync, never inside a PAM caller's process. */
+/* thread: the core's helper threads (the sync's page fetcher and account-index writer, the
+ * refresh pass's sender). They are started only by gotruectl's whole sync and refresh pass, never
+ * inside a PAM caller's process. */
 #ifndef GOTRUE_THREAD_H
 #define GOTRUE_THREAD_H
 

@@ -3,6 +3,7 @@
 #ifndef GOTRUE_EMULATOR_H
 #define GOTRUE_EMULATOR_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,7 +29,7 @@ struct emu_config {
 };
 
 extern struct emu_config emu_cfg;
-extern volatile int emu_stopping; /* set on SIGTERM so stalled replies give up */
+extern atomic_int emu_stopping; /* set on SIGTERM so stalled replies give up (read by handler threads) */
 
 /* ---- request / reply (router.c, reply.c) ---- */
 struct emu_header {

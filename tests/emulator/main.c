@@ -23,7 +23,7 @@ struct emu_config emu_cfg = {
 	.jwt_exp = 3600,
 	.bcrypt_cost = 10, /* GoTrue's (golang.org/x/crypto/bcrypt DefaultCost) */
 };
-volatile int emu_stopping;
+atomic_int emu_stopping;
 
 static void usage(FILE *out)
 {
@@ -182,8 +182,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	/* The port is known only now that the daemon runs. No request can come before the line
+	 * below tells a client where to send it; the store lock, which every handler holds, makes
+	 * that ordering visible to ThreadSanitizer too. */
+	emu_store_lock();
 	snprintf(emu_cfg.url, sizeof(emu_cfg.url), "%s://127.0.0.1:%u",
 		 emu_cfg.tls ? "https" : "http", info ? (unsigned)info->port : (unsigned)port);
+	emu_store_unlock();
 	printf("URL %s\n", emu_cfg.url);
 	fflush(stdout);
 

@@ -275,6 +275,71 @@ static void test_concurrent(void)
 	world_stop(&w);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A slow server (every refresh takes 300 ms): a batch stops sending after its time slice and
+ * lets its locks go, so a close_session waiting for one of its records (here: the last in the
+ * pass's order, which is sent last) gets it in about two slices, not after the whole batch; the
+ * records handed back are refreshed later in the same pass, each exactly once. */
+static void test_slow_server(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct world w;
+	char ids[12][GOTRUE_STORE_ID_LEN + 1];
+	double t0, waited = -1;
+	pid_t kid;
+	int i, n = 12, made = 0, status = 0, lock;
+
+	if (world_start(&w, args, NULL) != 0) {
+		ok(0, "slow server: world starts");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), ids[i]) == 0 &&
+		    world_patch(&w, ids[i], time(NULL) + 5, 0) == 0)
+			made++;
+	}
+	is_int(made, n, "slow server: %d sessions stored", n);
+	qsort(ids, (size_t)n, sizeof(ids[0]), cmp_id);
+	emu_reset_counts(w.emu);
+	emu_fault(w.emu, "{\"path\":\"/token\",\"method\":\"POST\",\"kind\":\"delay\","
+			 "\"ms\":300,\"count\":-1}");
+	t0 = mono_s();
+	kid = fork();
+	if (kid == 0) {
+		struct gotrue_refresh_summary s;
+		int rc = gotrue_refresh_pass(NULL, w.cfg, NULL, &s);
+
+		_exit(rc == 0 && s.refreshed == (unsigned int)n && s.failed == 0 ? 0 : 1);
+	}
+	sleep_ms(200); /* the pass holds every record by now */
+	lock = gotrue_store_lock(w.st, ids[n - 1], 10000);
+	if (lock >= 0)
+		waited = mono_s() - t0;
+	gotrue_store_unlock(lock);
+	waitpid(kid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "slow server: the pass refreshed all %d",
+	   n);
+	ok(waited >= 0 && waited < 2.6,
+	   "slow server: the last record's lock came free after %.2f s (batch: %.1f s)", waited,
+	   n * 0.3);
+	is_int(emu_count(w.emu, "POST /token?grant_type=refresh_token"), n,
+	       "slow server: exactly one refresh per session");
+	is_int(emu_count(w.emu, "refresh_reuse"), 0, "slow server: no reuse");
+	world_stop(&w);
+}
+
 /* gotruectl sessions gc: a revoked record and an hour-old temp file of a killed writer go; an
  * active record and a fresh temp file (a writer at work) stay. */
 static void test_gc(void)
@@ -332,6 +397,7 @@ int main(void)
 	test_orphans("current");
 	test_orphans("v2.69");
 	test_concurrent();
+	test_slow_server();
 	test_rotation();
 	return done_testing();
 }
