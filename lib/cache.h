@@ -127,7 +127,24 @@ int gotrue_cache_builder_add_user(struct gotrue_cache_builder *b, const char *na
 				  const char *shell, const uint32_t *gids, size_t n_gids);
 int gotrue_cache_builder_add_group(struct gotrue_cache_builder *b, const char *name, uint32_t gid,
 				   const char *const *members, size_t n_members);
-/* Serialise into a malloc'd image (free()). 0 or -1. */
+/* Strings ahead of the entries: a sync interns each user's strings as the listing arrives, and
+ * adds the entries by offset once the set is settled. *@off is @s's offset in the string table
+ * (0 or -1). A string interned ahead that no entry references in the end (a user left out) is
+ * zeroed by finish, so that the file keeps nothing of it. */
+int gotrue_cache_builder_intern(struct gotrue_cache_builder *b, const char *s, uint32_t *off);
+/* Room for @n_users users with @n_gids supplementary gids in all, and @n_groups groups with
+ * @n_members members in all, made at once rather than by doubling as entries come. 0 or -1. */
+int gotrue_cache_builder_reserve(struct gotrue_cache_builder *b, size_t n_users, size_t n_gids,
+				 size_t n_groups, size_t n_members);
+/* As add_user / add_group, with string offsets from gotrue_cache_builder_intern(). */
+int gotrue_cache_builder_add_user_at(struct gotrue_cache_builder *b, uint32_t name, uint32_t uid,
+				     uint32_t gid, uint32_t gecos, uint32_t dir, uint32_t shell,
+				     const uint32_t *gids, size_t n_gids);
+int gotrue_cache_builder_add_group_at(struct gotrue_cache_builder *b, uint32_t name, uint32_t gid,
+				      const uint32_t *members, size_t n_members);
+/* Serialise into a malloc'd image (free()). 0 or -1. The builder's parts are released as they
+ * are copied, so that the image and the builder are never whole at once: after finish, whatever
+ * it returned, the builder takes no more entries (only gotrue_cache_builder_free()). */
 int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generated_at, void **out,
 				size_t *out_len);
 /* Serialise and replace @path with gotrue_cache_replace(). 0 or -errno. */

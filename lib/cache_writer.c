@@ -78,6 +78,8 @@ static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
 {
 	size_t len, i;
 
+	if (t->slots == NULL) /* the builder was finished */
+		return -1;
 	if (*s == '\0') {
 		*off = 0;
 		return 0;
@@ -111,6 +113,12 @@ struct gotrue_cache_builder {
 	size_t n_groups, cap_groups;
 	struct sbuf ugids;   /* uint32_t: every user's supplementary gids, in user order */
 	struct sbuf members; /* uint32_t: strtab offsets of every group's members */
+	/* The last user's name and its offset: a user's private group, added next with the same
+	 * name, takes the offset without a second lookup. */
+	const char *last_name;
+	uint32_t last_name_off;
+	bool ahead;    /* strings were interned ahead: finish zeroes those no entry references */
+	bool finished; /* finish has taken the parts: nothing more can be added */
 };
 
 struct gotrue_cache_builder *gotrue_cache_builder_new(void)
@@ -138,24 +146,57 @@ void gotrue_cache_builder_free(struct gotrue_cache_builder *b)
 	free(b);
 }
 
-int gotrue_cache_builder_add_user(struct gotrue_cache_builder *b, const char *name, uint32_t uid,
-				  uint32_t gid, const char *gecos, const char *dir,
-				  const char *shell, const uint32_t *gids, size_t n_gids)
+int gotrue_cache_builder_intern(struct gotrue_cache_builder *b, const char *s, uint32_t *off)
+{
+	if (s == NULL)
+		return -1;
+	b->ahead = true;
+	return strtab_add(&b->st, s, off);
+}
+
+int gotrue_cache_builder_reserve(struct gotrue_cache_builder *b, size_t n_users, size_t n_gids,
+				 size_t n_groups, size_t n_members)
+{
+	if (n_users > GOTRUE_CACHE_MAX_RECORDS || n_groups > GOTRUE_CACHE_MAX_RECORDS ||
+	    n_gids > UINT32_MAX || n_members > UINT32_MAX)
+		return -1;
+	if (gotrue_grow((void **)&b->users, &b->cap_users, b->n_users + n_users,
+			sizeof(*b->users)) != 0 ||
+	    gotrue_grow((void **)&b->groups, &b->cap_groups, b->n_groups + n_groups,
+			sizeof(*b->groups)) != 0 ||
+	    gotrue_grow((void **)&b->ugids.p, &b->ugids.cap,
+			b->ugids.len + n_gids * sizeof(uint32_t), 1) != 0 ||
+	    gotrue_grow((void **)&b->members.p, &b->members.cap,
+			b->members.len + n_members * sizeof(uint32_t), 1) != 0)
+		return -1;
+	return 0;
+}
+
+/* @off is the start of a string in the table (offset 0 is ""). */
+static bool string_at(const struct gotrue_cache_builder *b, uint32_t off)
+{
+	return off < b->st.data.len && (off == 0 || b->st.data.p[off - 1] == '\0');
+}
+
+int gotrue_cache_builder_add_user_at(struct gotrue_cache_builder *b, uint32_t name, uint32_t uid,
+				     uint32_t gid, uint32_t gecos, uint32_t dir, uint32_t shell,
+				     const uint32_t *gids, size_t n_gids)
 {
 	struct gotrue_cache_pw_rec u;
+
 	memset(&u, 0, sizeof(u));
-	if (name == NULL || *name == '\0' || b->n_users >= GOTRUE_CACHE_MAX_RECORDS ||
+	/* Offset 0 is "": a user needs a name. */
+	if (b->finished || name == 0 || !string_at(b, name) || !string_at(b, gecos) ||
+	    !string_at(b, dir) || !string_at(b, shell) || b->n_users >= GOTRUE_CACHE_MAX_RECORDS ||
 	    n_gids > GOTRUE_CACHE_MAX_RECORDS ||
 	    b->ugids.len / sizeof(uint32_t) + n_gids > UINT32_MAX)
 		return -1;
 	if (gotrue_grow((void **)&b->users, &b->cap_users, b->n_users + 1, sizeof(*b->users)) != 0)
 		return -1;
-	/* A failure below leaves at most unreferenced strings in the table: harmless. */
-	if (strtab_add(&b->st, name, &u.name) != 0 ||
-	    strtab_add(&b->st, gecos ? gecos : "", &u.gecos) != 0 ||
-	    strtab_add(&b->st, dir ? dir : "/", &u.dir) != 0 ||
-	    strtab_add(&b->st, shell ? shell : "", &u.shell) != 0)
-		return -1;
+	u.name = name;
+	u.gecos = gecos;
+	u.dir = dir;
+	u.shell = shell;
 	u.uid = uid;
 	u.gid = gid;
 	u.gids_start = (uint32_t)(b->ugids.len / sizeof(uint32_t));
@@ -166,21 +207,78 @@ int gotrue_cache_builder_add_user(struct gotrue_cache_builder *b, const char *na
 	return 0;
 }
 
+int gotrue_cache_builder_add_user(struct gotrue_cache_builder *b, const char *name, uint32_t uid,
+				  uint32_t gid, const char *gecos, const char *dir,
+				  const char *shell, const uint32_t *gids, size_t n_gids)
+{
+	uint32_t o_name, o_gecos, o_dir, o_shell;
+
+	if (name == NULL || *name == '\0')
+		return -1;
+	/* A failure below leaves at most unreferenced strings in the table: harmless. */
+	if (strtab_add(&b->st, name, &o_name) != 0 ||
+	    strtab_add(&b->st, gecos ? gecos : "", &o_gecos) != 0 ||
+	    strtab_add(&b->st, dir ? dir : "/", &o_dir) != 0 ||
+	    strtab_add(&b->st, shell ? shell : "", &o_shell) != 0)
+		return -1;
+	b->last_name = name;
+	b->last_name_off = o_name;
+	return gotrue_cache_builder_add_user_at(b, o_name, uid, gid, o_gecos, o_dir, o_shell, gids,
+						n_gids);
+}
+
+/* The group record for members already appended at [@start, end) of the members section. On
+ * failure they are dropped again. */
+static int add_group_rec(struct gotrue_cache_builder *b, uint32_t name, uint32_t gid, size_t start)
+{
+	struct gotrue_cache_gr_rec g;
+	size_t n = (b->members.len - start) / sizeof(uint32_t);
+
+	memset(&g, 0, sizeof(g));
+	if (b->n_groups >= GOTRUE_CACHE_MAX_RECORDS || n > GOTRUE_CACHE_MAX_RECORDS ||
+	    b->members.len / sizeof(uint32_t) > UINT32_MAX ||
+	    gotrue_grow((void **)&b->groups, &b->cap_groups, b->n_groups + 1, sizeof(*b->groups)) !=
+		    0) {
+		b->members.len = start;
+		return -1;
+	}
+	g.name = name;
+	g.gid = gid;
+	g.members_start = (uint32_t)(start / sizeof(uint32_t));
+	g.members_count = (uint32_t)n;
+	b->groups[b->n_groups++] = g;
+	return 0;
+}
+
+int gotrue_cache_builder_add_group_at(struct gotrue_cache_builder *b, uint32_t name, uint32_t gid,
+				      const uint32_t *members, size_t n_members)
+{
+	size_t start = b->members.len, i;
+
+	if (b->finished || name == 0 || !string_at(b, name) || n_members > GOTRUE_CACHE_MAX_RECORDS)
+		return -1;
+	for (i = 0; i < n_members; i++) {
+		if (!string_at(b, members[i]))
+			return -1;
+	}
+	if (n_members && sbuf_put(&b->members, members, n_members * sizeof(uint32_t)) != 0)
+		return -1;
+	return add_group_rec(b, name, gid, start);
+}
+
 int gotrue_cache_builder_add_group(struct gotrue_cache_builder *b, const char *name, uint32_t gid,
 				   const char *const *members, size_t n_members)
 {
-	struct gotrue_cache_gr_rec g;
 	size_t start = b->members.len, i;
-	uint32_t off;
+	uint32_t o_name, off;
 
-	memset(&g, 0, sizeof(g));
-	if (name == NULL || *name == '\0' || b->n_groups >= GOTRUE_CACHE_MAX_RECORDS ||
-	    n_members > GOTRUE_CACHE_MAX_RECORDS ||
-	    b->members.len / sizeof(uint32_t) + n_members > UINT32_MAX)
+	if (b->finished || name == NULL || *name == '\0' || n_members > GOTRUE_CACHE_MAX_RECORDS)
 		return -1;
-	if (gotrue_grow((void **)&b->groups, &b->cap_groups, b->n_groups + 1, sizeof(*b->groups)) !=
-		    0 ||
-	    strtab_add(&b->st, name, &g.name) != 0)
+	/* The same pointer and still the same text (a caller may reuse its buffer). */
+	if (name == b->last_name &&
+	    strcmp(name, (const char *)b->st.data.p + b->last_name_off) == 0)
+		o_name = b->last_name_off;
+	else if (strtab_add(&b->st, name, &o_name) != 0)
 		return -1;
 	for (i = 0; i < n_members; i++) {
 		if (strtab_add(&b->st, members[i], &off) != 0 ||
@@ -189,10 +287,40 @@ int gotrue_cache_builder_add_group(struct gotrue_cache_builder *b, const char *n
 			return -1;
 		}
 	}
-	g.gid = gid;
-	g.members_start = (uint32_t)(start / sizeof(uint32_t));
-	g.members_count = (uint32_t)n_members;
-	b->groups[b->n_groups++] = g;
+	return add_group_rec(b, o_name, gid, start);
+}
+
+/* For a builder whose strings were interned ahead: zero every string that no entry references
+ * (those of users left out in the end), so that the public file keeps nothing of them. One bit
+ * per byte of the table marks where referenced strings start. 0 or -1. */
+static int zero_unreferenced(struct gotrue_cache_builder *b)
+{
+	unsigned char *p = b->st.data.p, *mark;
+	const uint32_t *mem = (const uint32_t *)b->members.p;
+	size_t len = b->st.data.len, i, o, l;
+
+#define MARK(off) (mark[(off) / 8] |= (unsigned char)(1u << ((off) % 8)))
+	mark = calloc(len / 8 + 1, 1);
+	if (mark == NULL)
+		return -1;
+	for (i = 0; i < b->n_users; i++) {
+		MARK(b->users[i].name);
+		MARK(b->users[i].gecos);
+		MARK(b->users[i].dir);
+		MARK(b->users[i].shell);
+	}
+	for (i = 0; i < b->n_groups; i++)
+		MARK(b->groups[i].name);
+	for (i = 0; i < b->members.len / sizeof(uint32_t); i++)
+		MARK(mem[i]);
+#undef MARK
+	/* Offset 0 is "", then one NUL-terminated string after another. */
+	for (o = 1; o < len; o += l + 1) {
+		l = strlen((const char *)p + o);
+		if (!(mark[o / 8] & (1u << (o % 8))))
+			memset(p + o, 0, l);
+	}
+	free(mark);
 	return 0;
 }
 
@@ -265,6 +393,14 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	*out_data = NULL;
 	*out_len = 0;
 	memset(&h, 0, sizeof(h));
+	if (b->finished)
+		goto cleanup;
+	b->finished = true;
+	/* No string is added from here on: the lookup table can go first. */
+	free(b->st.slots);
+	b->st.slots = NULL;
+	if (b->ahead && zero_unreferenced(b) != 0)
+		goto cleanup;
 	pw_name = calloc(b->n_users + 1, sizeof(*pw_name));
 	pw_uid = calloc(b->n_users + 1, sizeof(*pw_uid));
 	gr_name = calloc(b->n_groups + 1, sizeof(*gr_name));
@@ -312,15 +448,33 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	if (out.p == NULL)
 		goto cleanup;
 	out.cap = total;
+	/* Each of the builder's parts goes as soon as it is in the image (see cache.h): the image
+	 * then grows as the builder shrinks, instead of both being whole at once (a sync's peak
+	 * memory, while the account index is still being written beside it). */
 	if (sbuf_put(&out, &h, sizeof(h)) != 0 ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_STRINGS, b->st.data.p, b->st.data.len) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_PASSWD, b->users,
-			b->n_users * sizeof(*b->users)) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_GROUP, b->groups,
-			b->n_groups * sizeof(*b->groups)) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_MEMBERS, b->members.p, b->members.len) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_USER_GIDS, b->ugids.p, b->ugids.len) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_PW_NAME, pw_name,
+	    put_section(&out, &h, GOTRUE_CACHE_SEC_STRINGS, b->st.data.p, b->st.data.len))
+		goto cleanup;
+	free(b->st.data.p);
+	b->st.data.p = NULL;
+	if (put_section(&out, &h, GOTRUE_CACHE_SEC_PASSWD, b->users,
+			b->n_users * sizeof(*b->users)))
+		goto cleanup;
+	free(b->users);
+	b->users = NULL;
+	if (put_section(&out, &h, GOTRUE_CACHE_SEC_GROUP, b->groups,
+			b->n_groups * sizeof(*b->groups)))
+		goto cleanup;
+	free(b->groups);
+	b->groups = NULL;
+	if (put_section(&out, &h, GOTRUE_CACHE_SEC_MEMBERS, b->members.p, b->members.len))
+		goto cleanup;
+	free(b->members.p);
+	b->members.p = NULL;
+	if (put_section(&out, &h, GOTRUE_CACHE_SEC_USER_GIDS, b->ugids.p, b->ugids.len))
+		goto cleanup;
+	free(b->ugids.p);
+	b->ugids.p = NULL;
+	if (put_section(&out, &h, GOTRUE_CACHE_SEC_PW_NAME, pw_name,
 			b->n_users * sizeof(*pw_name)) ||
 	    put_section(&out, &h, GOTRUE_CACHE_SEC_PW_UID, pw_uid, b->n_users * sizeof(*pw_uid)) ||
 	    put_section(&out, &h, GOTRUE_CACHE_SEC_GR_NAME, gr_name,

@@ -113,6 +113,9 @@ struct htab {
 
 struct gotrue_idmap_state {
 	struct pool_block *blocks;
+	/* gotrue_idmap_cache_ahead's builder; the set frees it unless it was taken. */
+	struct gotrue_cache_builder *ahead;
+	bool ahead_taken;
 	struct htab interned; /* pool strings stored once: value unused */
 	struct htab by_group; /* group name -> index in groups, after resolve */
 	size_t cap_groups;
@@ -535,8 +538,10 @@ static void groups_free(struct gotrue_idmap *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->n_groups; i++)
+	for (i = 0; i < m->n_groups; i++) {
 		free(m->groups[i].members);
+		free(m->groups[i].member_at);
+	}
 	free(m->groups);
 	m->groups = NULL;
 	m->n_groups = 0;
@@ -553,6 +558,8 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 	groups_free(m);
 	free(m->accounts);
 	htab_free(&m->st->interned);
+	if (!m->st->ahead_taken)
+		gotrue_cache_builder_free(m->st->ahead);
 	pool_free(m->st);
 	free(m->st);
 	for (i = 0; i < m->n_left_out; i++) {
@@ -620,6 +627,7 @@ int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
 	c.user_id = str_copy(st, a->user_id, strlen(a->user_id));
 	c.email = a->email ? str_copy(st, a->email, strlen(a->email)) : NULL;
 	c.phone = a->phone ? str_copy(st, a->phone, strlen(a->phone)) : NULL;
+	c.cache_ahead = false; /* offsets belong to the set that made them */
 	c.groups = strv_new(st, a->n_groups);
 	if (!c.name || !c.gecos || !c.home || !c.shell || !c.user_id || (a->email && !c.email) ||
 	    (a->phone && !c.phone) || !c.groups)
@@ -635,14 +643,40 @@ cleanup:
 	return rc;
 }
 
+int gotrue_idmap_cache_ahead(struct gotrue_idmap *m)
+{
+	if (m->st->ahead == NULL && !m->st->ahead_taken)
+		m->st->ahead = gotrue_cache_builder_new();
+	return m->st->ahead != NULL ? 0 : -1;
+}
+
+struct gotrue_cache_builder *gotrue_idmap_take_builder(struct gotrue_idmap *m)
+{
+	if (m->st->ahead == NULL || m->st->ahead_taken)
+		return gotrue_cache_builder_new();
+	m->st->ahead_taken = true;
+	return m->st->ahead;
+}
+
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 {
+	struct gotrue_cache_builder *b = m->st->ahead_taken ? NULL : m->st->ahead;
 	struct gotrue_account a;
 	char why[128];
 
 	if (map_user(m->st, m->cfg, u, &a, why, sizeof(why)) != 0) {
 		m->n_seen++;
 		return left_out(m, "user", u->id, NULL, "%s", why);
+	}
+	/* Interned now, used if the account is kept; a user left out later leaves strings that
+	 * the builder zeroes at finish. */
+	if (b != NULL) {
+		if (gotrue_cache_builder_intern(b, a.name, &a.cache_at[0]) != 0 ||
+		    gotrue_cache_builder_intern(b, a.gecos, &a.cache_at[1]) != 0 ||
+		    gotrue_cache_builder_intern(b, a.home, &a.cache_at[2]) != 0 ||
+		    gotrue_cache_builder_intern(b, a.shell, &a.cache_at[3]) != 0)
+			return -1;
+		a.cache_ahead = true;
 	}
 	return keep(m, &a);
 }
@@ -736,12 +770,20 @@ static int by_age(const void *x, const void *y)
 	return strcmp(a->user_id, b->user_id);
 }
 
-static int add_member(struct gotrue_idmap_group *g, char *name)
+static int add_member(struct gotrue_idmap_group *g, const struct gotrue_account *a)
 {
 	if (gotrue_grow((void **)&g->members, &g->cap_members, g->n_members + 1, sizeof(char *)) !=
 	    0)
 		return -1;
-	g->members[g->n_members++] = name;
+	if (g->members_ahead && !a->cache_ahead)
+		g->members_ahead = false;
+	if (g->members_ahead) {
+		if (gotrue_grow((void **)&g->member_at, &g->cap_member_at, g->n_members + 1,
+				sizeof(uint32_t)) != 0)
+			return -1;
+		g->member_at[g->n_members] = a->cache_at[0];
+	}
+	g->members[g->n_members++] = a->name;
 	return 0;
 }
 
@@ -763,6 +805,7 @@ static int settle_group(struct gotrue_idmap *m, char *name, const struct local *
 	const char *why = NULL;
 
 	g.name = name;
+	g.members_ahead = true; /* until a member without an offset joins */
 	if (gotrue_strv_contains(m->cfg->local_groups, name)) {
 		if (lg == NULL)
 			why = "listed in local_groups but not in the local group file";
@@ -874,7 +917,7 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 			} else {
 				g = &m->groups[e->val1 - 1];
 			}
-			if (g->gid != (uint32_t)-1 && add_member(g, a->name) != 0)
+			if (g->gid != (uint32_t)-1 && add_member(g, a) != 0)
 				goto cleanup;
 		}
 	}
@@ -895,11 +938,22 @@ cleanup:
 
 int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_builder *b)
 {
+	/* Offsets are only good in the builder they came from. */
+	bool ahead = b == m->st->ahead;
 	const struct hslot *e;
 	uint32_t *gids = NULL;
-	size_t i, j, n, cap = 0;
+	size_t i, j, n, cap = 0, n_gids = 0, n_members = 0;
 	int rc = -1;
 
+	/* The builder's arrays at their final size at once: growing 100k entries by doubling
+	 * copied each array about twice over. */
+	for (i = 0; i < m->n_accounts; i++)
+		n_gids += m->accounts[i].n_groups;
+	for (i = 0; i < m->n_groups; i++)
+		n_members += m->groups[i].n_members;
+	if (gotrue_cache_builder_reserve(b, m->n_accounts, n_gids, m->n_accounts + m->n_groups,
+					 n_members) != 0)
+		goto cleanup;
 	for (i = 0; i < m->n_accounts; i++) {
 		const struct gotrue_account *a = &m->accounts[i];
 
@@ -910,21 +964,36 @@ int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_buil
 			if (e != NULL && m->groups[e->val1 - 1].gid != (uint32_t)-1)
 				gids[n++] = m->groups[e->val1 - 1].gid;
 		}
-		if (gotrue_cache_builder_add_user(b, a->name, a->uid, a->gid, a->gecos, a->home,
-						  a->shell, gids, n) != 0)
-			goto cleanup;
 		/* The private group: gid = uid; members empty, as useradd(8) leaves them. */
-		if (gotrue_cache_builder_add_group(b, a->name, a->gid, NULL, 0) != 0)
+		if (ahead && a->cache_ahead) {
+			if (gotrue_cache_builder_add_user_at(b, a->cache_at[0], a->uid, a->gid,
+							     a->cache_at[1], a->cache_at[2],
+							     a->cache_at[3], gids, n) != 0 ||
+			    gotrue_cache_builder_add_group_at(b, a->cache_at[0], a->gid, NULL, 0) !=
+				    0)
+				goto cleanup;
+		} else if (gotrue_cache_builder_add_user(b, a->name, a->uid, a->gid, a->gecos,
+							 a->home, a->shell, gids, n) != 0 ||
+			   gotrue_cache_builder_add_group(b, a->name, a->gid, NULL, 0) != 0) {
 			goto cleanup;
+		}
 	}
 	for (i = 0; i < m->n_groups; i++) {
 		const struct gotrue_idmap_group *g = &m->groups[i];
+		uint32_t name;
 
 		if (g->local || g->gid == (uint32_t)-1)
 			continue;
-		if (gotrue_cache_builder_add_group(
-			    b, g->name, g->gid, (const char *const *)g->members, g->n_members) != 0)
+		if (ahead && g->members_ahead) {
+			if (gotrue_cache_builder_intern(b, g->name, &name) != 0 ||
+			    gotrue_cache_builder_add_group_at(b, name, g->gid, g->member_at,
+							      g->n_members) != 0)
+				goto cleanup;
+		} else if (gotrue_cache_builder_add_group(b, g->name, g->gid,
+							  (const char *const *)g->members,
+							  g->n_members) != 0) {
 			goto cleanup;
+		}
 	}
 	rc = 0;
 cleanup:

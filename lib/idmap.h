@@ -27,6 +27,10 @@ struct gotrue_account {
 	size_t n_groups;
 	char *user_id, *email, *phone;
 	time_t banned_until, created_at;
+	/* In a set that interns ahead (gotrue_idmap_cache_ahead): the offsets of name, gecos, home
+	 * and shell in the set's cache builder, valid when @cache_ahead. */
+	uint32_t cache_at[4];
+	bool cache_ahead;
 };
 void gotrue_account_clear(struct gotrue_account *a);
 
@@ -55,6 +59,11 @@ struct gotrue_idmap_group {
 	bool local;	/* a local_groups entry: gid from /etc/group, not written to the cache */
 	char **members; /* the members' login names, owned by the set */
 	size_t n_members, cap_members;
+	/* The members' name offsets in the set's cache builder, while every member has one
+	 * (members_ahead); owned by the set. */
+	uint32_t *member_at;
+	size_t cap_member_at;
+	bool members_ahead;
 };
 
 /* The set's string pool and hash indexes (idmap.c). */
@@ -94,5 +103,13 @@ void gotrue_idmap_remove_id(struct gotrue_idmap *m, const char *user_id);
 int gotrue_idmap_resolve(struct gotrue_idmap *m);
 /* Fill a cache builder from a resolved set. 0 or -1. */
 int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_builder *b);
+/* A whole sync: from now on each user added with gotrue_idmap_add_user has its public strings
+ * interned into a cache builder of the set's own as it arrives, while the next page is still on
+ * its way, rather than all 100k after the last one. gotrue_idmap_take_builder() then hands that
+ * builder over (the caller frees it, after the set or before), and gotrue_idmap_to_cache() given
+ * it adds those users by offset. 0 or -1 (ENOMEM). */
+int gotrue_idmap_cache_ahead(struct gotrue_idmap *m);
+/* The set's own builder (see above), or a new one when the set has none. NULL on ENOMEM. */
+struct gotrue_cache_builder *gotrue_idmap_take_builder(struct gotrue_idmap *m);
 
 #endif

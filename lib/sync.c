@@ -129,7 +129,8 @@ static void *acct_job_main(void *arg)
  * a PAM caller's process), the index is serialised and written on a second thread while this
  * one builds the cache image, which only replaces the cache once the index is in place. Once
  * both hold what they need, the set is freed (*@mp = NULL, its left-out list moved to @sum)
- * before the image is written out. */
+ * before the image is written out; the image is finished before that only when the index
+ * thread is still at work, so that this thread does not sit idle meanwhile. */
 static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			    const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
 			    struct gotrue_sync_summary *sum, bool parallel)
@@ -157,8 +158,18 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		started = gotrue_thread_start(&th, acct_job_main, &job) == 0;
 	if (!started)
 		acct_job_main(&job);
-	b = gotrue_cache_builder_new();
+	b = gotrue_idmap_take_builder(m);
 	built = b != NULL && gotrue_idmap_to_cache(m, b) == 0;
+	/* The index thread still at work: finish the image meanwhile (the set it reads stays
+	 * alive until it is done). Done already: the set goes first, for a lower peak. */
+	if (started && pthread_tryjoin_np(th, NULL) == 0)
+		started = false;
+	if (started && built) {
+		r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
+		gotrue_cache_builder_free(b);
+		b = NULL;
+		built = r == 0;
+	}
 	if (started)
 		pthread_join(th, NULL);
 	started = false;
@@ -186,10 +197,16 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	take_left_out(m, sum);
 	gotrue_idmap_free(m);
 	*mp = NULL;
-	r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
-	gotrue_cache_builder_free(b);
-	b = NULL;
-	r = r == 0 ? gotrue_cache_replace(cache_path, image, image_len) : -ENOMEM;
+	if (b != NULL) {
+		r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
+		gotrue_cache_builder_free(b);
+		b = NULL;
+		if (r != 0) {
+			gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
+			goto cleanup;
+		}
+	}
+	r = gotrue_cache_replace(cache_path, image, image_len);
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
 			   cache_path);
@@ -241,6 +258,12 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	c = gotrue_client_new(pamh, cfg);
 	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
 	if (c == NULL || m == NULL) {
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	/* Each user's public strings go into the cache's string table as the pages arrive, while
+	 * the server renders the next one, not all 100k after the last page (idmap.h). */
+	if (gotrue_idmap_cache_ahead(m) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}

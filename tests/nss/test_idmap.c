@@ -136,6 +136,102 @@ static void add(struct gotrue_idmap *m, const char *id, time_t created, const ch
 	drop(&u);
 }
 
+static void fill(struct gotrue_idmap *m)
+{
+	/* Added newest first: the outcome must follow created_at, not listing order. */
+	add(m, "id-late", 300, "{\"username\":\"alice\"}");
+	add(m, "id-early", 100, "{\"username\":\"alice\",\"groups\":[\"sudo\",\"devs\"]}");
+	add(m, "id-uidclash", 200, "{\"username\":\"mallory\",\"uid\":1879048500}");
+	add(m, "id-uidfirst", 150,
+	    "{\"username\":\"trent\",\"uid\":1879048500,\"groups\":[\"devs\"]}");
+	add(m, "id-local", 50, "{\"username\":\"localuser\"}");
+	add(m, "id-localgroup", 60, "{\"username\":\"localonly\"}");
+	add(m, "id-localuid", 70, "{\"username\":\"sam\",\"uid\":1879048400}");
+	add(m, "id-groups", 80,
+	    "{\"username\":\"gina\",\"groups\":[\"localonly\",\"missinglocal\",\"trent\",\"devs\"]"
+	    "}");
+	add(m, "id-bad", 90, "{\"username\":\"../etc\"}");
+}
+
+/* Every passwd and group entry of a cache image, one line each, in record order. */
+static char *dump(const void *img, size_t len)
+{
+	struct gotrue_cache_view v;
+	struct gotrue_cache_pw pw;
+	struct gotrue_cache_gr gr;
+	char *out = NULL;
+	size_t n = 0;
+	uint32_t i, k;
+	FILE *f;
+
+	if (gotrue_cache_parse(img, len, &v) != GOTRUE_CACHE_OK)
+		return NULL;
+	f = open_memstream(&out, &n);
+	if (f == NULL)
+		return NULL;
+	for (i = 0; gotrue_cache_getpwent(&v, i, &pw) == GOTRUE_CACHE_OK; i++) {
+		fprintf(f, "%s:%u:%u:%s:%s:%s:", pw.name, pw.uid, pw.gid, pw.gecos, pw.dir,
+			pw.shell);
+		for (k = 0; k < pw.n_gids; k++)
+			fprintf(f, " %u", pw.gids[k]);
+		fputc('\n', f);
+	}
+	for (i = 0; gotrue_cache_getgrent(&v, i, &gr) == GOTRUE_CACHE_OK; i++) {
+		fprintf(f, "%s:%u:", gr.name, gr.gid);
+		for (k = 0; k < gr.n_members; k++)
+			fprintf(f, " %s", gotrue_cache_member(&v, &gr, k));
+		fputc('\n', f);
+	}
+	fclose(f);
+	return out;
+}
+
+/* A sync's set interns each user's strings ahead, as the listing arrives: the same cache as
+ * building it afterwards, and nothing of the users left out at resolve (mallory's uid clash,
+ * sam's local uid) stays in the file. */
+static void test_ahead(const char *passwd, const char *group, const void *img0, size_t len0)
+{
+	struct gotrue_idmap *m = gotrue_idmap_new(&cfg, passwd, group);
+	struct gotrue_cache_builder *b = NULL;
+	void *img = NULL;
+	size_t len = 0;
+	char *d0 = dump(img0, len0), *d1 = NULL;
+	uint32_t off = 0, bad = 0;
+
+	ok(gotrue_idmap_cache_ahead(m) == 0, "ahead: set interns ahead");
+	fill(m);
+	ok(gotrue_idmap_resolve(m) == 0, "ahead: resolve");
+	b = gotrue_idmap_take_builder(m);
+	ok(b != NULL && gotrue_idmap_to_cache(m, b) == 0, "ahead: entries added by offset");
+	gotrue_idmap_free(m); /* the builder outlives the set */
+	ok(gotrue_cache_builder_finish(b, 1, &img, &len) == 0 && (d1 = dump(img, len)) != NULL,
+	   "ahead: cache built after the set is gone");
+	ok(d0 != NULL && d1 != NULL && strcmp(d0, d1) == 0,
+	   "ahead: the same entries as a cache built after resolve");
+	ok(img != NULL && memmem(img, len, "mallory", 7) == NULL &&
+		   memmem(img, len, "/home/sam", 9) == NULL && memmem(img, len, "gina", 4) != NULL,
+	   "ahead: no string of a user left out at resolve stays in the image");
+	ok(gotrue_cache_builder_intern(b, "late", &off) == -1 &&
+		   gotrue_cache_builder_add_user(b, "late", 9, 9, "", "/", "", NULL, 0) == -1 &&
+		   gotrue_cache_builder_add_group(b, "late", 9, NULL, 0) == -1,
+	   "ahead: a finished builder takes nothing more");
+	gotrue_cache_builder_free(b);
+	/* Offsets are checked: inside a string, past the table, or "" as a name; a good one is
+	 * taken. */
+	b = gotrue_cache_builder_new();
+	ok(b != NULL && gotrue_cache_builder_intern(b, "abcdef", &off) == 0 && off > 0 &&
+		   gotrue_cache_builder_add_user_at(b, off + 1, 5, 5, 0, 0, 0, NULL, 0) == -1 &&
+		   gotrue_cache_builder_add_user_at(b, 0, 5, 5, 0, 0, 0, NULL, 0) == -1 &&
+		   gotrue_cache_builder_add_user_at(b, off, 5, 5, 0, 0, 1u << 29, NULL, 0) == -1 &&
+		   (bad = off + 2, gotrue_cache_builder_add_group_at(b, off, 5, &bad, 1) == -1) &&
+		   gotrue_cache_builder_add_group_at(b, off, 5, &off, 1) == 0,
+	   "ahead: offsets not at the start of a string are refused");
+	free(d0);
+	free(d1);
+	free(img);
+	gotrue_cache_builder_free(b);
+}
+
 static void test_set(const char *dir)
 {
 	char passwd[512], group[512];
@@ -159,19 +255,7 @@ static void test_set(const char *dir)
 	fclose(f);
 
 	m = gotrue_idmap_new(&cfg, passwd, group);
-	/* Added newest first: the outcome must follow created_at, not listing order. */
-	add(m, "id-late", 300, "{\"username\":\"alice\"}");
-	add(m, "id-early", 100, "{\"username\":\"alice\",\"groups\":[\"sudo\",\"devs\"]}");
-	add(m, "id-uidclash", 200, "{\"username\":\"mallory\",\"uid\":1879048500}");
-	add(m, "id-uidfirst", 150,
-	    "{\"username\":\"trent\",\"uid\":1879048500,\"groups\":[\"devs\"]}");
-	add(m, "id-local", 50, "{\"username\":\"localuser\"}");
-	add(m, "id-localgroup", 60, "{\"username\":\"localonly\"}");
-	add(m, "id-localuid", 70, "{\"username\":\"sam\",\"uid\":1879048400}");
-	add(m, "id-groups", 80,
-	    "{\"username\":\"gina\",\"groups\":[\"localonly\",\"missinglocal\",\"trent\",\"devs\"]"
-	    "}");
-	add(m, "id-bad", 90, "{\"username\":\"../etc\"}");
+	fill(m);
 	ok(gotrue_idmap_resolve(m) == 0, "resolve");
 	is_int(m->n_seen, 9, "9 users seen");
 	is_int(m->n_accounts, 3, "3 accepted: alice (earliest), trent, gina");
@@ -210,6 +294,7 @@ static void test_set(const char *dir)
 	for (i = 0; i < m->n_left_out; i++)
 		diag("left out %s %s: %s", m->left_out[i].what, m->left_out[i].id,
 		     m->left_out[i].reason);
+	test_ahead(passwd, group, img, len);
 	free(img);
 	gotrue_cache_builder_free(b);
 	gotrue_idmap_free(m);

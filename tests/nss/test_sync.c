@@ -225,6 +225,21 @@ static void test_mapping(void)
 	found = (gotrue_cache_getpwnam(v, "carol", &p) == GOTRUE_CACHE_OK) +
 		(gotrue_cache_getpwnam(v, "dan", &p2) == GOTRUE_CACHE_OK);
 	is_int(found, 1, "only one of carol/dan (same uid) is in the cache");
+	{
+		/* Sync interns each user's strings as the listing arrives; those of a user left out
+		 * at the end must not stay in the public file. */
+		const char *loser = gotrue_cache_getpwnam(v, "carol", &p) == GOTRUE_CACHE_OK
+					    ? "/home/dan"
+					    : "/home/carol";
+		size_t len;
+		unsigned char *img = slurp(cache_path, &len);
+
+		ok(img != NULL && memmem(img, len, loser, strlen(loser)) == NULL &&
+			   memmem(img, len, "localuser", 9) == NULL &&
+			   memmem(img, len, "/home/alice", 11) != NULL,
+		   "the cache file holds no string of a user left out after mapping");
+		free(img);
+	}
 	ok(gotrue_cache_getpwnam(v, "dave", &p) == GOTRUE_CACHE_OK && p.n_gids == 0,
 	   "dave: kept, but gets no gid for the refused group staff");
 	ok(gotrue_cache_getpwnam(v, "erin", &p) == GOTRUE_CACHE_OK && p.n_gids == 1 &&
@@ -289,6 +304,93 @@ static void test_accounts(void)
 	   "index: a file not owned by root is refused");
 	if (chown(acct_path, 0, 0) != 0)
 		diag("chown back: %s", strerror(errno));
+}
+
+/* The index's lines are written by hand (accounts.c) and read by json-c: every field comes back
+ * as written, whatever JSON must escape in it, and optional keys stay absent. */
+static bool same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static int count_each(void *ctx, struct gotrue_account *a)
+{
+	(void)a;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_accounts_escapes(void)
+{
+	static char n1[] = "q.uote-1", n2[] = "plain",
+		    id1[] = "00000000-0000-4000-8000-0000000000e1",
+		    id2[] = "00000000-0000-4000-8000-0000000000e2",
+		    gecos[] = "He said \"hi\" \\ back\\slash, caf\xc3\xa9 /x\x7f",
+		    email[] = "c\x01ntrol\x1f\t\n\r\b\f\"@example.com", phone[] = "+1/555\\0",
+		    home[] = "/home/\"q\"/%u\\", shell[] = "/bin/sh", g1[] = "g-1", g2[] = "a.b";
+	static char *groups[] = {g1, g2, NULL};
+	struct gotrue_account w[3], a;
+	char every[256];
+	char path[4300], *buf;
+	size_t len, i, lines;
+	int r, n = 0;
+
+	memset(w, 0, sizeof(w));
+	w[0].name = n1;
+	w[0].uid = 4294967294u;
+	w[0].gid = 7;
+	w[0].user_id = id1;
+	w[0].gecos = gecos;
+	w[0].home = home;
+	w[0].shell = shell;
+	w[0].email = email;
+	w[0].phone = phone;
+	w[0].groups = groups;
+	w[0].n_groups = 2;
+	w[0].banned_until = 4102444800;
+	w[0].created_at = 1700000000;
+	w[1].name = n2;
+	w[1].uid = w[1].gid = 0;
+	w[1].user_id = id2;
+	w[1].gecos = w[1].home = w[1].shell = (char *)"";
+	/* Every byte but NUL, in order, as one value. */
+	for (i = 0; i < 255; i++)
+		every[i] = (char)(i + 1);
+	every[255] = '\0';
+	w[2] = w[1];
+	w[2].name = (char *)"every";
+	w[2].gecos = w[2].email = every;
+	snprintf(path, sizeof(path), "%s/accounts.esc", dir);
+	is_int(gotrue_accounts_write(path, w, 3), 0, "escapes: index written");
+	buf = (char *)slurp(path, &len);
+	for (i = 0, lines = 0; buf != NULL && i < len; i++)
+		lines += buf[i] == '\n';
+	ok(buf != NULL && lines == 3 && buf[len - 1] == '\n' &&
+		   strncmp(buf, "{\"name\":\"q.uote-1\",", 19) == 0 &&
+		   strstr(buf, "\n{\"name\":\"plain\",") != NULL,
+	   "escapes: one line per account, each starting {\"name\":\"LOGIN\",");
+	free(buf);
+	r = gotrue_accounts_lookup(NULL, path, "q.uote-1", &a);
+	ok(r == 0 && same(a.user_id, id1) && same(a.gecos, gecos) && same(a.home, home) &&
+		   same(a.shell, shell) && same(a.email, email) && same(a.phone, phone),
+	   "escapes: quotes, backslashes, control characters and UTF-8 read back as written");
+	ok(r == 0 && a.uid == 4294967294u && a.gid == 7 && a.banned_until == 4102444800 &&
+		   a.created_at == 1700000000 && a.n_groups == 2 && same(a.groups[0], "g-1") &&
+		   same(a.groups[1], "a.b"),
+	   "escapes: numbers and groups read back");
+	gotrue_account_clear(&a);
+	r = gotrue_accounts_lookup(NULL, path, "plain", &a);
+	ok(r == 0 && a.email == NULL && a.phone == NULL && same(a.gecos, "") && a.uid == 0 &&
+		   a.n_groups == 0,
+	   "escapes: no email or phone key when there is none, empty strings stay empty");
+	gotrue_account_clear(&a);
+	r = gotrue_accounts_lookup(NULL, path, "every", &a);
+	ok(r == 0 && same(a.gecos, every) && same(a.email, every),
+	   "escapes: a value holding every byte 1..255 reads back as written");
+	gotrue_account_clear(&a);
+	ok(gotrue_accounts_each(NULL, path, count_each, &n) == 0 && n == 3,
+	   "escapes: every line parses");
+	unlink(path);
 }
 
 static void test_partway(void)
@@ -564,6 +666,7 @@ int main(void)
 	}
 	test_mapping();
 	test_accounts();
+	test_accounts_escapes();
 	test_partway();
 	test_one_user();
 	test_scale();
