@@ -51,8 +51,9 @@
 #define TERMINATE_GRACE_MS 2000
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
 #define BATCH_MIN	   16  /* the first batch, and the smallest */
-#define SEND_SLICE_S                                                                               \
-	1.0 /* s: how long a batch keeps sending; its locks are held about twice that */
+/* s: how long a batch keeps sending. A batch is held for four rounds (filled, resting, marked,
+ * sent), each about as long as the send in it: up to about four times this. */
+#define SEND_SLICE_S 0.5
 /* s: how long records handed back by a batch stay unlocked before the pass takes them again, so
  * that a close_session waiting for one (gotrue_flock_wait polls every 10 ms) gets its turn. */
 #define HANDBACK_GAP_S 0.05
@@ -518,12 +519,10 @@ struct cursor {
 	size_t size;	/* the size of the batch being filled */
 };
 
-/* Write, in place and unsynced, every entry of @b with @want set, then make them all durable with
- * one sync (store.h: before the locks go, and before any request relies on a marker). The
- * store's write rule syncs first whatever it cannot prove durable: in a batch that is one syncfs
- * before the first write. Clears @want where the record could not be written. Returns the sync's
- * result: non-zero means no write of this call is known durable. */
-static int write_batch(struct pass *p, struct batch *b)
+/* Write, in place and unsynced, every entry of @b with @want set (the pass then makes them
+ * durable with one sync: store.h, before the locks go and before any request relies on a
+ * marker). Clears @want where the record could not be written. Returns how many were written. */
+static size_t write_unsynced(struct pass *p, struct batch *b)
 {
 	size_t i, written = 0;
 
@@ -532,7 +531,7 @@ static int write_batch(struct pass *p, struct batch *b)
 			b->d[i].want = false;
 		written += b->d[i].want;
 	}
-	return written > 0 ? gotrue_store_sync(p->st) : 0;
+	return written;
 }
 
 /* Whether the caller's thread knows the server to be gone. */
@@ -588,9 +587,8 @@ static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 	b->requeue = b->n;
 }
 
-/* Step 1 of a refresh: every marker of @b written, then synced together. A record whose marker
- * could not be made durable is not sent. */
-static void batch_mark(struct pass *p, struct batch *b)
+/* Step 1 of a refresh: every marker of @b written (unsynced: the pass's sync follows). */
+static size_t batch_mark(struct pass *p, struct batch *b)
 {
 	size_t i;
 
@@ -599,17 +597,22 @@ static void batch_mark(struct pass *p, struct batch *b)
 		b->d[i].want = true;
 		b->d[i].res = REFRESH_STORE;
 	}
-	if (b->n > 0 && write_batch(p, b) != 0) {
-		/* Not synced: the markers may be visible without being durable. Put the records
-		 * back as they were, one by one (a failure here leaves the marker: safe). */
-		for (i = 0; i < b->n; i++) {
+	return write_unsynced(p, b);
+}
+
+/* After the sync of step 1: a record whose marker is not known durable is not sent. When the
+ * sync failed, the markers may be visible without being durable: the records are put back as
+ * they were, one by one (a failure here leaves the marker: safe). */
+static void batch_marked(struct pass *p, struct batch *b, bool synced)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		if (!synced && b->d[i].want) {
 			b->d[i].rec.refreshing = false;
-			if (b->d[i].want)
-				gotrue_store_write(p->st, &b->d[i].rec);
+			gotrue_store_write(p->st, &b->d[i].rec);
 			b->d[i].want = false;
 		}
-	}
-	for (i = 0; i < b->n; i++) {
 		if (!b->d[i].want)
 			b->d[i].rec.refreshing = false; /* nothing sent: failed, still safe */
 	}
@@ -657,15 +660,21 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-/* Step 3: the results (and cleared markers) written and made durable before the locks go; then
- * the counts, and the locks released. A failed sync leaves each record's marked version intact
- * in its other slot: the worst case is a recovery. Records the batch had no time to send go to
- * @c's redo list. */
-static void batch_finish(struct pass *p, struct cursor *c, struct batch *b)
+static void *syncer_main(void *arg)
+{
+	gotrue_store_sync_run(arg);
+	return NULL;
+}
+
+/* Step 3, after the results (and cleared markers) were written and the pass's sync returned
+ * (@synced): the counts, and the locks released. A failed sync leaves each record's marked
+ * version intact in its other slot: the worst case is a recovery. Records the batch had no time
+ * to send go to @c's redo list. */
+static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool synced)
 {
 	size_t i;
 
-	if (write_batch(p, b) != 0)
+	if (!synced && b->n > 0)
 		gotrue_log(p->pamh, LOG_ERR, "refreshed tokens may not be durable");
 	if (c->redo_next == c->nredo)
 		c->nredo = c->redo_next = 0;
@@ -706,8 +715,8 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b)
 	b->n = 0;
 }
 
-/* How many records a batch holds locked. Three batches are held at once (filling, sending,
- * finishing), two descriptors per record (the lock, the record held open by
+/* How many records a batch holds locked. Five batches are held at once (see gotrue_refresh_pass),
+ * two descriptors per record (the lock, the record held open by
  * gotrue_store_read_held): well inside RLIMIT_NOFILE. */
 static size_t batch_max(void)
 {
@@ -715,8 +724,8 @@ static size_t batch_max(void)
 	size_t max = BATCH_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (rl.rlim_cur - 64) / 6 < max)
-		max = rl.rlim_cur > 70 ? (size_t)(rl.rlim_cur - 64) / 6 : 1;
+	    (rl.rlim_cur - 64) / 10 < max)
+		max = rl.rlim_cur > 74 ? (size_t)(rl.rlim_cur - 64) / 10 : 1;
 	return max;
 }
 
@@ -778,24 +787,31 @@ static void pass_end(struct pass *p)
 	p->st = NULL;
 }
 
-/* The pass is a pipeline of three batches. While the sender thread sends one batch's requests
- * (batch_send), this thread fills the next (batch_fill), finishes the one before (batch_finish)
- * and marks the next (batch_mark), so the store's work and its syncs overlap the round trips
- * instead of adding to them. Each record still goes through exactly the states of
- * refresh_record() (old pair; old pair + marker, durable before the request; new pair, durable
- * before the unlock), so a crash anywhere leaves what a crash of the one-by-one pass leaves.
- * Locks are held from the fill to the finish, so no other pass sees a marker that is still being
- * acted on. */
+/* The pass is a pipeline of five batches, one round at a time. In each round the sender thread
+ * sends one batch's requests (batch_send) while this thread writes the markers of another
+ * (batch_mark) and the results of the one sent in the round before (its step 3), and makes them
+ * durable with one sync, which runs on a third thread while this one fills a new batch
+ * (batch_fill: locks, reads). A filled batch rests one round, so that the next round's sync
+ * covers what was read (store.h, the write rule: its markers then need no sync of their own
+ * before them); it is marked in the round after, sent in the next, and finished in the last.
+ * The store's work and the disk's so overlap the round trips instead of adding to them, and one
+ * sync serves three batches. Each record still goes through exactly the states of
+ * refresh_record() (old pair, read and then synced; old pair + marker, durable before the
+ * request; new pair, durable before the unlock), so a crash anywhere leaves what a crash of the
+ * one-by-one pass leaves. Locks are held from the fill to the finish, so no other pass sees a
+ * marker that is still being acted on. */
 int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			const struct gotrue_refresh_opts *opts, struct gotrue_refresh_summary *sum)
 {
 	struct pass p = {0};
 	struct cursor c = {0};
-	struct batch bufs[3] = {{0}}, *sending = &bufs[0], *done = &bufs[1], *next = &bufs[2], *t;
+	struct batch bufs[5] = {{0}}, *filled = &bufs[0], *resting = &bufs[1], *marked = &bufs[2],
+		     *sending = &bufs[3], *done = &bufs[4], *t;
 	struct send_job job = {&p, NULL};
-	pthread_t sender;
-	bool threaded;
-	size_t k;
+	struct gotrue_store_sync sync;
+	pthread_t sender, syncer;
+	bool threaded, syncing, synced;
+	size_t k, written;
 	int rc;
 
 	if (opts != NULL)
@@ -818,33 +834,51 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	 * twice that leaves room for a batch that finishes before the next fill. */
 	c.redo_cap = 2 * c.bmax;
 	c.redo = calloc(c.redo_cap, sizeof(*c.redo));
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < 5; k++) {
 		bufs[k].d = calloc(c.bmax, sizeof(*bufs[k].d));
-	if (c.redo == NULL || bufs[0].d == NULL || bufs[1].d == NULL || bufs[2].d == NULL) {
+		if (bufs[k].d == NULL)
+			rc = -ENOMEM;
+	}
+	if (c.redo == NULL || rc != 0) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
-	batch_fill(&p, &c, sending);
-	batch_mark(&p, sending);
-	while (sending->n > 0 || done->n > 0 || (c.redo_next < c.nredo && !halted(&p))) {
+	for (;;) {
 		sending->stop = halted(&p);
 		job.b = sending;
 		threaded = sending->n > 0 && !sending->stop &&
 			   gotrue_thread_start(&sender, sender_main, &job) == 0;
 		if (!threaded)
 			batch_send(&p, &p.bulk, sending);
-		/* Filled before the sync of batch_finish, which so also makes the filled records'
-		 * versions durable: their markers then need no sync before them (store.h). */
-		batch_fill(&p, &c, next);
-		batch_finish(&p, &c, done);
-		batch_mark(&p, next);
+		written = batch_mark(&p, marked) + write_unsynced(&p, done);
+		syncing = written > 0 || resting->n > 0;
+		synced = true;
+		if (syncing) {
+			gotrue_store_sync_start(p.st, &sync);
+			if (gotrue_thread_start(&syncer, syncer_main, &sync) != 0) {
+				gotrue_store_sync_run(&sync);
+				syncing = false;
+			}
+		}
+		batch_fill(&p, &c, filled); /* not covered by this round's sync: it rests */
+		if (syncing)
+			pthread_join(syncer, NULL);
+		if (written > 0 || resting->n > 0)
+			synced = gotrue_store_sync_finish(p.st, &sync) == 0;
+		batch_marked(&p, marked, synced);
+		batch_finish(&p, &c, done, synced);
 		if (threaded)
 			pthread_join(sender, NULL);
 		p.stop = p.stop || p.bulk.gone;
+		if (filled->n == 0 && resting->n == 0 && marked->n == 0 && sending->n == 0 &&
+		    (c.redo_next == c.nredo || halted(&p)))
+			break;
 		t = done;
 		done = sending;
-		sending = next;
-		next = t;
+		sending = marked;
+		marked = resting;
+		resting = filled;
+		filled = t;
 	}
 	if (halted(&p)) {
 		sum->unchanged += (unsigned int)(c.n - c.next + c.nredo - c.redo_next);
@@ -855,7 +889,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		rc = -EHOSTUNREACH;
 	}
 cleanup:
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < 5; k++)
 		free(bufs[k].d);
 	free(c.redo);
 	free(c.ids);

@@ -34,7 +34,9 @@ struct gotrue_store {
 	char *dir; /* STATE_DIR/sessions */
 	int dirfd; /* the same, opened once: every record is named relative to it */
 	/* Durability bookkeeping of the write rule (store.h): see known_durable(). */
-	uint64_t gen;		 /* bumped by every gotrue_store_sync(); starts at 1 */
+	uint64_t gen;		 /* the generation of touches now; bumped when a sync starts */
+	uint64_t durable;	 /* touches of a generation below this are durable */
+	uint64_t written;	 /* the generation of the last unsynced write */
 	struct touched *touched; /* records read or written through this handle */
 	size_t tcap, ntouched;
 	bool dirty; /* unsynced writes since the last sync */
@@ -155,6 +157,7 @@ struct gotrue_store *gotrue_store_open(pam_handle_t *pamh, const char *state_dir
 		goto cleanup;
 	st->pamh = pamh;
 	st->gen = 1;
+	st->durable = 1;
 	st->dirfd = -1;
 	st->hfree = -1;
 	if (asprintf(&st->dir, "%s/sessions", state_dir) < 0) {
@@ -297,7 +300,8 @@ void gotrue_store_unlock(int fd)
 
 /* What this handle knows about the durability of each record it has read or written: the gen
  * (st->gen when it was last touched, 0 = known durable, GEN_UNKNOWN = nothing known yet).
- * gotrue_store_sync() bumps st->gen, which makes every earlier touch durable at once. An
+ * A sync covers the generations up to the one current when it started (it then bumps st->gen),
+ * and when it succeeds it moves st->durable past them: every earlier touch is durable at once. An
  * open-addressing table keyed by id; @held indexes st->held (-1: the record is not held). */
 #define GEN_UNKNOWN UINT64_MAX
 
@@ -373,7 +377,7 @@ static int touched_get(struct gotrue_store *st, const char *id, struct touched *
  * hold a version that a writer killed before its sync left in the page cache only. */
 static bool known_durable(const struct gotrue_store *st, const struct touched *t)
 {
-	return t->gen < st->gen;
+	return t->gen < st->durable;
 }
 
 /* Drop @t's held descriptor, if any. */
@@ -722,8 +726,10 @@ write:
 		rc = -errno;
 	if (rc == 0) {
 		t->gen = sync ? 0 : st->gen;
-		if (!sync)
+		if (!sync) {
 			st->dirty = true;
+			st->written = st->gen;
+		}
 		if (h != NULL) {
 			h->newest = target;
 			h->seq = seq;
@@ -763,18 +769,39 @@ int gotrue_store_write_unsynced(struct gotrue_store *st, struct gotrue_store_rec
 	return write_record(st, rec, false);
 }
 
+void gotrue_store_sync_start(struct gotrue_store *st, struct gotrue_store_sync *s)
+{
+	s->dir = st->dir;
+	s->gen = st->gen++;
+	s->rc = 0;
+}
+
+void gotrue_store_sync_run(struct gotrue_store_sync *s)
+{
+	s->rc = gotrue_sync_dir(s->dir);
+}
+
+int gotrue_store_sync_finish(struct gotrue_store *st, struct gotrue_store_sync *s)
+{
+	if (s->rc != 0) {
+		gotrue_log(st->pamh, LOG_ERR, "cannot sync session records; path=%s error=%s",
+			   st->dir, strerror(-s->rc));
+		return s->rc;
+	}
+	if (st->durable < s->gen + 1)
+		st->durable = s->gen + 1; /* every read and write up to its start is durable now */
+	if (st->written <= s->gen)
+		st->dirty = false;
+	return 0;
+}
+
 int gotrue_store_sync(struct gotrue_store *st)
 {
-	int rc = gotrue_sync_dir(st->dir);
+	struct gotrue_store_sync s;
 
-	if (rc != 0) {
-		gotrue_log(st->pamh, LOG_ERR, "cannot sync session records; path=%s error=%s",
-			   st->dir, strerror(-rc));
-	} else {
-		st->gen++; /* every earlier read and write is durable now */
-		st->dirty = false;
-	}
-	return rc;
+	gotrue_store_sync_start(st, &s);
+	gotrue_store_sync_run(&s);
+	return gotrue_store_sync_finish(st, &s);
 }
 
 /* gotrue_store_read, and with @keep gotrue_store_read_held. */
