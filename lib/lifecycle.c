@@ -505,7 +505,9 @@ struct batch {
 	struct due *d;
 	size_t n;
 	size_t requeue; /* the first record not sent for lack of time, or n */
-	bool stop;	/* the server was already gone when the batch's turn came */
+	size_t nsent;	/* requests sent, and how long they took (batch_send) */
+	double send_s;
+	bool stop; /* the server was already gone when the batch's turn came */
 };
 
 /* The pass's walk over the sorted ids, and the ids a batch handed back unsent. */
@@ -515,6 +517,7 @@ struct cursor {
 	size_t *redo; /* handled before next: they were due but out of time in their batch */
 	size_t nredo, redo_next, redo_cap;
 	double redo_at; /* when the last were handed back */
+	double req_s;	/* how long a request took in the last batch sent, 0: not known yet */
 	size_t bmax;	/* the largest batch the descriptor limit allows */
 	size_t size;	/* the size of the batch being filled */
 };
@@ -541,18 +544,23 @@ static bool halted(const struct pass *p)
 }
 
 /* The next batch's size: doubling from BATCH_MIN, and at most half of what is left, so that the
- * batches are small at both ends of the pass. The first batch's marking and the last one's
- * finishing are the only store work that no request overlaps. */
+ * batches are small at both ends of the pass (the first batches' marking and the last one's
+ * finishing are the only store work that no request overlaps); and no more than the server
+ * answers within SEND_SLICE_S, so that a slow or distant server does not make batches hand most
+ * of their records back. */
 static size_t batch_size(const struct cursor *c)
 {
-	size_t redo = c->nredo - c->redo_next, left = c->n - c->next + redo, size = c->size * 2;
+	size_t left = c->n - c->next + c->nredo - c->redo_next, size = c->size * 2, fit;
 
 	if (size > left / 2)
 		size = left / 2;
 	if (size < BATCH_MIN)
 		size = BATCH_MIN;
-	if (size < redo)
-		size = redo; /* all of them: at most one batch's worth (batch_finish) */
+	if (c->req_s > 0) {
+		fit = (size_t)(SEND_SLICE_S / c->req_s);
+		if (size > fit)
+			size = fit > 0 ? fit : 1;
+	}
 	return size < c->bmax ? size : c->bmax;
 }
 
@@ -565,6 +573,7 @@ static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 
 	b->n = 0;
 	b->requeue = 0;
+	b->nsent = 0;
 	c->size = batch_size(c);
 	while (b->n < c->size && !halted(p)) {
 		gap = c->redo_at + HANDBACK_GAP_S - now_s();
@@ -643,7 +652,9 @@ static void batch_send(struct pass *p, struct conn *c, struct batch *b)
 		b->d[i].sent = sent_any = true;
 		b->d[i].res = send_refresh(p, c, &b->d[i].rec);
 		b->d[i].want = b->d[i].res == REFRESH_OK || b->d[i].res == REFRESH_RETRY;
+		b->nsent++;
 	}
+	b->send_s = now_s() - t0;
 }
 
 /* What the sender thread is given: the batch to send on the pass's bulk connection. */
@@ -676,8 +687,10 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 
 	if (!synced && b->n > 0)
 		gotrue_log(p->pamh, LOG_ERR, "refreshed tokens may not be durable");
-	if (c->redo_next == c->nredo)
-		c->nredo = c->redo_next = 0;
+	/* Those not taken yet move to the front, the new ones go after them. */
+	memmove(c->redo, c->redo + c->redo_next, (c->nredo - c->redo_next) * sizeof(*c->redo));
+	c->nredo -= c->redo_next;
+	c->redo_next = 0;
 	for (i = 0; i < b->n; i++) {
 		if (b->d[i].res == REFRESH_OK && !b->d[i].want) {
 			log_unstored(p, &b->d[i].rec);
@@ -830,9 +843,8 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
 	c.bmax = batch_max();
 	c.size = BATCH_MIN / 2;
-	/* The batch filled next takes every id handed back, so at most one batch's worth waits;
-	 * twice that leaves room for a batch that finishes before the next fill. */
-	c.redo_cap = 2 * c.bmax;
+	/* Handed back at most: every batch held at once. */
+	c.redo_cap = 5 * c.bmax;
 	c.redo = calloc(c.redo_cap, sizeof(*c.redo));
 	for (k = 0; k < 5; k++) {
 		bufs[k].d = calloc(c.bmax, sizeof(*bufs[k].d));
@@ -870,6 +882,8 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		if (threaded)
 			pthread_join(sender, NULL);
 		p.stop = p.stop || p.bulk.gone;
+		if (sending->nsent > 0)
+			c.req_s = sending->send_s / (double)sending->nsent;
 		if (filled->n == 0 && resting->n == 0 && marked->n == 0 && sending->n == 0 &&
 		    (c.redo_next == c.nredo || halted(&p)))
 			break;
