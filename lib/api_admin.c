@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "listing.h"
 #include "thread.h"
 
 #define WHY_MAX 160
@@ -288,33 +289,100 @@ static void prefetch_finish(struct prefetch *p, pthread_t th)
 		fetched_clear(&p->q[i]);
 }
 
-/* Hand every user of the parsed page @obj to @each; 0, or -1 with @err. *@n_users is the
- * page's length. */
-static int page_each(json_object *obj, int (*each)(void *ctx, const struct gotrue_user *u),
-		     void *ctx, size_t *seen, size_t *n_users, struct gotrue_error *err)
+/* The members of a listed user that the sync reads (lib/idmap.c, lib/accounts.c): everything
+ * gotrue_user_from_json fills except user_metadata, which never grants anything, and identities,
+ * which it never read. Together they are about half of each page's bytes; not building them is
+ * the point of lib/listing.c (issue 4). */
+static const char *const sync_keep[] = {"id",
+					"aud",
+					"role",
+					"email",
+					"phone",
+					"email_confirmed_at",
+					"phone_confirmed_at",
+					"confirmed_at",
+					"banned_until",
+					"created_at",
+					"updated_at",
+					"last_sign_in_at",
+					"app_metadata",
+					"factors",
+					NULL};
+
+struct page_each_ctx {
+	int (*each)(void *ctx, const struct gotrue_user *u);
+	void *ctx;
+	size_t *seen;
+	struct gotrue_error *err;
+};
+
+/* One scanned user (only the sync_keep members) to the caller's @each. */
+static int page_each_user(void *ctx, size_t i, json_object *obj)
 {
+	struct page_each_ctx *pc = ctx;
 	struct gotrue_user u;
-	json_object *users = page_users(obj, err);
-	size_t i, n;
+	char why[WHY_MAX] = "";
+	int rc = -1;
+
+	if (gotrue_user_from_json(obj, &u, why, sizeof(why)) != 0) {
+		gotrue_error_set(pc->err, GOTRUE_ERR_PROTOCOL, "admin user list entry %zu: %s", i,
+				 why);
+		goto cleanup;
+	}
+	if (pc->each(pc->ctx, &u) != 0) {
+		gotrue_error_set(pc->err, GOTRUE_ERR_INTERNAL,
+				 "stopped by the caller after %zu users", *pc->seen);
+		goto cleanup;
+	}
+	(*pc->seen)++;
+	rc = 0;
+cleanup:
+	gotrue_user_clear(&u);
+	return rc;
+}
+
+/* Hand every user of the page @body (@len bytes, HTTP @status) to @each, scanned by
+ * gotrue_listing_each rather than parsed whole; 0, or -1 with @err as the whole-page parse gave
+ * ("response is not JSON", "no users array", "entry N: ..."). *@n_users is the page's length. */
+static int page_each(const char *body, size_t len, long status,
+		     int (*each)(void *ctx, const struct gotrue_user *u), void *ctx, size_t *seen,
+		     size_t *n_users, struct gotrue_error *err)
+{
+	struct page_each_ctx pc = {each, ctx, seen, err};
+	char why[WHY_MAX] = "";
+	int rc = -1;
 
 	*n_users = 0;
-	if (!users)
-		return -1;
-	n = json_object_array_length(users);
-	for (i = 0; i < n; i++) {
-		if (page_user(users, i, &u, err) != 0)
-			return -1;
-		if (each(ctx, &u) != 0) {
-			gotrue_user_clear(&u);
-			gotrue_error_set(err, GOTRUE_ERR_INTERNAL,
-					 "stopped by the caller after %zu users", *seen);
-			return -1;
-		}
-		gotrue_user_clear(&u);
-		(*seen)++;
+	/* As gotrue_http_json(): a 2xx body must be JSON; an empty one has no users array. */
+	if (len == 0) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
+		goto cleanup;
 	}
-	*n_users = n;
-	return 0;
+	switch (gotrue_listing_each(body, len, sync_keep, page_each_user, &pc, n_users, why,
+				    sizeof(why))) {
+	case GOTRUE_LISTING_OK:
+		rc = 0;
+		break;
+	case GOTRUE_LISTING_NOT_JSON:
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "response is not JSON (HTTP %ld)",
+				 status);
+		err->http_status = status;
+		break;
+	case GOTRUE_LISTING_NO_USERS:
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
+		break;
+	case GOTRUE_LISTING_BAD_USER:
+	case GOTRUE_LISTING_REFUSED:
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list %s", why);
+		break;
+	case GOTRUE_LISTING_NOMEM:
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		break;
+	default: /* STOPPED: page_each_user has set @err */
+		break;
+	}
+cleanup:
+	return rc;
 }
 
 int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
@@ -324,10 +392,6 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 {
 	struct prefetch p;
 	struct fetched f;
-	json_object *obj = NULL;
-	/* One tokener for every page: a new one per page, allocated right after the previous
-	 * page's nodes were freed, made glibc consolidate the heap once per page. */
-	json_tokener *tok = gotrue_json_tokener_new();
 	pthread_t th;
 	bool started = false;
 	size_t seen = 0, n_users;
@@ -338,10 +402,6 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	p.c = c;
-	if (!tok) {
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-		goto cleanup;
-	}
 	if (!each || per_page < 1) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL,
 				 "each_user needs a callback and per_page");
@@ -370,25 +430,12 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 			memset(&f.err, 0, sizeof(f.err));
 			goto cleanup;
 		}
-		/* As gotrue_http_json(): a 2xx body must be JSON; an empty one has no users array.
-		 * Parsed here, not on the fetch thread, so that a page's nodes are allocated and
+		/* Scanned here, not on the fetch thread, so that a page's objects are allocated and
 		 * freed by one thread in one malloc arena: parsing there and freeing here sent
 		 * every node of 100k users through another arena's lock (a fifth of the sync). */
-		if (f.resp.body_len > 0) {
-			obj = gotrue_json_parse_with(tok, f.resp.body, f.resp.body_len);
-			if (!obj) {
-				gotrue_error_set(err, GOTRUE_ERR_PROTOCOL,
-						 "response is not JSON (HTTP %ld)", f.resp.status);
-				err->http_status = f.resp.status;
-				goto cleanup;
-			}
-		}
-		gotrue_http_response_clear(&f.resp); /* the body, wiped: the DOM holds it now */
-		if (page_each(obj, each, ctx, &seen, &n_users, err) != 0)
+		if (page_each(f.resp.body, f.resp.body_len, f.resp.status, each, ctx, &seen,
+			      &n_users, err) != 0)
 			goto cleanup;
-		/* The page's DOM goes as soon as its users are mapped: one page at a time here. */
-		json_object_put(obj);
-		obj = NULL;
 		if (progress)
 			progress(ctx, seen, f.total);
 		/* An empty page ends the walk even if Link still says "next" (step 114). */
@@ -403,9 +450,6 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 	}
 	rc = 0;
 cleanup:
-	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
 	fetched_clear(&f);
 	if (started)
 		prefetch_finish(&p, th);

@@ -15,6 +15,7 @@ lib_libgotrue_la_SOURCES = \
 	lib/session.c lib/session.h \
 	lib/api.c lib/api.h lib/api_internal.h \
 	lib/api_admin.c \
+	lib/listing.c lib/listing.h \
 	lib/thread.c lib/thread.h \
 	lib/api_mfa.c \
 	lib/oauth.c \

@@ -1,0 +1,25 @@
+/* fuzz_listing: the /admin/users page scanner (lib/listing.c), differentially: whatever it
+ * accepts, gotrue_json_parse (json-c) must accept too, and each member it keeps must equal
+ * json-c's member of the same user (tests/fuzz/listing_diff.h); otherwise abort(). Refusing what
+ * json-c takes is allowed (see the top of lib/listing.c). */
+#include <config.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "listing_diff.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char msg[200];
+	int rc;
+
+	if (listing_diff((const char *)data, size, &rc, msg, sizeof(msg)) == LISTING_DIFF_WRONG) {
+		fprintf(stderr, "fuzz_listing: scanner rc %d: %s\n", rc, msg);
+		abort();
+	}
+	return 0;
+}
