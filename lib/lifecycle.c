@@ -543,14 +543,17 @@ static bool halted(const struct pass *p)
 	return p->stop || p->own.gone;
 }
 
-/* The next batch's size: doubling from BATCH_MIN, and at most half of what is left, so that the
- * batches are small at both ends of the pass (the first batches' marking and the last one's
- * finishing are the only store work that no request overlaps); and no more than the server
- * answers within SEND_SLICE_S, so that a slow or distant server does not make batches hand most
- * of their records back. */
+/* The next batch's size: growing from BATCH_MIN by a quarter each round, and at most half of
+ * what is left, so that the batches are small at both ends of the pass (the first batches'
+ * marking and the last one's finishing are the only store work that no request overlaps); and no
+ * more than the server answers within SEND_SLICE_S, so that a slow or distant server does not
+ * make batches hand most of their records back. Slow growth, because the batch being filled is
+ * three rounds ahead of the one being sent: doubling made it eight times larger, and the rounds
+ * of the ramp waited on the store instead of the server. */
 static size_t batch_size(const struct cursor *c)
 {
-	size_t left = c->n - c->next + c->nredo - c->redo_next, size = c->size * 2, fit;
+	size_t left = c->n - c->next + c->nredo - c->redo_next, fit;
+	size_t size = c->size > 0 ? c->size + c->size / 4 + 1 : BATCH_MIN;
 
 	if (size > left / 2)
 		size = left / 2;
@@ -807,6 +810,7 @@ static void pass_end(struct pass *p)
  * (batch_fill: locks, reads). A filled batch rests one round, so that the next round's sync
  * covers what was read (store.h, the write rule: its markers then need no sync of their own
  * before them); it is marked in the round after, sent in the next, and finished in the last.
+ * The first three batches are primed before the first round.
  * The store's work and the disk's so overlap the round trips instead of adding to them, and one
  * sync serves three batches. Each record still goes through exactly the states of
  * refresh_record() (old pair, read and then synced; old pair + marker, durable before the
@@ -842,7 +846,6 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (c.n > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
 		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
 	c.bmax = batch_max();
-	c.size = BATCH_MIN / 2;
 	/* Handed back at most: every batch held at once. */
 	c.redo_cap = 5 * c.bmax;
 	c.redo = calloc(c.redo_cap, sizeof(*c.redo));
@@ -855,6 +858,14 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		rc = -ENOMEM;
 		goto cleanup;
 	}
+	/* Primed: the first three batches are filled, the store's write rule syncs what was read
+	 * before the first marker, and the first batch is marked and synced, so that the first
+	 * round already sends. */
+	batch_fill(&p, &c, sending);
+	batch_fill(&p, &c, marked);
+	batch_fill(&p, &c, resting);
+	written = batch_mark(&p, sending);
+	batch_marked(&p, sending, written == 0 || gotrue_store_sync(p.st) == 0);
 	for (;;) {
 		sending->stop = halted(&p);
 		job.b = sending;
