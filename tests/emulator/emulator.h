@@ -29,7 +29,8 @@ struct emu_config {
 };
 
 extern struct emu_config emu_cfg;
-extern atomic_int emu_stopping; /* set on SIGTERM so stalled replies give up (read by handler threads) */
+extern atomic_int
+	emu_stopping; /* set on SIGTERM so stalled replies give up (read by handler threads) */
 
 /* ---- request / reply (router.c, reply.c) ---- */
 struct emu_header {
