@@ -33,25 +33,14 @@
 #include "error.h"
 #include "sync.h"
 
+#include "bench.h"
+
 static double now(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static char **read_keys(const char *path, int *n)
@@ -128,7 +117,7 @@ static int lookup(const char *kind, const char *module, const char *keyfile, int
 			kind);
 		return 1;
 	}
-	printf("%.1f\n", median(t, reps));
+	printf("%.1f\n", bench_median(t, (size_t)reps));
 	return 0;
 }
 
@@ -147,7 +136,7 @@ static int bench_stat(const char *path, int iters, int reps)
 	}
 	if (fails)
 		return 1;
-	printf("%.1f\n", median(t, reps));
+	printf("%.1f\n", bench_median(t, (size_t)reps));
 	return 0;
 }
 

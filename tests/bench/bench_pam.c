@@ -16,24 +16,13 @@
 #include "emu.h"
 #include "pamtest.h"
 
+#include "bench.h"
+
 #define PASSWORD "Correct-Horse-9"
 
 static size_t sink(char *p, size_t size, size_t n, void *ud)
 {
 	return size * n;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int curl_signin(const char *url)
@@ -120,8 +109,8 @@ int main(int argc, char **argv)
 		failed += curl_signin(url) != 0;
 		tc[i] = pt_now() - t0;
 	}
-	mp = median(tp, n);
-	mc = median(tc, n);
+	mp = bench_median(tp, (size_t)n);
+	mc = bench_median(tc, (size_t)n);
 	printf("pam_authenticate median: %.3f ms (n=%d)\n", mp * 1e3, n);
 	printf("libcurl POST /token median: %.3f ms (n=%d)\n", mc * 1e3, n);
 	printf("failures: %d\n", failed);

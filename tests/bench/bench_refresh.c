@@ -33,6 +33,8 @@
 #include "secure.h"
 #include "store.h"
 
+#include "bench.h"
+
 struct buf {
 	char *p;
 	size_t n;
@@ -136,19 +138,6 @@ static int store_all(struct gotrue_store *st, const char *user_id, char **tokens
 	return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* One size: @reps alternating rounds of bare (on @n sessions of their own) and pass (over @n
  * stored sessions, all due: the margin covers any expiry, so every round refreshes them all
  * again). The medians go to @pass_t and @bare_t. */
@@ -194,8 +183,8 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 			goto cleanup;
 		}
 	}
-	*pass_t = median(pt, (size_t)reps);
-	*bare_t = median(bt, (size_t)reps);
+	*pass_t = bench_median(pt, (size_t)reps);
+	*bare_t = bench_median(bt, (size_t)reps);
 cleanup:
 	for (i = 0; tokens != NULL && i < 2 * n; i++)
 		gotrue_wipe_free_str(tokens[i]);
