@@ -827,7 +827,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	struct send_job job = {&p, NULL};
 	struct gotrue_store_sync sync;
 	pthread_t sender, syncer;
-	bool threaded, syncing, synced;
+	bool threaded, need_sync, sync_threaded, synced;
 	size_t k, written;
 	int rc;
 
@@ -874,20 +874,19 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		if (!threaded)
 			batch_send(&p, &p.bulk, sending);
 		written = batch_mark(&p, marked) + write_unsynced(&p, done);
-		syncing = written > 0 || resting->n > 0;
-		synced = true;
-		if (syncing) {
+		/* Writes to make durable, or reads of the resting batch to cover. */
+		need_sync = written > 0 || resting->n > 0;
+		sync_threaded = false;
+		if (need_sync) {
 			gotrue_store_sync_start(p.st, &sync);
-			if (gotrue_thread_start(&syncer, syncer_main, &sync) != 0) {
+			sync_threaded = gotrue_thread_start(&syncer, syncer_main, &sync) == 0;
+			if (!sync_threaded)
 				gotrue_store_sync_run(&sync);
-				syncing = false;
-			}
 		}
 		batch_fill(&p, &c, filled); /* not covered by this round's sync: it rests */
-		if (syncing)
+		if (sync_threaded)
 			pthread_join(syncer, NULL);
-		if (written > 0 || resting->n > 0)
-			synced = gotrue_store_sync_finish(p.st, &sync) == 0;
+		synced = !need_sync || gotrue_store_sync_finish(p.st, &sync) == 0;
 		batch_marked(&p, marked, synced);
 		batch_finish(&p, &c, done, synced);
 		if (threaded)
