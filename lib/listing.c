@@ -175,6 +175,24 @@ static int scan_literal(struct scan *s, const char *lit, size_t n)
 	return 0;
 }
 
+/* After a member or an element: whitespace, then @close ends the container (1) or a comma goes on
+ * to the next (0, whitespace after it skipped); anything else, or the end of the page, is not
+ * JSON (-1). */
+static int next_or_close(struct scan *s, unsigned char close)
+{
+	skip_ws(s);
+	if (s->p >= s->end)
+		return -1;
+	if (*s->p == close) {
+		s->p++;
+		return 1;
+	}
+	if (*s->p++ != ',')
+		return -1;
+	skip_ws(s);
+	return 0;
+}
+
 static int scan_value(struct scan *s, int depth);
 
 /* An object or array starting at its bracket; @depth counts the containers around it. */
@@ -202,16 +220,12 @@ static int scan_container(struct scan *s, int depth)
 		}
 		if (scan_value(s, depth + 1) != 0)
 			return -1;
-		skip_ws(s);
-		if (s->p >= s->end)
-			return -1;
-		if (*s->p == close) {
-			s->p++;
+		switch (next_or_close(s, close)) {
+		case 1:
 			return 0;
-		}
-		if (*s->p++ != ',')
+		case -1:
 			return -1;
-		skip_ws(s);
+		}
 	}
 }
 
@@ -346,16 +360,12 @@ static int scan_user(struct scan *s, const char *const *keep, size_t user, struc
 			return GOTRUE_LISTING_NOT_JSON;
 		if (idx >= 0 && !s->refused && kept_add(k, user, idx, v, s->p) != 0)
 			return GOTRUE_LISTING_NOMEM;
-		skip_ws(s);
-		if (s->p >= s->end)
-			return GOTRUE_LISTING_NOT_JSON;
-		if (*s->p == '}') {
-			s->p++;
+		switch (next_or_close(s, '}')) {
+		case 1:
 			return GOTRUE_LISTING_OK;
-		}
-		if (*s->p++ != ',')
+		case -1:
 			return GOTRUE_LISTING_NOT_JSON;
-		skip_ws(s);
+		}
 	}
 }
 
@@ -388,16 +398,12 @@ static int scan_users(struct scan *s, const char *const *keep, struct kept *u)
 				u->bad = i;
 			}
 		}
-		skip_ws(s);
-		if (s->p >= s->end)
-			return GOTRUE_LISTING_NOT_JSON;
-		if (*s->p == ']') {
-			s->p++;
+		switch (next_or_close(s, ']')) {
+		case 1:
 			return GOTRUE_LISTING_OK;
-		}
-		if (*s->p++ != ',')
+		case -1:
 			return GOTRUE_LISTING_NOT_JSON;
-		skip_ws(s);
+		}
 	}
 }
 
@@ -461,16 +467,11 @@ static int scan_page(struct scan *s, const char *const *keep, struct kept *u)
 		} else if (scan_value(s, 1) != 0) {
 			return GOTRUE_LISTING_NOT_JSON;
 		}
-		skip_ws(s);
-		if (s->p >= s->end)
+		r = next_or_close(s, '}');
+		if (r < 0)
 			return GOTRUE_LISTING_NOT_JSON;
-		if (*s->p == '}') {
-			s->p++;
+		if (r > 0)
 			break;
-		}
-		if (*s->p++ != ',')
-			return GOTRUE_LISTING_NOT_JSON;
-		skip_ws(s);
 	}
 	if (rc == GOTRUE_LISTING_OK && !have_users)
 		rc = GOTRUE_LISTING_NO_USERS;
