@@ -9,19 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <json-c/json.h>
 
 #include "accounts.h"
+#include "array.h"
 #include "log.h"
 #include "secure.h"
 
 /* The serialised index, in memory from mmap(2) rather than malloc: munmap'd pages (emails,
- * phones) are gone for good without a wipe, and MAP_POPULATE maps the ~250 bytes per account in
- * one call instead of a page fault per 4 KiB, which is what filling this buffer mostly cost. */
+ * phones) are gone for good without a wipe. The mapping grows by doubling with mremap(2), which
+ * moves page tables, not bytes, and its pages are populated ahead of the lines, a LINES_STEP at a
+ * time (gotrue_prefault: page faults one at a time were what filling this buffer mostly cost). */
 struct lines {
 	char *p;
-	size_t len, cap;
+	size_t len, cap, populated;
 };
+
+#define LINES_STEP (1024u * 1024)
 
 /* What the lines will take, near enough that the buffer is allocated once: growing a 25 MB
  * buffer by doubling copied and faulted in twice that again. JSON escapes can make it longer. */
@@ -44,36 +49,45 @@ static size_t lines_estimate(const struct gotrue_account *accts, size_t n)
 	return total + total / 16;
 }
 
+/* Room for @need bytes. The first reservation maps exactly @need (in whole pages). */
 static int lines_reserve(struct lines *b, size_t need)
 {
-	size_t ncap = b->cap;
+	size_t ncap, want;
 	char *np;
 
-	if (need <= b->cap)
+	if (need <= b->populated)
 		return 0;
-	if (ncap == 0) {
-		/* The first reservation is the estimate: exactly that (in whole pages), since every
-		 * page of it is populated at once. */
-		if (need > SIZE_MAX - 4096)
-			return -1;
-		ncap = (need + 4095) & ~(size_t)4095;
-	}
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2)
-			return -1;
-		ncap *= 2;
-	}
-	np = mmap(NULL, ncap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		  -1, 0);
-	if (np == MAP_FAILED)
+	if (need > SIZE_MAX - LINES_STEP)
 		return -1;
-	if (b->len > 0)
-		memcpy(np, b->p, b->len);
+	if (need > b->cap) {
+		ncap = b->cap ? b->cap : (need + 4095) & ~(size_t)4095;
+		while (ncap < need) {
+			if (ncap > SIZE_MAX / 2)
+				return -1;
+			ncap *= 2;
+		}
+		np = b->p ? mremap(b->p, b->cap, ncap, MREMAP_MAYMOVE)
+			  : mmap(NULL, ncap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+		if (np == MAP_FAILED)
+			return -1;
+		b->p = np;
+		b->cap = ncap;
+	}
+	/* From a page boundary (@populated is one) to the next step or the end. */
+	want = (need + LINES_STEP - 1) / LINES_STEP * LINES_STEP;
+	if (want > b->cap)
+		want = b->cap;
+	gotrue_prefault(b->p + b->populated, want - b->populated);
+	b->populated = want;
+	return 0;
+}
+
+static void lines_free(struct lines *b)
+{
 	if (b->p != NULL)
 		munmap(b->p, b->cap);
-	b->p = np;
-	b->cap = ncap;
-	return 0;
+	memset(b, 0, sizeof(*b));
 }
 
 /* The lines are written here rather than through json-c: refilling a json-c object per account
@@ -204,8 +218,78 @@ int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, 
 	}
 	rc = gotrue_replace_file(path, buf.p ? buf.p : "", buf.len, 0600);
 cleanup:
-	if (buf.p != NULL)
-		munmap(buf.p, buf.cap);
+	lines_free(&buf);
+	return rc;
+}
+
+struct gotrue_accounts_lines {
+	struct lines b;
+};
+
+struct gotrue_accounts_lines *gotrue_accounts_lines_new(void)
+{
+	struct gotrue_accounts_lines *l = calloc(1, sizeof(*l));
+
+	/* One step up front: the first lines then need no mremap. */
+	if (l != NULL && lines_reserve(&l->b, LINES_STEP) != 0) {
+		free(l);
+		l = NULL;
+	}
+	return l;
+}
+
+void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l)
+{
+	if (l == NULL)
+		return;
+	lines_free(&l->b);
+	free(l);
+}
+
+int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_account *a)
+{
+	size_t at = l->b.len;
+
+	a->line_at = a->line_len = 0;
+	if (a->name == NULL || a->user_id == NULL || put_line(&l->b, a) != 0 ||
+	    l->b.len > GOTRUE_ACCOUNTS_MAX_SIZE) {
+		l->b.len = at;
+		return -1;
+	}
+	a->line_at = (uint32_t)at;
+	a->line_len = (uint32_t)(l->b.len - at);
+	return 0;
+}
+
+int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_lines *l,
+				const struct gotrue_account *accts, size_t n)
+{
+	struct iovec *iov = NULL;
+	size_t i, k = 0;
+	int rc = -ENOMEM;
+
+	for (i = 0; i < n; i++) {
+		if (accts[i].line_len == 0)
+			return gotrue_accounts_write(path, accts, n);
+	}
+	iov = malloc((n ? n : 1) * sizeof(*iov));
+	if (iov == NULL)
+		goto cleanup;
+	/* Lines that follow each other in the buffer go out as one piece. */
+	for (i = 0; i < n; i++) {
+		char *p = l->b.p + accts[i].line_at;
+
+		if (k > 0 && (char *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
+			iov[k - 1].iov_len += accts[i].line_len;
+		} else {
+			iov[k].iov_base = p;
+			iov[k].iov_len = accts[i].line_len;
+			k++;
+		}
+	}
+	rc = gotrue_replace_file_iov(path, iov, k, 0600);
+cleanup:
+	free(iov);
 	return rc;
 }
 

@@ -16,6 +16,22 @@
 /* Serialise @n accounts and replace @path atomically (gotrue_replace_file, 0600). 0 or -errno. */
 int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, size_t n);
 
+/* A whole sync: each kept account's line serialised as it arrives, while the next page is on
+ * its way, instead of all 100k on the sync's tail; the index is then written from the lines of
+ * the accounts that stay. The lines are in memory that is unmapped, not freed (they hold emails
+ * and phones). */
+struct gotrue_accounts_lines;
+/* NULL on ENOMEM. */
+struct gotrue_accounts_lines *gotrue_accounts_lines_new(void);
+void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l);
+/* Serialise @a into @l and note where (a->line_at, a->line_len). 0 or -1 (ENOMEM, too large). */
+int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_account *a);
+/* As gotrue_accounts_write, from the lines in @l of @accts (in that order); an account without
+ * a line is a whole gotrue_accounts_write instead. @accts must have had their lines added to @l
+ * and not changed since. 0 or -errno. */
+int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_lines *l,
+				const struct gotrue_account *accts, size_t n);
+
 /* Find @name. 0 found (@out filled; gotrue_account_clear() it), 1 not in the index (or no index
  * yet), -1 error (unreadable, refused owner/mode, corrupt line; logged). */
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,

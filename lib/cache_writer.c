@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,6 +22,7 @@
 struct sbuf {
 	unsigned char *p;
 	size_t len, cap;
+	struct gotrue_prefault_mark pf; /* the string table grows to megabytes in a sync */
 };
 
 static int sbuf_put(struct sbuf *s, const void *data, size_t len)
@@ -29,6 +31,7 @@ static int sbuf_put(struct sbuf *s, const void *data, size_t len)
 		return -1;
 	memcpy(s->p + s->len, data, len);
 	s->len += len;
+	gotrue_prefault_ahead(&s->pf, s->p, s->len, s->cap);
 	return 0;
 }
 
@@ -60,6 +63,7 @@ static int strtab_grow(struct strtab *t)
 
 	if (slots == NULL)
 		return -1;
+	gotrue_prefault(slots, n * sizeof(uint32_t)); /* the rehash writes all over it */
 	for (i = 0; i < t->n_slots; i++) {
 		if (t->slots[i] == 0)
 			continue;
@@ -169,6 +173,11 @@ int gotrue_cache_builder_reserve(struct gotrue_cache_builder *b, size_t n_users,
 	    gotrue_grow((void **)&b->members.p, &b->members.cap,
 			b->members.len + n_members * sizeof(uint32_t), 1) != 0)
 		return -1;
+	/* What was reserved is about to be filled. */
+	gotrue_prefault(b->users + b->n_users, n_users * sizeof(*b->users));
+	gotrue_prefault(b->groups + b->n_groups, n_groups * sizeof(*b->groups));
+	gotrue_prefault(b->ugids.p + b->ugids.len, n_gids * sizeof(uint32_t));
+	gotrue_prefault(b->members.p + b->members.len, n_members * sizeof(uint32_t));
 	return 0;
 }
 
@@ -303,6 +312,7 @@ static int zero_unreferenced(struct gotrue_cache_builder *b)
 	mark = calloc(len / 8 + 1, 1);
 	if (mark == NULL)
 		return -1;
+	gotrue_prefault(mark, len / 8 + 1);
 	for (i = 0; i < b->n_users; i++) {
 		MARK(b->users[i].name);
 		MARK(b->users[i].gecos);
@@ -343,6 +353,7 @@ static int idx_sort(struct gotrue_cache_idx *v, size_t n)
 		free(count);
 		return -1;
 	}
+	gotrue_prefault(tmp, n * sizeof(*tmp));
 	dst = tmp;
 	for (pass = 0; pass < 2; pass++) {
 		unsigned shift = 16 * (unsigned)pass;
@@ -407,6 +418,10 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	gr_gid = calloc(b->n_groups + 1, sizeof(*gr_gid));
 	if (!pw_name || !pw_uid || !gr_name || !gr_gid)
 		goto cleanup;
+	gotrue_prefault(pw_name, b->n_users * sizeof(*pw_name));
+	gotrue_prefault(pw_uid, b->n_users * sizeof(*pw_uid));
+	gotrue_prefault(gr_name, b->n_groups * sizeof(*gr_name));
+	gotrue_prefault(gr_gid, b->n_groups * sizeof(*gr_gid));
 	for (i = 0; i < b->n_users; i++) {
 		pw_name[i].key = gotrue_cache_name_hash(strings + b->users[i].name);
 		pw_name[i].rec = (uint32_t)i;
@@ -448,6 +463,7 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	if (out.p == NULL)
 		goto cleanup;
 	out.cap = total;
+	gotrue_prefault(out.p, total);
 	/* Each of the builder's parts goes as soon as it is in the image (see cache.h): the image
 	 * then grows as the builder shrinks, instead of both being whole at once (a sync's peak
 	 * memory, while the account index is still being written beside it). */

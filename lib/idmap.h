@@ -30,6 +30,9 @@ struct gotrue_account {
 	/* In a set that interns ahead (gotrue_idmap_cache_ahead): the offsets of name, gecos, home
 	 * and shell in the set's cache builder, valid when @cache_ahead. */
 	uint32_t cache_at[4];
+	/* Its account index line, when serialised as it arrived (gotrue_accounts_lines_add):
+	 * where it is in those lines and its length; @line_len 0 when there is none. */
+	uint32_t line_at, line_len;
 	bool cache_ahead;
 };
 void gotrue_account_clear(struct gotrue_account *a);

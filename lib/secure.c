@@ -6,11 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,34 +171,45 @@ cleanup:
 	return rc;
 }
 
-/* write(2) until all of @data is out; 0 or -errno. */
-static int write_all(int fd, const void *data, size_t len)
+/* writev(2) until every piece of @iov is out, at most IOV_MAX pieces a call; @iov is used up
+ * (advanced past what was written). 0 or -errno. */
+static int write_iov(int fd, struct iovec *iov, size_t n)
 {
-	const char *p = data;
-	ssize_t n;
+	ssize_t w;
 	int rc = 0;
 
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
+	for (;;) {
+		/* Empty pieces are skipped, so that a write of 0 bytes means a stuck file. */
+		while (n > 0 && iov->iov_len == 0) {
+			iov++;
+			n--;
+		}
+		if (n == 0)
+			break;
+		w = writev(fd, iov, n > IOV_MAX ? IOV_MAX : (int)n);
+		if (w < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (w < 0) {
 			rc = -errno;
 			break;
 		}
-		if (n == 0) {
+		if (w == 0) {
 			rc = -EIO;
 			break;
 		}
-		p += n;
-		len -= (size_t)n;
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (w > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return rc;
 }
 
-/* Create @path's temp file (".<base>.XXXXXX" in its directory), write @data, fsync, close.
+/* Create @path's temp file (".<base>.XXXXXX" in its directory), write @iov, fsync, close.
  * *@tmp gets its name; on failure nothing is left behind. */
-static int write_temp(const char *path, const void *data, size_t len, mode_t mode, char **tmp)
+static int write_temp(const char *path, struct iovec *iov, size_t n, mode_t mode, char **tmp)
 {
 	char *dir = NULL, *name = NULL;
 	const char *slash, *base;
@@ -235,7 +249,7 @@ static int write_temp(const char *path, const void *data, size_t len, mode_t mod
 		rc = -errno;
 		goto cleanup;
 	}
-	rc = write_all(fd, data, len);
+	rc = write_iov(fd, iov, n);
 	if (rc != 0)
 		goto cleanup;
 	if (fsync(fd) != 0) {
@@ -261,6 +275,13 @@ cleanup:
 
 int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode)
 {
+	struct iovec iov = {(void *)(uintptr_t)data, len};
+
+	return gotrue_replace_file_iov(path, &iov, 1, mode);
+}
+
+int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_t mode)
+{
 	char *dir = NULL, *tmp = NULL;
 	const char *slash;
 	int dirfd = -1;
@@ -278,7 +299,7 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
 		rc = -errno;
 		goto cleanup;
 	}
-	rc = write_temp(path, data, len, mode, &tmp);
+	rc = write_temp(path, iov, n, mode, &tmp);
 	if (rc != 0)
 		goto cleanup;
 	if (rename(tmp, path) != 0) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <security/pam_ext.h>
 
 /* explicit_bzero() then free(); NULL is fine. The one helper every secret goes through. */
@@ -32,6 +33,10 @@ int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind
  * fsync, rename over @path, fsync the directory. On any failure the old file is left untouched
  * and the temp file removed. Returns 0 or -errno. */
 int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t mode);
+/* The same for data in @n pieces, written with writev(2): a file made of many pieces (the
+ * account index, one line per account) needs no copy of them in one buffer first. @iov is used
+ * up (advanced past what was written). */
+int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_t mode);
 
 /* syncfs(2) on the file system holding directory @dir, then fsync(2) of @dir: many in-place
  * record writes made durable together (the refresh pass, lib/store.c). 0 or -errno. */

@@ -108,10 +108,11 @@ static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *su
 }
 
 /* The account index, written on a thread of its own while the cache image is built (both only
- * read the resolved set). */
+ * read the resolved set), from the lines serialised as the users arrived when there are. */
 struct acct_job {
 	const char *path;
 	const struct gotrue_idmap *m;
+	const struct gotrue_accounts_lines *lines;
 	int rc;
 };
 
@@ -119,7 +120,9 @@ static void *acct_job_main(void *arg)
 {
 	struct acct_job *j = arg;
 
-	j->rc = gotrue_accounts_write(j->path, j->m->accounts, j->m->n_accounts);
+	j->rc = j->lines != NULL ? gotrue_accounts_write_lines(j->path, j->lines, j->m->accounts,
+							       j->m->n_accounts)
+				 : gotrue_accounts_write(j->path, j->m->accounts, j->m->n_accounts);
 	return NULL;
 }
 
@@ -130,10 +133,13 @@ static void *acct_job_main(void *arg)
  * one builds the cache image, which only replaces the cache once the index is in place. Once
  * both hold what they need, the set is freed (*@mp = NULL, its left-out list moved to @sum)
  * before the image is written out; the image is finished before that only when the index
- * thread is still at work, so that this thread does not sit idle meanwhile. */
+ * thread is still at work, so that this thread does not sit idle meanwhile. *@lp (a whole
+ * sync: the index lines serialised as the users arrived, or NULL) is freed, *@lp = NULL, as soon
+ * as the index is written. */
 static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			    const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
-			    struct gotrue_sync_summary *sum, bool parallel)
+			    struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum,
+			    bool parallel)
 {
 	struct gotrue_idmap *m = *mp;
 	struct gotrue_cache_builder *b = NULL;
@@ -154,6 +160,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	job.path = acct_path;
 	job.m = m;
+	job.lines = lp ? *lp : NULL;
 	if (parallel)
 		started = gotrue_thread_start(&th, acct_job_main, &job) == 0;
 	if (!started)
@@ -173,6 +180,10 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (started)
 		pthread_join(th, NULL);
 	started = false;
+	if (lp != NULL) {
+		gotrue_accounts_lines_free(*lp);
+		*lp = NULL;
+	}
 	if (job.rc != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
 			   strerror(-job.rc), acct_path);
@@ -223,12 +234,22 @@ cleanup:
 
 struct run_ctx {
 	struct gotrue_idmap *m;
+	struct gotrue_accounts_lines *lines;
 	const struct gotrue_sync_options *opt;
 };
 
 static int run_each(void *ctx, const struct gotrue_user *u)
 {
-	return gotrue_idmap_add_user(((struct run_ctx *)ctx)->m, u);
+	struct run_ctx *r = ctx;
+	size_t n = r->m->n_accounts;
+
+	if (gotrue_idmap_add_user(r->m, u) != 0)
+		return -1;
+	/* Kept (for now): its index line is written while the next page is on its way. */
+	if (r->m->n_accounts > n &&
+	    gotrue_accounts_lines_add(r->lines, &r->m->accounts[r->m->n_accounts - 1]) != 0)
+		return -1;
+	return 0;
 }
 
 static void run_progress(void *ctx, size_t seen, long long total)
@@ -245,6 +266,7 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 {
 	struct gotrue_client *c = NULL;
 	struct gotrue_idmap *m = NULL;
+	struct gotrue_accounts_lines *lines = NULL;
 	struct run_ctx rctx;
 	int lock_fd = -1, rc = -1;
 
@@ -261,13 +283,16 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	/* Each user's public strings go into the cache's string table as the pages arrive, while
-	 * the server renders the next one, not all 100k after the last page (idmap.h). */
-	if (gotrue_idmap_cache_ahead(m) != 0) {
+	/* Each user's public strings go into the cache's string table, and its account index
+	 * line is serialised, as the pages arrive, while the server renders the next one, not
+	 * all 100k after the last page (idmap.h, accounts.h). */
+	lines = gotrue_accounts_lines_new();
+	if (lines == NULL || gotrue_idmap_cache_ahead(m) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
 	rctx.m = m;
+	rctx.lines = lines;
 	rctx.opt = opt;
 	if (gotrue_admin_each_user(c,
 				   opt && opt->per_page > 0 ? opt->per_page : SYNC_DEFAULT_PER_PAGE,
@@ -278,7 +303,7 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		goto cleanup;
 	}
 	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 ||
-	    settle_and_write(pamh, cfg, opt, &m, sum, true) != 0) {
+	    settle_and_write(pamh, cfg, opt, &m, &lines, sum, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
@@ -288,6 +313,7 @@ cleanup:
 	if (m != NULL)
 		take_left_out(m, sum);
 	gotrue_idmap_free(m);
+	gotrue_accounts_lines_free(lines);
 	gotrue_client_free(c);
 	return rc;
 }
@@ -320,7 +346,7 @@ int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	gotrue_idmap_remove_id(m, u->id);
 	if (gotrue_idmap_add_user(m, u) != 0)
 		goto cleanup;
-	rc = settle_and_write(pamh, cfg, opt, &m, NULL, false);
+	rc = settle_and_write(pamh, cfg, opt, &m, NULL, NULL, false);
 cleanup:
 	unlock_state(lock_fd);
 	gotrue_idmap_free(m);

@@ -4,6 +4,7 @@
  * groups, and the cache built from the result. */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,114 @@ static void test_ahead(const char *passwd, const char *group, const void *img0, 
 	gotrue_cache_builder_free(b);
 }
 
+/* The collision rule does not depend on the order the users arrive in: @n users with names,
+ * uids and created_at drawn from small pools (so that they collide), ids that tie on their first
+ * 8 bytes, ids shorter than 8 bytes and ids listed twice, are added in the order @perm gives;
+ * the accepted accounts must be exactly those a plain stable sort by (created_at, id) and the
+ * rule (names first, oldest holder wins; then uids among those that kept their name) give, in
+ * that order. n >= 256 takes resolve's radix sort, n < 256 its insertion sort alone. */
+struct ord_user {
+	char id[48], app[96];
+	time_t created;
+};
+
+static bool ord_before(const struct ord_user *a, const struct ord_user *b)
+{
+	if (a->created != b->created)
+		return a->created < b->created;
+	return strcmp(a->id, b->id) < 0;
+}
+
+/* The accounts a set listed in the order @list must keep, oldest first, into @keep: a stable
+ * insertion sort (exact ties keep the listing's order), then the rule as DESIGN.md states it. */
+static size_t ord_expect(const struct ord_user *u, const size_t *list, size_t n, size_t *keep)
+{
+	size_t *sorted = calloc(n, sizeof(*sorted)), i, j, k, n_keep = 0;
+	bool *name_kept = calloc(n, sizeof(*name_kept)), taken;
+
+	for (i = 0; i < n; i++) {
+		for (j = i; j > 0 && ord_before(&u[list[i]], &u[sorted[j - 1]]); j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = list[i];
+	}
+	for (i = 0; i < n; i++) {
+		const char *name_a = strstr(u[sorted[i]].app, ":\"u") + 2;
+
+		name_kept[i] = true;
+		for (j = 0; j < i && name_kept[i]; j++) {
+			const char *name_b = strstr(u[sorted[j]].app, ":\"u") + 2;
+
+			if (strncmp(name_a, name_b, strcspn(name_a, "\"") + 1) == 0)
+				name_kept[i] = false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!name_kept[i])
+			continue;
+		for (k = 0, taken = false; k < n_keep && !taken; k++)
+			taken = strcmp(strstr(u[sorted[i]].app, "\"uid\""),
+				       strstr(u[keep[k]].app, "\"uid\"")) == 0;
+		if (!taken)
+			keep[n_keep++] = sorted[i];
+	}
+	free(sorted);
+	free(name_kept);
+	return n_keep;
+}
+
+static void test_order(const char *passwd, const char *group, size_t n, const char *what)
+{
+	static const time_t times[] = {-5, 0, 7, 7, 7, 1000000000};
+	struct ord_user *u = calloc(n, sizeof(*u));
+	size_t *list = calloc(n, sizeof(*list)), *keep = calloc(n, sizeof(*keep));
+	size_t i, n_keep, pass;
+	unsigned long r = 12345;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		r = r * 1103515245ul + 12345ul;
+		if (i % 97 == 3)
+			snprintf(u[i].id, sizeof(u[i].id),
+				 "dup-id-0000"); /* listed more than once */
+		else if (i % 11 == 0)
+			snprintf(u[i].id, sizeof(u[i].id), "b%zu", i % 50); /* shorter than 8 */
+		else if (i % 5 == 0)
+			snprintf(u[i].id, sizeof(u[i].id), "aaaaaaaa-%04lu", (r >> 8) % 10000);
+		else
+			snprintf(u[i].id, sizeof(u[i].id), "%08lx-%04zu", (r >> 4) & 0xfffffffful,
+				 i);
+		u[i].created = times[(r >> 20) % 6];
+		/* uids clear of the local files' (uid_min + 208). */
+		snprintf(u[i].app, sizeof(u[i].app), "{\"username\":\"u%lu\",\"uid\":%lu}",
+			 (r >> 12) % (n / 2 + 1), cfg.uid_min + 1000 + (r >> 16) % (n / 3 + 1));
+	}
+	for (pass = 0; pass < 2; pass++) {
+		struct gotrue_idmap *m = gotrue_idmap_new(&cfg, passwd, group);
+		bool same_order = true;
+
+		/* Listed forwards, then scrambled (7919 is prime, so i * 7919 mod n is a
+		 * permutation for the sizes used here). */
+		for (i = 0; i < n; i++) {
+			list[i] = pass ? (i * 7919) % n : i;
+			add(m, u[list[i]].id, u[list[i]].created, u[list[i]].app);
+		}
+		n_keep = ord_expect(u, list, n, keep);
+		rc = gotrue_idmap_resolve(m);
+		ok(rc == 0 && m->n_accounts == n_keep && m->n_left_out == n - n_keep,
+		   "%s, %s: %zu kept (the rule: %zu), the rest left out", what,
+		   pass ? "scrambled" : "in order", m->n_accounts, n_keep);
+		for (i = 0; i < n_keep && i < m->n_accounts; i++)
+			same_order =
+				same_order && strcmp(m->accounts[i].user_id, u[keep[i]].id) == 0;
+		ok(same_order, "%s, %s: the same accounts, oldest first", what,
+		   pass ? "scrambled" : "in order");
+		gotrue_idmap_free(m);
+	}
+	free(u);
+	free(list);
+	free(keep);
+}
+
 static void test_set(const char *dir)
 {
 	char passwd[512], group[512];
@@ -295,6 +404,8 @@ static void test_set(const char *dir)
 		diag("left out %s %s: %s", m->left_out[i].what, m->left_out[i].id,
 		     m->left_out[i].reason);
 	test_ahead(passwd, group, img, len);
+	test_order(passwd, group, 40, "40 users");
+	test_order(passwd, group, 900, "900 users");
 	free(img);
 	gotrue_cache_builder_free(b);
 	gotrue_idmap_free(m);
