@@ -58,11 +58,12 @@
  * that a close_session waiting for one (gotrue_flock_wait polls every 10 ms) gets its turn. */
 #define HANDBACK_GAP_S 0.05
 #define GC_TEMP_AGE    60 /* s: a temp file older than this belongs to a killed writer */
+#define SENDERS	       2  /* threads sending a batch's requests, each on its own connection */
 #define REASON_REVOKED "your session was revoked by the identity server; logging out."
 
-/* A connection to GoTrue. The pass has two, because a libcurl handle belongs to one thread at a
- * time: its own (revocations and single refreshes, on the caller's thread) and the sender's (the
- * batches' refreshes, on the sender thread; see gotrue_refresh_pass). */
+/* A connection to GoTrue. A libcurl handle belongs to one thread at a time, so the pass has one
+ * of its own (revocations and single refreshes, on the caller's thread) and one per sender (the
+ * batches' refreshes, on the sender threads; see gotrue_refresh_pass). */
 struct conn {
 	struct gotrue_client *client;
 	bool gone; /* a request could not be sent: the server went away */
@@ -74,10 +75,16 @@ struct pass {
 	struct gotrue_refresh_opts opts;
 	struct gotrue_store *st;
 	struct conn own;
-	struct conn bulk; /* only the sender thread touches it while a batch is being sent */
+	/* Only sender k touches bulk[k] while a batch is being sent. Two requests in flight: with
+	 * one, the client waited on the server and the server on the client, and a quarter of two
+	 * cores stayed idle through a 10k pass (perf -a, bench-refresh; 18% with two). It shortens
+	 * the pass's start and end most, where no store work overlaps the requests (1k pass vs bare
+	 * 1.58 and 1.44 with one sender, 1.43 and 1.37 with two, alternating builds). GoTrue serves
+	 * each connection on a goroutine of its own. */
+	struct conn bulk[SENDERS];
 	struct gotrue_refresh_summary *sum;
 	bool honours_scope; /* /logout?scope=local ends only one session (not v2.69) */
-	bool stop;	    /* bulk.gone, as the caller's thread last saw it */
+	bool stop;	    /* a bulk[k].gone, as the caller's thread last saw it */
 };
 
 /* What revoking a session on the server came to. */
@@ -101,9 +108,10 @@ enum refresh_result {
 struct due {
 	struct gotrue_store_record rec;
 	int lock;
-	size_t idx; /* in the pass's id list */
-	bool want;  /* to be written (then: was written) */
-	bool sent;  /* its refresh token went to /token */
+	size_t idx;    /* in the pass's id list */
+	bool want;     /* to be written (then: was written) */
+	bool sent;     /* its refresh token went to /token */
+	bool handback; /* not sent for lack of time in its batch: the pass takes it again */
 	enum refresh_result res;
 };
 
@@ -504,10 +512,10 @@ cleanup:
 struct batch {
 	struct due *d;
 	size_t n;
-	size_t requeue; /* the first record not sent for lack of time, or n */
-	size_t nsent;	/* requests sent, and how long they took (batch_send) */
+	size_t nsent; /* requests sent, and how long they took (batch_send, all senders) */
 	double send_s;
-	bool stop; /* the server was already gone when the batch's turn came */
+	bool handback; /* some records were not sent for lack of time (due.handback) */
+	bool stop;     /* the server was already gone when the batch's turn came */
 };
 
 /* The pass's walk over the sorted ids, and the ids a batch handed back unsent. */
@@ -575,8 +583,9 @@ static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 	size_t idx;
 
 	b->n = 0;
-	b->requeue = 0;
 	b->nsent = 0;
+	b->send_s = 0;
+	b->handback = false;
 	c->size = batch_size(c);
 	while (b->n < c->size && !halted(p)) {
 		gap = c->redo_at + HANDBACK_GAP_S - now_s();
@@ -596,7 +605,6 @@ static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 			b->n++;
 		}
 	}
-	b->requeue = b->n;
 }
 
 /* Step 1 of a refresh: every marker of @b written (unsynced: the pass's sync follows). */
@@ -630,48 +638,96 @@ static void batch_marked(struct pass *p, struct batch *b, bool synced)
 	}
 }
 
-/* Step 2: the requests, one after the other on the sender's connection @c. Touches only @b's
- * records (in memory) and @c, so that it can run on the sender thread while the caller's thread
- * works in the store. After the first request, it stops when the batch has sent for SEND_SLICE_S:
- * a close_session may be waiting for one of its locks. Unsent records get their marker cleared
- * and are handed back (requeue). */
-static void batch_send(struct pass *p, struct conn *c, struct batch *b)
-{
-	bool sent_any = false;
-	double t0 = now_s();
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		if (!b->d[i].want)
-			continue;
-		if (!b->stop && !c->gone && b->requeue == b->n && sent_any &&
-		    now_s() - t0 > SEND_SLICE_S)
-			b->requeue = i;
-		if (b->stop || c->gone || b->requeue != b->n) {
-			b->d[i].rec.refreshing = false;
-			b->d[i].res = REFRESH_RETRY;
-			continue;
-		}
-		b->d[i].sent = sent_any = true;
-		b->d[i].res = send_refresh(p, c, &b->d[i].rec);
-		b->d[i].want = b->d[i].res == REFRESH_OK || b->d[i].res == REFRESH_RETRY;
-		b->nsent++;
-	}
-	b->send_s = now_s() - t0;
-}
-
-/* What the sender thread is given: the batch to send on the pass's bulk connection. */
+/* What sender @k is given: its share of batch @b (every SENDERS-th record from the @k-th), sent
+ * on bulk[@k]; what it sent, and for how long, are its own until the caller joins it. */
 struct send_job {
 	struct pass *p;
 	struct batch *b;
+	size_t k;
+	size_t nsent;
+	double send_s;
 };
+
+/* Step 2: the requests of sender @j's share, one after the other on its connection. Touches only
+ * those records (in memory) and its connection, so that it runs beside the other senders and
+ * the caller's thread, which works in the store. After its first request, it stops when it has
+ * sent for SEND_SLICE_S: a close_session may be waiting for one of the batch's locks. Unsent
+ * records get their marker cleared and are handed back. */
+static void send_share(struct send_job *j)
+{
+	struct batch *b = j->b;
+	struct conn *c = &j->p->bulk[j->k];
+	bool sent_any = false, out_of_time = false;
+	double t0 = now_s();
+	size_t i;
+
+	for (i = j->k; i < b->n; i += SENDERS) {
+		if (!b->d[i].want)
+			continue;
+		if (!b->stop && !c->gone && !out_of_time && sent_any && now_s() - t0 > SEND_SLICE_S)
+			out_of_time = true;
+		if (b->stop || c->gone || out_of_time) {
+			b->d[i].rec.refreshing = false;
+			b->d[i].res = REFRESH_RETRY;
+			b->d[i].handback = out_of_time;
+			continue;
+		}
+		b->d[i].sent = sent_any = true;
+		b->d[i].res = send_refresh(j->p, c, &b->d[i].rec);
+		b->d[i].want = b->d[i].res == REFRESH_OK || b->d[i].res == REFRESH_RETRY;
+		j->nsent++;
+	}
+	j->send_s = now_s() - t0;
+}
 
 static void *sender_main(void *arg)
 {
-	struct send_job *job = arg;
-
-	batch_send(job->p, &job->p->bulk, job->b);
+	send_share(arg);
 	return NULL;
+}
+
+/* Step 2 for the whole batch: SENDERS shares at once, each on a thread of its own (a share whose
+ * thread cannot start is sent on this one, after the others have started; all of them with
+ * @wait). batch_sent() joins the threads. */
+struct sending {
+	struct send_job job[SENDERS];
+	pthread_t th[SENDERS];
+	bool threaded[SENDERS];
+};
+
+static void batch_send(struct pass *p, struct batch *b, struct sending *s, bool wait)
+{
+	size_t k;
+
+	for (k = 0; k < SENDERS; k++) {
+		s->job[k] = (struct send_job){.p = p, .b = b, .k = k};
+		s->threaded[k] = !wait && b->n > k && !b->stop &&
+				 gotrue_thread_start(&s->th[k], sender_main, &s->job[k]) == 0;
+	}
+	for (k = 0; k < SENDERS; k++) {
+		if (!s->threaded[k])
+			send_share(&s->job[k]);
+	}
+}
+
+/* Join batch_send's threads and sum up what they sent; true when a connection found the server
+ * gone. */
+static bool batch_sent(struct pass *p, struct batch *b, struct sending *s)
+{
+	bool gone = false;
+	size_t k;
+
+	for (k = 0; k < SENDERS; k++) {
+		if (s->threaded[k])
+			pthread_join(s->th[k], NULL);
+		b->nsent += s->job[k].nsent;
+		if (s->job[k].send_s > b->send_s)
+			b->send_s = s->job[k].send_s;
+		gone = gone || p->bulk[k].gone;
+	}
+	for (k = 0; k < b->n; k++)
+		b->handback = b->handback || b->d[k].handback;
+	return gone;
 }
 
 static void *syncer_main(void *arg)
@@ -699,7 +755,7 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 			log_unstored(p, &b->d[i].rec);
 			b->d[i].res = REFRESH_UNKNOWN;
 		}
-		if (i >= b->requeue && !halted(p) && c->nredo < c->redo_cap) {
+		if (b->d[i].handback && !halted(p) && c->nredo < c->redo_cap) {
 			c->redo[c->nredo++] = b->d[i].idx; /* counted when handled again */
 			continue;
 		}
@@ -726,7 +782,7 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 		memset(&b->d[i], 0, sizeof(b->d[i]));
 		b->d[i].lock = -1;
 	}
-	if (b->requeue < b->n)
+	if (b->handback)
 		c->redo_at = now_s();
 	b->n = 0;
 }
@@ -758,6 +814,7 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 	struct gotrue_error err = {0};
 	json_object *health = NULL, *v;
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	size_t k;
 	int rc = -ENOMEM;
 
 	memset(sum, 0, sizeof(*sum));
@@ -770,9 +827,13 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 		goto cleanup;
 	}
 	p->own.client = gotrue_client_new(pamh, cfg);
-	p->bulk.client = gotrue_client_new(pamh, cfg);
-	if (p->own.client == NULL || p->bulk.client == NULL)
+	if (p->own.client == NULL)
 		goto cleanup;
+	for (k = 0; k < SENDERS; k++) {
+		p->bulk[k].client = gotrue_client_new(pamh, cfg);
+		if (p->bulk[k].client == NULL)
+			goto cleanup;
+	}
 	if (gotrue_health(p->own.client, &health, &err) != 0) {
 		gotrue_log(pamh, LOG_WARNING, "server unreachable, nothing changed (%s)",
 			   gotrue_error_str(&err, why, sizeof(why)));
@@ -796,17 +857,22 @@ cleanup:
 
 static void pass_end(struct pass *p)
 {
+	size_t k;
+
+	for (k = 0; k < SENDERS; k++) {
+		gotrue_client_free(p->bulk[k].client);
+		p->bulk[k].client = NULL;
+	}
 	gotrue_client_free(p->own.client);
-	gotrue_client_free(p->bulk.client);
 	gotrue_store_close(p->st);
-	p->own.client = p->bulk.client = NULL;
+	p->own.client = NULL;
 	p->st = NULL;
 }
 
-/* The pass is a pipeline of five batches, one round at a time. In each round the sender thread
+/* The pass is a pipeline of five batches, one round at a time. In each round the sender threads
  * sends one batch's requests (batch_send) while this thread writes the markers of another
  * (batch_mark) and the results of the one sent in the round before (its step 3), and makes them
- * durable with one sync, which runs on a third thread while this one fills a new batch
+ * durable with one sync, which runs on a thread of its own while this one fills a new batch
  * (batch_fill: locks, reads). A filled batch rests one round, so that the next round's sync
  * covers what was read (store.h, the write rule: its markers then need no sync of their own
  * before them); it is marked in the round after, sent in the next, and finished in the last.
@@ -824,10 +890,10 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	struct cursor c = {0};
 	struct batch bufs[5] = {{0}}, *filled = &bufs[0], *resting = &bufs[1], *marked = &bufs[2],
 		     *sending = &bufs[3], *done = &bufs[4], *t;
-	struct send_job job = {&p, NULL};
+	struct sending snd;
 	struct gotrue_store_sync sync;
-	pthread_t sender, syncer;
-	bool threaded, need_sync, sync_threaded, synced;
+	pthread_t syncer;
+	bool need_sync, sync_threaded, synced;
 	size_t k, written;
 	int rc;
 
@@ -868,11 +934,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	batch_marked(&p, sending, written == 0 || gotrue_store_sync(p.st) == 0);
 	for (;;) {
 		sending->stop = halted(&p);
-		job.b = sending;
-		threaded = sending->n > 0 && !sending->stop &&
-			   gotrue_thread_start(&sender, sender_main, &job) == 0;
-		if (!threaded)
-			batch_send(&p, &p.bulk, sending);
+		batch_send(&p, sending, &snd, sending->n == 0 || sending->stop);
 		written = batch_mark(&p, marked) + write_unsynced(&p, done);
 		/* Writes to make durable, or reads of the resting batch to cover. */
 		need_sync = written > 0 || resting->n > 0;
@@ -889,9 +951,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		synced = !need_sync || gotrue_store_sync_finish(p.st, &sync) == 0;
 		batch_marked(&p, marked, synced);
 		batch_finish(&p, &c, done, synced);
-		if (threaded)
-			pthread_join(sender, NULL);
-		p.stop = p.stop || p.bulk.gone;
+		p.stop = batch_sent(&p, sending, &snd) || p.stop;
 		if (sending->nsent > 0)
 			c.req_s = sending->send_s / (double)sending->nsent;
 		if (filled->n == 0 && resting->n == 0 && marked->n == 0 && sending->n == 0 &&

@@ -4,9 +4,9 @@
  *         with json-c for its new refresh token (what any client must do to use the answer);
  *   pass: gotrue_refresh_pass over N stored records, all due (lock, read, marker write, the same
  *         request, write of the rotated pair; both writes in place into the record file's other
- *         slot, lib/store.h). The pass is a pipeline: one batch's requests go out on a sender
- *         thread while other batches are read, marked and stored, with one syncfs per round on
- *         a third thread (lib/lifecycle.c gotrue_refresh_pass).
+ *         slot, lib/store.h). The pass is a pipeline: one batch's requests go out on two sender
+ *         threads while other batches are read, marked and stored, with one syncfs per round on
+ *         a thread of its own (lib/lifecycle.c gotrue_refresh_pass).
  * Each size runs BENCH_REFRESH_REPS (default 5) alternating rounds of bare then pass, on two sets
  * of N sessions (the pass's margin makes its records due in every round). Prints, from the
  * medians, refresh_pass_1k_vs_bare, refresh_pass_10k_vs_bare (pass time / bare time) and
