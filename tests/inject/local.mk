@@ -5,7 +5,7 @@
 # calls of a cycle, about 40 s (GOTRUE_INJECT_SAMPLE=N caps it at N indices per function).
 INJECT_WRAPS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=strdup,--wrap=strndup,--wrap=asprintf \
-	-Wl,--wrap=open,--wrap=fopen,--wrap=mkostemp,--wrap=write,--wrap=fsync \
+	-Wl,--wrap=open,--wrap=fopen,--wrap=mkostemp,--wrap=write,--wrap=writev,--wrap=fsync \
 	-Wl,--wrap=rename,--wrap=unlink,--wrap=curl_easy_perform \
 	-Wl,--wrap=gotrue_sync_one_user,--wrap=pg_local_account,--wrap=gotrue_store_pid_start
 

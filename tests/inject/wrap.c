@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include <security/pam_modules.h>
@@ -38,7 +39,7 @@ static const char *const kind_names[INJ_KINDS] = {
 	[INJ_REALLOC] = "realloc",   [INJ_STRDUP] = "strdup",
 	[INJ_STRNDUP] = "strndup",   [INJ_ASPRINTF] = "asprintf",
 	[INJ_OPEN] = "open",	     [INJ_FOPEN] = "fopen",
-	[INJ_MKOSTEMP] = "mkostemp", [INJ_WRITE] = "write",
+	[INJ_MKOSTEMP] = "mkostemp", [INJ_WRITE] = "write(v)",
 	[INJ_FSYNC] = "fsync",	     [INJ_RENAME] = "rename",
 	[INJ_UNLINK] = "unlink",     [INJ_CURL] = "curl_easy_perform",
 };
@@ -264,6 +265,7 @@ int __real_open(const char *path, int flags, ...);
 FILE *__real_fopen(const char *path, const char *mode);
 int __real_mkostemp(char *tmpl, int flags);
 ssize_t __real_write(int fd, const void *buf, size_t len);
+ssize_t __real_writev(int fd, const struct iovec *iov, int n);
 int __real_fsync(int fd);
 int __real_rename(const char *from, const char *to);
 int __real_unlink(const char *path);
@@ -314,6 +316,17 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 		return -1;
 	}
 	return __real_write(fd, buf, len);
+}
+
+/* The same kind as write(2): gotrue_replace_file writes with writev(2) (lib/secure.c). */
+ssize_t __wrap_writev(int fd, const struct iovec *iov, int n);
+ssize_t __wrap_writev(int fd, const struct iovec *iov, int n)
+{
+	if (should_fail(INJ_WRITE, CALLER)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_writev(fd, iov, n);
 }
 
 int __wrap_fsync(int fd);
