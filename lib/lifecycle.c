@@ -514,8 +514,7 @@ struct batch {
 	size_t n;
 	size_t nsent; /* requests sent, and how long they took (batch_send, all senders) */
 	double send_s;
-	bool handback; /* some records were not sent for lack of time (due.handback) */
-	bool stop;     /* the server was already gone when the batch's turn came */
+	bool stop; /* the server was already gone when the batch's turn came */
 };
 
 /* The pass's walk over the sorted ids, and the ids a batch handed back unsent. */
@@ -585,7 +584,6 @@ static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 	b->n = 0;
 	b->nsent = 0;
 	b->send_s = 0;
-	b->handback = false;
 	c->size = batch_size(c);
 	while (b->n < c->size && !halted(p)) {
 		gap = c->redo_at + HANDBACK_GAP_S - now_s();
@@ -687,21 +685,21 @@ static void *sender_main(void *arg)
 }
 
 /* Step 2 for the whole batch: SENDERS shares at once, each on a thread of its own (a share whose
- * thread cannot start is sent on this one, after the others have started; all of them with
- * @wait). batch_sent() joins the threads. */
+ * thread cannot start, or that has nothing to send, is done on this one, after the others have
+ * started). batch_sent() joins the threads. */
 struct sending {
 	struct send_job job[SENDERS];
 	pthread_t th[SENDERS];
 	bool threaded[SENDERS];
 };
 
-static void batch_send(struct pass *p, struct batch *b, struct sending *s, bool wait)
+static void batch_send(struct pass *p, struct batch *b, struct sending *s)
 {
 	size_t k;
 
 	for (k = 0; k < SENDERS; k++) {
 		s->job[k] = (struct send_job){.p = p, .b = b, .k = k};
-		s->threaded[k] = !wait && b->n > k && !b->stop &&
+		s->threaded[k] = b->n > k && !b->stop &&
 				 gotrue_thread_start(&s->th[k], sender_main, &s->job[k]) == 0;
 	}
 	for (k = 0; k < SENDERS; k++) {
@@ -725,8 +723,6 @@ static bool batch_sent(struct pass *p, struct batch *b, struct sending *s)
 			b->send_s = s->job[k].send_s;
 		gone = gone || p->bulk[k].gone;
 	}
-	for (k = 0; k < b->n; k++)
-		b->handback = b->handback || b->d[k].handback;
 	return gone;
 }
 
@@ -742,6 +738,7 @@ static void *syncer_main(void *arg)
  * to send go to @c's redo list. */
 static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool synced)
 {
+	bool handed_back = false;
 	size_t i;
 
 	if (!synced && b->n > 0)
@@ -755,6 +752,7 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 			log_unstored(p, &b->d[i].rec);
 			b->d[i].res = REFRESH_UNKNOWN;
 		}
+		handed_back = handed_back || b->d[i].handback;
 		if (b->d[i].handback && !halted(p) && c->nredo < c->redo_cap) {
 			c->redo[c->nredo++] = b->d[i].idx; /* counted when handled again */
 			continue;
@@ -782,7 +780,7 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 		memset(&b->d[i], 0, sizeof(b->d[i]));
 		b->d[i].lock = -1;
 	}
-	if (b->handback)
+	if (handed_back)
 		c->redo_at = now_s();
 	b->n = 0;
 }
@@ -934,7 +932,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	batch_marked(&p, sending, written == 0 || gotrue_store_sync(p.st) == 0);
 	for (;;) {
 		sending->stop = halted(&p);
-		batch_send(&p, sending, &snd, sending->n == 0 || sending->stop);
+		batch_send(&p, sending, &snd);
 		written = batch_mark(&p, marked) + write_unsynced(&p, done);
 		/* Writes to make durable, or reads of the resting batch to cover. */
 		need_sync = written > 0 || resting->n > 0;
