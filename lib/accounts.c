@@ -19,14 +19,16 @@
 
 /* The serialised index, in memory from mmap(2) rather than malloc: munmap'd pages (emails,
  * phones) are gone for good without a wipe. The mapping grows by doubling with mremap(2), which
- * moves page tables, not bytes, and its pages are populated ahead of the lines, a LINES_STEP at a
- * time (gotrue_prefault: page faults one at a time were what filling this buffer mostly cost). */
+ * moves page tables, not bytes, and its pages are populated a step ahead of the lines
+ * (gotrue_prefault_ahead: page faults one at a time were what filling this buffer mostly cost). */
 struct lines {
 	char *p;
-	size_t len, cap, populated;
+	size_t len, cap;
+	struct gotrue_prefault_mark pf;
 };
 
-#define LINES_STEP (1024u * 1024)
+/* The first mapping of a whole sync's lines (gotrue_accounts_lines_new). */
+#define LINES_FIRST (1024u * 1024)
 
 /* What the lines will take, near enough that the buffer is allocated once: growing a 25 MB
  * buffer by doubling copied and faulted in twice that again. JSON escapes can make it longer. */
@@ -52,12 +54,10 @@ static size_t lines_estimate(const struct gotrue_account *accts, size_t n)
 /* Room for @need bytes. The first reservation maps exactly @need (in whole pages). */
 static int lines_reserve(struct lines *b, size_t need)
 {
-	size_t ncap, want;
+	size_t ncap;
 	char *np;
 
-	if (need <= b->populated)
-		return 0;
-	if (need > SIZE_MAX - LINES_STEP)
+	if (need > SIZE_MAX - 4096)
 		return -1;
 	if (need > b->cap) {
 		ncap = b->cap ? b->cap : (need + 4095) & ~(size_t)4095;
@@ -74,12 +74,7 @@ static int lines_reserve(struct lines *b, size_t need)
 		b->p = np;
 		b->cap = ncap;
 	}
-	/* From a page boundary (@populated is one) to the next step or the end. */
-	want = (need + LINES_STEP - 1) / LINES_STEP * LINES_STEP;
-	if (want > b->cap)
-		want = b->cap;
-	gotrue_prefault(b->p + b->populated, want - b->populated);
-	b->populated = want;
+	gotrue_prefault_ahead(&b->pf, b->p, b->len, b->cap);
 	return 0;
 }
 
@@ -177,10 +172,13 @@ static int put_int(struct lines *b, long long v)
 /* "key": with the comma that precedes every key but the first. */
 #define KEY(b, k) put_raw((b), "," k ":", sizeof(k) + 1)
 
+/* -1 also for an account without a name or an id: its line would not be one a lookup finds. */
 static int put_line(struct lines *b, const struct gotrue_account *a)
 {
 	size_t i;
 
+	if (a->name == NULL || a->user_id == NULL)
+		return -1;
 	if (put_raw(b, "{\"name\":", 8) != 0 || put_str(b, a->name) != 0 || KEY(b, "\"id\"") != 0 ||
 	    put_str(b, a->user_id) != 0 || KEY(b, "\"uid\"") != 0 || put_int(b, a->uid) != 0 ||
 	    KEY(b, "\"gid\"") != 0 || put_int(b, a->gid) != 0 || KEY(b, "\"gecos\"") != 0 ||
@@ -212,8 +210,7 @@ int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, 
 	if (n > 0 && lines_reserve(&buf, lines_estimate(accts, n)) != 0)
 		goto cleanup;
 	for (i = 0; i < n; i++) {
-		if (accts[i].name == NULL || accts[i].user_id == NULL ||
-		    put_line(&buf, &accts[i]) != 0)
+		if (put_line(&buf, &accts[i]) != 0)
 			goto cleanup;
 	}
 	rc = gotrue_replace_file(path, buf.p ? buf.p : "", buf.len, 0600);
@@ -230,8 +227,8 @@ struct gotrue_accounts_lines *gotrue_accounts_lines_new(void)
 {
 	struct gotrue_accounts_lines *l = calloc(1, sizeof(*l));
 
-	/* One step up front: the first lines then need no mremap. */
-	if (l != NULL && lines_reserve(&l->b, LINES_STEP) != 0) {
+	/* A mapping up front: the first lines then need no mremap. */
+	if (l != NULL && lines_reserve(&l->b, LINES_FIRST) != 0) {
 		free(l);
 		l = NULL;
 	}
@@ -251,8 +248,7 @@ int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_acc
 	size_t at = l->b.len;
 
 	a->line_at = a->line_len = 0;
-	if (a->name == NULL || a->user_id == NULL || put_line(&l->b, a) != 0 ||
-	    l->b.len > GOTRUE_ACCOUNTS_MAX_SIZE) {
+	if (put_line(&l->b, a) != 0 || l->b.len > GOTRUE_ACCOUNTS_MAX_SIZE) {
 		l->b.len = at;
 		return -1;
 	}

@@ -235,10 +235,10 @@ static void test_ahead(const char *passwd, const char *group, const void *img0, 
 
 /* The collision rule does not depend on the order the users arrive in: @n users with names,
  * uids and created_at drawn from small pools (so that they collide), ids that tie on their first
- * 8 bytes, ids shorter than 8 bytes and ids listed twice, are added in the order @perm gives;
- * the accepted accounts must be exactly those a plain stable sort by (created_at, id) and the
- * rule (names first, oldest holder wins; then uids among those that kept their name) give, in
- * that order. n >= 256 takes resolve's radix sort, n < 256 its insertion sort alone. */
+ * 8 bytes, ids shorter than 8 bytes and ids listed twice, are added in listing order and then
+ * scrambled; the accepted accounts must be exactly those a plain stable sort by (created_at, id)
+ * and the rule (names first, oldest holder wins; then uids among those that kept their name)
+ * give, in that order. */
 struct ord_user {
 	char id[48], app[96];
 	time_t created;
