@@ -99,9 +99,16 @@ void gotrue_user_page_clear(struct gotrue_user_page *p);
 /* GET /admin/users?page=N&per_page=M */
 int gotrue_admin_list_users(struct gotrue_client *c, int page, int per_page,
 			    struct gotrue_user_page *out, struct gotrue_error *err);
+/* Which members of each listed user gotrue_admin_each_user reads; lib/listing.c skips the others
+ * without building them, and gotrue_user_from_json leaves their fields empty. */
+enum gotrue_user_members {
+	GOTRUE_USER_MEMBERS_LISTED,  /* all it fills but user_metadata (gotruectl admin list) */
+	GOTRUE_USER_MEMBERS_ACCOUNT, /* what the sync maps: id, email, phone, created_at,
+					banned_until and app_metadata */
+};
 /* Every user, following Link rel="next". @each is called per user (return non-zero to stop with
  * an error); @progress (may be NULL) after each page with (seen, total). */
-int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
+int gotrue_admin_each_user(struct gotrue_client *c, int per_page, enum gotrue_user_members members,
 			   int (*each)(void *ctx, const struct gotrue_user *u),
 			   void (*progress)(void *ctx, size_t seen, long long total), void *ctx,
 			   struct gotrue_error *err);

@@ -289,25 +289,29 @@ static void prefetch_finish(struct prefetch *p, pthread_t th)
 		fetched_clear(&p->q[i]);
 }
 
-/* The members of a listed user that the sync reads (lib/idmap.c, lib/accounts.c): everything
- * gotrue_user_from_json fills except user_metadata, which never grants anything, and identities,
- * which it never read. Together they are about half of each page's bytes; not building them is
- * the point of lib/listing.c (issue 4). */
-static const char *const sync_keep[] = {"id",
-					"aud",
-					"role",
-					"email",
-					"phone",
-					"email_confirmed_at",
-					"phone_confirmed_at",
-					"confirmed_at",
-					"banned_until",
-					"created_at",
-					"updated_at",
-					"last_sign_in_at",
-					"app_metadata",
-					"factors",
-					NULL};
+/* The members of a listed user that are built (enum gotrue_user_members). Not building the
+ * others is the point of lib/listing.c (issue 4): identities and user_metadata, never read, are
+ * about half of each page's bytes, and the sync's smaller list halves again what json-c builds
+ * and frees per user (the timestamps and factors only gotruectl admin list shows). */
+static const char *const listed_keep[] = {"id",
+					  "aud",
+					  "role",
+					  "email",
+					  "phone",
+					  "email_confirmed_at",
+					  "phone_confirmed_at",
+					  "confirmed_at",
+					  "banned_until",
+					  "created_at",
+					  "updated_at",
+					  "last_sign_in_at",
+					  "app_metadata",
+					  "factors",
+					  NULL};
+/* lib/idmap.c and lib/accounts.c read these (and nothing of user_metadata, which never grants). */
+static const char *const account_keep[] = {
+	"id", "email", "phone", "banned_until", "created_at", "app_metadata", NULL,
+};
 
 struct page_each_ctx {
 	int (*each)(void *ctx, const struct gotrue_user *u);
@@ -316,7 +320,7 @@ struct page_each_ctx {
 	struct gotrue_error *err;
 };
 
-/* One scanned user (only the sync_keep members) to the caller's @each. */
+/* One scanned user (only the kept members) to the caller's @each. */
 static int page_each_user(void *ctx, size_t i, json_object *obj)
 {
 	struct page_each_ctx *pc = ctx;
@@ -344,7 +348,7 @@ cleanup:
 /* Hand every user of the page @body (@len bytes, HTTP @status) to @each, scanned by
  * gotrue_listing_each rather than parsed whole; 0, or -1 with @err as the whole-page parse gave
  * ("response is not JSON", "no users array", "entry N: ..."). *@n_users is the page's length. */
-static int page_each(const char *body, size_t len, long status,
+static int page_each(const char *body, size_t len, long status, const char *const *keep,
 		     int (*each)(void *ctx, const struct gotrue_user *u), void *ctx, size_t *seen,
 		     size_t *n_users, struct gotrue_error *err)
 {
@@ -358,7 +362,7 @@ static int page_each(const char *body, size_t len, long status,
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
 		goto cleanup;
 	}
-	switch (gotrue_listing_each(body, len, sync_keep, page_each_user, &pc, n_users, why,
+	switch (gotrue_listing_each(body, len, keep, page_each_user, &pc, n_users, why,
 				    sizeof(why))) {
 	case GOTRUE_LISTING_OK:
 		rc = 0;
@@ -385,7 +389,7 @@ cleanup:
 	return rc;
 }
 
-int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
+int gotrue_admin_each_user(struct gotrue_client *c, int per_page, enum gotrue_user_members members,
 			   int (*each)(void *ctx, const struct gotrue_user *u),
 			   void (*progress)(void *ctx, size_t seen, long long total), void *ctx,
 			   struct gotrue_error *err)
@@ -394,6 +398,8 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 	struct fetched f;
 	pthread_t th;
 	bool started = false;
+	const char *const *keep =
+		members == GOTRUE_USER_MEMBERS_ACCOUNT ? account_keep : listed_keep;
 	size_t seen = 0, n_users;
 	int rc = -1;
 
@@ -433,7 +439,7 @@ int gotrue_admin_each_user(struct gotrue_client *c, int per_page,
 		/* Scanned here, not on the fetch thread, so that a page's objects are allocated and
 		 * freed by one thread in one malloc arena: parsing there and freeing here sent
 		 * every node of 100k users through another arena's lock (a fifth of the sync). */
-		if (page_each(f.resp.body, f.resp.body_len, f.resp.status, each, ctx, &seen,
+		if (page_each(f.resp.body, f.resp.body_len, f.resp.status, keep, each, ctx, &seen,
 			      &n_users, err) != 0)
 			goto cleanup;
 		if (progress)

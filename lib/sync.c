@@ -294,9 +294,9 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	rctx.m = m;
 	rctx.lines = lines;
 	rctx.opt = opt;
-	if (gotrue_admin_each_user(c,
-				   opt && opt->per_page > 0 ? opt->per_page : SYNC_DEFAULT_PER_PAGE,
-				   run_each, run_progress, &rctx, err) != 0) {
+	if (gotrue_admin_each_user(
+		    c, opt && opt->per_page > 0 ? opt->per_page : SYNC_DEFAULT_PER_PAGE,
+		    GOTRUE_USER_MEMBERS_ACCOUNT, run_each, run_progress, &rctx, err) != 0) {
 		/* Partway failure: keep the old files. */
 		if (err->kind == GOTRUE_OK)
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");

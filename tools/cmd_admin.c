@@ -195,7 +195,8 @@ int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
 		else
 			print_header();
 		if (gotrue_admin_each_user(ctl->client, o.per_page ? (int)o.per_page : 100,
-					   each_user, progress, &lc, &err) != 0) {
+					   GOTRUE_USER_MEMBERS_LISTED, each_user, progress, &lc,
+					   &err) != 0) {
 			if (lc.bar)
 				ctl_progress_end();
 			rc = ctl_fail(ctl, &err);

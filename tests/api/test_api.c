@@ -204,6 +204,8 @@ struct walk {
 	long long last_total;
 	char ids[N_PAGE_USERS][37];
 	size_t found;
+	size_t with_account; /* email, created_at and app_metadata.groups all there */
+	size_t with_listed;  /* aud and email_confirmed_at there too */
 	int stop_after;
 };
 
@@ -216,6 +218,11 @@ static int walk_each(void *ctx, const struct gotrue_user *u)
 	for (i = 0; i < N_PAGE_USERS; i++)
 		if (strcmp(w->ids[i], u->id) == 0)
 			w->found++;
+	if (u->email != NULL && u->created_at > 0 && u->app_metadata != NULL &&
+	    json_object_object_get_ex(u->app_metadata, "groups", NULL))
+		w->with_account++;
+	if (u->aud != NULL && u->email_confirmed_at > 0)
+		w->with_listed++;
 	return w->stop_after && (int)w->seen >= w->stop_after;
 }
 
@@ -231,6 +238,7 @@ static void walk_progress(void *ctx, size_t seen, long long total)
 /* Runs first, on an empty server, so that the listing holds exactly our users. */
 static void test_admin_paging(struct emu *e, struct gotrue_client *c)
 {
+	char ids[N_PAGE_USERS][37];
 	struct gotrue_error err = {0};
 	struct gotrue_user_page page;
 	struct gotrue_user u;
@@ -282,18 +290,31 @@ static void test_admin_paging(struct emu *e, struct gotrue_client *c)
 		    "page 0 refused locally");
 
 	emu_reset_counts(e);
-	rc = gotrue_admin_each_user(c, 2, walk_each, walk_progress, &w, &err);
+	rc = gotrue_admin_each_user(c, 2, GOTRUE_USER_MEMBERS_LISTED, walk_each, walk_progress, &w,
+				    &err);
 	expect_ok(rc, &err, "each_user over 7 users, per_page 2");
 	is_int(w.seen, N_PAGE_USERS, "%s: each_user saw every user", M);
 	is_int(w.found, N_PAGE_USERS, "%s: each created user seen exactly once", M);
+	is_int(w.with_account, N_PAGE_USERS, "%s: listed members: account fields", M);
+	is_int(w.with_listed, N_PAGE_USERS, "%s: listed members: aud, email_confirmed_at", M);
 	is_int(w.progress_calls, 4, "%s: progress once per page", M);
 	is_int(w.last_seen, N_PAGE_USERS, "%s: progress: seen", M);
 	is_int(w.last_total, N_PAGE_USERS, "%s: progress: total", M);
 	is_int(emu_count(e, "GET /admin/users"), 4, "%s: 4 page requests", M);
 
+	/* The sync's members: what it maps, and nothing it does not read. */
+	memcpy(ids, w.ids, sizeof(ids));
+	memset(&w, 0, sizeof(w));
+	memcpy(w.ids, ids, sizeof(ids));
+	rc = gotrue_admin_each_user(c, 2, GOTRUE_USER_MEMBERS_ACCOUNT, walk_each, NULL, &w, &err);
+	expect_ok(rc, &err, "each_user, account members");
+	is_int(w.found, N_PAGE_USERS, "%s: account members: each user once", M);
+	is_int(w.with_account, N_PAGE_USERS, "%s: account members: account fields", M);
+	is_int(w.with_listed, 0, "%s: account members: no aud, no email_confirmed_at", M);
+
 	memset(&w, 0, sizeof(w));
 	w.stop_after = 3;
-	rc = gotrue_admin_each_user(c, 2, walk_each, NULL, &w, &err);
+	rc = gotrue_admin_each_user(c, 2, GOTRUE_USER_MEMBERS_ACCOUNT, walk_each, NULL, &w, &err);
 	ok(rc == -1 && w.seen == 3, "%s: each_user stops when the callback says so", M);
 	gotrue_error_clear(&err);
 }

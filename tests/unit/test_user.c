@@ -463,6 +463,39 @@ static void test_parse_time(void)
 	is_int(gotrue_parse_time("2026-12-31T23:59:60Z", &t), 0, "leap second accepted");
 }
 
+/* The calendar arithmetic against timegm(3), which it replaced: every day of four centuries (one
+ * whole 400-year cycle, both sides of the epoch), a leap second at each year's end, and Go's zero
+ * time. */
+static void test_parse_time_vs_timegm(void)
+{
+	char s[40];
+	struct tm tm;
+	time_t t, got, want;
+	long day, bad = 0;
+
+	for (day = -146097 / 2; day < 146097 / 2; day++) {
+		t = (time_t)day * 86400 + (day % 86400 + 86400) % 86400;
+		gmtime_r(&t, &tm);
+		strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (gotrue_parse_time(s, &got) != 0 || got != t)
+			bad++;
+		if (tm.tm_mon == 11 && tm.tm_mday == 31) {
+			tm.tm_hour = 23, tm.tm_min = 59, tm.tm_sec = 60;
+			strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			want = timegm(&tm);
+			if (gotrue_parse_time(s, &got) != 0 || got != want)
+				bad++;
+		}
+	}
+	is_int(bad, 0, "parse_time equals timegm on 146097 days and their leap seconds");
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = 1 - 1900, tm.tm_mday = 1;
+	want = timegm(&tm);
+	got = 0;
+	is_int(gotrue_parse_time("0001-01-01T00:00:00Z", &got), 0, "Go's zero time parses");
+	is_int(got, want, "Go's zero time as timegm has it");
+}
+
 static void test_session(void)
 {
 	struct gotrue_session s;
@@ -673,6 +706,7 @@ int main(void)
 	test_field_types();
 	test_garbage();
 	test_parse_time();
+	test_parse_time_vs_timegm();
 	test_session();
 	test_version();
 	test_uuid();
