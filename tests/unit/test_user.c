@@ -169,6 +169,22 @@ static void test_real_users(void)
 	gotrue_user_clear(&u);
 }
 
+/* {"k0000":1,"k0001":1,...}: @n members of 10 bytes each (11 with the comma), malloc'd. */
+static char *many_members(int n)
+{
+	char *buf = malloc((size_t)n * 11 + 2);
+	size_t at = 0;
+	int i;
+
+	if (buf == NULL)
+		abort();
+	buf[at++] = '{';
+	for (i = 0; i < n; i++)
+		at += (size_t)sprintf(buf + at, "%s\"k%04x\":1", i ? "," : "", i);
+	strcpy(buf + at, "}");
+	return buf;
+}
+
 static void test_field_types(void)
 {
 	static const char *const str_fields[] = {"id", "aud", "role", "email", "phone", NULL};
@@ -178,7 +194,7 @@ static void test_field_types(void)
 	static const char *const wrong[] = {"5", "true", "[\"x\"]", "{\"a\":1}", "1.5", NULL};
 	struct gotrue_user u;
 	size_t i, j;
-	char big[GOTRUE_USER_META_MAX + 64];
+	char big[GOTRUE_USER_META_MAX + 64], *many;
 
 	for (i = 0; str_fields[i]; i++)
 		for (j = 0; wrong[j]; j++)
@@ -269,6 +285,16 @@ static void test_field_types(void)
 		       GOTRUE_USER_META_MAX);
 		strcpy(big + GOTRUE_USER_META_MAX - 16, "\"}");
 		is_int(parse_with(ALICE, key, big, &u), 0, "%s just under the limit accepted", key);
+		gotrue_user_clear(&u);
+		/* Over the limit in many small members rather than one long string. */
+		many = many_members(GOTRUE_USER_META_MAX / 8);
+		is_int(parse_with(ALICE, key, many, &u), -1, "%s of %d members refused", key,
+		       GOTRUE_USER_META_MAX / 8);
+		free(many);
+		many = many_members(GOTRUE_USER_META_MAX / 16);
+		is_int(parse_with(ALICE, key, many, &u), 0, "%s of %d members accepted", key,
+		       GOTRUE_USER_META_MAX / 16);
+		free(many);
 		gotrue_user_clear(&u);
 	}
 
