@@ -20,6 +20,8 @@
 
 #include "cache_format.h"
 
+struct gotrue_replacement; /* secure.h */
+
 enum gotrue_cache_status {
 	GOTRUE_CACHE_OK = 0,
 	GOTRUE_CACHE_NOTFOUND,
@@ -155,5 +157,8 @@ int gotrue_cache_builder_write(struct gotrue_cache_builder *b, const char *path)
  * effort: an old file that is not a cache of this version, or not ours, is left alone (readers
  * then notice by stat() within GOTRUE_CACHE_RECHECK_MS). 0 or -errno of the replacement. */
 int gotrue_cache_replace(const char *path, const void *data, size_t len);
+/* Its second half, for an image already written to a temp file with gotrue_replace_prepare()
+ * (mode 0644): renames it in and marks the old file. Releases @r. 0 or -errno. */
+int gotrue_cache_replace_commit(struct gotrue_replacement *r);
 
 #endif

@@ -579,17 +579,26 @@ static bool replaced(int fd, const char *path)
  * its directory fsync has replaced it all the same. Callers serialise writers (sync.c's
  * state_dir/.sync.lock): two writers racing could leave the middle file unmarked, which readers
  * would then only notice at their next once-a-second stat(). */
-int gotrue_cache_replace(const char *path, const void *data, size_t len)
+int gotrue_cache_replace_commit(struct gotrue_replacement *r)
 {
+	const char *path = r->path;
 	int old = open_for_mark(path);
 	int rc;
 
-	rc = gotrue_replace_file(path, data, len, 0644);
+	rc = gotrue_replace_commit(r);
 	if (old >= 0 && replaced(old, path))
 		mark_stale(old);
 	if (old >= 0)
 		close(old);
 	return rc;
+}
+
+int gotrue_cache_replace(const char *path, const void *data, size_t len)
+{
+	struct gotrue_replacement r;
+	int rc = gotrue_replace_prepare(path, data, len, 0644, &r);
+
+	return rc != 0 ? rc : gotrue_cache_replace_commit(&r);
 }
 
 int gotrue_cache_builder_write(struct gotrue_cache_builder *b, const char *path)

@@ -280,43 +280,82 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
 	return gotrue_replace_file_iov(path, &iov, 1, mode);
 }
 
-int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_t mode)
+static void replacement_free(struct gotrue_replacement *r)
 {
-	char *dir = NULL, *tmp = NULL;
-	const char *slash;
-	int dirfd = -1;
+	close_fd(&r->dirfd);
+	free(r->tmp);
+	r->tmp = NULL;
+}
+
+static int prepare_iov(const char *path, struct iovec *iov, size_t n, mode_t mode,
+		       struct gotrue_replacement *r)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
 	int rc = -ENOMEM;
 
-	slash = strrchr(path, '/');
+	r->path = path;
+	r->tmp = NULL;
+	r->dirfd = -1;
 	dir = slash == NULL ? strdup(".")
 			    : strndup(path, slash == path ? 1 : (size_t)(slash - path));
 	if (dir == NULL)
 		goto cleanup;
 	/* Opened before anything changes so that a missing directory fails while the old file is
 	 * still the only one. */
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
+	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
 		rc = -errno;
 		goto cleanup;
 	}
-	rc = write_temp(path, iov, n, mode, &tmp);
+	rc = write_temp(path, iov, n, mode, &r->tmp);
+cleanup:
 	if (rc != 0)
-		goto cleanup;
-	if (rename(tmp, path) != 0) {
+		replacement_free(r);
+	free(dir);
+	return rc;
+}
+
+int gotrue_replace_prepare(const char *path, const void *data, size_t len, mode_t mode,
+			   struct gotrue_replacement *r)
+{
+	struct iovec iov = {(void *)(uintptr_t)data, len};
+
+	return prepare_iov(path, &iov, 1, mode, r);
+}
+
+int gotrue_replace_commit(struct gotrue_replacement *r)
+{
+	int rc;
+
+	if (rename(r->tmp, r->path) != 0) {
 		rc = -errno;
-		unlink(tmp);
+		unlink(r->tmp);
 		goto cleanup;
 	}
 	/* Make the rename itself durable. The new file is in place already; a failure here is
 	 * reported but cannot be undone. */
-	rc = fsync(dirfd) != 0 ? -errno : 0;
+	rc = fsync(r->dirfd) != 0 ? -errno : 0;
 	if (rc == -EINVAL) /* a file system without directory fsync: nothing more can be done */
 		rc = 0;
 cleanup:
-	close_fd(&dirfd);
-	free(tmp);
-	free(dir);
+	replacement_free(r);
 	return rc;
+}
+
+void gotrue_replace_abort(struct gotrue_replacement *r)
+{
+	if (r->tmp != NULL)
+		unlink(r->tmp);
+	replacement_free(r);
+}
+
+int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_t mode)
+{
+	struct gotrue_replacement r;
+	int rc = prepare_iov(path, iov, n, mode, &r);
+
+	return rc != 0 ? rc : gotrue_replace_commit(&r);
 }
 
 int gotrue_sync_dir(const char *dir)

@@ -37,6 +37,21 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
  * account index, one line per account) needs no copy of them in one buffer first. @iov is used
  * up (advanced past what was written). */
 int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_t mode);
+/* gotrue_replace_file in two steps, for a caller that must put another file in place between
+ * writing this one and renaming it (the sync: the account index goes first) and wants the writing
+ * done meanwhile. prepare writes and fsyncs the temp file; then exactly one of commit (rename
+ * over @path, fsync the directory) or abort (unlink the temp file) releases @r. @path is not
+ * copied: it must stay valid until then. Each 0 or -errno; a failed prepare leaves nothing to
+ * release. */
+struct gotrue_replacement {
+	const char *path;
+	char *tmp;
+	int dirfd;
+};
+int gotrue_replace_prepare(const char *path, const void *data, size_t len, mode_t mode,
+			   struct gotrue_replacement *r);
+int gotrue_replace_commit(struct gotrue_replacement *r);
+void gotrue_replace_abort(struct gotrue_replacement *r);
 
 /* syncfs(2) on the file system holding directory @dir, then fsync(2) of @dir: many in-place
  * record writes made durable together (the refresh pass, lib/store.c). 0 or -errno. */

@@ -146,11 +146,12 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	char *cache_path = state_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
 	char *acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
 	struct acct_job job = {0};
+	struct gotrue_replacement repl = {.dirfd = -1};
 	pthread_t th;
-	bool started = false, built;
+	bool started = false, built, prepared = false;
 	void *image = NULL;
 	size_t i, image_len = 0;
-	int rc = -1, r;
+	int rc = -1, r = 0;
 
 	if (cache_path == NULL || acct_path == NULL)
 		goto cleanup;
@@ -167,8 +168,10 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		acct_job_main(&job);
 	b = gotrue_idmap_take_builder(m);
 	built = b != NULL && gotrue_idmap_to_cache(m, b) == 0;
-	/* The index thread still at work: finish the image meanwhile (the set it reads stays
-	 * alive until it is done). Done already: the set goes first, for a lower peak. */
+	/* The index thread still at work: finish the image and write its temp file meanwhile (the
+	 * set it reads stays alive until it is done; only the rename waits for the index). That
+	 * takes the cache's write and fsync, ~40 ms of 100k users, off the sync's tail. Done
+	 * already: the set goes first, for a lower peak. */
 	if (started && pthread_tryjoin_np(th, NULL) == 0)
 		started = false;
 	if (started && built) {
@@ -176,6 +179,12 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_cache_builder_free(b);
 		b = NULL;
 		built = r == 0;
+		if (built) {
+			r = gotrue_replace_prepare(cache_path, image, image_len, 0644, &repl);
+			prepared = r == 0;
+			free(image);
+			image = NULL;
+		}
 	}
 	if (started)
 		pthread_join(th, NULL);
@@ -217,7 +226,12 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			goto cleanup;
 		}
 	}
-	r = gotrue_cache_replace(cache_path, image, image_len);
+	if (prepared) {
+		prepared = false;
+		r = gotrue_cache_replace_commit(&repl);
+	} else if (r == 0) {
+		r = gotrue_cache_replace(cache_path, image, image_len);
+	}
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
 			   cache_path);
@@ -225,6 +239,8 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	rc = 0;
 cleanup:
+	if (prepared)
+		gotrue_replace_abort(&repl);
 	free(image);
 	gotrue_cache_builder_free(b);
 	free(cache_path);

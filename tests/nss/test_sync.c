@@ -7,6 +7,7 @@
  * refresh after a login, and the index's file rules. */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -672,6 +673,57 @@ static void test_scale(void)
 	gotrue_sync_summary_clear(&sum);
 }
 
+/* Temp files (".name.XXXXXX") a writer left in the state directory. */
+static int temp_files(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += de->d_name[0] == '.' && strchr(de->d_name + 1, '.') != NULL;
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* The account index cannot be put in place (a directory stands at its path, so its rename fails
+ * after it was written): the cache, written meanwhile into its temp file, is not renamed in, and
+ * neither temp file stays. Runs after test_scale, so that the index is big enough to still be
+ * in writing when the cache image is done. */
+static void test_index_fails(void)
+{
+	unsigned char *before, *after;
+	size_t blen, alen;
+	struct stat st1, st2;
+	char junk[sizeof(acct_path) + 8];
+	int rc, before_temps = temp_files();
+
+	before = slurp(cache_path, &blen);
+	stat(cache_path, &st1);
+	snprintf(junk, sizeof(junk), "%s/keep", acct_path);
+	if (!ok(unlink(acct_path) == 0 && mkdir(acct_path, 0700) == 0 && mkdir(junk, 0700) == 0,
+		"a directory stands where the account index goes"))
+		goto cleanup;
+	sleep(1); /* so that a rewrite would also change generated_at and the mtime */
+	rc = sync_now(NULL);
+	is_int(rc, -1, "the sync fails when the index cannot be renamed in");
+	after = slurp(cache_path, &alen);
+	stat(cache_path, &st2);
+	ok(before && after && blen == alen && memcmp(before, after, blen) == 0 &&
+		   st1.st_ino == st2.st_ino,
+	   "the old cache stays, byte-identical and the same file");
+	free(after);
+	is_int(temp_files(), before_temps, "no temp file is left behind");
+	rmdir(junk);
+	rmdir(acct_path);
+	ok(sync_now(NULL) == 0, "with the index path free again, the sync succeeds");
+	stat(cache_path, &st2);
+	ok(st1.st_ino != st2.st_ino, "and replaces the cache");
+cleanup:
+	free(before);
+}
+
 int main(void)
 {
 	char conf_extra[8300], *conf = NULL;
@@ -729,6 +781,7 @@ int main(void)
 	test_partway();
 	test_one_user();
 	test_scale();
+	test_index_fails();
 
 	free(alice_id);
 	free(bob_id);
