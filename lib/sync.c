@@ -170,8 +170,8 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	built = b != NULL && gotrue_idmap_to_cache(m, b) == 0;
 	/* The index thread still at work: finish the image and write its temp file meanwhile (the
 	 * set it reads stays alive until it is done; only the rename waits for the index). That
-	 * takes the cache's write and fsync, ~40 ms of 100k users, off the sync's tail. Done
-	 * already: the set goes first, for a lower peak. */
+	 * takes the cache's write and fsync (~20 ms with 100k users, strace) off the sync's tail.
+	 * Done already: the set goes first, for a lower peak. */
 	if (started && pthread_tryjoin_np(th, NULL) == 0)
 		started = false;
 	if (started && built) {
