@@ -191,27 +191,26 @@ static int get_time(json_object *obj, const char *key, time_t *out, char *why, s
  * issue 4); only an object whose bound is over the limit is serialised to measure it exactly. */
 static size_t meta_bound(json_object *v, size_t max)
 {
+	enum json_type type = json_object_get_type(v);
 	size_t n = 2, i, len;
 
-	switch (json_object_get_type(v)) {
-	case json_type_object:
-		json_object_object_foreach(v, key, val)
-		{
-			if (n > max)
-				break;
-			n += 6 * strlen(key) + 4 + meta_bound(val, max);
-		}
-		return n;
-	case json_type_array:
+	if (type == json_type_string)
+		return 2 + 6 * (size_t)json_object_get_string_len(v);
+	if (type == json_type_array) {
 		len = json_object_array_length(v);
 		for (i = 0; i < len && n <= max; i++)
 			n += 1 + meta_bound(json_object_array_get_idx(v, i), max);
 		return n;
-	case json_type_string:
-		return 2 + 6 * (size_t)json_object_get_string_len(v);
-	default: /* null, a boolean, or a number: "%.17g" and an int64 fit in 32 */
-		return 32;
 	}
+	if (type != json_type_object) /* null, a boolean, or a number: "%.17g" and int64 fit */
+		return 32;
+	json_object_object_foreach(v, key, val)
+	{
+		if (n > max)
+			break;
+		n += 6 * strlen(key) + 4 + meta_bound(val, max);
+	}
+	return n;
 }
 
 /* A metadata object: absent or null -> a new empty object; anything else must be an object whose
