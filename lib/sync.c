@@ -151,7 +151,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	bool started = false, built, prepared = false;
 	void *image = NULL;
 	size_t i, image_len = 0;
-	int rc = -1, r = 0;
+	int rc = -1, r, prepare_rc = 0;
 
 	if (cache_path == NULL || acct_path == NULL)
 		goto cleanup;
@@ -180,8 +180,9 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		b = NULL;
 		built = r == 0;
 		if (built) {
-			r = gotrue_replace_prepare(cache_path, image, image_len, 0644, &repl);
-			prepared = r == 0;
+			prepare_rc =
+				gotrue_replace_prepare(cache_path, image, image_len, 0644, &repl);
+			prepared = prepare_rc == 0;
 			free(image);
 			image = NULL;
 		}
@@ -229,7 +230,9 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (prepared) {
 		prepared = false;
 		r = gotrue_cache_replace_commit(&repl);
-	} else if (r == 0) {
+	} else if (prepare_rc != 0) {
+		r = prepare_rc; /* its image is gone already */
+	} else {
 		r = gotrue_cache_replace(cache_path, image, image_len);
 	}
 	if (r != 0) {
