@@ -11,12 +11,21 @@
  * of N sessions (the pass's margin makes its records due in every round). Prints, from the
  * medians, refresh_pass_1k_vs_bare, refresh_pass_10k_vs_bare (pass time / bare time) and
  * refresh_10k_over_1k_time_ratio (10k pass time / 1k pass time; linear growth is about 10).
+ * Then, per size, what bounds those ratios on the host it runs on (the emulator shares its
+ * cores):
+ *   refresh_bare_2conn_vs_bare_<N>: the same N bare refreshes as two loops at once, each on its
+ *     own connection (as the pass's two senders), against the one loop: the best a pass that
+ *     did no store work at all could reach here;
+ *   refresh_pass_cpu_vs_bare_<N>: CPU time of the pass (every thread) against the bare loop's;
+ *   refresh_pass_host_busy_<N>: CPU time of the pass and the emulator during the pass, as a
+ *     share of every core's time; near 1, the pass waits for cores, not for the server.
  * BENCH_REFRESH_SMALL / BENCH_REFRESH_LARGE change N; BENCH_STATE_DIR the store's parent
  * directory (default /tmp: a real disk here, so the fsyncs are paid); BENCH_STOP_AT_PASS, see
  * run(). */
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +107,73 @@ static double bare(const char *url, char **tokens, size_t n)
 	return t;
 }
 
+/* CPU time of this process, every thread. */
+static double self_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of process @pid (utime + stime of /proc/PID/stat, threads that ended included), in
+ * clock ticks' resolution. 0 when unknown. */
+static double pid_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	const char *p;
+	FILE *f;
+	size_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm (field 2) may hold spaces */
+	for (field = 2; p != NULL && *p != '\0' && field < 14; p++) {
+		if (*p == ' ')
+			field++;
+	}
+	if (p == NULL || sscanf(p, "%llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+struct half {
+	const char *url;
+	char **tokens;
+	size_t n;
+};
+
+static void *half_main(void *arg)
+{
+	struct half *h = arg;
+
+	bare(h->url, h->tokens, h->n);
+	return NULL;
+}
+
+/* The bare loop over @tokens as two loops at once, on a connection each. */
+static double bare_two(const char *url, char **tokens, size_t n)
+{
+	struct half h[2] = {{url, tokens, n / 2}, {url, tokens + n / 2, n - n / 2}};
+	pthread_t th;
+	double t0 = now_s();
+	int started = pthread_create(&th, NULL, half_main, &h[1]) == 0;
+
+	half_main(&h[0]);
+	if (started)
+		pthread_join(th, NULL);
+	else
+		half_main(&h[1]);
+	return now_s() - t0;
+}
+
 /* Sign in @n sessions of one user; their refresh tokens go to @tokens. */
 static int sign_in(struct gotrue_client *cl, char **tokens, size_t n)
 {
@@ -138,13 +214,22 @@ static int store_all(struct gotrue_store *st, const char *user_id, char **tokens
 	return rc;
 }
 
-/* One size: @reps alternating rounds of bare (on @n sessions of their own) and pass (over @n
- * stored sessions, all due: the margin covers any expiry, so every round refreshes them all
- * again). The medians go to @pass_t and @bare_t. */
+/* Medians of one size (see the top of this file). */
+struct result {
+	double pass_t, bare_t; /* s */
+	double two_vs_bare, cpu_vs_bare, host_busy;
+};
+
+/* One size: @reps alternating rounds of bare (on @n sessions of their own: one loop, then two
+ * at once) and pass (over @n stored sessions, all due: the margin covers any expiry, so every
+ * round refreshes them all again). The medians go to @res. */
 static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *cl,
-	       const char *user_id, const char *parent, size_t n, int reps, double *pass_t,
-	       double *bare_t)
+	       const char *user_id, const char *parent, size_t n, int reps, struct result *res)
 {
+	double *two = calloc((size_t)reps, sizeof(double)),
+	       *cpu = calloc((size_t)reps, sizeof(double)),
+	       *busy = calloc((size_t)reps, sizeof(double)), c0, e0, bare_cpu;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char **tokens = calloc(2 * n, sizeof(*tokens)), dir[256], cmd[300];
 	struct gotrue_store *st = NULL;
 	struct gotrue_refresh_summary sum;
@@ -157,8 +242,8 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 	gotrue_refresh_opts_init(&opts);
 	opts.margin = 10L * 365 * 86400;
 	snprintf(dir, sizeof(dir), "%s/gotrue-bench-XXXXXX", parent);
-	if (tokens == NULL || pt == NULL || bt == NULL || mkdtemp(dir) == NULL ||
-	    sign_in(cl, tokens, 2 * n) != 0)
+	if (tokens == NULL || pt == NULL || bt == NULL || two == NULL || cpu == NULL ||
+	    busy == NULL || mkdtemp(dir) == NULL || sign_in(cl, tokens, 2 * n) != 0)
 		goto cleanup;
 	st = gotrue_store_open(NULL, dir);
 	if (st == NULL || store_all(st, user_id, tokens + n, n) != 0)
@@ -166,14 +251,22 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 	free(cfg->state_dir);
 	cfg->state_dir = strdup(dir);
 	for (r = 0; r < reps; r++) {
+		c0 = self_cpu_s();
 		bt[r] = bare(emu_url(e), tokens, n);
+		bare_cpu = self_cpu_s() - c0;
+		two[r] = bare_two(emu_url(e), tokens, n) / bt[r];
 		/* BENCH_STOP_AT_PASS=1: stop (SIGSTOP) right before and after each pass, so that a
 		 * profiler can attach for the pass alone (`perf record -p PID`, then SIGCONT). */
 		if (getenv("BENCH_STOP_AT_PASS") != NULL)
 			raise(SIGSTOP);
+		c0 = self_cpu_s();
+		e0 = pid_cpu_s(emu_pid(e));
 		t0 = now_s();
 		rc = gotrue_refresh_pass(NULL, cfg, &opts, &sum);
 		pt[r] = now_s() - t0;
+		cpu[r] = (self_cpu_s() - c0) / bare_cpu;
+		busy[r] = (self_cpu_s() - c0 + pid_cpu_s(emu_pid(e)) - e0) /
+			  ((double)(ncpu > 0 ? ncpu : 1) * pt[r]);
 		if (getenv("BENCH_STOP_AT_PASS") != NULL)
 			raise(SIGSTOP);
 		if (rc != 0 || sum.refreshed != n) {
@@ -183,14 +276,20 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 			goto cleanup;
 		}
 	}
-	*pass_t = bench_median(pt, (size_t)reps);
-	*bare_t = bench_median(bt, (size_t)reps);
+	res->pass_t = bench_median(pt, (size_t)reps);
+	res->bare_t = bench_median(bt, (size_t)reps);
+	res->two_vs_bare = bench_median(two, (size_t)reps);
+	res->cpu_vs_bare = bench_median(cpu, (size_t)reps);
+	res->host_busy = bench_median(busy, (size_t)reps);
 cleanup:
 	for (i = 0; tokens != NULL && i < 2 * n; i++)
 		gotrue_wipe_free_str(tokens[i]);
 	free(tokens);
 	free(pt);
 	free(bt);
+	free(two);
+	free(cpu);
+	free(busy);
 	gotrue_store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -209,7 +308,7 @@ int main(void)
 	struct gotrue_client *cl = NULL;
 	struct emu *e = NULL;
 	char *conf = NULL, *uid = NULL;
-	double p1 = 0, b1 = 0, p2 = 0, b2 = 0;
+	struct result r1 = {0}, r2 = {0};
 	int rc = 1;
 
 	gotrue_log_init("bench_refresh", GOTRUE_LOG_STDERR, false);
@@ -225,16 +324,22 @@ int main(void)
 	uid = emu_create_user(e, "bench@example.com", "bench pass 1", "{}");
 	if (cl == NULL || uid == NULL)
 		goto cleanup;
-	if (reps < 1 || run(e, cfg, cl, uid, parent, (size_t)small, reps, &p1, &b1) != 0 ||
-	    run(e, cfg, cl, uid, parent, (size_t)large, reps, &p2, &b2) != 0)
+	if (reps < 1 || run(e, cfg, cl, uid, parent, (size_t)small, reps, &r1) != 0 ||
+	    run(e, cfg, cl, uid, parent, (size_t)large, reps, &r2) != 0)
 		goto cleanup;
 	fprintf(stderr,
 		"# medians of %d alternating rounds: %ld: pass %.3f s, bare %.3f s; %ld: pass %.3f "
 		"s, bare %.3f s (%s)\n",
-		reps, small, p1, b1, large, p2, b2, parent);
-	printf("refresh_pass_1k_vs_bare: %.2f\n", p1 / b1);
-	printf("refresh_pass_10k_vs_bare: %.2f\n", p2 / b2);
-	printf("refresh_10k_over_1k_time_ratio: %.2f\n", p2 / p1);
+		reps, small, r1.pass_t, r1.bare_t, large, r2.pass_t, r2.bare_t, parent);
+	printf("refresh_pass_1k_vs_bare: %.2f\n", r1.pass_t / r1.bare_t);
+	printf("refresh_pass_10k_vs_bare: %.2f\n", r2.pass_t / r2.bare_t);
+	printf("refresh_10k_over_1k_time_ratio: %.2f\n", r2.pass_t / r1.pass_t);
+	printf("refresh_bare_2conn_vs_bare_%ld: %.2f\n", small, r1.two_vs_bare);
+	printf("refresh_bare_2conn_vs_bare_%ld: %.2f\n", large, r2.two_vs_bare);
+	printf("refresh_pass_cpu_vs_bare_%ld: %.2f\n", small, r1.cpu_vs_bare);
+	printf("refresh_pass_cpu_vs_bare_%ld: %.2f\n", large, r2.cpu_vs_bare);
+	printf("refresh_pass_host_busy_%ld: %.2f\n", small, r1.host_busy);
+	printf("refresh_pass_host_busy_%ld: %.2f\n", large, r2.host_busy);
 	rc = 0;
 cleanup:
 	free(uid);

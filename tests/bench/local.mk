@@ -30,7 +30,8 @@ bench: bench-nss
 .PHONY: bench-nss
 
 # bench_refresh (lifecycle work): the refresh pass over 1k and 10k due sessions vs the same number
-# of bare libcurl refresh calls. `make bench-refresh` (BENCH_STATE_DIR picks the store's disk).
+# of bare libcurl refresh calls, and what bounds that ratio on the host (two bare loops at once,
+# CPU time, busy cores). `make bench-refresh` (BENCH_STATE_DIR picks the store's disk).
 if HAVE_MHD
 check_PROGRAMS += tests/bench/bench_refresh
 endif

@@ -243,6 +243,11 @@ const char *emu_url(const struct emu *e)
 	return e->url;
 }
 
+pid_t emu_pid(const struct emu *e)
+{
+	return e->pid;
+}
+
 const char *emu_state_dir(const struct emu *e)
 {
 	return e->dir;

@@ -5,6 +5,7 @@
 #define GOTRUE_TEST_EMU_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct emu;
 
@@ -15,6 +16,7 @@ void emu_stop(struct emu *e); /* kills and reaps the process, removes the state 
 
 const char *emu_url(const struct emu *e); /* "http://127.0.0.1:PORT" or https:// */
 const char *emu_state_dir(const struct emu *e);
+pid_t emu_pid(const struct emu *e); /* the emulator's process, e.g. for its CPU time */
 /* Path of a file in the state dir: "service_role.key", "jwt_secret", "jwt_public.pem",
  * "jwks.json", "outbox", "ca.pem". Static buffer per call site is not needed: returns malloc'd. */
 char *emu_path(const struct emu *e, const char *name);
