@@ -228,7 +228,7 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 {
 	double *two = calloc((size_t)reps, sizeof(double)),
 	       *cpu = calloc((size_t)reps, sizeof(double)),
-	       *busy = calloc((size_t)reps, sizeof(double)), c0, e0, bare_cpu;
+	       *busy = calloc((size_t)reps, sizeof(double)), c0, e0, bare_cpu, pass_cpu;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char **tokens = calloc(2 * n, sizeof(*tokens)), dir[256], cmd[300];
 	struct gotrue_store *st = NULL;
@@ -264,8 +264,9 @@ static int run(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *c
 		t0 = now_s();
 		rc = gotrue_refresh_pass(NULL, cfg, &opts, &sum);
 		pt[r] = now_s() - t0;
-		cpu[r] = (self_cpu_s() - c0) / bare_cpu;
-		busy[r] = (self_cpu_s() - c0 + pid_cpu_s(emu_pid(e)) - e0) /
+		pass_cpu = self_cpu_s() - c0;
+		cpu[r] = pass_cpu / bare_cpu;
+		busy[r] = (pass_cpu + pid_cpu_s(emu_pid(e)) - e0) /
 			  ((double)(ncpu > 0 ? ncpu : 1) * pt[r]);
 		if (getenv("BENCH_STOP_AT_PASS") != NULL)
 			raise(SIGSTOP);
