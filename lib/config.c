@@ -4,7 +4,6 @@
  * misplaced secret (a key pasted into the wrong option) must not end up in syslog. */
 #include <config.h>
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +16,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "secure.h"
 
@@ -106,6 +106,10 @@ static const struct option_def options[] = {
 	 "a comma or space separated list of group names"},
 	{"local_groups", OPT_NAMES, FIELD(local_groups), 0, 0, NO_SECRET,
 	 "a comma or space separated list of group names"},
+	{"allow_all_users", OPT_BOOL, FIELD(allow_all_users), 0, 0, NO_SECRET, "yes or no"},
+	{"email_fallback", OPT_BOOL, FIELD(email_fallback), 0, 0, NO_SECRET, "yes or no"},
+	{"insecure_http_for_testing", OPT_BOOL, FIELD(insecure_http_for_testing), 0, 0, NO_SECRET,
+	 "yes or no"},
 	{"revoked_session", OPT_REVOKED, FIELD(revoked_session), 0, 0, NO_SECRET,
 	 "log or terminate"},
 	{"server", OPT_SERVER, FIELD(server), 0, 0, NO_SECRET, "auto, v2.69 or current"},
@@ -302,35 +306,6 @@ static bool url_valid(const char *url, bool allow_query)
 	if (memchr(authority, '@', strcspn(authority, "/?#")) != NULL)
 		return false;
 	return allow_query || strpbrk(url, "?#") == NULL;
-}
-
-/* True for hosts that never leave this machine: 127.0.0.0/8, ::1 and localhost. */
-static bool host_is_loopback(const char *host, size_t len)
-{
-	char buf[64];
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	if (strcasecmp(buf, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, buf, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, buf, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
-}
-
-static bool url_is_plain_remote(const char *url)
-{
-	const char *host;
-	size_t len;
-
-	return strncasecmp(url, "http://", 7) == 0 && url_host(url, &host, &len) &&
-	       !host_is_loopback(host, len);
 }
 
 static bool domain_valid(const char *d)
@@ -902,23 +877,70 @@ cleanup:
 }
 
 struct check {
-	void (*report)(void *ctx, const char *problem);
+	void (*report)(void *ctx, bool warning, const char *problem);
 	void *ctx;
 	int count;
 };
 
+static void vsay(struct check *c, bool warning, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!warning)
+		c->count++;
+	if (c->report != NULL)
+		c->report(c->ctx, warning, msg);
+}
+
 static void problem(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(struct check *c, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsay(c, false, fmt, ap);
 	va_end(ap);
-	c->count++;
-	if (c->report != NULL)
-		c->report(c->ctx, msg);
+}
+
+static void warning(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warning(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(c, true, fmt, ap);
+	va_end(ap);
+}
+
+static void check_url(struct check *c, const struct gotrue_config *cfg, const char *option,
+		      const char *url)
+{
+	char why[256];
+
+	/* A jwks_url that is a path lives under url, which is checked itself. */
+	if (url != NULL && url[0] != '/' && gotrue_http_url_check(cfg, url, why, sizeof(why)) != 0)
+		problem(c, "%s %s: %s", option, url, why);
+}
+
+/* Deny by default: only an administrator's app_metadata admits a GoTrue user. */
+static void check_admission(struct check *c, const struct gotrue_config *cfg)
+{
+	bool groups = cfg->allow_groups != NULL && cfg->allow_groups[0] != NULL;
+
+	if (cfg->allow_all_users && groups)
+		warning(c, "allow_all_users has no effect while allow_groups is set");
+	else if (cfg->allow_all_users)
+		warning(c,
+			"allow_all_users = yes admits every GoTrue user of the project, anyone who "
+			"can sign up included");
+	else if (!groups)
+		problem(c, "allow_groups is empty and allow_all_users is not set: no GoTrue user "
+			   "can log in (name the app_metadata.groups that may)");
+	if (cfg->email_fallback && (cfg->email_domains == NULL || cfg->email_domains[0] == NULL ||
+				    cfg->email_domains[1] != NULL))
+		warning(c, "email_fallback needs exactly one domain in email_domains; it does "
+			   "nothing here");
 }
 
 static void check_secret_file(pam_handle_t *pamh, struct check *c, const char *option,
@@ -965,7 +987,7 @@ static bool algs_need(char *const *algs, char family)
 }
 
 int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
-			void (*report)(void *ctx, const char *problem), void *ctx)
+			void (*report)(void *ctx, bool warning, const char *problem), void *ctx)
 {
 	struct check c = {report, ctx, 0};
 	bool have_public = cfg->jwt_public_key != NULL || cfg->jwks_url != NULL;
@@ -977,12 +999,12 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	/* Server and transport. */
 	if (cfg->url == NULL)
 		problem(&c, "url is not set");
-	else if (url_is_plain_remote(cfg->url))
-		problem(&c, "url %s uses plain http to a host other than loopback; use https",
-			cfg->url);
-	if (cfg->jwks_url != NULL && url_is_plain_remote(cfg->jwks_url))
-		problem(&c, "jwks_url %s uses plain http to a host other than loopback; use https",
-			cfg->jwks_url);
+	check_url(&c, cfg, "url", cfg->url);
+	check_url(&c, cfg, "jwks_url", cfg->jwks_url);
+	if (cfg->insecure_http_for_testing)
+		warning(&c,
+			"insecure_http_for_testing = yes: passwords may go to whoever listens on "
+			"a loopback port; never use it in production");
 	if (cfg->timeout < 1 || cfg->timeout > 120)
 		problem(&c, "timeout %ld is outside 1..120 seconds", cfg->timeout);
 	if (cfg->connect_timeout < 1 || cfg->connect_timeout > cfg->timeout)
@@ -1016,8 +1038,9 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (cfg->uid_min >= cfg->uid_max)
 		problem(&c, "uid_min %lu must be below uid_max %lu", cfg->uid_min, cfg->uid_max);
 	if (cfg->email_domains == NULL || cfg->email_domains[0] == NULL)
-		problem(&c, "warning: email_domains is empty: users without app_metadata.username "
+		warning(&c, "email_domains is empty: users without app_metadata.username "
 			    "cannot be mapped");
+	check_admission(&c, cfg);
 	if (cfg->state_dir == NULL || cfg->state_dir[0] != '/')
 		problem(&c, "state_dir must be an absolute path");
 	return c.count;

@@ -46,15 +46,20 @@ struct gotrue_config {
 	/* accounts (NSS mapping and access) */
 	char **email_domains; /* NULL-terminated */
 	unsigned long uid_min, uid_max;
-	char *home;	     /* template, default "/home/%u" */
-	char *shell;	     /* default "/bin/bash" */
-	char **allow_groups; /* NULL-terminated; empty means everyone */
-	char **local_groups; /* NULL-terminated */
+	char *home;	      /* template, default "/home/%u" */
+	char *shell;	      /* default "/bin/bash" */
+	char **allow_groups;  /* NULL-terminated; empty admits nobody unless allow_all_users */
+	char **local_groups;  /* NULL-terminated */
+	bool allow_all_users; /* every GoTrue user is admitted: an explicit decision */
+	bool email_fallback;  /* try LOGIN@domain for a name not in the account index */
 	/* sessions */
 	enum gotrue_revoked_action revoked_session;
 	enum gotrue_server_generation server; /* key "server": auto | v2.69 | current */
 	char *state_dir;		      /* default GOTRUE_STATEDIR */
 	bool debug;
+	/* Plain http:// to any loopback port, not only to ports below 1024 that only root can
+	 * listen on: for test servers on ephemeral ports, never for production. */
+	bool insecure_http_for_testing;
 
 	/* Loaded secrets (NULL until gotrue_config_load_secret()). Wiped by gotrue_config_free. */
 	char *api_key;
@@ -105,11 +110,12 @@ enum gotrue_secret {
 int gotrue_config_load_secret(pam_handle_t *pamh, struct gotrue_config *cfg,
 			      enum gotrue_secret which);
 
-/* Every problem in the config, one line each through @report; returns the count. Used by
- * `gotruectl config check`: missing url, non-https remote url, bad ranges, unreadable key files...
- */
+/* Every problem in the config, one line each through @report; returns the count of problems.
+ * Used by `gotruectl config check`: missing url, plain http a user could intercept, bad ranges,
+ * unreadable key files... @warning is true for a line that is worth reading but not an error
+ * (a deliberate choice such as allow_all_users); warnings are not counted. */
 int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
-			void (*report)(void *ctx, const char *problem), void *ctx);
+			void (*report)(void *ctx, bool warning, const char *problem), void *ctx);
 
 /* Helpers shared with the rest of the core. */
 bool gotrue_strv_contains(char *const *strv, const char *s);

@@ -237,6 +237,55 @@ cleanup:
 	return rc;
 }
 
+/* Whether @o may carry passwords and keys. https always (TLS verification is always on). Plain
+ * http only to loopback, and there only to a port below 1024, which only root can listen on: an
+ * unprivileged user who binds the server's port while it is down would otherwise receive them
+ * (see ip_unprivileged_port_start in ip-sysctl.rst: a host that lowers it loses this guarantee).
+ * insecure_http_for_testing lifts the port rule, for test servers on ephemeral ports. */
+static bool origin_allowed(const struct gotrue_config *cfg, const struct origin *o, char *why,
+			   size_t why_len)
+{
+	char *end = NULL;
+	unsigned long port;
+
+	if (strcasecmp(o->scheme, "https") == 0)
+		return true;
+	if (strcasecmp(o->scheme, "http") != 0) {
+		snprintf(why, why_len, "%s:// is not http or https", o->scheme);
+		return false;
+	}
+	if (!host_is_loopback(o->host)) {
+		snprintf(why, why_len, "plain http to %s, which is not loopback: use https",
+			 o->host);
+		return false;
+	}
+	port = strtoul(o->port, &end, 10);
+	if (cfg->insecure_http_for_testing || (end != o->port && *end == '\0' && port < 1024))
+		return true;
+	snprintf(why, why_len,
+		 "plain http to loopback port %s, which any local user can listen on: use a port "
+		 "below 1024, or https (insecure_http_for_testing = yes is for test servers only)",
+		 o->port);
+	return false;
+}
+
+int gotrue_http_url_check(const struct gotrue_config *cfg, const char *url, char *why,
+			  size_t why_len)
+{
+	struct origin o = {0};
+	int rc = -1;
+
+	if (!global_ok() || origin_parse(url, &o) != 0) {
+		snprintf(why, why_len, "not a valid URL");
+		goto cleanup;
+	}
+	if (origin_allowed(cfg, &o, why, why_len))
+		rc = 0;
+cleanup:
+	origin_free(&o);
+	return rc;
+}
+
 static bool bad_url_chars(const char *s)
 {
 	for (; *s; s++)
@@ -251,7 +300,7 @@ static char *build_url(const struct gotrue_config *cfg, const char *path_and_que
 		       struct gotrue_error *err)
 {
 	struct origin base = {0}, target = {0};
-	char *url = NULL, *rc = NULL;
+	char *url = NULL, *rc = NULL, why[256];
 	size_t blen;
 
 	if (!cfg->url || !*cfg->url) {
@@ -266,11 +315,8 @@ static char *build_url(const struct gotrue_config *cfg, const char *path_and_que
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "url is not a valid URL");
 		goto cleanup;
 	}
-	if (strcasecmp(base.scheme, "https") != 0 &&
-	    !(strcasecmp(base.scheme, "http") == 0 && host_is_loopback(base.host))) {
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
-				 "refusing %s://%s: only https, or http to loopback", base.scheme,
-				 base.host);
+	if (!origin_allowed(cfg, &base, why, sizeof(why))) {
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "refusing the url: %s", why);
 		goto cleanup;
 	}
 	if (path_and_query[0] == '/') {

@@ -540,6 +540,20 @@ cleanup:
 	return rc;
 }
 
+bool gotrue_idmap_admitted(const struct gotrue_config *cfg, char *const *groups, size_t n)
+{
+	size_t i;
+
+	/* allow_all_users never widens a list: it only gives an empty one a meaning. */
+	if (cfg->allow_groups == NULL || cfg->allow_groups[0] == NULL)
+		return cfg->allow_all_users;
+	for (i = 0; i < n; i++) {
+		if (gotrue_strv_contains(cfg->allow_groups, groups[i]))
+			return true;
+	}
+	return false;
+}
+
 int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user *u,
 		      struct gotrue_account *out, char *why, size_t why_len)
 {
@@ -705,6 +719,13 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	if (map_user(m->st, m->cfg, u, &a, why, sizeof(why)) != 0) {
 		m->n_seen++;
 		return left_out(m, "user", u->id, NULL, "%s", why);
+	}
+	/* Not a Unix user of this host, and not a problem to report one by one: a project's
+	 * customers outnumber its staff. Nothing of it reaches the cache or the index. */
+	if (!gotrue_idmap_admitted(m->cfg, a.groups, a.n_groups)) {
+		m->n_seen++;
+		m->n_not_admitted++;
+		return 0;
 	}
 	/* Interned now, used if the account is kept; a user left out later leaves strings that
 	 * the builder zeroes at finish. */

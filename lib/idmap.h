@@ -44,6 +44,11 @@ bool gotrue_idmap_valid_name(const char *name);
 uint32_t gotrue_idmap_derive(unsigned long min, unsigned long max, const char *prefix,
 			     const char *key);
 
+/* Deny by default: whether an administrator admitted an account whose app_metadata.groups are
+ * @groups (@n of them): one of them is in allow_groups, or allow_groups is empty and
+ * allow_all_users is set. */
+bool gotrue_idmap_admitted(const struct gotrue_config *cfg, char *const *groups, size_t n);
+
 /* Map one user. 0, or -1 with the reason in @why (the user is left out). */
 int gotrue_idmap_user(const struct gotrue_config *cfg, const struct gotrue_user *u,
 		      struct gotrue_account *out, char *why, size_t why_len);
@@ -88,6 +93,7 @@ struct gotrue_idmap {
 	struct gotrue_left_out *left_out;
 	size_t n_left_out, cap_left_out;
 	size_t n_seen;
+	size_t n_not_admitted; /* mapped, but not admitted (gotrue_idmap_admitted): counted only */
 	struct gotrue_idmap_state *st; /* private to idmap.c */
 };
 
@@ -95,7 +101,7 @@ struct gotrue_idmap {
 struct gotrue_idmap *gotrue_idmap_new(const struct gotrue_config *cfg, const char *passwd_path,
 				      const char *group_path);
 void gotrue_idmap_free(struct gotrue_idmap *m);
-/* Map @u and keep it, or record it as left out. -1 only on ENOMEM. */
+/* Map @u and keep it, or record it as left out, or count it as not admitted. -1 only on ENOMEM. */
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);
 /* Keep an already-mapped account (moved in: @a is cleared). -1 on ENOMEM. */
 int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a);

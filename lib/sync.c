@@ -101,6 +101,7 @@ static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *su
 	if (sum == NULL)
 		return;
 	sum->users_seen = m->n_seen;
+	sum->not_admitted = m->n_not_admitted;
 	sum->left_out = m->left_out;
 	sum->n_left_out = m->n_left_out;
 	m->left_out = NULL;

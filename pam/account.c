@@ -129,9 +129,7 @@ enum pg_outcome pg_account(struct pg_ctx *ctx)
 		gotrue_log(ctx->pamh, LOG_NOTICE, "account denied: banned; user=%s", ctx->user);
 		pg_tell(ctx, PAM_ERROR_MSG, "Your account is locked.");
 		out = PG_BANNED;
-	} else if (!pg_groups_allowed(ctx->cfg, a.groups)) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "account denied: not in allow_groups; user=%s",
-			   ctx->user);
+	} else if (!pg_groups_allowed(ctx, a.groups)) {
 		pg_tell(ctx, PAM_ERROR_MSG, "You are not allowed to log in to this host.");
 		out = PG_NOT_ALLOWED;
 	} else {

@@ -174,8 +174,7 @@ static enum pg_outcome step_check_account(struct auth_state *st)
 		goto cleanup;
 	}
 	st->groups = pg_app_groups(u);
-	if (!pg_groups_allowed(ctx->cfg, st->groups)) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "not in allow_groups; user=%s", ctx->user);
+	if (!pg_groups_allowed(ctx, st->groups)) {
 		out = PG_NOT_ALLOWED;
 		goto cleanup;
 	}

@@ -97,8 +97,9 @@ bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct
 bool pg_account_equal(const struct gotrue_account *a, const struct gotrue_account *b);
 /* Path of a file in state_dir (malloc'd). */
 char *pg_state_path(const struct gotrue_config *cfg, const char *name);
-/* allow_groups against app_metadata.groups (never user_metadata). */
-bool pg_groups_allowed(const struct gotrue_config *cfg, char *const *groups);
+/* Admission (gotrue_idmap_admitted) for app_metadata.groups @groups (never user_metadata);
+ * a refusal is logged. */
+bool pg_groups_allowed(struct pg_ctx *ctx, char *const *groups);
 char **pg_app_groups(const struct gotrue_user *u); /* NULL-terminated copy, or NULL */
 void pg_strv_free(char **v);
 /* Record id handed over by authenticate, or NULL. *@own (may be NULL) says whether it came from

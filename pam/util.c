@@ -151,8 +151,16 @@ enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 			     ctx->user);
 		goto cleanup;
 	}
-	/* DESIGN.md "A user not in it yet": name@domain when exactly one domain is configured;
-	 * pg_user_matches() then checks that the user GoTrue returns maps back to this name. */
+	/* DESIGN.md "A user not in it yet": name@domain, only when the administrator enabled it
+	 * and exactly one domain is configured; pg_user_matches() then checks that the user GoTrue
+	 * returns maps back to this name. Otherwise no request is sent for a name sync never saw.
+	 */
+	if (!cfg->email_fallback) {
+		gotrue_debug(ctx->pamh, cfg->debug,
+			     "not in the account index and email_fallback is off; user=%s",
+			     ctx->user);
+		goto cleanup;
+	}
 	if (strv_len(cfg->email_domains) != 1) {
 		gotrue_debug(ctx->pamh, cfg->debug,
 			     "not in the account index and no single email_domains; user=%s",
@@ -223,17 +231,20 @@ bool pg_account_equal(const struct gotrue_account *a, const struct gotrue_accoun
 	return true;
 }
 
-bool pg_groups_allowed(const struct gotrue_config *cfg, char *const *groups)
+bool pg_groups_allowed(struct pg_ctx *ctx, char *const *groups)
 {
-	size_t i;
+	bool admitted = gotrue_idmap_admitted(ctx->cfg, groups, strv_len(groups));
 
-	if (strv_len(cfg->allow_groups) == 0)
-		return true;
-	for (i = 0; groups != NULL && groups[i] != NULL; i++) {
-		if (gotrue_strv_contains(cfg->allow_groups, groups[i]))
-			return true;
-	}
-	return false;
+	if (!admitted && strv_len(ctx->cfg->allow_groups) == 0)
+		gotrue_log(
+			ctx->pamh, LOG_WARNING,
+			"no GoTrue user is admitted: allow_groups is empty and allow_all_users is "
+			"not set; user=%s",
+			ctx->user);
+	else if (!admitted)
+		gotrue_log(ctx->pamh, LOG_NOTICE, "not admitted: in no allow_groups group; user=%s",
+			   ctx->user);
+	return admitted;
 }
 
 void pg_strv_free(char **v)

@@ -14,18 +14,46 @@
 
 struct check_ctx {
 	const struct ctl *ctl;
-	json_object *problems;
+	json_object *problems, *warnings;
 	int count;
 };
 
-static void report(void *ctx, const char *problem)
+static void report(void *ctx, bool warning, const char *problem)
 {
 	struct check_ctx *cc = ctx;
 
-	cc->count++;
-	json_object_array_add(cc->problems, json_object_new_string(problem));
+	if (!warning)
+		cc->count++;
+	json_object_array_add(warning ? cc->warnings : cc->problems,
+			      json_object_new_string(problem));
 	if (!cc->ctl->json)
-		printf("problem: %s\n", problem);
+		printf("%s: %s\n", warning ? "warning" : "problem", problem);
+}
+
+/* GET /settings: open sign-ups mean anyone can make a GoTrue account. Only allow_groups keeps
+ * such accounts off this host; with allow_all_users they would log in. */
+static void check_signups(struct check_ctx *cc, struct gotrue_client *client,
+			  const struct gotrue_config *cfg)
+{
+	struct gotrue_error err = {0};
+	json_object *settings = NULL, *v;
+
+	if (gotrue_settings(client, &settings, &err) != 0) {
+		report(cc, true, "cannot read /settings to see whether sign-ups are open");
+	} else if (json_object_object_get_ex(settings, "disable_signup", &v) &&
+		   !json_object_get_boolean(v)) {
+		if (cfg->allow_all_users &&
+		    (cfg->allow_groups == NULL || cfg->allow_groups[0] == NULL))
+			report(cc, false,
+			       "sign-ups are open on the server and allow_all_users = yes: anyone "
+			       "who signs up can log in to this host");
+		else
+			report(cc, true,
+			       "sign-ups are open on the server: anyone can create a GoTrue "
+			       "account (only allow_groups keeps it off this host)");
+	}
+	json_object_put(settings);
+	gotrue_error_clear(&err);
 }
 
 int cmd_config_check(struct ctl *ctl, int argc, char **argv)
@@ -44,8 +72,9 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	cc.problems = json_object_new_array();
+	cc.warnings = json_object_new_array();
 	server = json_object_new_object();
-	if (!cc.problems || !server) {
+	if (!cc.problems || !cc.warnings || !server) {
 		rc = CTL_EXIT_INTERNAL;
 		goto cleanup;
 	}
@@ -53,7 +82,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_config(ctl);
 	if (rc != CTL_EXIT_OK) {
 		if (ctl->json) {
-			report(&cc, "the config file cannot be loaded");
+			report(&cc, false, "the config file cannot be loaded");
 			doc = json_object_new_object();
 			json_object_object_add(doc, "ok", json_object_new_boolean(0));
 			json_object_object_add(doc, "problems", json_object_get(cc.problems));
@@ -68,7 +97,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	tls = https ? "unknown" : "not used";
 	if (ctl->cfg->url) {
 		if (ctl_client(ctl, false) != CTL_EXIT_OK) {
-			report(&cc, "cannot set up a client for the server (see above)");
+			report(&cc, false, "cannot set up a client for the server (see above)");
 		} else if (gotrue_health(ctl->client, &health, &err) != 0) {
 			if (err.kind == GOTRUE_ERR_TLS)
 				tls = "failed";
@@ -84,6 +113,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 				generation = gotrue_version_honours_logout_scope(version)
 						     ? "current"
 						     : "old";
+			check_signups(&cc, ctl->client, ctl->cfg);
 		}
 	}
 	json_object_object_add(server, "url",
@@ -122,6 +152,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 		doc = json_object_new_object();
 		json_object_object_add(doc, "ok", json_object_new_boolean(rc == CTL_EXIT_OK));
 		json_object_object_add(doc, "problems", json_object_get(cc.problems));
+		json_object_object_add(doc, "warnings", json_object_get(cc.warnings));
 		json_object_object_add(doc, "server", json_object_get(server));
 		ctl_print_json(doc);
 	} else {
@@ -131,6 +162,7 @@ cleanup:
 	json_object_put(health);
 	json_object_put(server);
 	json_object_put(cc.problems);
+	json_object_put(cc.warnings);
 	gotrue_error_clear(&err);
 	return rc;
 }

@@ -191,6 +191,7 @@ static struct gotrue_client *client_with_admin_token(struct emu *e, struct gotru
 	fclose(f);
 	chmod(path, 0600);
 	if (gotrue_config_set(NULL, cfg, "url", emu_url(e)) != 0 ||
+	    gotrue_config_set(NULL, cfg, "insecure_http_for_testing", "yes") != 0 ||
 	    gotrue_config_set(NULL, cfg, "service_role_key_file", path) != 0)
 		goto out;
 	c = gotrue_client_new(NULL, cfg);
@@ -780,8 +781,11 @@ static void run_mode(const char *mode)
 	cfg_noadmin = gotrue_config_new();
 	key = emu_path(e, "service_role.key");
 	if (!ok(cfg && cfg_noadmin && key && gotrue_config_set(NULL, cfg, "url", emu_url(e)) == 0 &&
+			gotrue_config_set(NULL, cfg, "insecure_http_for_testing", "yes") == 0 &&
 			gotrue_config_set(NULL, cfg, "service_role_key_file", key) == 0 &&
-			gotrue_config_set(NULL, cfg_noadmin, "url", emu_url(e)) == 0,
+			gotrue_config_set(NULL, cfg_noadmin, "url", emu_url(e)) == 0 &&
+			gotrue_config_set(NULL, cfg_noadmin, "insecure_http_for_testing", "yes") ==
+				0,
 		"%s: config", M))
 		goto out;
 	c = gotrue_client_new(NULL, cfg);
@@ -797,7 +801,8 @@ static void run_mode(const char *mode)
 
 		int set = -1;
 
-		if (bad && missing && gotrue_config_set(NULL, bad, "url", emu_url(e)) == 0)
+		if (bad && missing && gotrue_config_set(NULL, bad, "url", emu_url(e)) == 0 &&
+		    gotrue_config_set(NULL, bad, "insecure_http_for_testing", "yes") == 0)
 			set = gotrue_config_set(NULL, bad, "api_key_file", missing);
 		if (set == 0)
 			bc = gotrue_client_new(NULL, bad);

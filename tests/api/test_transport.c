@@ -194,6 +194,7 @@ static struct gotrue_config *make_cfg(const char *url)
 	if (!cfg)
 		return NULL;
 	/* through the real grammar where it accepts the value, else directly */
+	cfg->insecure_http_for_testing = true; /* emulators on ephemeral loopback ports */
 	if (gotrue_config_set(NULL, cfg, "url", url) != 0 || !cfg->url) {
 		free(cfg->url);
 		cfg->url = strdup(url);

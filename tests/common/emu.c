@@ -367,6 +367,12 @@ char *emu_write_config(struct emu *e, const char *extra)
 		fprintf(f, "jwt_secret_file = %s/jwt_secret\n", e->dir);
 	if (access(ca, F_OK) == 0)
 		fprintf(f, "ca_file = %s\n", ca);
+	/* The emulator listens on an ephemeral loopback port. */
+	if (strncmp(e->url, "http://", 7) == 0)
+		fprintf(f, "insecure_http_for_testing = yes\n");
+	/* Most tests are about something other than admission; those that are say how. */
+	if (!extra || !strstr(extra, "allow_all_users"))
+		fprintf(f, "allow_all_users = yes\n");
 	if (extra && *extra)
 		fprintf(f, "%s\n", extra);
 	if (fclose(f) != 0) {

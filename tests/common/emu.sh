@@ -155,6 +155,15 @@ emu_write_config() {
 		if [ -f "$EMU_DIR/ca.pem" ]; then
 			echo "ca_file = $EMU_DIR/ca.pem"
 		fi
+		# The emulator listens on an ephemeral loopback port.
+		case "$EMU_URL" in
+		http://*) echo "insecure_http_for_testing = yes" ;;
+		esac
+		# Most tests are about something other than admission; those that are say how.
+		case "${1:-}" in
+		*allow_all_users*) ;;
+		*) echo "allow_all_users = yes" ;;
+		esac
 		if [ -n "${1:-}" ]; then
 			printf '%s\n' "$1"
 		fi

@@ -106,7 +106,8 @@ sed -e "s|^url = .*|url = $EMU_URL|" -e '/^api_key_file = /d' \
 	-e "s|^service_role_key_file = .*|service_role_key_file = $EMU_DIR/service_role.key|" \
 	-e "s|^jwt_secret_file = .*|jwt_secret_file = $EMU_DIR/jwt_secret|" \
 	-e "s|^email_domains = .*|email_domains = example.com|" \
-	-e "s|^#state_dir = .*|state_dir = $E2E_STATEDIR|" "$D$ex" >"$t/example.conf"
+	-e "s|^#state_dir = .*|state_dir = $E2E_STATEDIR|" \
+	-e '$a insecure_http_for_testing = yes' "$D$ex" >"$t/example.conf"
 chmod 0644 "$t/example.conf"
 if "$D/usr/bin/gotruectl" --conf "$t/example.conf" config check >"$t/cc.out" 2>&1; then
 	ok "the example configuration, filled in, passes gotruectl config check"

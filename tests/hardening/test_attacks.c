@@ -267,7 +267,8 @@ static int setup(struct env *v, const char *const *args, const char *extra_conf)
 	if (v->e == NULL)
 		return -1;
 	snprintf(extra, sizeof(extra),
-		 "email_domains = example.com\nstate_dir = %s\ntimeout = 3\njwt_iss = %s\n%s",
+		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\ntimeout = "
+		 "3\njwt_iss = %s\n%s",
 		 state_dir, emu_url(v->e), extra_conf ? extra_conf : "");
 	v->conf = emu_write_config(v->e, extra);
 	v->alice_id =
@@ -463,6 +464,8 @@ static void test_jwt_rs(void)
 		fprintf(f,
 			"url = %s\nservice_role_key_file = %s/service_role.key\n"
 			"jwks_url = %s/.well-known/jwks.json\nemail_domains = example.com\n"
+			"insecure_http_for_testing = yes\nallow_all_users = yes\nemail_fallback = "
+			"yes\n"
 			"state_dir = %s\ntimeout = 3\njwt_iss = %s\n",
 			emu_url(v.e), emu_state_dir(v.e), emu_url(v.e), state_dir, emu_url(v.e));
 		fclose(f);

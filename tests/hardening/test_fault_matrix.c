@@ -141,7 +141,8 @@ static int write_conf(const char *url, const char *ca_file)
 		"url = %s\n"
 		"service_role_key_file = %s/service_role.key\n"
 		"jwt_secret_file = %s/jwt_secret\n"
-		"email_domains = example.com\n"
+		"email_domains = example.com\nemail_fallback = yes\n"
+		"insecure_http_for_testing = yes\nallow_all_users = yes\n"
 		"state_dir = %s\n"
 		"timeout = %d\n",
 		url, emu_state_dir(emu), emu_state_dir(emu), state_dir, TIMEOUT);

@@ -582,7 +582,8 @@ int main(void)
 	e = emu_start(NULL);
 	if (e == NULL)
 		skip_all("cannot start the emulator");
-	conf = emu_write_config(e, "email_domains = example.com\ntimeout = 5\n");
+	conf = emu_write_config(e,
+				"email_domains = example.com\nemail_fallback = yes\ntimeout = 5\n");
 	id = emu_create_user(e, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
 	if (conf == NULL || id == NULL || write_service() != 0) {
 		ok(0, "setup");

@@ -154,7 +154,7 @@ int main(void)
 	/* A generous timeout: 200 requests at once on a busy CI machine must not turn into
 	 * PAM_AUTHINFO_UNAVAIL, which would be the machine's fault, not the module's. */
 	snprintf(extra, sizeof(extra),
-		 "email_domains = example.com\nstate_dir = %s/load.store\n"
+		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s/load.store\n"
 		 "timeout = 30\n",
 		 pt_confdir());
 	conf = emu_write_config(e, extra);

@@ -96,8 +96,10 @@ int main(void)
 	if (e == NULL)
 		skip_all("cannot start the emulator");
 	snprintf(state_dir, sizeof(state_dir), "%s/long.store", pt_confdir());
-	snprintf(extra, sizeof(extra),
-		 "email_domains = example.com\nstate_dir = %s\ntimeout = 10\n", state_dir);
+	snprintf(
+		extra, sizeof(extra),
+		"email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\ntimeout = 10\n",
+		state_dir);
 	conf = emu_write_config(e, extra);
 	id = emu_create_user(e, "alice@example.com", LOAD_PASSWORD, "{\"email_confirm\":true}");
 	if (!ok(conf != NULL && id != NULL, "emulator, config and user"))

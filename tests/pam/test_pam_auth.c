@@ -148,7 +148,8 @@ int main(void)
 		return 99;
 	}
 	snprintf(state_dir, sizeof(state_dir), "%s/store", pt_confdir());
-	snprintf(extra, sizeof(extra), "email_domains = example.com\nstate_dir = %s\ntimeout = 2\n",
+	snprintf(extra, sizeof(extra),
+		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\ntimeout = 2\n",
 		 state_dir);
 	conf = emu_write_config(e, extra);
 	ok(conf != NULL, "config written");

@@ -53,8 +53,9 @@ static int setup(struct env *v, const char *name, const char *const *emu_args,
 		return -1;
 	snprintf(v->state_dir, sizeof(v->state_dir), "%s/%s.store", pt_confdir(), name);
 	snprintf(extra, sizeof(extra),
-		 "email_domains = example.com\nstate_dir = %s\ntimeout = %d\n%s", v->state_dir,
-		 TIMEOUT_S, extra_conf ? extra_conf : "");
+		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\ntimeout = "
+		 "%d\n%s",
+		 v->state_dir, TIMEOUT_S, extra_conf ? extra_conf : "");
 	v->conf = emu_write_config(v->e, extra);
 	snprintf(v->service, sizeof(v->service), "%s", name);
 	snprintf(args, sizeof(args), "conf=%s", v->conf);

@@ -25,6 +25,7 @@ trap 'emu_stop; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 mkdir -p "$work/pam.d"
 conf=$(emu_write_config "email_domains = example.com
+email_fallback = yes
 state_dir = $work/store
 timeout = 3")
 emu_create_user alice@example.com 'Correct-Horse-9' '{"email_confirm":true}' >/dev/null

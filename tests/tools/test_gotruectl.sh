@@ -61,8 +61,10 @@ suite() {
 		echo "Bail out! emulator did not start ($mode)"
 		exit 1
 	}
-	# email_domains set: config check counts its absence as a problem.
-	CONF=$(emu_write_config "email_domains = example.org")
+	# email_domains and allow_groups set: config check counts their absence as a problem.
+	CONF=$(emu_write_config "email_domains = example.org
+allow_groups = staff
+allow_all_users = no")
 	m="[$mode]"
 
 	# --- server ---
@@ -321,6 +323,27 @@ suite() {
 		out_has '^generation: old'
 	fi
 	ok $? "$m config check tells the server generation"
+	out_has '^warning: sign-ups are open on the server'
+	ok $? "$m config check warns that the server's sign-ups are open"
+	out_has '^warning: insecure_http_for_testing'
+	ok $? "$m config check warns about insecure_http_for_testing"
+
+	# Admitting every GoTrue user while anyone can sign up: a problem, not a warning.
+	grep -v '^allow_' "$CONF" >"$T/all.conf"
+	echo 'allow_all_users = yes' >>"$T/all.conf"
+	chmod 0644 "$T/all.conf"
+	CONF_SAVED=$CONF
+	CONF=$T/all.conf
+	run config check
+	[ $rc -eq 3 ] && out_has '^problem: sign-ups are open on the server and allow_all_users = yes'
+	ok $? "$m config check: open sign-ups with allow_all_users exits 3"
+	grep -v '^allow_' "$CONF_SAVED" >"$T/none.conf"
+	chmod 0644 "$T/none.conf"
+	CONF=$T/none.conf
+	run config check
+	[ $rc -eq 3 ] && out_has '^problem: allow_groups is empty and allow_all_users is not set'
+	ok $? "$m config check: a config that admits nobody exits 3 and says why"
+	CONF=$CONF_SAVED
 
 	# A second config whose service-role key file is group/other-readable.
 	cp "$EMU_DIR/service_role.key" "$T/open.key"

@@ -515,17 +515,21 @@ static void test_secrets(void)
 
 struct reports {
 	char text[8192];
-	int n;
+	int n, warnings;
 };
 
-static void collect(void *ctx, const char *problem)
+static void collect(void *ctx, bool warning, const char *problem)
 {
 	struct reports *r = ctx;
 	size_t used = strlen(r->text);
 
-	snprintf(r->text + used, sizeof(r->text) - used, "%s\n", problem);
-	r->n++;
-	printf("#   problem: %s\n", problem);
+	snprintf(r->text + used, sizeof(r->text) - used, "%s%s\n", warning ? "warning: " : "",
+		 problem);
+	if (warning)
+		r->warnings++;
+	else
+		r->n++;
+	printf("#   %s: %s\n", warning ? "warning" : "problem", problem);
 }
 
 static int check(struct gotrue_config *cfg, struct reports *r)
@@ -554,31 +558,72 @@ static void test_check(void)
 	is_int(n, r.n, "count matches the reports");
 	ok(strstr(r.text, "url is not set") != NULL, "missing url reported");
 	ok(strstr(r.text, "will not be signature-checked") != NULL, "missing JWT key reported");
-	ok(strstr(r.text, "email_domains is empty") != NULL, "empty email_domains reported");
+	ok(strstr(r.text, "warning: email_domains is empty") != NULL,
+	   "empty email_domains: a warning");
+	ok(strstr(r.text, "no GoTrue user can log in") != NULL,
+	   "no allow_groups and no allow_all_users reported");
 	is_int(n, 3, "exactly these 3 problems for the defaults");
+	is_int(r.warnings, 1, "and one warning");
 
 	set(cfg, "url", "https://gotrue.example.org");
 	set(cfg, "jwt_secret_file", secret);
 	set(cfg, "email_domains", "example.org");
+	set(cfg, "allow_groups", "staff");
 	is_int(check(cfg, &r), 0, "a good config has no problems");
+	is_int(r.warnings, 0, "and no warnings");
+
+	/* Admission is an administrator's decision, and a config that admits everyone says so. */
+	set(cfg, "allow_all_users", "yes");
+	is_int(check(cfg, &r), 0, "allow_all_users beside allow_groups: no problem");
+	ok(strstr(r.text, "no effect while allow_groups is set") != NULL,
+	   "allow_all_users beside allow_groups: warned that it does nothing");
+	set(cfg, "allow_groups", "");
+	is_int(check(cfg, &r), 0, "allow_all_users alone: no problem, a deliberate choice");
+	ok(strstr(r.text, "warning: allow_all_users = yes admits every GoTrue user") != NULL,
+	   "allow_all_users alone: warned that everyone is admitted");
+	set(cfg, "allow_all_users", "no");
+	is_int(check(cfg, &r), 1, "empty allow_groups without allow_all_users: a problem");
+	set(cfg, "allow_groups", "staff");
+	set(cfg, "email_fallback", "yes");
+	set(cfg, "email_domains", "example.org example.com");
+	check(cfg, &r);
+	ok(strstr(r.text, "warning: email_fallback needs exactly one domain") != NULL,
+	   "email_fallback with two domains: warned");
+	set(cfg, "email_domains", "example.org");
+	is_int(check(cfg, &r), 0, "email_fallback with one domain: fine");
+	is_int(r.warnings, 0, "email_fallback with one domain: no warning");
+	set(cfg, "email_fallback", "no");
 	ok(strstr(tu_captured, "super-secret") == NULL && strstr(r.text, "super-secret") == NULL,
 	   "check never shows the secret");
 
+	/* Passwords and the service-role key go only to a listener root controls: https, or
+	 * plain http to a loopback port below 1024. bad: 1 off-host, 2 a port any user can bind,
+	 * which insecure_http_for_testing allows. */
 	static const struct {
 		const char *url;
 		int bad;
 	} urls[] = {
-		{"http://gotrue.example.org", 1}, {"http://127.0.0.1:9999", 0},
+		{"http://gotrue.example.org", 1}, {"http://127.0.0.1:9999", 2},
 		{"http://127.5.6.7", 0},	  {"http://128.0.0.1", 1},
-		{"http://[::1]:9999/auth", 0},	  {"http://localhost:9999", 0},
+		{"http://[::1]:9999/auth", 2},	  {"http://localhost:9999", 2},
 		{"http://LOCALHOST", 0},	  {"http://localhost.evil.org", 1},
 		{"http://10.0.0.1", 1},		  {"https://10.0.0.1", 0},
+		{"http://127.0.0.1:1023", 0},	  {"http://127.0.0.1:1024", 2},
+		{"http://[::1]:80/auth", 0},	  {"https://127.0.0.1:9999", 0},
 	};
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		set(cfg, "url", urls[i].url);
 		check(cfg, &r);
-		is_int(strstr(r.text, "plain http") != NULL, urls[i].bad, "url %s %s", urls[i].url,
-		       urls[i].bad ? "reported as plain http off-host" : "accepted");
+		is_int(strstr(r.text, "plain http") != NULL, urls[i].bad != 0, "url %s %s",
+		       urls[i].url, urls[i].bad ? "reported as plain http" : "accepted");
+		set(cfg, "insecure_http_for_testing", "yes");
+		check(cfg, &r);
+		is_int(strstr(r.text, "plain http") != NULL, urls[i].bad == 1,
+		       "url %s with insecure_http_for_testing %s", urls[i].url,
+		       urls[i].bad == 1 ? "still reported" : "accepted");
+		ok(strstr(r.text, "warning: insecure_http_for_testing = yes") != NULL,
+		   "insecure_http_for_testing is always warned about");
+		set(cfg, "insecure_http_for_testing", "no");
 	}
 	set(cfg, "url", "https://gotrue.example.org");
 

@@ -816,6 +816,7 @@ static void test_emulator_jwks(const char *alg)
 	}
 	cfg = gotrue_config_new();
 	cfg->url = strdup(emu_url(emu));
+	cfg->insecure_http_for_testing = true; /* the emulator's ephemeral port */
 	cfg->jwks_url = strdup("/.well-known/jwks.json");
 	c = gotrue_client_new(NULL, cfg);
 	id = emu_create_user(emu, cred.email, cred.password, "{}");
