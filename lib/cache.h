@@ -22,6 +22,11 @@
 
 struct gotrue_replacement; /* secure.h */
 
+/* The cache libnss_gotrue.so.2 reads, fixed at build time (configure --with-statedir): no
+ * process that loads the module, setuid ones included, can point it elsewhere. PAM and sync
+ * compare NSS's answers with this file (owner.h). */
+#define GOTRUE_NSS_CACHE_PATH GOTRUE_STATEDIR "/nss.cache"
+
 enum gotrue_cache_status {
 	GOTRUE_CACHE_OK = 0,
 	GOTRUE_CACHE_NOTFOUND,

@@ -18,8 +18,6 @@
 #include "cache.h"
 #include "pack.h"
 
-#define NSS_GOTRUE_DEFAULT_CACHE GOTRUE_STATEDIR "/nss.cache"
-
 /* The declarations glibc expects; repeated here so -Wmissing-prototypes holds. */
 enum nss_status _nss_gotrue_getpwnam_r(const char *, struct passwd *, char *, size_t, int *);
 enum nss_status _nss_gotrue_getpwuid_r(uid_t, struct passwd *, char *, size_t, int *);
@@ -34,7 +32,7 @@ enum nss_status _nss_gotrue_endgrent(void);
 enum nss_status _nss_gotrue_initgroups_dyn(const char *, gid_t, long int *, long int *, gid_t **,
 					   long int, int *);
 
-static char cache_path[PATH_MAX] = NSS_GOTRUE_DEFAULT_CACHE;
+static char cache_path[PATH_MAX] = GOTRUE_NSS_CACHE_PATH;
 static pthread_once_t path_once = PTHREAD_ONCE_INIT;
 static struct gotrue_cache cache = GOTRUE_CACHE_INIT(cache_path);
 
@@ -42,14 +40,19 @@ static struct gotrue_cache cache = GOTRUE_CACHE_INIT(cache_path);
 static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t pw_pos, gr_pos;
 
-/* The test suite points the module at fixture caches. secure_getenv() returns NULL in setuid and
- * setgid programs (su, sudo, passwd), so an unprivileged user cannot feed them a forged cache. */
+/* Only the test suite's own copy of the module (tests/nss/local.mk builds it with
+ * GOTRUE_NSS_TEST_BUILD) can be pointed at a fixture cache. The installed module has no such
+ * code: the cache it reads is a fact of the build, not of any process's environment, so neither
+ * a daemon started with a stray variable nor a user of a setuid program can swap it, and PAM's
+ * "is this name ours" (lib/owner.c) asks about the very file NSS answers from. */
 static void path_init(void)
 {
+#ifdef GOTRUE_NSS_TEST_BUILD
 	const char *p = secure_getenv("NSS_GOTRUE_CACHE");
 
 	if (p != NULL && p[0] == '/' && strlen(p) < sizeof(cache_path))
 		strcpy(cache_path, p);
+#endif
 }
 
 /* The one place a cache status and a pack result become an NSS status and errno. */

@@ -23,7 +23,7 @@ tests_bench_bench_nss_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_bench_bench_nss_LDADD = $(TEST_CORE_LIBS) $(CURL_LIBS) -ldl
 EXTRA_DIST += tests/bench/run-bench-nss tests/bench/bench_nss_data.py tests/bench/bench.h
 
-bench-nss: tests/bench/bench_nss tests/nss/mkcache nss/libnss_gotrue.la tests/emulator/gotrue-emulator
+bench-nss: tests/bench/bench_nss tests/nss/mkcache tests/nss/libnss_gotrue.la tests/emulator/gotrue-emulator
 	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 	$(SHELL) $(top_srcdir)/tests/bench/run-bench-nss
 bench: bench-nss

@@ -35,7 +35,7 @@ tests_load_load_pam_worker_LDADD = tests/pam/libpamtest.la $(PAM_LIBS)
 tests_load_test_nss_load_SOURCES = tests/load/test_nss_load.c $(NSS_FIXTURE_SOURCES)
 tests_load_test_nss_load_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/nss -pthread
 tests_load_test_nss_load_LDADD = $(TEST_CORE_LIBS) -ldl -lpthread
-EXTRA_tests_load_test_nss_load_DEPENDENCIES = nss/libnss_gotrue.la
+EXTRA_tests_load_test_nss_load_DEPENDENCIES = tests/nss/libnss_gotrue.la
 
 LOAD_ENV = top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 	GOTRUE_EMULATOR='$(abs_top_builddir)/tests/emulator/gotrue-emulator' \
@@ -44,7 +44,7 @@ LOAD_ENV = top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
 load-long: tests/load/test_load_long tests/load/load_pam_worker pam/pam_gotrue.la \
 		tests/emulator/gotrue-emulator
 	$(LOAD_ENV) LOAD_TRANSACTIONS=$${LOAD_TRANSACTIONS:-10000} $(builddir)/tests/load/test_load_long
-load-nss: tests/load/test_nss_load nss/libnss_gotrue.la
+load-nss: tests/load/test_nss_load tests/nss/libnss_gotrue.la
 	$(LOAD_ENV) NSS_LOAD_LOOKUPS=$${NSS_LOAD_LOOKUPS:-1000000} $(builddir)/tests/load/test_nss_load
 
 # ThreadSanitizer: the module's three sources and the test, instrumented, beside the normal build
@@ -56,7 +56,8 @@ TSAN_CPPFLAGS = $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS)
 TSAN_DIR = tests/load/tsan
 tsan-nss: lib/libgotrue.la
 	$(MKDIR_P) $(TSAN_DIR)
-	$(TSAN_CC) $(TSAN_CPPFLAGS) $(TSAN_FLAGS) -fPIC -shared -o $(TSAN_DIR)/libnss_gotrue.so.2 \
+	$(TSAN_CC) $(TSAN_CPPFLAGS) -DGOTRUE_NSS_TEST_BUILD $(TSAN_FLAGS) -fPIC -shared \
+		-o $(TSAN_DIR)/libnss_gotrue.so.2 \
 		-Wl,--version-script=$(srcdir)/nss/nss_gotrue.map \
 		$(srcdir)/nss/nss_gotrue.c $(srcdir)/nss/pack.c $(srcdir)/lib/cache_reader.c
 	$(TSAN_CC) $(TSAN_CPPFLAGS) $(TSAN_FLAGS) -I$(srcdir)/tests/common -I$(srcdir)/tests/nss \
@@ -72,7 +73,7 @@ tsan-nss: lib/libgotrue.la
 
 # helgrind knows pthread locks but not atomics: the reader's relaxed atomic recheck clock is
 # suppressed (tests/load/helgrind.supp, which says why); everything else must be clean.
-helgrind-nss: tests/load/test_nss_load nss/libnss_gotrue.la
+helgrind-nss: tests/load/test_nss_load tests/nss/libnss_gotrue.la
 	$(LOAD_ENV) NSS_LOAD_LOOKUPS=$${NSS_LOAD_LOOKUPS:-2000} \
 	valgrind --tool=helgrind --error-exitcode=1 \
 		--suppressions=$(srcdir)/tests/load/helgrind.supp $(builddir)/tests/load/test_nss_load

@@ -7,7 +7,8 @@
  *   N = $NSS_LOAD_LOOKUPS per thread, 100000 by default (make check; about a second);
  *       the issue's full run is NSS_LOAD_LOOKUPS=1000000.
  *   $NSS_LOAD_MODULE: the module to load (make tsan-nss points it at a ThreadSanitizer build),
- *       default $top_builddir/nss/.libs/libnss_gotrue.so.2. */
+ *       default $top_builddir/tests/nss/.libs/libnss_gotrue.so.2 (the test build,
+ *       which reads NSS_GOTRUE_CACHE). */
 #include <config.h>
 
 #include <dlfcn.h>
@@ -202,7 +203,7 @@ int main(void)
 	if (mod != NULL && mod[0] != '\0')
 		snprintf(so, sizeof(so), "%s", mod);
 	else
-		snprintf(so, sizeof(so), "%s/nss/.libs/libnss_gotrue.so.2", top ? top : ".");
+		snprintf(so, sizeof(so), "%s/tests/nss/.libs/libnss_gotrue.so.2", top ? top : ".");
 	if (mkdtemp(dir) == NULL)
 		skip_all("mkdtemp");
 	snprintf(path, sizeof(path), "%s/nss.cache", dir);

@@ -357,7 +357,7 @@ int main(void)
 	char so[4096], dir[] = "/tmp/nss-direct-XXXXXX";
 	void *h;
 
-	snprintf(so, sizeof(so), "%s/nss/.libs/libnss_gotrue.so.2", top ? top : ".");
+	snprintf(so, sizeof(so), "%s/tests/nss/.libs/libnss_gotrue.so.2", top ? top : ".");
 	if (mkdtemp(dir) == NULL)
 		skip_all("mkdtemp");
 	snprintf(path, sizeof(path), "%s/nss.cache", dir);

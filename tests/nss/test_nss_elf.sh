@@ -1,8 +1,11 @@
 #!/bin/sh
 # test_nss_elf: the module links libc only (ELF NEEDED) and exports only _nss_gotrue_* (the
-# dynamic symbol table), as STYLE.md rules 2 and 3 require.
+# dynamic symbol table), as STYLE.md rules 2 and 3 require. And the installed module reads the
+# cache path it was built with, whatever the environment says: only the test suite's own build
+# (tests/nss/.libs) knows NSS_GOTRUE_CACHE.
 set -u
 mod="$top_builddir/nss/.libs/libnss_gotrue.so.2"
+testmod="$top_builddir/tests/nss/.libs/libnss_gotrue.so.2"
 if ! command -v readelf >/dev/null 2>&1 || ! command -v nm >/dev/null 2>&1; then
 	echo "1..0 # SKIP readelf/nm not installed"
 	exit 0
@@ -35,5 +38,47 @@ fi
 for lib in curl json jwt crypto pam; do
 	case "$needed" in *"$lib"*) fail=1; echo "# links $lib" ;; esac
 done
-echo "1..3"
+
+# The variable's name in the test build and not in the installed one; no getenv of any kind.
+if grep -q NSS_GOTRUE_CACHE "$testmod" && ! grep -q NSS_GOTRUE_CACHE "$mod" &&
+	! nm -D --undefined-only "$mod" | grep -q 'getenv'; then
+	echo "ok 4 - the installed module has no NSS_GOTRUE_CACHE and calls no getenv"
+else
+	echo "not ok 4 - the installed module has no NSS_GOTRUE_CACHE and calls no getenv"
+	fail=1
+fi
+
+# Behaviour, through glibc (nss_wrapper): a fixture cache named in NSS_GOTRUE_CACHE answers
+# through the test build and is ignored by the installed module.
+wrapper=
+for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
+	[ -e "$d/libnss_wrapper.so" ] && wrapper="$d/libnss_wrapper.so" && break
+done
+if [ -z "$wrapper" ] || [ "${GOTRUE_SANITIZED:-no}" = yes ]; then
+	echo "ok 5 # SKIP nss_wrapper not installed, or a sanitizer build"
+	echo "ok 6 # SKIP nss_wrapper not installed, or a sanitizer build"
+else
+	tmp=$(mktemp -d) || exit 1
+	trap 'rm -rf "$tmp"' EXIT
+	printf 'user gtenvprobe 1879048299 1879048299 Probe /home/gtenvprobe /bin/sh\ngroup gtenvprobe 1879048299\n' |
+		"$top_builddir/tests/nss/mkcache" "$tmp/nss.cache" || { echo "Bail out! mkcache"; exit 1; }
+	: >"$tmp/passwd"
+	: >"$tmp/group"
+	lookup() { # lookup MODULE
+		env LD_PRELOAD="$wrapper" NSS_WRAPPER_PASSWD="$tmp/passwd" NSS_WRAPPER_GROUP="$tmp/group" \
+			NSS_WRAPPER_MODULE_SO_PATH="$1" NSS_WRAPPER_MODULE_FN_PREFIX=gotrue \
+			NSS_GOTRUE_CACHE="$tmp/nss.cache" getent passwd gtenvprobe 2>/dev/null
+	}
+	case $(lookup "$testmod") in
+	gtenvprobe:*) echo "ok 5 - the test build reads the cache NSS_GOTRUE_CACHE names" ;;
+	*) echo "not ok 5 - the test build reads the cache NSS_GOTRUE_CACHE names"; fail=1 ;;
+	esac
+	if [ -z "$(lookup "$mod")" ]; then
+		echo "ok 6 - the installed module ignores NSS_GOTRUE_CACHE"
+	else
+		echo "not ok 6 - the installed module ignores NSS_GOTRUE_CACHE"
+		fail=1
+	fi
+fi
+echo "1..6"
 exit $fail

@@ -15,7 +15,7 @@ if ! unshare --mount --propagation private true 2>/dev/null; then
 	echo "1..0 # SKIP unshare --mount not permitted here"
 	exit 0
 fi
-moddir="$top_builddir/nss/.libs"
+moddir="$top_builddir/tests/nss/.libs"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 "$top_builddir/tests/nss/mkcache" "$tmp/nss.cache" <<SPEC || { echo "Bail out! mkcache"; exit 1; }

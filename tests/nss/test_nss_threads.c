@@ -96,7 +96,7 @@ int main(void)
 	void *h;
 	int i, fails = 0;
 
-	snprintf(so, sizeof(so), "%s/nss/.libs/libnss_gotrue.so.2", top ? top : ".");
+	snprintf(so, sizeof(so), "%s/tests/nss/.libs/libnss_gotrue.so.2", top ? top : ".");
 	if (mkdtemp(dir) == NULL)
 		skip_all("mkdtemp");
 	snprintf(path, sizeof(path), "%s/nss.cache", dir);

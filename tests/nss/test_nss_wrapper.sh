@@ -6,7 +6,7 @@ if [ "${GOTRUE_SANITIZED:-no}" = yes ]; then
 	echo "1..0 # SKIP sanitizer build: getent cannot load an ASan module (the in-process tests cover it)"
 	exit 0
 fi
-mod="$top_builddir/nss/.libs/libnss_gotrue.so.2"
+mod="$top_builddir/tests/nss/.libs/libnss_gotrue.so.2"
 mkcache="$top_builddir/tests/nss/mkcache"
 wrapper=
 for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
