@@ -10,6 +10,7 @@ lib_libgotrue_cache_la_LIBADD =
 lib_libgotrue_la_SOURCES += \
 	lib/cache_writer.c \
 	lib/idmap.c lib/idmap.h \
+	lib/owner.c lib/owner.h \
 	lib/accounts.c lib/accounts.h \
 	lib/sync.c lib/sync.h
 lib_libgotrue_la_LIBADD += lib/libgotrue-cache.la

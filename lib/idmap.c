@@ -20,6 +20,7 @@
 
 #include "array.h"
 #include "idmap.h"
+#include "owner.h"
 
 void gotrue_account_clear(struct gotrue_account *a)
 {
@@ -120,6 +121,9 @@ struct gotrue_idmap_state {
 	struct htab by_group; /* group name -> index in groups, after resolve */
 	size_t cap_groups;
 	struct gotrue_prefault_mark accounts_pf;
+	/* gotrue_idmap_check_owners: the cache NSS answers from, mapped once for the whole set. */
+	struct gotrue_cache owners;
+	bool check_owners;
 };
 
 /* @len bytes aligned to @align (a power of two): 1 for strings, which are most of the pool. */
@@ -605,6 +609,8 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 	groups_free(m);
 	free(m->accounts);
 	htab_free(&m->st->interned);
+	if (m->st->check_owners)
+		gotrue_cache_destroy(&m->st->owners);
 	if (!m->st->ahead_taken)
 		gotrue_cache_builder_free(m->st->ahead);
 	pool_free(m->st);
@@ -710,10 +716,45 @@ struct gotrue_cache_builder *gotrue_idmap_take_builder(struct gotrue_idmap *m)
 	return m->st->ahead;
 }
 
+int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path)
+{
+	gotrue_cache_init(&m->st->owners, cache_path);
+	m->st->check_owners = true;
+	return 0;
+}
+
+/* Why @name, which NSS resolves to some other source's account, is not ours to publish, or NULL
+ * (owner.h). Only users fresh from the server are asked, and only admitted ones: accounts read
+ * back from the index passed this at the sync that wrote them, and a login's one-user update
+ * must not cost one NSS lookup per account of the host. One getpwnam_r per admitted user is
+ * what a whole sync pays; the NSS module answers from a mapped index and files from a short
+ * file, so it is the remote sources (LDAP, SSSD) that set its price, and only asking them
+ * proves a name is not theirs: an enumeration misses what they do not enumerate. */
+static const char *foreign_name(struct gotrue_idmap *m, const char *name)
+{
+	const char *why = NULL;
+
+	if (!m->st->check_owners)
+		return NULL;
+	switch (gotrue_owner_of(&m->st->owners, name, NULL)) {
+	case GOTRUE_OWNER_NONE:
+	case GOTRUE_OWNER_OURS:
+		break;
+	case GOTRUE_OWNER_ERROR:
+		why = "cannot tell whether another account source holds the name (NSS failed)";
+		break;
+	case GOTRUE_OWNER_OTHER:
+		why = "name belongs to another account source";
+		break;
+	}
+	return why;
+}
+
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 {
 	struct gotrue_cache_builder *b = m->st->ahead_taken ? NULL : m->st->ahead;
 	struct gotrue_account a;
+	const char *why_s;
 	char why[128];
 
 	if (map_user(m->st, m->cfg, u, &a, why, sizeof(why)) != 0) {
@@ -726,6 +767,11 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 		m->n_seen++;
 		m->n_not_admitted++;
 		return 0;
+	}
+	why_s = foreign_name(m, a.name);
+	if (why_s != NULL) {
+		m->n_seen++;
+		return left_out(m, "user", u->id, a.name, "%s", why_s);
 	}
 	/* Interned now, used if the account is kept; a user left out later leaves strings that
 	 * the builder zeroes at finish. */

@@ -1,6 +1,7 @@
 /* idmap: how a GoTrue user becomes a Unix account (DESIGN.md "NSS cache", "Mappings"), from
  * app_metadata only, and how a whole set of users is made consistent: name and uid collisions,
- * clashes with local /etc/passwd and /etc/group (read directly, never through NSS), local_groups
+ * clashes with local /etc/passwd and /etc/group (read directly) and, for users fresh from the
+ * server, with every other NSS source (gotrue_idmap_check_owners), local_groups
  * and derived groups. Used by sync (the whole listing) and by the PAM login refresh (one user). */
 #ifndef GOTRUE_IDMAP_H
 #define GOTRUE_IDMAP_H
@@ -101,6 +102,10 @@ struct gotrue_idmap {
 struct gotrue_idmap *gotrue_idmap_new(const struct gotrue_config *cfg, const char *passwd_path,
 				      const char *group_path);
 void gotrue_idmap_free(struct gotrue_idmap *m);
+/* From now on, a user added with gotrue_idmap_add_user whose name NSS resolves to an account
+ * other than this module's own entry in the cache at @cache_path (lib/owner.h: a system user a
+ * package created, LDAP, SSSD) is left out, "name belongs to another account source". 0. */
+int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path);
 /* Map @u and keep it, or record it as left out, or count it as not admitted. -1 only on ENOMEM. */
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);
 /* Keep an already-mapped account (moved in: @a is cleared). -1 on ENOMEM. */

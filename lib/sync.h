@@ -1,8 +1,10 @@
 /* sync: fill the NSS cache and the private account index from GoTrue. gotrue_sync_run() pages
  * through GET /admin/users with the service-role key, maps every user (idmap), and replaces both
  * files atomically only when the whole listing succeeded. gotrue_sync_one_user() updates one
- * user's entry after a PAM login (GET /user data). Both hold state_dir/.sync.lock. Sync never
- * resolves names through NSS (local files are read directly), so it cannot wait on itself. */
+ * user's entry after a PAM login (GET /user data). Both hold state_dir/.sync.lock. Local files
+ * are read directly; NSS is asked only getpwnam_r of each admitted user fresh from the server
+ * (lib/owner.h), which libnss_gotrue answers from its mapped cache without any lock that sync
+ * holds, so a sync cannot wait on itself. */
 #ifndef GOTRUE_SYNC_H
 #define GOTRUE_SYNC_H
 

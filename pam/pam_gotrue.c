@@ -30,12 +30,20 @@ static void parse_own_flags(struct pg_args *args, int argc, const char **argv)
 			args->ignore_unknown_user = true;
 		else if (strcmp(argv[i], "ignore_authinfo_unavail") == 0)
 			args->ignore_authinfo_unavail = true;
+		/* Also a config key (left to gotrue_config_load): read here as well, for what is
+		 * logged before the config is. */
+		else if (strcmp(argv[i], "debug") == 0 || strcmp(argv[i], "debug=yes") == 0 ||
+			 strcmp(argv[i], "debug=true") == 0 || strcmp(argv[i], "debug=1") == 0)
+			args->debug = true;
 	}
 }
 
-/* Options and the user name. Returns PG_OK or the outcome to report. */
+/* The user name, whether it is this module's at all, then the options. Returns PG_OK or the
+ * outcome to report. A name that belongs to another account source is answered before
+ * gotrue.conf is read: a config or account index that cannot be used must never stand between
+ * root (or any local account) and pam_unix. */
 static enum pg_outcome ctx_init(struct pg_ctx *ctx, pam_handle_t *pamh, int argc, const char **argv,
-				bool prompt_for_user)
+				enum pg_phase phase)
 {
 	const void *item = NULL;
 	enum pg_outcome out = PG_INTERNAL;
@@ -43,14 +51,7 @@ static enum pg_outcome ctx_init(struct pg_ctx *ctx, pam_handle_t *pamh, int argc
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->pamh = pamh;
 	parse_own_flags(&ctx->args, argc, argv);
-	ctx->cfg = gotrue_config_new();
-	if (ctx->cfg == NULL)
-		goto cleanup;
-	if (gotrue_config_load(pamh, ctx->cfg, argc, argv, own_flags) != 0) {
-		out = PG_CONFIG;
-		goto cleanup;
-	}
-	if (prompt_for_user) {
+	if (phase == PG_PHASE_AUTH || phase == PG_PHASE_PASSWORD) {
 		if (pam_get_user(pamh, &ctx->user, NULL) != PAM_SUCCESS)
 			ctx->user = NULL;
 	} else if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS) {
@@ -59,6 +60,17 @@ static enum pg_outcome ctx_init(struct pg_ctx *ctx, pam_handle_t *pamh, int argc
 	if (ctx->user == NULL || *ctx->user == '\0') {
 		gotrue_log(pamh, LOG_ERR, "no user name");
 		out = PG_USER_UNKNOWN;
+		goto cleanup;
+	}
+	out = pg_local_first(ctx, phase);
+	if (out != PG_OK)
+		goto cleanup;
+	out = PG_INTERNAL;
+	ctx->cfg = gotrue_config_new();
+	if (ctx->cfg == NULL)
+		goto cleanup;
+	if (gotrue_config_load(pamh, ctx->cfg, argc, argv, own_flags) != 0) {
+		out = PG_CONFIG;
 		goto cleanup;
 	}
 	out = PG_OK;
@@ -81,41 +93,30 @@ static int run(pam_handle_t *pamh, int flags, int argc, const char **argv, enum 
 	enum pg_outcome out;
 	int rc;
 
-	if (phase == PG_PHASE_ACCOUNT && pg_local_account(pamh)) {
-		/* A local account is not a GoTrue user (DESIGN.md: PAM_USER_UNKNOWN), decided
-		 * before gotrue.conf is even read: a broken config must not lock root out. */
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.pamh = pamh;
-		parse_own_flags(&ctx.args, argc, argv);
-		out = PG_USER_UNKNOWN;
-	} else {
-		out = ctx_init(&ctx, pamh, argc, argv,
-			       phase == PG_PHASE_AUTH || phase == PG_PHASE_PASSWORD);
-		ctx.flags = flags;
-		if (out == PG_OK) {
-			switch (phase) {
-			case PG_PHASE_AUTH:
-				out = pg_authenticate(&ctx);
-				break;
-			case PG_PHASE_ACCOUNT:
-				out = pg_account(&ctx);
-				break;
-			case PG_PHASE_CRED:
-				out = pg_setcred(&ctx);
-				break;
-			case PG_PHASE_SESSION:
-				out = close_session ? pg_close_session(&ctx)
-						    : pg_open_session(&ctx);
-				break;
-			case PG_PHASE_PASSWORD:
-				out = pg_chauthtok(&ctx, flags);
-				break;
-			}
+	out = ctx_init(&ctx, pamh, argc, argv, phase);
+	ctx.flags = flags;
+	if (out == PG_OK) {
+		switch (phase) {
+		case PG_PHASE_AUTH:
+			out = pg_authenticate(&ctx);
+			break;
+		case PG_PHASE_ACCOUNT:
+			out = pg_account(&ctx);
+			break;
+		case PG_PHASE_CRED:
+			out = pg_setcred(&ctx);
+			break;
+		case PG_PHASE_SESSION:
+			out = close_session ? pg_close_session(&ctx) : pg_open_session(&ctx);
+			break;
+		case PG_PHASE_PASSWORD:
+			out = pg_chauthtok(&ctx, flags);
+			break;
 		}
 	}
 	rc = pg_apply_ignore(&ctx.args, pg_result(&ctx, phase, out));
-	gotrue_debug(pamh, ctx.cfg != NULL && ctx.cfg->debug, "result %s; user=%s",
-		     pam_strerror(pamh, rc), ctx.user ? ctx.user : "?");
+	gotrue_debug(pamh, ctx.args.debug || (ctx.cfg != NULL && ctx.cfg->debug),
+		     "result %s; user=%s", pam_strerror(pamh, rc), ctx.user ? ctx.user : "?");
 	ctx_clear(&ctx);
 	return rc;
 }

@@ -53,6 +53,7 @@ struct pg_args {
 	bool try_first_pass;
 	bool ignore_unknown_user;
 	bool ignore_authinfo_unavail;
+	bool debug; /* the module argument only: gates what is logged before the config is read */
 };
 
 /* One call's context: options and config. */
@@ -81,11 +82,13 @@ struct pg_mapped {
 	struct gotrue_account entry; /* as the index has it, to see whether a login changes it */
 };
 void pg_mapped_clear(struct pg_mapped *m);
-/* True when PAM_USER is an account of the local /etc/passwd, read directly. Such a name is never
- * a GoTrue user (sync leaves clashing names out), so its account step is not ours to decide, even
- * when gotrue.conf cannot be read: that is what keeps root able to log in through a stack whose
- * pam_gotrue account line says default=bad. */
-bool pg_local_account(pam_handle_t *pamh);
+/* Local accounts first (DESIGN.md "Admission"), in every phase and before gotrue.conf is read:
+ * PG_OK when NSS knows no account of this name or answers with this module's own cache entry
+ * (lib/owner.h); otherwise the name is another source's (files, LDAP, SSSD...) and never this
+ * module's, whatever the account index says: PG_USER_UNKNOWN, or PG_NOT_OURS for setcred and the
+ * session, which then hold only what this very transaction's authenticate left (sudo: the
+ * invoking GoTrue user's record while PAM_USER is root). Logged at debug level only. */
+enum pg_outcome pg_local_first(struct pg_ctx *ctx, enum pg_phase phase);
 /* Map PAM_USER through the private account index, else the name@domain fallback. */
 enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m);
 /* Whether the user GoTrue returned is the account @m named and maps back to PAM_USER. When it

@@ -1,6 +1,7 @@
-/* util: small pieces the flows share: user messages through the conversation, the login name <->
- * GoTrue account mapping (the seam for the private account index), allow_groups, the session
- * handle, and clients bounded by a deadline. */
+/* util: small pieces the flows share: user messages through the conversation, whether a name is
+ * this module's at all (local accounts first), the login name <-> GoTrue account mapping (the seam
+ * for the private account index), allow_groups, the session handle, and clients bounded by a
+ * deadline. */
 #include <config.h>
 
 #include <ctype.h>
@@ -18,6 +19,7 @@
 #include "api.h"
 #include "idmap.h"
 #include "log.h"
+#include "owner.h"
 #include "pam_gotrue.h"
 #include "store.h"
 #include "user.h"
@@ -56,48 +58,43 @@ void pg_mapped_clear(struct pg_mapped *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The uid of a local account in /etc/passwd, read directly as sync does (lib/idmap.h): local
- * accounts live there, and going through NSS would ask remote sources (and, through nss_systemd,
- * a daemon) on every login. 0 found, -1 not found, -2 unreadable. */
-static int local_uid(const char *name, unsigned long *uid)
+enum pg_outcome pg_local_first(struct pg_ctx *ctx, enum pg_phase phase)
 {
-	struct passwd pwbuf, *pw = NULL;
-	char buf[16384];
-	FILE *f;
-	int rc = -1, e;
+	const void *own_handle = NULL;
+	enum gotrue_owner owner;
+	enum pg_outcome out = PG_OK;
+	int e = 0;
 
-	f = fopen("/etc/passwd", "re");
-	if (f == NULL)
-		return errno == ENOENT ? -1 : -2;
-	/* fgetpwent_r: PAM applications may be threaded. */
-	while (rc == -1 && (e = fgetpwent_r(f, &pwbuf, buf, sizeof(buf), &pw)) != ENOENT) {
-		if (e != 0)
-			rc = -2; /* ERANGE would re-read the same line forever: give up, fail closed
-				  */
-		else if (strcmp(pw->pw_name, name) == 0) {
-			*uid = pw->pw_uid;
-			rc = 0;
-		}
-	}
-	fclose(f);
-	return rc;
-}
-
-bool pg_local_account(pam_handle_t *pamh)
-{
-	const void *user = NULL;
-	unsigned long uid;
-
-	if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS || user == NULL)
-		return false;
-	return local_uid(user, &uid) == 0;
+	owner = gotrue_owner_of_name(ctx->user, &e);
+	if (owner == GOTRUE_OWNER_NONE || owner == GOTRUE_OWNER_OURS)
+		goto cleanup;
+	/* sudo authenticates the invoking user, then sets PAM_USER to the target (root) for
+	 * setcred and the session: a handle from pam_set_data was left by this transaction's own
+	 * authenticate of a GoTrue user, and session.c lets it name only that user's record. It
+	 * cannot be planted, unlike one in the PAM environment. */
+	if ((phase == PG_PHASE_CRED || phase == PG_PHASE_SESSION) &&
+	    pam_get_data(ctx->pamh, PG_DATA_HANDLE, &own_handle) == PAM_SUCCESS &&
+	    own_handle != NULL)
+		goto cleanup;
+	if (owner == GOTRUE_OWNER_ERROR)
+		gotrue_log(ctx->pamh, LOG_NOTICE,
+			   "cannot tell whether another account source holds the name (%s); "
+			   "not a GoTrue user; user=%s",
+			   strerror(e), ctx->user);
+	else
+		gotrue_debug(ctx->pamh, ctx->args.debug,
+			     "an account of another source (files, LDAP, SSSD...), not a GoTrue "
+			     "user; user=%s",
+			     ctx->user);
+	out = phase == PG_PHASE_CRED || phase == PG_PHASE_SESSION ? PG_NOT_OURS : PG_USER_UNKNOWN;
+cleanup:
+	return out;
 }
 
 enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 {
 	const struct gotrue_config *cfg = ctx->cfg;
 	struct gotrue_account acct = {0};
-	unsigned long uid;
 	char *index = NULL;
 	enum pg_outcome out = PG_USER_UNKNOWN;
 	int rc;
@@ -138,20 +135,8 @@ enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 		out = PG_OK;
 		goto cleanup;
 	}
-	/* Not synced yet. A local account outside the GoTrue uid range (root, a system user, a
-	 * local person) is not ours: its password must never be sent to the server. */
-	rc = local_uid(ctx->user, &uid);
-	if (rc == -2) {
-		gotrue_log(ctx->pamh, LOG_ERR, "cannot read /etc/passwd; user=%s", ctx->user);
-		out = PG_INTERNAL;
-		goto cleanup;
-	}
-	if (rc == 0 && (uid < cfg->uid_min || uid > cfg->uid_max)) {
-		gotrue_debug(ctx->pamh, cfg->debug, "a local account, not a GoTrue user; user=%s",
-			     ctx->user);
-		goto cleanup;
-	}
-	/* DESIGN.md "A user not in it yet": name@domain, only when the administrator enabled it
+	/* Not synced yet. A name of another account source never gets here (pg_local_first).
+	 * DESIGN.md "A user not in it yet": name@domain, only when the administrator enabled it
 	 * and exactly one domain is configured; pg_user_matches() then checks that the user GoTrue
 	 * returns maps back to this name. Otherwise no request is sent for a name sync never saw.
 	 */

@@ -26,10 +26,6 @@
  *    what remains (removing the record) cannot un-revoke anything. PAM_SUCCESS or
  *    PAM_SESSION_ERR are both accepted there, and a record left behind is one the refresh pass
  *    removes when the server says the session is gone.
- *  - inside pg_local_account(), the account step's probe of /etc/passwd: it can only make the
- *    module step aside (PAM_IGNORE) for a local name; when it cannot read the file it answers
- *    "not local" and the full GoTrue account check runs, so a PAM_SUCCESS then was earned by
- *    that check.
  * And one place where success is allowed but bounded: the open inside gotrue_store_pid_start()
  * (open_session reading /proc/PID/stat for the leader's start time). open_session may still
  * succeed there, or a host without a readable /proc would lock everyone out; but the record then
@@ -83,7 +79,6 @@ struct result {
 	int fired_phase;
 	bool fired_housekeeping;
 	bool revoked; /* close_session's POST /logout answered 2xx */
-	bool fired_probe;
 	bool fired_pid_start;
 	void *fired_caller;
 	long live;
@@ -310,7 +305,6 @@ static void cycle(struct result *res)
 	res->fired_housekeeping = inj.fired_housekeeping;
 	res->fired_caller = inj.fired_caller;
 	res->revoked = inj.revoked;
-	res->fired_probe = inj.fired_probe;
 	res->fired_pid_start = inj.fired_pid_start;
 	res->live = inj.live;
 	res->live_bytes = inj.live_bytes;
@@ -426,7 +420,7 @@ static void judge(enum inj_kind kind, long index, const struct result *r)
 			     r->rc[INJ_PHASE_CLOSE], r->records_end);
 			bad++;
 		}
-	} else if (r->fired_housekeeping || (r->fired_probe && r->rc[p] == PAM_SUCCESS)) {
+	} else if (r->fired_housekeeping) {
 		if (p == INJ_PHASE_CLOSE && r->rc[p] != PAM_SUCCESS &&
 		    r->rc[p] != PAM_SESSION_ERR) {
 			diag("%s: after the revocation close gave %d", what, r->rc[p]);

@@ -135,7 +135,6 @@ static bool should_fail(enum inj_kind k, void *caller)
 		inj.fired = true;
 		inj.fired_phase = inj.phase;
 		inj.fired_housekeeping = inj.housekeeping > 0 || inj.revoked;
-		inj.fired_probe = inj.probe > 0;
 		inj.fired_pid_start = inj.pid_start > 0;
 		inj.fired_caller = caller;
 	}
@@ -401,18 +400,6 @@ int __wrap_gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *
 }
 
 /* --- regions the judge treats apart (test_inject.c says why) ------------------------------- */
-
-bool __real_pg_local_account(pam_handle_t *pamh);
-bool __wrap_pg_local_account(pam_handle_t *pamh);
-bool __wrap_pg_local_account(pam_handle_t *pamh)
-{
-	bool local;
-
-	inj.probe++;
-	local = __real_pg_local_account(pamh);
-	inj.probe--;
-	return local;
-}
 
 unsigned long long __real_gotrue_store_pid_start(pid_t pid);
 unsigned long long __wrap_gotrue_store_pid_start(pid_t pid);

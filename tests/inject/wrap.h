@@ -44,13 +44,11 @@ struct inj_state {
 	enum inj_kind fail_kind;    /* the call to fail: fail_kind's call number fail_index */
 	long fail_index;	    /* -1: fail nothing (the counting run) */
 	int housekeeping;	    /* > 0 inside the post-decision gotrue_sync_one_user() */
-	int probe;		    /* > 0 inside pg_local_account() (see test_inject.c) */
 	int pid_start;		    /* > 0 inside gotrue_store_pid_start() */
 	bool revoked;		    /* close_session's POST /logout answered 2xx */
 	bool fired;		    /* the chosen call was failed ... */
 	enum inj_phase fired_phase; /* ... in this phase */
 	bool fired_housekeeping;    /* ... inside housekeeping (see test_inject.c) */
-	bool fired_probe;	    /* ... inside pg_local_account() */
 	bool fired_pid_start;	    /* ... inside gotrue_store_pid_start() */
 	void *fired_caller;	    /* return address of the failed call, for addr2line */
 	long live;		    /* blocks allocated while armed and not freed yet */
