@@ -27,12 +27,10 @@
 #define DEFAULT_JWT_LEEWAY	30L
 /* The high half of the 31-bit uid space: clear of distribution ranges and of systemd's
  * dynamic users (61184..65519) and container ranges (524288..1879048191). */
-#define DEFAULT_UID_MIN 0x70000000UL
-#define DEFAULT_UID_MAX 0x7fff0000UL
-#define DEFAULT_HOME	"/home/%u"
-#define DEFAULT_SHELL	"/bin/bash"
-/* A CA bundle is public but can be large (the Mozilla bundle is ~200 KiB). */
-#define CA_FILE_MAX_SIZE    (4 * 1024 * 1024)
+#define DEFAULT_UID_MIN	    0x70000000UL
+#define DEFAULT_UID_MAX	    0x7fff0000UL
+#define DEFAULT_HOME	    "/home/%u"
+#define DEFAULT_SHELL	    "/bin/bash"
 #define PUBLIC_KEY_MAX_SIZE (64 * 1024)
 
 /* Where an option came from, for log lines: a file and line, or a module argument. */
@@ -1014,7 +1012,8 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		problem(&c, "max_response %zu is outside 1024..67108864 bytes", cfg->max_response);
 	check_secret_file(pamh, &c, "api_key_file", cfg->api_key_file);
 	check_secret_file(pamh, &c, "service_role_key_file", cfg->service_role_key_file);
-	check_public_file(pamh, &c, "ca_file", cfg->ca_file, CA_FILE_MAX_SIZE, "-----BEGIN ");
+	check_public_file(pamh, &c, "ca_file", cfg->ca_file, GOTRUE_CA_FILE_MAX_SIZE,
+			  "-----BEGIN ");
 	/* Token verification. */
 	if (cfg->jwt_secret_file == NULL && !have_public)
 		problem(&c, "no token verification key configured (jwt_secret_file, jwt_public_key "

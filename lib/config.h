@@ -12,6 +12,8 @@
 #define GOTRUE_DEFAULT_CONF    SYSCONFDIR "/gotrue/gotrue.conf"
 #define GOTRUE_CONF_MAX_SIZE   (64 * 1024)
 #define GOTRUE_SECRET_MAX_SIZE (16 * 1024)
+/* A CA bundle is public but can be large (the Mozilla bundle is ~200 KiB). */
+#define GOTRUE_CA_FILE_MAX_SIZE (4 * 1024 * 1024)
 
 /* Which GoTrue generation the server is: v2.69 ignores /logout?scope= and ends every session of
  * the user; current servers honour scope=local. "auto" asks /health. */

@@ -45,6 +45,12 @@ struct gotrue_http {
 	size_t limit;
 	bool too_large;
 	bool nomem;
+	/* ca_file's bytes, read once per handle with the config file's checks (gotrue_read_file:
+	 * root-owned, not a link, not writable by group or others, size cap) and handed to libcurl
+	 * as a blob, so that what verifies the server is what was checked, not whatever the path
+	 * names when libcurl opens it. */
+	char *ca;
+	size_t ca_len;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -142,6 +148,8 @@ void gotrue_http_free(struct gotrue_http *h)
 		return;
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
+	if (h->ca != NULL)
+		gotrue_wipe_free(h->ca, h->ca_len + 1);
 	free(h);
 }
 
@@ -638,8 +646,13 @@ static CURLcode set_options(struct gotrue_http *h, const char *url, const char *
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (cfg->ca_file && *cfg->ca_file)
-		SETOPT(CURLOPT_CAINFO, cfg->ca_file);
+	if (h->ca != NULL) {
+		/* Copied by libcurl (CURL_BLOB_COPY) at once: the blob itself lives on the stack.
+		 */
+		struct curl_blob ca = {.data = h->ca, .len = h->ca_len, .flags = CURL_BLOB_COPY};
+
+		SETOPT(CURLOPT_CAINFO_BLOB, &ca);
+	}
 	/* Not the environment's proxy: sudo runs this module with the invoking user's environment,
 	 * and an https_proxy/http_proxy of their choosing would see every request to a loopback
 	 * http server. The config has no proxy key, so none is used. */
@@ -674,6 +687,26 @@ static CURLcode set_options(struct gotrue_http *h, const char *url, const char *
 	return cc;
 }
 
+/* ca_file, once per handle. A file that fails the checks fails every request closed: a config
+ * error, never a fall back to the system's CAs. 0 or -1 with @err. */
+static int load_ca(struct gotrue_http *h, struct gotrue_error *err)
+{
+	const char *path = h->cfg->ca_file;
+	int rc = 0;
+
+	if (path == NULL || *path == '\0' || h->ca != NULL)
+		goto cleanup;
+	if (gotrue_read_file(h->pamh, path, GOTRUE_FILE_CONFIG, GOTRUE_CA_FILE_MAX_SIZE, &h->ca,
+			     &h->ca_len) != 0) {
+		h->ca = NULL;
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "ca_file %s cannot be used (see the log)",
+				 path);
+		rc = -1;
+	}
+cleanup:
+	return rc;
+}
+
 int gotrue_http_request(struct gotrue_http *h, const char *method, const char *path_and_query,
 			const char *bearer, const char *body, struct gotrue_http_response *resp,
 			struct gotrue_error *err)
@@ -695,7 +728,7 @@ int gotrue_http_request(struct gotrue_http *h, const char *method, const char *p
 		goto cleanup;
 	}
 	url = build_url(h->cfg, path_and_query, err);
-	if (!url)
+	if (!url || load_ca(h, err) != 0)
 		goto cleanup;
 	if ((bearer && !header_value_ok(bearer)) ||
 	    (h->cfg->api_key && !header_value_ok(h->cfg->api_key))) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -655,6 +656,94 @@ static void test_emulator_tls(void)
 	gotrue_error_clear(&err);
 }
 
+/* A copy of @from at @to with @mode and owner @uid. 0 or -1. */
+static int copy_as(const char *from, const char *to, mode_t mode, uid_t uid)
+{
+	char buf[65536];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	int rc = -1;
+
+	if (in == NULL || out == NULL)
+		goto cleanup;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (fwrite(buf, 1, n, out) != n)
+			goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (in != NULL)
+		fclose(in);
+	if (out != NULL && fclose(out) != 0)
+		rc = -1;
+	if (rc == 0 && (chmod(to, mode) != 0 || chown(to, uid, (gid_t)-1) != 0))
+		rc = -1;
+	return rc;
+}
+
+#define EMU_CA_CHECK_TESTS 7
+
+/* ca_file is held to the config file's rules (gotrue_read_file, GOTRUE_FILE_CONFIG) and reaches
+ * libcurl as the bytes checked: a CA that anyone could have swapped fails every request closed,
+ * as a config error, before anything is sent. */
+static void test_ca_file_checks(void)
+{
+	static const char *const tls[] = {"--tls", NULL};
+	static const struct {
+		const char *name;
+		mode_t mode;
+		uid_t uid;
+		bool link;
+	} bad[] = {
+		{"owned by nobody", 0644, 65534, false},
+		{"mode 0666", 0666, 0, false},
+		{"through a symlink", 0644, 0, true},
+		{"nobody's, 0666, through a symlink", 0666, 65534, true},
+	};
+	struct gotrue_http_response resp = {0};
+	struct gotrue_error err = {0};
+	char dir[] = "/tmp/gotrue-ca.XXXXXX", good[64], path[96], target[96];
+	struct emu *e;
+	char *ca = NULL;
+	double secs;
+	size_t i;
+	int rc;
+
+	e = emu_start(tls);
+	if (e == NULL || geteuid() != 0 || mkdtemp(dir) == NULL) {
+		skip(EMU_CA_CHECK_TESTS, "needs root (chown) and the TLS emulator");
+		emu_stop(e);
+		return;
+	}
+	ca = emu_path(e, "ca.pem");
+	snprintf(good, sizeof(good), "%s/good.pem", dir);
+	rc = copy_as(ca, good, 0644, 0) == 0 ? emu_request(e, good, "/health", &err, &resp, &secs)
+					     : -1;
+	ok(rc == 0 && resp.status == 200, "ca_file root-owned 0644: accepted (%s)", err.message);
+	emu_reset_counts(e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "%s/bad%zu.pem", dir, i);
+		snprintf(target, sizeof(target), "%s/target%zu.pem", dir, i);
+		rc = copy_as(ca, bad[i].link ? target : path, bad[i].mode, bad[i].uid);
+		if (rc == 0 && bad[i].link)
+			rc = symlink(target, path);
+		rc = rc == 0 ? emu_request(e, path, "/health", &err, &resp, &secs) : 0;
+		ok(rc == -1 && err.kind == GOTRUE_ERR_CONFIG, "ca_file %s: a config error (%s: %s)",
+		   bad[i].name, gotrue_error_kind_name(err.kind), err.message);
+		unlink(path);
+		unlink(target);
+	}
+	is_int(emu_count(e, "GET /health"), 0, "no request sent with an untrusted ca_file");
+	rc = emu_request(e, good, "/health", &err, &resp, &secs);
+	ok(rc == 0 && resp.status == 200, "the good one still works after (%s)", err.message);
+	unlink(good);
+	rmdir(dir);
+	free(ca);
+	emu_stop(e);
+	gotrue_http_response_clear(&resp);
+	gotrue_error_clear(&err);
+}
+
 int main(void)
 {
 	const char *emulator = getenv("GOTRUE_EMULATOR");
@@ -670,8 +759,10 @@ int main(void)
 	if (emulator && access(emulator, X_OK) == 0) {
 		test_emulator_faults();
 		test_emulator_tls();
+		test_ca_file_checks();
 	} else {
-		skip(EMU_FAULT_TESTS + EMU_TLS_TESTS, "no emulator ($GOTRUE_EMULATOR)");
+		skip(EMU_FAULT_TESTS + EMU_TLS_TESTS + EMU_CA_CHECK_TESTS,
+		     "no emulator ($GOTRUE_EMULATOR)");
 	}
 	return done_testing();
 }
