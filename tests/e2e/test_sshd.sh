@@ -213,6 +213,52 @@ fi
 emu_clear_faults
 check "GoTrue back: alice logs in again" ssh_pw alice "$PW_ALICE" password true
 
+# --- local accounts first ------------------------------------------------------------------
+# A GoTrue user signed up as redis@example.com and was synced; then a package created the system
+# user redis. The index still names the GoTrue account, but the name is a local account's now:
+# its GoTrue password must not log in as uid 120, nor even be sent to the server.
+PW_REDIS='Redis-Signup-5q'
+emu_create_user redis@example.com "$PW_REDIS" '{"app_metadata":{"groups":["devs"]}}' >/dev/null &&
+	e2e_sync
+check "redis: synced as a GoTrue user first" sh -c 'getent passwd redis | grep -q "^redis:\*:"'
+echo "redis:x:120:120:Redis:/var/lib/redis:/bin/sh" >>/etc/passwd
+echo "redis:x:120:" >>/etc/group
+echo "redis:*:19000:0:99999:7:::" >>/etc/shadow
+check "redis: now a local account (uid 120)" test "$(id -u redis 2>/dev/null)" = 120
+emu_reset_counts
+refused "redis: the GoTrue password does not log in as the local redis" redis "$PW_REDIS" password
+refused "redis (keyboard-interactive): the same" redis "$PW_REDIS" keyboard-interactive
+check "redis: no password was sent to GoTrue" \
+	test "$(emu_count 'POST /token?grant_type=password')" = 0
+e2e_sync
+check "redis: the next sync leaves the name out (another account source)" \
+	grep -q 'another account source' "$E2E_TMP/sync.out"
+check "alice still logs in" ssh_pw alice "$PW_ALICE" password true
+
+# root through the man page's sshd stack (default=die before pam_unix), with a gotrue.conf that
+# group members could write: refused by the module for GoTrue users, never in root's way.
+e2e_pam sshd "auth     [success=done user_unknown=ignore default=die] $E2E_PAM_SO conf=$CONF
+auth     required   pam_unix.so try_first_pass
+account  [success=ok user_unknown=ignore default=bad] $E2E_PAM_SO conf=$CONF
+account  required   pam_unix.so
+session  optional   $E2E_PAM_SO conf=$CONF
+session  required   pam_unix.so
+password [success=done user_unknown=ignore default=die] $E2E_PAM_SO conf=$CONF
+password required   pam_unix.so use_authtok"
+chmod 0664 "$CONF"
+if ssh_pw root "$PW_ROOT" password 'id -u' && [ "$(cat "$t/out")" = 0 ]; then
+	ok "group-writable gotrue.conf, man page stack: root's password login works"
+else
+	not_ok "group-writable gotrue.conf, man page stack: root's password login works"
+	show
+	diag "$(tail -n 20 "$t/sshd.log")"
+fi
+refused "group-writable gotrue.conf: alice is refused (the config is not trusted)" \
+	alice "$PW_ALICE" password
+chmod 0644 "$CONF"
+check "repaired gotrue.conf, man page stack: alice logs in" ssh_pw alice "$PW_ALICE" password true
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
+
 # --- live sessions and the refresh pass (gotruectl refresh, a timer's work) ----------------
 # bg_login TAG [SSH OPTIONS]: alice logs in in the background and runs `echo $$; exec sleep 60`:
 # the remote shell's pid (the sleep, a process of this host) lands in $t/TAG.out, so the test can

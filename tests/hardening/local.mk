@@ -25,6 +25,16 @@ tests_hardening_test_attacks_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $
 tests_hardening_test_attacks_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_hardening_test_attacks_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
 	pam/pam_gotrue.la
+# Local accounts first (pam/util.c pg_local_first, lib/owner.c): the program runs itself again
+# under nss_wrapper, with the test build of the NSS module standing in for LDAP.
+if HAVE_MHD
+HARDENING_TESTS += tests/hardening/test_local_first
+endif
+tests_hardening_test_local_first_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_hardening_test_local_first_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_hardening_test_local_first_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_hardening_test_local_first_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
+	pam/pam_gotrue.la tests/nss/libnss_gotrue.la
 # setuid callers (sudo, su) must not be steered by the environment: no plain getenv in the code
 # that runs inside them.
 TESTS += tests/hardening/test_getenv.sh
