@@ -121,9 +121,8 @@ struct gotrue_idmap_state {
 	struct htab by_group; /* group name -> index in groups, after resolve */
 	size_t cap_groups;
 	struct gotrue_prefault_mark accounts_pf;
-	/* gotrue_idmap_check_owners: the cache NSS answers from, mapped once for the whole set. */
-	struct gotrue_cache owners;
-	bool check_owners;
+	/* gotrue_idmap_check_owners: who else holds a name (owner.h); NULL: nobody is asked. */
+	struct gotrue_owners *owners;
 };
 
 /* @len bytes aligned to @align (a power of two): 1 for strings, which are most of the pool. */
@@ -609,8 +608,7 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 	groups_free(m);
 	free(m->accounts);
 	htab_free(&m->st->interned);
-	if (m->st->check_owners)
-		gotrue_cache_destroy(&m->st->owners);
+	gotrue_owners_free(m->st->owners);
 	if (!m->st->ahead_taken)
 		gotrue_cache_builder_free(m->st->ahead);
 	pool_free(m->st);
@@ -716,27 +714,25 @@ struct gotrue_cache_builder *gotrue_idmap_take_builder(struct gotrue_idmap *m)
 	return m->st->ahead;
 }
 
-int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path)
+int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path, bool whole)
 {
-	gotrue_cache_init(&m->st->owners, cache_path);
-	m->st->check_owners = true;
-	return 0;
+	gotrue_owners_free(m->st->owners);
+	m->st->owners = gotrue_owners_new(cache_path, NULL, whole);
+	return m->st->owners != NULL ? 0 : -1;
 }
 
 /* Why @name, which NSS resolves to some other source's account, is not ours to publish, or NULL
  * (owner.h). Only users fresh from the server are asked, and only admitted ones: accounts read
  * back from the index passed this at the sync that wrote them, and a login's one-user update
- * must not cost one NSS lookup per account of the host. One getpwnam_r per admitted user is
- * what a whole sync pays; the NSS module answers from a mapped index and files from a short
- * file, so it is the remote sources (LDAP, SSSD) that set its price, and only asking them
- * proves a name is not theirs: an enumeration misses what they do not enumerate. */
+ * must not cost one NSS lookup per account of the host. What a whole sync pays for it is in
+ * lib/owner.c. */
 static const char *foreign_name(struct gotrue_idmap *m, const char *name)
 {
 	const char *why = NULL;
 
-	if (!m->st->check_owners)
+	if (m->st->owners == NULL)
 		return NULL;
-	switch (gotrue_owner_of(&m->st->owners, name, NULL)) {
+	switch (gotrue_owners_of(m->st->owners, name)) {
 	case GOTRUE_OWNER_NONE:
 	case GOTRUE_OWNER_OURS:
 		break;

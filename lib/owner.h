@@ -5,6 +5,8 @@
 #ifndef GOTRUE_OWNER_H
 #define GOTRUE_OWNER_H
 
+#include <stdbool.h>
+
 #include "cache.h"
 
 enum gotrue_owner {
@@ -23,5 +25,16 @@ enum gotrue_owner gotrue_owner_of(struct gotrue_cache *cache, const char *name, 
 
 /* The same with a cache mapped for this one call, at the NSS module's own path. */
 enum gotrue_owner gotrue_owner_of_name(const char *name, int *nss_errno);
+
+/* The same question for many names. With @list, and only sources in nsswitch.conf that
+ * enumerate what they resolve (owner.c says which and why), NSS is enumerated once here and each
+ * name is then a lookup in that list, answering OTHER or NONE (for NONE and OURS alike); else
+ * each gotrue_owners_of() is a gotrue_owner_of(). @list enumerates the process's NSS: not in a
+ * PAM caller. @nsswitch_path: NULL for /etc/nsswitch.conf. NULL on ENOMEM. */
+struct gotrue_owners;
+struct gotrue_owners *gotrue_owners_new(const char *cache_path, const char *nsswitch_path,
+					bool list);
+enum gotrue_owner gotrue_owners_of(struct gotrue_owners *o, const char *name);
+void gotrue_owners_free(struct gotrue_owners *o);
 
 #endif

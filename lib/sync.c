@@ -299,9 +299,8 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	c = gotrue_client_new(pamh, cfg);
 	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
-	if (m != NULL)
-		gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH);
-	if (c == NULL || m == NULL) {
+	if (c == NULL || m == NULL ||
+	    gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -356,9 +355,9 @@ int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		goto cleanup;
 	acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
 	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
-	if (acct_path == NULL || m == NULL)
+	if (acct_path == NULL || m == NULL ||
+	    gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH, false) != 0)
 		goto cleanup;
-	gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH);
 	if (lock_state(pamh, cfg, (int)cfg->timeout * 1000, &lock_fd) != 0)
 		goto cleanup;
 	/* The index holds every mapped account with what the set rules need (created_at, groups),

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "emu.h"
 #include "http.h"
+#include "owner.h"
 #include "pamtest.h"
 #include "sync.h"
 #include "tap.h"
@@ -324,6 +325,32 @@ static void test_sync(void)
 	gotrue_config_free(cfg);
 }
 
+/* Both ways a whole sync asks (lib/owner.c): one enumeration when nsswitch.conf names only
+ * sources that enumerate (files, systemd, gotrue), one getpwnam_r per name otherwise (an ldap
+ * line). They must agree. */
+static void test_owner_modes(void)
+{
+	static const char *const lines[] = {"passwd: files [NOTFOUND=continue] systemd gotrue\n",
+					    "passwd:\tfiles ldap gotrue # a directory\n"};
+	static const char *const mode[] = {"one enumeration", "per name"};
+	char path[256], cache[256];
+	struct gotrue_owners *o;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/nsswitch.conf", dir);
+	snprintf(cache, sizeof(cache), "%s/no.cache", dir);
+	for (i = 0; i < 2; i++) {
+		o = write_file(path, lines[i], 0644) == 0 ? gotrue_owners_new(cache, path, true)
+							  : NULL;
+		ok(o != NULL && gotrue_owners_of(o, "redis") == GOTRUE_OWNER_OTHER &&
+			   gotrue_owners_of(o, "ldapuser") == GOTRUE_OWNER_OTHER &&
+			   gotrue_owners_of(o, "root") == GOTRUE_OWNER_OTHER &&
+			   gotrue_owners_of(o, "alice") == GOTRUE_OWNER_NONE,
+		   "%s: redis, ldapuser and root are other sources', alice nobody's", mode[i]);
+		gotrue_owners_free(o);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const args[] = {"--mode", "current", NULL};
@@ -364,6 +391,7 @@ int main(int argc, char **argv)
 
 	test_other_sources();
 	test_sync();
+	test_owner_modes();
 	test_broken_config();
 
 	for (i = 0; i < 3; i++)
