@@ -176,21 +176,17 @@ static int chauthtok(const char *service, const char *user, const char *old)
  * in the directory: each name maps to its GoTrue account. */
 static int write_index(char *const ids[3])
 {
-	static char n_redis[] = "redis", n_ldap[] = "ldapuser", n_alice[] = "alice",
-		    e_redis[] = "redis@example.com", e_ldap[] = "ldapuser@example.com",
-		    e_alice[] = "alice@example.com";
+	static char names[3][16] = {"redis", "ldapuser", "alice"};
+	static char emails[3][32] = {"redis@example.com", "ldapuser@example.com",
+				     "alice@example.com"};
 	struct gotrue_account a[3];
 	char path[256];
 	size_t i;
 
 	memset(a, 0, sizeof(a));
-	a[0].name = n_redis;
-	a[0].email = e_redis;
-	a[1].name = n_ldap;
-	a[1].email = e_ldap;
-	a[2].name = n_alice;
-	a[2].email = e_alice;
 	for (i = 0; i < 3; i++) {
+		a[i].name = names[i];
+		a[i].email = emails[i];
 		a[i].uid = a[i].gid = 0x70000100 + (uint32_t)i;
 		a[i].user_id = ids[i];
 	}
