@@ -724,6 +724,49 @@ cleanup:
 	free(before);
 }
 
+/* Deny by default: with allow_groups set, only its members become Unix users; the others are
+ * counted, not listed one by one, and reach neither the cache nor the index. */
+static void test_admission(void)
+{
+	struct gotrue_sync_summary sum;
+	struct gotrue_account a = {0};
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	struct gotrue_cache_pw p;
+	size_t i, left_users = 0;
+
+	if (gotrue_config_set(NULL, cfg, "allow_groups", "devs") != 0 ||
+	    gotrue_config_set(NULL, cfg, "allow_all_users", "no") != 0) {
+		ok(0, "admission: config set");
+		return;
+	}
+	memset(&sum, 0, sizeof(sum));
+	if (!ok(sync_now(&sum) == 0, "admission: sync with allow_groups = devs succeeds"))
+		return;
+	for (i = 0; i < sum.n_left_out; i++)
+		left_users += strcmp(sum.left_out[i].what, "user") == 0;
+	ok(sum.not_admitted > 0, "admission: users in no allowed group counted (%zu)",
+	   sum.not_admitted);
+	is_int((long)(sum.users + sum.not_admitted + left_users), (long)sum.users_seen,
+	       "admission: every listed user is written, not admitted or left out");
+	ok(find_left(&sum, dave_id, "") == NULL, "admission: not admitted is not a left-out line");
+	gotrue_sync_summary_clear(&sum);
+	gotrue_cache_init(&c, cache_path);
+	if (ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "admission: cache readable")) {
+		is_int(gotrue_cache_getpwnam(v, "alice", &p), GOTRUE_CACHE_OK,
+		       "admission: alice (devs) in cache");
+		is_int(gotrue_cache_getpwnam(v, "dave", &p), GOTRUE_CACHE_NOTFOUND,
+		       "admission: dave (staff) not in the cache");
+		gotrue_cache_release(&c);
+	}
+	gotrue_cache_destroy(&c);
+	is_int(gotrue_accounts_lookup(NULL, acct_path, "dave", &a), 1,
+	       "admission: dave not in the account index");
+	gotrue_account_clear(&a);
+	gotrue_config_set(NULL, cfg, "allow_groups", "");
+	gotrue_config_set(NULL, cfg, "allow_all_users", "yes");
+}
+
 int main(void)
 {
 	char conf_extra[8300], *conf = NULL;
@@ -782,6 +825,7 @@ int main(void)
 	test_one_user();
 	test_scale();
 	test_index_fails();
+	test_admission();
 
 	free(alice_id);
 	free(bob_id);

@@ -175,6 +175,10 @@ int main(void)
 	svc_then("down-ignore", "url=http://127.0.0.1:9 ignore_authinfo_unavail", "pam_permit.so");
 	svc("fast", "timeout=1");
 	svc("staff", "allow_groups=staff");
+	/* The defaults an installed host has: admission only through allow_groups, and no
+	 * name@domain guess for a name sync never wrote. */
+	svc("deny-default", "allow_all_users=no");
+	svc("no-fallback", "email_fallback=no");
 
 	/* right and wrong password */
 	is_int(pt_auth("plain", "alice", PASSWORD, &c), PAM_SUCCESS, "right password: PAM_SUCCESS");
@@ -209,6 +213,23 @@ int main(void)
 	ok(strstr(c.told, "not allowed") != NULL, "outside allow_groups: told why");
 	is_int(pt_auth("staff", "dave", PASSWORD, NULL), PAM_SUCCESS,
 	       "in allow_groups: PAM_SUCCESS");
+
+	/* Deny by default: no allow_groups and no allow_all_users admits nobody, even with the
+	 * right password, and says why in the log. */
+	before = pt_log_len();
+	is_int(pt_auth("deny-default", "dave", PASSWORD, &c), PAM_PERM_DENIED,
+	       "no allow_groups, no allow_all_users: PAM_PERM_DENIED");
+	ok(strstr(pt_log() + before, "allow_groups is empty and allow_all_users is not set") !=
+		   NULL,
+	   "no allow_groups, no allow_all_users: the log says why");
+	is_int(pt_store_count(state_dir), 2, "no allow_groups: nothing stored for the refusal");
+	/* email_fallback off: a name the account index does not hold sends nothing. */
+	ok(created(emu_create_user(e, "nora@example.com", PASSWORD, "{\"email_confirm\":true}")),
+	   "user nora, never synced");
+	before = logins();
+	is_int(pt_auth("no-fallback", "nora", PASSWORD, NULL), PAM_USER_UNKNOWN,
+	       "email_fallback off: a name not in the index is PAM_USER_UNKNOWN");
+	is_int(logins(), before, "email_fallback off: no request for it");
 
 	/* the private account index: sign-in email from it, and acct_mgmt without a login (an SSH
 	 * key) */
