@@ -2,7 +2,9 @@
  * through GET /admin/users with the service-role key, maps every user (idmap), and replaces both
  * files atomically only when the whole listing succeeded. gotrue_sync_one_user() updates one
  * user's entry after a PAM login (GET /user data). Both hold state_dir/.sync.lock. Sync never
- * resolves names through NSS (local files are read directly), so it cannot wait on itself. */
+ * resolves names through NSS (local files are read directly), so it cannot wait on itself. A
+ * name or uid that several users want stays with its holder in the previous account index
+ * (idmap.h), and a login's update never takes one from another account. */
 #ifndef GOTRUE_SYNC_H
 #define GOTRUE_SYNC_H
 
@@ -45,7 +47,10 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		    struct gotrue_error *err);
 
 /* Replace @u's entry (matched by user id) in the index and the cache, re-applying the set rules.
- * @opt may be NULL. 0, or -1 (logged; the old files stay). */
+ * Only that entry changes, and not its uid, gid or created_at when the index has it: when the
+ * rules would leave any account out (a name or uid another account holds, or @u itself), nothing
+ * is written. @opt may be NULL. 0 written, 1 not written (logged; the next sync decides), or -1
+ * (logged; the old files stay). */
 int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			 const struct gotrue_user *u, const struct gotrue_sync_options *opt);
 
