@@ -103,8 +103,8 @@ int gotrue_admin_list_users(struct gotrue_client *c, int page, int per_page,
  * without building them, and gotrue_user_from_json leaves their fields empty. */
 enum gotrue_user_members {
 	GOTRUE_USER_MEMBERS_LISTED,  /* all it fills but user_metadata (gotruectl admin list) */
-	GOTRUE_USER_MEMBERS_ACCOUNT, /* what the sync maps: id, email, phone, created_at,
-					banned_until and app_metadata */
+	GOTRUE_USER_MEMBERS_ACCOUNT, /* what the sync maps: id, email, phone, the confirmation
+					times, created_at, banned_until and app_metadata */
 };
 /* Every user, following Link rel="next". @each is called per user (return non-zero to stop with
  * an error); @progress (may be NULL) after each page with (seen, total). */

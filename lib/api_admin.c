@@ -308,9 +308,11 @@ static const char *const listed_keep[] = {"id",
 					  "app_metadata",
 					  "factors",
 					  NULL};
-/* lib/idmap.c and lib/accounts.c read these (and nothing of user_metadata, which never grants). */
+/* lib/idmap.c and lib/accounts.c read these (and nothing of user_metadata, which never grants);
+ * the confirmation times say whether an email may name an account. */
 static const char *const account_keep[] = {
-	"id", "email", "phone", "banned_until", "created_at", "app_metadata", NULL,
+	"id",		"email",	"phone",      "email_confirmed_at", "phone_confirmed_at",
+	"confirmed_at", "banned_until", "created_at", "app_metadata",	    NULL,
 };
 
 struct page_each_ctx {

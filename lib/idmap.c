@@ -123,6 +123,14 @@ struct gotrue_idmap_state {
 	struct gotrue_prefault_mark accounts_pf;
 	/* gotrue_idmap_check_owners: who else holds a name (owner.h); NULL: nobody is asked. */
 	struct gotrue_owners *owners;
+	/* The last index's holders (gotrue_idmap_holders_from): name and uid -> index in
+	 * held_ids, the user ids (pool strings). Loaded at the first contest, if ever. */
+	struct htab held_names, held_uids;
+	const char **held_ids;
+	size_t n_held, cap_held;
+	int (*load_holders)(void *ctx, struct gotrue_idmap *m);
+	void *load_ctx;
+	int holders_state; /* 0 not read yet, 1 read, -1 could not be read */
 };
 
 /* @len bytes aligned to @align (a power of two): 1 for strings, which are most of the pool. */
@@ -420,16 +428,21 @@ static char *expand(struct gotrue_idmap_state *st, const char *tmpl, const char 
 	return out;
 }
 
-/* The login name from app_metadata.username, else from the email when its domain is listed. */
+/* The login name from app_metadata.username (*@by_admin set), else from the email when its
+ * domain is listed and the address is confirmed: anyone can sign up as jdoe@ a listed domain,
+ * and only the confirmation shows that they own that mailbox. */
 static int pick_name(struct gotrue_idmap_state *st, const struct gotrue_config *cfg,
-		     const struct gotrue_user *u, char **out, char *why, size_t why_len)
+		     const struct gotrue_user *u, char **out, bool *by_admin, char *why,
+		     size_t why_len)
 {
 	const char *username = meta_string(u->app_metadata, "username");
-	const char *at;
+	const char *at = u->email != NULL ? strrchr(u->email, '@') : NULL;
+	bool listed = at != NULL && domain_listed(cfg->email_domains, at + 1);
 	char *name = NULL;
 	size_t i;
 	int rc = -1;
 
+	*by_admin = username != NULL;
 	if (username != NULL) {
 		/* Validated before it is copied: a set keeps no copy of a refused name. */
 		if (!gotrue_idmap_valid_name(username)) {
@@ -437,11 +450,13 @@ static int pick_name(struct gotrue_idmap_state *st, const struct gotrue_config *
 			goto cleanup;
 		}
 		name = str_copy(st, username, strlen(username));
-	} else if (u->email != NULL && (at = strrchr(u->email, '@')) != NULL &&
-		   domain_listed(cfg->email_domains, at + 1)) {
+	} else if (listed && gotrue_user_email_confirmed(u)) {
 		name = str_copy(st, u->email, (size_t)(at - u->email));
 		for (i = 0; name != NULL && name[i]; i++)
 			name[i] = (char)tolower((unsigned char)name[i]);
+	} else if (listed) {
+		set_why(why, why_len, "email not confirmed and no app_metadata.username");
+		goto cleanup;
 	} else {
 		set_why(why, why_len, "no app_metadata.username and no email in email_domains");
 		goto cleanup;
@@ -507,7 +522,7 @@ static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *c
 		set_why(why, why_len, "no user id or app_metadata");
 		goto cleanup;
 	}
-	if (pick_name(st, cfg, u, &a.name, why, why_len) != 0)
+	if (pick_name(st, cfg, u, &a.name, &a.admin_name, why, why_len) != 0)
 		goto cleanup;
 	if (json_object_object_get_ex(meta, "uid", &o) && json_object_is_type(o, json_type_int) &&
 	    json_object_get_int64(o) >= (int64_t)cfg->uid_min &&
@@ -609,6 +624,9 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 	free(m->accounts);
 	htab_free(&m->st->interned);
 	gotrue_owners_free(m->st->owners);
+	htab_free(&m->st->held_names);
+	htab_free(&m->st->held_uids);
+	free(m->st->held_ids);
 	if (!m->st->ahead_taken)
 		gotrue_cache_builder_free(m->st->ahead);
 	pool_free(m->st);
@@ -782,19 +800,30 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	return keep(m, &a);
 }
 
-void gotrue_idmap_remove_id(struct gotrue_idmap *m, const char *user_id)
+void gotrue_idmap_holders_from(struct gotrue_idmap *m,
+			       int (*load)(void *ctx, struct gotrue_idmap *m), void *ctx)
 {
-	size_t i = 0;
+	m->st->load_holders = load;
+	m->st->load_ctx = ctx;
+	m->st->holders_state = 0;
+}
 
-	/* The dropped account's strings stay in the pool until the set is freed. */
-	while (i < m->n_accounts) {
-		if (strcmp(m->accounts[i].user_id, user_id) == 0) {
-			m->accounts[i] = m->accounts[--m->n_accounts];
-			m->n_seen--;
-		} else {
-			i++;
-		}
-	}
+int gotrue_idmap_add_holder(struct gotrue_idmap *m, const char *name, uint32_t uid,
+			    const char *user_id)
+{
+	struct gotrue_idmap_state *st = m->st;
+	char *n = str_copy(st, name, strlen(name)), *id = str_copy(st, user_id, strlen(user_id));
+	uint32_t at = (uint32_t)st->n_held;
+
+	/* An index has each name and uid once; should it not, the first line keeps it. */
+	if (n == NULL || id == NULL || st->n_held >= UINT32_MAX - 1 ||
+	    gotrue_grow((void **)&st->held_ids, &st->cap_held, st->n_held + 1,
+			sizeof(*st->held_ids)) != 0 ||
+	    htab_put(&st->held_names, n, 0, at, NULL) != 0 ||
+	    htab_put(&st->held_uids, NULL, uid, at, NULL) != 0)
+		return -1;
+	st->held_ids[st->n_held++] = id;
+	return 0;
 }
 
 /* The local passwd and group files, indexed: names (with their uid/gid) and every id in use. */
@@ -1007,13 +1036,56 @@ static int settle_group(struct gotrue_idmap *m, char *name, const struct local *
 	return 0;
 }
 
-/* Leave out every account whose name (@by_name) or uid an older accepted one holds. Run over
- * the accounts oldest first, so that a later user never displaces an earlier one. @t maps each
- * key to its first holder. */
+/* Whether @a held its name (@by_name) or its uid in the last index, in *@held. The holders are
+ * read here, at the first contest of the resolve, and only then. 0, or -1 when they cannot be
+ * read: who keeps a contested name must not be guessed. */
+static int holds(struct gotrue_idmap *m, const struct gotrue_account *a, bool by_name, bool *held)
+{
+	struct gotrue_idmap_state *st = m->st;
+	const struct hslot *e;
+
+	*held = false;
+	if (st->holders_state == 0 && st->load_holders != NULL)
+		st->holders_state = st->load_holders(st->load_ctx, m) == 0 ? 1 : -1;
+	if (st->holders_state < 0)
+		return -1;
+	e = htab_find(by_name ? &st->held_names : &st->held_uids, by_name ? a->name : NULL, a->uid);
+	*held = e != NULL && strcmp(st->held_ids[e->val1 - 1], a->user_id) == 0;
+	return 0;
+}
+
+/* Whether @a, later in age order, takes a contested name (@by_name) or uid over from @b, the
+ * account keeping it so far: 1 or 0, with what decided in *@why, or -1 (holds). A name an
+ * administrator set (app_metadata.username) ranks over one derived from an email, then the
+ * holder in the last index over a newcomer; the older account wins what is left. */
+static int takes_over(struct gotrue_idmap *m, const struct gotrue_account *a,
+		      const struct gotrue_account *b, bool by_name, const char **why)
+{
+	bool ha, hb;
+
+	*why = "an earlier user";
+	if (by_name && a->admin_name != b->admin_name) {
+		*why = "the app_metadata.username of user";
+		return a->admin_name;
+	}
+	if (holds(m, a, by_name, &ha) != 0 || holds(m, b, by_name, &hb) != 0)
+		return -1;
+	if (ha != hb)
+		*why = "its holder since the last sync, user";
+	return ha && !hb;
+}
+
+/* Settle every name (@by_name) or uid that more than one account wants; the others are left
+ * out. Run over the accounts oldest first, with @t mapping each key to the account keeping it
+ * so far, which a later one displaces only when it ranks higher (takes_over): the outcome does
+ * not depend on the listing's order, and a newcomer never displaces a holder. */
 static int drop_later(struct gotrue_idmap *m, struct htab *t, bool by_name)
 {
 	const struct hslot *e;
+	struct gotrue_account *keeper, *winner, *loser;
+	const char *why;
 	size_t i;
+	int over;
 
 	if (htab_reserve(t, m->n_accounts) != 0)
 		return -1;
@@ -1026,10 +1098,18 @@ static int drop_later(struct gotrue_idmap *m, struct htab *t, bool by_name)
 			return -1;
 		if (e->val1 - 1 == i)
 			continue;
-		if (left_out(m, "user", a->user_id, a->name, "%s collides with an earlier user: %s",
-			     by_name ? "name" : "uid", m->accounts[e->val1 - 1].name) != 0)
+		keeper = &m->accounts[e->val1 - 1];
+		over = takes_over(m, a, keeper, by_name, &why);
+		if (over < 0)
 			return -1;
-		a->name = NULL; /* left out; its strings stay in the pool */
+		winner = over ? a : keeper;
+		loser = over ? keeper : a;
+		if (over)
+			htab_slot(t, by_name ? a->name : NULL, a->uid)->val1 = (uint32_t)i + 1;
+		if (left_out(m, "user", loser->user_id, loser->name, "%s collides with %s %s (%s)",
+			     by_name ? "name" : "uid", why, winner->user_id, winner->name) != 0)
+			return -1;
+		loser->name = NULL; /* left out; its strings stay in the pool */
 	}
 	return 0;
 }
@@ -1045,8 +1125,9 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 	groups_free(m);
 	if (m->n_accounts > UINT32_MAX - 1 || read_local(m, &l) != 0)
 		goto cleanup;
-	/* Oldest first (created_at, then id): a later user never displaces an earlier one, and the
-	 * outcome does not depend on the order the server listed them in. */
+	/* Oldest first (created_at, then id): a later user displaces an earlier one only when it
+	 * ranks higher (drop_later), and the outcome does not depend on the order the server
+	 * listed them in. */
 	if (sort_by_age(m) != 0)
 		goto cleanup;
 	for (i = 0; i < m->n_accounts; i++) {

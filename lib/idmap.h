@@ -35,6 +35,9 @@ struct gotrue_account {
 	 * where it is in those lines and its length; @line_len 0 when there is none. */
 	uint32_t line_at, line_len;
 	bool cache_ahead;
+	/* The name is app_metadata.username, an administrator's choice, not one derived from an
+	 * email: it wins a contested name (gotrue_idmap_resolve). Not kept in the index. */
+	bool admin_name;
 };
 void gotrue_account_clear(struct gotrue_account *a);
 
@@ -112,10 +115,22 @@ int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path, bo
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);
 /* Keep an already-mapped account (moved in: @a is cleared). -1 on ENOMEM. */
 int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a);
-/* Drop any account with this user id (before re-adding a fresher copy). */
-void gotrue_idmap_remove_id(struct gotrue_idmap *m, const char *user_id);
-/* Settle collisions and groups. 0, or -1 (ENOMEM, or a local file that cannot be read: failing
- * closed, since a clash with a local name could otherwise go unseen). */
+/* Who held each name and uid in the last account index: a name or uid that several accounts
+ * want stays with the one that held it (gotrue_idmap_resolve). @load adds them with
+ * gotrue_idmap_add_holder, and is called at the resolve's first contest only, if there is one:
+ * most syncs have none, and reading 100k index lines takes ~0.4 s. Non-zero from @load fails
+ * the resolve. */
+void gotrue_idmap_holders_from(struct gotrue_idmap *m,
+			       int (*load)(void *ctx, struct gotrue_idmap *m), void *ctx);
+/* @user_id held @name and @uid in the last index. 0 or -1 (ENOMEM). */
+int gotrue_idmap_add_holder(struct gotrue_idmap *m, const char *name, uint32_t uid,
+			    const char *user_id);
+/* Settle collisions and groups. 0, or -1 (ENOMEM, a local file that cannot be read, or holders
+ * that cannot be read: failing closed, since a clash with a local name could otherwise go unseen
+ * and a contested name must not be given by guess). A name or uid several accounts want goes,
+ * in this order, to an app_metadata.username over a name derived from an email (names only),
+ * to its holder in the last index, then to the oldest account (created_at, then id); the others
+ * are left out. */
 int gotrue_idmap_resolve(struct gotrue_idmap *m);
 /* Fill a cache builder from a resolved set. 0 or -1. */
 int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_builder *b);

@@ -127,7 +127,17 @@ static void *acct_job_main(void *arg)
 	return NULL;
 }
 
-/* Resolve *@mp and replace both files. The index is renamed into place first: if the cache
+/* Resolve *@m, logged when it fails. */
+static int resolve(pam_handle_t *pamh, struct gotrue_idmap *m)
+{
+	if (gotrue_idmap_resolve(m) == 0)
+		return 0;
+	gotrue_log(pamh, LOG_ERR,
+		   "cannot map users (local passwd/group or the last account index unreadable?)");
+	return -1;
+}
+
+/* Replace both files from the resolved *@mp. The index is renamed into place first: if the cache
  * write then fails, PAM sees an index that is at most one sync newer than NSS, never the
  * reverse. With @parallel (a whole sync, not a PAM login's refresh: no thread is started inside
  * a PAM caller's process), the index is serialised and written on a second thread while this
@@ -156,10 +166,6 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 
 	if (cache_path == NULL || acct_path == NULL)
 		goto cleanup;
-	if (gotrue_idmap_resolve(m) != 0) {
-		gotrue_log(pamh, LOG_ERR, "cannot map users (local passwd/group unreadable?)");
-		goto cleanup;
-	}
 	job.path = acct_path;
 	job.m = m;
 	job.lines = lp ? *lp : NULL;
@@ -252,6 +258,31 @@ cleanup:
 	return rc;
 }
 
+/* The last account index, read only when a resolve meets a contested name or uid (idmap.h). */
+struct holders_src {
+	pam_handle_t *pamh;
+	char *path;
+};
+
+static int hold_account(void *ctx, struct gotrue_account *a)
+{
+	return gotrue_idmap_add_holder(ctx, a->name, a->uid, a->user_id) != 0 ? -1 : 0;
+}
+
+static int load_holders(void *ctx, struct gotrue_idmap *m)
+{
+	const struct holders_src *h = ctx;
+
+	/* No index yet (1): nobody holds anything, the first sync goes by age. */
+	if (gotrue_accounts_each(h->pamh, h->path, hold_account, m) >= 0)
+		return 0;
+	gotrue_log(h->pamh, LOG_ERR,
+		   "cannot read the last account index, which says who keeps a contested name or "
+		   "uid; path=%s",
+		   h->path);
+	return -1;
+}
+
 struct run_ctx {
 	struct gotrue_idmap *m;
 	struct gotrue_accounts_lines *lines;
@@ -288,6 +319,7 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	struct gotrue_idmap *m = NULL;
 	struct gotrue_accounts_lines *lines = NULL;
 	struct run_ctx rctx;
+	struct holders_src holders = {.pamh = pamh};
 	int lock_fd = -1, rc = -1;
 
 	if (sum != NULL)
@@ -299,11 +331,14 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	c = gotrue_client_new(pamh, cfg);
 	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
-	if (c == NULL || m == NULL ||
+	holders.path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
+	if (c == NULL || m == NULL || holders.path == NULL ||
 	    gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
+	/* Read under the lock, with the set's resolve: no login rewrites it meanwhile. */
+	gotrue_idmap_holders_from(m, load_holders, &holders);
 	/* Each user's public strings go into the cache's string table, and its account index
 	 * line is serialised, as the pages arrive, while the server renders the next one, not
 	 * all 100k after the last page (idmap.h, accounts.h). */
@@ -323,7 +358,7 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");
 		goto cleanup;
 	}
-	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 ||
+	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 || resolve(pamh, m) != 0 ||
 	    settle_and_write(pamh, cfg, opt, &m, &lines, sum, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
@@ -336,42 +371,116 @@ cleanup:
 	gotrue_idmap_free(m);
 	gotrue_accounts_lines_free(lines);
 	gotrue_client_free(c);
+	free(holders.path);
 	return rc;
 }
 
+/* The index, less @user_id's own entry, whose uid, gid and created_at are kept aside. */
+struct one_ctx {
+	struct gotrue_idmap *m;
+	const char *user_id;
+	struct gotrue_account own;
+	bool found;
+};
+
 static int keep_account(void *ctx, struct gotrue_account *a)
 {
-	return gotrue_idmap_add_account(ctx, a) != 0 ? -1 : 0;
+	struct one_ctx *o = ctx;
+
+	if (strcmp(a->user_id, o->user_id) != 0)
+		return gotrue_idmap_add_account(o->m, a) != 0 ? -1 : 0;
+	o->own.uid = a->uid;
+	o->own.gid = a->gid;
+	o->own.created_at = a->created_at;
+	o->found = true;
+	return 0;
+}
+
+/* The first user the set left out, or NULL. */
+static const struct gotrue_left_out *first_user_left_out(const struct gotrue_idmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_left_out; i++) {
+		if (strcmp(m->left_out[i].what, "user") == 0)
+			return &m->left_out[i];
+	}
+	return NULL;
+}
+
+/* Add @u, with what it had in the index: a login never renumbers a user or changes its age
+ * (app_metadata.uid changed by the administrator is the next sync's). 0 kept, 1 not kept (the
+ * mapping leaves it out), -1 ENOMEM. */
+static int add_fresh(pam_handle_t *pamh, struct one_ctx *o, const struct gotrue_user *u)
+{
+	struct gotrue_idmap *m = o->m;
+	size_t n = m->n_accounts;
+	struct gotrue_account *a;
+
+	if (gotrue_idmap_add_user(m, u) != 0)
+		return -1;
+	if (m->n_accounts == n)
+		return 1;
+	a = &m->accounts[n];
+	if (o->found && a->uid != o->own.uid)
+		gotrue_log(pamh, LOG_NOTICE,
+			   "app_metadata.uid %u differs from the indexed uid %u; a login keeps the "
+			   "uid, the next sync applies it; user=%s",
+			   a->uid, o->own.uid, a->name);
+	if (o->found) {
+		a->uid = o->own.uid;
+		a->gid = o->own.gid;
+		a->created_at = o->own.created_at;
+	}
+	return 0;
 }
 
 int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			 const struct gotrue_user *u, const struct gotrue_sync_options *opt)
 {
-	struct gotrue_idmap *m = NULL;
+	struct one_ctx o = {0};
+	const struct gotrue_left_out *l = NULL;
 	char *acct_path = NULL;
+	size_t before;
 	int lock_fd = -1, rc = -1, r;
 
 	if (u == NULL || u->id == NULL)
 		goto cleanup;
 	acct_path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
-	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
-	if (acct_path == NULL || m == NULL ||
-	    gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH, false) != 0)
+	o.m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
+	o.user_id = u->id;
+	if (acct_path == NULL || o.m == NULL ||
+	    gotrue_idmap_check_owners(o.m, GOTRUE_NSS_CACHE_PATH, false) != 0)
 		goto cleanup;
 	if (lock_state(pamh, cfg, (int)cfg->timeout * 1000, &lock_fd) != 0)
 		goto cleanup;
 	/* The index holds every mapped account with what the set rules need (created_at, groups),
 	 * so the whole set is rebuilt from it plus the fresh copy of this one user. */
-	r = gotrue_accounts_each(pamh, acct_path, keep_account, m);
+	r = gotrue_accounts_each(pamh, acct_path, keep_account, &o);
 	if (r < 0)
 		goto cleanup;
-	gotrue_idmap_remove_id(m, u->id);
-	if (gotrue_idmap_add_user(m, u) != 0)
+	r = add_fresh(pamh, &o, u);
+	if (r < 0)
 		goto cleanup;
-	rc = settle_and_write(pamh, cfg, opt, &m, NULL, NULL, false);
+	before = o.m->n_accounts;
+	if (r == 0 && resolve(pamh, o.m) != 0)
+		goto cleanup;
+	/* Only this user's own entry may change: every other account keeps its name and uid,
+	 * whatever this user's entry now says, and the next sync settles any contest. */
+	if (r == 1 || o.m->n_accounts != before) {
+		l = first_user_left_out(o.m);
+		gotrue_log(pamh, LOG_NOTICE,
+			   "account entry not updated at login (%s: %s); the next sync decides; "
+			   "id=%s",
+			   l != NULL ? l->id : u->id, l != NULL ? l->reason : "not admitted",
+			   u->id);
+		rc = 1;
+		goto cleanup;
+	}
+	rc = settle_and_write(pamh, cfg, opt, &o.m, NULL, NULL, false);
 cleanup:
 	unlock_state(lock_fd);
-	gotrue_idmap_free(m);
+	gotrue_idmap_free(o.m);
 	free(acct_path);
 	return rc;
 }

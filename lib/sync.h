@@ -4,7 +4,9 @@
  * user's entry after a PAM login (GET /user data). Both hold state_dir/.sync.lock. Local files
  * are read directly; NSS is asked only getpwnam_r of each admitted user fresh from the server
  * (lib/owner.h), which libnss_gotrue answers from its mapped cache without any lock that sync
- * holds, so a sync cannot wait on itself. */
+ * holds, so a sync cannot wait on itself. A name or uid that several users want stays with its
+ * holder in the previous account index (idmap.h), and a login's update never takes one from
+ * another account. */
 #ifndef GOTRUE_SYNC_H
 #define GOTRUE_SYNC_H
 
@@ -47,7 +49,10 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		    struct gotrue_error *err);
 
 /* Replace @u's entry (matched by user id) in the index and the cache, re-applying the set rules.
- * @opt may be NULL. 0, or -1 (logged; the old files stay). */
+ * Only that entry changes, and not its uid, gid or created_at when the index has it: when the
+ * rules would leave any account out (a name or uid another account holds, or @u itself), nothing
+ * is written. @opt may be NULL. 0 written, 1 not written (logged; the next sync decides), or -1
+ * (logged; the old files stay). */
 int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			 const struct gotrue_user *u, const struct gotrue_sync_options *opt);
 

@@ -415,3 +415,80 @@ bool gotrue_user_is_banned(const struct gotrue_user *u, time_t now)
 {
 	return u && u->banned_until > now;
 }
+
+bool gotrue_user_email_confirmed(const struct gotrue_user *u)
+{
+	return u->email_confirmed_at > 0 || (u->confirmed_at > 0 && u->phone_confirmed_at <= 0);
+}
+
+/* Absent and "" are the same (get_str with empty_is_null). */
+static bool same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Which signed field @body states otherwise than @tok does, or NULL. */
+static const char *disagreement(const struct gotrue_user *tok, const struct gotrue_user *body)
+{
+	if (!same_str(tok->id, body->id))
+		return "user id";
+	if (!same_str(tok->email, body->email))
+		return "email";
+	if (!same_str(tok->phone, body->phone))
+		return "phone";
+	if (!json_object_equal(tok->app_metadata, body->app_metadata))
+		return "app_metadata";
+	return NULL;
+}
+
+int gotrue_user_from_claims(json_object *claims, const struct gotrue_user *body,
+			    struct gotrue_user *out, char *why, size_t why_len)
+{
+	struct gotrue_user u = {0};
+	const char *field;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (claims == NULL || !json_object_is_type(claims, json_type_object) || body == NULL) {
+		gotrue_why_set(why, why_len, "no claims or no user");
+		goto cleanup;
+	}
+	/* The same checks as a user object's, under the claims' names. */
+	if (get_str(claims, "sub", GOTRUE_USER_ID_MAX, true, &u.id, why, why_len) != 0 ||
+	    get_str(claims, "email", GOTRUE_USER_EMAIL_MAX, true, &u.email, why, why_len) != 0 ||
+	    get_str(claims, "phone", GOTRUE_USER_PHONE_MAX, true, &u.phone, why, why_len) != 0 ||
+	    get_meta(claims, "app_metadata", &u.app_metadata, why, why_len) != 0 ||
+	    get_meta(claims, "user_metadata", &u.user_metadata, why, why_len) != 0)
+		goto cleanup;
+	if (!gotrue_uuid_valid(u.id)) {
+		gotrue_why_set(why, why_len, "claim sub is missing or not a UUID");
+		goto cleanup;
+	}
+	field = disagreement(&u, body);
+	if (field != NULL) {
+		gotrue_why_set(why, why_len, "the answer's %s differs from the token's", field);
+		goto cleanup;
+	}
+	if ((body->aud != NULL && (u.aud = strdup(body->aud)) == NULL) ||
+	    (body->role != NULL && (u.role = strdup(body->role)) == NULL)) {
+		gotrue_why_set(why, why_len, "out of memory");
+		goto cleanup;
+	}
+	/* Unsigned. A ban or a missing confirmation can only refuse; a confirmation the body
+	 * claims grants nothing unless the caller corroborates it (pam/auth.c: the sign-in was
+	 * with that very address); created_at decides nothing at login (lib/sync.c keeps an
+	 * indexed user's own). */
+	u.email_confirmed_at = body->email_confirmed_at;
+	u.phone_confirmed_at = body->phone_confirmed_at;
+	u.confirmed_at = body->confirmed_at;
+	u.banned_until = body->banned_until;
+	u.created_at = body->created_at;
+	u.updated_at = body->updated_at;
+	u.last_sign_in_at = body->last_sign_in_at;
+	*out = u;
+	memset(&u, 0, sizeof(u));
+	rc = 0;
+cleanup:
+	gotrue_user_clear(&u);
+	return rc;
+}

@@ -55,6 +55,23 @@ void gotrue_user_clear(struct gotrue_user *u);
 /* True when banned_until is in the future relative to @now. */
 bool gotrue_user_is_banned(const struct gotrue_user *u, time_t now);
 
+/* True when @u's email address is confirmed: email_confirmed_at is set, or, from a server that
+ * has only confirmed_at (Netlify's GoTrue), confirmed_at is set and no phone confirmation can be
+ * what set it (supabase/auth's confirmed_at is the earlier of the two). An address nobody proved
+ * to own never names an account (lib/idmap.c). */
+bool gotrue_user_email_confirmed(const struct gotrue_user *u);
+
+/* The user as a verified access token states it. GoTrue signs sub, email, phone, app_metadata
+ * and user_metadata into its access tokens, but not the timestamps; so @out takes the id, email,
+ * phone and both metadata objects from @claims (the token's verified payload) and only what the
+ * token does not carry (created_at, banned_until and the confirmation times) from @body, the
+ * unsigned user object of the same answer. Factors are not copied: the body cannot be trusted to
+ * list them all. When the two disagree on any signed
+ * field (id against sub, email, phone, app_metadata), the answer was altered on its way: -1 with
+ * the field named in @why. 0 on success (gotrue_user_clear() @out). */
+int gotrue_user_from_claims(json_object *claims, const struct gotrue_user *body,
+			    struct gotrue_user *out, char *why, size_t why_len);
+
 /* RFC 3339 timestamps as GoTrue writes them ("2026-11-23T02:30:18.923527Z", or with an offset).
  * 0 or -1. */
 int gotrue_parse_time(const char *s, time_t *out);

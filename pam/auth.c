@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <security/pam_ext.h>
@@ -28,7 +29,8 @@ struct auth_state {
 	struct gotrue_client *client;
 	struct gotrue_session session;
 	struct gotrue_claims claims;
-	struct gotrue_account account; /* the signed-in user, mapped as sync would */
+	struct gotrue_user user;       /* the signed-in user as the verified token states it */
+	struct gotrue_account account; /* that user, mapped as sync would */
 	char **groups;
 	char handle[GOTRUE_STORE_ID_LEN + 1];
 };
@@ -156,10 +158,37 @@ cleanup:
 	return out;
 }
 
+/* Identity and access come from the verified claims alone (DESIGN.md "Logging in" 4). The
+ * answer's user object is unsigned: where it states a signed field otherwise than the token
+ * does, something between us and GoTrue rewrote it, and the login is refused as an attack. */
+static enum pg_outcome step_trust_claims(struct auth_state *st)
+{
+	struct pg_ctx *ctx = st->ctx;
+	const struct gotrue_user *body = &st->session.user;
+	char why[256] = "";
+
+	if (gotrue_user_from_claims(st->claims.all, body, &st->user, why, sizeof(why)) != 0) {
+		gotrue_log(ctx->pamh, LOG_ALERT,
+			   "the answer's user disagrees with the verified token, possible attack "
+			   "(%s); user=%s",
+			   why, ctx->user);
+		return PG_BAD_TOKEN;
+	}
+	/* The token carries no confirmation time. GoTrue refuses the password grant for an
+	 * unconfirmed address (email_not_confirmed), so a sign-in with this very address vouches
+	 * for it; otherwise (a phone sign-in) the body's word alone would grant a name. */
+	if (st->mapped.email == NULL || st->user.email == NULL ||
+	    strcasecmp(st->mapped.email, st->user.email) != 0) {
+		st->user.email_confirmed_at = 0;
+		st->user.confirmed_at = 0;
+	}
+	return PG_OK;
+}
+
 static enum pg_outcome step_check_account(struct auth_state *st)
 {
 	struct pg_ctx *ctx = st->ctx;
-	const struct gotrue_user *u = &st->session.user;
+	const struct gotrue_user *u = &st->user;
 	enum pg_outcome out = PG_INTERNAL;
 
 	if (gotrue_user_is_banned(u, time(NULL))) {
@@ -202,13 +231,13 @@ static enum pg_outcome step_keep_tokens(struct auth_state *st)
 	if (store == NULL || gotrue_store_new_id(rec.id) != 0)
 		goto cleanup;
 	rec.state = GOTRUE_STORE_PENDING;
-	rec.user_id = st->session.user.id;
+	rec.user_id = st->user.id;
 	rec.login = (char *)ctx->user;
 	rec.session_id = st->claims.session_id;
 	rec.access_token = st->session.access_token;
 	rec.refresh_token = st->session.refresh_token;
 	rec.expires_at = st->claims.exp ? st->claims.exp : st->session.expires_at;
-	rec.banned_until = st->session.user.banned_until;
+	rec.banned_until = st->user.banned_until;
 	rec.groups = st->groups;
 	if (gotrue_store_write(store, &rec) != 0) {
 		/* The write may have failed after the rename (the directory fsync): a record with
@@ -233,23 +262,32 @@ cleanup:
 }
 
 /* DESIGN.md "Data flow" 1: a successful login also refreshes this user's entry in the account
- * index and the NSS cache. The /token answer carries the same user object as GET /user, so this
- * costs no request. Only a changed entry is written (gotrue_sync_one_user rewrites both files
- * whole, and every NSS reader then maps the cache again), so an ordinary login writes nothing.
- * This runs after the decision and is housekeeping, not part of it: fail closed is about who
- * gets in, and that was settled from the verified token and the account checks above. So a
- * failure here is logged and the login stands; the next sync writes the entry. */
+ * index and the NSS cache, from the verified claims (the /token answer carries the same user as
+ * GET /user, so this costs no request). Only a changed entry is written (gotrue_sync_one_user
+ * rewrites both files whole, and every NSS reader then maps the cache again), so an ordinary
+ * login writes nothing; a login never changes its uid or created_at, which
+ * gotrue_sync_one_user keeps, so a difference there alone is no change. This runs after the
+ * decision and is housekeeping, not part of it: fail closed is about who gets in, and that was
+ * settled from the verified token and the account checks above. So a failure here is logged and
+ * the login stands; the next sync writes the entry. */
 static enum pg_outcome step_refresh_entry(struct auth_state *st)
 {
 	struct pg_ctx *ctx = st->ctx;
+	int rc;
 
-	if (st->mapped.indexed && pg_account_equal(&st->mapped.entry, &st->account))
-		goto cleanup;
-	if (gotrue_sync_one_user(ctx->pamh, ctx->cfg, &st->session.user, NULL) != 0)
+	if (st->mapped.indexed) {
+		st->account.uid = st->mapped.entry.uid;
+		st->account.gid = st->mapped.entry.gid;
+		st->account.created_at = st->mapped.entry.created_at;
+		if (pg_account_equal(&st->mapped.entry, &st->account))
+			goto cleanup;
+	}
+	rc = gotrue_sync_one_user(ctx->pamh, ctx->cfg, &st->user, NULL);
+	if (rc < 0)
 		gotrue_log(ctx->pamh, LOG_WARNING,
 			   "cannot update the account entry; the next sync will; user=%s",
 			   ctx->user);
-	else
+	else if (rc == 0)
 		gotrue_log(ctx->pamh, LOG_INFO, "account entry updated from GoTrue; user=%s",
 			   ctx->user);
 cleanup:
@@ -257,8 +295,8 @@ cleanup:
 }
 
 static const auth_step auth_steps[] = {
-	step_map_user,	    step_get_password, step_sign_in,	   step_verify_token,
-	step_check_account, step_keep_tokens,  step_refresh_entry,
+	step_map_user,	   step_get_password,  step_sign_in,	 step_verify_token,
+	step_trust_claims, step_check_account, step_keep_tokens, step_refresh_entry,
 };
 
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
@@ -290,6 +328,7 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 	gotrue_client_free(st.client);
 	gotrue_session_clear(&st.session);
 	gotrue_claims_clear(&st.claims);
+	gotrue_user_clear(&st.user);
 	gotrue_account_clear(&st.account);
 	pg_strv_free(st.groups);
 	pg_mapped_clear(&st.mapped);

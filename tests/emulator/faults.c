@@ -35,6 +35,9 @@ static const struct {
 	{"redirect", EMU_FAULT_REDIRECT},
 	{"wrong_types", EMU_FAULT_WRONG_TYPES},
 	{"token", EMU_FAULT_TOKEN},
+	/* Rewrites a real answer after the handler ran, as "token" does, and shares its place in
+	 * the router: its object travels in the fault's body (emu_fault_apply_token). */
+	{"user", EMU_FAULT_TOKEN},
 };
 
 static void rule_free(struct fault_rule *r)
@@ -57,21 +60,30 @@ void emu_fault_release(struct emu_fault *f)
 
 /* The attack tests need the module to receive a token of their making from a server it trusts:
  * the real handler runs (the password is checked, a session is made), then only access_token is
- * swapped, so everything else in the answer stays consistent. */
+ * swapped, so everything else in the answer stays consistent. Kind "user" is the other half of
+ * such a man in the middle: the genuine token stays, and the members of the fault's object
+ * (f->body) are merged into the answer's unsigned "user", as the admin API merges metadata. */
 void emu_fault_apply_token(const struct emu_fault *f, struct emu_reply *r)
 {
-	json_object *o;
+	json_object *o, *user, *patch = f->body ? json_tokener_parse(f->body) : NULL;
 
-	if (r->status != 200 || r->body == NULL || f->token == NULL)
+	if (r->status != 200 || r->body == NULL || (f->token == NULL && patch == NULL)) {
+		json_object_put(patch);
 		return;
+	}
 	o = json_tokener_parse(r->body);
 	if (o != NULL && json_object_is_type(o, json_type_object) &&
 	    json_object_object_get_ex(o, "access_token", NULL)) {
-		json_object_object_add(o, "access_token", json_object_new_string(f->token));
+		if (f->token != NULL)
+			json_object_object_add(o, "access_token", json_object_new_string(f->token));
+		if (patch != NULL && json_object_object_get_ex(o, "user", &user) &&
+		    json_object_is_type(user, json_type_object))
+			emu_json_merge(user, patch);
 		emu_reply_json(r, r->status, o); /* takes o */
 		o = NULL;
 	}
 	json_object_put(o);
+	json_object_put(patch);
 }
 
 static const char *str_field(json_object *o, const char *key)
@@ -95,8 +107,13 @@ int emu_fault_add(json_object *spec, char *err, size_t err_len)
 		snprintf(err, err_len, "unknown or missing fault kind");
 		return -1;
 	}
-	if (k == EMU_FAULT_TOKEN && !str_field(spec, "token")) {
+	if (strcmp(kind, "token") == 0 && !str_field(spec, "token")) {
 		snprintf(err, err_len, "fault kind token needs a \"token\" string");
+		return -1;
+	}
+	if (strcmp(kind, "user") == 0 &&
+	    !json_object_is_type(json_object_object_get(spec, "user"), json_type_object)) {
+		snprintf(err, err_len, "fault kind user needs a \"user\" object");
 		return -1;
 	}
 	r = calloc(1, sizeof(*r));
@@ -110,7 +127,10 @@ int emu_fault_add(json_object *spec, char *err, size_t err_len)
 			      : 500;
 	r->f.bytes = json_object_object_get_ex(spec, "bytes", &v) ? (size_t)json_object_get_int64(v)
 								  : (size_t)10 << 20;
-	if (str_field(spec, "body"))
+	if (strcmp(kind, "user") == 0)
+		r->f.body = strdup(json_object_to_json_string_ext(
+			json_object_object_get(spec, "user"), JSON_C_TO_STRING_PLAIN));
+	else if (k != EMU_FAULT_TOKEN && str_field(spec, "body"))
 		r->f.body = strdup(str_field(spec, "body"));
 	if (str_field(spec, "location"))
 		r->f.location = strdup(str_field(spec, "location"));

@@ -35,6 +35,16 @@ tests_hardening_test_local_first_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.
 tests_hardening_test_local_first_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_hardening_test_local_first_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
 	pam/pam_gotrue.la tests/nss/libnss_gotrue.la
+# Identity from the verified claims only, and names and uids kept by their holder: through
+# libpam, the module, sync and the emulator's "user" fault (a middleman rewriting the body).
+if HAVE_MHD
+HARDENING_TESTS += tests/hardening/test_identity
+endif
+tests_hardening_test_identity_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_hardening_test_identity_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_hardening_test_identity_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_hardening_test_identity_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
+	pam/pam_gotrue.la
 # setuid callers (sudo, su) must not be steered by the environment: no plain getenv in the code
 # that runs inside them.
 TESTS += tests/hardening/test_getenv.sh

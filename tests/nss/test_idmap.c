@@ -16,7 +16,7 @@
 #include "tap.h"
 
 static struct gotrue_config cfg;
-static char *domains[] = {"example.com", NULL};
+static char *domains[] = {"example.com", "example.org", NULL};
 static char *local_groups[] = {"sudo", "missinglocal", NULL};
 
 static struct gotrue_user mkuser(const char *id, const char *email, time_t created, const char *app,
@@ -28,6 +28,7 @@ static struct gotrue_user mkuser(const char *id, const char *email, time_t creat
 	u.id = (char *)id;
 	u.email = (char *)email;
 	u.created_at = created;
+	u.email_confirmed_at = email != NULL ? created : 0; /* confirmed unless a test says not */
 	u.app_metadata = json_tokener_parse(app);
 	u.user_metadata = json_tokener_parse(userm ? userm : "{}");
 	return u;
@@ -152,6 +153,312 @@ static void fill(struct gotrue_idmap *m)
 	    "{\"username\":\"gina\",\"groups\":[\"localonly\",\"missinglocal\",\"trent\",\"devs\"]"
 	    "}");
 	add(m, "id-bad", 90, "{\"username\":\"../etc\"}");
+}
+
+/* A user with an email-derived or admin-set name, and the confirmation times given. */
+static void add_mail(struct gotrue_idmap *m, const char *id, const char *email, time_t created,
+		     time_t confirmed, const char *app)
+{
+	struct gotrue_user u = mkuser(id, email, created, app, NULL);
+
+	u.email_confirmed_at = confirmed;
+	gotrue_idmap_add_user(m, &u);
+	drop(&u);
+}
+
+/* The email must be confirmed before it names anyone; app_metadata.username needs no email. */
+static void test_confirmed(void)
+{
+	struct gotrue_user u =
+		mkuser("6f1e2d3c-0000-4000-8000-000000000002", "jdoe@example.com", 5, "{}", NULL);
+	struct gotrue_account a;
+	char why[128] = "";
+
+	u.email_confirmed_at = 0;
+	ok(gotrue_idmap_user(&cfg, &u, &a, why, sizeof(why)) != 0 &&
+		   strstr(why, "email not confirmed") != NULL,
+	   "an unconfirmed email in a listed domain names nobody (%s)", why);
+	u.confirmed_at = 9; /* Netlify's GoTrue has only confirmed_at */
+	ok(gotrue_idmap_user(&cfg, &u, &a, why, sizeof(why)) == 0 && !strcmp(a.name, "jdoe") &&
+		   !a.admin_name,
+	   "confirmed_at alone (no phone confirmation) confirms the email");
+	gotrue_account_clear(&a);
+	u.phone_confirmed_at = 9; /* supabase: confirmed_at is the earlier of the two */
+	ok(gotrue_idmap_user(&cfg, &u, &a, why, sizeof(why)) != 0,
+	   "confirmed_at that a phone confirmation explains does not confirm the email");
+	json_object_put(u.app_metadata);
+	u.app_metadata = json_tokener_parse("{\"username\":\"jdoe\"}");
+	ok(gotrue_idmap_user(&cfg, &u, &a, why, sizeof(why)) == 0 && !strcmp(a.name, "jdoe") &&
+		   a.admin_name,
+	   "app_metadata.username names an account whatever the email's state");
+	gotrue_account_clear(&a);
+	drop(&u);
+}
+
+/* The last index's holders, as a test hands them to the set, and how often they were asked. */
+struct hold {
+	const char *name, *id;
+	uint32_t uid;
+};
+static const struct hold *holders;
+static int loads, load_fails;
+
+static int load(void *ctx, struct gotrue_idmap *m)
+{
+	const struct hold *h;
+
+	(void)ctx;
+	loads++;
+	for (h = holders; h != NULL && h->id != NULL; h++) {
+		if (gotrue_idmap_add_holder(m, h->name, h->uid, h->id) != 0)
+			return -1;
+	}
+	return load_fails;
+}
+
+static bool kept(const struct gotrue_idmap *m, const char *id, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_accounts; i++) {
+		if (!strcmp(m->accounts[i].user_id, id))
+			return !strcmp(m->accounts[i].name, name);
+	}
+	return false;
+}
+
+/* Who keeps a contested name: an administrator's username over an email-derived name, then the
+ * last index's holder, then the oldest; uids: the holder, then the oldest. Each case in both
+ * listing orders and both ages, since the old rule (oldest wins) is right in one order only. */
+static void contest(const char *passwd, const char *group, const struct hold *h, int older_first,
+		    const char *id_a, const char *email_a, time_t conf_a, const char *app_a,
+		    const char *id_b, const char *email_b, time_t conf_b, const char *app_b,
+		    const char *winner, const char *name, const char *why_part, const char *what)
+{
+	int order;
+
+	for (order = 0; order < 4; order++) {
+		struct gotrue_idmap *m = gotrue_idmap_new(&cfg, passwd, group);
+		/* order bit 0: which is older; bit 1: which is listed first */
+		time_t ta = order & 1 ? 20 : 10, tb = order & 1 ? 10 : 20;
+		const char *loser = strcmp(winner, id_a) == 0 ? id_b : id_a;
+		const char *r;
+
+		if (older_first >= 0 && (order & 1) != older_first) {
+			gotrue_idmap_free(m);
+			continue;
+		}
+		holders = h;
+		loads = 0;
+		gotrue_idmap_holders_from(m, load, NULL);
+		if (order & 2) {
+			add_mail(m, id_b, email_b, tb, conf_b ? tb : 0, app_b);
+			add_mail(m, id_a, email_a, ta, conf_a ? ta : 0, app_a);
+		} else {
+			add_mail(m, id_a, email_a, ta, conf_a ? ta : 0, app_a);
+			add_mail(m, id_b, email_b, tb, conf_b ? tb : 0, app_b);
+		}
+		r = gotrue_idmap_resolve(m) == 0 ? find_left(m, loser) : NULL;
+		ok(kept(m, winner, name) && m->n_accounts == 1 && r != NULL &&
+			   strstr(r, why_part) != NULL,
+		   "%s (%s older, %s listed first): %s keeps %s; left out: %s", what,
+		   order & 1 ? "b" : "a", order & 2 ? "b" : "a", winner, name, r ? r : "-");
+		gotrue_idmap_free(m);
+	}
+}
+
+/* The ranked rule against a reference written as plainly as it is stated: @n users whose names
+ * (some from app_metadata.username, some from a confirmed email), uids and ages collide, and
+ * holders for some names and uids (some held by a contender, some by nobody listed), added in
+ * listing order and scrambled. A user keeps its name when no other user wanting it ranks higher
+ * (username over email, holder over newcomer, older over younger), and then its uid when no
+ * other user that kept its name ranks higher for it (holder, then older). */
+struct rank_user {
+	char id[32], email[48], app[96], name[16];
+	time_t created;
+	uint32_t uid;
+	bool admin, holds_name, holds_uid;
+};
+
+static bool rank_older(const struct rank_user *a, const struct rank_user *b)
+{
+	return a->created != b->created ? a->created < b->created : strcmp(a->id, b->id) < 0;
+}
+
+static bool beats(const struct rank_user *a, const struct rank_user *b, bool by_name)
+{
+	if (by_name && a->admin != b->admin)
+		return a->admin;
+	if (by_name ? a->holds_name != b->holds_name : a->holds_uid != b->holds_uid)
+		return by_name ? a->holds_name : a->holds_uid;
+	return rank_older(a, b);
+}
+
+static size_t rank_expect(const struct rank_user *u, size_t n, bool *keep)
+{
+	bool *name_kept = calloc(n, sizeof(*name_kept));
+	size_t i, j, n_keep = 0;
+
+	for (i = 0; i < n; i++) {
+		name_kept[i] = true;
+		for (j = 0; j < n && name_kept[i]; j++)
+			name_kept[i] = j == i || strcmp(u[j].name, u[i].name) != 0 ||
+				       !beats(&u[j], &u[i], true);
+	}
+	for (i = 0; i < n; i++) {
+		keep[i] = name_kept[i];
+		for (j = 0; j < n && keep[i]; j++)
+			keep[i] = j == i || !name_kept[j] || u[j].uid != u[i].uid ||
+				  !beats(&u[j], &u[i], false);
+		n_keep += keep[i];
+	}
+	free(name_kept);
+	return n_keep;
+}
+
+static struct hold *rank_holders;
+
+static int rank_load(void *ctx, struct gotrue_idmap *m)
+{
+	struct hold *h;
+
+	(void)ctx;
+	for (h = rank_holders; h->id != NULL; h++) {
+		if (gotrue_idmap_add_holder(m, h->name, h->uid, h->id) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void test_rank(const char *passwd, const char *group, size_t n)
+{
+	struct rank_user *u = calloc(n, sizeof(*u));
+	struct hold *h = calloc(2 * n + 1, sizeof(*h));
+	bool *keep = calloc(n, sizeof(*keep));
+	size_t i, j, k, n_keep, pass, n_h = 0, same;
+	unsigned long r = 777;
+
+	for (i = 0; i < n; i++) {
+		r = r * 1103515245ul + 12345ul;
+		snprintf(u[i].id, sizeof(u[i].id), "%04lx-%04zu", (r >> 8) & 0xfff, i);
+		snprintf(u[i].name, sizeof(u[i].name), "u%lu", (r >> 12) % (n / 3 + 1));
+		u[i].uid = (uint32_t)(cfg.uid_min + 2000 + (r >> 16) % (n / 3 + 1));
+		u[i].created = (time_t)((r >> 20) % 4);
+		u[i].admin = (r >> 24) & 1;
+		snprintf(u[i].email, sizeof(u[i].email), "%s@%s", u[i].name,
+			 (r >> 25) & 1 ? "example.com" : "example.org");
+		if (u[i].admin)
+			snprintf(u[i].app, sizeof(u[i].app), "{\"username\":\"%s\",\"uid\":%u}",
+				 u[i].name, u[i].uid);
+		else
+			snprintf(u[i].app, sizeof(u[i].app), "{\"uid\":%u}", u[i].uid);
+	}
+	/* The last index had each name and uid once: a third of the users hold theirs. */
+	for (i = 0; i < n; i++) {
+		bool name_free = true, uid_free = true;
+
+		for (k = 0; k < n_h; k++) {
+			name_free = name_free && strcmp(h[k].name, u[i].name) != 0;
+			uid_free = uid_free && h[k].uid != u[i].uid;
+		}
+		if (i % 3 != 0 || !name_free || !uid_free)
+			continue;
+		h[n_h++] = (struct hold){u[i].name, u[i].id, u[i].uid};
+		u[i].holds_name = u[i].holds_uid = true;
+	}
+	n_keep = rank_expect(u, n, keep);
+	for (pass = 0; pass < 2; pass++) {
+		struct gotrue_idmap *m = gotrue_idmap_new(&cfg, passwd, group);
+
+		rank_holders = h;
+		gotrue_idmap_holders_from(m, rank_load, NULL);
+		for (i = 0; i < n; i++) {
+			j = pass ? (i * 7919) % n : i;
+			add_mail(m, u[j].id, u[j].email, u[j].created, u[j].created + 1, u[j].app);
+		}
+		same = gotrue_idmap_resolve(m) == 0 && m->n_accounts == n_keep;
+		for (i = 0; same && i < m->n_accounts; i++) {
+			for (j = 0; j < n && strcmp(u[j].id, m->accounts[i].user_id) != 0; j++)
+				;
+			same = j < n && keep[j] && !strcmp(m->accounts[i].name, u[j].name) &&
+			       (i == 0 || rank_older(&u[k], &u[j]));
+			k = j;
+		}
+		ok(same, "ranked rule, %zu users, %s: %zu kept (the reference: %zu), oldest first",
+		   n, pass ? "scrambled" : "in order", m->n_accounts, n_keep);
+		gotrue_idmap_free(m);
+	}
+	free(u);
+	free(h);
+	free(keep);
+}
+
+static void test_holders(const char *passwd, const char *group)
+{
+	static const struct hold bob_held[] = {{"bob", "id-bob", 1879048600}, {NULL, NULL, 0}};
+	static const struct hold jdoe_mail[] = {{"jdoe", "id-mail", 1879048601}, {NULL, NULL, 0}};
+	static const struct hold admin_held[] = {{"ops", "id-adm2", 1879048602}, {NULL, NULL, 0}};
+	static const struct hold uid_held[] = {{"uhold", "id-uhold", 1879048700}, {NULL, NULL, 0}};
+	struct gotrue_idmap *m;
+
+	/* An unconfirmed jdoe@ never takes jdoe from the administrator's jdoe (the finding). */
+	contest(passwd, group, NULL, -1, "id-admin", "john@other.org", 1, "{\"username\":\"jdoe\"}",
+		"id-unconf", "jdoe@example.com", 0, "{}", "id-admin", "jdoe", "email not confirmed",
+		"unconfirmed");
+	/* ... and a confirmed one neither: the username is the administrator's word. */
+	contest(passwd, group, NULL, -1, "id-admin", "john@other.org", 1, "{\"username\":\"jdoe\"}",
+		"id-mail", "jdoe@example.com", 1, "{}", "id-admin", "jdoe",
+		"app_metadata.username of user id-admin", "username over a confirmed email");
+	/* Even over the email's holder: an administrator's choice moves a derived name. */
+	contest(passwd, group, jdoe_mail, -1, "id-admin", "john@other.org", 1,
+		"{\"username\":\"jdoe\"}", "id-mail", "jdoe@example.com", 1, "{}", "id-admin",
+		"jdoe", "app_metadata.username", "username over the email's holder");
+	/* A user whose email is now bob@example.com does not take bob from its holder. */
+	contest(passwd, group, bob_held, -1, "id-bob", "bob@example.org", 1, "{}", "id-carol",
+		"bob@example.com", 1, "{}", "id-bob", "bob", "its holder since the last sync",
+		"email changed to bob@");
+	/* Two usernames: the holder, then the oldest. */
+	contest(passwd, group, admin_held, -1, "id-adm1", NULL, 0, "{\"username\":\"ops\"}",
+		"id-adm2", NULL, 0, "{\"username\":\"ops\"}", "id-adm2", "ops", "its holder",
+		"two usernames, one held");
+	contest(passwd, group, NULL, 0, "id-adm1", NULL, 0, "{\"username\":\"ops\"}", "id-adm2",
+		NULL, 0, "{\"username\":\"ops\"}", "id-adm1", "ops", "an earlier user",
+		"two usernames, none held, a older");
+	/* A uid: its holder keeps it, whatever the ages. */
+	contest(passwd, group, uid_held, -1, "id-uhold", NULL, 0,
+		"{\"username\":\"uhold\",\"uid\":1879048700}", "id-unew", NULL, 0,
+		"{\"username\":\"unew\",\"uid\":1879048700}", "id-uhold", "uhold",
+		"uid collides with its holder since the last sync", "uid held");
+
+	/* The holders are read at the first contest only, once, and a failure fails closed. */
+	m = gotrue_idmap_new(&cfg, passwd, group);
+	holders = bob_held;
+	loads = 0;
+	gotrue_idmap_holders_from(m, load, NULL);
+	add_mail(m, "id-x", NULL, 1, 0, "{\"username\":\"xavier\"}");
+	add_mail(m, "id-y", NULL, 2, 0, "{\"username\":\"yvonne\"}");
+	ok(gotrue_idmap_resolve(m) == 0 && m->n_accounts == 2 && loads == 0,
+	   "no contest: the last index is not read");
+	gotrue_idmap_free(m);
+	m = gotrue_idmap_new(&cfg, passwd, group);
+	loads = 0;
+	gotrue_idmap_holders_from(m, load, NULL);
+	add_mail(m, "id-1", NULL, 1, 0, "{\"username\":\"twin\",\"uid\":1879048800}");
+	add_mail(m, "id-2", NULL, 2, 0, "{\"username\":\"twin\",\"uid\":1879048801}");
+	add_mail(m, "id-3", NULL, 3, 0, "{\"username\":\"other\",\"uid\":1879048800}");
+	ok(gotrue_idmap_resolve(m) == 0 && loads == 1, "two contests: the last index read once");
+	gotrue_idmap_free(m);
+	m = gotrue_idmap_new(&cfg, passwd, group);
+	load_fails = -1;
+	gotrue_idmap_holders_from(m, load, NULL);
+	add_mail(m, "id-1", NULL, 1, 0, "{\"username\":\"twin\"}");
+	add_mail(m, "id-2", NULL, 2, 0, "{\"username\":\"twin\"}");
+	ok(gotrue_idmap_resolve(m) != 0, "a last index that cannot be read fails the resolve");
+	load_fails = 0;
+	holders = NULL;
+	gotrue_idmap_free(m);
+	test_rank(passwd, group, 60);
+	test_rank(passwd, group, 900);
 }
 
 /* Every passwd and group entry of a cache image, one line each, in record order. */
@@ -406,6 +713,7 @@ static void test_set(const char *dir)
 	test_ahead(passwd, group, img, len);
 	test_order(passwd, group, 40, "40 users");
 	test_order(passwd, group, 900, "900 users");
+	test_holders(passwd, group);
 	free(img);
 	gotrue_cache_builder_free(b);
 	gotrue_idmap_free(m);
@@ -433,6 +741,7 @@ int main(void)
 	if (mkdtemp(dir) == NULL)
 		skip_all("mkdtemp");
 	test_one();
+	test_confirmed();
 	test_set(dir);
 	rmdir(dir);
 	return done_testing();

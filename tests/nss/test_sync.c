@@ -42,8 +42,8 @@ static const char GROUP[] = "root:x:0:\n"
 			    "staff:x:50:\n"
 			    "localuser:x:1000:\n";
 
-/* POST /admin/users; returns the user id (malloc'd) or NULL. */
-static char *create(const char *email, const char *app, const char *userm)
+/* POST /admin/users, the email confirmed or not; returns the user id (malloc'd) or NULL. */
+static char *create_as(const char *email, const char *app, const char *userm, bool confirmed)
 {
 	json_object *attrs = json_object_new_object();
 	struct gotrue_user u = {0};
@@ -51,7 +51,7 @@ static char *create(const char *email, const char *app, const char *userm)
 	char *id = NULL;
 
 	json_object_object_add(attrs, "email", json_object_new_string(email));
-	json_object_object_add(attrs, "email_confirm", json_object_new_boolean(1));
+	json_object_object_add(attrs, "email_confirm", json_object_new_boolean(confirmed));
 	if (app != NULL)
 		json_object_object_add(attrs, "app_metadata", json_tokener_parse(app));
 	if (userm != NULL)
@@ -64,6 +64,11 @@ static char *create(const char *email, const char *app, const char *userm)
 	gotrue_error_clear(&err);
 	json_object_put(attrs);
 	return id;
+}
+
+static char *create(const char *email, const char *app, const char *userm)
+{
+	return create_as(email, app, userm, true);
 }
 
 static int write_file(const char *path, const char *text)
@@ -767,6 +772,236 @@ static void test_admission(void)
 	gotrue_config_set(NULL, cfg, "allow_all_users", "yes");
 }
 
+/* --- Names and uids stay with their rightful holder ----------------------------------------
+ * On an emulator and a state directory of their own (email_domains lists example.com and
+ * example.org), so that the users above do not meet these. The helpers above use the globals,
+ * which point here meanwhile. */
+static char *index_id(const char *name)
+{
+	struct gotrue_account a;
+	char *id = NULL;
+
+	if (gotrue_accounts_lookup(NULL, acct_path, name, &a) == 0 && a.user_id != NULL)
+		id = strdup(a.user_id);
+	gotrue_account_clear(&a);
+	return id;
+}
+
+static bool index_has(const char *name, const char *id)
+{
+	char *held = index_id(name);
+	bool yes = held != NULL && id != NULL && strcmp(held, id) == 0;
+
+	free(held);
+	return yes;
+}
+
+static void confirm(const char *id)
+{
+	json_object *attrs = json_tokener_parse("{\"email_confirm\":true}");
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+
+	if (gotrue_admin_update_user(client, id, attrs, &u, &err) != 0)
+		diag("confirm %s: %s", id, err.message);
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	json_object_put(attrs);
+}
+
+/* @id as GET /admin/users/{id} has it, then @app merged into app_metadata (may be NULL) and
+ * created_at set to @created when not 0: what a login would hand gotrue_sync_one_user. */
+static int user_as(const char *id, const char *app, time_t created, struct gotrue_user *u)
+{
+	struct gotrue_error err = {0};
+	json_object *patch = app != NULL ? json_tokener_parse(app) : NULL;
+	int rc = gotrue_admin_get_user(client, id, u, &err);
+
+	if (rc == 0 && patch != NULL) {
+		json_object_object_foreach(patch, key, val)
+		{
+			json_object_object_add(u->app_metadata, key, json_object_get(val));
+		}
+	}
+	if (rc == 0 && created != 0)
+		u->created_at = created;
+	json_object_put(patch);
+	gotrue_error_clear(&err);
+	return rc;
+}
+
+/* One login-time update (gotrue_sync_one_user): its result, and whether the index and the cache
+ * stayed byte for byte what they were. */
+static int one_login(const struct gotrue_user *u, bool *unchanged)
+{
+	unsigned char *a0, *c0, *a1, *c1;
+	size_t la0, lc0, la1, lc1;
+	int rc;
+
+	a0 = slurp(acct_path, &la0);
+	c0 = slurp(cache_path, &lc0);
+	rc = gotrue_sync_one_user(NULL, cfg, u, &opt);
+	a1 = slurp(acct_path, &la1);
+	c1 = slurp(cache_path, &lc1);
+	*unchanged = a0 && a1 && c0 && c1 && la0 == la1 && lc0 == lc1 && !memcmp(a0, a1, la0) &&
+		     !memcmp(c0, c1, lc0);
+	free(a0);
+	free(a1);
+	free(c0);
+	free(c1);
+	return rc;
+}
+
+/* A login's update of its own entry keeps the entry's uid and created_at, and never takes a
+ * name or uid from another account: it is then not written at all. */
+static void names_login(const char *bob, const char *carol, const char *dave, const char *john,
+			const char *x, const char *y)
+{
+	struct gotrue_account before = {0}, after = {0};
+	struct gotrue_user u = {0};
+	bool unchanged;
+
+	gotrue_accounts_lookup(NULL, acct_path, "bob", &before);
+	ok(user_as(bob, "{\"uid\":1879049100,\"full_name\":\"Bob\"}", 1000, &u) == 0 &&
+		   one_login(&u, &unchanged) == 0 && !unchanged,
+	   "login update with a new GECOS, uid and created_at: written");
+	gotrue_accounts_lookup(NULL, acct_path, "bob", &after);
+	ok(after.uid == before.uid && after.uid != 1879049100u &&
+		   after.created_at == before.created_at && after.created_at != 1000 &&
+		   after.gecos && !strcmp(after.gecos, "Bob"),
+	   "login update: the new GECOS, the old uid and created_at");
+	gotrue_user_clear(&u);
+	gotrue_account_clear(&before);
+	gotrue_account_clear(&after);
+	ok(user_as(carol, NULL, 1, &u) == 0 && one_login(&u, &unchanged) == 1 && unchanged,
+	   "login update of an older user whose email is bob@: not written, bob keeps bob");
+	gotrue_user_clear(&u);
+	ok(user_as(y, NULL, 1, &u) == 0 && one_login(&u, &unchanged) == 1 && unchanged &&
+		   index_has("xena", x),
+	   "login update of an older user with another account's uid: not written");
+	gotrue_user_clear(&u);
+	gotrue_accounts_lookup(NULL, acct_path, "dave", &before);
+	ok(user_as(dave, "{\"uid\":1879049000}", 1, &u) == 0 && one_login(&u, &unchanged) >= 0 &&
+		   gotrue_accounts_lookup(NULL, acct_path, "dave", &after) == 0 &&
+		   after.uid == before.uid && index_has("xena", x),
+	   "login update of an indexed user claiming another account's uid: its own uid kept");
+	gotrue_user_clear(&u);
+	gotrue_account_clear(&before);
+	gotrue_account_clear(&after);
+	ok(user_as(john, "{\"username\":\"bob\"}", 1, &u) == 0 && one_login(&u, &unchanged) == 1 &&
+		   unchanged && index_has("bob", bob) && index_has("jdoe", john),
+	   "login update naming an account's held name by app_metadata.username: not written");
+	gotrue_user_clear(&u);
+}
+
+static void names_syncs(void)
+{
+	struct gotrue_sync_summary sum;
+	char *unconf_old, *john, *jane, *unconf_new, *carol, *bob, *dave, *erin, *y, *x;
+
+	/* Older users first: each newcomer below is the older of its pair in one order. A second
+	 * apart, since created_at counts whole seconds and a tie would go by the random ids. */
+	unconf_old = create_as("jdoe@example.com", "{}", NULL, false);
+	carol = create_as("bob@example.com", "{}", NULL, false); /* her address, not yet hers */
+	y = create_as("yann@example.com", "{\"uid\":1879049000}", NULL, false);
+	sleep(1);
+	john = create("john@other.org", "{\"username\":\"jdoe\"}", NULL);
+	jane = create("jane@other.org", "{\"username\":\"jane\"}", NULL);
+	bob = create("bob@example.org", "{}", NULL);
+	dave = create("dave@example.org", "{}", NULL);
+	x = create("xena@other.org", "{\"username\":\"xena\",\"uid\":1879049000}", NULL);
+	sleep(1);
+	unconf_new = create_as("jane@example.com", "{}", NULL, false);
+	ok(unconf_old && carol && y && john && jane && bob && dave && x && unconf_new,
+	   "names: users created, some unconfirmed");
+
+	memset(&sum, 0, sizeof(sum));
+	ok(sync_now(&sum) == 0, "names: first sync");
+	ok(index_has("jdoe", john) && find_left(&sum, unconf_old, "email not confirmed"),
+	   "an unconfirmed, older jdoe@ does not take jdoe from app_metadata.username");
+	ok(index_has("jane", jane) && find_left(&sum, unconf_new, "email not confirmed"),
+	   "an unconfirmed, newer jane@ does not take jane either");
+	ok(index_has("bob", bob) && find_left(&sum, carol, "email not confirmed"),
+	   "bob@example.org is bob; the unconfirmed bob@example.com is nobody");
+	ok(index_has("xena", x), "xena holds uid 1879049000");
+	gotrue_sync_summary_clear(&sum);
+
+	/* Their addresses confirmed, the older users now want jdoe, jane, bob and the uid. */
+	confirm(unconf_old);
+	confirm(unconf_new);
+	confirm(carol);
+	confirm(y);
+	sleep(1);
+	erin = create("dave@example.com", "{}", NULL); /* newer than dave@example.org */
+	memset(&sum, 0, sizeof(sum));
+	ok(sync_now(&sum) == 0, "names: second sync");
+	ok(index_has("jdoe", john) && find_left(&sum, unconf_old, "app_metadata.username"),
+	   "confirmed, older jdoe@: app_metadata.username still wins");
+	ok(index_has("jane", jane) && find_left(&sum, unconf_new, "app_metadata.username"),
+	   "confirmed, newer jane@: app_metadata.username still wins");
+	ok(index_has("bob", bob) && find_left(&sum, carol, "its holder since the last sync"),
+	   "an older user whose email became bob@ does not take bob from its holder");
+	ok(index_has("dave", dave) && find_left(&sum, erin, "name collides"),
+	   "a newer user whose email is dave@ does not take dave either");
+	ok(index_has("xena", x) && find_left(&sum, y, "uid collides with its holder"),
+	   "an older user with the same app_metadata.uid does not take it from its holder");
+	gotrue_sync_summary_clear(&sum);
+	names_login(bob, carol, dave, john, x, y);
+	free(unconf_old);
+	free(unconf_new);
+	free(john);
+	free(jane);
+	free(carol);
+	free(bob);
+	free(dave);
+	free(erin);
+	free(x);
+	free(y);
+}
+
+static void test_names(void)
+{
+	struct emu *saved_emu = emu;
+	struct gotrue_config *saved_cfg = cfg;
+	struct gotrue_client *saved_client = client;
+	char saved_acct[sizeof(acct_path)], saved_cache[sizeof(cache_path)], ndir[64], extra[256];
+	char *conf = NULL;
+
+	memcpy(saved_acct, acct_path, sizeof(acct_path));
+	memcpy(saved_cache, cache_path, sizeof(cache_path));
+	snprintf(ndir, sizeof(ndir), "%s/names", dir);
+	snprintf(extra, sizeof(extra), "email_domains = example.com, example.org\nstate_dir = %s",
+		 ndir);
+	emu = emu_start(NULL);
+	cfg = gotrue_config_new();
+	client = NULL;
+	if (emu != NULL && cfg != NULL && mkdir(ndir, 0700) == 0 &&
+	    (conf = emu_write_config(emu, extra)) != NULL &&
+	    gotrue_config_load_file(NULL, cfg, conf, false) == 0 &&
+	    gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) == 0)
+		client = gotrue_client_new(NULL, cfg);
+	snprintf(acct_path, sizeof(acct_path), "%s/accounts", ndir);
+	snprintf(cache_path, sizeof(cache_path), "%s/nss.cache", ndir);
+	if (ok(client != NULL, "names: an emulator and a state directory of their own"))
+		names_syncs();
+	gotrue_client_free(client);
+	gotrue_config_free(cfg);
+	emu_stop(emu);
+	free(conf);
+	emu = saved_emu;
+	cfg = saved_cfg;
+	client = saved_client;
+	memcpy(acct_path, saved_acct, sizeof(acct_path));
+	memcpy(cache_path, saved_cache, sizeof(cache_path));
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ndir);
+		if (system(cmd) != 0)
+			diag("cannot remove %s", ndir);
+	}
+}
+
 int main(void)
 {
 	char conf_extra[8300], *conf = NULL;
@@ -826,6 +1061,7 @@ int main(void)
 	test_scale();
 	test_index_fails();
 	test_admission();
+	test_names();
 
 	free(alice_id);
 	free(bob_id);

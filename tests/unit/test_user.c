@@ -726,9 +726,111 @@ static void test_provider_url(void)
 	gotrue_config_free(cfg);
 }
 
+/* transcript step 11: the claims of the access token in the same answer as ALICE */
+static const char ALICE_CLAIMS[] =
+	"{\"aud\":\"authenticated\",\"exp\":1795404619,\"sub\":\"47b1390c-d030-4512-abda-"
+	"60f9276809fd\",\"email\":\"alice@example.com\",\"phone\":\"\",\"app_metadata\":{"
+	"\"provider\":\"email\",\"providers\":[\"email\"]},\"user_metadata\":{},\"role\":"
+	"\"authenticated\",\"aal\":\"aal1\",\"amr\":[{\"method\":\"password\",\"timestam"
+	"p\":1795401019}],\"session_id\":\"e2bfe511-330d-496a-a7db-a099f4b06490\"}";
+
+/* ALICE's answer with @key replaced by the JSON value @val (NULL: removed). */
+static int body_with(const char *key, const char *val, struct gotrue_user *u)
+{
+	json_object *o = json_tokener_parse(ALICE);
+	char why[128];
+	int rc;
+
+	if (val != NULL)
+		json_object_object_add(o, key, json_tokener_parse(val));
+	else
+		json_object_object_del(o, key);
+	rc = gotrue_user_from_json(o, u, why, sizeof(why));
+	json_object_put(o);
+	return rc;
+}
+
+/* Claims decide the signed fields; the body only what the token lacks, and a body that says
+ * otherwise than the token on a signed field is refused, naming the field. */
+static void test_from_claims(void)
+{
+	static const struct {
+		const char *key, *val, *field;
+	} altered[] = {
+		{"id", "\"4b2a65ee-03c2-4dd2-8fa7-61d27618d004\"", "user id"},
+		{"email", "\"mallory@example.com\"", "email"},
+		{"email", NULL, "email"},
+		{"phone", "\"+15550100\"", "phone"},
+		{"app_metadata",
+		 "{\"provider\":\"email\",\"providers\":[\"email\"],\"groups\":[\"admins\"]}",
+		 "app_metadata"},
+		{"app_metadata", "{\"provider\":\"email\",\"providers\":[\"email\"],\"uid\":0}",
+		 "app_metadata"},
+		{"app_metadata", "{}", "app_metadata"},
+	};
+	json_object *claims = json_tokener_parse(ALICE_CLAIMS), *c2;
+	struct gotrue_user body = {0}, u = {0};
+	char why[128] = "";
+	size_t i;
+
+	ok(gotrue_user_parse(ALICE, sizeof(ALICE) - 1, &body, why, sizeof(why)) == 0,
+	   "the answer's user");
+	ok(gotrue_user_from_claims(claims, &body, &u, why, sizeof(why)) == 0,
+	   "a real answer and its token agree (%s)", why);
+	ok(u.id && !strcmp(u.id, "47b1390c-d030-4512-abda-60f9276809fd") && u.email &&
+		   !strcmp(u.email, "alice@example.com") && u.phone == NULL &&
+		   json_object_equal(u.app_metadata, body.app_metadata),
+	   "id, email, phone and app_metadata as the claims state them");
+	ok(u.created_at == body.created_at && u.email_confirmed_at == body.email_confirmed_at &&
+		   u.banned_until == 0 && u.n_factors == 0,
+	   "created_at and the confirmation from the body; no factors");
+	gotrue_user_clear(&u);
+	/* Key order differs between a token and a body; the objects are equal all the same. */
+	c2 = json_tokener_parse(ALICE_CLAIMS);
+	json_object_object_add(
+		c2, "app_metadata",
+		json_tokener_parse("{\"providers\":[\"email\"],\"provider\":\"email\"}"));
+	ok(gotrue_user_from_claims(c2, &body, &u, why, sizeof(why)) == 0,
+	   "app_metadata compared as an object, whatever the key order");
+	gotrue_user_clear(&u);
+	json_object_put(c2);
+	gotrue_user_clear(&body);
+	for (i = 0; i < sizeof(altered) / sizeof(altered[0]); i++) {
+		why[0] = '\0';
+		ok(body_with(altered[i].key, altered[i].val, &body) == 0 &&
+			   gotrue_user_from_claims(claims, &body, &u, why, sizeof(why)) != 0 &&
+			   strstr(why, altered[i].field) != NULL && u.id == NULL,
+		   "a body whose %s is %s: refused (%s)", altered[i].key,
+		   altered[i].val ? altered[i].val : "absent", why);
+		gotrue_user_clear(&body);
+	}
+	/* Unsigned fields the body may carry: a ban refuses later, and is kept. */
+	ok(body_with("banned_until", "\"2999-01-01T00:00:00Z\"", &body) == 0 &&
+		   gotrue_user_from_claims(claims, &body, &u, why, sizeof(why)) == 0 &&
+		   gotrue_user_is_banned(&u, 0),
+	   "a ban in the body is kept (it can only refuse)");
+	gotrue_user_clear(&u);
+	gotrue_user_clear(&body);
+	/* Claims that are not a user's. */
+	c2 = json_tokener_parse("{\"sub\":\"not-a-uuid\",\"email\":\"alice@example.com\"}");
+	ok(body_with("id", "\"47b1390c-d030-4512-abda-60f9276809fd\"", &body) == 0 &&
+		   gotrue_user_from_claims(c2, &body, &u, why, sizeof(why)) != 0,
+	   "a sub that is not a UUID is refused");
+	json_object_put(c2);
+	c2 = json_tokener_parse("{\"sub\":\"47b1390c-d030-4512-abda-60f9276809fd\","
+				"\"email\":\"alice@example.com\",\"app_metadata\":[1]}");
+	ok(gotrue_user_from_claims(c2, &body, &u, why, sizeof(why)) != 0,
+	   "app_metadata that is not an object is refused");
+	json_object_put(c2);
+	ok(gotrue_user_from_claims(NULL, &body, &u, why, sizeof(why)) != 0, "no claims: refused");
+	gotrue_user_clear(&body);
+	json_object_put(claims);
+}
+
 int main(void)
 {
 	test_real_users();
+	test_from_claims();
 	test_field_types();
 	test_garbage();
 	test_parse_time();
