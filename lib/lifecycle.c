@@ -85,6 +85,14 @@ struct pass {
 	struct gotrue_refresh_summary *sum;
 	bool honours_scope; /* /logout?scope=local ends only one session (not v2.69) */
 	bool stop;	    /* a bulk[k].gone, as the caller's thread last saw it */
+	/* Linux sessions to end once no record is locked (end_sessions): what they need of their
+	 * records, copied, tokens excluded. */
+	struct gotrue_store_record *ends;
+	size_t nends, ends_cap;
+	/* Live sessions not due for refresh, checked with the server after the refreshes
+	 * (check_live_records): indices into the pass's id list. */
+	size_t *live;
+	size_t nlive, live_cap;
 };
 
 /* What revoking a session on the server came to. */
@@ -356,17 +364,83 @@ static int mark_revoked(struct pass *p, struct gotrue_store_record *rec)
 	return gotrue_store_write(p->st, rec);
 }
 
+/* Note @rec's Linux session to be ended by end_sessions(), once the pass holds no record lock:
+ * ending it makes its leader close the PAM session, and close_session takes the record's lock.
+ * A copy that cannot be made is logged; the record, revoked, is queued again next pass. */
+static void queue_end(struct pass *p, const struct gotrue_store_record *rec)
+{
+	struct gotrue_store_record *grown, *e;
+	size_t cap;
+
+	if (p->nends == p->ends_cap) {
+		cap = p->ends_cap > 0 ? p->ends_cap * 2 : 8;
+		grown = realloc(p->ends, cap * sizeof(*grown));
+		if (grown == NULL)
+			goto fail;
+		p->ends = grown;
+		p->ends_cap = cap;
+	}
+	e = &p->ends[p->nends];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->id, rec->id, sizeof(e->id));
+	e->state = rec->state;
+	e->pid = rec->pid;
+	e->pid_start = rec->pid_start;
+	e->audit_session = rec->audit_session;
+	e->login = strdup(rec->login);
+	e->user_id = strdup(rec->user_id);
+	e->boot_id = rec->boot_id != NULL ? strdup(rec->boot_id) : NULL;
+	e->xdg_session_id = rec->xdg_session_id != NULL ? strdup(rec->xdg_session_id) : NULL;
+	if (e->login == NULL || e->user_id == NULL || (rec->boot_id != NULL && !e->boot_id) ||
+	    (rec->xdg_session_id != NULL && e->xdg_session_id == NULL)) {
+		gotrue_store_record_clear(e);
+		goto fail;
+	}
+	p->nends++;
+	return;
+fail:
+	p->sum->failed++;
+	gotrue_log(p->pamh, LOG_ERR, "out of memory: the Linux session is ended next pass; user=%s",
+		   rec->login);
+}
+
+/* End the Linux sessions queue_end() noted. Runs with no record locked. */
+static void end_sessions(struct pass *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nends; i++) {
+		if (gotrue_terminate_session(p->pamh, &p->ends[i], REASON_REVOKED,
+					     TERMINATE_GRACE_MS) == 0)
+			p->sum->terminated++;
+		gotrue_store_record_clear(&p->ends[i]);
+	}
+	free(p->ends);
+	p->ends = NULL;
+	p->nends = p->ends_cap = 0;
+}
+
+/* What revoked_session says of a Linux session whose GoTrue session the server ended. Apart
+ * from what becomes of the record's tokens: a record revoked so (server_ended) whose session
+ * still runs comes here again on each pass (handle_record), so a pass killed before it ended
+ * the session does not lose that. */
+static void end_linux_session(struct pass *p, const struct gotrue_store_record *rec)
+{
+	if (p->cfg->revoked_session == GOTRUE_REVOKED_TERMINATE)
+		queue_end(p, rec);
+}
+
 /* The server says the session is gone: log (done by the caller), mark, act on revoked_session. */
 static void session_gone(struct pass *p, struct gotrue_store_record *rec)
 {
+	rec->server_ended = true;
 	if (!gotrue_store_owner_alive(rec)) {
 		remove_record(p, rec, "ended by the server, owner gone");
 	} else if (mark_revoked(p, rec) != 0) {
 		p->sum->failed++;
 		return;
-	} else if (p->cfg->revoked_session == GOTRUE_REVOKED_TERMINATE) {
-		if (gotrue_terminate_session(p->pamh, rec, REASON_REVOKED, TERMINATE_GRACE_MS) == 0)
-			p->sum->terminated++;
+	} else {
+		end_linux_session(p, rec);
 	}
 	p->sum->revoked++;
 }
@@ -425,9 +499,19 @@ static void revoke_and_remove(struct pass *p, struct gotrue_store_record *rec, c
 	(*count)++;
 }
 
-/* Handle record @id under its lock. A plain due refresh is not done here but handed to the batch
- * in @due (lock and record moved there, true returned); everything else is done now. */
-static bool handle_record(struct pass *p, const char *id, struct due *due)
+/* Keep live session @idx for check_live_records(), which counts it. */
+static void note_live(struct pass *p, size_t idx)
+{
+	if (p->nlive < p->live_cap)
+		p->live[p->nlive++] = idx;
+	else
+		p->sum->unchanged++; /* not reached: each id is listed once */
+}
+
+/* Handle record @idx under its lock. A plain due refresh is not done here but handed to the
+ * batch in @due (lock and record moved there, true returned), and a live session that is not due
+ * goes to p->live; everything else is done now. */
+static bool handle_record(struct pass *p, const char *id, size_t idx, struct due *due)
 {
 	struct gotrue_store_record rec = {0};
 	bool batched = false;
@@ -469,6 +553,8 @@ static bool handle_record(struct pass *p, const char *id, struct due *due)
 	case GOTRUE_STORE_REVOKED:
 		if (!gotrue_store_owner_alive(&rec))
 			remove_record(p, &rec, "revoked, owner gone");
+		else if (rec.server_ended)
+			end_linux_session(p, &rec);
 		p->sum->unchanged++;
 		break;
 	case GOTRUE_STORE_ACTIVE:
@@ -496,7 +582,7 @@ static bool handle_record(struct pass *p, const char *id, struct due *due)
 				break;
 			}
 		} else {
-			p->sum->unchanged++;
+			note_live(p, idx);
 		}
 		break;
 	}
@@ -598,7 +684,7 @@ static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 			break;
 		}
 		b->d[b->n].lock = -1;
-		if (handle_record(p, c->ids[idx], &b->d[b->n])) {
+		if (handle_record(p, c->ids[idx], idx, &b->d[b->n])) {
 			b->d[b->n].idx = idx;
 			b->n++;
 		}
@@ -785,6 +871,121 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 	b->n = 0;
 }
 
+/* What GET /user says of a live session. */
+enum live_result {
+	LIVE_OK,      /* the session and its user are still good */
+	LIVE_GONE,    /* the server no longer knows the session, or the user */
+	LIVE_BANNED,  /* the user is banned */
+	LIVE_UNKNOWN, /* no answer to act on: asked again next pass */
+	LIVE_BACKOFF, /* the server asks for fewer requests (429, 503): the rest waits a pass */
+};
+
+/* Ask the server about @rec's session with its access token. Current servers refuse a session
+ * they ended (403 session_not_found); v2.69 answers 200 until the token's exp, so there only a
+ * deleted user (404 user_not_found, 403 on current servers) shows. A ban ends no GoTrue session
+ * (../shared/gotrue-api/README.md points 3, 8, 11): the token still reads /user, with
+ * banned_until ahead. That body is unsigned, and trusted only to end a session, never to grant
+ * anything. Any other refusal (an expired JWT, a 5xx) proves nothing. */
+static enum live_result ask_server(struct pass *p, const struct gotrue_store_record *rec)
+{
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum live_result res = LIVE_UNKNOWN;
+
+	if (gotrue_user_get(p->own.client, rec->access_token, &u, &err) == 0) {
+		if (u.id == NULL || strcmp(u.id, rec->user_id) != 0)
+			gotrue_log(p->pamh, LOG_ERR,
+				   "GET /user answered for another user, ignored; user=%s",
+				   rec->login);
+		else if (gotrue_user_is_banned(&u, time(NULL)))
+			res = LIVE_BANNED;
+		else
+			res = LIVE_OK;
+		goto cleanup;
+	}
+	gotrue_error_str(&err, why, sizeof(why));
+	if (err.kind == GOTRUE_ERR_HTTP && strcmp(err.code, "user_banned") == 0) {
+		res = LIVE_BANNED;
+	} else if (err.kind == GOTRUE_ERR_HTTP && (strcmp(err.code, "session_not_found") == 0 ||
+						   strcmp(err.code, "user_not_found") == 0)) {
+		gotrue_log(p->pamh, LOG_NOTICE, "GoTrue ended the session (%s); user=%s", why,
+			   rec->login);
+		res = LIVE_GONE;
+	} else {
+		/* No answer at all (refused, reset, timed out): asking about the next session would
+		 * cost as much, so the pass stops; the checks are only checks, nothing is lost. */
+		if (not_sent(&err) || err.kind == GOTRUE_ERR_TRANSPORT ||
+		    err.kind == GOTRUE_ERR_TIMEOUT)
+			p->own.gone = true;
+		if (err.kind == GOTRUE_ERR_HTTP &&
+		    (err.http_status == 429 || err.http_status == 503))
+			res = LIVE_BACKOFF;
+		gotrue_log(p->pamh, LOG_WARNING,
+			   "cannot check the session with the server, will retry (%s); user=%s",
+			   why, rec->login);
+	}
+cleanup:
+	if (res == LIVE_BANNED)
+		gotrue_log(p->pamh, LOG_NOTICE, "the user is banned in GoTrue; user=%s",
+			   rec->login);
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	return res;
+}
+
+/* Check live session @id with the server, under its lock, read again: what changed since
+ * handle_record() (closed, refreshed, due now) is the next pass's. False when the server asked
+ * for fewer requests. */
+static bool check_live_record(struct pass *p, const char *id)
+{
+	struct gotrue_store_record rec = {0};
+	bool go_on = true;
+	int lock;
+
+	lock = gotrue_store_lock(p->st, id, lock_timeout(p));
+	if (lock < 0 || gotrue_store_read(p->st, id, &rec) != 0 ||
+	    rec.state != GOTRUE_STORE_ACTIVE || rec.refreshing || rec.access_token == NULL ||
+	    rec.expires_at - time(NULL) <= p->opts.margin || !gotrue_store_owner_alive(&rec)) {
+		p->sum->unchanged++;
+		goto cleanup;
+	}
+	switch (ask_server(p, &rec)) {
+	case LIVE_OK:
+		p->sum->checked++;
+		break;
+	case LIVE_BANNED: /* the GoTrue session outlives the ban; the Linux one does not */
+	case LIVE_GONE:
+		session_gone(p, &rec);
+		break;
+	case LIVE_BACKOFF:
+		go_on = false;
+		p->sum->failed++;
+		break;
+	default:
+		p->sum->failed++;
+		break;
+	}
+cleanup:
+	gotrue_store_record_clear(&rec);
+	gotrue_store_unlock(lock);
+	return go_on;
+}
+
+/* After the refreshes: every live session that was not due is checked with the server, one
+ * request each, so that a ban or a revocation on the server ends it within one timer period
+ * rather than at its next refresh (up to an hour later). */
+static void check_live_records(struct pass *p, char (*ids)[GOTRUE_STORE_ID_LEN + 1])
+{
+	size_t i;
+	bool go_on = true;
+
+	for (i = 0; i < p->nlive && go_on && !halted(p); i++)
+		go_on = check_live_record(p, ids[p->live[i]]);
+	/* Left for the next pass: the server went away or asked for fewer requests. */
+	p->sum->unchanged += (unsigned int)(p->nlive - i);
+}
+
 /* How many records a batch holds locked. Five batches are held at once (see gotrue_refresh_pass),
  * two descriptors per record (the lock, the record held open by
  * gotrue_store_read_held): well inside RLIMIT_NOFILE. */
@@ -853,10 +1054,14 @@ cleanup:
 	return rc;
 }
 
+/* Ends the Linux sessions the pass revoked, now that it holds no record lock, and frees it. */
 static void pass_end(struct pass *p)
 {
 	size_t k;
 
+	end_sessions(p);
+	free(p->live);
+	p->live = NULL;
 	for (k = 0; k < SENDERS; k++) {
 		gotrue_client_free(p->bulk[k].client);
 		p->bulk[k].client = NULL;
@@ -913,12 +1118,14 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	/* Handed back at most: every batch held at once. */
 	c.redo_cap = 5 * c.bmax;
 	c.redo = calloc(c.redo_cap, sizeof(*c.redo));
+	p.live = calloc(c.n + 1, sizeof(*p.live));
+	p.live_cap = p.live != NULL ? c.n : 0;
 	for (k = 0; k < 5; k++) {
 		bufs[k].d = calloc(c.bmax, sizeof(*bufs[k].d));
 		if (bufs[k].d == NULL)
 			rc = -ENOMEM;
 	}
-	if (c.redo == NULL || rc != 0) {
+	if (c.redo == NULL || p.live == NULL || rc != 0) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
@@ -962,6 +1169,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		resting = filled;
 		filled = t;
 	}
+	check_live_records(&p, c.ids);
 	if (halted(&p)) {
 		sum->unchanged += (unsigned int)(c.n - c.next + c.nredo - c.redo_next);
 		gotrue_log(pamh, LOG_WARNING,
@@ -984,6 +1192,7 @@ cleanup:
 static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 {
 	enum revoke_result r = REVOKE_GONE;
+	bool live;
 
 	if (rec->state != GOTRUE_STORE_REVOKED) {
 		if (!p->honours_scope)
@@ -999,16 +1208,17 @@ static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 			return;
 		}
 	}
-	if (rec->state == GOTRUE_STORE_ACTIVE || rec->state == GOTRUE_STORE_REVOKED) {
-		if (gotrue_store_owner_alive(rec) &&
-		    gotrue_terminate_session(p->pamh, rec, REASON_REVOKED, TERMINATE_GRACE_MS) == 0)
-			p->sum->terminated++;
-	}
+	/* Whatever revoked_session says: an administrator's revocation ends the Linux session
+	 * (after the loop, with no record locked: end_sessions). */
+	live = rec->state == GOTRUE_STORE_ACTIVE || rec->state == GOTRUE_STORE_REVOKED;
 	if (gotrue_store_owner_alive(rec)) {
+		rec->server_ended = true;
 		if (mark_revoked(p, rec) != 0) {
 			p->sum->failed++;
 			return;
 		}
+		if (live)
+			queue_end(p, rec);
 	} else {
 		remove_record(p, rec, "revoked by the administrator");
 	}

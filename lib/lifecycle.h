@@ -25,6 +25,7 @@ struct gotrue_refresh_summary {
 	unsigned int retried;	 /* closing records whose revocation went through (outbox) */
 	unsigned int revoked;	 /* sessions revoked: orphans, stale pending, gone on the server,
 				    interrupted refreshes */
+	unsigned int checked;	 /* live sessions the server confirmed (GET /user) */
 	unsigned int unchanged;	 /* nothing to do (or the record was busy) */
 	unsigned int failed;	 /* could not be handled now; kept for the next pass */
 	unsigned int removed;	 /* records removed (included in the counts above) */

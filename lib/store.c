@@ -21,6 +21,7 @@
 
 #include "array.h"
 #include "log.h"
+#include "proc.h"
 #include "secure.h"
 #include "session.h"
 #include "store.h"
@@ -1060,56 +1061,20 @@ int gotrue_store_count_user(struct gotrue_store *st, const char *user_id,
 	return rc < 0 ? rc : c.n;
 }
 
-/* Fields 3 (state) and 22 (starttime) of /proc/@pid/stat. 0 when unknown. */
-static unsigned long long pid_stat(pid_t pid, char *state)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	const char *p;
-	ssize_t n;
-	int fd, field;
-
-	*state = '\0';
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* Field 2 (comm) may hold spaces and parentheses: count from the last ')' (proc(5)). */
-	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ')
-		return 0;
-	*state = p[2];
-	for (field = 2; *p != '\0' && field < 22; p++) {
-		if (*p == ' ')
-			field++;
-	}
-	if (field == 22)
-		start = strtoull(p, NULL, 10);
-	return start;
-}
-
 unsigned long long gotrue_store_pid_start(pid_t pid)
 {
-	char state;
+	struct gotrue_proc_stat st;
 
-	return pid_stat(pid, &state);
+	return gotrue_proc_stat(pid, &st) == 0 ? st.start : 0;
 }
 
 bool gotrue_store_owner_alive(const struct gotrue_store_record *rec)
 {
-	unsigned long long start;
-	char state;
+	struct gotrue_proc_stat st;
 
-	start = pid_stat(rec->pid, &state);
 	/* A zombie has ended its session; it only waits for its parent. */
-	if (start == 0 || state == 'Z' || state == 'X' || state == 'x')
+	if (gotrue_proc_stat(rec->pid, &st) != 0 || st.start == 0 || st.state == 'Z' ||
+	    st.state == 'X' || st.state == 'x')
 		return false;
-	return rec->pid_start == 0 || rec->pid_start == start;
+	return rec->pid_start == 0 || rec->pid_start == st.start;
 }

@@ -66,11 +66,20 @@ struct gotrue_store_record {
 	char *service, *tty, *rhost, *xdg_session_id; /* each may be NULL */
 	pid_t pid;				      /* 0 until open_session */
 	unsigned long long pid_start; /* /proc/PID/stat field 22 of pid, 0 when unknown */
+	/* The kernel's audit session id of pid, recorded only when it is this login's own
+	 * (lib/proc.h gotrue_proc_login_audit_session), and the boot it belongs to; 0 and NULL
+	 * otherwise, and in records written before they existed. */
+	unsigned int audit_session;
+	char *boot_id;
 	time_t created, updated;
 	/* Set, and written, before a refresh token is sent to /token; cleared when the rotated pair
 	 * is stored. A record found with it set may hold a spent refresh token: it is never sent
 	 * again, the record is resolved by revocation (lib/lifecycle.c). (Added by H-life.) */
 	bool refreshing;
+	/* Revoked because GoTrue (or an administrator) ended the GoTrue session, not because a pass
+	 * resolved its own interrupted refresh: revoked_session=terminate ends such a Linux
+	 * session, on every pass until it is gone. */
+	bool server_ended;
 };
 
 struct gotrue_store; /* the sessions directory, checked once when opened */

@@ -1,4 +1,5 @@
 # lib/store.mk: the token store (owned by the PAM work), part of libgotrue: the store itself
-# (directory, locks, reads and in-place writes), its two-slot file and its JSON record.
+# (directory, locks, reads and in-place writes), its two-slot file and its JSON record, and what
+# /proc says of a session's processes.
 lib_libgotrue_la_SOURCES += lib/store.c lib/store.h lib/store_file.c lib/store_file.h \
-	lib/store_record.c
+	lib/store_record.c lib/proc.c lib/proc.h

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "proc.h"
 #include "secure.h"
 #include "session.h"
 #include "store.h"
@@ -48,6 +49,7 @@ void gotrue_store_record_clear(struct gotrue_store_record *rec)
 	free(rec->tty);
 	free(rec->rhost);
 	free(rec->xdg_session_id);
+	free(rec->boot_id);
 	for (i = 0; rec->groups != NULL && rec->groups[i] != NULL; i++)
 		free(rec->groups[i]);
 	free(rec->groups);
@@ -128,10 +130,16 @@ int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out
 	bad |= add_str(obj, "xdg_session_id", rec->xdg_session_id);
 	bad |= add_int(obj, "pid", (long long)rec->pid);
 	bad |= add_int(obj, "pid_start", (long long)rec->pid_start);
+	if (rec->audit_session != 0) {
+		bad |= add_int(obj, "audit_session", (long long)rec->audit_session);
+		bad |= add_str(obj, "boot_id", rec->boot_id);
+	}
 	bad |= add_int(obj, "created", (long long)rec->created);
 	bad |= add_int(obj, "updated", (long long)rec->updated);
 	if (rec->refreshing)
 		bad |= json_object_object_add(obj, "refreshing", json_object_new_boolean(1));
+	if (rec->server_ended)
+		bad |= json_object_object_add(obj, "server_ended", json_object_new_boolean(1));
 	if (bad)
 		goto cleanup;
 	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
@@ -282,11 +290,16 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 	out->pid = (pid_t)v;
 	bad |= get_int(obj, "pid_start", 0, LLONG_MAX, &v);
 	out->pid_start = (unsigned long long)v;
+	/* Absent in records from before it was kept: 0, "unknown". */
+	bad |= get_int(obj, "audit_session", 0, GOTRUE_AUDIT_SESSION_UNSET, &v);
+	out->audit_session = (unsigned int)v;
+	bad |= get_str(obj, "boot_id", GOTRUE_BOOT_ID_LEN, false, &out->boot_id);
 	bad |= get_int(obj, "created", 0, LLONG_MAX, &v);
 	out->created = (time_t)v;
 	bad |= get_int(obj, "updated", 0, LLONG_MAX, &v);
 	out->updated = (time_t)v;
 	bad |= get_bool(obj, "refreshing", &out->refreshing);
+	bad |= get_bool(obj, "server_ended", &out->server_ended);
 	/* A record without an owner cannot be used for anything. */
 	if (bad || out->user_id == NULL || out->login == NULL)
 		goto cleanup;

@@ -15,6 +15,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -27,6 +28,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pam_gotrue.h"
+#include "proc.h"
 #include "secure.h"
 #include "store.h"
 
@@ -67,6 +69,35 @@ static bool record_is_ours(struct pg_ctx *ctx, const struct gotrue_store_record 
 		return true;
 	return own && pam_get_item(ctx->pamh, PAM_RUSER, &ruser) == PAM_SUCCESS && ruser != NULL &&
 	       strcmp(rec->login, (const char *)ruser) == 0;
+}
+
+/* The kernel's audit session id of this login, by which lib/terminate.c finds every process of
+ * the session when it has to end it (a command run without a pty is no child of any terminal).
+ * Kept only when pam_loginuid, earlier in the stack, gave this process an id of its own for this
+ * user (lib/proc.h says why): an inherited one names another session. -1 only when the copy
+ * fails. */
+static int note_audit_session(struct pg_ctx *ctx, struct gotrue_store_record *rec)
+{
+	char buf[4096], boot[GOTRUE_BOOT_ID_LEN + 1];
+	struct passwd pw, *found = NULL;
+	unsigned int id;
+
+	rec->audit_session = 0;
+	if (getpwnam_r(ctx->user, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+		return 0;
+	id = gotrue_proc_login_audit_session(pw.pw_uid, boot);
+	if (!gotrue_audit_session_valid(id)) {
+		gotrue_debug(ctx->pamh, ctx->cfg->debug,
+			     "no audit session of this login's own (pam_loginuid not before "
+			     "pam_gotrue?); user=%s",
+			     ctx->user);
+		return 0;
+	}
+	rec->boot_id = strdup(boot);
+	if (rec->boot_id == NULL)
+		return -1;
+	rec->audit_session = id;
+	return 0;
 }
 
 enum pg_outcome pg_open_session(struct pg_ctx *ctx)
@@ -112,7 +143,7 @@ enum pg_outcome pg_open_session(struct pg_ctx *ctx)
 		goto cleanup;
 	rec.pid = getpid();
 	rec.pid_start = gotrue_store_pid_start(rec.pid);
-	if (gotrue_store_write(store, &rec) != 0)
+	if (note_audit_session(ctx, &rec) != 0 || gotrue_store_write(store, &rec) != 0)
 		goto cleanup;
 	gotrue_log(ctx->pamh, LOG_INFO, "session opened; user=%s login=%s", ctx->user, rec.login);
 	out = PG_OK;

@@ -67,6 +67,7 @@ static json_object *summary_json(const struct gotrue_refresh_summary *s)
 	json_object_object_add(o, "refreshed", json_object_new_int64(s->refreshed));
 	json_object_object_add(o, "retried", json_object_new_int64(s->retried));
 	json_object_object_add(o, "revoked", json_object_new_int64(s->revoked));
+	json_object_object_add(o, "checked", json_object_new_int64(s->checked));
 	json_object_object_add(o, "unchanged", json_object_new_int64(s->unchanged));
 	json_object_object_add(o, "failed", json_object_new_int64(s->failed));
 	json_object_object_add(o, "removed", json_object_new_int64(s->removed));
@@ -86,8 +87,8 @@ static void print_summary(const struct ctl *ctl, const struct gotrue_refresh_sum
 		       s->refreshed + s->retried + s->revoked == 0
 			       ? "nothing changed"
 			       : "the pass stopped; the rest is left for the next one");
-	printf("refreshed %u, retried %u, revoked %u, unchanged %u, failed %u", s->refreshed,
-	       s->retried, s->revoked, s->unchanged, s->failed);
+	printf("refreshed %u, checked %u, retried %u, revoked %u, unchanged %u, failed %u",
+	       s->refreshed, s->checked, s->retried, s->revoked, s->unchanged, s->failed);
 	if (s->terminated)
 		printf(", terminated %u", s->terminated);
 	printf("\n");

@@ -30,6 +30,7 @@ struct row {
 	enum gotrue_store_state state;
 	time_t expires_at, created;
 	pid_t pid;
+	unsigned int audit_session; /* 0: none recorded */
 };
 
 struct list_ctx {
@@ -102,6 +103,7 @@ static int keep_row(void *ctx, const struct gotrue_store_record *rec)
 	r->expires_at = rec->expires_at;
 	r->created = rec->created;
 	r->pid = rec->pid;
+	r->audit_session = rec->audit_session;
 	lc->n++; /* counted now, so that a half-filled row is still freed */
 	if (!dup_field(&r->login, rec->login) || !dup_field(&r->user_id, rec->user_id) ||
 	    !dup_field(&r->session_id, rec->session_id) || !dup_field(&r->service, rec->service) ||
@@ -152,6 +154,8 @@ static json_object *row_json(const struct row *r)
 		r->expires_at ? ctl_time_str(r->expires_at, buf, sizeof(buf)) : NULL);
 	add_str(o, "created", r->created ? ctl_time_str(r->created, buf, sizeof(buf)) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(r->pid));
+	json_object_object_add(o, "audit_session",
+			       r->audit_session ? json_object_new_int64(r->audit_session) : NULL);
 	return o;
 }
 

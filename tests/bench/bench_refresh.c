@@ -21,7 +21,10 @@
  *     share of every core's time; near 1, the pass waits for cores, not for the server.
  * BENCH_REFRESH_SMALL / BENCH_REFRESH_LARGE change N; BENCH_STATE_DIR the store's parent
  * directory (default /tmp: a real disk here, so the fsyncs are paid); BENCH_STOP_AT_PASS, see
- * run(). */
+ * run(). First, the live check: a pass over N sessions none of which is due (the steady state
+ * between refreshes), each asked about with GET /user, against N bare GET /user:
+ * refresh_pass_live_<N>_s and refresh_pass_live_<N>_vs_bare (BENCH_REFRESH_LIVE_ONLY: only that).
+ */
 #include <config.h>
 
 #include <errno.h>
@@ -298,6 +301,113 @@ cleanup:
 	return rc;
 }
 
+/* N bare GET /user on one reused libcurl handle, each answer parsed with json-c. */
+static double bare_user(const char *url, char **access, size_t n)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct buf b = {0};
+	char endpoint[256], auth[4096];
+	double t0 = now_s(), t;
+	size_t i;
+
+	snprintf(endpoint, sizeof(endpoint), "%s/user", url);
+	curl_easy_setopt(c, CURLOPT_URL, endpoint);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	for (i = 0; i < n; i++) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access[i]);
+		h = curl_slist_append(NULL, auth);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		b.n = 0;
+		if (curl_easy_perform(c) != CURLE_OK)
+			fprintf(stderr, "# bare GET /user failed\n");
+		json_object_put(json_tokener_parse(b.p ? b.p : ""));
+		curl_slist_free_all(h);
+	}
+	t = now_s() - t0;
+	free(b.p);
+	curl_easy_cleanup(c);
+	return t;
+}
+
+/* The live check (lib/lifecycle.c check_live_records): a pass over @n stored sessions whose
+ * tokens are not due, each asked about with GET /user, against @n bare GET /user. Medians of
+ * @reps alternating rounds into *@pass_t and *@bare_t. */
+static int run_live(struct emu *e, struct gotrue_config *cfg, struct gotrue_client *cl,
+		    const char *user_id, const char *parent, size_t n, int reps, double *pass_t,
+		    double *bare_t)
+{
+	struct gotrue_credentials cred = {.email = "bench@example.com", .password = "bench pass 1"};
+	char **access = calloc(n, sizeof(*access)), dir[256], cmd[300];
+	double *pt = calloc((size_t)reps, sizeof(double)),
+	       *bt = calloc((size_t)reps, sizeof(double));
+	struct gotrue_store_record rec;
+	struct gotrue_refresh_summary sum;
+	struct gotrue_session s = {0};
+	struct gotrue_error err = {0};
+	struct gotrue_store *st = NULL;
+	size_t i;
+	int r, rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/gotrue-bench-XXXXXX", parent);
+	if (access == NULL || pt == NULL || bt == NULL || mkdtemp(dir) == NULL)
+		goto cleanup;
+	st = gotrue_store_open(NULL, dir);
+	for (i = 0; st != NULL && i < n; i++) {
+		if (gotrue_signin_password(cl, &cred, &s, &err) != 0)
+			goto cleanup;
+		memset(&rec, 0, sizeof(rec));
+		gotrue_store_new_id(rec.id);
+		rec.state = GOTRUE_STORE_ACTIVE;
+		rec.user_id = strdup(user_id);
+		rec.login = strdup("bench");
+		access[i] = strdup(s.access_token);
+		rec.access_token = s.access_token;
+		rec.refresh_token = s.refresh_token;
+		s.access_token = s.refresh_token = NULL;
+		rec.expires_at = s.expires_at; /* an hour ahead: not due */
+		rec.pid = getpid();
+		rec.pid_start = gotrue_store_pid_start(rec.pid);
+		r = gotrue_store_write(st, &rec);
+		gotrue_store_record_clear(&rec);
+		gotrue_session_clear(&s);
+		if (r != 0)
+			goto cleanup;
+	}
+	if (st == NULL)
+		goto cleanup;
+	free(cfg->state_dir);
+	cfg->state_dir = strdup(dir);
+	for (r = 0; r < reps; r++) {
+		bt[r] = bare_user(emu_url(e), access, n);
+		pt[r] = now_s();
+		rc = gotrue_refresh_pass(NULL, cfg, NULL, &sum);
+		pt[r] = now_s() - pt[r];
+		if (rc != 0 || sum.checked != n) {
+			fprintf(stderr, "# live pass: rc %d, checked %u of %zu\n", rc, sum.checked,
+				n);
+			rc = -1;
+			goto cleanup;
+		}
+	}
+	*pass_t = bench_median(pt, (size_t)reps);
+	*bare_t = bench_median(bt, (size_t)reps);
+	rc = 0;
+cleanup:
+	for (i = 0; access != NULL && i < n; i++)
+		gotrue_wipe_free_str(access[i]);
+	free(access);
+	free(pt);
+	free(bt);
+	gotrue_error_clear(&err);
+	gotrue_store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# cannot remove %s\n", dir);
+	return rc;
+}
+
 int main(void)
 {
 	static const char *const args[] = {"--mode", "current", NULL};
@@ -310,6 +420,7 @@ int main(void)
 	struct emu *e = NULL;
 	char *conf = NULL, *uid = NULL;
 	struct result r1 = {0}, r2 = {0};
+	double live_t = 0, live_bare_t = 0;
 	int rc = 1;
 
 	gotrue_log_init("bench_refresh", GOTRUE_LOG_STDERR, false);
@@ -325,7 +436,18 @@ int main(void)
 	uid = emu_create_user(e, "bench@example.com", "bench pass 1", "{}");
 	if (cl == NULL || uid == NULL)
 		goto cleanup;
-	if (reps < 1 || run(e, cfg, cl, uid, parent, (size_t)small, reps, &r1) != 0 ||
+	if (reps < 1 ||
+	    run_live(e, cfg, cl, uid, parent, (size_t)small, reps, &live_t, &live_bare_t) != 0)
+		goto cleanup;
+	fprintf(stderr, "# live sessions, none due: %ld: pass %.3f s, bare GET /user %.3f s\n",
+		small, live_t, live_bare_t);
+	printf("refresh_pass_live_%ld_s: %.3f\n", small, live_t);
+	printf("refresh_pass_live_%ld_vs_bare: %.2f\n", small, live_t / live_bare_t);
+	if (getenv("BENCH_REFRESH_LIVE_ONLY") != NULL) {
+		rc = 0;
+		goto cleanup;
+	}
+	if (run(e, cfg, cl, uid, parent, (size_t)small, reps, &r1) != 0 ||
 	    run(e, cfg, cl, uid, parent, (size_t)large, reps, &r2) != 0)
 		goto cleanup;
 	fprintf(stderr,

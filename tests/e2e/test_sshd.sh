@@ -350,41 +350,110 @@ two_sessions() {
 
 two_sessions current
 
-# --- a ban during a live session, revoked_session=terminate --------------------------------
+# --- a ban ends two live sessions, with and without a pty (revoked_session=terminate) --------
+# As Debian's /etc/pam.d/sshd has it, pam_loginuid comes before the common session stack: each
+# login gets a kernel audit session id of its own, which every process it starts inherits, and
+# by which lib/terminate.c finds them all. The pass runs with its default margin: the sessions'
+# one-hour tokens are not due, so it is the pass's GET /user that sees the ban.
+e2e_pam sshd "session required pam_loginuid.so
+$(e2e_stack 'allow_groups=devs,admins')"
 echo "revoked_session = terminate" >>"$CONF"
+# sid_procs ID: "pid:starttime" of each live (not zombie) process of audit session ID.
+sid_procs() {
+	for _d in /proc/[0-9]*; do
+		[ "$(cat "$_d/sessionid" 2>/dev/null)" = "$1" ] || continue
+		_st=$(sed 's/.*) //' "$_d/stat" 2>/dev/null)
+		[ "${_st%% *}" = Z ] && continue
+		echo "${_d#/proc/}:$(echo "$_st" | cut -d' ' -f20)"
+	done
+}
+# any_runs LIST: whether one of the "pid:starttime" still runs as that very process.
+any_runs() {
+	for _e in $1; do
+		_s=$(sed 's/.*) //' "/proc/${_e%%:*}/stat" 2>/dev/null)
+		[ -n "$_s" ] && [ "${_s%% *}" != Z ] &&
+			[ "$(echo "$_s" | cut -d' ' -f20)" = "${_e#*:}" ] && return 0
+	done
+	return 1
+}
+e2e_wait '[ "$(nrec)" = 0 ]' 150 || diag "records left from earlier logins: $(nrec)"
 emu_reset_counts
-if bg_login c; then
-	pid_c=$BG_PID
-	"$GOTRUECTL" --conf "$CONF" --json sessions list >"$t/list.out" 2>&1
-	leader=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$t/list.out")
-	# sshd opens the PAM session in the connection's privileged process: that is the leader
-	# the store names, and the one a SIGHUP ends (no logind in this namespace).
-	diag "recorded session leader: pid $leader ($(cat "/proc/$leader/comm" 2>/dev/null)): $(tr '\0' ' ' <"/proc/$leader/cmdline" 2>/dev/null)"
-	check "ban: the store records sshd's session process as the leader" \
-		test -n "$leader" -a "$(cat "/proc/$leader/comm" 2>/dev/null)" = sshd
-	check "ban: gotruectl admin users ban" \
-		sh -c '"$@" >/dev/null' sh "$GOTRUECTL" --conf "$CONF" admin users ban "$ALICE_ID" 24h
-	refresh_pass
-	diag "pass: $(cat "$t/pass.out" "$t/pass.err")"
-	check "ban: the refresh pass found the session revoked and terminated it" \
-		test "$(pass_field revoked)/$(pass_field terminated)" = 1/1
-	if e2e_wait "gone $pid_c" 50; then
-		ok "ban: the ssh connection was closed by the refresh pass"
-		wait "$pid_c" 2>/dev/null
-	else
-		not_ok "ban: the ssh connection was closed by the refresh pass"
-		end_remote c "$pid_c"
-	fi
-	check "ban: the session leader is gone" sh -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' sh "$leader"
-	# No pty: the remote command is not hung up with its session; end it ourselves.
-	kill -TERM "$(head -n 1 "$t/c.out")" 2>/dev/null
-	"$GOTRUECTL" --conf "$CONF" admin users unban "$ALICE_ID" >/dev/null 2>&1
-	"$GOTRUECTL" --conf "$CONF" sessions gc >/dev/null 2>&1
-	check "ban: no record left after sessions gc" test "$(nrec)" = 0
+# Without a pty: `sleep 300`, and a `sleep 301` that ignores SIGHUP and SIGTERM (only SIGKILL
+# ends it), as `ssh host 'sleep 300'` leaves them: no terminal hangs them up.
+printf '%s\n' "$PW_ALICE" >"$t/pw.np"
+chmod 0600 "$t/pw.np"
+# shellcheck disable=SC2086
+sshpass -f "$t/pw.np" ssh $SSH_OPTS -o PubkeyAuthentication=no -o PreferredAuthentications=password \
+	alice@127.0.0.1 'echo $$; sleep 300 & trap "" HUP TERM; exec sleep 301' \
+	>"$t/np.out" 2>"$t/np.err" </dev/null &
+pid_np=$!
+LIVE_PIDS="$LIVE_PIDS $pid_np"
+# With a pty (-tt), an interactive login shell fed through a fifo held open here.
+mkfifo "$t/pty.in"
+exec 7<>"$t/pty.in"
+printf '%s\n' "$PW_ALICE" >"$t/pw.pty"
+chmod 0600 "$t/pw.pty"
+# shellcheck disable=SC2086
+sshpass -f "$t/pw.pty" ssh -tt $SSH_OPTS -o PubkeyAuthentication=no \
+	-o PreferredAuthentications=password alice@127.0.0.1 <"$t/pty.in" >"$t/pty.out" 2>&1 &
+pid_pty=$!
+LIVE_PIDS="$LIVE_PIDS $pid_pty"
+# The pty echoes what is typed: RE""ADY there, READY only from the shell.
+printf 'echo RE""ADY; sleep 400\n' >&7
+e2e_wait "[ -s '$t/np.out' ] && grep -q '^READY' '$t/pty.out'" 150
+rm -f "$t/pw.np" "$t/pw.pty"
+"$GOTRUECTL" --conf "$CONF" --json sessions list >"$t/list.out" 2>&1
+leaders=$(grep -o '"pid": *[0-9]*' "$t/list.out" | grep -o '[0-9]*$' | tr '\n' ' ')
+sids=$(grep -o '"audit_session": *[0-9]*' "$t/list.out" | grep -o '[0-9]*$' | tr '\n' ' ')
+procs=
+for _s in $sids; do procs="$procs $(sid_procs "$_s" | tr '\n' ' ')"; done
+diag "leaders: $leaders; audit sessions: $sids; their processes: $procs"
+check "two sessions: both open, each with its audit session id recorded" \
+	test "$(nrec)/$(echo $sids | wc -w)" = 2/2
+check "two sessions: the leaders are sshd's session processes" \
+	sh -c 'for p in $1; do [ "$(cat /proc/$p/comm)" = sshd ] || exit 1; done' sh "$leaders"
+check "two sessions: at least 8 processes (sshd's two, the sleeps, the shell)" \
+	test "$(echo $procs | wc -w)" -ge 8
+check "ban: gotruectl admin users ban" \
+	sh -c '"$@" >/dev/null' sh "$GOTRUECTL" --conf "$CONF" admin users ban "$ALICE_ID" 24h
+started=$(date +%s)
+"$GOTRUECTL" --conf "$CONF" --json refresh >"$t/pass.out" 2>"$t/pass.err"
+took=$(($(date +%s) - started))
+diag "pass (${took} s): $(cat "$t/pass.out" "$t/pass.err")"
+check "ban: one pass, tokens not due, saw it through GET /user" \
+	test "$(pass_field refreshed)/$(emu_count 'GET /user')" = 0/2
+check "ban: the pass revoked and terminated both sessions" \
+	test "$(pass_field revoked)/$(pass_field terminated)" = 2/2
+if ! any_runs "$procs"; then
+	ok "ban: every process of both sessions is gone when the pass returns (${took} s)"
 else
-	not_ok "ban: alice's live session opened"
-	diag "$(cat "$t/c.err")"
+	not_ok "ban: every process of both sessions is gone when the pass returns"
+	for _s in $sids; do diag "left in $_s: $(sid_procs "$_s" | tr '\n' ' ')"; done
 fi
+# Zombies are over; they only wait for a parent (here, often, the container's init) to reap them.
+if ps -o stat= -u alice | grep -qv '^Z'; then
+	not_ok "ban: nothing of alice runs any more"
+	diag "$(ps -o pid,sess,stat,lstart,args -u alice)"
+else
+	ok "ban: nothing of alice runs any more"
+fi
+check "ban: the pty session was told why" grep -q 'pam_gotrue: your session was revoked' "$t/pty.out"
+if e2e_wait "gone $pid_np && gone $pid_pty" 50; then
+	ok "ban: both ssh connections were closed"
+else
+	not_ok "ban: both ssh connections were closed"
+fi
+wait "$pid_np" "$pid_pty" 2>/dev/null
+exec 7>&-
+# sshd's own close_session (not the pass) removes the records: sshd was not killed before its
+# PAM cleanup, because the pass ends sessions only after it let go of their records' locks.
+if e2e_wait '[ "$(nrec)" = 0 ]' 50; then
+	ok "ban: sshd closed both PAM sessions itself and removed their records"
+else
+	not_ok "ban: sshd closed both PAM sessions itself and removed their records ($(nrec) left)"
+	diag "$(tail -n 20 "$t/sshd.log")"
+fi
+"$GOTRUECTL" --conf "$CONF" admin users unban "$ALICE_ID" >/dev/null 2>&1
 
 # --- the same two sessions against a v2.69 server -----------------------------------------
 emu_stop

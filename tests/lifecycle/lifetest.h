@@ -141,6 +141,18 @@ static inline int world_patch(struct world *w, const char *id, time_t expires_at
 	return rc;
 }
 
+/* A copy of record @id's access token (free()), NULL when it has none. */
+static inline char *world_access_token(struct world *w, const char *id)
+{
+	struct gotrue_store_record rec;
+	char *tok = NULL;
+
+	if (gotrue_store_read(w->st, id, &rec) == 0 && rec.access_token != NULL)
+		tok = strdup(rec.access_token);
+	gotrue_store_record_clear(&rec);
+	return tok;
+}
+
 /* GET /user with @token: the HTTP status (200, 401, 403...), 0 on transport failure. */
 static inline long world_user_status(struct world *w, const char *token)
 {

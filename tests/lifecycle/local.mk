@@ -1,9 +1,11 @@
 # tests/lifecycle: the refresh pass, revocation and session ending against the emulator (issue 5),
-# and the systemd units. LIFECYCLE_ROTATE_SECONDS (default 24) and LIFECYCLE_KILL_RUNS (default
+# ending every process of a Linux session (test_terminate: needs root, else skipped), and the
+# systemd units. LIFECYCLE_ROTATE_SECONDS (default 24) and LIFECYCLE_KILL_RUNS (default
 # 200) scale the long parts: `LIFECYCLE_ROTATE_SECONDS=60 LIFECYCLE_KILL_RUNS=1000 make check
 # TESTS='tests/lifecycle/test_lifecycle tests/lifecycle/test_crash'` runs the issue's full sizes.
 if HAVE_MHD
-LIFECYCLE_C_TESTS = tests/lifecycle/test_lifecycle tests/lifecycle/test_crash
+LIFECYCLE_C_TESTS = tests/lifecycle/test_lifecycle tests/lifecycle/test_crash \
+	tests/lifecycle/test_terminate
 check_PROGRAMS += $(LIFECYCLE_C_TESTS)
 TESTS += $(LIFECYCLE_C_TESTS)
 endif
@@ -16,3 +18,6 @@ tests_lifecycle_test_lifecycle_SOURCES = tests/lifecycle/test_lifecycle.c tests/
 tests_lifecycle_test_crash_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_lifecycle_test_crash_LDADD = $(TEST_CORE_LIBS)
 tests_lifecycle_test_crash_SOURCES = tests/lifecycle/test_crash.c tests/lifecycle/lifetest.h
+tests_lifecycle_test_terminate_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_lifecycle_test_terminate_LDADD = $(TEST_CORE_LIBS)
+tests_lifecycle_test_terminate_SOURCES = tests/lifecycle/test_terminate.c tests/lifecycle/lifetest.h

@@ -23,17 +23,6 @@ static struct gotrue_refresh_summary pass(struct world *w, int *rc)
 	return sum;
 }
 
-static char *access_token_of(struct world *w, const char *id)
-{
-	struct gotrue_store_record rec;
-	char *tok = NULL;
-
-	if (gotrue_store_read(w->st, id, &rec) == 0 && rec.access_token != NULL)
-		tok = strdup(rec.access_token);
-	gotrue_store_record_clear(&rec);
-	return tok;
-}
-
 static int state_of(struct world *w, const char *id)
 {
 	struct gotrue_store_record rec;
@@ -66,7 +55,7 @@ static void test_rotation(void)
 	while ((double)time(NULL) < end) {
 		/* Every stored access token is still good before each pass... */
 		for (i = 0; i < NSESS; i++) {
-			char *tok = access_token_of(&w, ids[i]);
+			char *tok = world_access_token(&w, ids[i]);
 
 			if (tok != NULL && world_user_status(&w, tok) == 200)
 				valid++;
@@ -106,7 +95,7 @@ static void test_outbox(void)
 	for (i = 0; i < NSESS; i++) {
 		/* close_session could not reach the server: keep_closing() left the record. */
 		world_session(&w, GOTRUE_STORE_CLOSING, getpid(), ids[i]);
-		tok[i] = access_token_of(&w, ids[i]);
+		tok[i] = world_access_token(&w, ids[i]);
 	}
 	emu_reset_counts(w.emu);
 	emu_fault(w.emu, "{\"path\":\"*\",\"kind\":\"drop\",\"count\":-1}");
