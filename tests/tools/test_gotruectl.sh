@@ -85,6 +85,12 @@ allow_all_users = no")
 	[ $rc -eq 0 ] && [ -n "$alice" ] && out_has '"groups":\["ops"\]'
 	ok $? "$m admin users create prints the new user with its app_metadata"
 
+	# GoTrue answers a create with email_confirmed_at; confirmed_at only on later reads.
+	with "$PW"
+	run admin users create --email confirmed@example.org --password-stdin --confirm
+	[ $rc -eq 0 ] && out_has '^email_confirmed_at: *20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T'
+	ok $? "$m admin users create --confirm shows email_confirmed_at, as the server set it"
+
 	with 'wrong password'
 	run signin --email alice@example.org --password-stdin
 	[ $rc -eq 1 ] && err_has '^gotruectl: signin: invalid_credentials: .*(HTTP 400)$'
