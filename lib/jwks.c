@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,6 +337,51 @@ int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out)
 cleanup:
 	gotrue_jwks_free(arr, n);
 	json_object_put(doc);
+	return rc;
+}
+
+static bool alg_listed(char *const *algs, const char *alg)
+{
+	bool found = false;
+
+	for (; alg != NULL && *algs != NULL && !found; algs++)
+		found = strcmp(*algs, alg) == 0;
+	return found;
+}
+
+int gotrue_jwks_fit_algs(const struct gotrue_jwk *keys, int n, char *const *algs, bool need_each,
+			 char *why, size_t why_len)
+{
+	int i, rc = -1;
+	bool found;
+
+	if (algs == NULL) {
+		rc = 0;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		if (!alg_listed(algs, keys[i].alg)) {
+			snprintf(why, why_len,
+				 "its key %.64s is for %.16s, which jwt_algs does not allow: the "
+				 "tokens it signs are refused",
+				 keys[i].kid ? keys[i].kid : "(no kid)",
+				 keys[i].alg ? keys[i].alg : "?");
+			goto cleanup;
+		}
+	}
+	/* HMAC secrets are never published (RFC 7517 §4.1 "oct" keys stay private to GoTrue) */
+	for (; need_each && *algs != NULL; algs++) {
+		found = (*algs)[0] == 'H';
+		for (i = 0; i < n && !found; i++)
+			found = keys[i].alg != NULL && strcmp(keys[i].alg, *algs) == 0;
+		if (!found) {
+			snprintf(why, why_len, "it has no key for %.16s, which jwt_algs allows",
+				 *algs);
+			goto cleanup;
+		}
+	}
+	rc = 0;
+cleanup:
 	return rc;
 }
 

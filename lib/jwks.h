@@ -4,6 +4,7 @@
 #ifndef GOTRUE_JWKS_H
 #define GOTRUE_JWKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 
@@ -17,6 +18,12 @@ struct gotrue_jwk {
  * keys in *@out (free with gotrue_jwks_free), or -1 for a malformed document. */
 int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out);
 void gotrue_jwks_free(struct gotrue_jwk *keys, int n);
+
+/* Do @n @keys fit the allow-list @algs (jwt_algs; NULL = whatever the keys are)? Each key's alg
+ * must be allowed, else the tokens it signs are refused; with @need_each, each RS/ES/PS alg of
+ * @algs must have a key of the set. 0, or -1 with the reason in @why. */
+int gotrue_jwks_fit_algs(const struct gotrue_jwk *keys, int n, char *const *algs, bool need_each,
+			 char *why, size_t why_len);
 
 /* Shared with jwt.c (added by H-jwt). Unpadded base64url (RFC 7515 §2): any character outside
  * the url alphabet, or output over @max_out bytes, is an error. *@out is NUL-terminated, free().

@@ -270,23 +270,32 @@ int gotrue_verifier_add_pem(struct gotrue_verifier *v, const char *pem, const ch
 	return add_pem_pinned(v, pem, kid, JWT_ALG_NONE);
 }
 
+/* Each key pinned to its JWK's alg; the number added. */
+static int add_jwk_keys(struct gotrue_verifier *v, const struct gotrue_jwk *keys, int n)
+{
+	int i, idx, added = 0;
+
+	for (i = 0; i < n; i++) {
+		idx = alg_index(keys[i].alg);
+		if (idx >= 0 &&
+		    add_pem_pinned(v, keys[i].pem, keys[i].kid, alg_table[idx].alg) == 0)
+			added++;
+	}
+	return added;
+}
+
 int gotrue_verifier_add_jwks(struct gotrue_verifier *v, const char *json, size_t len)
 {
 	struct gotrue_jwk *keys = NULL;
-	int i, n, idx, added = 0;
+	int n, added = -1;
 
 	if (!v)
 		return -1;
 	n = gotrue_jwks_parse(json, len, &keys);
-	for (i = 0; i < n; i++) {
-		idx = alg_index(keys[i].alg);
-		if (idx < 0)
-			continue;
-		if (add_pem_pinned(v, keys[i].pem, keys[i].kid, alg_table[idx].alg) == 0)
-			added++;
-	}
+	if (n >= 0)
+		added = add_jwk_keys(v, keys, n);
 	gotrue_jwks_free(keys, n < 0 ? 0 : n);
-	return n < 0 ? -1 : added;
+	return added;
 }
 
 int gotrue_verifier_allow(struct gotrue_verifier *v, const char *const *algs)
@@ -735,34 +744,51 @@ cleanup:
 
 /* --- from the config ----------------------------------------------------------------------- */
 
-/* GET jwks_url (a path under url, or an absolute URL the transport accepts). */
-static int load_jwks(pam_handle_t *pamh, const struct gotrue_config *cfg, struct gotrue_client *c,
-		     struct gotrue_verifier *v, struct gotrue_error *err)
+int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
+		      struct gotrue_jwk **keys, struct gotrue_error *err)
 {
 	struct gotrue_http_response resp = {0};
 	struct gotrue_http *h = gotrue_client_http(c);
-	int n, rc = -1;
+	int n = -1;
 
-	if (!h) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no http handle for the JWKS");
+	*keys = NULL;
+	if (!h || !cfg->jwks_url) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no jwks_url or no http handle for it");
 		goto cleanup;
 	}
 	if (gotrue_http_request(h, "GET", cfg->jwks_url, NULL, NULL, &resp, err) != 0)
 		goto cleanup;
-	if (resp.status < 200 || resp.status > 299) {
+	/* A server that fails is an outage; any other answer than a key set means jwks_url
+	 * names something else than the server's GET /.well-known/jwks.json. */
+	if (resp.status >= 500) {
 		gotrue_error_decode(err, resp.status, resp.error_code, resp.body, resp.body_len);
 		goto cleanup;
 	}
-	n = gotrue_verifier_add_jwks(v, resp.body, resp.body_len);
-	if (n < 0) {
-		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "JWKS at jwks_url is malformed");
+	if (resp.status < 200 || resp.status > 299) {
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "jwks_url answers HTTP %ld, not a key set",
+				 resp.status);
 		goto cleanup;
 	}
-	gotrue_debug(pamh, cfg->debug, "jwks: %d usable keys", n);
-	rc = 0;
+	n = gotrue_jwks_parse(resp.body, resp.body_len, keys);
+	if (n < 0)
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
+				 "jwks_url answers something else than a JWK set");
 cleanup:
 	gotrue_http_response_clear(&resp);
-	return rc;
+	return n;
+}
+
+/* The keys at jwks_url, pinned to their algs. */
+static int load_jwks(pam_handle_t *pamh, const struct gotrue_config *cfg, struct gotrue_client *c,
+		     struct gotrue_verifier *v, struct gotrue_error *err)
+{
+	struct gotrue_jwk *keys = NULL;
+	int n = gotrue_jwks_fetch(cfg, c, &keys, err);
+
+	if (n >= 0)
+		gotrue_debug(pamh, cfg->debug, "jwks: %d usable keys", add_jwk_keys(v, keys, n));
+	gotrue_jwks_free(keys, n < 0 ? 0 : n);
+	return n < 0 ? -1 : 0;
 }
 
 /* cfg->jwt_algs: every name known, none "none", and a key of its kind loaded. */

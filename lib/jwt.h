@@ -36,6 +36,12 @@ int gotrue_verifier_add_pem(struct gotrue_verifier *v, const char *pem, const ch
 /* A JWKS document ({"keys":[...]}); keys are turned into PEM with OpenSSL's EVP API. Returns the
  * number of usable keys added, or -1 for a malformed document. */
 int gotrue_verifier_add_jwks(struct gotrue_verifier *v, const char *json, size_t len);
+/* GET cfg->jwks_url through @c and parse it (jwks.h). The number of usable keys in *@keys (free
+ * with gotrue_jwks_free), or -1 with @err: GOTRUE_ERR_CONFIG for an answer that is not a key set
+ * (a 4xx, another document), the transport's or the server's error otherwise. */
+struct gotrue_jwk;
+int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
+		      struct gotrue_jwk **keys, struct gotrue_error *err);
 /* Replace the allow-list ("HS256", "RS256", "ES256", ...). NULL-terminated. */
 int gotrue_verifier_allow(struct gotrue_verifier *v, const char *const *algs);
 

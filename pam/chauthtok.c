@@ -40,13 +40,32 @@ static enum pg_outcome confirm_old(struct pg_ctx *ctx, struct gotrue_client *cli
 	return s->access_token != NULL ? PG_OK : PG_UNAVAILABLE;
 }
 
+/* The server's sentence (both generations send one: "Password should be at least 6
+ * characters"), then current servers' weak_password reasons; neither holds a secret. */
+static void tell_weak(struct pg_ctx *ctx)
+{
+	const char *text = ctx->err.message, *reasons = ctx->err.weak_password_reasons;
+	char msg[GOTRUE_ERROR_MSG_MAX + 128];
+	int n = (int)strlen(text);
+
+	while (n > 0 && text[n - 1] == '.')
+		n--;
+	if (n > 0 && reasons != NULL)
+		snprintf(msg, sizeof(msg), "Password too weak: %.*s (%.64s).", n, text, reasons);
+	else if (n > 0)
+		snprintf(msg, sizeof(msg), "Password too weak: %.*s.", n, text);
+	else
+		snprintf(msg, sizeof(msg), "Password too weak: %.64s.",
+			 reasons != NULL ? reasons : "refused by the server");
+	pg_tell(ctx, PAM_ERROR_MSG, msg);
+}
+
 static enum pg_outcome set_new(struct pg_ctx *ctx, struct gotrue_client *client,
 			       const struct gotrue_session *s)
 {
 	json_object *update = NULL, *pw;
 	struct gotrue_user u = {0};
 	const char *newtok = NULL;
-	char msg[GOTRUE_ERROR_MSG_MAX + 64];
 	enum pg_outcome out = PG_AUTH_FAILED;
 
 	if (pam_get_authtok(ctx->pamh, PAM_AUTHTOK, &newtok, NULL) != PAM_SUCCESS ||
@@ -62,13 +81,7 @@ static enum pg_outcome set_new(struct pg_ctx *ctx, struct gotrue_client *client,
 	if (gotrue_user_update(client, s->access_token, update, &u, &ctx->err) != 0) {
 		out = pg_classify_error(&ctx->err);
 		if (out == PG_WEAK_PASSWORD) {
-			/* The reasons (current servers), else the server's sentence (v2.69:
-			 * "Password should be at least 6 characters"); neither holds a secret. */
-			snprintf(msg, sizeof(msg), "Password too weak: %s.",
-				 ctx->err.weak_password_reasons ? ctx->err.weak_password_reasons
-				 : ctx->err.message[0]		? ctx->err.message
-								: "refused by the server");
-			pg_tell(ctx, PAM_ERROR_MSG, msg);
+			tell_weak(ctx);
 		} else if (strcmp(ctx->err.code, "same_password") == 0) {
 			pg_tell(ctx, PAM_ERROR_MSG,
 				"The new password must differ from the old one.");

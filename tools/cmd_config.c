@@ -1,13 +1,16 @@
 /* cmd_config: `config check`. Every problem gotrue_config_check() finds in the config, then the
- * server itself through GET /health: reachable, its version, its generation (does /logout honour
- * scope? ../shared/gotrue-api/README.md point 2) and whether TLS verified. Exit 0 only when there
- * is no problem at all: 3 for config problems, 4 when the config is fine but the server is not. */
+ * server itself: GET /health (reachable, its version, its generation: does /logout honour scope?
+ * and whether TLS verified), GET /settings (open sign-ups) and the key set at jwks_url (there, and
+ * fit for jwt_algs). Exit 0 only when there is no problem at all: 3 for config problems, 4 when
+ * the config is fine but the server is not. */
 #include <config.h> /* autoconf */
 
 #include <stdio.h>
 #include <string.h>
 
 #include "api.h"
+#include "jwks.h"
+#include "jwt.h"
 #include "secure.h"
 
 #include "gotruectl.h"
@@ -54,6 +57,86 @@ static void check_signups(struct check_ctx *cc, struct gotrue_client *client,
 	}
 	json_object_put(settings);
 	gotrue_error_clear(&err);
+}
+
+/* GET jwks_url, as the PAM module does before it checks a token: a URL that answers no key set,
+ * or keys that jwt_algs would refuse, fail every login. A set without keys is what a server that
+ * signs HS256 only publishes (its secret is never published). Adds "jwks_keys" to @server. */
+static void check_jwks(struct check_ctx *cc, struct gotrue_client *client,
+		       const struct gotrue_config *cfg, json_object *server)
+{
+	struct gotrue_error err = {0};
+	struct gotrue_jwk *keys = NULL;
+	char why[GOTRUE_ERROR_CODE_MAX + GOTRUE_ERROR_MSG_MAX + 160], err_text[sizeof(why)];
+	char fit[256];
+	json_object *list = json_object_new_array();
+	int n;
+
+	n = gotrue_jwks_fetch(cfg, client, &keys, &err);
+	if (n < 0) {
+		snprintf(why, sizeof(why), "jwks_url %s: %s: no token can be verified with it",
+			 cfg->jwks_url, gotrue_error_str(&err, err_text, sizeof(err_text)));
+		report(cc, false, why);
+	} else if (gotrue_jwks_fit_algs(keys, n, cfg->jwt_algs, cfg->jwt_public_key == NULL, fit,
+					sizeof(fit)) != 0) {
+		snprintf(why, sizeof(why), "jwks_url %s: %s", cfg->jwks_url, fit);
+		report(cc, false, why);
+	} else if (n == 0) {
+		snprintf(why, sizeof(why),
+			 "jwks_url %s publishes no usable key (an HS256-only server's set is "
+			 "empty)%s",
+			 cfg->jwks_url,
+			 cfg->jwt_secret_file || cfg->jwt_public_key
+				 ? ""
+				 : ": with no other key configured, no token can be verified");
+		report(cc, cfg->jwt_secret_file || cfg->jwt_public_key, why);
+	}
+	for (int i = 0; i < n; i++) {
+		json_object *k = json_object_new_object();
+
+		json_object_object_add(k, "alg",
+				       keys[i].alg ? json_object_new_string(keys[i].alg) : NULL);
+		json_object_object_add(k, "kid",
+				       keys[i].kid ? json_object_new_string(keys[i].kid) : NULL);
+		json_object_array_add(list, k);
+	}
+	json_object_object_add(server, "jwks_keys", list);
+	gotrue_jwks_free(keys, n < 0 ? 0 : n);
+	gotrue_error_clear(&err);
+}
+
+/* The reachable server, for people; "jwks: 1 key: ES256 (kid ...)" from what check_jwks found. */
+static void print_server(const char *url, const char *version, const char *generation,
+			 const char *tls, json_object *server)
+{
+	json_object *list, *k;
+	size_t i, n;
+
+	printf("server: %s: reachable\n", url);
+	printf("version: %s\n", version ? version : "unknown");
+	printf("generation: %s\n", !generation ? "unknown (version not parsable)"
+				   : strcmp(generation, "old") == 0
+					   ? "old (/logout ends every session of the user, "
+					     "whatever the scope)"
+					   : "current (/logout honours scope)");
+	printf("tls: %s\n", tls);
+	if (!json_object_object_get_ex(server, "jwks_keys", &list))
+		list = NULL;
+	n = list ? json_object_array_length(list) : 0;
+	if (list)
+		printf("jwks: %zu key%s%s", n, n == 1 ? "" : "s", n ? ":" : "");
+	for (i = 0; i < n; i++) {
+		const char *alg, *kid;
+
+		k = json_object_array_get_idx(list, i);
+		alg = json_object_get_string(json_object_object_get(k, "alg"));
+		kid = json_object_get_string(json_object_object_get(k, "kid"));
+		printf(" %s", alg ? alg : "?");
+		if (kid)
+			printf(" (kid %s)", kid);
+	}
+	if (list)
+		printf("\n");
 }
 
 int cmd_config_check(struct ctl *ctl, int argc, char **argv)
@@ -114,6 +197,8 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 						     ? "current"
 						     : "old";
 			check_signups(&cc, ctl->client, ctl->cfg);
+			if (ctl->cfg->jwks_url)
+				check_jwks(&cc, ctl->client, ctl->cfg, server);
 		}
 	}
 	json_object_object_add(server, "url",
@@ -132,14 +217,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 		if (!ctl->json)
 			printf("server: %s: UNREACHABLE: %s\n", ctl->cfg->url, buf);
 	} else if (reachable && !ctl->json) {
-		printf("server: %s: reachable\n", ctl->cfg->url);
-		printf("version: %s\n", version ? version : "unknown");
-		printf("generation: %s\n",
-		       !generation ? "unknown (version not parsable)"
-		       : strcmp(generation, "old") == 0
-			       ? "old (/logout ends every session of the user, whatever the scope)"
-			       : "current (/logout honours scope)");
-		printf("tls: %s\n", tls);
+		print_server(ctl->cfg->url, version, generation, tls, server);
 	}
 
 	if (cc.count > 0)

@@ -191,7 +191,7 @@ json_object *ctl_session_json(const struct gotrue_session *s)
 
 static void print_meta(const char *label, json_object *m)
 {
-	printf("%-17s %s\n", label,
+	printf("%-19s %s\n", label,
 	       m ? json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE)
 		 : "{}");
@@ -203,23 +203,29 @@ void ctl_print_user(const struct ctl *ctl, const struct gotrue_user *u)
 	size_t i;
 
 	(void)ctl;
-	printf("%-17s %s\n", "id:", u->id ? u->id : "-");
-	printf("%-17s %s\n", "email:", u->email ? u->email : "-");
+	printf("%-19s %s\n", "id:", u->id ? u->id : "-");
+	printf("%-19s %s\n", "email:", u->email ? u->email : "-");
 	if (u->phone)
-		printf("%-17s %s\n", "phone:", u->phone);
-	printf("%-17s %s\n", "role:", u->role ? u->role : "-");
-	printf("%-17s %s\n", "aud:", u->aud ? u->aud : "-");
-	printf("%-17s %s\n", "confirmed_at:", ctl_time_str(u->confirmed_at, buf, sizeof(buf)));
-	printf("%-17s %s%s\n", "banned_until:", ctl_time_str(u->banned_until, buf, sizeof(buf)),
+		printf("%-19s %s\n", "phone:", u->phone);
+	printf("%-19s %s\n", "role:", u->role ? u->role : "-");
+	printf("%-19s %s\n", "aud:", u->aud ? u->aud : "-");
+	/* What the server sets when it confirms: its confirmed_at is a column derived from these
+	 * that only a later read returns (GoTrue answers a create without it). */
+	printf("%-19s %s\n",
+	       "email_confirmed_at:", ctl_time_str(u->email_confirmed_at, buf, sizeof(buf)));
+	if (u->phone)
+		printf("%-19s %s\n", "phone_confirmed_at:",
+		       ctl_time_str(u->phone_confirmed_at, buf, sizeof(buf)));
+	printf("%-19s %s%s\n", "banned_until:", ctl_time_str(u->banned_until, buf, sizeof(buf)),
 	       gotrue_user_is_banned(u, time(NULL)) ? " (BANNED)" : "");
-	printf("%-17s %s\n", "created_at:", ctl_time_str(u->created_at, buf, sizeof(buf)));
-	printf("%-17s %s\n",
+	printf("%-19s %s\n", "created_at:", ctl_time_str(u->created_at, buf, sizeof(buf)));
+	printf("%-19s %s\n",
 	       "last_sign_in_at:", ctl_time_str(u->last_sign_in_at, buf, sizeof(buf)));
 	/* app_metadata is what authorises; user_metadata is the user's own and grants nothing. */
 	print_meta("app_metadata:", u->app_metadata);
 	print_meta("user_metadata:", u->user_metadata);
 	for (i = 0; i < u->n_factors; i++)
-		printf("%-17s %s %s %s %s\n", "factor:", u->factors[i].id ? u->factors[i].id : "-",
+		printf("%-19s %s %s %s %s\n", "factor:", u->factors[i].id ? u->factors[i].id : "-",
 		       u->factors[i].type ? u->factors[i].type : "-",
 		       u->factors[i].status ? u->factors[i].status : "-",
 		       u->factors[i].friendly_name ? u->factors[i].friendly_name : "");
@@ -232,16 +238,16 @@ void ctl_print_session(const struct ctl *ctl, const struct gotrue_session *s)
 	if (!s->access_token) {
 		printf("no session yet: the account awaits confirmation\n");
 	} else {
-		printf("%-17s %s\n", "token_type:", s->token_type ? s->token_type : "-");
-		printf("%-17s %s (in %ld s)\n",
+		printf("%-19s %s\n", "token_type:", s->token_type ? s->token_type : "-");
+		printf("%-19s %s (in %ld s)\n",
 		       "expires_at:", ctl_time_str(s->expires_at, buf, sizeof(buf)),
 		       (long)(s->expires_at - time(NULL)));
 		if (ctl->show_tokens) {
-			printf("%-17s %s\n", "access_token:", s->access_token);
-			printf("%-17s %s\n",
+			printf("%-19s %s\n", "access_token:", s->access_token);
+			printf("%-19s %s\n",
 			       "refresh_token:", s->refresh_token ? s->refresh_token : "-");
 		} else {
-			printf("%-17s (hidden; --show-tokens or --json to print)\n", "tokens:");
+			printf("%-19s (hidden; --show-tokens or --json to print)\n", "tokens:");
 		}
 	}
 	if (s->has_user)

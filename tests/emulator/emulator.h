@@ -11,8 +11,10 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
-#define EMU_ID_LEN   37 /* UUID text + NUL */
-#define EMU_RT_LEN   23 /* 22-char opaque refresh token + NUL (transcript step 4) */
+#define EMU_ID_LEN 37 /* UUID text + NUL */
+/* Refresh tokens: v2.69's are 16 random bytes in base64url (22 characters), current servers'
+ * 12 characters of [a-z0-9] (the v2.185 transcript, section 15). */
+#define EMU_RT_LEN   23 /* the longer of the two + NUL */
 #define EMU_HASH_LEN 64 /* a bcrypt hash ("$2b$10$" + 53 characters) + NUL */
 
 enum emu_mode { EMU_MODE_V269, EMU_MODE_CURRENT };
@@ -20,7 +22,8 @@ enum emu_mode { EMU_MODE_V269, EMU_MODE_CURRENT };
 struct emu_config {
 	enum emu_mode mode;
 	const char *state_dir;
-	const char *alg; /* "HS256", "RS256", "ES256" */
+	const char *alg;	/* "HS256", "RS256", "ES256" */
+	const char *jwt_issuer; /* GOTRUE_JWT_ISSUER (current mode only); NULL = no iss */
 	long jwt_exp;
 	bool tls;
 	const char *tls_name;
@@ -29,6 +32,11 @@ struct emu_config {
 };
 
 extern struct emu_config emu_cfg;
+
+static inline bool emu_current(void) /* --mode current */
+{
+	return emu_cfg.mode == EMU_MODE_CURRENT;
+}
 extern atomic_int
 	emu_stopping; /* set on SIGTERM so stalled replies give up (read by handler threads) */
 
@@ -43,7 +51,7 @@ struct emu_reply {
 	char *body; /* malloc'd; NULL = empty */
 	size_t body_len;
 	const char *content_type;
-	struct emu_header headers[6];
+	struct emu_header headers[8];
 	int n_headers;
 };
 
@@ -67,6 +75,9 @@ void emu_reply_header(struct emu_reply *r, const char *name, const char *value);
  * with X-Supabase-Api-Version: 2024-01-01. */
 void emu_reply_error(struct emu_reply *r, const struct emu_req *q, unsigned status,
 		     const char *error_code, const char *msg);
+/* 422 weak_password: v2.69's plain error, or current servers' body with
+ * "weak_password":{"reasons":["length"]} (and, in the 2024-01-01 shape, no x-sb-error-code). */
+void emu_reply_weak_password(struct emu_reply *r, const struct emu_req *q);
 /* /token grant failures: OAuth {"error","error_description"} 400 on v2.69; the error_code form on
  * current servers. @desc may be NULL (unsupported_grant_type has no description). */
 void emu_reply_oauth(struct emu_reply *r, const struct emu_req *q, const char *error,
@@ -82,26 +93,36 @@ json_object *emu_body_or_400(const struct emu_req *q, struct emu_reply *r, const
 const char *emu_str_field(json_object *o, const char *key);
 
 /* ---- store.c: users, sessions, refresh tokens; one mutex, held by the handler ---- */
+#define EMU_CHALLENGES 8 /* a factor's newest challenges; older ones are forgotten */
+
+struct emu_challenge {
+	char id[EMU_ID_LEN]; /* "" = free slot */
+	time_t expires;
+	bool verified;
+};
+
 struct emu_factor {
 	char id[EMU_ID_LEN];
 	char friendly_name[128];
 	char secret[40]; /* base32 */
 	bool verified;
-	double created_at, updated_at;
-	char challenge_id[EMU_ID_LEN];
-	time_t challenge_expires;
+	double created_at, updated_at, last_challenged_at;
+	struct emu_challenge challenges[EMU_CHALLENGES];
+	unsigned next_challenge; /* the slot the next challenge takes */
 	struct emu_factor *next;
 };
 
 struct emu_user {
 	char id[EMU_ID_LEN];
-	char *email; /* lowercased */
+	char identity_id[EMU_ID_LEN]; /* the email identity's own id (current servers show it) */
+	char *email;		      /* lowercased */
 	char *phone;
 	char pw_hash[EMU_HASH_LEN]; /* bcrypt; "" = no password can sign in */
 	double created_at, updated_at, email_confirmed_at, last_sign_in_at;
 	double recovery_sent_at, invited_at, confirmation_sent_at;
 	long confirm_serial;
-	time_t banned_until; /* 0 = not banned */
+	time_t banned_until;	/* 0 = not banned */
+	bool identity_verified; /* the email identity's email_verified (current servers) */
 	json_object *app_metadata;
 	json_object *user_metadata;
 	char otp[7];	     /* outstanding one-time code, "" = none */
@@ -117,14 +138,16 @@ struct emu_session {
 	char aal[5];
 	char amr_method[16];
 	time_t amr_time;
+	char factor_id[EMU_ID_LEN]; /* the factor that made it aal2, "" otherwise */
 	struct emu_rtoken *rtokens; /* the session's refresh-token family, newest first */
 };
 
 struct emu_rtoken {
 	char token[EMU_RT_LEN];
 	char session_id[EMU_ID_LEN];
-	bool used;
-	struct emu_rtoken *next; /* in its session's family */
+	bool used;		   /* rotated or revoked */
+	struct emu_rtoken *parent; /* the token whose refresh issued this one (same session) */
+	struct emu_rtoken *next;   /* in its session's family */
 };
 
 void emu_store_lock(void);
@@ -143,13 +166,25 @@ bool emu_password_matches(const char *hash, const char *pw);
 bool emu_user_banned(const struct emu_user *u);
 json_object *emu_factors_json(const struct emu_user *u);
 json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q);
+/* The user as an entry of GET /admin/users (current servers list no identities). */
+json_object *emu_user_list_json(const struct emu_user *u, const struct emu_req *q);
+/* GoTrue's models.User.Confirm: email_confirmed_at, and current servers' email_verified. */
+void emu_user_confirm(struct emu_user *u, long serial);
 void emu_json_merge(json_object *dst, json_object *src); /* shallow; null deletes */
+void emu_json_merge_one(json_object *dst, const char *key, json_object *val); /* one key of it */
 
 struct emu_session *emu_session_new(const struct emu_user *u, const char *method);
 struct emu_session *emu_session_by_id(const char *id);
 void emu_session_delete(const char *id);
 void emu_sessions_delete_user(const char *user_id, const char *except);
-struct emu_rtoken *emu_rtoken_new(const struct emu_session *s);
+/* models.InvalidateSessionsWithAALLessThan(user, "aal2"): the user's aal1 sessions end. */
+void emu_sessions_delete_aal1(const char *user_id);
+/* models.Factor.DowngradeSessionsToAAL1: the sessions @factor_id made aal2 are aal1 again. */
+void emu_sessions_downgrade(const char *user_id, const char *factor_id);
+/* A new refresh token of @s; @parent is the token whose refresh issues it, or NULL. */
+struct emu_rtoken *emu_rtoken_new(const struct emu_session *s, struct emu_rtoken *parent);
+/* The newest token of @s not used yet, or NULL. */
+struct emu_rtoken *emu_rtoken_active(const struct emu_session *s);
 struct emu_rtoken *emu_rtoken_find(const char *token);
 void emu_rtoken_revoke_family(const char *session_id);
 
@@ -168,8 +203,11 @@ char *emu_sign_claims(json_object *claims); /* generic (service_role key) */
 /* Verify a bearer token. On failure returns NULL and sets @err to the GoTrue message
  * ("invalid JWT: unable to parse or verify signature, ..."). */
 json_object *emu_verify(const char *token, char *err, size_t err_len);
-/* Session response {"access_token",...,"user"} */
+/* Session response {"access_token",...,"user"} with a new refresh token */
 json_object *emu_session_reply(struct emu_user *u, struct emu_session *s, const struct emu_req *q);
+/* The same with refresh token @rt (a rotation's child, or the active token a reuse answers). */
+json_object *emu_session_reply_rt(struct emu_user *u, struct emu_session *s,
+				  const struct emu_rtoken *rt, const struct emu_req *q);
 void emu_b64url(const unsigned char *in, size_t len, char *out, size_t out_len);
 
 /* ---- faults.c ---- */
@@ -225,6 +263,7 @@ void emu_h_recover(struct emu_req *, struct emu_reply *, const char *, const cha
 void emu_h_verify_post(struct emu_req *, struct emu_reply *, const char *, const char *);
 void emu_h_verify_get(struct emu_req *, struct emu_reply *, const char *, const char *);
 void emu_h_jwks(struct emu_req *, struct emu_reply *, const char *, const char *);
+void emu_h_openid(struct emu_req *, struct emu_reply *, const char *, const char *);
 void emu_h_invite(struct emu_req *, struct emu_reply *, const char *, const char *);
 void emu_h_admin_list(struct emu_req *, struct emu_reply *, const char *, const char *);
 void emu_h_admin_create(struct emu_req *, struct emu_reply *, const char *, const char *);
@@ -247,6 +286,9 @@ bool emu_auth_admin(struct emu_req *q, struct emu_reply *r);
 /* POST /__emulator/users/bulk (handlers_admin.c); caller holds the store lock. */
 void emu_c_users_bulk(struct emu_req *q, struct emu_reply *r);
 void emu_send_mail(const struct emu_user *u, const char *type);
+/* After a password change: current servers end the user's other sessions (all of them when
+ * @keep_session is NULL) and drop the outstanding codes (handlers_auth.c). */
+void emu_user_password_changed(struct emu_user *u, const char *keep_session);
 
 /* ---- tls.c ---- */
 int emu_tls_make(char **key_pem, char **cert_pem);

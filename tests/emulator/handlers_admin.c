@@ -186,13 +186,14 @@ void emu_h_admin_list(struct emu_req *q, struct emu_reply *r, const char *id, co
 	if (!filter || !*filter) {
 		/* the common case, a page of everyone, is a slice: O(per_page) at any size */
 		for (idx = start; idx < total && idx - start < pp; idx++)
-			json_object_array_add(arr, emu_user_json(emu_user_nth((size_t)idx), q));
+			json_object_array_add(arr,
+					      emu_user_list_json(emu_user_nth((size_t)idx), q));
 	} else {
 		for (size_t i = 0; (u = emu_user_nth(i)); i++) {
 			if (!filter_match(u, filter))
 				continue;
 			if (idx >= start && idx - start < pp)
-				json_object_array_add(arr, emu_user_json(u, q));
+				json_object_array_add(arr, emu_user_list_json(u, q));
 			idx++;
 		}
 		total = idx;
@@ -218,11 +219,12 @@ static bool apply_fields(struct emu_req *q, struct emu_reply *r, struct emu_user
 	json_object *v;
 
 	if (pw && strlen(pw) < 6) {
-		emu_reply_error(r, q, 422, "weak_password",
-				"Password should be at least 6 characters");
+		emu_reply_weak_password(r, q);
 		return false;
 	}
-	if (ban && !create) {
+	/* v2.69 ignores ban_duration on create (its answer shows it, see below); current servers
+	 * store it (v2.185 steps 143-145) */
+	if (ban && (!create || emu_current())) {
 		char err[200], msg[300];
 		double secs;
 
@@ -240,11 +242,12 @@ static bool apply_fields(struct emu_req *q, struct emu_reply *r, struct emu_user
 		emu_reply_error(r, q, 500, "unexpected_failure", "Error hashing the password");
 		return false;
 	}
+	/* adminUserUpdate's UpdatePassword(tx, nil): every session of the user ends */
+	if (pw && !create)
+		emu_user_password_changed(u, NULL);
 	if (json_object_object_get_ex(in, "email_confirm", &v) && json_object_get_boolean(v) &&
-	    u->email_confirmed_at <= 0) {
-		u->email_confirmed_at = emu_now();
-		u->confirm_serial = q->serial;
-	}
+	    u->email_confirmed_at <= 0)
+		emu_user_confirm(u, q->serial);
 	v = json_object_object_get(in, "app_metadata");
 	if (json_object_is_type(v, json_type_object))
 		emu_json_merge(u->app_metadata, v);
@@ -275,12 +278,13 @@ void emu_h_admin_create(struct emu_req *q, struct emu_reply *r, const char *id, 
 		return;
 	email = emu_str_field(in, "email");
 	if ((!email || !*email) && !(emu_str_field(in, "phone") && *emu_str_field(in, "phone"))) {
-		emu_reply_error(r, q, 422, "validation_failed",
+		emu_reply_error(r, q, emu_current() ? 400 : 422, "validation_failed",
 				"Cannot create a user without either an email or phone");
 		goto cleanup;
 	}
 	if (email && !strchr(email, '@')) {
-		emu_reply_error(r, q, 422, "email_address_invalid",
+		emu_reply_error(r, q, emu_current() ? 400 : 422,
+				emu_current() ? "validation_failed" : "email_address_invalid",
 				"Unable to validate email address: invalid format");
 		goto cleanup;
 	}
@@ -299,7 +303,7 @@ void emu_h_admin_create(struct emu_req *q, struct emu_reply *r, const char *id, 
 	out = emu_user_json(u, q);
 	/* v2.69 shows ban_duration's banned_until in the answer but never stores it (143-145). */
 	ban = emu_str_field(in, "ban_duration");
-	if (ban && strcmp(ban, "none") != 0 &&
+	if (!emu_current() && ban && strcmp(ban, "none") != 0 &&
 	    parse_go_duration(ban, &secs, why, sizeof(why)) == 0) {
 		char ts[48];
 
@@ -318,7 +322,8 @@ static struct emu_user *admin_target(struct emu_req *q, struct emu_reply *r, con
 	if (!emu_auth_admin(q, r))
 		return NULL;
 	if (!emu_is_uuid(id)) {
-		emu_reply_error(r, q, 400, "validation_failed", "user_id must be an UUID");
+		emu_reply_error(r, q, emu_current() ? 404 : 400, "validation_failed",
+				"user_id must be an UUID");
 		return NULL;
 	}
 	u = emu_user_by_id(id);
@@ -387,6 +392,8 @@ void emu_h_admin_factor_delete(struct emu_req *q, struct emu_reply *r, const cha
 
 			json_object_object_add(o, "id", json_object_new_string(f->id));
 			*pp = f->next;
+			emu_sessions_downgrade(u->id, f->id);
+			OPENSSL_cleanse(f, sizeof(*f));
 			free(f);
 			emu_reply_json(r, 200, o);
 			return;

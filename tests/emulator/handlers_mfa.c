@@ -105,12 +105,80 @@ static struct emu_factor *factor_or_404(struct emu_req *q, struct emu_reply *r, 
 	return NULL;
 }
 
+/* Current servers' validateFactors and factor types: only TOTP is enabled (the MFA_*_ENROLL
+ * defaults), friendly names are unique per user, and once a factor is verified only an aal2
+ * session may add another (v2.185 steps 160, 207, 208). False after answering. */
+static bool enroll_allowed(struct emu_req *q, struct emu_reply *r, const struct emu_user *u,
+			   const struct emu_session *s, const char *ftype, const char *name)
+{
+	char msg[300];
+	bool verified = false;
+
+	if (ftype && (strcmp(ftype, "phone") == 0 || strcmp(ftype, "webauthn") == 0)) {
+		snprintf(msg, sizeof(msg), "MFA enroll is disabled for %s",
+			 strcmp(ftype, "phone") == 0 ? "Phone" : "WebAuthn");
+		emu_reply_error(r, q, 422,
+				strcmp(ftype, "phone") == 0 ? "mfa_phone_enroll_not_enabled"
+							    : "mfa_webauthn_enroll_not_enabled",
+				msg);
+		return false;
+	}
+	if (!ftype || strcmp(ftype, "totp") != 0) {
+		emu_reply_error(r, q, 400, "validation_failed",
+				emu_current() ? "factor_type needs to be totp, phone, or webauthn"
+					      : "factor_type needs to be totp");
+		return false;
+	}
+	if (!emu_current())
+		return true;
+	for (const struct emu_factor *f = u->factors; f; f = f->next) {
+		if (strcmp(f->friendly_name, name) == 0) {
+			snprintf(msg, sizeof(msg),
+				 "A factor with the friendly name \"%.128s\" for this user already "
+				 "exists",
+				 name);
+			emu_reply_error(r, q, 422, "mfa_factor_name_conflict", msg);
+			return false;
+		}
+		verified = verified || f->verified;
+	}
+	if (verified && (!s || strcmp(s->aal, "aal2") != 0)) {
+		emu_reply_error(r, q, 403, "insufficient_aal",
+				"AAL2 required to enroll a new factor");
+		return false;
+	}
+	return true;
+}
+
+/* The enrolment answer: {id, type, (current: friendly_name,) totp:{qr_code, secret, uri}}. */
+static json_object *enroll_json(const struct emu_user *u, const struct emu_factor *f,
+				const char *issuer)
+{
+	json_object *o = json_object_new_object(), *totp = json_object_new_object();
+	char uri[512];
+
+	snprintf(uri, sizeof(uri),
+		 "otpauth://totp/%s:%s?algorithm=SHA1&digits=6&issuer=%s&period=30&secret=%s",
+		 issuer, u->email, issuer, f->secret);
+	json_object_object_add(o, "id", json_object_new_string(f->id));
+	json_object_object_add(o, "type", json_object_new_string("totp"));
+	if (emu_current()) /* v2.185 step 159 */
+		json_object_object_add(o, "friendly_name",
+				       json_object_new_string(f->friendly_name));
+	json_object_object_add(totp, "qr_code",
+			       json_object_new_string("<?xml version=\"1.0\"?>\n<svg "
+						      "xmlns=\"http://www.w3.org/2000/svg\"/>"));
+	json_object_object_add(totp, "secret", json_object_new_string(f->secret));
+	json_object_object_add(totp, "uri", json_object_new_string(uri));
+	json_object_object_add(o, "totp", totp);
+	return o;
+}
+
 void emu_h_factor_enroll(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
-	struct emu_user *u = emu_auth_user(q, r, NULL);
-	char uri[512];
-	json_object *in = NULL, *o, *totp;
-	const char *ftype, *issuer, *name;
+	json_object *claims = NULL, *in = NULL;
+	struct emu_user *u = emu_auth_user(q, r, &claims);
+	const char *issuer, *name;
 	unsigned char raw[20];
 	struct emu_factor *f;
 
@@ -119,15 +187,15 @@ void emu_h_factor_enroll(struct emu_req *q, struct emu_reply *r, const char *id,
 		return;
 	in = emu_body_or_400(q, r, "Could not read EnrollFactor params");
 	if (!in)
-		return;
-	ftype = emu_str_field(in, "factor_type");
-	if (!ftype || strcmp(ftype, "totp") != 0) {
-		emu_reply_error(r, q, 400, "validation_failed", "factor_type needs to be totp");
 		goto cleanup;
-	}
 	issuer = emu_str_field(in, "issuer") ? emu_str_field(in, "issuer") : "gotrue-emulator";
 	name = emu_str_field(in, "friendly_name") ? emu_str_field(in, "friendly_name") : "";
+	if (!enroll_allowed(q, r, u, emu_session_by_id(emu_str_field(claims, "session_id")),
+			    emu_str_field(in, "factor_type"), name))
+		goto cleanup;
 	f = calloc(1, sizeof(*f));
+	if (!f)
+		abort(); /* see emu_user_new */
 	emu_uuid(f->id);
 	snprintf(f->friendly_name, sizeof(f->friendly_name), "%s", name);
 	RAND_bytes(raw, sizeof(raw));
@@ -136,28 +204,17 @@ void emu_h_factor_enroll(struct emu_req *q, struct emu_reply *r, const char *id,
 	f->created_at = f->updated_at = emu_now();
 	f->next = u->factors;
 	u->factors = f;
-	snprintf(uri, sizeof(uri),
-		 "otpauth://totp/%s:%s?algorithm=SHA1&digits=6&issuer=%s&period=30&secret=%s",
-		 issuer, u->email, issuer, f->secret);
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(f->id));
-	json_object_object_add(o, "type", json_object_new_string("totp"));
-	totp = json_object_new_object();
-	json_object_object_add(totp, "qr_code",
-			       json_object_new_string("<?xml version=\"1.0\"?>\n<svg "
-						      "xmlns=\"http://www.w3.org/2000/svg\"/>"));
-	json_object_object_add(totp, "secret", json_object_new_string(f->secret));
-	json_object_object_add(totp, "uri", json_object_new_string(uri));
-	json_object_object_add(o, "totp", totp);
-	emu_reply_json(r, 200, o);
+	emu_reply_json(r, 200, enroll_json(u, f, issuer));
 cleanup:
 	json_object_put(in);
+	json_object_put(claims);
 }
 
 void emu_h_factor_challenge(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
 	struct emu_user *u = emu_auth_user(q, r, NULL);
 	struct emu_factor *f;
+	struct emu_challenge *c;
 	json_object *o;
 
 	(void)sub;
@@ -166,12 +223,74 @@ void emu_h_factor_challenge(struct emu_req *q, struct emu_reply *r, const char *
 	f = factor_or_404(q, r, u, id);
 	if (!f)
 		return;
-	emu_uuid(f->challenge_id);
-	f->challenge_expires = time(NULL) + 300;
+	/* each challenge stands until verified or expired, several at once (v2.185 164-164d) */
+	c = &f->challenges[f->next_challenge++ % EMU_CHALLENGES];
+	emu_uuid(c->id);
+	c->expires = time(NULL) + 300;
+	c->verified = false;
+	f->last_challenged_at = emu_now();
 	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(f->challenge_id));
-	json_object_object_add(o, "expires_at", json_object_new_int64(f->challenge_expires));
+	json_object_object_add(o, "id", json_object_new_string(c->id));
+	if (emu_current()) /* v2.185 step 161 */
+		json_object_object_add(o, "type", json_object_new_string("totp"));
+	json_object_object_add(o, "expires_at", json_object_new_int64(c->expires));
 	emu_reply_json(r, 200, o);
+}
+
+/* The challenge @cid of @f that a code may be checked against, or NULL after answering: current
+ * servers (validateChallenge) answer 422 for an unknown, already verified or expired challenge;
+ * v2.69 404 for the first two, 400 for the last. */
+static struct emu_challenge *challenge_usable(struct emu_req *q, struct emu_reply *r,
+					      struct emu_factor *f, const char *cid)
+{
+	struct emu_challenge *c = NULL;
+	char msg[200];
+
+	for (int i = 0; cid && i < EMU_CHALLENGES && !c; i++)
+		if (f->challenges[i].id[0] && strcmp(f->challenges[i].id, cid) == 0)
+			c = &f->challenges[i];
+	if (!c && emu_current())
+		emu_reply_error(r, q, 422, "mfa_factor_not_found",
+				"MFA factor with the provided challenge ID not found");
+	else if (c && c->verified && emu_current())
+		/* the message is the server's own, however little it fits (v2.185 164d) */
+		emu_reply_error(r, q, 422, "mfa_ip_address_mismatch",
+				"Challenge and verify IP addresses mismatch.");
+	else if (!c || c->verified)
+		emu_reply_error(r, q, 404, "mfa_factor_not_found", "MFA Challenge not found");
+	else if (time(NULL) > c->expires && emu_current()) {
+		snprintf(msg, sizeof(msg),
+			 "MFA challenge %s has expired, verify against another challenge or create "
+			 "a new challenge.",
+			 c->id);
+		emu_reply_error(r, q, 422, "mfa_challenge_expired", msg);
+	} else if (time(NULL) > c->expires)
+		emu_reply_error(r, q, 400, "mfa_challenge_expired", "MFA challenge has expired");
+	else
+		return c;
+	return NULL;
+}
+
+/* A verified code: the JWT's session steps up to aal2 with a new refresh token (the old one
+ * rotated, as GrantRefreshTokenSwap does), and the user's other aal1 sessions end
+ * (InvalidateSessionsWithAALLessThan, both generations). */
+static json_object *step_up(struct emu_req *q, struct emu_user *u, struct emu_factor *f,
+			    const char *session_id)
+{
+	struct emu_session *s = emu_session_by_id(session_id);
+	struct emu_rtoken *old;
+
+	f->verified = true;
+	f->updated_at = emu_now();
+	if (!s) /* v2.69 does not look the session up first: a vanished one is replaced */
+		s = emu_session_new(u, "password");
+	strcpy(s->aal, "aal2");
+	memcpy(s->factor_id, f->id, EMU_ID_LEN);
+	emu_sessions_delete_aal1(u->id);
+	old = emu_rtoken_active(s);
+	if (old)
+		old->used = true;
+	return emu_session_reply_rt(u, s, emu_rtoken_new(s, old), q);
 }
 
 void emu_h_factor_verify(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
@@ -179,8 +298,8 @@ void emu_h_factor_verify(struct emu_req *q, struct emu_reply *r, const char *id,
 	json_object *claims = NULL, *in = NULL;
 	struct emu_user *u = emu_auth_user(q, r, &claims);
 	struct emu_factor *f;
-	struct emu_session *s;
-	const char *cid, *code;
+	struct emu_challenge *c;
+	const char *code;
 
 	(void)sub;
 	if (!u)
@@ -191,32 +310,36 @@ void emu_h_factor_verify(struct emu_req *q, struct emu_reply *r, const char *id,
 	in = emu_body_or_400(q, r, "Could not read VerifyFactor params");
 	if (!in)
 		goto cleanup;
-	cid = emu_str_field(in, "challenge_id");
 	code = emu_str_field(in, "code");
-	if (!cid || strcmp(cid, f->challenge_id) != 0) {
-		emu_reply_error(r, q, 404, "mfa_factor_not_found", "MFA Challenge not found");
+	if (emu_current() && (!code || !*code)) {
+		emu_reply_error(r, q, 400, "validation_failed", "Code needs to be non-empty");
 		goto cleanup;
 	}
-	if (time(NULL) > f->challenge_expires) {
-		emu_reply_error(r, q, 400, "mfa_challenge_expired", "MFA challenge has expired");
+	c = challenge_usable(q, r, f, emu_str_field(in, "challenge_id"));
+	if (!c)
 		goto cleanup;
-	}
+	/* a wrong code leaves the challenge usable (step 162 then 163-164) */
 	if (!totp_ok(f->secret, code)) {
-		emu_reply_error(r, q, 400, "mfa_verification_failed", "Invalid TOTP code entered");
+		emu_reply_error(r, q, emu_current() ? 422 : 400, "mfa_verification_failed",
+				"Invalid TOTP code entered");
 		goto cleanup;
 	}
-	f->challenge_id[0] = '\0'; /* a challenge is single-use */
-	f->verified = true;
-	f->updated_at = emu_now();
-	/* the JWT's session steps up to aal2; a vanished session gets a fresh one */
-	s = emu_session_by_id(emu_str_field(claims, "session_id"));
-	if (!s)
-		s = emu_session_new(u, "password");
-	strcpy(s->aal, "aal2");
-	emu_reply_json(r, 200, emu_session_reply(u, s, q));
+	/* no replay protection: the same code verifies another challenge (v2.185 164c) */
+	c->verified = true;
+	emu_reply_json(r, 200, step_up(q, u, f, emu_str_field(claims, "session_id")));
 cleanup:
 	json_object_put(in);
 	json_object_put(claims);
+}
+
+/* The assurance level of the caller: its session's, where the server keeps one (a session loses
+ * aal2 when its factor goes), else the claim's. */
+static bool caller_aal2(json_object *claims)
+{
+	const struct emu_session *s = emu_session_by_id(emu_str_field(claims, "session_id"));
+	const char *aal = s ? s->aal : emu_str_field(claims, "aal");
+
+	return aal && strcmp(aal, "aal2") == 0;
 }
 
 void emu_h_factor_delete(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
@@ -224,7 +347,6 @@ void emu_h_factor_delete(struct emu_req *q, struct emu_reply *r, const char *id,
 	json_object *claims = NULL, *o;
 	struct emu_user *u = emu_auth_user(q, r, &claims);
 	struct emu_factor **pp, *f;
-	const char *aal;
 
 	(void)sub;
 	if (!u)
@@ -236,13 +358,15 @@ void emu_h_factor_delete(struct emu_req *q, struct emu_reply *r, const char *id,
 		emu_reply_error(r, q, 404, "mfa_factor_not_found", "Factor not found");
 		goto cleanup;
 	}
-	aal = emu_str_field(claims, "aal");
-	if (f->verified && (!aal || strcmp(aal, "aal2") != 0)) {
-		emu_reply_error(r, q, emu_cfg.mode == EMU_MODE_CURRENT ? 403 : 400,
-				"insufficient_aal", "AAL2 required to unenroll verified factor");
+	if (f->verified && !caller_aal2(claims)) {
+		emu_reply_error(r, q, emu_current() ? 422 : 400, "insufficient_aal",
+				"AAL2 required to unenroll verified factor");
 		goto cleanup;
 	}
 	*pp = f->next;
+	/* DowngradeSessionsToAAL1: the sessions this factor stepped up are aal1 again (v2.185
+	 * step 211) */
+	emu_sessions_downgrade(u->id, f->id);
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(f->id));
 	OPENSSL_cleanse(f, sizeof(*f));

@@ -1,5 +1,6 @@
 # tests/emulator: the GoTrue test server (libmicrohttpd, json-c, libjwt, OpenSSL) and its
-# conformance test against the recorded v2.69 transcript (expected values in conformance.tsv).
+# conformance test against the recorded v2.69 and v2.185 transcripts (expected values in
+# conformance.tsv and conformance-current.tsv).
 if HAVE_MHD
 check_PROGRAMS += tests/emulator/gotrue-emulator
 tests_emulator_gotrue_emulator_SOURCES = \
@@ -19,5 +20,6 @@ tests_emulator_gotrue_emulator_LDADD = $(MHD_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(C
 TESTS += tests/emulator/test_conformance.sh
 endif
 EXTRA_DIST += tests/emulator/test_conformance.sh tests/emulator/conformance.tsv \
+	tests/emulator/conformance-current.tsv \
 	tests/emulator/conformance-extract.py \
 	tests/emulator/README.md

@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"usage: gotrue-emulator --state-dir DIR [--mode v2.69|current] [--port N]\n"
 		"                       [--alg HS256|RS256|ES256] [--jwt-exp SECONDS]\n"
 		"                       [--tls] [--tls-name NAME] [--bcrypt-cost 4..12]\n"
+		"                       [--jwt-issuer ISSUER]  (current mode only)\n"
 		"environment: GOTRUE_EMULATOR_BCRYPT_COST sets the default bcrypt cost (10)\n");
 }
 
@@ -40,6 +41,41 @@ static int parse_cost(const char *s)
 	long v = strtol(s, &end, 10);
 
 	return *s && !*end && v >= 4 && v <= 12 ? (int)v : -1;
+}
+
+/* A test-suite knob: make check runs at cost 4 so hundreds of sign-ins stay quick, while the PAM
+ * benchmark keeps GoTrue's 10. --bcrypt-cost wins over it. */
+static int cost_from_env(void)
+{
+	const char *env = getenv("GOTRUE_EMULATOR_BCRYPT_COST");
+	int rc = 0;
+
+	if (env && *env) {
+		emu_cfg.bcrypt_cost = parse_cost(env);
+		if (emu_cfg.bcrypt_cost < 0) {
+			fprintf(stderr,
+				"gotrue-emulator: GOTRUE_EMULATOR_BCRYPT_COST must be 4..12\n");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* What the options say together, once all are read. */
+static int args_valid(int argc)
+{
+	int rc = -1;
+
+	if (!emu_cfg.state_dir || optind != argc)
+		goto cleanup;
+	/* v2.69 signs no iss whatever its configuration (its token.go sets none) */
+	if (emu_cfg.jwt_issuer && !emu_current()) {
+		fprintf(stderr, "gotrue-emulator: --jwt-issuer needs --mode current\n");
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	return rc;
 }
 
 static int parse_args(int argc, char **argv, long *port)
@@ -53,23 +89,15 @@ static int parse_args(int argc, char **argv, long *port)
 		{"tls", no_argument, NULL, 't'},
 		{"tls-name", required_argument, NULL, 'n'},
 		{"bcrypt-cost", required_argument, NULL, 'b'},
+		{"jwt-issuer", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *env = getenv("GOTRUE_EMULATOR_BCRYPT_COST");
 	int c;
 	char *end;
 
-	/* A test-suite knob: make check runs at cost 4 so hundreds of sign-ins stay quick, while
-	 * the PAM benchmark keeps GoTrue's 10. --bcrypt-cost wins over it. */
-	if (env && *env) {
-		emu_cfg.bcrypt_cost = parse_cost(env);
-		if (emu_cfg.bcrypt_cost < 0) {
-			fprintf(stderr,
-				"gotrue-emulator: GOTRUE_EMULATOR_BCRYPT_COST must be 4..12\n");
-			return -1;
-		}
-	}
+	if (cost_from_env() != 0)
+		return -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -110,6 +138,11 @@ static int parse_args(int argc, char **argv, long *port)
 			if (emu_cfg.bcrypt_cost < 0)
 				return -1;
 			break;
+		case 'i':
+			if (!*optarg)
+				return -1;
+			emu_cfg.jwt_issuer = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -117,9 +150,7 @@ static int parse_args(int argc, char **argv, long *port)
 			return -1;
 		}
 	}
-	if (!emu_cfg.state_dir || optind != argc)
-		return -1;
-	return 0;
+	return args_valid(argc);
 }
 
 int main(int argc, char **argv)

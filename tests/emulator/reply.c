@@ -1,8 +1,9 @@
 /* reply.c: the emulator's response bodies and GoTrue's error shapes.
  * v2.69 (transcript "Key findings"): {"code":N,"msg":...}, and /token grant failures in the OAuth
- * form {"error","error_description"}, always 400. Current servers (internal/api/apierrors):
- * {"code":N,"error_code":...,"msg":...} plus the x-sb-error-code header, or {"code","message"} when
- * the request carries X-Supabase-Api-Version: 2024-01-01. */
+ * form {"error","error_description"}, always 400. Current servers (transcript-v2.185 "Key
+ * findings"): {"code":N,"error_code":...,"msg":...} plus the X-Sb-Error-Code header, or, when the
+ * request carries X-Supabase-Api-Version: 2024-01-01, {"code","message"} with that header echoed;
+ * /token failures take the same shapes. */
 #include <config.h>
 
 #include <stdio.h>
@@ -58,17 +59,18 @@ void emu_reply_header(struct emu_reply *r, const char *name, const char *value)
 	r->n_headers++;
 }
 
-void emu_reply_error(struct emu_reply *r, const struct emu_req *q, unsigned status,
-		     const char *error_code, const char *msg)
+/* The error body without the headers; @extra's members (taken) are added to it. */
+static json_object *error_body(const struct emu_req *q, unsigned status, const char *error_code,
+			       const char *msg, json_object *extra)
 {
 	json_object *o = json_object_new_object();
 
-	if (emu_cfg.mode == EMU_MODE_CURRENT && q->api_2024) {
+	if (emu_current() && q->api_2024) {
 		json_object_object_add(o, "code", json_object_new_string(error_code));
 		json_object_object_add(o, "message", json_object_new_string(msg));
 	} else {
 		json_object_object_add(o, "code", json_object_new_int(status));
-		if (emu_cfg.mode == EMU_MODE_CURRENT)
+		if (emu_current())
 			json_object_object_add(o, "error_code", json_object_new_string(error_code));
 		json_object_object_add(o, "msg", json_object_new_string(msg));
 		if (status >= 500) {
@@ -78,9 +80,47 @@ void emu_reply_error(struct emu_reply *r, const struct emu_req *q, unsigned stat
 			json_object_object_add(o, "error_id", json_object_new_string(id));
 		}
 	}
-	emu_reply_json(r, status, o);
-	if (emu_cfg.mode == EMU_MODE_CURRENT)
-		emu_reply_header(r, "x-sb-error-code", error_code);
+	if (extra)
+		emu_json_merge(o, extra);
+	json_object_put(extra);
+	return o;
+}
+
+void emu_reply_error(struct emu_reply *r, const struct emu_req *q, unsigned status,
+		     const char *error_code, const char *msg)
+{
+	emu_reply_json(r, status, error_body(q, status, error_code, msg, NULL));
+	if (emu_current()) {
+		emu_reply_header(r, "X-Sb-Error-Code", error_code);
+		if (q->api_2024)
+			emu_reply_header(r, "X-Supabase-Api-Version", "2024-01-01");
+	}
+}
+
+void emu_reply_weak_password(struct emu_reply *r, const struct emu_req *q)
+{
+	json_object *extra, *wp, *reasons;
+
+	if (!emu_current()) {
+		emu_reply_error(r, q, 422, "weak_password",
+				"Password should be at least 6 characters");
+		return;
+	}
+	extra = json_object_new_object();
+	wp = json_object_new_object();
+	reasons = json_object_new_array();
+	json_object_array_add(reasons, json_object_new_string("length"));
+	json_object_object_add(wp, "reasons", reasons);
+	json_object_object_add(extra, "weak_password", wp);
+	emu_reply_json(r, 422,
+		       error_body(q, 422, "weak_password",
+				  "Password should be at least 6 characters.", extra));
+	/* GoTrue renders WeakPasswordError itself in the 2024-01-01 shape, without the
+	 * X-Sb-Error-Code header every other error carries (transcript-v2.185 steps 7, 58, 58a) */
+	if (q->api_2024)
+		emu_reply_header(r, "X-Supabase-Api-Version", "2024-01-01");
+	else
+		emu_reply_header(r, "X-Sb-Error-Code", "weak_password");
 }
 
 void emu_reply_oauth(struct emu_reply *r, const struct emu_req *q, const char *error,
@@ -88,7 +128,7 @@ void emu_reply_oauth(struct emu_reply *r, const struct emu_req *q, const char *e
 {
 	json_object *o;
 
-	if (emu_cfg.mode == EMU_MODE_CURRENT) {
+	if (emu_current()) {
 		emu_reply_error(r, q, 400, error_code, desc ? desc : error);
 		return;
 	}
@@ -142,7 +182,9 @@ json_object *emu_body_or_400(const struct emu_req *q, struct emu_reply *r, const
 	json_object *in = emu_parse_body(q, why, sizeof(why));
 
 	if (!in) {
-		snprintf(msg, sizeof(msg), "%s: %s", what, why);
+		/* current servers decode every body in one place (retrieveRequestParams) */
+		snprintf(msg, sizeof(msg), "%s: %s",
+			 emu_current() ? "Could not parse request body as JSON" : what, why);
 		emu_reply_error(r, q, 400, "bad_json", msg);
 	}
 	return in;

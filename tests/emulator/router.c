@@ -1,10 +1,12 @@
 /* router.c: the libmicrohttpd access handler. It collects the request body, serves the control
  * API, counts the call, applies any injected fault, dispatches to the endpoint handler and queues
  * the answer. Routing mirrors GoTrue's chi router: unknown path 404 text/plain "404 page not
- * found", known path with another method 405 and an empty body (transcript steps 3 and 28). */
+ * found", known path with another method 405 and an empty body (transcript steps 3 and 28),
+ * which current servers' router gives an Allow header (transcript-v2.185 step 28). */
 #include <config.h>
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +32,7 @@ static const struct route routes[] = {
 	{"GET", "/health", emu_h_health, false},
 	{"GET", "/settings", emu_h_settings, false},
 	{"GET", "/.well-known/jwks.json", emu_h_jwks, false},
+	{"GET", "/.well-known/openid-configuration", emu_h_openid, false},
 	{"POST", "/signup", emu_h_signup, true},
 	{"POST", "/token", emu_h_token, true},
 	{"POST", "/logout", emu_h_logout, true},
@@ -272,15 +275,20 @@ static void control(struct emu_req *q, struct emu_reply *r)
 
 static void dispatch(struct emu_req *q, struct emu_reply *r)
 {
-	char id[128], sub[128];
+	char id[128], sub[128], allow[64] = "";
 	bool path_known = false;
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (!match(routes[i].pattern, q->path, id, sub, sizeof(id)))
 			continue;
 		path_known = true;
-		if (strcmp(routes[i].method, q->method) != 0)
+		if (strcmp(routes[i].method, q->method) != 0) {
+			size_t used = strlen(allow);
+
+			snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+				 routes[i].method);
 			continue;
+		}
 		if (routes[i].locked)
 			emu_store_lock();
 		routes[i].handler(q, r, id, sub);
@@ -288,9 +296,11 @@ static void dispatch(struct emu_req *q, struct emu_reply *r)
 			emu_store_unlock();
 		return;
 	}
-	if (path_known)
+	if (path_known) {
 		emu_reply_text(r, 405, NULL, NULL);
-	else
+		if (emu_current())
+			emu_reply_header(r, "Allow", allow);
+	} else
 		emu_reply_text(r, 404, "text/plain; charset=utf-8", "404 page not found\n");
 }
 

@@ -93,6 +93,34 @@ void emu_random_token(char *out, size_t chars)
 	out[chars] = '\0';
 }
 
+/* Current servers' 12-character refresh tokens: lower-case letters and digits (the v2.185
+ * transcript: "^[a-z0-9]{12}$"); v2.69's 16 random bytes in base64url, 22 characters. */
+static void refresh_token_text(char out[EMU_RT_LEN])
+{
+	static const char lower[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char b[16];
+	char b64[32];
+
+	RAND_bytes(b, sizeof(b));
+	if (emu_current()) {
+		/* 252 is the largest multiple of 36 below 256: no bias towards the first letters */
+		for (size_t i = 0; i < 12;) {
+			if (b[i] < 252) {
+				out[i] = lower[b[i] % 36];
+				i++;
+			} else {
+				RAND_bytes(&b[i], 1);
+			}
+		}
+		out[12] = '\0';
+	} else {
+		emu_b64url(b, sizeof(b), b64, sizeof(b64)); /* 22 characters */
+		memcpy(out, b64, EMU_RT_LEN - 1);
+		out[EMU_RT_LEN - 1] = '\0';
+	}
+	OPENSSL_cleanse(b, sizeof(b));
+}
+
 /* bcrypt, as GoTrue stores passwords (golang.org/x/crypto/bcrypt, cost 10 by default): the hash
  * is most of what a password sign-in costs on a real server, so the emulator pays it too. From
  * libcrypt (libxcrypt), which draws the salt from the kernel when given no random bytes. */
@@ -195,6 +223,7 @@ struct emu_user *emu_user_new(const char *email)
 	if (!u || users_reserve(1) != 0)
 		abort();
 	emu_uuid(u->id);
+	emu_uuid(u->identity_id);
 	u->email = strdup(email ? email : "");
 	lower(u->email);
 	u->phone = strdup("");
@@ -276,14 +305,19 @@ void emu_user_delete(struct emu_user *u)
 	free(u);
 }
 
+void emu_json_merge_one(json_object *dst, const char *key, json_object *val)
+{
+	if (!val)
+		json_object_object_del(dst, key);
+	else
+		json_object_object_add(dst, key, json_object_get(val));
+}
+
 void emu_json_merge(json_object *dst, json_object *src)
 {
 	json_object_object_foreach(src, key, val)
 	{
-		if (!val)
-			json_object_object_del(dst, key);
-		else
-			json_object_object_add(dst, key, json_object_get(val));
+		emu_json_merge_one(dst, key, val);
 	}
 }
 
@@ -308,6 +342,10 @@ static json_object *factor_json(const struct emu_factor *f)
 			       json_object_new_string(f->verified ? "verified" : "unverified"));
 	json_object_object_add(o, "friendly_name", json_object_new_string(f->friendly_name));
 	json_object_object_add(o, "factor_type", json_object_new_string("totp"));
+	if (emu_current()) { /* transcript-v2.185 step 168 */
+		json_object_object_add(o, "phone", json_object_new_string(""));
+		add_time(o, "last_challenged_at", f->last_challenged_at);
+	}
 	return o;
 }
 
@@ -320,13 +358,42 @@ json_object *emu_factors_json(const struct emu_user *u)
 	return a;
 }
 
-/* The user object as GoTrue v2.69 serialises models.User: optional timestamps are omitted when
- * unset. confirmed_at is a generated DB column, so it only shows once the user has been read back
- * after confirmation (transcript steps 4/11, 104/106, 131/132). */
+/* The email identity; current servers add its own id, the email and the verified flags. */
+static json_object *identities_json(const struct emu_user *u)
+{
+	json_object *ids = json_object_new_array(), *ident = json_object_new_object();
+	json_object *idata = json_object_new_object();
+	bool current = emu_current();
+
+	if (current)
+		json_object_object_add(ident, "identity_id",
+				       json_object_new_string(u->identity_id));
+	json_object_object_add(ident, "id", json_object_new_string(u->id));
+	json_object_object_add(ident, "user_id", json_object_new_string(u->id));
+	json_object_object_add(idata, "email", json_object_new_string(u->email));
+	if (current) {
+		json_object_object_add(idata, "email_verified",
+				       json_object_new_boolean(u->identity_verified));
+		json_object_object_add(idata, "phone_verified", json_object_new_boolean(0));
+	}
+	json_object_object_add(idata, "sub", json_object_new_string(u->id));
+	json_object_object_add(ident, "identity_data", idata);
+	json_object_object_add(ident, "provider", json_object_new_string("email"));
+	add_time(ident, "last_sign_in_at", u->created_at);
+	add_time(ident, "created_at", u->created_at);
+	add_time(ident, "updated_at", u->created_at);
+	if (current)
+		json_object_object_add(ident, "email", json_object_new_string(u->email));
+	json_object_array_add(ids, ident);
+	return ids;
+}
+
+/* The user object as GoTrue serialises models.User: optional timestamps are omitted when unset.
+ * confirmed_at is a generated DB column, so it only shows once the user has been read back after
+ * confirmation (transcript steps 4/11, 104/106, 131/132). Current servers add is_anonymous. */
 json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q)
 {
 	json_object *o = json_object_new_object();
-	json_object *ident, *idata, *ids;
 
 	json_object_object_add(o, "id", json_object_new_string(u->id));
 	json_object_object_add(o, "aud", json_object_new_string("authenticated"));
@@ -347,23 +414,31 @@ json_object *emu_user_json(const struct emu_user *u, const struct emu_req *q)
 	json_object_object_add(o, "user_metadata", json_object_get(u->user_metadata));
 	if (u->factors)
 		json_object_object_add(o, "factors", emu_factors_json(u));
-	ids = json_object_new_array();
-	ident = json_object_new_object();
-	json_object_object_add(ident, "id", json_object_new_string(u->id));
-	json_object_object_add(ident, "user_id", json_object_new_string(u->id));
-	idata = json_object_new_object();
-	json_object_object_add(idata, "email", json_object_new_string(u->email));
-	json_object_object_add(idata, "sub", json_object_new_string(u->id));
-	json_object_object_add(ident, "identity_data", idata);
-	json_object_object_add(ident, "provider", json_object_new_string("email"));
-	add_time(ident, "last_sign_in_at", u->created_at);
-	add_time(ident, "created_at", u->created_at);
-	add_time(ident, "updated_at", u->created_at);
-	json_object_array_add(ids, ident);
-	json_object_object_add(o, "identities", ids);
+	json_object_object_add(o, "identities", identities_json(u));
 	add_time(o, "created_at", u->created_at);
 	add_time(o, "updated_at", u->updated_at);
+	if (emu_current())
+		json_object_object_add(o, "is_anonymous", json_object_new_boolean(0));
 	return o;
+}
+
+json_object *emu_user_list_json(const struct emu_user *u, const struct emu_req *q)
+{
+	json_object *o = emu_user_json(u, q);
+
+	/* the list query loads no identities (transcript-v2.185 "Admin") */
+	if (emu_current())
+		json_object_object_add(o, "identities", NULL);
+	return o;
+}
+
+void emu_user_confirm(struct emu_user *u, long serial)
+{
+	u->email_confirmed_at = emu_now();
+	u->confirm_serial = serial;
+	if (emu_current())
+		json_object_object_add(u->user_metadata, "email_verified",
+				       json_object_new_boolean(1));
 }
 
 static void sessions_init(void)
@@ -440,14 +515,49 @@ void emu_sessions_delete_user(const char *user_id, const char *except)
 	}
 }
 
-struct emu_rtoken *emu_rtoken_new(const struct emu_session *s)
+void emu_sessions_delete_aal1(const char *user_id)
+{
+	struct lh_entry *e, *tmp;
+
+	if (!sessions_by_id)
+		return;
+	lh_foreach_safe(sessions_by_id, e, tmp)
+	{
+		struct emu_session *s = (struct emu_session *)lh_entry_v(e);
+
+		if (strcmp(s->user_id, user_id) == 0 && strcmp(s->aal, "aal1") == 0)
+			session_free(s);
+	}
+}
+
+void emu_sessions_downgrade(const char *user_id, const char *factor_id)
+{
+	struct lh_entry *e;
+
+	if (!sessions_by_id)
+		return;
+	lh_foreach(sessions_by_id, e)
+	{
+		struct emu_session *s = (struct emu_session *)lh_entry_v(e);
+
+		if (strcmp(s->user_id, user_id) == 0 && strcmp(s->factor_id, factor_id) == 0) {
+			strcpy(s->aal, "aal1");
+			s->factor_id[0] = '\0';
+		}
+	}
+}
+
+struct emu_rtoken *emu_rtoken_new(const struct emu_session *s, struct emu_rtoken *parent)
 {
 	struct emu_session *owner = emu_session_by_id(s->id);
 	struct emu_rtoken *t = calloc(1, sizeof(*t));
 
 	if (!t || !owner)
 		abort(); /* a token for a session the store does not hold: a bug */
-	emu_random_token(t->token, EMU_RT_LEN - 1);
+	do
+		refresh_token_text(t->token);
+	while (emu_rtoken_find(t->token)); /* 36^12: a clash is a test run's bad luck, not a bug */
+	t->parent = parent;
 	memcpy(t->session_id, s->id, EMU_ID_LEN);
 	t->next = owner->rtokens;
 	owner->rtokens = t;
@@ -462,6 +572,17 @@ struct emu_rtoken *emu_rtoken_find(const char *token)
 	if (!token || !rtokens_by_token || !lh_table_lookup_ex(rtokens_by_token, token, &v))
 		return NULL;
 	return v;
+}
+
+struct emu_rtoken *emu_rtoken_active(const struct emu_session *s)
+{
+	/* GoTrue's FindCurrentlyActiveRefreshToken: the newest token not revoked; a family is
+	 * kept newest first */
+	struct emu_rtoken *t = s->rtokens;
+
+	while (t && t->used)
+		t = t->next;
+	return t;
 }
 
 void emu_rtoken_revoke_family(const char *session_id)

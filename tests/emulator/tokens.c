@@ -25,8 +25,8 @@
 
 static char secret[48];		 /* HS256 secret (text, as GOTRUE_JWT_SECRET is) */
 static char *priv_pem, *pub_pem; /* asymmetric key, when --alg RS256/ES256 */
-static char kid[24];
-static json_object *jwk; /* public JWK */
+static char kid[EMU_ID_LEN];	 /* a UUID, as GoTrue's JWKs carry */
+static json_object *jwk;	 /* public JWK */
 static jwt_alg_t sign_alg = JWT_ALG_HS256;
 
 void emu_b64url(const unsigned char *in, size_t len, char *out, size_t out_len)
@@ -174,7 +174,7 @@ int emu_keys_init(void)
 	if (pk) {
 		priv_pem = pem_of(pk, true);
 		pub_pem = pem_of(pk, false);
-		emu_random_token(kid, 16);
+		emu_uuid(kid);
 		jwk = json_object_new_object();
 		if (sign_alg == JWT_ALG_RS256) {
 			json_object_object_add(jwk, "kty", json_object_new_string("RSA"));
@@ -277,15 +277,13 @@ char *emu_sign_access(const struct emu_user *u, const struct emu_session *s, tim
 	char *tok;
 
 	*exp = now + emu_cfg.jwt_exp;
-	if (emu_cfg.mode == EMU_MODE_CURRENT) {
-		char iss[160];
-
-		snprintf(iss, sizeof(iss), "%s", emu_cfg.url);
-		json_object_object_add(c, "iss", json_object_new_string(iss));
-	}
+	/* iss only where the server is configured with one (GOTRUE_JWT_ISSUER): the recorded v2.185
+	 * servers had none and signed no iss (transcript section 18), v2.69 never does */
+	if (emu_current() && emu_cfg.jwt_issuer)
+		json_object_object_add(c, "iss", json_object_new_string(emu_cfg.jwt_issuer));
 	json_object_object_add(c, "aud", json_object_new_string("authenticated"));
 	json_object_object_add(c, "exp", json_object_new_int64(*exp));
-	if (emu_cfg.mode == EMU_MODE_CURRENT)
+	if (emu_current())
 		json_object_object_add(c, "iat", json_object_new_int64(now));
 	json_object_object_add(c, "sub", json_object_new_string(u->id));
 	json_object_object_add(c, "email", json_object_new_string(u->email));
@@ -306,7 +304,7 @@ char *emu_sign_access(const struct emu_user *u, const struct emu_session *s, tim
 	json_object_array_add(amr, entry);
 	json_object_object_add(c, "amr", amr);
 	json_object_object_add(c, "session_id", json_object_new_string(s->id));
-	if (emu_cfg.mode == EMU_MODE_CURRENT)
+	if (emu_current())
 		json_object_object_add(c, "is_anonymous", json_object_new_boolean(0));
 	tok = sign_with(c, sign_alg);
 	json_object_put(c);
@@ -315,15 +313,20 @@ char *emu_sign_access(const struct emu_user *u, const struct emu_session *s, tim
 
 json_object *emu_session_reply(struct emu_user *u, struct emu_session *s, const struct emu_req *q)
 {
+	return emu_session_reply_rt(u, s, emu_rtoken_new(s, NULL), q);
+}
+
+json_object *emu_session_reply_rt(struct emu_user *u, struct emu_session *s,
+				  const struct emu_rtoken *rt, const struct emu_req *q)
+{
 	json_object *o = json_object_new_object();
-	struct emu_rtoken *rt = emu_rtoken_new(s);
 	time_t exp;
 	char *at = emu_sign_access(u, s, &exp);
 
 	json_object_object_add(o, "access_token", json_object_new_string(at ? at : ""));
 	json_object_object_add(o, "token_type", json_object_new_string("bearer"));
 	json_object_object_add(o, "expires_in", json_object_new_int64(emu_cfg.jwt_exp));
-	if (emu_cfg.mode == EMU_MODE_CURRENT)
+	if (emu_current())
 		json_object_object_add(o, "expires_at", json_object_new_int64(exp));
 	json_object_object_add(o, "refresh_token", json_object_new_string(rt->token));
 	json_object_object_add(o, "user", emu_user_json(u, q));
@@ -380,71 +383,103 @@ static bool asym_ok(const char *token)
 	return ok;
 }
 
+/* One dot-separated part of a token, decoded and parsed as a JSON object; NULL with @why set to
+ * GoTrue's complaint: golang-jwt v4's bare text on v2.69, v5's "token is malformed: could not
+ * base64 decode header: ..." on current servers (transcript-v2.185 steps 41 and 75). */
+static json_object *token_part(const char *part, size_t len, const char *what, char *why,
+			       size_t why_len)
+{
+	bool v5 = emu_current();
+	unsigned char *raw;
+	size_t raw_len = 0;
+	long bad;
+	json_object *o = NULL;
+	char text[160];
+
+	raw = b64url_decode(part, len, &raw_len, &bad);
+	if (!raw) {
+		snprintf(text, sizeof(text), "illegal base64 data at input byte %ld", bad);
+		snprintf(why, why_len, "%s%s%s%.160s",
+			 v5 ? "token is malformed: could not base64 decode " : "", v5 ? what : "",
+			 v5 ? ": " : "", text);
+		return NULL;
+	}
+	o = json_tokener_parse((const char *)raw);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+		json_complaint(raw, raw_len, text, sizeof(text));
+		snprintf(why, why_len, "%s%s%s%.160s",
+			 v5 ? "token is malformed: could not JSON decode " : "", v5 ? what : "",
+			 v5 ? ": " : "", text);
+	}
+	free(raw);
+	return o;
+}
+
+/* Why a well-formed token fails, or "" when it verifies. v5 (current servers) prefixes the
+ * category: "token signature is invalid: ...", "token has invalid claims: token is expired". */
+static void token_check(const char *token, size_t signed_len, json_object *h, json_object *claims,
+			char *why, size_t why_len)
+{
+	bool v5 = emu_current();
+	const char *alg = json_object_get_string(json_object_object_get(h, "alg"));
+	const char *sig_b64 = token + signed_len + 1;
+	unsigned char *sig = NULL;
+	size_t slen = 0;
+	long bad;
+	json_object *exp;
+
+	if (!alg || (strcmp(alg, "HS256") != 0 &&
+		     (sign_alg == JWT_ALG_HS256 || strcmp(alg, emu_cfg.alg) != 0))) {
+		snprintf(why, why_len, "%ssigning method %s is invalid",
+			 v5 ? "token signature is invalid: " : "", alg ? alg : "none");
+		return;
+	}
+	sig = b64url_decode(sig_b64, strlen(sig_b64), &slen, &bad);
+	if (!sig || (strcmp(alg, "HS256") == 0 ? !hs256_ok(token, signed_len, sig, slen)
+					       : !asym_ok(token))) {
+		snprintf(why, why_len, "%ssignature is invalid",
+			 v5 ? "token signature is invalid: " : "");
+	} else if ((exp = json_object_object_get(claims, "exp")) &&
+		   json_object_get_int64(exp) < time(NULL)) {
+		char dur[48];
+
+		/* v4 said by how much; v5 does not (transcript-v2.185 step 43) */
+		go_duration((long)(time(NULL) - json_object_get_int64(exp)), dur, sizeof(dur));
+		if (v5)
+			snprintf(why, why_len, "token has invalid claims: token is expired");
+		else
+			snprintf(why, why_len, "token is expired by %s", dur);
+	}
+	free(sig);
+}
+
 json_object *emu_verify(const char *token, char *err, size_t err_len)
 {
 	const char *d1, *d2;
-	unsigned char *hdr = NULL, *pay = NULL, *sig = NULL;
-	size_t hlen, plen, slen;
-	long bad;
 	json_object *h = NULL, *claims = NULL, *out = NULL;
-	const char *alg;
-	char why[160] = "";
-	json_object *exp;
+	char why[256] = "";
 
 	d1 = strchr(token, '.');
 	d2 = d1 ? strchr(d1 + 1, '.') : NULL;
 	if (!d1 || !d2 || strchr(d2 + 1, '.')) {
-		snprintf(why, sizeof(why), "token contains an invalid number of segments");
+		snprintf(why, sizeof(why), "%stoken contains an invalid number of segments",
+			 emu_current() ? "token is malformed: " : "");
 		goto cleanup;
 	}
-	hdr = b64url_decode(token, (size_t)(d1 - token), &hlen, &bad);
-	if (!hdr) {
-		snprintf(why, sizeof(why), "illegal base64 data at input byte %ld", bad);
+	h = token_part(token, (size_t)(d1 - token), "header", why, sizeof(why));
+	if (h)
+		claims = token_part(d1 + 1, (size_t)(d2 - d1 - 1), "claim", why, sizeof(why));
+	if (!h || !claims)
 		goto cleanup;
-	}
-	h = json_tokener_parse((const char *)hdr);
-	if (!h || !json_object_is_type(h, json_type_object)) {
-		json_complaint(hdr, hlen, why, sizeof(why));
-		goto cleanup;
-	}
-	pay = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &plen, &bad);
-	if (!pay) {
-		snprintf(why, sizeof(why), "illegal base64 data at input byte %ld", bad);
-		goto cleanup;
-	}
-	claims = json_tokener_parse((const char *)pay);
-	if (!claims || !json_object_is_type(claims, json_type_object)) {
-		json_complaint(pay, plen, why, sizeof(why));
-		goto cleanup;
-	}
-	alg = json_object_get_string(json_object_object_get(h, "alg"));
-	sig = b64url_decode(d2 + 1, strlen(d2 + 1), &slen, &bad);
-	if (!alg || (strcmp(alg, "HS256") != 0 &&
-		     (sign_alg == JWT_ALG_HS256 || strcmp(alg, emu_cfg.alg)))) {
-		snprintf(why, sizeof(why), "signing method %s is invalid", alg ? alg : "none");
-		goto cleanup;
-	}
-	if (!sig || (strcmp(alg, "HS256") == 0 ? !hs256_ok(token, (size_t)(d2 - token), sig, slen)
-					       : !asym_ok(token))) {
-		snprintf(why, sizeof(why), "signature is invalid");
-		goto cleanup;
-	}
-	exp = json_object_object_get(claims, "exp");
-	if (exp && json_object_get_int64(exp) < time(NULL)) {
-		char dur[48];
-
-		go_duration((long)(time(NULL) - json_object_get_int64(exp)), dur, sizeof(dur));
-		snprintf(why, sizeof(why), "token is expired by %s", dur);
-		goto cleanup;
-	}
-	out = json_object_get(claims);
+	token_check(token, (size_t)(d2 - token), h, claims, why, sizeof(why));
+	if (!why[0])
+		out = json_object_get(claims);
 cleanup:
 	if (!out)
 		snprintf(err, err_len, "invalid JWT: unable to parse or verify signature, %s", why);
 	json_object_put(h);
 	json_object_put(claims);
-	free(hdr);
-	free(pay);
-	free(sig);
 	return out;
 }

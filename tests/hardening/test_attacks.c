@@ -200,6 +200,10 @@ static char *sign_none(const char *claims)
 	return sign(JWT_ALG_NONE, NULL, 0, NULL, claims);
 }
 
+/* The issuer the test servers are configured with (the emulator's --jwt-issuer, GoTrue's
+ * GOTRUE_JWT_ISSUER), and the hosts with jwt_iss: a current server signs iss only then. */
+#define ISSUER "https://auth.example.test/auth/v1"
+
 /* GoTrue's access-token claims (current server), @over spliced in as extra claims. */
 static char *claims_full(const struct env *v, const char *sub, long exp_in, const char *aud,
 			 const char *iss, const char *over)
@@ -215,7 +219,7 @@ static char *claims_full(const struct env *v, const char *sub, long exp_in, cons
 		 "\"amr\":[{\"method\":\"password\",\"timestamp\":%ld}],"
 		 "\"session_id\":\"6f1c0a52-7a3e-4a59-9d5e-3c2b8f0e1a77\","
 		 "\"is_anonymous\":false%s%s}",
-		 aud, now + exp_in, now, iss ? iss : emu_url(v->e), sub, now, over ? "," : "",
+		 aud, now + exp_in, now, iss ? iss : ISSUER, sub, now, over ? "," : "",
 		 over ? over : "");
 	return buf;
 }
@@ -260,16 +264,25 @@ static void attack(struct env *v, const char *service, const char *what, char *t
 
 static int setup(struct env *v, const char *const *args, const char *extra_conf)
 {
+	const char *with_iss[16];
 	char extra[2048];
+	size_t n = 0;
 
 	memset(v, 0, sizeof(*v));
-	v->e = emu_start(args);
+	while (args[n] != NULL && n < 12) {
+		with_iss[n] = args[n];
+		n++;
+	}
+	with_iss[n++] = "--jwt-issuer";
+	with_iss[n++] = ISSUER;
+	with_iss[n] = NULL;
+	v->e = emu_start(with_iss);
 	if (v->e == NULL)
 		return -1;
 	snprintf(extra, sizeof(extra),
 		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\ntimeout = "
 		 "3\njwt_iss = %s\n%s",
-		 state_dir, emu_url(v->e), extra_conf ? extra_conf : "");
+		 state_dir, ISSUER, extra_conf ? extra_conf : "");
 	v->conf = emu_write_config(v->e, extra);
 	v->alice_id =
 		emu_create_user(v->e, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
@@ -467,7 +480,7 @@ static void test_jwt_rs(void)
 			"insecure_http_for_testing = yes\nallow_all_users = yes\nemail_fallback = "
 			"yes\n"
 			"state_dir = %s\ntimeout = 3\njwt_iss = %s\n",
-			emu_url(v.e), emu_state_dir(v.e), emu_url(v.e), state_dir, emu_url(v.e));
+			emu_url(v.e), emu_state_dir(v.e), emu_url(v.e), state_dir, ISSUER);
 		fclose(f);
 		chmod(conf2, 0644);
 	}

@@ -83,7 +83,9 @@ static void remove_state(void)
 
 static int setup(struct env *v, const char *extra_conf)
 {
-	static const char *const args[] = {"--mode", "current", NULL};
+	/* A server configured with an issuer, so that jwt_iss is checked too. */
+	static const char *const args[] = {"--mode", "current", "--jwt-issuer",
+					   "https://auth.test.example/auth/v1", NULL};
 	char extra[2048];
 
 	memset(v, 0, sizeof(*v));
@@ -96,7 +98,7 @@ static int setup(struct env *v, const char *extra_conf)
 	snprintf(extra, sizeof(extra),
 		 "allow_all_users = no\nallow_groups = admins\nstate_dir = %s\ntimeout = 3\n"
 		 "jwt_iss = %s\n%s",
-		 state_dir, emu_url(v->e), extra_conf);
+		 state_dir, args[3], extra_conf);
 	v->conf = emu_write_config(v->e, extra);
 	v->cfg = gotrue_config_new();
 	if (v->conf == NULL || v->cfg == NULL ||

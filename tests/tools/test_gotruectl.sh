@@ -85,6 +85,12 @@ allow_all_users = no")
 	[ $rc -eq 0 ] && [ -n "$alice" ] && out_has '"groups":\["ops"\]'
 	ok $? "$m admin users create prints the new user with its app_metadata"
 
+	# GoTrue answers a create with email_confirmed_at; confirmed_at only on later reads.
+	with "$PW"
+	run admin users create --email confirmed@example.org --password-stdin --confirm
+	[ $rc -eq 0 ] && out_has '^email_confirmed_at: *20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T'
+	ok $? "$m admin users create --confirm shows email_confirmed_at, as the server set it"
+
 	with 'wrong password'
 	run signin --email alice@example.org --password-stdin
 	[ $rc -eq 1 ] && err_has '^gotruectl: signin: invalid_credentials: .*(HTTP 400)$'
@@ -170,10 +176,25 @@ allow_all_users = no")
 	[ $rc -eq 0 ] && out_has '"refresh_token":"'
 	ok $? "$m refresh with the session's refresh token gives a new session"
 
+	cp "$T/session2" "$T/out"
+	rt2=$(json_field refresh_token)
 	with_file "$T/session1"
-	run refresh --token-stdin
-	[ $rc -eq 1 ]
-	ok $? "$m reusing a spent refresh token exits 1"
+	run --json refresh --token-stdin
+	if [ "$mode" = current ]; then
+		# A current server answers the parent of the active token with the active token (a
+		# client that lost the last answer); an older one revokes the family.
+		[ $rc -eq 0 ] && [ "$(json_field refresh_token)" = "$rt2" ]
+		ok $? "$m resending the parent of the active refresh token gives the active one again"
+		with_file "$T/session2"
+		run --json refresh --token-stdin
+		with_file "$T/session1"
+		run refresh --token-stdin
+		[ $rc -eq 1 ] && err_has 'refresh_token_already_used'
+		ok $? "$m reusing an older refresh token exits 1"
+	else
+		[ $rc -eq 1 ] && err_has 'refresh_token_already_used'
+		ok $? "$m reusing a spent refresh token exits 1"
+	fi
 
 	# --- signout ---
 	with "$PW"
@@ -355,6 +376,26 @@ allow_all_users = no")
 	run config check
 	[ $rc -eq 3 ] && out_has "^problem: .*$T/open.key"
 	ok $? "$m config check with a 0644 secret file exits 3 and names it"
+	CONF=$CONF_SAVED
+
+	# jwks_url is fetched: a URL with no key set behind it, or a set whose keys jwt_algs would
+	# not take, fails every login.
+	{ cat "$CONF_SAVED"; echo 'jwks_url = /.well-known/no-such-jwks.json'; } >"$T/jwks404.conf"
+	{ cat "$CONF_SAVED"; echo 'jwks_url = /.well-known/jwks.json'; echo 'jwt_algs = ES256'; } \
+		>"$T/jwks-es.conf"
+	chmod 0644 "$T/jwks404.conf" "$T/jwks-es.conf"
+	CONF=$T/jwks404.conf
+	run config check
+	[ $rc -eq 3 ] && out_has '^problem: jwks_url /.well-known/no-such-jwks.json: .*HTTP 404'
+	ok $? "$m config check: a jwks_url that answers 404 is a problem (exit 3)"
+	with "$access"
+	run token verify
+	[ $rc -eq 3 ] && err_has 'HTTP 404'
+	ok $? "$m token verify with a jwks_url that answers 404 exits 3 (configuration)"
+	CONF=$T/jwks-es.conf
+	run config check
+	[ $rc -eq 3 ] && out_has '^problem: jwks_url /.well-known/jwks.json: '
+	ok $? "$m config check: jwt_algs = ES256 and no ES256 key at jwks_url is a problem (exit 3)"
 	CONF=$CONF_SAVED
 
 	# --- faults and outage ---
@@ -613,8 +654,48 @@ run sessions list
 ok $? "sessions list refuses a world-writable store (exit 3)"
 chmod 0700 "$T/store/sessions"
 
+# A server that signs with an asymmetric key and publishes it at /.well-known/jwks.json: only
+# current servers (v2.69 signs HS256 and has no JWKS; suite covers its 404 in both modes).
+jwks_suite() {
+	m="[current, ES256]"
+	emu_start --mode current --alg ES256 || {
+		echo "Bail out! emulator did not start (current, ES256)"
+		exit 1
+	}
+	emu_write_config "email_domains = example.org
+allow_groups = staff
+allow_all_users = no
+jwks_url = /.well-known/jwks.json" >/dev/null
+	grep -v '^jwt_public_key' "$EMU_DIR/gotrue.conf" >"$T/es.conf"
+	{ cat "$T/es.conf"; echo 'jwt_algs = RS256'; } >"$T/es-rs.conf"
+	chmod 0644 "$T/es.conf" "$T/es-rs.conf"
+	CONF=$T/es.conf
+	run config check
+	[ $rc -eq 0 ] && out_has '^jwks: 1 key: ES256 (kid [0-9a-f-]*)$'
+	ok $? "$m config check fetches the JWKS and lists its key (exit 0)"
+	emu_create_user es@example.org "$PW" >/dev/null
+	with "$PW"
+	run --json signin --email es@example.org --password-stdin
+	access=$(json_field access_token)
+	with "$access"
+	run token verify
+	[ $rc -eq 0 ] && out_has 'VALID'
+	ok $? "$m token verify with the key from jwks_url"
+	CONF=$T/es-rs.conf
+	run config check
+	[ $rc -eq 3 ] &&
+		out_has '^problem: jwks_url /.well-known/jwks.json: its key .* is for ES256, which jwt_algs does not allow'
+	ok $? "$m config check: a JWKS key that jwt_algs refuses is a problem (exit 3)"
+	with "$access"
+	run token verify
+	[ $rc -eq 3 ]
+	ok $? "$m token verify with no key for jwt_algs at jwks_url exits 3 (configuration)"
+	emu_stop
+}
+
 suite v2.69
 suite current
+jwks_suite
 sync_suite v2.69
 sync_suite current
 
