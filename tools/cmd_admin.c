@@ -158,6 +158,20 @@ static int each_user(void *ctx, const struct gotrue_user *u)
 	return 0;
 }
 
+/* A user the listing cannot carry is said on stderr; the others are still listed. */
+static int too_large(void *ctx, const struct gotrue_user_too_large *t)
+{
+	const struct list_ctx *lc = ctx;
+
+	if (lc->bar)
+		ctl_progress_end();
+	ctl_errorf(lc->ctl,
+		   "left out: the user at listing position %lld of %lld (id %s) is over "
+		   "max_response (%zu bytes) on its own",
+		   t->position, t->total, t->id ? t->id : "unknown", t->limit);
+	return 0;
+}
+
 static void progress(void *ctx, size_t seen, long long total)
 {
 	const struct list_ctx *lc = ctx;
@@ -176,6 +190,7 @@ int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
 	struct gotrue_user_page page = {0};
 	struct gotrue_error err = {0};
 	struct list_ctx lc = {.ctl = ctl};
+	struct gotrue_user_walk walk = {0};
 	json_object *doc;
 	size_t i;
 	int rc;
@@ -194,9 +209,13 @@ int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
 			lc.users = json_object_new_array();
 		else
 			print_header();
-		if (gotrue_admin_each_user(ctl->client, o.per_page ? (int)o.per_page : 100,
-					   GOTRUE_USER_MEMBERS_LISTED, each_user, progress, &lc,
-					   &err) != 0) {
+		walk.per_page = o.per_page ? (int)o.per_page : 100;
+		walk.members = GOTRUE_USER_MEMBERS_LISTED;
+		walk.each = each_user;
+		walk.progress = progress;
+		walk.too_large = too_large;
+		walk.ctx = &lc;
+		if (gotrue_admin_each_user(ctl->client, &walk, &err) != 0) {
 			if (lc.bar)
 				ctl_progress_end();
 			rc = ctl_fail(ctl, &err);
