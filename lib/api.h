@@ -38,6 +38,14 @@ int gotrue_settings(struct gotrue_client *c, json_object **out, struct gotrue_er
 int gotrue_version_parse(const char *version, int *major, int *minor, int *patch);
 /* True when the server honours /logout?scope= (current servers; v2.69 ends every session). */
 bool gotrue_version_honours_logout_scope(const char *version);
+/* The same, from a GET /health answer; one that does not say its version counts as old. */
+bool gotrue_health_honours_logout_scope(json_object *health);
+/* Whether /logout?scope=local ends only the one session on this server: from the config's
+ * `server` key, or for `auto` from the version GET /health reports. 0, or -1 with @err when
+ * /health could not tell (*@honours is then false: old, the cautious answer). */
+int gotrue_server_honours_logout_scope(struct gotrue_client *c,
+				       enum gotrue_server_generation server, bool *honours,
+				       struct gotrue_error *err);
 
 /* --- Users ---------------------------------------------------------------------------------- */
 /* POST /signup. @data_json (may be NULL) becomes user_metadata. With autoconfirm the result is a
