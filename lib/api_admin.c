@@ -530,13 +530,6 @@ static int one_too_large(struct walk_state *ws, const struct fetched *f)
 		.position = f->first, .total = f->resp.total_count, .limit = ws->max_response};
 	int r = gotrue_listing_first_id(f->resp.body, f->resp.body_len, id), rc = -1;
 
-	if (r < 0) {
-		gotrue_error_set(ws->err, GOTRUE_ERR_PROTOCOL,
-				 "the answer for listing position %lld is over max_response (%zu "
-				 "bytes) and is not a page of users",
-				 t.position, t.limit);
-		goto cleanup;
-	}
 	if (r == 1) {
 		t.id = id;
 		r = id_set_add(&ws->ids, id);
@@ -592,6 +585,7 @@ static int check_total(struct walk_state *ws, const struct fetched *f)
  * when the walk is over. */
 static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 {
+	char id[GOTRUE_LISTING_ID_LEN + 1];
 	size_t n_users = 1;
 
 	if (f->failed) {
@@ -599,6 +593,15 @@ static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 		gotrue_error_clear(ws->err);
 		*ws->err = f->err;
 		memset(&f->err, 0, sizeof(f->err));
+		return -1;
+	}
+	/* Over the cap even for one user, and not even the start of a page: no user to leave out,
+	 * just an answer too large (a proxy's, say). */
+	if (f->cut && gotrue_listing_first_id(f->resp.body, f->resp.body_len, id) < 0) {
+		gotrue_error_set(ws->err, GOTRUE_ERR_TOO_LARGE,
+				 "the answer for listing position %lld is over max_response (%zu "
+				 "bytes) and is not a page of users",
+				 f->first, ws->max_response);
 		return -1;
 	}
 	if (check_total(ws, f) != 0)
