@@ -521,17 +521,18 @@ cleanup:
 	return rc;
 }
 
-/* A page of one user over max_response: report it (by position, and by id when its first bytes
- * say it) to the caller's too_large, or fail the walk naming it when there is none. */
-static int one_too_large(struct walk_state *ws, const struct fetched *f)
+/* A page of one user over max_response: report it (by position, and by @id, read from its first
+ * bytes, when they say it) to the caller's too_large, or fail the walk naming it when there is
+ * none. */
+static int one_too_large(struct walk_state *ws, const struct fetched *f, const char *id)
 {
-	char id[GOTRUE_LISTING_ID_LEN + 1];
-	struct gotrue_user_too_large t = {
-		.position = f->first, .total = f->resp.total_count, .limit = ws->max_response};
-	int r = gotrue_listing_first_id(f->resp.body, f->resp.body_len, id), rc = -1;
+	struct gotrue_user_too_large t = {.position = f->first,
+					  .total = f->resp.total_count,
+					  .id = id,
+					  .limit = ws->max_response};
+	int r, rc = -1;
 
-	if (r == 1) {
-		t.id = id;
+	if (id != NULL) {
 		r = id_set_add(&ws->ids, id);
 		if (r < 0) {
 			gotrue_error_set(ws->err, GOTRUE_ERR_NOMEM, "out of memory");
@@ -587,6 +588,7 @@ static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 {
 	char id[GOTRUE_LISTING_ID_LEN + 1];
 	size_t n_users = 1;
+	int head = 0;
 
 	if (f->failed) {
 		/* Moved, weak_password_reasons and all. */
@@ -597,7 +599,9 @@ static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 	}
 	/* Over the cap even for one user, and not even the start of a page: no user to leave out,
 	 * just an answer too large (a proxy's, say). */
-	if (f->cut && gotrue_listing_first_id(f->resp.body, f->resp.body_len, id) < 0) {
+	if (f->cut)
+		head = gotrue_listing_first_id(f->resp.body, f->resp.body_len, id);
+	if (head < 0) {
 		gotrue_error_set(ws->err, GOTRUE_ERR_TOO_LARGE,
 				 "the answer for listing position %lld is over max_response (%zu "
 				 "bytes) and is not a page of users",
@@ -609,7 +613,8 @@ static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 	/* Scanned here, not on the fetch thread, so that a page's objects are allocated and freed
 	 * by one thread in one malloc arena: parsing there and freeing here sent every node of
 	 * 100k users through another arena's lock (a fifth of the sync). */
-	if (f->cut ? one_too_large(ws, f) != 0 : page_each(ws, f, &n_users) != 0)
+	if (f->cut ? one_too_large(ws, f, head == 1 ? id : NULL) != 0
+		   : page_each(ws, f, &n_users) != 0)
 		return -1;
 	if (ws->w->progress)
 		ws->w->progress(ws->w->ctx, ws->seen, ws->total);

@@ -1,7 +1,9 @@
 /* sync: GoTrue's user list -> NSS cache + private account index (see sync.h), and the cache
  * show/lookup views behind `gotruectl cache`. The listing comes from GET /admin/users (paged,
- * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers). Nothing is
- * replaced unless every page arrived: a half listing would silently delete accounts. */
+ * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers; the walk is
+ * lib/api_admin.c's). Nothing is replaced unless every page arrived: a half listing would
+ * silently delete accounts. A user over max_response on its own is the one exception: it is left
+ * out and reported, so that one user's metadata cannot stop every other change from arriving. */
 #include <config.h>
 
 #include <errno.h>

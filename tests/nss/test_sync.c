@@ -635,6 +635,13 @@ static bool in_cache(const char *name)
 	return found;
 }
 
+static int count_user(void *ctx, const struct gotrue_user *u)
+{
+	(void)u;
+	(*(int *)ctx)++;
+	return 0;
+}
+
 /* One user who writes three 8 kB values into user_metadata is over max_response (16 KiB here,
  * as three 400 kB values are over the default 1 MiB) on a page of its own: the sync used to fail
  * on every run, so that nothing an administrator changed (a ban) reached the host. The page is
@@ -678,6 +685,23 @@ static void test_too_large(void)
 	   "too large: the big user is not in the cache, the others are");
 	gotrue_sync_summary_clear(&sum);
 	gotrue_error_clear(&err);
+	{
+		/* A walk with nowhere to report such a user fails, naming it. */
+		struct gotrue_client *small = gotrue_client_new(NULL, cfg);
+		struct gotrue_user_walk walk = {.per_page = 12,
+						.members = GOTRUE_USER_MEMBERS_ACCOUNT,
+						.each = count_user,
+						.ctx = &r};
+
+		ok(small != NULL && gotrue_admin_each_user(small, &walk, &err) == -1 &&
+			   err.kind == GOTRUE_ERR_TOO_LARGE && big_id != NULL &&
+			   strstr(err.message, big_id) != NULL &&
+			   strstr(err.message, "16384 bytes") != NULL,
+		   "too large: a walk without a too_large hook fails naming the user (%s)",
+		   err.message);
+		gotrue_error_clear(&err);
+		gotrue_client_free(small);
+	}
 
 	/* The next change an administrator makes still reaches the host. */
 	ok(gotrue_admin_ban_user(client, alice_id, "48h", &u, &err) == 0, "too large: ban alice");
