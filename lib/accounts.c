@@ -221,6 +221,7 @@ cleanup:
 
 struct gotrue_accounts_lines {
 	struct lines b;
+	size_t max; /* bytes: GOTRUE_ACCOUNTS_MAX_SIZE unless a test set less */
 };
 
 struct gotrue_accounts_lines *gotrue_accounts_lines_new(void)
@@ -232,7 +233,14 @@ struct gotrue_accounts_lines *gotrue_accounts_lines_new(void)
 		free(l);
 		l = NULL;
 	}
+	if (l != NULL)
+		l->max = GOTRUE_ACCOUNTS_MAX_SIZE;
 	return l;
+}
+
+void gotrue_accounts_lines_cap(struct gotrue_accounts_lines *l, size_t max)
+{
+	l->max = max > 0 && max < GOTRUE_ACCOUNTS_MAX_SIZE ? max : GOTRUE_ACCOUNTS_MAX_SIZE;
 }
 
 void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l)
@@ -246,11 +254,13 @@ void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l)
 int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_account *a)
 {
 	size_t at = l->b.len;
+	int rc;
 
 	a->line_at = a->line_len = 0;
-	if (put_line(&l->b, a) != 0 || l->b.len > GOTRUE_ACCOUNTS_MAX_SIZE) {
+	rc = put_line(&l->b, a) != 0 ? -ENOMEM : l->b.len > l->max ? -EFBIG : 0;
+	if (rc != 0) {
 		l->b.len = at;
-		return -1;
+		return rc;
 	}
 	a->line_at = (uint32_t)at;
 	a->line_len = (uint32_t)(l->b.len - at);

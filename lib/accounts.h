@@ -24,8 +24,11 @@ struct gotrue_accounts_lines;
 /* NULL on ENOMEM. */
 struct gotrue_accounts_lines *gotrue_accounts_lines_new(void);
 void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l);
-/* Serialise @a into @l and note where (a->line_at, a->line_len). 0 or -1 (ENOMEM, too large). */
+/* Serialise @a into @l and note where (a->line_at, a->line_len). 0, -EFBIG when the index would
+ * pass its size cap (GOTRUE_ACCOUNTS_MAX_SIZE: what PAM's reader takes), or -ENOMEM. */
 int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_account *a);
+/* A smaller cap than GOTRUE_ACCOUNTS_MAX_SIZE for @l (0: that one), so that tests can reach it. */
+void gotrue_accounts_lines_cap(struct gotrue_accounts_lines *l, size_t max);
 /* As gotrue_accounts_write, from the lines in @l of @accts (in that order); an account without
  * a line is a whole gotrue_accounts_write instead. @accts must have had their lines added to @l
  * and not changed since. 0 or -errno. */

@@ -274,6 +274,36 @@ bool gotrue_version_honours_logout_scope(const char *version)
 	return ma > 2 || (ma == 2 && mi >= 78);
 }
 
+bool gotrue_health_honours_logout_scope(json_object *health)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(health, "version", &v) &&
+	       json_object_is_type(v, json_type_string) &&
+	       gotrue_version_honours_logout_scope(json_object_get_string(v));
+}
+
+int gotrue_server_honours_logout_scope(struct gotrue_client *c,
+				       enum gotrue_server_generation server, bool *honours,
+				       struct gotrue_error *err)
+{
+	json_object *health = NULL;
+	int rc = -1;
+
+	*honours = server == GOTRUE_SERVER_CURRENT;
+	if (server != GOTRUE_SERVER_AUTO) {
+		rc = 0;
+		goto cleanup;
+	}
+	if (gotrue_health(c, &health, err) != 0)
+		goto cleanup;
+	*honours = gotrue_health_honours_logout_scope(health);
+	rc = 0;
+cleanup:
+	json_object_put(health);
+	return rc;
+}
+
 /* --- Users -------------------------------------------------------------------------------- */
 
 /* POST /signup {email|phone, password, data} (steps 4-5). */

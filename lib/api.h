@@ -38,6 +38,14 @@ int gotrue_settings(struct gotrue_client *c, json_object **out, struct gotrue_er
 int gotrue_version_parse(const char *version, int *major, int *minor, int *patch);
 /* True when the server honours /logout?scope= (current servers; v2.69 ends every session). */
 bool gotrue_version_honours_logout_scope(const char *version);
+/* The same, from a GET /health answer; one that does not say its version counts as old. */
+bool gotrue_health_honours_logout_scope(json_object *health);
+/* Whether /logout?scope=local ends only the one session on this server: from the config's
+ * `server` key, or for `auto` from the version GET /health reports. 0, or -1 with @err when
+ * /health could not tell (*@honours is then false: old, the cautious answer). */
+int gotrue_server_honours_logout_scope(struct gotrue_client *c,
+				       enum gotrue_server_generation server, bool *honours,
+				       struct gotrue_error *err);
 
 /* --- Users ---------------------------------------------------------------------------------- */
 /* POST /signup. @data_json (may be NULL) becomes user_metadata. With autoconfirm the result is a
@@ -106,11 +114,38 @@ enum gotrue_user_members {
 	GOTRUE_USER_MEMBERS_ACCOUNT, /* what the sync maps: id, email, phone, the confirmation
 					times, created_at, banned_until and app_metadata */
 };
-/* Every user, following Link rel="next". @each is called per user (return non-zero to stop with
- * an error); @progress (may be NULL) after each page with (seen, total). */
-int gotrue_admin_each_user(struct gotrue_client *c, int per_page, enum gotrue_user_members members,
-			   int (*each)(void *ctx, const struct gotrue_user *u),
-			   void (*progress)(void *ctx, size_t seen, long long total), void *ctx,
+/* A listed user whose entry alone is over max_response: it cannot be read, only located. */
+struct gotrue_user_too_large {
+	long long position; /* its place in the listing (0: the newest) when it was asked for */
+	long long total;    /* the listing's X-Total-Count then */
+	const char *id;	    /* read from the entry's first bytes, or NULL when they do not say */
+	size_t limit;	    /* max_response */
+};
+
+/* A walk over every user (gotrue_admin_each_user). */
+struct gotrue_user_walk {
+	int per_page;
+	enum gotrue_user_members members;
+	/* Called once per user, in listing order (return non-zero to stop; the walk's error is
+	 * then what the callback left in the walk's @err, else "stopped by the caller"). */
+	int (*each)(void *ctx, const struct gotrue_user *u);
+	/* After each page (may be NULL): users handed over so far, X-Total-Count. */
+	void (*progress)(void *ctx, size_t seen, long long total);
+	/* A user over max_response on its own (NULL: the walk fails there, naming it). It is left
+	 * out of the walk; non-zero stops the walk as @each does. */
+	int (*too_large)(void *ctx, const struct gotrue_user_too_large *t);
+	void *ctx;
+	/* Out: the X-Total-Count of the answer whose users are being handed over, -1 before. */
+	long long total;
+	/* Out: the walk failed because X-Total-Count fell (users deleted meanwhile may have made it
+	 * skip one); a new walk may succeed. */
+	bool shrank;
+};
+/* Every user, page by page (lib/api_admin.c, "Every user": a page over max_response is fetched
+ * again in smaller pages; a user listed twice because of users created meanwhile is handed over
+ * once). 0, or -1 with @err; every answer must carry X-Total-Count, and a count that falls fails
+ * the walk with w->shrank set. */
+int gotrue_admin_each_user(struct gotrue_client *c, struct gotrue_user_walk *w,
 			   struct gotrue_error *err);
 int gotrue_admin_get_user(struct gotrue_client *c, const char *id, struct gotrue_user *out,
 			  struct gotrue_error *err);

@@ -54,6 +54,7 @@ enum opt_type {
 	OPT_NAMES,
 	OPT_REVOKED,
 	OPT_SERVER,
+	OPT_OLD_LOGOUT,
 	OPT_BOOL,
 	OPT_INLINE_SECRET,
 };
@@ -111,6 +112,8 @@ static const struct option_def options[] = {
 	{"revoked_session", OPT_REVOKED, FIELD(revoked_session), 0, 0, NO_SECRET,
 	 "log or terminate"},
 	{"server", OPT_SERVER, FIELD(server), 0, 0, NO_SECRET, "auto, v2.69 or current"},
+	{"old_server_logout", OPT_OLD_LOGOUT, FIELD(old_server_logout), 0, 0, NO_SECRET,
+	 "forget or global"},
 	{"state_dir", OPT_PATH, FIELD(state_dir), 0, 0, NO_SECRET, "an absolute path"},
 	{"debug", OPT_BOOL, FIELD(debug), 0, 0, NO_SECRET, "no value, or yes/no/true/false/1/0"},
 	/* Accepted as names only so that the refusal can say what to do instead. */
@@ -546,6 +549,16 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 			cfg->server = GOTRUE_SERVER_OLD;
 		else if (strcmp(value, "current") == 0)
 			cfg->server = GOTRUE_SERVER_CURRENT;
+		else
+			break;
+		rc = 0;
+		break;
+	case OPT_OLD_LOGOUT:
+		/* What a /logout that ends every session of the user is worth on old servers. */
+		if (strcmp(value, "forget") == 0)
+			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_FORGET;
+		else if (strcmp(value, "global") == 0)
+			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_GLOBAL;
 		else
 			break;
 		rc = 0;
@@ -1040,6 +1053,13 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		warning(&c, "email_domains is empty: users without app_metadata.username "
 			    "cannot be mapped");
 	check_admission(&c, cfg);
+	/* Sessions. */
+	if (cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL &&
+	    cfg->server != GOTRUE_SERVER_CURRENT)
+		warning(&c,
+			"old_server_logout = global: on an old server the last session of a user "
+			"to close on this host ends every session of theirs, on every host and in "
+			"the web application");
 	if (cfg->state_dir == NULL || cfg->state_dir[0] != '/')
 		problem(&c, "state_dir must be an absolute path");
 	return c.count;

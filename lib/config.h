@@ -23,6 +23,14 @@ enum gotrue_server_generation {
 	GOTRUE_SERVER_CURRENT,
 };
 
+/* On a server whose /logout ends every session of the user (old generation): forget a session
+ * instead of revoking it (its tokens wiped, no /logout), or send the /logout anyway when the
+ * user's last local session ends ("global"). */
+enum gotrue_old_server_logout {
+	GOTRUE_OLD_LOGOUT_FORGET = 0,
+	GOTRUE_OLD_LOGOUT_GLOBAL,
+};
+
 enum gotrue_revoked_action {
 	GOTRUE_REVOKED_LOG = 0,
 	GOTRUE_REVOKED_TERMINATE,
@@ -56,8 +64,9 @@ struct gotrue_config {
 	bool email_fallback;  /* try LOGIN@domain for a name not in the account index */
 	/* sessions */
 	enum gotrue_revoked_action revoked_session;
-	enum gotrue_server_generation server; /* key "server": auto | v2.69 | current */
-	char *state_dir;		      /* default GOTRUE_STATEDIR */
+	enum gotrue_server_generation server;		 /* key "server": auto | v2.69 | current */
+	enum gotrue_old_server_logout old_server_logout; /* forget | global; default forget */
+	char *state_dir;				 /* default GOTRUE_STATEDIR */
 	bool debug;
 	/* Plain http:// to any loopback port, not only to ports below 1024 that only root can
 	 * listen on: for test servers on ephemeral ports, never for production. */

@@ -44,6 +44,9 @@ struct gotrue_http {
 	size_t header_bytes;
 	size_t limit;
 	bool too_large;
+	bool header_too_large; /* too_large came from the headers, not the body */
+	bool keep_head;	       /* gotrue_http_get_head: a body over @limit is cut, not refused */
+	bool cut;	       /* ...and this one was */
 	bool nomem;
 	/* ca_file's bytes, read once per handle with the config file's checks (gotrue_read_file:
 	 * root-owned, not a link, not writable by group or others, size cap) and handed to libcurl
@@ -404,26 +407,31 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct gotrue_http *h = userdata;
 	struct gotrue_http_response *r = h->resp;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, take = n;
 
 	/* The cap is enforced here because Content-Length (CURLOPT_MAXFILESIZE) may be absent or
 	 * lie; returning a short count makes curl abort with CURLE_WRITE_ERROR. */
 	if (n > h->limit || r->body_len > h->limit - n) {
-		h->too_large = true;
-		return 0;
+		if (!h->keep_head) {
+			h->too_large = true;
+			return 0;
+		}
+		/* What fits is kept and the transfer ends here, by the same short count. */
+		take = h->limit - r->body_len;
+		h->cut = true;
 	}
 	if (!r->body && !reserve_announced(h)) {
 		h->nomem = true;
 		return 0;
 	}
-	if (!body_reserve(h, r->body_len + n)) {
+	if (!body_reserve(h, r->body_len + take)) {
 		h->nomem = true;
 		return 0;
 	}
-	memcpy(r->body + r->body_len, data, n);
-	r->body_len += n;
+	memcpy(r->body + r->body_len, data, take);
+	r->body_len += take;
 	r->body[r->body_len] = '\0';
-	return n;
+	return take;
 }
 
 /* Store a copy of header value @v (length @len, trimmed) in *@dst, replacing an earlier one. */
@@ -448,7 +456,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 
 	h->header_bytes += n;
 	if (h->header_bytes > h->limit || n > HEADER_VALUE_MAX) {
-		h->too_large = true;
+		h->too_large = h->header_too_large = true;
 		return 0;
 	}
 	/* A new status line starts a new response (e.g. after 100 Continue): forget the old one. */
@@ -662,7 +670,8 @@ static CURLcode set_options(struct gotrue_http *h, const char *url, const char *
 	SETOPT(CURLOPT_TIMEOUT, timeout);
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_MAXREDIRS, 0L);
-	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->limit);
+	/* 0: no limit; a body kept only in part is cut by write_cb. */
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(h->keep_head ? 0 : h->limit));
 	SETOPT(CURLOPT_USERAGENT, USER_AGENT);
 	SETOPT(CURLOPT_HTTPHEADER, headers);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
@@ -707,13 +716,43 @@ cleanup:
 	return rc;
 }
 
-int gotrue_http_request(struct gotrue_http *h, const char *method, const char *path_and_query,
-			const char *bearer, const char *body, struct gotrue_http_response *resp,
-			struct gotrue_error *err)
+/* The error of a transfer that failed with @cc: a size cap names its figure. */
+static void transfer_error(struct gotrue_http *h, CURLcode cc, struct gotrue_error *err)
+{
+	enum gotrue_error_kind kind = curl_kind(h, cc);
+
+	if (kind == GOTRUE_ERR_TOO_LARGE && h->header_too_large)
+		gotrue_error_set(err, kind,
+				 "response headers over max_response (%zu bytes), or one header "
+				 "over %d bytes",
+				 h->limit, HEADER_VALUE_MAX);
+	else if (kind == GOTRUE_ERR_TOO_LARGE)
+		gotrue_error_set(err, kind, "response larger than max_response (%zu bytes)",
+				 h->limit);
+	else
+		gotrue_error_set(err, kind, "%s%s%s", curl_easy_strerror(cc),
+				 h->errbuf[0] ? ": " : "", h->errbuf);
+}
+
+/* The debug line of a request: its path only, since a query may carry a one-time token
+ * (GET /verify?token=...). */
+static void log_request(const struct gotrue_http *h, const char *method, const char *path,
+			long status, const struct gotrue_error *err)
+{
+	const char *q = strchr(path, '?');
+
+	gotrue_debug(h->pamh, h->cfg->debug, "http: %s %.*s -> %ld%s%s", method ? method : "?",
+		     (int)(q ? (size_t)(q - path) : strlen(path)), path, status, err ? " " : "",
+		     err ? gotrue_error_kind_name(err->kind) : "");
+}
+
+/* gotrue_http_request(), and with @keep_head gotrue_http_get_head(). */
+static int perform(struct gotrue_http *h, const char *method, const char *path_and_query,
+		   const char *bearer, const char *body, bool keep_head,
+		   struct gotrue_http_response *resp, struct gotrue_error *err)
 {
 	struct curl_slist *headers = NULL;
 	char *url = NULL;
-	const char *q;
 	CURLcode cc;
 	int rc = -1;
 
@@ -747,21 +786,17 @@ int gotrue_http_request(struct gotrue_http *h, const char *method, const char *p
 	h->body_cap = 0;
 	h->header_bytes = 0;
 	h->limit = h->cfg->max_response > 0 ? h->cfg->max_response : 1024 * 1024;
-	h->too_large = false;
-	h->nomem = false;
+	h->too_large = h->header_too_large = h->cut = h->nomem = false;
+	h->keep_head = keep_head;
 	h->errbuf[0] = '\0';
 	cc = set_options(h, url, method, body, headers);
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(h->curl);
+	if (cc == CURLE_WRITE_ERROR && h->cut && !h->nomem)
+		cc = CURLE_OK; /* cut on purpose: the head is the answer */
 	if (cc != CURLE_OK) {
-		enum gotrue_error_kind kind = curl_kind(h, cc);
-
 		gotrue_http_response_clear(resp);
-		if (kind == GOTRUE_ERR_TOO_LARGE)
-			gotrue_error_set(err, kind, "response larger than %zu bytes", h->limit);
-		else
-			gotrue_error_set(err, kind, "%s%s%s", curl_easy_strerror(cc),
-					 h->errbuf[0] ? ": " : "", h->errbuf);
+		transfer_error(h, cc, err);
 		goto cleanup;
 	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -781,17 +816,27 @@ cleanup:
 		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
 		h->resp = NULL;
 	}
-	if (h && h->cfg && path_and_query) {
-		/* Path only: a query may carry a one-time token (GET /verify?token=...). */
-		q = strchr(path_and_query, '?');
-		gotrue_debug(h->pamh, h->cfg->debug, "http: %s %.*s -> %ld%s%s",
-			     method ? method : "?",
-			     (int)(q ? (size_t)(q - path_and_query) : strlen(path_and_query)),
-			     path_and_query, rc == 0 ? resp->status : 0L, rc == 0 ? "" : " ",
-			     rc == 0 ? "" : gotrue_error_kind_name(err->kind));
-	}
+	if (h && h->cfg && path_and_query)
+		log_request(h, method, path_and_query, rc == 0 ? resp->status : 0L,
+			    rc == 0 ? NULL : err);
 	headers_free(headers);
 	free(url);
+	return rc;
+}
+
+int gotrue_http_request(struct gotrue_http *h, const char *method, const char *path_and_query,
+			const char *bearer, const char *body, struct gotrue_http_response *resp,
+			struct gotrue_error *err)
+{
+	return perform(h, method, path_and_query, bearer, body, false, resp, err);
+}
+
+int gotrue_http_get_head(struct gotrue_http *h, const char *path_and_query, const char *bearer,
+			 struct gotrue_http_response *resp, bool *cut, struct gotrue_error *err)
+{
+	int rc = perform(h, "GET", path_and_query, bearer, NULL, true, resp, err);
+
+	*cut = rc == 0 && h->cut;
 	return rc;
 }
 

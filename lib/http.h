@@ -7,6 +7,7 @@
 #ifndef GOTRUE_HTTP_H
 #define GOTRUE_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 #include <security/pam_ext.h>
@@ -43,6 +44,13 @@ void gotrue_http_free(struct gotrue_http *h);
 int gotrue_http_request(struct gotrue_http *h, const char *method, const char *path_and_query,
 			const char *bearer, const char *body, struct gotrue_http_response *resp,
 			struct gotrue_error *err);
+
+/* GET @path_and_query as gotrue_http_request(), except that a body over max_response is not an
+ * error: its first max_response bytes are kept in @resp (headers and status whole), the rest is
+ * not read, and *@cut says so. For a response whose beginning is all the caller needs when the
+ * whole is too large (the first bytes of a listed user whose entry alone is over the cap). */
+int gotrue_http_get_head(struct gotrue_http *h, const char *path_and_query, const char *bearer,
+			 struct gotrue_http_response *resp, bool *cut, struct gotrue_error *err);
 
 /* The usual wrapper: send, then for a 2xx parse the body as JSON into @out (may be NULL when the
  * caller wants no body, e.g. 204); for a non-2xx decode the error. Returns 0 or -1 with @err. */

@@ -97,10 +97,11 @@ struct pass {
 
 /* What revoking a session on the server came to. */
 enum revoke_result {
-	REVOKE_DONE,	 /* /logout accepted */
-	REVOKE_GONE,	 /* the server no longer knows it */
-	REVOKE_DEFERRED, /* v2.69: another local session of the user revokes later */
-	REVOKE_FAILED,	 /* try again next pass; the record is kept */
+	REVOKE_DONE,	  /* /logout accepted */
+	REVOKE_GONE,	  /* the server no longer knows it */
+	REVOKE_DEFERRED,  /* v2.69: another local session of the user revokes later */
+	REVOKE_FORGOTTEN, /* v2.69, old_server_logout = forget: no /logout sent */
+	REVOKE_FAILED,	  /* try again next pass; the record is kept */
 };
 
 /* What one refresh came to. */
@@ -287,7 +288,9 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 	return res;
 }
 
-/* Revoke @rec's GoTrue session (locked by the caller). With @policy, the v2.69 "last local
+/* Revoke @rec's GoTrue session (locked by the caller). On an old server whose /logout ends every
+ * session of the user, old_server_logout = forget sends none (the caller removes the record or
+ * keeps it without tokens, as after a revocation); with global and @policy, the "last local
  * session revokes" rule applies. */
 static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_record *rec,
 					   bool policy)
@@ -297,6 +300,15 @@ static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_r
 	enum revoke_result res = REVOKE_FAILED;
 	int ulock = -1, others;
 
+	if (!p->honours_scope && p->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_FORGET) {
+		gotrue_log(p->pamh, LOG_INFO,
+			   "old server: session forgotten without /logout (old_server_logout = "
+			   "forget); user=%s",
+			   rec->login);
+		p->sum->forgotten++;
+		res = REVOKE_FORGOTTEN;
+		goto cleanup;
+	}
 	if (policy && !p->honours_scope) {
 		others = gotrue_lifecycle_other_sessions(p->st, rec, lock_timeout(p), &ulock);
 		if (others < 0)
@@ -491,6 +503,9 @@ static void revoke_and_remove(struct pass *p, struct gotrue_store_record *rec, c
 		break;
 	case REVOKE_DEFERRED:
 		remove_record(p, rec, "revocation deferred to the user's last session");
+		break;
+	case REVOKE_FORGOTTEN:
+		remove_record(p, rec, "forgotten without /logout: old server");
 		break;
 	case REVOKE_FAILED:
 		p->sum->failed++;
@@ -1011,7 +1026,7 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 		      struct gotrue_refresh_summary *sum)
 {
 	struct gotrue_error err = {0};
-	json_object *health = NULL, *v;
+	json_object *health = NULL;
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	size_t k;
 	int rc = -ENOMEM;
@@ -1042,9 +1057,7 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 	}
 	if (cfg->server == GOTRUE_SERVER_AUTO)
 		/* A server that does not say its version is treated as old: the cautious choice. */
-		p->honours_scope = json_object_object_get_ex(health, "version", &v) &&
-				   json_object_is_type(v, json_type_string) &&
-				   gotrue_version_honours_logout_scope(json_object_get_string(v));
+		p->honours_scope = gotrue_health_honours_logout_scope(health);
 	else
 		p->honours_scope = cfg->server == GOTRUE_SERVER_CURRENT;
 	rc = 0;
@@ -1195,7 +1208,7 @@ static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 	bool live;
 
 	if (rec->state != GOTRUE_STORE_REVOKED) {
-		if (!p->honours_scope)
+		if (!p->honours_scope && p->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL)
 			gotrue_log(p->pamh, LOG_NOTICE,
 				   "old server: this revocation ends every session of the user; "
 				   "user=%s",

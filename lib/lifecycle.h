@@ -30,6 +30,8 @@ struct gotrue_refresh_summary {
 	unsigned int failed;	 /* could not be handled now; kept for the next pass */
 	unsigned int removed;	 /* records removed (included in the counts above) */
 	unsigned int terminated; /* Linux sessions ended (revoked_session=terminate, revoke) */
+	unsigned int forgotten;	 /* of those revoked or retried: only forgotten, no /logout sent
+				    (old server, old_server_logout = forget) */
 	bool server_down;	 /* the server could not be reached: the pass changed nothing */
 };
 
@@ -42,7 +44,9 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			const struct gotrue_refresh_opts *opts, struct gotrue_refresh_summary *sum);
 
 /* `gotruectl sessions revoke`: revoke record @id, or every record of login @login, in GoTrue
- * (POST /logout?scope=local), then end the Linux session as revoked_session=terminate does.
+ * (POST /logout?scope=local; on an old server with old_server_logout = forget no /logout is sent
+ * and the session is only forgotten here, counted in sum->forgotten), then end the Linux session
+ * as revoked_session=terminate does.
  * Records whose owner is gone are removed; the others are kept as revoked. Counts go to @sum
  * (revoked, failed, terminated, removed). 0, -ENOENT when nothing matched, -EHOSTUNREACH, or
  * another -errno. */
@@ -54,11 +58,11 @@ int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, 
  * -errno. */
 int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsigned int *removed);
 
-/* The v2.69 policy of pam/session.c, written once: on a server that ignores /logout?scope
- * (../shared/gotrue-api/README.md point 2), a session is revoked only by the last of its user's
- * active sessions on this host. Takes the per-user lock (*@ulock, released by the caller with
- * gotrue_store_unlock once its /logout is done) and returns how many other active records of
- * rec->user_id exist, or -errno. */
+/* The v2.69 policy of pam/session.c with old_server_logout = global, written once: on a server
+ * that ignores /logout?scope (../shared/gotrue-api/README.md point 2), a session is revoked only
+ * by the last of its user's active sessions on this host. Takes the per-user lock (*@ulock,
+ * released by the caller with gotrue_store_unlock once its /logout is done) and returns how many
+ * other active records of rec->user_id exist, or -errno. */
 int gotrue_lifecycle_other_sessions(struct gotrue_store *st, const struct gotrue_store_record *rec,
 				    int timeout_ms, int *ulock);
 

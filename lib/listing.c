@@ -40,6 +40,7 @@
 #include "error.h"
 #include "json.h"
 #include "listing.h"
+#include "user.h"
 
 /* json-c 0.16 with JSON_TOKENER_DEFAULT_DEPTH (32, lib/json.c) refuses 32 nested containers with a
  * value in the innermost and 33 always; 31 it always takes. */
@@ -597,5 +598,47 @@ cleanup:
 	free(k.v);
 	if (s.tok)
 		json_tokener_free(s.tok);
+	return rc;
+}
+
+/* --- The first user of a cut page ---------------------------------------------------------- */
+
+/* Whitespace, then @lit; false when the bytes differ or run out. */
+static bool head_lit(struct scan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	skip_ws(s);
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return false;
+	s->p += n;
+	return true;
+}
+
+int gotrue_listing_first_id(const char *buf, size_t len, char id[GOTRUE_LISTING_ID_LEN + 1])
+{
+	struct scan s;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	id[0] = '\0';
+	if (buf == NULL)
+		goto cleanup;
+	s.p = (const unsigned char *)buf;
+	s.end = s.p + len;
+	if (!head_lit(&s, "{") || !head_lit(&s, "\"users\"") || !head_lit(&s, ":") ||
+	    !head_lit(&s, "[") || !head_lit(&s, "{"))
+		goto cleanup;
+	rc = 0;
+	if (!head_lit(&s, "\"id\"") || !head_lit(&s, ":") || !head_lit(&s, "\"") ||
+	    s.end - s.p < GOTRUE_LISTING_ID_LEN + 1 || s.p[GOTRUE_LISTING_ID_LEN] != '"')
+		goto cleanup;
+	memcpy(id, s.p, GOTRUE_LISTING_ID_LEN);
+	id[GOTRUE_LISTING_ID_LEN] = '\0';
+	if (gotrue_uuid_valid(id))
+		rc = 1;
+	else
+		id[0] = '\0';
+cleanup:
 	return rc;
 }

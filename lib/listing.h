@@ -30,4 +30,14 @@ int gotrue_listing_each(const char *buf, size_t len, const char *const *keep,
 			int (*each)(void *ctx, size_t i, json_object *user), void *ctx,
 			size_t *n_users, char *why, size_t why_len);
 
+/* The beginning of a page that was cut (its whole is over max_response), @len bytes: whether it
+ * begins as a page whose "users" array starts with an object, and that user's id when "id" is
+ * its first member, as GoTrue writes it (Go's encoding/json keeps the struct's field order, and
+ * its User starts with ID; transcript step 112). Returns 1 with @id filled (a UUID, NUL-
+ * terminated), 0 when the page begins with a user whose id does not come first (or not within
+ * @len), -1 when @buf does not begin as a page with a user. Keys are matched as Go writes them,
+ * without escapes; nothing after the id is looked at. */
+#define GOTRUE_LISTING_ID_LEN 36
+int gotrue_listing_first_id(const char *buf, size_t len, char id[GOTRUE_LISTING_ID_LEN + 1]);
+
 #endif

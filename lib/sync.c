@@ -1,7 +1,9 @@
 /* sync: GoTrue's user list -> NSS cache + private account index (see sync.h), and the cache
  * show/lookup views behind `gotruectl cache`. The listing comes from GET /admin/users (paged,
- * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers). Nothing is
- * replaced unless every page arrived: a half listing would silently delete accounts. */
+ * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers; the walk is
+ * lib/api_admin.c's). Nothing is replaced unless every page arrived: a half listing would
+ * silently delete accounts. A user over max_response on its own is the one exception: it is left
+ * out and reported, so that one user's metadata cannot stop every other change from arriving. */
 #include <config.h>
 
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "array.h"
 #include "api.h"
 #include "log.h"
 #include "secure.h"
@@ -23,6 +26,9 @@
 #include "thread.h"
 
 #define SYNC_DEFAULT_PER_PAGE 500
+/* Listings tried when users are deleted while one runs (a deletion may make a page skip a user,
+ * lib/api_admin.c); a user list that keeps shrinking fails the sync, which keeps the old files. */
+#define SYNC_ATTEMPTS 3
 
 void gotrue_sync_summary_clear(struct gotrue_sync_summary *s)
 {
@@ -108,6 +114,16 @@ static void take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *su
 	m->n_left_out = m->cap_left_out = 0;
 }
 
+/* The builder fails only for memory or for one of the cache's caps (cache_format.h): both named,
+ * with the figures, since the builder does not say which. */
+static void log_cache_failed(pam_handle_t *pamh, size_t n_accounts)
+{
+	gotrue_log(pamh, LOG_ERR,
+		   "cannot build the NSS cache of %zu users: out of memory, or over its size cap "
+		   "of %u bytes or %u entries",
+		   n_accounts, GOTRUE_CACHE_MAX_SIZE, GOTRUE_CACHE_MAX_RECORDS);
+}
+
 /* The account index, written on a thread of its own while the cache image is built (both only
  * read the resolved set), from the lines serialised as the users arrived when there are. */
 struct acct_job {
@@ -161,7 +177,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	pthread_t th;
 	bool started = false, built, prepared = false;
 	void *image = NULL;
-	size_t i, image_len = 0;
+	size_t i, image_len = 0, n_accounts;
 	int rc = -1, r, prepare_rc = 0;
 
 	if (cache_path == NULL || acct_path == NULL)
@@ -207,7 +223,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		goto cleanup;
 	}
 	if (!built) {
-		gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
+		log_cache_failed(pamh, m->n_accounts);
 		goto cleanup;
 	}
 	if (sum != NULL) {
@@ -222,6 +238,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 				sum->groups++;
 		}
 	}
+	n_accounts = m->n_accounts;
 	take_left_out(m, sum);
 	gotrue_idmap_free(m);
 	*mp = NULL;
@@ -230,7 +247,7 @@ static int settle_and_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_cache_builder_free(b);
 		b = NULL;
 		if (r != 0) {
-			gotrue_log(pamh, LOG_ERR, "cannot build the NSS cache");
+			log_cache_failed(pamh, n_accounts);
 			goto cleanup;
 		}
 	}
@@ -287,91 +304,210 @@ struct run_ctx {
 	struct gotrue_idmap *m;
 	struct gotrue_accounts_lines *lines;
 	const struct gotrue_sync_options *opt;
+	pam_handle_t *pamh;
+	struct gotrue_error *err; /* the walk's: what a callback sets is the sync's error */
+	const struct gotrue_user_walk *walk;
+	size_t users;	  /* handed over by the walk */
+	size_t index_cap; /* bytes: the account index's size cap */
+	/* Users whose entry alone is over max_response: left out, for the summary. */
+	struct gotrue_left_out *big;
+	size_t n_big, cap_big;
 };
 
 static int run_each(void *ctx, const struct gotrue_user *u)
 {
 	struct run_ctx *r = ctx;
 	size_t n = r->m->n_accounts;
+	int rc = 0;
 
-	if (gotrue_idmap_add_user(r->m, u) != 0)
+	r->users++;
+	if (gotrue_idmap_add_user(r->m, u) != 0) {
+		gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory at user %zu", r->users);
 		return -1;
+	}
 	/* Kept (for now): its index line is written while the next page is on its way. */
-	if (r->m->n_accounts > n &&
-	    gotrue_accounts_lines_add(r->lines, &r->m->accounts[r->m->n_accounts - 1]) != 0)
-		return -1;
-	return 0;
+	if (r->m->n_accounts > n)
+		rc = gotrue_accounts_lines_add(r->lines, &r->m->accounts[r->m->n_accounts - 1]);
+	if (rc == -EFBIG)
+		/* What PAM's reader takes (accounts.h): an index over it could not be read. */
+		gotrue_error_set(r->err, GOTRUE_ERR_TOO_LARGE,
+				 "the account index would pass its size cap of %zu bytes at user "
+				 "%zu of %lld listed",
+				 r->index_cap, r->users, r->walk->total);
+	else if (rc != 0)
+		gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory at user %zu", r->users);
+	return rc != 0 ? -1 : 0;
 }
 
 static void run_progress(void *ctx, size_t seen, long long total)
 {
-	const struct gotrue_sync_options *opt = ((struct run_ctx *)ctx)->opt;
+	const struct run_ctx *r = ctx;
 
-	if (opt != NULL && opt->progress != NULL)
-		opt->progress(opt->ctx, seen, total);
+	if (r->opt != NULL && r->opt->progress != NULL)
+		r->opt->progress(r->opt->ctx, seen, total);
 }
 
-int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
-		    const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
-		    struct gotrue_error *err)
+/* A user the listing cannot carry (its entry alone is over max_response; lib/api_admin.c): left
+ * out of this sync, as a user that cannot be mapped is, and said so. */
+static int run_too_large(void *ctx, const struct gotrue_user_too_large *t)
 {
+	struct run_ctx *r = ctx;
+	struct gotrue_left_out *l;
+	int rc = -1;
+
+	if (gotrue_grow((void **)&r->big, &r->cap_big, r->n_big + 1, sizeof(*r->big)) != 0)
+		goto cleanup;
+	l = &r->big[r->n_big];
+	memset(l, 0, sizeof(*l));
+	r->n_big++;
+	l->what = strdup("user");
+	l->id = t->id != NULL ? strdup(t->id) : NULL;
+	if (t->id == NULL && asprintf(&l->id, "at listing position %lld", t->position) < 0)
+		l->id = NULL;
+	if (asprintf(&l->reason,
+		     "its entry alone is over max_response (%zu bytes; listing position %lld of "
+		     "%lld)",
+		     t->limit, t->position, t->total) < 0)
+		l->reason = NULL;
+	if (l->what == NULL || l->id == NULL || l->reason == NULL)
+		goto cleanup;
+	gotrue_log(r->pamh, LOG_WARNING,
+		   "user left out of the sync: its entry alone is over max_response (%zu bytes; "
+		   "listing position %lld of %lld); id=%s",
+		   t->limit, t->position, t->total, t->id != NULL ? t->id : "unknown");
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory");
+	return rc;
+}
+
+/* The users over max_response join the summary's left-out list (moved). */
+static void take_big(struct run_ctx *r, struct gotrue_sync_summary *sum)
+{
+	struct gotrue_left_out *all;
+	size_t i;
+
+	all = sum != NULL && r->n_big > 0
+		      ? realloc(sum->left_out, (sum->n_left_out + r->n_big) * sizeof(*all))
+		      : NULL;
+	if (all != NULL) {
+		memcpy(all + sum->n_left_out, r->big, r->n_big * sizeof(*all));
+		sum->left_out = all;
+		sum->n_left_out += r->n_big;
+		sum->users_seen += r->n_big;
+		r->n_big = 0;
+	}
+	for (i = 0; i < r->n_big; i++) {
+		free(r->big[i].what);
+		free(r->big[i].id);
+		free(r->big[i].reason);
+	}
+	free(r->big);
+	r->big = NULL;
+	r->n_big = r->cap_big = 0;
+}
+
+/* One listing and, when it is whole, both files replaced. *@shrank: it failed because users
+ * were deleted while it ran (lib/api_admin.c), and a new listing may succeed. */
+static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		     const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
+		     struct gotrue_error *err, bool *shrank)
+{
+	struct run_ctx r = {.opt = opt, .pamh = pamh, .err = err};
+	struct gotrue_user_walk walk = {.members = GOTRUE_USER_MEMBERS_ACCOUNT,
+					.each = run_each,
+					.progress = run_progress,
+					.too_large = run_too_large,
+					.ctx = &r};
 	struct gotrue_client *c = NULL;
-	struct gotrue_idmap *m = NULL;
-	struct gotrue_accounts_lines *lines = NULL;
-	struct run_ctx rctx;
 	struct holders_src holders = {.pamh = pamh};
 	int lock_fd = -1, rc = -1;
 
-	if (sum != NULL)
-		memset(sum, 0, sizeof(*sum));
-	gotrue_error_clear(err);
-	if (cfg->service_role_key == NULL) {
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "sync needs the service-role key");
-		goto cleanup;
-	}
 	c = gotrue_client_new(pamh, cfg);
-	m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
+	r.m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
 	holders.path = state_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
-	if (c == NULL || m == NULL || holders.path == NULL ||
-	    gotrue_idmap_check_owners(m, GOTRUE_NSS_CACHE_PATH, true) != 0) {
+	if (c == NULL || r.m == NULL || holders.path == NULL ||
+	    gotrue_idmap_check_owners(r.m, GOTRUE_NSS_CACHE_PATH, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
 	/* Read under the lock, with the set's resolve: no login rewrites it meanwhile. */
-	gotrue_idmap_holders_from(m, load_holders, &holders);
+	gotrue_idmap_holders_from(r.m, load_holders, &holders);
 	/* Each user's public strings go into the cache's string table, and its account index
 	 * line is serialised, as the pages arrive, while the server renders the next one, not
 	 * all 100k after the last page (idmap.h, accounts.h). */
-	lines = gotrue_accounts_lines_new();
-	if (lines == NULL || gotrue_idmap_cache_ahead(m) != 0) {
+	r.lines = gotrue_accounts_lines_new();
+	if (c == NULL || r.m == NULL || r.lines == NULL || gotrue_idmap_cache_ahead(r.m) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	rctx.m = m;
-	rctx.lines = lines;
-	rctx.opt = opt;
-	if (gotrue_admin_each_user(
-		    c, opt && opt->per_page > 0 ? opt->per_page : SYNC_DEFAULT_PER_PAGE,
-		    GOTRUE_USER_MEMBERS_ACCOUNT, run_each, run_progress, &rctx, err) != 0) {
+	gotrue_accounts_lines_cap(r.lines, opt ? opt->accounts_max_size : 0);
+	r.index_cap = opt && opt->accounts_max_size > 0 &&
+				      opt->accounts_max_size < GOTRUE_ACCOUNTS_MAX_SIZE
+			      ? opt->accounts_max_size
+			      : GOTRUE_ACCOUNTS_MAX_SIZE;
+	walk.per_page = opt && opt->per_page > 0 ? opt->per_page : SYNC_DEFAULT_PER_PAGE;
+	r.walk = &walk;
+	if (gotrue_admin_each_user(c, &walk, err) != 0) {
 		/* Partway failure: keep the old files. */
+		*shrank = walk.shrank;
 		if (err->kind == GOTRUE_OK)
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");
 		goto cleanup;
 	}
-	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 || resolve(pamh, m) != 0 ||
-	    settle_and_write(pamh, cfg, opt, &m, &lines, sum, true) != 0) {
+	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 || resolve(pamh, r.m) != 0 ||
+	    settle_and_write(pamh, cfg, opt, &r.m, &r.lines, sum, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
 	rc = 0;
 cleanup:
 	unlock_state(lock_fd);
-	if (m != NULL)
-		take_left_out(m, sum);
-	gotrue_idmap_free(m);
-	gotrue_accounts_lines_free(lines);
+	if (r.m != NULL)
+		take_left_out(r.m, sum);
+	take_big(&r, sum);
+	gotrue_idmap_free(r.m);
+	gotrue_accounts_lines_free(r.lines);
 	gotrue_client_free(c);
 	free(holders.path);
+	return rc;
+}
+
+int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		    const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
+		    struct gotrue_error *err)
+{
+	char first[GOTRUE_ERROR_MSG_MAX] = "";
+	bool shrank = false;
+	int attempt, rc = -1;
+
+	if (sum != NULL)
+		memset(sum, 0, sizeof(*sum));
+	gotrue_error_clear(err);
+	if (cfg->service_role_key == NULL) {
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "sync needs the service-role key");
+		return -1;
+	}
+	for (attempt = 1; attempt <= SYNC_ATTEMPTS; attempt++) {
+		if (attempt > 1)
+			gotrue_sync_summary_clear(sum);
+		gotrue_error_clear(err);
+		shrank = false;
+		rc = sync_once(pamh, cfg, opt, sum, err, &shrank);
+		if (rc == 0 || !shrank)
+			break;
+		if (attempt == 1)
+			snprintf(first, sizeof(first), "%s", err->message);
+		if (attempt < SYNC_ATTEMPTS)
+			gotrue_log(pamh, LOG_NOTICE, "listing again (%d of %d attempts): %s",
+				   attempt + 1, SYNC_ATTEMPTS, err->message);
+	}
+	/* A listing that keeps losing users to deletions fails closed: the old files stay. */
+	if (rc != 0 && shrank)
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL,
+				 "the user list kept changing under %d listings (first: %s)",
+				 SYNC_ATTEMPTS, first);
 	return rc;
 }
 

@@ -26,6 +26,8 @@ struct gotrue_sync_options {
 	const char *passwd_path;   /* NULL: /etc/passwd */
 	const char *group_path;	   /* NULL: /etc/group */
 	int per_page;		   /* 0: 500 */
+	/* 0: GOTRUE_ACCOUNTS_MAX_SIZE; a smaller cap on the account index, for tests. */
+	size_t accounts_max_size;
 	/* Called after each page (may be NULL): users seen so far, X-Total-Count or -1. */
 	void (*progress)(void *ctx, size_t seen, long long total);
 	void *ctx;
@@ -42,8 +44,12 @@ struct gotrue_sync_summary {
 };
 void gotrue_sync_summary_clear(struct gotrue_sync_summary *s);
 
-/* The whole sync. 0 when both files were replaced; -1 with @err (transport/HTTP failure: the old
- * files stay) or a logged local error. @sum is filled either way as far as it got. */
+/* The whole sync. 0 when both files were replaced; -1 with @err (transport/HTTP failure, a size
+ * cap reached, named with its figure: the old files stay) or a logged local error. @sum is filled
+ * either way as far as it got. A user whose entry alone is over max_response is left out (in
+ * @sum's left-out list, by id when it can be read, else by listing position) and the others are
+ * synced. A listing that users deleted meanwhile may have made skip one is done again, up to
+ * three times, then the sync fails. */
 int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		    const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
 		    struct gotrue_error *err);

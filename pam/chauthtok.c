@@ -1,7 +1,9 @@
 /* chauthtok: pam_sm_chauthtok. The old password is confirmed by a fresh sign-in (POST /token), the
  * new one set with PUT /user {"password"} on that session, which is then signed out with
- * scope=local. libpam asks for the new password twice; the server judges its strength and its
- * weak_password reasons are shown to the user. */
+ * scope=local (on an old server, whose /logout ends every session of the user, only forgotten
+ * unless old_server_logout = global; the user is told beforehand). libpam asks for the new
+ * password twice; the server judges its strength and its weak_password reasons are shown to the
+ * user. */
 #include <config.h>
 
 #include <stdio.h>
@@ -105,6 +107,29 @@ cleanup:
 	return out;
 }
 
+/* What the change ends, said before the old password is asked for (PAM_PRELIM_CHECK), and
+ * whether the temporary session is signed out at the end (*@logout). On an old server (GoTrue
+ * before v2.78: transcript steps 55-57 and 63-65) a password change ends no session, and a
+ * /logout ends every session of the user, on every host and in the web application: so by
+ * default (old_server_logout = forget) the temporary session is only forgotten. A server whose
+ * generation is unknown is treated as old, and then nothing is said. */
+static void plan_logout(struct pg_ctx *ctx, struct gotrue_client *client, int flags, bool *logout)
+{
+	struct gotrue_error err = {0};
+	bool honours = false, known;
+
+	known = gotrue_server_honours_logout_scope(client, ctx->cfg->server, &honours, &err) == 0;
+	gotrue_error_clear(&err);
+	*logout = honours || (known && ctx->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL);
+	if (honours || !known || !(flags & PAM_PRELIM_CHECK))
+		return;
+	pg_tell(ctx, PAM_TEXT_INFO,
+		*logout ? "Note: on this server, changing your password here signs you out of "
+			  "every session: on every host and in the web application."
+			: "Note: this server keeps your other sessions (on other hosts and in the "
+			  "web application) signed in when your password changes.");
+}
+
 enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
 {
 	struct gotrue_client *client = NULL;
@@ -112,6 +137,7 @@ enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
 	struct gotrue_error ignored = {0};
 	struct pg_mapped mapped = {0};
 	enum pg_outcome out;
+	bool logout = false;
 
 	out = pg_map_user(ctx, &mapped);
 	if (out != PG_OK)
@@ -122,15 +148,22 @@ enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
 	client = gotrue_client_new(ctx->pamh, ctx->cfg);
 	if (client == NULL)
 		goto cleanup;
+	plan_logout(ctx, client, flags, &logout);
 	out = confirm_old(ctx, client, &mapped, &s);
 	if (out != PG_OK || !(flags & PAM_UPDATE_AUTHTOK))
 		goto cleanup;
 	out = set_new(ctx, client, &s);
 cleanup:
 	/* The temporary session ends here, whatever happened: scope=local ends only this one on a
-	 * current server; v2.69 ends every session of the user (pam_gotrue(8), old servers). */
-	if (s.access_token != NULL)
+	 * current server; on an old one it is signed out only with old_server_logout = global
+	 * (pam_gotrue(8), old servers), else forgotten: its tokens are wiped below. */
+	if (s.access_token != NULL && logout)
 		gotrue_signout(client, s.access_token, GOTRUE_LOGOUT_LOCAL, &ignored);
+	else if (s.access_token != NULL)
+		gotrue_log(ctx->pamh, LOG_INFO,
+			   "password change: temporary session forgotten without /logout (old "
+			   "server); user=%s",
+			   ctx->user);
 	gotrue_error_clear(&ignored);
 	gotrue_session_clear(&s);
 	gotrue_client_free(client);

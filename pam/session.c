@@ -4,12 +4,15 @@
  * removes the record. A revocation that cannot reach the server is kept as a closing record for
  * `gotruectl refresh`; it is never lost.
  *
- * Old servers (v2.69) ignore scope and end every session of the user
- * (../shared/gotrue-api/README.md point 2). Policy: while another active session of the same GoTrue
- * user exists on this host, a close removes its record without calling /logout; the last one to
- * close revokes. The decision is serialised by a per-user lock so that two last closes cannot both
- * skip the revocation. The rule is lib/lifecycle.c's gotrue_lifecycle_other_sessions(), shared
- * with the refresh pass, and so is what counts as "the server no longer knows the session".
+ * Old servers (v2.69) ignore scope and end every session of the user, on every host and in the web
+ * application (../shared/gotrue-api/README.md point 2). Policy (old_server_logout):
+ *   - forget (the default): a close on an old server sends no /logout; it removes the record,
+ *     whose removal wipes its tokens. The GoTrue session ends when its lifetime runs out.
+ *   - global: while another active session of the same GoTrue user exists on this host, a close
+ *     removes its record without calling /logout; the last one to close revokes. The decision is
+ *     serialised by a per-user lock so that two last closes cannot both skip the revocation.
+ *     The rule is lib/lifecycle.c's gotrue_lifecycle_other_sessions(), shared with the refresh
+ *     pass, and so is what counts as "the server no longer knows the session".
  *
  * Which record a transaction may use: see record_is_ours(). */
 #include <config.h>
@@ -159,6 +162,7 @@ struct closing {
 	struct gotrue_store *store;
 	struct gotrue_store_record rec;
 	time_t deadline;
+	enum { GEN_UNKNOWN, GEN_OLD, GEN_CURRENT } generation; /* of the server, once asked */
 };
 
 /* Keep the record for `gotruectl refresh` to retry. */
@@ -244,32 +248,63 @@ cleanup:
 	return out;
 }
 
-/* Whether /logout?scope=local ends only this session. Asked of /health only when needed. */
-static int server_honours_scope(struct closing *c, bool *honours)
+/* Whether this server's /logout ends every session of the user (old generation), asked of
+ * /health at most once per close and only when the config does not say. */
+static int server_is_old(struct closing *c, bool *old)
 {
 	struct pg_ctx *ctx = c->ctx;
 	struct gotrue_config tmp;
 	struct gotrue_client *client = NULL;
-	json_object *health = NULL, *v;
-	int rc = -1;
+	bool honours = false;
+	int rc = 0;
 
-	*honours = ctx->cfg->server == GOTRUE_SERVER_CURRENT;
-	if (ctx->cfg->server != GOTRUE_SERVER_AUTO) {
-		rc = 0;
-		goto cleanup;
+	if (c->generation == GEN_UNKNOWN) {
+		client = ctx->cfg->server == GOTRUE_SERVER_AUTO
+				 ? pg_client_until(ctx, &tmp, c->deadline)
+				 : NULL;
+		if (ctx->cfg->server == GOTRUE_SERVER_AUTO && client == NULL)
+			rc = -1;
+		else
+			rc = gotrue_server_honours_logout_scope(client, ctx->cfg->server, &honours,
+								&ctx->err);
+		if (rc == 0)
+			c->generation = honours ? GEN_CURRENT : GEN_OLD;
 	}
-	client = pg_client_until(ctx, &tmp, c->deadline);
-	if (client == NULL || gotrue_health(client, &health, &ctx->err) != 0)
-		goto cleanup;
-	/* A server that does not say its version is treated as old: the cautious choice. */
-	*honours = json_object_object_get_ex(health, "version", &v) &&
-		   json_object_is_type(v, json_type_string) &&
-		   gotrue_version_honours_logout_scope(json_object_get_string(v));
-	rc = 0;
-cleanup:
-	json_object_put(health);
+	*old = c->generation == GEN_OLD;
 	gotrue_client_free(client);
 	return rc;
+}
+
+/* old_server_logout = global on an old server: while another active session of the same user
+ * exists on this host, the close only removes its record; the last one revokes. *@done when the
+ * close ended here, with the outcome returned; else the /logout is to be sent. */
+static enum pg_outcome last_local_revokes(struct closing *c, bool *done)
+{
+	struct pg_ctx *ctx = c->ctx;
+	enum pg_outcome out = PG_OK;
+	bool old = false;
+	int others, ulock = -1;
+
+	*done = true;
+	others = gotrue_lifecycle_other_sessions(c->store, &c->rec, ms_until(c->deadline), &ulock);
+	if (others < 0) {
+		out = keep_closing(c, ulock < 0 ? "user lock busy" : "cannot read the store");
+	} else if (others > 0 && server_is_old(c, &old) != 0) {
+		out = keep_closing(c, "server version unknown");
+	} else if (others > 0 && old) {
+		gotrue_log(ctx->pamh, LOG_INFO,
+			   "old server: %d other session(s) of the user remain on this host, the "
+			   "last one revokes; user=%s",
+			   others, ctx->user);
+		out = forget(c, "revocation deferred to the user's last session");
+	} else {
+		*done = false;
+	}
+	/* Revoking: the lock has served its purpose. A close that takes it now still sees this
+	 * record active and defers to us, which on an old server is right (our logout ends its
+	 * session too; if ours fails, the closing record is retried). */
+	gotrue_store_unlock(ulock);
+	return out;
 }
 
 static enum pg_outcome revoke_session(struct closing *c)
@@ -279,9 +314,22 @@ static enum pg_outcome revoke_session(struct closing *c)
 	struct gotrue_client *client = NULL;
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	enum pg_outcome out;
-	bool gone = false, honours = true;
-	int others, ulock = -1;
+	bool gone = false, old = false, done = false;
 
+	/* old_server_logout = forget: an old server's /logout would end every session of the
+	 * user, here, on other hosts and in the web application; the session is forgotten
+	 * instead, its tokens wiped with its record. */
+	if (ctx->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_FORGET) {
+		if (server_is_old(c, &old) != 0) {
+			out = keep_closing(c, "server version unknown");
+			goto cleanup;
+		}
+		if (old) {
+			out = forget(c, "forgotten without /logout: old server, "
+					"old_server_logout = forget");
+			goto cleanup;
+		}
+	}
 	out = refresh_first(c, &gone);
 	if (out != PG_OK || gone) {
 		if (gone)
@@ -289,31 +337,9 @@ static enum pg_outcome revoke_session(struct closing *c)
 		goto cleanup;
 	}
 	if (ctx->cfg->server != GOTRUE_SERVER_CURRENT) {
-		others = gotrue_lifecycle_other_sessions(c->store, &c->rec, ms_until(c->deadline),
-							 &ulock);
-		if (others < 0) {
-			out = keep_closing(c,
-					   ulock < 0 ? "user lock busy" : "cannot read the store");
+		out = last_local_revokes(c, &done);
+		if (done)
 			goto cleanup;
-		}
-		if (others > 0 && server_honours_scope(c, &honours) != 0) {
-			out = keep_closing(c, "server version unknown");
-			goto cleanup;
-		}
-		if (others > 0 && !honours) {
-			gotrue_log(
-				ctx->pamh, LOG_INFO,
-				"old server: %d other session(s) of the user remain on this host, "
-				"the last one revokes; user=%s",
-				others, ctx->user);
-			out = forget(c, "revocation deferred to the user's last session");
-			goto cleanup;
-		}
-		/* Revoking: the lock has served its purpose. A close that takes it now still sees
-		 * this record active and defers to us, which on an old server is right (our
-		 * logout ends its session too; if ours fails, the closing record is retried). */
-		gotrue_store_unlock(ulock);
-		ulock = -1;
 	}
 	client = pg_client_until(ctx, &tmp, c->deadline);
 	if (client == NULL) {
@@ -329,7 +355,6 @@ static enum pg_outcome revoke_session(struct closing *c)
 		out = keep_closing(c, gotrue_error_str(&ctx->err, why, sizeof(why)));
 	}
 cleanup:
-	gotrue_store_unlock(ulock);
 	gotrue_client_free(client);
 	return out;
 }

@@ -158,12 +158,67 @@ static int each_user(void *ctx, const struct gotrue_user *u)
 	return 0;
 }
 
+/* A user the listing cannot carry is said on stderr; the others are still listed. */
+static int too_large(void *ctx, const struct gotrue_user_too_large *t)
+{
+	const struct list_ctx *lc = ctx;
+
+	if (lc->bar)
+		ctl_progress_end();
+	ctl_errorf(lc->ctl,
+		   "left out: the user at listing position %lld of %lld (id %s) is over "
+		   "max_response (%zu bytes) on its own",
+		   t->position, t->total, t->id ? t->id : "unknown", t->limit);
+	return 0;
+}
+
 static void progress(void *ctx, size_t seen, long long total)
 {
 	const struct list_ctx *lc = ctx;
 
 	if (lc->bar)
 		ctl_progress_bar(seen, total, "users");
+}
+
+/* --all: every user, page by page (lib/api_admin.c). A CTL_EXIT_* code. */
+static int list_all(struct ctl *ctl, long per_page)
+{
+	struct gotrue_error err = {0};
+	struct list_ctx lc = {.ctl = ctl, .bar = isatty(STDERR_FILENO) == 1};
+	struct gotrue_user_walk walk = {.per_page = per_page ? (int)per_page : 100,
+					.members = GOTRUE_USER_MEMBERS_LISTED,
+					.each = each_user,
+					.progress = progress,
+					.too_large = too_large,
+					.ctx = &lc};
+	json_object *doc;
+	int rc = CTL_EXIT_OK;
+
+	if (ctl->json)
+		lc.users = json_object_new_array();
+	else
+		print_header();
+	if (gotrue_admin_each_user(ctl->client, &walk, &err) != 0) {
+		if (lc.bar)
+			ctl_progress_end();
+		rc = ctl_fail(ctl, &err);
+		goto cleanup;
+	}
+	if (lc.bar)
+		ctl_progress_end();
+	if (ctl->json) {
+		doc = json_object_new_object();
+		json_object_object_add(
+			doc, "total",
+			json_object_new_int64((int64_t)json_object_array_length(lc.users)));
+		json_object_object_add(doc, "users", lc.users);
+		lc.users = NULL;
+		ctl_print_json(doc);
+	}
+cleanup:
+	json_object_put(lc.users);
+	gotrue_error_clear(&err);
+	return rc;
 }
 
 int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
@@ -175,7 +230,6 @@ int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
 	struct admin_opts o = {.page = 0, .per_page = 0};
 	struct gotrue_user_page page = {0};
 	struct gotrue_error err = {0};
-	struct list_ctx lc = {.ctl = ctl};
 	json_object *doc;
 	size_t i;
 	int rc;
@@ -189,58 +243,34 @@ int cmd_admin_list(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
 	if (o.all) {
-		lc.bar = isatty(STDERR_FILENO) == 1;
-		if (ctl->json)
-			lc.users = json_object_new_array();
-		else
-			print_header();
-		if (gotrue_admin_each_user(ctl->client, o.per_page ? (int)o.per_page : 100,
-					   GOTRUE_USER_MEMBERS_LISTED, each_user, progress, &lc,
-					   &err) != 0) {
-			if (lc.bar)
-				ctl_progress_end();
-			rc = ctl_fail(ctl, &err);
-			goto cleanup;
-		}
-		if (lc.bar)
-			ctl_progress_end();
-		if (ctl->json) {
-			doc = json_object_new_object();
-			json_object_object_add(
-				doc, "total",
-				json_object_new_int64((int64_t)json_object_array_length(lc.users)));
-			json_object_object_add(doc, "users", lc.users);
-			lc.users = NULL;
-			ctl_print_json(doc);
-		}
+		rc = list_all(ctl, o.per_page);
+		goto cleanup;
+	}
+	if (gotrue_admin_list_users(ctl->client, o.page ? (int)o.page : 1,
+				    o.per_page ? (int)o.per_page : 50, &page, &err) != 0) {
+		rc = ctl_fail(ctl, &err);
+		goto cleanup;
+	}
+	if (ctl->json) {
+		doc = json_object_new_object();
+		json_object_object_add(doc, "total", json_object_new_int64(page.total));
+		json_object_object_add(doc, "next",
+				       page.next ? json_object_new_string(page.next) : NULL);
+		json_object_object_add(doc, "users", json_object_new_array());
+		for (i = 0; i < page.n_users; i++)
+			json_object_array_add(json_object_object_get(doc, "users"),
+					      ctl_user_json(&page.users[i]));
+		ctl_print_json(doc);
 	} else {
-		if (gotrue_admin_list_users(ctl->client, o.page ? (int)o.page : 1,
-					    o.per_page ? (int)o.per_page : 50, &page, &err) != 0) {
-			rc = ctl_fail(ctl, &err);
-			goto cleanup;
-		}
-		if (ctl->json) {
-			doc = json_object_new_object();
-			json_object_object_add(doc, "total", json_object_new_int64(page.total));
-			json_object_object_add(
-				doc, "next", page.next ? json_object_new_string(page.next) : NULL);
-			json_object_object_add(doc, "users", json_object_new_array());
-			for (i = 0; i < page.n_users; i++)
-				json_object_array_add(json_object_object_get(doc, "users"),
-						      ctl_user_json(&page.users[i]));
-			ctl_print_json(doc);
-		} else {
-			print_header();
-			for (i = 0; i < page.n_users; i++)
-				print_user_line(&page.users[i]);
-			if (page.total >= 0)
-				printf("(%zu shown of %lld%s)\n", page.n_users, page.total,
-				       page.next ? "; more with --page or --all" : "");
-		}
+		print_header();
+		for (i = 0; i < page.n_users; i++)
+			print_user_line(&page.users[i]);
+		if (page.total >= 0)
+			printf("(%zu shown of %lld%s)\n", page.n_users, page.total,
+			       page.next ? "; more with --page or --all" : "");
 	}
 	rc = CTL_EXIT_OK;
 cleanup:
-	json_object_put(lc.users);
 	gotrue_user_page_clear(&page);
 	gotrue_error_clear(&err);
 	return rc;

@@ -72,8 +72,19 @@ static json_object *summary_json(const struct gotrue_refresh_summary *s)
 	json_object_object_add(o, "failed", json_object_new_int64(s->failed));
 	json_object_object_add(o, "removed", json_object_new_int64(s->removed));
 	json_object_object_add(o, "terminated", json_object_new_int64(s->terminated));
+	json_object_object_add(o, "forgotten", json_object_new_int64(s->forgotten));
 	json_object_object_add(o, "server_reachable", json_object_new_boolean(!s->server_down));
 	return o;
+}
+
+/* The end of a summary line: how many of those were only forgotten, and what that means. */
+static void print_forgotten(const struct gotrue_refresh_summary *s)
+{
+	if (s->forgotten)
+		printf(" (%u only forgotten here: this server's /logout would end every session of "
+		       "the user; old_server_logout = forget)",
+		       s->forgotten);
+	printf("\n");
 }
 
 static void print_summary(const struct ctl *ctl, const struct gotrue_refresh_summary *s)
@@ -91,7 +102,7 @@ static void print_summary(const struct ctl *ctl, const struct gotrue_refresh_sum
 	       s->refreshed, s->checked, s->retried, s->revoked, s->unchanged, s->failed);
 	if (s->terminated)
 		printf(", terminated %u", s->terminated);
-	printf("\n");
+	print_forgotten(s);
 }
 
 /* The library's result as an exit code: 4 when the server was down or something is left for
@@ -174,12 +185,14 @@ int cmd_sessions_revoke(struct ctl *ctl, int argc, char **argv)
 		rc = exit_for(rc, &s);
 		goto cleanup;
 	}
-	if (ctl->json)
+	if (ctl->json) {
 		ctl_print_json(summary_json(&s));
-	else if (s.server_down && s.revoked == 0)
+	} else if (s.server_down && s.revoked == 0) {
 		printf("server unreachable: nothing changed\n");
-	else
-		printf("revoked %u, terminated %u, failed %u\n", s.revoked, s.terminated, s.failed);
+	} else {
+		printf("revoked %u, terminated %u, failed %u", s.revoked, s.terminated, s.failed);
+		print_forgotten(&s);
+	}
 	rc = exit_for(rc, &s);
 cleanup:
 	return rc;

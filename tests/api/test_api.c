@@ -236,6 +236,18 @@ static void walk_progress(void *ctx, size_t seen, long long total)
 	w->last_total = total;
 }
 
+static int each_user(struct gotrue_client *c, int per_page, enum gotrue_user_members members,
+		     bool progress, struct walk *w, struct gotrue_error *err)
+{
+	struct gotrue_user_walk walk = {.per_page = per_page,
+					.members = members,
+					.each = walk_each,
+					.progress = progress ? walk_progress : NULL,
+					.ctx = w};
+
+	return gotrue_admin_each_user(c, &walk, err);
+}
+
 /* Runs first, on an empty server, so that the listing holds exactly our users. */
 static void test_admin_paging(struct emu *e, struct gotrue_client *c)
 {
@@ -291,8 +303,7 @@ static void test_admin_paging(struct emu *e, struct gotrue_client *c)
 		    "page 0 refused locally");
 
 	emu_reset_counts(e);
-	rc = gotrue_admin_each_user(c, 2, GOTRUE_USER_MEMBERS_LISTED, walk_each, walk_progress, &w,
-				    &err);
+	rc = each_user(c, 2, GOTRUE_USER_MEMBERS_LISTED, true, &w, &err);
 	expect_ok(rc, &err, "each_user over 7 users, per_page 2");
 	is_int(w.seen, N_PAGE_USERS, "%s: each_user saw every user", M);
 	is_int(w.found, N_PAGE_USERS, "%s: each created user seen exactly once", M);
@@ -307,7 +318,7 @@ static void test_admin_paging(struct emu *e, struct gotrue_client *c)
 	memcpy(ids, w.ids, sizeof(ids));
 	memset(&w, 0, sizeof(w));
 	memcpy(w.ids, ids, sizeof(ids));
-	rc = gotrue_admin_each_user(c, 2, GOTRUE_USER_MEMBERS_ACCOUNT, walk_each, NULL, &w, &err);
+	rc = each_user(c, 2, GOTRUE_USER_MEMBERS_ACCOUNT, false, &w, &err);
 	expect_ok(rc, &err, "each_user, account members");
 	is_int(w.found, N_PAGE_USERS, "%s: account members: each user once", M);
 	is_int(w.with_account, N_PAGE_USERS, "%s: account members: account fields", M);
@@ -315,7 +326,7 @@ static void test_admin_paging(struct emu *e, struct gotrue_client *c)
 
 	memset(&w, 0, sizeof(w));
 	w.stop_after = 3;
-	rc = gotrue_admin_each_user(c, 2, GOTRUE_USER_MEMBERS_ACCOUNT, walk_each, NULL, &w, &err);
+	rc = each_user(c, 2, GOTRUE_USER_MEMBERS_ACCOUNT, false, &w, &err);
 	ok(rc == -1 && w.seen == 3, "%s: each_user stops when the callback says so", M);
 	gotrue_error_clear(&err);
 }

@@ -527,7 +527,7 @@ static int emu_request(struct emu *e, const char *ca, const char *path, struct g
 	return rc;
 }
 
-#define EMU_FAULT_TESTS 14
+#define EMU_FAULT_TESTS 17
 
 static void test_emulator_faults(void)
 {
@@ -565,6 +565,28 @@ static void test_emulator_faults(void)
 	rc = emu_request(e, NULL, "/health", &err, &resp, &secs);
 	ok(rc == -1 && err.kind == GOTRUE_ERR_TOO_LARGE, "oversize: too large (%s)",
 	   gotrue_error_kind_name(err.kind));
+	ok(strstr(err.message, "max_response (1048576 bytes)") != NULL,
+	   "oversize: the error names the cap (%s)", err.message);
+	{
+		/* Only its head is wanted: the first max_response bytes, the rest left unread. */
+		struct gotrue_config *hc = make_cfg(emu_url(e));
+		struct gotrue_http *hh = gotrue_http_new(NULL, hc);
+		bool cut = false;
+
+		emu_fault(e, "{\"path\":\"/health\",\"method\":\"GET\",\"kind\":\"oversize\","
+			     "\"count\":1}");
+		t0 = now();
+		rc = gotrue_http_get_head(hh, "/health", NULL, &resp, &cut, &err);
+		ok(rc == 0 && cut && resp.status == 200 && resp.body_len == hc->max_response &&
+			   resp.body[0] == '"' && now() - t0 < TIMEOUT,
+		   "oversize, head only: the first max_response bytes, cut (%s)", err.message);
+		rc = gotrue_http_get_head(hh, "/health", NULL, &resp, &cut, &err);
+		ok(rc == 0 && !cut && resp.status == 200 && strstr(resp.body, "version") != NULL,
+		   "head only: a body within the cap is whole");
+		gotrue_http_response_clear(&resp);
+		gotrue_http_free(hh);
+		gotrue_config_free(hc);
+	}
 
 	emu_fault(e, "{\"path\":\"/health\",\"method\":\"GET\",\"kind\":\"drop\",\"count\":1}");
 	rc = emu_request(e, NULL, "/health", &err, &resp, &secs);

@@ -144,7 +144,10 @@ static int write_conf(const char *url, const char *ca_file)
 		"email_domains = example.com\nemail_fallback = yes\n"
 		"insecure_http_for_testing = yes\nallow_all_users = yes\n"
 		"state_dir = %s\n"
-		"timeout = %d\n",
+		"timeout = %d\n"
+		/* The emulator is a v2.69 server: with the default (forget) no close sends a
+		 * /logout, and close_session's column is about what /logout meets. */
+		"old_server_logout = global\n",
 		url, emu_state_dir(emu), emu_state_dir(emu), state_dir, TIMEOUT);
 	if (ca_file != NULL)
 		fprintf(f, "ca_file = %s\n", ca_file);

@@ -7,6 +7,8 @@
  * back to this program's pam_sm_* (libpam allows pam_set_data, pam_get_data and PAM_AUTHTOK
  * only inside a module call, so calling pam_sm_* straight from here would not be the real flow).
  *
+ * The emulator is a v2.69 server: the whole matrix runs with old_server_logout = global (the
+ * close revokes) and again with forget (the close only forgets the session).
  * First a counting run records how many calls of each function one cycle makes. Then, for each
  * call index of each function, a forked child runs the cycle with that one call failing, and the
  * parent asserts:
@@ -15,8 +17,9 @@
  *    failed authenticate left no pending record with live tokens behind;
  *  - a failure inside close_session gave PAM_SESSION_ERR and kept the record for
  *    `gotruectl refresh` to retry, or else the close did its whole job anyway through a fallback
- *    (PAM_SUCCESS only with the server's 2xx to POST /logout seen by wrap.c, and the record
- *    gone: e.g. an unreadable *other* record while counting the user's sessions);
+ *    (PAM_SUCCESS only with the server's 2xx to POST /logout seen by wrap.c, or with
+ *    old_server_logout = forget, where there is no /logout to send, and the record gone: e.g. an
+ *    unreadable *other* record while counting the user's sessions);
  *  - every block the project's code allocated during the cycle was freed by its end (pam_end
  *    included).
  * Two places are housekeeping, where a failure may leave the phase successful:
@@ -195,29 +198,34 @@ static int count_records(const char *state_dir)
 }
 
 static char state_arg[700];
+/* The emulator is a v2.69 server, whose /logout ends every session of the user: the matrix runs
+ * once with old_server_logout = global (close_session revokes) and once with forget (close only
+ * forgets the session, no request but GET /health). */
+static char policy_arg[64];
+static bool forget_run;
 static int module_rc[INJ_PHASES];
 
 /* What the shim module forwards to (tests/inject/shim.c): one phase of the flow, armed. The
  * arguments are this test's, so that each iteration gets its own state directory. */
 static int phase(enum inj_phase p, pam_handle_t *pamh, int flags)
 {
-	const char *argv[2] = {conf_arg, state_arg};
+	const char *argv[3] = {conf_arg, state_arg, policy_arg};
 	int rc;
 
 	inj.phase = p;
 	inj.armed = true;
 	switch (p) {
 	case INJ_PHASE_AUTH:
-		rc = pam_sm_authenticate(pamh, flags, 2, argv);
+		rc = pam_sm_authenticate(pamh, flags, 3, argv);
 		break;
 	case INJ_PHASE_ACCOUNT:
-		rc = pam_sm_acct_mgmt(pamh, flags, 2, argv);
+		rc = pam_sm_acct_mgmt(pamh, flags, 3, argv);
 		break;
 	case INJ_PHASE_OPEN:
-		rc = pam_sm_open_session(pamh, flags, 2, argv);
+		rc = pam_sm_open_session(pamh, flags, 3, argv);
 		break;
 	default:
-		rc = pam_sm_close_session(pamh, flags, 2, argv);
+		rc = pam_sm_close_session(pamh, flags, 3, argv);
 		break;
 	}
 	inj.armed = false;
@@ -378,7 +386,8 @@ static void judge(enum inj_kind kind, long index, const struct result *r)
 	char what[160];
 	int p, bad = 0;
 
-	snprintf(what, sizeof(what), "%s #%ld (called from %p)", inj_kind_name(kind), index,
+	snprintf(what, sizeof(what), "%s: %s #%ld (called from %p)",
+		 forget_run ? "forget" : "global", inj_kind_name(kind), index,
 		 code_offset(r->fired_caller));
 	if (!r->fired) {
 		/* The counting run saw this call; a cycle that took another path (a retry that
@@ -427,10 +436,11 @@ static void judge(enum inj_kind kind, long index, const struct result *r)
 			bad++;
 		}
 	} else {
-		if (r->rc[p] == PAM_SUCCESS && p == INJ_PHASE_CLOSE && r->revoked &&
+		if (r->rc[p] == PAM_SUCCESS && p == INJ_PHASE_CLOSE && (r->revoked || forget_run) &&
 		    r->records_end == 0) {
 			/* The close did its whole job despite the failure (a fallback path): the
-			 * server confirmed the revocation and the record is gone. */
+			 * server confirmed the revocation, or there was none to make (forget), and
+			 * the record is gone. */
 		} else if (r->rc[p] == PAM_SUCCESS) {
 			diag("%s: %s returned PAM_SUCCESS", what, phase_names[p]);
 			bad++;
@@ -441,7 +451,8 @@ static void judge(enum inj_kind kind, long index, const struct result *r)
 			bad++;
 		}
 		if (p == INJ_PHASE_CLOSE && r->rc[p] != PAM_SESSION_ERR &&
-		    !(r->rc[p] == PAM_SUCCESS && r->revoked && r->records_end == 0)) {
+		    !(r->rc[p] == PAM_SUCCESS && (r->revoked || forget_run) &&
+		      r->records_end == 0)) {
 			diag("%s: close_session gave %d, not PAM_SESSION_ERR", what, r->rc[p]);
 			bad++;
 		}
@@ -552,17 +563,69 @@ static int write_service(void)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* The counting run, then every call of every wrapped function failing in turn (or a sample),
+ * with old_server_logout = @policy. */
+static void run_matrix(const char *policy, bool exhaustive, long sample)
+{
+	struct result base, r;
+	char how[64];
+	long i, tried = 0, total = 0, step;
+	int k;
+
+	snprintf(policy_arg, sizeof(policy_arg), "old_server_logout=%s", policy);
+	forget_run = strcmp(policy, "forget") == 0;
+	/* The counting run: nothing fails; the whole cycle succeeds and frees everything. */
+	if (run_child(INJ_KINDS, -1, &base, how, sizeof(how)) != 0) {
+		ok(0, "%s: counting run (%s)", policy, how);
+		return;
+	}
+	is_int(base.rc[INJ_PHASE_CLOSE], PAM_SUCCESS, "%s: counting run: the whole cycle succeeds",
+	       policy);
+	diag("%s: counting run: auth %d, account %d, open %d, close %d", policy, base.rc[0],
+	     base.rc[1], base.rc[2], base.rc[3]);
+	is_int(base.records_end, 0, "%s: counting run: store empty after close", policy);
+	is_int(base.live, 0, "%s: counting run: every block freed", policy);
+	is_int(base.revoked, !forget_run, "%s: counting run: %s", policy,
+	       forget_run ? "no /logout sent" : "the close revoked");
+	for (k = 0; k < INJ_KINDS; k++) {
+		diag("%-18s %ld call(s) per cycle", inj_kind_name(k), base.count[k]);
+		total += base.count[k];
+	}
+	ok(base.count[INJ_CURL] > 0 && base.count[INJ_MALLOC] + base.count[INJ_CALLOC] > 0 &&
+		   base.count[INJ_OPEN] > 0 && base.count[INJ_RENAME] > 0 &&
+		   base.count[INJ_FSYNC] > 0 && base.count[INJ_WRITE] > 0,
+	   "%s: the wrapped functions are really called (the --wrap link works)", policy);
+
+	for (k = 0; k < INJ_KINDS; k++) {
+		/* GOTRUE_INJECT_SAMPLE: all of a small count; else the first and last five and a
+		 * spread. */
+		step = exhaustive || base.count[k] <= sample
+			       ? 1
+			       : (base.count[k] + sample - 1) / sample;
+		for (i = 0; i < base.count[k]; i++) {
+			if (step > 1 && i >= 5 && i < base.count[k] - 5 && i % step != 0)
+				continue;
+			if (run_child((enum inj_kind)k, i, &r, how, sizeof(how)) != 0) {
+				ok(0, "%s: %s #%ld: the cycle ended cleanly (%s)", policy,
+				   inj_kind_name(k), i, how);
+				continue;
+			}
+			judge((enum inj_kind)k, i, &r);
+			tried++;
+		}
+	}
+	diag("%s: %ld of %ld call sites failed in turn%s", policy, tried, total,
+	     exhaustive ? " (all of them)" : " (sampled: GOTRUE_INJECT_SAMPLE)");
+}
+
 int main(void)
 {
 	struct emu *e = NULL;
-	struct result base, r;
-	char *conf = NULL, *id = NULL, how[64], cmd[700];
+	char *conf = NULL, *id = NULL, cmd[700];
 	const char *sample_env = getenv("GOTRUE_INJECT_SAMPLE");
 	long sample = sample_env != NULL ? atol(sample_env) : 0;
 	bool exhaustive = sample <= 0;
-	long i, tried = 0, total = 0, step;
 	time_t t0 = time(NULL);
-	int k;
 
 #ifndef HAVE_PAM_START_CONFDIR
 	skip_all("libpam < 1.4 has no pam_start_confdir");
@@ -600,46 +663,9 @@ int main(void)
 		ok(*live == before, "tracker: and gone once freed");
 	}
 
-	/* The counting run: nothing fails; the whole cycle succeeds and frees everything. */
-	if (run_child(INJ_KINDS, -1, &base, how, sizeof(how)) != 0) {
-		ok(0, "counting run (%s)", how);
-		goto cleanup;
-	}
-	is_int(base.rc[INJ_PHASE_CLOSE], PAM_SUCCESS, "counting run: the whole cycle succeeds");
-	diag("counting run: auth %d, account %d, open %d, close %d", base.rc[0], base.rc[1],
-	     base.rc[2], base.rc[3]);
-	is_int(base.records_end, 0, "counting run: store empty after close");
-	is_int(base.live, 0, "counting run: every block freed");
-	for (k = 0; k < INJ_KINDS; k++) {
-		diag("%-18s %ld call(s) per cycle", inj_kind_name(k), base.count[k]);
-		total += base.count[k];
-	}
-	ok(base.count[INJ_CURL] > 0 && base.count[INJ_MALLOC] + base.count[INJ_CALLOC] > 0 &&
-		   base.count[INJ_OPEN] > 0 && base.count[INJ_RENAME] > 0 &&
-		   base.count[INJ_FSYNC] > 0 && base.count[INJ_WRITE] > 0,
-	   "the wrapped functions are really called (the --wrap link works)");
-
-	for (k = 0; k < INJ_KINDS; k++) {
-		/* GOTRUE_INJECT_SAMPLE: all of a small count; else the first and last five and a
-		 * spread. */
-		step = exhaustive || base.count[k] <= sample
-			       ? 1
-			       : (base.count[k] + sample - 1) / sample;
-		for (i = 0; i < base.count[k]; i++) {
-			if (step > 1 && i >= 5 && i < base.count[k] - 5 && i % step != 0)
-				continue;
-			if (run_child((enum inj_kind)k, i, &r, how, sizeof(how)) != 0) {
-				ok(0, "%s #%ld: the cycle ended cleanly (%s)", inj_kind_name(k), i,
-				   how);
-				continue;
-			}
-			judge((enum inj_kind)k, i, &r);
-			tried++;
-		}
-	}
-	diag("%ld of %ld call sites failed in turn%s, %ld s", tried, total,
-	     exhaustive ? " (all of them)" : " (sampled: GOTRUE_INJECT_SAMPLE)",
-	     (long)(time(NULL) - t0));
+	run_matrix("global", exhaustive, sample);
+	run_matrix("forget", exhaustive, sample);
+	diag("%ld s in all", (long)(time(NULL) - t0));
 cleanup:
 	emu_stop(e);
 	free(conf);

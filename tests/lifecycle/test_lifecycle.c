@@ -1,7 +1,8 @@
 /* test_lifecycle: the refresh pass against the emulator (issue 5): 5-second tokens kept alive by
  * repeated passes with rotation and no reuse; the outbox (a closing record survives a down server
  * and is revoked exactly once when it returns); enforcement of revoked_session after a ban;
- * orphaned and stale pending records; the v2.69 "last local session revokes" policy; two
+ * orphaned and stale pending records; on v2.69, old_server_logout (forget: no /logout, global:
+ * the last local session revokes), for the pass and for `sessions revoke`; two
  * concurrent passes over 200 sessions; `sessions gc` removing revoked records and the stale temp
  * files of killed writers. LIFECYCLE_ROTATE_SECONDS (default 24) sets how long the
  * rotation part runs; the issue's 60 s: LIFECYCLE_ROTATE_SECONDS=60. */
@@ -172,20 +173,23 @@ static void test_enforcement(const char *action)
 	world_stop(&w);
 }
 
-static void test_orphans(const char *mode)
+/* @policy: old_server_logout, which matters on v2.69 only. */
+static void test_orphans(const char *mode, const char *policy)
 {
 	const char *const args[] = {"--mode", mode, NULL};
 	struct world w;
 	struct gotrue_refresh_summary s;
 	char dead_id[GOTRUE_STORE_ID_LEN + 1], recycled_id[GOTRUE_STORE_ID_LEN + 1];
 	char stale_id[GOTRUE_STORE_ID_LEN + 1], fresh_id[GOTRUE_STORE_ID_LEN + 1];
-	char live_id[GOTRUE_STORE_ID_LEN + 1];
+	char live_id[GOTRUE_STORE_ID_LEN + 1], extra[64];
 	struct gotrue_store_record rec;
 	pid_t dead;
 	int rc, status;
 	bool current = strcmp(mode, "current") == 0;
+	bool forget = !current && strcmp(policy, "forget") == 0;
 
-	if (world_start(&w, args, NULL) != 0) {
+	snprintf(extra, sizeof(extra), "old_server_logout = %s", policy);
+	if (world_start(&w, args, extra) != 0) {
 		ok(0, "orphans: world starts");
 		return;
 	}
@@ -203,24 +207,80 @@ static void test_orphans(const char *mode)
 	world_patch(&w, stale_id, 0, time(NULL) - 3600);
 	world_session(&w, GOTRUE_STORE_PENDING, 0, fresh_id);
 	if (!current)
-		/* v2.69: a live session of the same user defers every revocation to itself. */
+		/* v2.69, global: a live session of the same user defers every revocation to
+		 * itself. forget: no revocation sends a /logout anyway. */
 		world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), live_id);
 	emu_reset_counts(w.emu);
 	s = pass(&w, &rc);
-	is_int(rc, 0, "orphans (%s): pass runs", mode);
-	is_int(s.revoked, 3, "orphans (%s): dead owner, recycled pid and stale pending revoked",
-	       mode);
+	is_int(rc, 0, "orphans (%s, %s): pass runs", mode, policy);
+	is_int(s.revoked, 3, "orphans (%s, %s): dead owner, recycled pid and stale pending revoked",
+	       mode, policy);
 	ok(state_of(&w, dead_id) == -ENOENT && state_of(&w, recycled_id) == -ENOENT &&
 		   state_of(&w, stale_id) == -ENOENT,
-	   "orphans (%s): their records removed", mode);
+	   "orphans (%s, %s): their records removed", mode, policy);
 	is_int(state_of(&w, fresh_id), GOTRUE_STORE_PENDING,
-	       "orphans (%s): a fresh pending record is kept", mode);
+	       "orphans (%s, %s): a fresh pending record is kept", mode, policy);
 	if (current)
 		is_int(emu_count(w.emu, "POST /logout"), 3,
 		       "orphans (current): one logout per revoked session");
+	else if (forget)
+		is_int(emu_count(w.emu, "POST /logout"), 0,
+		       "orphans (v2.69, forget): no logout, the sessions are forgotten");
 	else
 		is_int(emu_count(w.emu, "POST /logout"), 0,
-		       "orphans (v2.69): no logout while another local session of the user lives");
+		       "orphans (v2.69, global): no logout while another local session of the "
+		       "user lives");
+	is_int(s.forgotten, forget ? 3 : 0, "orphans (%s, %s): %s", mode, policy,
+	       forget ? "all three counted as forgotten" : "none only forgotten");
+	world_stop(&w);
+}
+
+/* gotruectl sessions revoke: the administrator revokes a session whose Linux session runs. On a
+ * current server and on v2.69 with old_server_logout = global it is revoked with a /logout (on
+ * v2.69 that ends every session of the user); on v2.69 with forget, none is sent and it is only
+ * forgotten here. Either way the Linux session is ended and the tokens are gone. */
+static void test_revoke(const char *mode, const char *policy)
+{
+	const char *const args[] = {"--mode", mode, NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	struct gotrue_store_record rec;
+	char id[GOTRUE_STORE_ID_LEN + 1], other[GOTRUE_STORE_ID_LEN + 1], extra[64];
+	bool forget = strcmp(mode, "v2.69") == 0 && strcmp(policy, "forget") == 0;
+	bool ends_all = strcmp(mode, "v2.69") == 0 && !forget;
+	struct gotrue_refresh_opts o;
+	pid_t leader;
+	int rc, status = 0;
+
+	snprintf(extra, sizeof(extra), "old_server_logout = %s", policy);
+	if (world_start(&w, args, extra) != 0) {
+		ok(0, "revoke: world starts");
+		return;
+	}
+	leader = spawn_leader();
+	world_session(&w, GOTRUE_STORE_ACTIVE, leader, id);
+	world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), other);
+	emu_reset_counts(w.emu);
+	rc = gotrue_sessions_revoke(NULL, w.cfg, id, NULL, &s);
+	is_int(rc, 0, "revoke (%s, %s): done", mode, policy);
+	ok(s.revoked == 1 && s.forgotten == (forget ? 1u : 0u), "revoke (%s, %s): %s", mode, policy,
+	   forget ? "revoked, counted as only forgotten" : "revoked");
+	is_int(emu_count(w.emu, "POST /logout"), forget ? 0 : 1, "revoke (%s, %s): %s", mode,
+	       policy, forget ? "no logout" : "one logout");
+	ok(waitpid(leader, &status, 0) == leader && WIFSIGNALED(status),
+	   "revoke (%s, %s): the Linux session was ended", mode, policy);
+	rc = gotrue_store_read(w.st, id, &rec);
+	ok(rc == -ENOENT || (rc == 0 && rec.access_token == NULL && rec.refresh_token == NULL),
+	   "revoke (%s, %s): no token of it is left", mode, policy);
+	gotrue_store_record_clear(&rec);
+	/* A pass that refreshes every session tells whether the server still knows the other. */
+	gotrue_refresh_opts_init(&o);
+	o.margin = 100000000;
+	rc = gotrue_refresh_pass(NULL, w.cfg, &o, &s);
+	ok(rc == 0 && (ends_all ? s.revoked == 1 && s.refreshed == 0
+				: s.refreshed == 1 && s.revoked == 0),
+	   "revoke (%s, %s): the user's other session %s", mode, policy,
+	   ends_all ? "was ended with it" : "lives on");
 	world_stop(&w);
 }
 
@@ -389,8 +449,12 @@ int main(void)
 	test_outbox();
 	test_enforcement("terminate");
 	test_enforcement("log");
-	test_orphans("current");
-	test_orphans("v2.69");
+	test_orphans("current", "forget");
+	test_orphans("v2.69", "forget");
+	test_orphans("v2.69", "global");
+	test_revoke("current", "forget");
+	test_revoke("v2.69", "forget");
+	test_revoke("v2.69", "global");
 	test_concurrent();
 	test_slow_server();
 	test_rotation();

@@ -88,11 +88,14 @@ int main(void)
 	char extra[1024], state_dir[512];
 	struct emu *e;
 	char *conf = NULL, *id = NULL;
+	static const char *const mode[] = {"--mode", "current", NULL};
 
 #ifndef HAVE_PAM_START_CONFDIR
 	skip_all("libpam has no pam_start_confdir");
 #endif
-	e = emu_start(NULL);
+	/* A current server: each close asks /health for the generation (server = auto) and then
+	 * revokes with scope=local; on v2.69 the default old_server_logout = forget sends none. */
+	e = emu_start(mode);
 	if (e == NULL)
 		skip_all("cannot start the emulator");
 	snprintf(state_dir, sizeof(state_dir), "%s/long.store", pt_confdir());

@@ -3,12 +3,15 @@
  * user_metadata; the cache is then read back through the real reader and the account index
  * through gotrue_accounts_lookup. Covers names that collide or fail validation, clashes with a
  * local passwd entry (fixture files, never the host's /etc), local_groups mapping, a server
- * failing partway (the old cache stays byte-identical), a 10000-user listing, the one-user
- * refresh after a login, and the index's file rules. */
+ * failing partway (the old cache stays byte-identical), a user over max_response on its own (left
+ * out and named, everyone else synced), the account index's size cap, users deleted while the
+ * listing runs (listed again, or failing closed), a 10000-user listing, the one-user refresh
+ * after a login, and the index's file rules. */
 #include <config.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,6 +609,261 @@ static void test_one_user(void)
 
 #define SCALE_USERS 10000
 
+/* The listing's X-Total-Count now, or -1. */
+static long long listed_now(void)
+{
+	struct gotrue_user_page page;
+	struct gotrue_error err = {0};
+	long long total = -1;
+
+	if (gotrue_admin_list_users(client, 1, 1, &page, &err) == 0)
+		total = page.total;
+	gotrue_user_page_clear(&page);
+	gotrue_error_clear(&err);
+	return total;
+}
+
+static bool in_cache(const char *name)
+{
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	struct gotrue_cache_pw p;
+	bool found = false;
+
+	gotrue_cache_init(&c, cache_path);
+	if (gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK) {
+		found = gotrue_cache_getpwnam(v, name, &p) == GOTRUE_CACHE_OK;
+		gotrue_cache_release(&c);
+	}
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	return found;
+}
+
+static int count_user(void *ctx, const struct gotrue_user *u)
+{
+	(void)u;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* One user who writes three 8 kB values into user_metadata is over max_response (16 KiB here,
+ * as three 400 kB values are over the default 1 MiB) on a page of its own: the sync used to fail
+ * on every run, so that nothing an administrator changed (a ban) reached the host. The page is
+ * fetched again in smaller pages; the big user alone is left out and named; everyone else syncs,
+ * and a ban set afterwards reaches the account index. */
+static void test_too_large(void)
+{
+	struct gotrue_sync_summary sum;
+	struct gotrue_error err = {0};
+	struct gotrue_account a;
+	struct gotrue_user u = {0};
+	const struct gotrue_left_out *l;
+	char meta[3 * 8300], big[8193];
+	char *big_id;
+	long long total;
+	long gets;
+	int r;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(meta, sizeof(meta), "{\"a\":\"%s\",\"b\":\"%s\",\"c\":\"%s\"}", big, big, big);
+	big_id = create("big@example.com", "{\"username\":\"big\"}", meta);
+	ok(big_id != NULL, "too large: a user with 24 kB of user_metadata");
+	total = listed_now();
+	gotrue_config_set(NULL, cfg, "max_response", "16K");
+	opt.per_page = 12;
+	emu_reset_counts(emu);
+	memset(&sum, 0, sizeof(sum));
+	r = gotrue_sync_run(NULL, cfg, &opt, &sum, &err);
+	is_int(r, 0, "too large: the sync succeeds (%s)", err.message);
+	gets = emu_count(emu, "GET /admin/users");
+	/* Newest first: the big user is on the first page; 12 = 2*2*3, so 12, 6, 3, then three
+	 * pages of 1, the rest of the range in pages of 3 and 6, and the second page of 12. */
+	is_int(gets, 9, "too large: the first page fetched again in pages that tile it");
+	l = big_id ? find_left(&sum, big_id, "over max_response (16384 bytes") : NULL;
+	ok(l != NULL && strstr(l->reason, "listing position 0 of") != NULL,
+	   "too large: the big user is left out, by id and position (%s)", l ? l->reason : "-");
+	is_int(sum.users_seen, total, "too large: every listed user seen once");
+	ok(!in_cache("big") && in_cache("alice") && in_cache("bob") && in_cache("dave") &&
+		   in_cache("frank"),
+	   "too large: the big user is not in the cache, the others are");
+	gotrue_sync_summary_clear(&sum);
+	gotrue_error_clear(&err);
+	{
+		/* A walk with nowhere to report such a user fails, naming it. */
+		struct gotrue_client *small = gotrue_client_new(NULL, cfg);
+		struct gotrue_user_walk walk = {.per_page = 12,
+						.members = GOTRUE_USER_MEMBERS_ACCOUNT,
+						.each = count_user,
+						.ctx = &r};
+
+		ok(small != NULL && gotrue_admin_each_user(small, &walk, &err) == -1 &&
+			   err.kind == GOTRUE_ERR_TOO_LARGE && big_id != NULL &&
+			   strstr(err.message, big_id) != NULL &&
+			   strstr(err.message, "16384 bytes") != NULL,
+		   "too large: a walk without a too_large hook fails naming the user (%s)",
+		   err.message);
+		gotrue_error_clear(&err);
+		gotrue_client_free(small);
+	}
+
+	/* The next change an administrator makes still reaches the host. */
+	ok(gotrue_admin_ban_user(client, alice_id, "48h", &u, &err) == 0, "too large: ban alice");
+	gotrue_user_clear(&u);
+	is_int(sync_now(NULL), 0, "too large: sync again");
+	r = gotrue_accounts_lookup(NULL, acct_path, "alice", &a);
+	ok(r == 0 && a.banned_until > time(NULL) + 47 * 3600,
+	   "too large: the ban reached the account index");
+	gotrue_account_clear(&a);
+	ok(gotrue_admin_ban_user(client, alice_id, "none", &u, &err) == 0, "too large: unban");
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+
+	/* With the old limit, one page fits again and the big user syncs. */
+	gotrue_config_set(NULL, cfg, "max_response", "1M");
+	ok(sync_now(NULL) == 0 && in_cache("big"), "too large: under 1 MiB the big user syncs");
+	ok(big_id != NULL && gotrue_admin_delete_user(client, big_id, &err) == 0,
+	   "too large: the big user deleted");
+	gotrue_error_clear(&err);
+	opt.per_page = 0;
+	free(big_id);
+}
+
+/* The account index has a size cap (what PAM's reader takes); a sync past it fails naming the
+ * cap and the user it was reached at, and keeps the old files. */
+static void test_index_cap(void)
+{
+	struct gotrue_error err = {0};
+	unsigned char *before, *after;
+	size_t blen, alen;
+	int r;
+
+	before = slurp(acct_path, &blen);
+	opt.accounts_max_size = 1000;
+	r = gotrue_sync_run(NULL, cfg, &opt, NULL, &err);
+	ok(r == -1 && err.kind == GOTRUE_ERR_TOO_LARGE, "index cap: the sync fails");
+	ok(strstr(err.message, "account index would pass its size cap of 1000 bytes at user ") !=
+			   NULL &&
+		   strstr(err.message, " listed") != NULL && strstr(err.message, "of -1") == NULL,
+	   "index cap: the error names the cap and the user count (%s)", err.message);
+	after = slurp(acct_path, &alen);
+	ok(before && after && blen == alen && memcmp(before, after, blen) == 0,
+	   "index cap: the old account index is kept");
+	opt.accounts_max_size = 0;
+	gotrue_error_clear(&err);
+	free(before);
+	free(after);
+}
+
+/* A user deleted while the listing runs moves the users after it one place back, so that a page
+ * can skip one: X-Total-Count fell, and the listing is done again. */
+struct deleter {
+	char **ids;
+	size_t n, done;
+	long after_gets; /* start once this many pages were asked for */
+	long every_ms;	 /* 0: delete one only */
+	volatile bool stop;
+};
+
+static void *deleter_main(void *arg)
+{
+	struct deleter *d = arg;
+	struct gotrue_error err = {0};
+	int waited;
+
+	for (waited = 0; emu_count(emu, "GET /admin/users") < d->after_gets && waited < 1000;
+	     waited++)
+		usleep(10000);
+	while (d->done < d->n && !d->stop) {
+		if (gotrue_admin_delete_user(client, d->ids[d->done], &err) == 0)
+			d->done++;
+		else
+			diag("delete: %s", err.message);
+		gotrue_error_clear(&err);
+		if (d->every_ms == 0)
+			break;
+		usleep((useconds_t)d->every_ms * 1000);
+	}
+	return NULL;
+}
+
+static int run_deleting(struct deleter *d, struct gotrue_error *err)
+{
+	pthread_t th;
+	int rc;
+
+	emu_reset_counts(emu); /* and faults: every page now takes 150 ms, so that the listing
+				* is still running when a user goes */
+	emu_fault(emu, "{\"path\":\"/admin/users\",\"method\":\"GET\",\"kind\":\"delay\","
+		       "\"ms\":150,\"count\":-1}");
+	if (pthread_create(&th, NULL, deleter_main, d) != 0)
+		return -2;
+	rc = gotrue_sync_run(NULL, cfg, &opt, NULL, err);
+	d->stop = true;
+	pthread_join(th, NULL);
+	return rc;
+}
+
+static void test_deleted_meanwhile(void)
+{
+	struct gotrue_error err = {0};
+	struct deleter d = {0};
+	char *ids[16], email[64], app[64];
+	unsigned char *before, *after;
+	size_t i, blen, alen, made = 0;
+	long pages;
+	int rc;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(email, sizeof(email), "gone%zu@example.com", i);
+		snprintf(app, sizeof(app), "{\"username\":\"gone%zu\"}", i);
+		ids[i] = create(email, app, NULL);
+		made += ids[i] != NULL;
+	}
+	is_int(made, 16, "deleted meanwhile: 16 users to delete");
+	ok(sync_now(NULL) == 0 && in_cache("gone15"), "deleted meanwhile: they are synced");
+	opt.per_page = 4;
+	pages = (listed_now() + 3) / 4;
+	/* The newest user (gone15, listed first) goes after the first page was answered. */
+	d.ids = &ids[15];
+	d.n = 1;
+	d.after_gets = 2;
+	rc = run_deleting(&d, &err);
+	is_int(rc, 0, "deleted meanwhile: the sync succeeds (%s)", err.message);
+	ok(emu_count(emu, "GET /admin/users") > pages,
+	   "deleted meanwhile: the listing was done again (%ld requests for %ld pages)",
+	   emu_count(emu, "GET /admin/users"), pages);
+	ok(d.done == 1 && !in_cache("gone15") && in_cache("gone14") && in_cache("gone0") &&
+		   in_cache("alice"),
+	   "deleted meanwhile: the deleted user is gone, everyone else is there");
+	gotrue_error_clear(&err);
+
+	/* Deletions all along: three listings, each cut short, and the old files stay. */
+	before = slurp(acct_path, &blen);
+	memset(&d, 0, sizeof(d));
+	d.ids = ids;
+	d.n = 15;
+	d.after_gets = 1;
+	d.every_ms = 120;
+	rc = run_deleting(&d, &err);
+	ok(rc == -1 && strstr(err.message, "kept changing under 3 listings") != NULL,
+	   "deleted all along: the sync fails closed (%s)", err.message);
+	after = slurp(acct_path, &alen);
+	ok(before && after && blen == alen && memcmp(before, after, blen) == 0,
+	   "deleted all along: the old account index is kept");
+	emu_clear_faults(emu);
+	for (i = 0; i < 16; i++) /* those deleted already answer 404 */
+		gotrue_admin_delete_user(client, ids[i], &err);
+	gotrue_error_clear(&err);
+	for (i = 0; i < 16; i++)
+		free(ids[i]);
+	free(before);
+	free(after);
+	opt.per_page = 0;
+	ok(sync_now(NULL) == 0 && !in_cache("gone0"), "deleted meanwhile: a quiet sync again");
+}
+
 static bool left_out(const struct gotrue_sync_summary *sum, const char *name)
 {
 	size_t i;
@@ -1058,6 +1316,9 @@ int main(void)
 	test_accounts_escapes();
 	test_partway();
 	test_one_user();
+	test_too_large();
+	test_index_cap();
+	test_deleted_meanwhile();
 	test_scale();
 	test_index_fails();
 	test_admission();

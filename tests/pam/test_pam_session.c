@@ -2,9 +2,10 @@
  * auth -> account -> setcred -> open -> close revokes exactly once and leaves the store empty, also
  * when authenticate runs in a forked child that hands back only its PAM environment (as sshd does);
  * close after the access token expired refreshes first; 50 parallel sessions; the old-server policy
- * (v2.69 ends every session on logout); sudo, whose PAM_USER is the target user by open_session;
- * closing a session the refresh pass found revoked; a login refreshing the user's account entry
- * (index and NSS cache) only when it changed; and chauthtok. */
+ * (v2.69 ends every session on logout: old_server_logout = forget sends none, global lets the last
+ * local session revoke), across two hosts and for chauthtok; sudo, whose PAM_USER is the target
+ * user by open_session; closing a session the refresh pass found revoked; a login refreshing the
+ * user's account entry (index and NSS cache) only when it changed; and chauthtok. */
 #include <config.h>
 
 #include <signal.h>
@@ -306,9 +307,10 @@ static void test_parallel(struct env *v)
 	is_int(pt_store_count(v->state_dir), 0, "parallel: store empty");
 }
 
-/* v2.69 ends every session of the user on /logout: the other local sessions must survive until
- * the last one closes. */
-static void test_old_server(void)
+/* v2.69 ends every session of the user on /logout. With old_server_logout = global the other
+ * local sessions survive until the last one closes, which revokes; with forget (the default) no
+ * close sends a /logout, and the session left is still good on the server after every close. */
+static void test_old_server(const char *policy)
 {
 	static const char *const args[] = {"--mode", "v2.69", NULL};
 	struct gotrue_config *cfg = NULL;
@@ -320,18 +322,22 @@ static void test_old_server(void)
 	struct pt_conv c[3];
 	pam_handle_t *pamh[3];
 	const char *env;
-	char id3[33] = "", *spent = NULL;
+	char id3[33] = "", *spent = NULL, extra[64], name[32];
+	bool global = strcmp(policy, "global") == 0;
 	struct env v;
 	int i, rc;
 
-	if (setup(&v, "old", args, NULL) != 0) {
-		ok(0, "old server: setup");
+	snprintf(extra, sizeof(extra), "old_server_logout = %s\n", policy);
+	snprintf(name, sizeof(name), "old-%s", policy);
+	if (setup(&v, name, args, extra) != 0) {
+		ok(0, "old server (%s): setup", policy);
 		teardown(&v);
 		return;
 	}
 	for (i = 0; i < 3; i++) {
 		pamh[i] = start(&v, &c[i], PASSWORD);
-		is_int(pt_login(pamh[i]), PAM_SUCCESS, "old server: session %d open", i + 1);
+		is_int(pt_login(pamh[i]), PAM_SUCCESS, "old server (%s): session %d open", policy,
+		       i + 1);
 	}
 	env = pam_getenv(pamh[2], "GOTRUE_SESSION_HANDLE");
 	if (env != NULL)
@@ -339,11 +345,12 @@ static void test_old_server(void)
 	emu_reset_counts(v.e);
 	for (i = 0; i < 2; i++) {
 		rc = pam_close_session(pamh[i], 0);
-		is_int(rc, PAM_SUCCESS, "old server: close %d", i + 1);
+		is_int(rc, PAM_SUCCESS, "old server (%s): close %d", policy, i + 1);
 		pam_end(pamh[i], rc);
 	}
-	is_int(emu_count(v.e, "POST /logout"), 0, "old server: no logout while a session remains");
-	is_int(pt_store_count(v.state_dir), 1, "old server: closed records removed");
+	is_int(emu_count(v.e, "POST /logout"), 0,
+	       "old server (%s): no logout while a session remains", policy);
+	is_int(pt_store_count(v.state_dir), 1, "old server (%s): closed records removed", policy);
 
 	/* The remaining session's refresh token still works (as gotruectl refresh would use it). */
 	cfg = gotrue_config_new();
@@ -353,7 +360,8 @@ static void test_old_server(void)
 	    (client = gotrue_client_new(NULL, cfg)) != NULL &&
 	    gotrue_store_read(store, id3, &rec) == 0) {
 		rc = gotrue_refresh(client, rec.refresh_token, &s, &err);
-		is_int(rc, 0, "old server: the last session's refresh token still works");
+		is_int(rc, 0, "old server (%s): the last session's refresh token still works",
+		       policy);
 		if (rc == 0) {
 			gotrue_wipe_free_str(rec.access_token);
 			gotrue_wipe_free_str(rec.refresh_token);
@@ -364,18 +372,21 @@ static void test_old_server(void)
 			gotrue_store_write(store, &rec);
 		}
 	} else {
-		ok(0, "old server: record of the last session");
+		ok(0, "old server (%s): record of the last session", policy);
 	}
 	rc = pam_close_session(pamh[2], 0);
-	is_int(rc, PAM_SUCCESS, "old server: last close");
+	is_int(rc, PAM_SUCCESS, "old server (%s): last close", policy);
 	pam_end(pamh[2], rc);
-	is_int(emu_count(v.e, "POST /logout"), 1, "old server: the last one revokes");
-	is_int(pt_store_count(v.state_dir), 0, "old server: store empty");
+	is_int(emu_count(v.e, "POST /logout"), global ? 1 : 0,
+	       global ? "old server (global): the last one revokes"
+		      : "old server (forget): the last one sends no logout either");
+	is_int(pt_store_count(v.state_dir), 0, "old server (%s): store empty", policy);
 	gotrue_session_clear(&s);
 	gotrue_error_clear(&err);
 	if (spent != NULL && client != NULL)
-		ok(gotrue_refresh(client, spent, &s, &err) != 0,
-		   "old server: after the last close the family is revoked");
+		is_int(gotrue_refresh(client, spent, &s, &err) != 0, global,
+		       global ? "old server (global): after the last close the family is revoked"
+			      : "old server (forget): the session was only forgotten here");
 	gotrue_session_clear(&s);
 	gotrue_error_clear(&err);
 	gotrue_wipe_free_str(spent);
@@ -383,6 +394,131 @@ static void test_old_server(void)
 	gotrue_store_close(store);
 	gotrue_client_free(client);
 	gotrue_config_free(cfg);
+	teardown(&v);
+}
+
+/* One refresh pass over @state_dir that refreshes every session; its summary. */
+static struct gotrue_refresh_summary refresh_all(const struct env *v, const char *state_dir)
+{
+	struct gotrue_refresh_summary sum = {0};
+	struct gotrue_refresh_opts opts;
+	struct gotrue_config *cfg = gotrue_config_new();
+
+	gotrue_refresh_opts_init(&opts);
+	opts.margin = 100000000; /* every token is due */
+	if (cfg != NULL && gotrue_config_load_file(NULL, cfg, v->conf, false) == 0 &&
+	    gotrue_config_set(NULL, cfg, "state_dir", state_dir) == 0)
+		gotrue_refresh_pass(NULL, cfg, &opts, &sum);
+	else
+		sum.failed = 1;
+	gotrue_config_free(cfg);
+	return sum;
+}
+
+/* Alice signed in on two hosts (two state directories, one server). Closing the session on the
+ * first: on a current server one scope=local logout; on v2.69 by default no logout at all, so
+ * that her session on the other host (and in the web application) lives on; on v2.69 with
+ * old_server_logout = global the close ends it, which is what that setting opts in to. */
+static void test_two_hosts(const char *mode, const char *policy)
+{
+	const char *const args[] = {"--mode", mode, NULL};
+	struct gotrue_refresh_summary sum;
+	struct pt_conv ca, cb;
+	pam_handle_t *a, *b;
+	char name[48], extra[64], other[600], svc[64], svc_args[1200];
+	bool ends_all = strcmp(mode, "v2.69") == 0 && strcmp(policy, "global") == 0;
+	bool logs_out = strcmp(mode, "current") == 0 || ends_all;
+	struct env v;
+	int rc;
+
+	snprintf(name, sizeof(name), "hosts-%s-%s", mode, policy);
+	snprintf(extra, sizeof(extra), "old_server_logout = %s\n", policy);
+	if (setup(&v, name, args, extra) != 0) {
+		ok(0, "two hosts (%s, %s): setup", mode, policy);
+		teardown(&v);
+		return;
+	}
+	/* Host B: the same config with a state directory of its own. */
+	snprintf(other, sizeof(other), "%s-b", v.state_dir);
+	snprintf(svc, sizeof(svc), "%s-b", name);
+	snprintf(svc_args, sizeof(svc_args), "conf=%s state_dir=%s", v.conf, other);
+	a = start(&v, &ca, PASSWORD);
+	memset(&cb, 0, sizeof(cb));
+	cb.answers[0] = PASSWORD;
+	b = pt_service(svc, svc_args) == 0 ? pt_start(svc, "alice", &cb) : NULL;
+	ok(pt_login(a) == PAM_SUCCESS && pt_login(b) == PAM_SUCCESS &&
+		   pt_store_count(v.state_dir) == 1 && pt_store_count(other) == 1,
+	   "two hosts (%s, %s): alice signed in on both", mode, policy);
+	emu_reset_counts(v.e);
+	rc = pam_close_session(a, 0);
+	is_int(rc, PAM_SUCCESS, "two hosts (%s, %s): close on host A", mode, policy);
+	pam_end(a, rc);
+	is_int(emu_count(v.e, "POST /logout"), logs_out ? 1 : 0, "two hosts (%s, %s): %s", mode,
+	       policy, logs_out ? "one logout" : "no logout: the session is forgotten");
+	is_int(pt_store_count(v.state_dir), 0, "two hosts (%s, %s): host A's record is gone", mode,
+	       policy);
+	sum = refresh_all(&v, other);
+	if (ends_all)
+		ok(sum.refreshed == 0 && sum.revoked == 1,
+		   "two hosts (v2.69, global): host A's logout ended host B's session too");
+	else
+		ok(sum.refreshed == 1 && sum.failed == 0 && sum.revoked == 0,
+		   "two hosts (%s, %s): host B's session still refreshes", mode, policy);
+	rc = pam_close_session(b, 0);
+	is_int(rc, PAM_SUCCESS, "two hosts (%s, %s): close on host B", mode, policy);
+	pam_end(b, rc);
+	is_int(pt_store_count(other), 0, "two hosts (%s, %s): host B's record is gone", mode,
+	       policy);
+	teardown(&v);
+}
+
+/* chauthtok on v2.69 says beforehand what it ends; by default its temporary sessions are only
+ * forgotten (a /logout would end every session of the user), with global they are signed out,
+ * and that ends the user's other session. */
+static void test_chauthtok_old(const char *policy)
+{
+	static const char *const args[] = {"--mode", "v2.69", NULL};
+	struct gotrue_refresh_summary sum;
+	struct pt_conv c, other;
+	pam_handle_t *pamh, *live;
+	bool global = strcmp(policy, "global") == 0;
+	char name[32], extra[64];
+	struct env v;
+	int rc;
+
+	snprintf(name, sizeof(name), "chauthtok-%s", policy);
+	snprintf(extra, sizeof(extra), "old_server_logout = %s\n", policy);
+	if (setup(&v, name, args, extra) != 0) {
+		ok(0, "chauthtok old (%s): setup", policy);
+		teardown(&v);
+		return;
+	}
+	live = start(&v, &other, PASSWORD);
+	is_int(pt_login(live), PAM_SUCCESS, "chauthtok old (%s): another session open", policy);
+	emu_reset_counts(v.e);
+	memset(&c, 0, sizeof(c));
+	c.answers[0] = PASSWORD;
+	c.answers[1] = "New-Secret-42";
+	c.answers[2] = "New-Secret-42";
+	pamh = pt_start(v.service, "alice", &c);
+	rc = pam_chauthtok(pamh, 0);
+	is_int(rc, PAM_SUCCESS, "chauthtok old (%s): changed", policy);
+	pam_end(pamh, rc);
+	ok(strstr(c.told,
+		  global ? "signs you out of every session: on every host and in the web "
+			   "application"
+			 : "keeps your other sessions (on other hosts and in the web application) "
+			   "signed in") != NULL,
+	   "chauthtok old (%s): told beforehand (%s)", policy, c.told);
+	ok(global ? emu_count(v.e, "POST /logout") >= 1 : emu_count(v.e, "POST /logout") == 0,
+	   "chauthtok old (%s): %s", policy,
+	   global ? "the temporary session signed out" : "no logout");
+	sum = refresh_all(&v, v.state_dir);
+	ok(global ? sum.refreshed == 0 && sum.revoked == 1 : sum.refreshed == 1 && sum.failed == 0,
+	   "chauthtok old (%s): the other session %s", policy,
+	   global ? "was ended" : "still refreshes");
+	rc = pam_close_session(live, 0);
+	pam_end(live, rc);
 	teardown(&v);
 }
 
@@ -812,7 +948,13 @@ int main(void)
 	test_chauthtok(&v);
 	teardown(&v);
 	test_expired();
-	test_old_server();
+	test_old_server("global");
+	test_old_server("forget");
+	test_two_hosts("v2.69", "forget");
+	test_two_hosts("v2.69", "global");
+	test_two_hosts("current", "forget");
+	test_chauthtok_old("forget");
+	test_chauthtok_old("global");
 	pt_cleanup();
 	return done_testing();
 }

@@ -284,6 +284,19 @@ allow_all_users = no")
 	[ $rc -eq 0 ] && out_has 'u3@example.org' && ! grep -q '\[#' "$T/err"
 	ok $? "$m admin users list --all human output, no progress bar off a terminal"
 
+	# A user over max_response on its own: left out with a line on stderr, the rest listed.
+	big=$(head -c 20000 /dev/zero | tr '\0' x)
+	big_id=$(emu_create_user "big@example.org" "$PW" "{\"user_metadata\":{\"a\":\"$big\"}}")
+	cp "$CONF" "$T/small.conf"
+	echo "max_response = 16K" >>"$T/small.conf"
+	"$GOTRUECTL" --conf "$T/small.conf" admin users list --all --per-page 4 \
+		</dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 0 ] && [ -n "$big_id" ] && out_has 'u3@example.org' && ! out_has 'big@example.org' &&
+		grep -q "left out: the user at listing position 0 of [0-9]* (id $big_id) is over max_response (16384 bytes)" "$T/err"
+	ok $? "$m admin users list --all leaves out a user over max_response and says so"
+	run admin users delete "$big_id"
+
 	# On a terminal (script(1) gives one; it runs $SHELL, nologin for nobody under distcheck), --all draws a progress bar on stderr.
 	if command -v script >/dev/null 2>&1; then
 		SHELL=/bin/sh script -qec "'$GOTRUECTL' --conf '$CONF' admin users list --all --per-page 3" \

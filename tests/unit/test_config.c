@@ -46,6 +46,8 @@ static void test_defaults(void)
 	ok(cfg->allow_groups != NULL && cfg->allow_groups[0] == NULL, "default allow_groups empty");
 	ok(cfg->local_groups != NULL && cfg->local_groups[0] == NULL, "default local_groups empty");
 	is_int(cfg->revoked_session, GOTRUE_REVOKED_LOG, "default revoked_session log");
+	is_int(cfg->old_server_logout, GOTRUE_OLD_LOGOUT_FORGET,
+	       "default old_server_logout forget");
 	is_str(cfg->state_dir, GOTRUE_STATEDIR, "default state_dir");
 	ok(!cfg->debug, "default debug off");
 	ok(cfg->api_key == NULL && cfg->jwt_secret == NULL && cfg->service_role_key == NULL,
@@ -154,6 +156,10 @@ static const struct case_ cases[] = {
 	{"revoked_session", "terminate", 0},
 	{"revoked_session", "kill", -1},
 	{"revoked_session", "", -1},
+	{"old_server_logout", "forget", 0},
+	{"old_server_logout", "global", 0},
+	{"old_server_logout", "local", -1},
+	{"old_server_logout", "", -1},
 	{"state_dir", "/var/lib/gotrue", 0},
 	{"state_dir", "var/lib/gotrue", -1},
 	{"debug", NULL, 0},
@@ -255,6 +261,8 @@ static void test_values(void)
 	is_int(cfg->uid_max, 200000, "uid_max decimal");
 	set(cfg, "revoked_session", "terminate");
 	is_int(cfg->revoked_session, GOTRUE_REVOKED_TERMINATE, "revoked_session=terminate");
+	set(cfg, "old_server_logout", "global");
+	is_int(cfg->old_server_logout, GOTRUE_OLD_LOGOUT_GLOBAL, "old_server_logout=global");
 	set(cfg, "debug", NULL);
 	ok(cfg->debug, "bare debug sets the flag");
 	set(cfg, "debug", "no");
@@ -593,6 +601,17 @@ static void test_check(void)
 	is_int(check(cfg, &r), 0, "email_fallback with one domain: fine");
 	is_int(r.warnings, 0, "email_fallback with one domain: no warning");
 	set(cfg, "email_fallback", "no");
+	/* Opting in to an old server's logout that ends every session is said plainly. */
+	set(cfg, "old_server_logout", "global");
+	is_int(check(cfg, &r), 0, "old_server_logout = global: no problem");
+	ok(strstr(r.text, "warning: old_server_logout = global") != NULL &&
+		   strstr(r.text, "every session") != NULL,
+	   "old_server_logout = global: warned what it ends");
+	set(cfg, "server", "current");
+	check(cfg, &r);
+	is_int(r.warnings, 0, "old_server_logout = global on a current server: no warning");
+	set(cfg, "server", "auto");
+	set(cfg, "old_server_logout", "forget");
 	ok(strstr(tu_captured, "super-secret") == NULL && strstr(r.text, "super-secret") == NULL,
 	   "check never shows the secret");
 

@@ -387,6 +387,47 @@ static void test_depth(void)
 	free(doc);
 }
 
+/* The first user of a page cut at max_response (lib/api_admin.c reports such a user by id). */
+#define UUID1 "da408f30-44a6-4629-ba65-1e5305356957"
+
+static int first_id(const char *doc, char *id)
+{
+	return gotrue_listing_first_id(doc, strlen(doc), id);
+}
+
+static void test_first_id(void)
+{
+	static const char cut[] = "{\"users\":[{\"id\":\"" UUID1 "\",\"aud\":\"auth";
+	static const char two_users[] = "{\"users\":[{\"id\":\"" UUID1 "\"}],\"users\":[5]}";
+	char id[GOTRUE_LISTING_ID_LEN + 1], msg[200];
+	size_t idlen = strlen("{\"users\":[{\"id\":\"" UUID1 "\"");
+
+	ok(first_id(cut, id) == 1 && strcmp(id, UUID1) == 0, "first_id: found");
+	ok(first_id(" {\n \"users\" : [ { \"id\" : \"" UUID1 "\"", id) == 1 &&
+		   strcmp(id, UUID1) == 0,
+	   "first_id: found with whitespace");
+	is_int(gotrue_listing_first_id(cut, idlen - 1, id), 0,
+	       "first_id: a page cut inside the id is a user without one");
+	ok(id[0] == '\0', "first_id: and no id is given");
+	is_int(gotrue_listing_first_id(cut, idlen, id), 1, "first_id: cut right after the id");
+	is_int(first_id("{\"users\":[{\"aud\":\"x\",\"id\":\"" UUID1 "\"", id), 0,
+	       "first_id: an id that is not the first member is not taken");
+	is_int(first_id("{\"users\":[{\"id\":\"not-a-uuid-but-36-characters-long-xx\"}", id), 0,
+	       "first_id: an id that is no UUID is not taken");
+	is_int(first_id("{\"users\":[{\"i\\u0064\":\"" UUID1 "\"", id), 0,
+	       "first_id: an escaped key is not matched");
+	is_int(first_id("\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"", id), -1,
+	       "first_id: a JSON string is no page");
+	is_int(first_id("{\"aud\":\"x\",\"users\":[{", id), -1,
+	       "first_id: a page that does not start with users");
+	is_int(first_id("{\"users\":[]}", id), -1, "first_id: a page without a user");
+	is_int(first_id("", id), -1, "first_id: nothing");
+	ok(listing_first_id_ok(PAGE, strlen(PAGE), msg, sizeof(msg)),
+	   "first_id: agrees with json-c on a real page (%s)", msg);
+	ok(listing_first_id_ok(two_users, strlen(two_users), msg, sizeof(msg)),
+	   "first_id: a second users member is left to the scanner (%s)", msg);
+}
+
 int main(void)
 {
 	test_real_page();
@@ -396,5 +437,6 @@ int main(void)
 	test_malformed();
 	test_truncation();
 	test_depth();
+	test_first_id();
 	return done_testing();
 }
