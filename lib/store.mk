@@ -2,3 +2,5 @@
 # (directory, locks, reads and in-place writes), its two-slot file and its JSON record.
 lib_libgotrue_la_SOURCES += lib/store.c lib/store.h lib/store_file.c lib/store_file.h \
 	lib/store_record.c
+# The local failure throttle (its table lives in the state directory beside the store).
+lib_libgotrue_la_SOURCES += lib/throttle.c lib/throttle.h

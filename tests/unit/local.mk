@@ -6,7 +6,8 @@ UNIT_TESTS = \
 	tests/unit/test_link \
 	tests/unit/test_user \
 	tests/unit/test_jwt \
-	tests/unit/test_listing
+	tests/unit/test_listing \
+	tests/unit/test_throttle
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -25,3 +26,5 @@ tests_unit_test_jwt_LDADD = $(TEST_CORE_LIBS)
 EXTRA_DIST += tests/unit/core_util.h
 tests_unit_test_listing_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_unit_test_listing_LDADD = $(TEST_CORE_LIBS)
+tests_unit_test_throttle_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_unit_test_throttle_LDADD = $(TEST_CORE_LIBS)
