@@ -68,6 +68,38 @@ static void fail(struct gotrue_throttle *t, const char *user, const char *host, 
 		diag("fail(%s, %s) failed", user, host);
 }
 
+static void note(void *ctx, bool warning, const char *problem)
+{
+	if (warning && strstr(problem, "throttle_user_failures and throttle_host_failures are 0"))
+		*(int *)ctx += 1;
+}
+
+/* The four keys: ranges, 0 turning a limit off, and config check's warning with both off. */
+static void test_config(void)
+{
+	struct gotrue_config *c = gotrue_config_new();
+	int warned = 0;
+
+	if (!ok(c != NULL, "a config"))
+		return;
+	tu_capture_begin();
+	is_int(gotrue_config_set(NULL, c, "throttle_user_failures", "0"), 0, "user limit 0: off");
+	is_int(gotrue_config_set(NULL, c, "throttle_host_failures", "100"), 0, "host limit 100");
+	is_int(gotrue_config_set(NULL, c, "throttle_host_failures", "101"), -1, "101: refused");
+	is_int(gotrue_config_set(NULL, c, "throttle_interval", "0"), -1, "interval 0: refused");
+	is_int(gotrue_config_set(NULL, c, "throttle_unlock_time", "0"), -1,
+	       "unlock time 0 (never): refused");
+	is_int(gotrue_config_set(NULL, c, "throttle_unlock_time", "86400"), 0, "unlock time 1 day");
+	tu_capture_end();
+	is_int(c->throttle_host_failures, 100, "a refused value leaves the last good one");
+	gotrue_config_check(NULL, c, note, &warned);
+	is_int(warned, 0, "one limit on: no warning");
+	gotrue_config_set(NULL, c, "throttle_host_failures", "0");
+	gotrue_config_check(NULL, c, note, &warned);
+	is_int(warned, 1, "both limits 0: config check warns");
+	gotrue_config_free(c);
+}
+
 static void test_host_key(void)
 {
 	static const char *const cases[][2] = {
@@ -379,6 +411,7 @@ int main(void)
 	cfg->throttle_interval = 60;
 	cfg->throttle_unlock_time = 30;
 
+	test_config();
 	test_host_key();
 	img = gotrue_throttle_image_new(64, 64, 16, &len);
 	if (ok(img != NULL && gotrue_throttle_open_image(img, len, &t) == 0, "a 64+64 table"))
