@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "secure.h"
+#include "throttle.h"
 
 #define DEFAULT_TIMEOUT		10L
 #define DEFAULT_CONNECT_TIMEOUT 5L
@@ -27,11 +28,17 @@
 #define DEFAULT_JWT_LEEWAY	30L
 /* The high half of the 31-bit uid space: clear of distribution ranges and of systemd's
  * dynamic users (61184..65519) and container ranges (524288..1879048191). */
-#define DEFAULT_UID_MIN	    0x70000000UL
-#define DEFAULT_UID_MAX	    0x7fff0000UL
-#define DEFAULT_HOME	    "/home/%u"
-#define DEFAULT_SHELL	    "/bin/bash"
-#define PUBLIC_KEY_MAX_SIZE (64 * 1024)
+#define DEFAULT_UID_MIN 0x70000000UL
+#define DEFAULT_UID_MAX 0x7fff0000UL
+#define DEFAULT_HOME	"/home/%u"
+#define DEFAULT_SHELL	"/bin/bash"
+/* pam_faillock's interval and unlock time; its deny=3 is for one local password, where a GoTrue
+ * user may type a password on several hosts: 5. A host (a NAT, a jump host) speaks for many. */
+#define DEFAULT_THROTTLE_USER_FAILURES 5L
+#define DEFAULT_THROTTLE_HOST_FAILURES 20L
+#define DEFAULT_THROTTLE_INTERVAL      900L
+#define DEFAULT_THROTTLE_UNLOCK_TIME   600L
+#define PUBLIC_KEY_MAX_SIZE	       (64 * 1024)
 
 /* Where an option came from, for log lines: a file and line, or a module argument. */
 struct where {
@@ -116,6 +123,14 @@ static const struct option_def options[] = {
 	 "forget or global"},
 	{"state_dir", OPT_PATH, FIELD(state_dir), 0, 0, NO_SECRET, "an absolute path"},
 	{"debug", OPT_BOOL, FIELD(debug), 0, 0, NO_SECRET, "no value, or yes/no/true/false/1/0"},
+	{"throttle_user_failures", OPT_LONG, FIELD(throttle_user_failures), 0,
+	 GOTRUE_THROTTLE_FAILURES_MAX, NO_SECRET, "0..100 failures (0: no per-user limit)"},
+	{"throttle_host_failures", OPT_LONG, FIELD(throttle_host_failures), 0,
+	 GOTRUE_THROTTLE_FAILURES_MAX, NO_SECRET, "0..100 failures (0: no per-host limit)"},
+	{"throttle_interval", OPT_LONG, FIELD(throttle_interval), 1, 86400, NO_SECRET,
+	 "1..86400 seconds"},
+	{"throttle_unlock_time", OPT_LONG, FIELD(throttle_unlock_time), 1, 86400, NO_SECRET,
+	 "1..86400 seconds"},
 	/* Accepted as names only so that the refusal can say what to do instead. */
 	{"api_key", OPT_INLINE_SECRET, 0, 0, 0, NO_SECRET, "api_key_file"},
 	{"service_role_key", OPT_INLINE_SECRET, 0, 0, 0, NO_SECRET, "service_role_key_file"},
@@ -598,6 +613,10 @@ struct gotrue_config *gotrue_config_new(void)
 	cfg->uid_min = DEFAULT_UID_MIN;
 	cfg->uid_max = DEFAULT_UID_MAX;
 	cfg->revoked_session = GOTRUE_REVOKED_LOG;
+	cfg->throttle_user_failures = DEFAULT_THROTTLE_USER_FAILURES;
+	cfg->throttle_host_failures = DEFAULT_THROTTLE_HOST_FAILURES;
+	cfg->throttle_interval = DEFAULT_THROTTLE_INTERVAL;
+	cfg->throttle_unlock_time = DEFAULT_THROTTLE_UNLOCK_TIME;
 	/* jwt_algs stays NULL: the allow-list then follows from the configured key type. Other
 	 * lists start empty rather than NULL so that callers can iterate without a check. */
 	cfg->jwt_aud = strdup(DEFAULT_JWT_AUD);
@@ -1062,5 +1081,9 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			"the web application");
 	if (cfg->state_dir == NULL || cfg->state_dir[0] != '/')
 		problem(&c, "state_dir must be an absolute path");
+	if (cfg->throttle_user_failures == 0 && cfg->throttle_host_failures == 0)
+		warning(&c, "throttle_user_failures and throttle_host_failures are 0: one guesser "
+			    "can spend this host's request allowance at GoTrue and lock every user "
+			    "out");
 	return c.count;
 }

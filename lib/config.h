@@ -68,6 +68,11 @@ struct gotrue_config {
 	enum gotrue_old_server_logout old_server_logout; /* forget | global; default forget */
 	char *state_dir;				 /* default GOTRUE_STATEDIR */
 	bool debug;
+	/* the local failure throttle (lib/throttle.h); a limit of 0 turns that limit off */
+	long throttle_user_failures; /* per login name, default 5, 0..100 */
+	long throttle_host_failures; /* per remote host, default 20, 0..100 */
+	long throttle_interval;	     /* seconds failures are remembered, default 900 */
+	long throttle_unlock_time;   /* seconds a bucket stays locked, default 600 */
 	/* Plain http:// to any loopback port, not only to ports below 1024 that only root can
 	 * listen on: for test servers on ephemeral ports, never for production. */
 	bool insecure_http_for_testing;

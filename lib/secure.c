@@ -394,3 +394,45 @@ int gotrue_flock_wait(int fd, int timeout_ms)
 		waited_ms += 10;
 	}
 }
+
+int gotrue_open_dir(pam_handle_t *pamh, const char *path, mode_t mode, bool create)
+{
+	mode_t forbidden = (mode & 077) == 0 ? 077 : 022;
+	struct stat st;
+	int fd = -1, rc;
+
+	if (create && mkdir(path, mode) != 0 && errno != EEXIST) {
+		rc = -errno;
+		gotrue_log(pamh, LOG_ERR, "cannot create directory; path=%s error=%s", path,
+			   strerror(-rc));
+		goto cleanup;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc != -ENOENT || create)
+			gotrue_log(pamh, LOG_ERR, "cannot open directory; path=%s error=%s", path,
+				   strerror(-rc));
+		goto cleanup;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		goto cleanup;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		gotrue_log(pamh, LOG_ERR,
+			   "refusing a directory not owned by root; path=%s owner=%lu", path,
+			   (unsigned long)st.st_uid);
+		rc = -EPERM;
+	} else if ((st.st_mode & forbidden) != 0) {
+		gotrue_log(pamh, LOG_ERR, "refusing a directory with mode %04o; path=%s",
+			   (unsigned int)(st.st_mode & 07777), path);
+		rc = -EPERM;
+	} else {
+		rc = fd;
+		fd = -1;
+	}
+cleanup:
+	close_fd(&fd);
+	return rc;
+}

@@ -57,6 +57,14 @@ void gotrue_replace_abort(struct gotrue_replacement *r);
  * record writes made durable together (the refresh pass, lib/store.c). 0 or -errno. */
 int gotrue_sync_dir(const char *dir);
 
+/* A directory to keep state in: created with @mode where missing (mkdir(2) never follows a planted
+ * link), then opened with O_DIRECTORY|O_NOFOLLOW and checked on the descriptor: owned by root (or
+ * geteuid(), for tests run as a user), and not writable by group or others; with a @mode that
+ * gives group and others nothing (0700), not accessible to them at all. @create false: a missing
+ * directory is -ENOENT, unlogged. Returns the descriptor (O_RDONLY|O_CLOEXEC), or -errno after
+ * logging why, naming the path. */
+int gotrue_open_dir(pam_handle_t *pamh, const char *path, mode_t mode, bool create);
+
 /* flock(@fd, LOCK_EX), waiting at most @timeout_ms (-1: as long as it takes). flock(2) has no
  * timeout of its own and a signal-based one is not ours to use inside a PAM caller, so this
  * polls LOCK_NB every 10 ms. 0, -EWOULDBLOCK when the time ran out, or another -errno. */

@@ -115,43 +115,10 @@ cleanup:
 	return rc;
 }
 
-/* A directory we may keep tokens under: a real directory (the open used O_NOFOLLOW), owned by
- * root or by us, and that nobody else can write (or, with @private, even list). */
-static int check_dir(pam_handle_t *pamh, const char *path, bool private_dir)
-{
-	struct stat st;
-	mode_t forbidden = private_dir ? 077 : 022;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		gotrue_log(pamh, LOG_ERR, "cannot open store directory; path=%s error=%s", path,
-			   strerror(errno));
-		goto cleanup;
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		gotrue_log(pamh, LOG_ERR, "refusing a store directory not owned by root; path=%s",
-			   path);
-		rc = -EPERM;
-	} else if ((st.st_mode & forbidden) != 0) {
-		gotrue_log(pamh, LOG_ERR, "refusing a store directory with mode %04o; path=%s",
-			   (unsigned int)(st.st_mode & 07777), path);
-		rc = -EPERM;
-	}
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 struct gotrue_store *gotrue_store_open(pam_handle_t *pamh, const char *state_dir)
 {
 	struct gotrue_store *st = NULL, *ret = NULL;
+	int fd;
 
 	st = calloc(1, sizeof(*st));
 	if (st == NULL || state_dir == NULL)
@@ -166,27 +133,14 @@ struct gotrue_store *gotrue_store_open(pam_handle_t *pamh, const char *state_dir
 		goto cleanup;
 	}
 	/* The state directory also holds the world-readable NSS cache, so it is 0755; the sessions
-	 * directory below it holds tokens and is 0700. mkdir(2) never follows a planted link. */
-	if (mkdir(state_dir, 0755) != 0 && errno != EEXIST) {
-		gotrue_log(pamh, LOG_ERR, "cannot create state directory; path=%s error=%s",
-			   state_dir, strerror(errno));
+	 * directory below it holds tokens and is 0700. */
+	fd = gotrue_open_dir(pamh, state_dir, 0755, true);
+	if (fd < 0)
 		goto cleanup;
-	}
-	if (check_dir(pamh, state_dir, false) != 0)
+	close(fd);
+	st->dirfd = gotrue_open_dir(pamh, st->dir, 0700, true);
+	if (st->dirfd < 0)
 		goto cleanup;
-	if (mkdir(st->dir, 0700) != 0 && errno != EEXIST) {
-		gotrue_log(pamh, LOG_ERR, "cannot create sessions directory; path=%s error=%s",
-			   st->dir, strerror(errno));
-		goto cleanup;
-	}
-	if (check_dir(pamh, st->dir, true) != 0)
-		goto cleanup;
-	st->dirfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (st->dirfd < 0) {
-		gotrue_log(pamh, LOG_ERR, "cannot open sessions directory; path=%s error=%s",
-			   st->dir, strerror(errno));
-		goto cleanup;
-	}
 	ret = st;
 	st = NULL;
 cleanup:

@@ -65,6 +65,13 @@ static enum pg_outcome step_map_user(struct auth_state *st)
 	return pg_map_user(st->ctx, &st->mapped);
 }
 
+/* Before anything is asked or sent: a user or host over its failure limit gets no request
+ * (lib/throttle.h). */
+static enum pg_outcome step_throttle(struct auth_state *st)
+{
+	return pg_throttle_check(st->ctx);
+}
+
 static enum pg_outcome step_get_password(struct auth_state *st)
 {
 	struct pg_ctx *ctx = st->ctx;
@@ -117,6 +124,8 @@ static enum pg_outcome step_sign_in(struct auth_state *st)
 		return PG_OK;
 	}
 	out = pg_classify_error(&ctx->err);
+	if (out == PG_AUTH_FAILED)
+		pg_throttle_fail(ctx); /* the server refused the password; an outage is no guess */
 	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
 		   "sign-in failed (%s); user=%s", gotrue_error_str(&ctx->err, why, sizeof(why)),
 		   ctx->user);
@@ -295,8 +304,9 @@ cleanup:
 }
 
 static const auth_step auth_steps[] = {
-	step_map_user,	   step_get_password,  step_sign_in,	 step_verify_token,
-	step_trust_claims, step_check_account, step_keep_tokens, step_refresh_entry,
+	step_map_user,	    step_throttle,     step_get_password,
+	step_sign_in,	    step_verify_token, step_trust_claims,
+	step_check_account, step_keep_tokens,  step_refresh_entry,
 };
 
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
@@ -313,6 +323,7 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 	if (out == PG_API_ERROR)
 		out = pg_classify_error(&ctx->err);
 	if (out == PG_OK) {
+		pg_throttle_success(ctx);
 		gotrue_log(ctx->pamh, LOG_INFO, "authenticated; user=%s", ctx->user);
 	} else {
 		tell_outcome(ctx, out);

@@ -4,6 +4,7 @@ pam_pam_gotrue_la_SOURCES = \
 	pam/pam_gotrue.c pam/pam_gotrue.h \
 	pam/result.c \
 	pam/util.c \
+	pam/throttle.c \
 	pam/auth.c \
 	pam/account.c \
 	pam/session.c \

@@ -113,6 +113,15 @@ struct gotrue_client;
 struct gotrue_client *pg_client_until(struct pg_ctx *ctx, struct gotrue_config *tmp,
 				      time_t deadline);
 
+/* throttle.c: the local failure throttle (lib/throttle.h) for PAM_USER and PAM_RHOST. */
+/* PG_OK, PG_AUTH_FAILED after telling the user when to try again (no request may be sent), or
+ * PG_INTERNAL when the throttle cannot be read (fail closed). */
+enum pg_outcome pg_throttle_check(struct pg_ctx *ctx);
+/* A secret was wrong (a password, a code, an offline attempt): count it. Errors are logged. */
+void pg_throttle_fail(struct pg_ctx *ctx);
+/* The login succeeded: clear the user's count (not the host's). Errors are logged. */
+void pg_throttle_success(struct pg_ctx *ctx);
+
 /* flows */
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx);
 enum pg_outcome pg_account(struct pg_ctx *ctx);

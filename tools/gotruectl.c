@@ -77,6 +77,11 @@ static const struct ctl_command commands[] = {
 	{"sessions revoke", cmd_sessions_revoke, "sessions revoke ID | --user NAME",
 	 "revoke sessions in GoTrue, then end their Linux sessions"},
 	{"sessions gc", cmd_sessions_gc, "sessions gc", "remove revoked records from the store"},
+	{"throttle show", cmd_throttle_show, "throttle show [USER]",
+	 "users and hosts with recent failed logins, and which are locked"},
+	{"throttle reset", cmd_throttle_reset,
+	 "throttle reset USER | --host HOST | --local | --all",
+	 "clear the failed logins of a user, a host, local attempts, or all"},
 };
 
 static void print_help(FILE *f)
@@ -107,7 +112,8 @@ static void print_help(FILE *f)
 		"  3 configuration problem; 4 server unreachable, timeout, TLS failure or 5xx;\n"
 		"  5 token verification failed; 6 internal error.\n"
 		"  sync: non-zero (4 unreachable, 1 refused, 3 config) keeps the old cache.\n"
-		"  cache lookup: 1 when nothing matches; cache, sessions: 3 when unreadable.\n");
+		"  cache lookup: 1 when nothing matches; cache, sessions, throttle: 3 when\n"
+		"  unreadable.\n");
 }
 
 void ctl_getopt_reset(void)

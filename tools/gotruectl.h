@@ -172,5 +172,7 @@ int cmd_sessions_list(struct ctl *ctl, int argc, char **argv);
 int cmd_refresh_pass(struct ctl *ctl, int argc, char **argv);
 int cmd_sessions_revoke(struct ctl *ctl, int argc, char **argv);
 int cmd_sessions_gc(struct ctl *ctl, int argc, char **argv);
+int cmd_throttle_show(struct ctl *ctl, int argc, char **argv);
+int cmd_throttle_reset(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ tools_gotruectl_SOURCES = \
 	tools/cmd_refresh.c \
 	tools/cmd_cache.c \
 	tools/cmd_sessions.c \
+	tools/cmd_throttle.c \
 	tools/prompt.c \
 	tools/output.c
 tools_gotruectl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)

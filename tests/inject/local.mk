@@ -7,7 +7,8 @@ INJECT_WRAPS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=strdup,--wrap=strndup,--wrap=asprintf \
 	-Wl,--wrap=open,--wrap=fopen,--wrap=mkostemp,--wrap=write,--wrap=writev,--wrap=fsync \
 	-Wl,--wrap=rename,--wrap=unlink,--wrap=curl_easy_perform \
-	-Wl,--wrap=gotrue_sync_one_user,--wrap=gotrue_store_pid_start
+	-Wl,--wrap=gotrue_sync_one_user,--wrap=gotrue_store_pid_start \
+	-Wl,--wrap=pg_throttle_success
 
 if HAVE_MHD
 check_LTLIBRARIES += tests/inject/pam_inject_shim.la

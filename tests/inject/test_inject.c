@@ -22,9 +22,11 @@
  *    unreadable *other* record while counting the user's sessions);
  *  - every block the project's code allocated during the cycle was freed by its end (pam_end
  *    included).
- * Two places are housekeeping, where a failure may leave the phase successful:
+ * These places are housekeeping, where a failure may leave the phase successful:
  *  - inside gotrue_sync_one_user() called by authenticate's last step: the decision was made
  *    from the verified token before it, and pam/auth.c documents that step as non-fatal;
+ *  - inside pg_throttle_success(), which clears the user's failure count after the decision
+ *    (pam/throttle.c): a count left behind can only make a later login wait, never let one in;
  *  - in close_session after POST /logout answered 2xx: the GoTrue session no longer exists, so
  *    what remains (removing the record) cannot un-revoke anything. PAM_SUCCESS or
  *    PAM_SESSION_ERR are both accepted there, and a record left behind is one the refresh pass

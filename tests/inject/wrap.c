@@ -399,6 +399,17 @@ int __wrap_gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *
 	return rc;
 }
 
+/* --- clearing the failure count after a success (pam/throttle.c pg_throttle_success) -------- */
+
+void __real_pg_throttle_success(struct pg_ctx *ctx);
+void __wrap_pg_throttle_success(struct pg_ctx *ctx);
+void __wrap_pg_throttle_success(struct pg_ctx *ctx)
+{
+	inj.housekeeping++;
+	__real_pg_throttle_success(ctx);
+	inj.housekeeping--;
+}
+
 /* --- regions the judge treats apart (test_inject.c says why) ------------------------------- */
 
 unsigned long long __real_gotrue_store_pid_start(pid_t pid);

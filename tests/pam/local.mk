@@ -6,7 +6,8 @@ PAM_C_TESTS = \
 if HAVE_MHD
 PAM_C_TESTS += \
 	tests/pam/test_pam_auth \
-	tests/pam/test_pam_session
+	tests/pam/test_pam_session \
+	tests/pam/test_pam_throttle
 endif
 check_PROGRAMS += $(PAM_C_TESTS)
 TESTS += $(PAM_C_TESTS) tests/pam/test_exports.sh
@@ -35,3 +36,7 @@ tests_pam_test_pam_auth_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la
 tests_pam_test_pam_session_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
 tests_pam_test_pam_session_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
 tests_pam_test_pam_session_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la
+tests_pam_test_pam_throttle_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_pam_test_pam_throttle_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_pam_test_pam_throttle_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_test_pam_throttle_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la

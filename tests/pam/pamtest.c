@@ -115,6 +115,12 @@ pam_handle_t *pt_start(const char *service, const char *user, struct pt_conv *c)
 
 int pt_auth(const char *service, const char *user, const char *password, struct pt_conv *c)
 {
+	return pt_auth_from(service, user, password, NULL, c);
+}
+
+int pt_auth_from(const char *service, const char *user, const char *password, const char *rhost,
+		 struct pt_conv *c)
+{
 	struct pt_conv local;
 	pam_handle_t *pamh;
 	int rc;
@@ -126,6 +132,8 @@ int pt_auth(const char *service, const char *user, const char *password, struct 
 	pamh = pt_start(service, user, c);
 	if (pamh == NULL)
 		return -1;
+	if (rhost != NULL)
+		pam_set_item(pamh, PAM_RHOST, rhost);
 	rc = pam_authenticate(pamh, 0);
 	pam_end(pamh, rc);
 	return rc;

@@ -32,6 +32,9 @@ void pt_cleanup(void);
 /* One transaction: pt_start with @password as the only answer, pam_authenticate, pam_end. The
  * authenticate result, or -1 when libpam could not start. @c (may be NULL) keeps what was told. */
 int pt_auth(const char *service, const char *user, const char *password, struct pt_conv *c);
+/* The same from remote host @rhost (PAM_RHOST; NULL: none, as pt_auth). */
+int pt_auth_from(const char *service, const char *user, const char *password, const char *rhost,
+		 struct pt_conv *c);
 /* What a login does before the user's shell: authenticate, acct_mgmt, setcred(ESTABLISH_CRED),
  * open_session. PAM_SUCCESS or the first failure (-1 for a NULL @pamh); no pam_end. */
 int pt_login(pam_handle_t *pamh);

@@ -6,3 +6,9 @@ EXTRA_DIST += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/mkstore
 tests_tools_mkstore_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_tools_mkstore_LDADD = lib/libgotrue.la
+# The failure throttle's admin commands, with failures recorded by mkthrottle through lib/throttle.
+TESTS += tests/tools/test_throttle.sh
+EXTRA_DIST += tests/tools/test_throttle.sh
+check_PROGRAMS += tests/tools/mkthrottle
+tests_tools_mkthrottle_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_tools_mkthrottle_LDADD = lib/libgotrue.la
