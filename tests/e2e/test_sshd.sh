@@ -160,6 +160,33 @@ refused "user outside allow_groups: refused" eve "$PW_EVE" password
 check "bob (devs) logs in" ssh_pw bob "$PW_BOB" password 'id -un'
 check "refusals left no home for the refused users" test ! -e /home/eve -a ! -e /home/mallory
 
+# --- an anonymous sign-up is not an administrator's decision --------------------------------
+# Sign-ups are open on the server (as GoTrue's default), so anyone can make helpdesk@example.com.
+# Before a sync the name is unknown and, email_fallback being off, sends nothing; after one, the
+# account is listed but admitted by no allow_groups group, so it is no Unix user at all.
+PW_HELPDESK='Helpdesk-Signup-8'
+if printf '{"email":"helpdesk@example.com","password":"%s"}' "$PW_HELPDESK" |
+	emu_curl -o /dev/null -f -X POST -H 'Content-Type: application/json' --data-binary @- \
+		"$EMU_URL/signup"; then
+	ok "sign-up: anyone can create helpdesk@example.com"
+else
+	not_ok "sign-up: anyone can create helpdesk@example.com"
+fi
+signins=$(emu_count 'POST /token?grant_type=password')
+refused "sign-up, before a sync: helpdesk refused" helpdesk "$PW_HELPDESK" password
+check "sign-up, before a sync: no password sent for a name sync never wrote" \
+	test "$(emu_count 'POST /token?grant_type=password')" = "$signins"
+# The file as an installed host has it: allow_groups there (not only in the PAM line), and no
+# allow_all_users.
+{ grep -v '^allow_all_users' "$CONF"; echo 'allow_groups = devs, admins'; } >"$t/admit.conf"
+chmod 0644 "$t/admit.conf"
+"$GOTRUECTL" --conf "$t/admit.conf" sync >"$t/admit.out" 2>&1 || diag "$(cat "$t/admit.out")"
+check "sign-up, after a sync: not admitted, so no Unix user" \
+	sh -c '! getent passwd helpdesk && grep -q "not admitted: *[1-9]" "$1"' sh "$t/admit.out"
+refused "sign-up, after a sync: helpdesk refused" helpdesk "$PW_HELPDESK" password
+check "sign-up: no home for helpdesk" test ! -e /home/helpdesk
+e2e_sync || diag "sync failed"
+
 # --- public keys: sshd authenticates, pam_gotrue's acct_mgmt decides ----------------------
 ssh-keygen -q -t ed25519 -N '' -f "$t/userkey"
 authorize() { # authorize USER
