@@ -33,19 +33,33 @@ struct mfa_opts {
 	const char *friendly_name;
 	const char *issuer;
 	const char *factor;
-	const char *qr;
+	enum ctl_qr_style qr;
 	bool token_stdin;
 	bool code_stdin;
 	int npos;
 	char **pos;
 };
 
+static int qr_style(const struct ctl *ctl, const char *name, enum ctl_qr_style *style)
+{
+	int rc = CTL_CONTINUE;
+
+	if (strcmp(name, "utf8") == 0)
+		*style = CTL_QR_UTF8;
+	else if (strcmp(name, "ascii") == 0)
+		*style = CTL_QR_ASCII;
+	else if (strcmp(name, "none") == 0)
+		*style = CTL_QR_NONE;
+	else
+		rc = ctl_usage_error(ctl, "--qr is utf8, ascii or none");
+	return rc;
+}
+
 static int mfa_option(const struct ctl *ctl, int opt, const char *arg, void *ctx)
 {
 	struct mfa_opts *o = ctx;
 	int rc = CTL_CONTINUE;
 
-	(void)ctl;
 	switch (opt) {
 	case OPT_TOKEN_STDIN:
 		o->token_stdin = true;
@@ -63,7 +77,7 @@ static int mfa_option(const struct ctl *ctl, int opt, const char *arg, void *ctx
 		o->factor = arg;
 		break;
 	case OPT_QR:
-		o->qr = arg;
+		rc = qr_style(ctl, arg, &o->qr);
 		break;
 	default:
 		rc = CTL_EXIT_INTERNAL; /* an option in a table but not here: a bug */
@@ -74,8 +88,8 @@ static int mfa_option(const struct ctl *ctl, int opt, const char *arg, void *ctx
 
 /* Options and exactly @npos positional arguments (named by @what in the message). CTL_CONTINUE,
  * or the exit code to stop with (CTL_EXIT_OK after --help). */
-static int mfa_parse(struct ctl *ctl, int argc, char **argv, const struct option *opts, int npos,
-		     const char *what, struct mfa_opts *o)
+static int mfa_options(struct ctl *ctl, int argc, char **argv, const struct option *opts, int npos,
+		       const char *what, struct mfa_opts *o)
 {
 	int rc;
 
@@ -95,13 +109,17 @@ cleanup:
 	return rc;
 }
 
-/* The client and the access token. CTL_CONTINUE with *@token set, or the exit code to stop
- * with. */
-static int mfa_connect(struct ctl *ctl, const struct mfa_opts *o, char **token)
+/* Every mfa command's start: its options (mfa_options), then the client and the access token.
+ * CTL_CONTINUE with *@token set, or the exit code to stop with. */
+static int mfa_begin(struct ctl *ctl, int argc, char **argv, const struct option *opts, int npos,
+		     const char *what, struct mfa_opts *o, char **token)
 {
 	int rc;
 
 	*token = NULL;
+	rc = mfa_options(ctl, argc, argv, opts, npos, what, o);
+	if (rc != CTL_CONTINUE)
+		goto cleanup;
 	rc = ctl_client(ctl, false);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
@@ -178,8 +196,27 @@ static const char *enroll_str(json_object *obj, const char *member)
 		       : NULL;
 }
 
-/* The new factor: --json one document with the URI and the secret; else the same as text, the QR
- * code, and what to do next. */
+/* The new factor as text, the QR code, and what to do next. */
+static void print_enrolled(const struct ctl *ctl, const char *id, const char *name, const char *uri,
+			   const char *secret, enum ctl_qr_style qr)
+{
+	printf("%-15s %s (totp, unverified)\n", "factor:", id);
+	printf("%-15s %s\n", "friendly_name:", name ? name : "-");
+	printf("%-15s %s\n", "uri:", uri);
+	printf("%-15s %s\n", "secret:", secret);
+	fflush(stdout);
+	if (ctl_qr_print(stdout, uri, qr, isatty(STDOUT_FILENO)) != 0)
+		ctl_errorf(ctl,
+			   "no QR code: %s; add the uri or the secret to the authenticator "
+			   "app by hand",
+			   errno == ENOTSUP ? "this gotruectl was built without libqrencode"
+					    : "the uri cannot be encoded");
+	printf("Scan the code (or type the secret) into an authenticator app, then confirm the\n"
+	       "factor with a code from the app:  gotruectl mfa verify --factor %s\n",
+	       id);
+}
+
+/* The new factor: --json one document with the URI and the secret; else print_enrolled. */
 static void output_enrolled(struct ctl *ctl, json_object *ans, const char *name,
 			    enum ctl_qr_style qr)
 {
@@ -199,36 +236,9 @@ static void output_enrolled(struct ctl *ctl, json_object *ans, const char *name,
 		json_object_object_add(doc, "uri", json_object_new_string(uri));
 		json_object_object_add(doc, "secret", json_object_new_string(secret));
 		ctl_print_json_wiped(doc);
-		return;
+	} else {
+		print_enrolled(ctl, id, name, uri, secret, qr);
 	}
-	printf("%-15s %s (totp, unverified)\n", "factor:", id);
-	printf("%-15s %s\n", "friendly_name:", name ? name : "-");
-	printf("%-15s %s\n", "uri:", uri);
-	printf("%-15s %s\n", "secret:", secret);
-	fflush(stdout);
-	if (ctl_qr_print(stdout, uri, qr, isatty(STDOUT_FILENO)) != 0)
-		ctl_errorf(ctl,
-			   "no QR code: %s; add the uri or the secret to the authenticator "
-			   "app by hand",
-			   errno == ENOTSUP ? "this gotruectl was built without libqrencode"
-					    : "the uri cannot be encoded");
-	printf("Scan the code (or type the secret) into an authenticator app, then confirm the\n"
-	       "factor with a code from the app:  gotruectl mfa verify --factor %s\n",
-	       id);
-}
-
-static int qr_style(const struct ctl *ctl, const char *name, enum ctl_qr_style *style)
-{
-	*style = CTL_QR_UTF8;
-	if (!name || strcmp(name, "utf8") == 0)
-		return CTL_CONTINUE;
-	if (strcmp(name, "ascii") == 0)
-		*style = CTL_QR_ASCII;
-	else if (strcmp(name, "none") == 0)
-		*style = CTL_QR_NONE;
-	else
-		return ctl_usage_error(ctl, "--qr is utf8, ascii or none");
-	return CTL_CONTINUE;
 }
 
 int cmd_mfa_enroll(struct ctl *ctl, int argc, char **argv)
@@ -241,16 +251,11 @@ int cmd_mfa_enroll(struct ctl *ctl, int argc, char **argv)
 		CTL_COMMON_LONGOPTS};
 	struct mfa_opts o = {0};
 	struct gotrue_error err = {0};
-	enum ctl_qr_style qr = CTL_QR_UTF8;
 	json_object *ans = NULL;
 	char *token = NULL;
 	int rc;
 
-	rc = mfa_parse(ctl, argc, argv, opts, 0, NULL, &o);
-	if (rc == CTL_CONTINUE)
-		rc = qr_style(ctl, o.qr, &qr);
-	if (rc == CTL_CONTINUE)
-		rc = mfa_connect(ctl, &o, &token);
+	rc = mfa_begin(ctl, argc, argv, opts, 0, NULL, &o, &token);
 	if (rc == CTL_CONTINUE)
 		rc = check_name_free(ctl, token, o.friendly_name);
 	if (rc != CTL_CONTINUE)
@@ -259,7 +264,7 @@ int cmd_mfa_enroll(struct ctl *ctl, int argc, char **argv)
 		rc = mfa_fail(ctl, &err);
 		goto cleanup;
 	}
-	output_enrolled(ctl, ans, o.friendly_name, qr);
+	output_enrolled(ctl, ans, o.friendly_name, o.qr);
 	rc = CTL_EXIT_OK;
 cleanup:
 	gotrue_json_put_wiped(ans); /* it holds the TOTP secret */
@@ -333,9 +338,7 @@ int cmd_mfa_verify(struct ctl *ctl, int argc, char **argv)
 	char *token = NULL, *code = NULL, *factor = NULL;
 	int rc;
 
-	rc = mfa_parse(ctl, argc, argv, opts, 0, NULL, &o);
-	if (rc == CTL_CONTINUE)
-		rc = mfa_connect(ctl, &o, &token);
+	rc = mfa_begin(ctl, argc, argv, opts, 0, NULL, &o, &token);
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	if (o.factor && !(factor = strdup(o.factor)))
@@ -379,10 +382,10 @@ static void output_factors(const struct ctl *ctl, const struct gotrue_user *u)
 		json_object_object_add(doc, "factors", json_object_get(factors));
 		json_object_put(user);
 		ctl_print_json(doc);
-		return;
+	} else {
+		printf("%-36s  %-8s  %-10s  %s\n", "ID", "TYPE", "STATUS", "FRIENDLY_NAME");
 	}
-	printf("%-36s  %-8s  %-10s  %s\n", "ID", "TYPE", "STATUS", "FRIENDLY_NAME");
-	for (i = 0; i < u->n_factors; i++) {
+	for (i = 0; !ctl->json && i < u->n_factors; i++) {
 		f = &u->factors[i];
 		printf("%-36s  %-8s  %-10s  %s\n", f->id ? f->id : "-", f->type ? f->type : "-",
 		       f->status ? f->status : "-",
@@ -400,9 +403,7 @@ int cmd_mfa_list(struct ctl *ctl, int argc, char **argv)
 	char *token = NULL;
 	int rc;
 
-	rc = mfa_parse(ctl, argc, argv, opts, 0, NULL, &o);
-	if (rc == CTL_CONTINUE)
-		rc = mfa_connect(ctl, &o, &token);
+	rc = mfa_begin(ctl, argc, argv, opts, 0, NULL, &o, &token);
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	/* GET /user lists the factors (a user without any has no "factors" member at all) */
@@ -428,9 +429,7 @@ int cmd_mfa_unenroll(struct ctl *ctl, int argc, char **argv)
 	char *token = NULL, what[80];
 	int rc;
 
-	rc = mfa_parse(ctl, argc, argv, opts, 1, "factor id", &o);
-	if (rc == CTL_CONTINUE)
-		rc = mfa_connect(ctl, &o, &token);
+	rc = mfa_begin(ctl, argc, argv, opts, 1, "factor id", &o, &token);
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	if (gotrue_factor_unenroll(ctl->client, token, o.pos[0], &err) != 0) {

@@ -107,11 +107,14 @@ cleanup:
 
 int ctl_qr_print(FILE *f, const char *text, enum ctl_qr_style style, bool ansi)
 {
+	int rc = 0;
+
 	(void)f, (void)text, (void)ansi;
-	if (style == CTL_QR_NONE)
-		return 0;
-	errno = ENOTSUP;
-	return -1;
+	if (style != CTL_QR_NONE) {
+		errno = ENOTSUP;
+		rc = -1;
+	}
+	return rc;
 }
 
 #endif

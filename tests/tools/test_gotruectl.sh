@@ -618,6 +618,17 @@ qr_ok() {
 	fi
 }
 
+# fresh_server MODE: an emulator of its own in MODE and a config for it (mode, m, CONF).
+fresh_server() {
+	mode=$1
+	m="[$mode]"
+	emu_start --mode "$mode" || {
+		echo "Bail out! emulator did not start ($mode)"
+		exit 1
+	}
+	CONF=$(emu_write_config "email_domains = example.org")
+}
+
 # A session document and one more line (a code) for a command that reads both from stdin.
 with_session_and() {
 	{ cat "$1"; printf '%s\n' "$2"; } >"$T/stdin"
@@ -627,13 +638,7 @@ with_session_and() {
 # mfa enroll, verify, list and unenroll for a signed-in user, the TOTP codes computed here from
 # the enrolment secret (the emulator checks real RFC 6238 codes).
 mfa_suite() {
-	mode=$1
-	m="[$mode]"
-	emu_start --mode "$mode" || {
-		echo "Bail out! emulator did not start ($mode)"
-		exit 1
-	}
-	CONF=$(emu_write_config "email_domains = example.org")
+	fresh_server "$1"
 	emu_create_user mfa@example.org "$PW" >/dev/null
 	with "$PW"
 	run --json signin --email mfa@example.org --password-stdin
@@ -765,13 +770,7 @@ mfa_verify_suite() {
 # PKCE without a provider: a magic link (or /otp) with a challenge, the code from the link's
 # redirect, and signin --pkce-code with the verifier. v2.69.3 has the flow as well.
 pkce_suite() {
-	mode=$1
-	m="[$mode]"
-	emu_start --mode "$mode" || {
-		echo "Bail out! emulator did not start ($mode)"
-		exit 1
-	}
-	CONF=$(emu_write_config "email_domains = example.org")
+	fresh_server "$1"
 	pk=$(emu_create_user pk@example.org "$PW")
 	run --json magic-link --email pk@example.org --pkce
 	cp "$T/out" "$T/pkce"
