@@ -434,15 +434,33 @@ int gotrue_user_update(struct gotrue_client *c, const char *access_token, json_o
 	return gotrue_api_user(c, "PUT", "/user", access_token, update, out, err);
 }
 
-/* POST /otp {email|phone, create_user}: 200 {} (steps 77, 86-87). */
-int gotrue_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
-	       struct gotrue_error *err)
+/* PKCE (RFC 7636): code_challenge with code_challenge_method "s256", the spelling supabase's own
+ * clients send (the server lowercases it: models.ParseCodeChallengeMethod). Nothing for NULL. */
+static int add_challenge(json_object *body, const char *code_challenge, struct gotrue_error *err)
+{
+	if (!code_challenge)
+		return 0;
+	if (!*code_challenge) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "empty code challenge");
+		return -1;
+	}
+	if (gotrue_json_add_str(body, "code_challenge", code_challenge, err) != 0 ||
+	    gotrue_json_add_str(body, "code_challenge_method", "s256", err) != 0)
+		return -1;
+	return 0;
+}
+
+/* POST /otp {email|phone, create_user[, code_challenge, code_challenge_method]}: 200 {}
+ * (steps 77, 86-87). */
+static int send_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
+		    const char *code_challenge, struct gotrue_error *err)
 {
 	json_object *body = NULL, *flag;
 	int rc = -1;
 
 	body = new_body(err);
-	if (!body || add_identity(body, email, phone, err) != 0)
+	if (!body || add_identity(body, email, phone, err) != 0 ||
+	    add_challenge(body, code_challenge, err) != 0)
 		goto cleanup;
 	flag = json_object_new_boolean(create_user);
 	if (!flag || json_object_object_add(body, "create_user", flag) != 0) {
@@ -456,9 +474,26 @@ cleanup:
 	return rc;
 }
 
-/* POST {"email"} to /magiclink or /recover: 200 {} (steps 92, recover). */
+int gotrue_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
+	       struct gotrue_error *err)
+{
+	return send_otp(c, email, phone, create_user, NULL, err);
+}
+
+int gotrue_otp_pkce(struct gotrue_client *c, const char *email, bool create_user,
+		    const char *code_challenge, struct gotrue_error *err)
+{
+	if (!code_challenge) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "PKCE needs a code challenge");
+		return -1;
+	}
+	return send_otp(c, email, NULL, create_user, code_challenge, err);
+}
+
+/* POST {"email"[, code_challenge, code_challenge_method]} to /magiclink or /recover: 200 {}
+ * (steps 92, recover). */
 static int post_email(struct gotrue_client *c, const char *path, const char *email,
-		      struct gotrue_error *err)
+		      const char *code_challenge, struct gotrue_error *err)
 {
 	json_object *body = NULL;
 	int rc = -1;
@@ -468,7 +503,8 @@ static int post_email(struct gotrue_client *c, const char *path, const char *ema
 		goto cleanup;
 	}
 	body = new_body(err);
-	if (!body || gotrue_json_add_str(body, "email", email, err) != 0)
+	if (!body || gotrue_json_add_str(body, "email", email, err) != 0 ||
+	    add_challenge(body, code_challenge, err) != 0)
 		goto cleanup;
 	rc = gotrue_api_call(c, "POST", path, NULL, body, err);
 cleanup:
@@ -478,12 +514,22 @@ cleanup:
 
 int gotrue_magiclink(struct gotrue_client *c, const char *email, struct gotrue_error *err)
 {
-	return post_email(c, "/magiclink", email, err);
+	return post_email(c, "/magiclink", email, NULL, err);
+}
+
+int gotrue_magiclink_pkce(struct gotrue_client *c, const char *email, const char *code_challenge,
+			  struct gotrue_error *err)
+{
+	if (!code_challenge) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "PKCE needs a code challenge");
+		return -1;
+	}
+	return post_email(c, "/magiclink", email, code_challenge, err);
 }
 
 int gotrue_recover(struct gotrue_client *c, const char *email, struct gotrue_error *err)
 {
-	return post_email(c, "/recover", email, err);
+	return post_email(c, "/recover", email, NULL, err);
 }
 
 /* POST /verify {type, email|phone, token} -> session (steps 80, 88, 104). The one-time code is

@@ -74,6 +74,15 @@ int gotrue_otp(struct gotrue_client *c, const char *email, const char *phone, bo
 	       struct gotrue_error *err);
 /* POST /magiclink */
 int gotrue_magiclink(struct gotrue_client *c, const char *email, struct gotrue_error *err);
+/* The same two by email, for the PKCE flow (RFC 7636): @code_challenge (gotrue_pkce_pair) is sent
+ * with code_challenge_method=s256. The mailed code still works with gotrue_verify; the mailed
+ * link, once opened, redirects to redirect_to?code=AUTH_CODE instead of carrying a session, and
+ * only the holder of the verifier can trade that code (gotrue_exchange_code). Both server
+ * generations (v2.69.3 and current) have it. */
+int gotrue_otp_pkce(struct gotrue_client *c, const char *email, bool create_user,
+		    const char *code_challenge, struct gotrue_error *err);
+int gotrue_magiclink_pkce(struct gotrue_client *c, const char *email, const char *code_challenge,
+			  struct gotrue_error *err);
 /* POST /verify {type, email|phone, token}: type is "email", "magiclink", "signup", "invite",
  * "recovery" or "sms". */
 int gotrue_verify(struct gotrue_client *c, const char *type, const char *email, const char *phone,
@@ -92,8 +101,19 @@ char *gotrue_provider_url(const struct gotrue_config *cfg, const char *provider,
  * least 129 and 44 bytes. 0 or -1. */
 int gotrue_pkce_pair(char *verifier, size_t verifier_len, char *challenge, size_t challenge_len);
 /* The S256 challenge of @verifier (RFC 7636 4.2): base64url(SHA-256(verifier)), no padding,
- * 43 chars. @verifier must be 43..128 unreserved characters (4.1). 0 or -1. (Added by H-api.) */
+ * 43 chars. @verifier must be 43..128 unreserved characters (4.1). 0 or -1. */
 int gotrue_pkce_challenge(const char *verifier, char *challenge, size_t challenge_len);
+/* POST /token?grant_type=pkce {auth_code, code_verifier} -> the session. The code is single use
+ * (a replay: flow_state_not_found); a wrong verifier is refused (bad_code_verifier) and leaves
+ * the code usable. The verifier is a secret. */
+int gotrue_exchange_code(struct gotrue_client *c, const char *auth_code, const char *code_verifier,
+			 struct gotrue_session *out, struct gotrue_error *err);
+/* The auth code in @text: either the code itself, or the URL the PKCE redirect landed on
+ * ("https://app.example/cb?code=..."; its first `code` query parameter). At most
+ * GOTRUE_AUTH_CODE_MAX unreserved characters (RFC 3986 2.3; GoTrue's codes are UUIDs), copied
+ * into @out (@out_len bytes). 0, or -1 when there is none or it is malformed. */
+#define GOTRUE_AUTH_CODE_MAX 128
+int gotrue_pkce_code_parse(const char *text, char *out, size_t out_len);
 
 /* --- Admin (service-role key) ----------------------------------------------------------------- */
 struct gotrue_user_page {
@@ -162,10 +182,13 @@ int gotrue_admin_delete_user(struct gotrue_client *c, const char *id, struct got
 
 /* --- MFA (the client enforces the second factor; README point 9) -------------------------------
  */
-/* POST /factors {factor_type:"totp", friendly_name}. @out gets the whole answer (id, totp.secret,
- * totp.uri). */
+/* POST /factors {factor_type:"totp", friendly_name, issuer}: a new, unverified factor. Either
+ * string may be NULL (the server's default: no name, and its SITE_URL's host as the issuer that
+ * authenticator apps show). @out gets the whole answer (id, totp.secret, totp.uri): it holds the
+ * TOTP secret, so release it with gotrue_json_put_wiped. */
 int gotrue_factor_enroll(struct gotrue_client *c, const char *access_token,
-			 const char *friendly_name, json_object **out, struct gotrue_error *err);
+			 const char *friendly_name, const char *issuer, json_object **out,
+			 struct gotrue_error *err);
 /* POST /factors/{id}/challenge -> challenge id (free with free()). */
 int gotrue_factor_challenge(struct gotrue_client *c, const char *access_token,
 			    const char *factor_id, char **challenge_id, struct gotrue_error *err);
@@ -173,6 +196,14 @@ int gotrue_factor_challenge(struct gotrue_client *c, const char *access_token,
 int gotrue_factor_verify(struct gotrue_client *c, const char *access_token, const char *factor_id,
 			 const char *challenge_id, const char *code, struct gotrue_session *out,
 			 struct gotrue_error *err);
+/* Challenge, then verify @code at once -> the aal2 session: the same session id (current servers
+ * and v2.69 alike), with new tokens. A factor's first verification makes it "verified". */
+int gotrue_factor_challenge_verify(struct gotrue_client *c, const char *access_token,
+				   const char *factor_id, const char *code,
+				   struct gotrue_session *out, struct gotrue_error *err);
+/* DELETE /factors/{id}. A verified factor needs an aal2 session (insufficient_aal otherwise). */
+int gotrue_factor_unenroll(struct gotrue_client *c, const char *access_token, const char *factor_id,
+			   struct gotrue_error *err);
 
 /* The http handle, for callers that need a raw request (JWKS fetch). */
 struct gotrue_http *gotrue_client_http(struct gotrue_client *c);

@@ -55,6 +55,11 @@ static const struct {
 	{"Invalid TOTP code entered", "mfa_verification_failed"},
 	{"Factor not found", "mfa_factor_not_found"},
 	{"AAL2 required", "insufficient_aal"},
+	{"Enrolled factors exceed allowed limit", "too_many_enrolled_mfa_factors"},
+	{"Maximum number of enrolled factors reached", "too_many_enrolled_mfa_factors"},
+	{"invalid flow state, no valid flow state found", "flow_state_not_found"},
+	{"invalid flow state, flow state has expired", "flow_state_expired"},
+	{"code challenge does not match previously saved code verifier", "bad_code_verifier"},
 };
 
 void gotrue_error_clear(struct gotrue_error *err)

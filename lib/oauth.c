@@ -1,6 +1,8 @@
-/* oauth: the browser side of a provider sign-in, with no network: the GoTrue
- * GET /authorize?provider=... URL a user is sent to, and the PKCE verifier/challenge pair
- * (RFC 7636) that binds the code GoTrue hands back to this client. */
+/* oauth: the PKCE flow (RFC 7636) around a sign-in that ends in a browser: the GoTrue
+ * GET /authorize?provider=... URL a user is sent to, the verifier/challenge pair that binds the
+ * code GoTrue hands back to this client, the parser that finds that code in the URL the browser
+ * landed on, and the one network call: trading the code and the verifier for a session
+ * (POST /token?grant_type=pkce, supabase/auth internal/api/token.go). */
 #include <config.h>
 
 #include <stdio.h>
@@ -10,8 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "api.h"
-#include "http.h"
+#include "api_internal.h"
 
 /* 32 random bytes: the 256 bits RFC 7636 7.1 recommends, 43 base64url characters. */
 #define PKCE_VERIFIER_BYTES 32
@@ -40,22 +41,29 @@ static int base64url(const unsigned char *in, size_t len, char *out, size_t out_
 	return 0;
 }
 
-/* RFC 7636 4.1: code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / "-" / "." /
- * "_" / "~". */
-static int verifier_valid(const char *v)
+/* RFC 3986 2.3 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
+static int unreserved(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+/* How many unreserved characters @s starts with, counting at most @max + 1. */
+static size_t unreserved_span(const char *s, size_t max)
 {
 	size_t n = 0;
 
-	for (; v[n] != '\0'; n++) {
-		char ch = v[n];
+	while (n <= max && s[n] != '\0' && unreserved(s[n]))
+		n++;
+	return n;
+}
 
-		if (n >= PKCE_VERIFIER_MAX)
-			return 0;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~'))
-			return 0;
-	}
-	return n >= PKCE_VERIFIER_MIN;
+/* RFC 7636 4.1: code-verifier = 43*128unreserved. */
+static int verifier_valid(const char *v)
+{
+	size_t n = unreserved_span(v, PKCE_VERIFIER_MAX);
+
+	return v[n] == '\0' && n >= PKCE_VERIFIER_MIN && n <= PKCE_VERIFIER_MAX;
 }
 
 /* RFC 7636 4.2: S256 code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier))). */
@@ -124,4 +132,77 @@ cleanup:
 	free(es);
 	free(ec);
 	return url;
+}
+
+/* The value of the first `code` parameter of the query that starts at @q (after the '?'), or
+ * NULL. The query ends at '#' or at the end of the text. */
+static const char *query_code(const char *q)
+{
+	while (*q && *q != '#') {
+		if (strncmp(q, "code=", 5) == 0)
+			return q + 5;
+		q += strcspn(q, "&#");
+		if (*q == '&')
+			q++;
+	}
+	return NULL;
+}
+
+int gotrue_pkce_code_parse(const char *text, char *out, size_t out_len)
+{
+	const char *code = text, *query;
+	size_t n;
+	int rc = -1;
+
+	if (!text || !out || out_len == 0)
+		goto cleanup;
+	out[0] = '\0';
+	/* A URL (anything that is not a bare code): the code is a parameter of its query. No
+	 * percent-decoding: a code that needs it is not one GoTrue issued. */
+	if (text[unreserved_span(text, GOTRUE_AUTH_CODE_MAX)] != '\0') {
+		query = strchr(text, '?');
+		if (!query || (strchr(text, '#') && strchr(text, '#') < query))
+			goto cleanup;
+		code = query_code(query + 1);
+		if (!code)
+			goto cleanup;
+	}
+	n = unreserved_span(code, GOTRUE_AUTH_CODE_MAX);
+	if (n == 0 || n > GOTRUE_AUTH_CODE_MAX || n >= out_len ||
+	    (code[n] != '\0' && code[n] != '&' && code[n] != '#'))
+		goto cleanup;
+	memcpy(out, code, n);
+	out[n] = '\0';
+	rc = 0;
+cleanup:
+	return rc;
+}
+
+/* POST /token?grant_type=pkce {auth_code, code_verifier} (token.go PKCE). GoTrue checks
+ * SHA-256(verifier) against the challenge stored with the code, then destroys the flow state. */
+int gotrue_exchange_code(struct gotrue_client *c, const char *auth_code, const char *code_verifier,
+			 struct gotrue_session *out, struct gotrue_error *err)
+{
+	json_object *body = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!auth_code || !*auth_code || !code_verifier || !verifier_valid(code_verifier)) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL,
+				 "the code exchange needs a code and a verifier of 43 to 128 "
+				 "unreserved characters");
+		goto cleanup;
+	}
+	body = json_object_new_object();
+	if (!body) {
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (gotrue_json_add_str(body, "auth_code", auth_code, err) != 0 ||
+	    gotrue_json_add_str(body, "code_verifier", code_verifier, err) != 0)
+		goto cleanup;
+	rc = gotrue_api_session(c, "POST", "/token?grant_type=pkce", NULL, body, out, err);
+cleanup:
+	gotrue_json_put_wiped(body);
+	return rc;
 }

@@ -26,6 +26,8 @@ enum {
 	OPT_REDIRECT_TO,
 	OPT_SCOPES,
 	OPT_PKCE,
+	OPT_PKCE_CODE,
+	OPT_CODE_VERIFIER_STDIN,
 };
 
 /* Options shared by the commands below; each command accepts only those it lists. */
@@ -37,6 +39,8 @@ struct client_opts {
 	const char *type;
 	const char *redirect_to;
 	const char *scopes;
+	const char *pkce_code;
+	bool code_verifier_stdin;
 	bool password_stdin;
 	bool token_stdin;
 	bool no_create;
@@ -84,6 +88,12 @@ static int client_option(const struct ctl *ctl, int opt, const char *arg, void *
 		break;
 	case OPT_PKCE:
 		o->pkce = true;
+		break;
+	case OPT_PKCE_CODE:
+		o->pkce_code = arg;
+		break;
+	case OPT_CODE_VERIFIER_STDIN:
+		o->code_verifier_stdin = true;
 		break;
 	default:
 		rc = CTL_EXIT_INTERNAL; /* an option in a table but not here: a bug */
@@ -229,12 +239,56 @@ cleanup:
 	return rc;
 }
 
+/* signin --pkce-code: the code that a PKCE link's redirect carried (or the URL itself) and the
+ * verifier that `magic-link --pkce` or `otp --pkce` printed, for the session. The code is no
+ * secret without the verifier, which comes from the terminal or stdin only. */
+static int signin_pkce(struct ctl *ctl, const struct client_opts *o)
+{
+	struct gotrue_error err = {0};
+	struct gotrue_session s = {0};
+	char code[GOTRUE_AUTH_CODE_MAX + 1], challenge[44], *verifier = NULL;
+	int rc;
+
+	if (o->email || o->phone || o->password_stdin) {
+		rc = ctl_usage_error(ctl,
+				     "--pkce-code takes no --email, --phone or --password-stdin");
+		goto cleanup;
+	}
+	if (gotrue_pkce_code_parse(o->pkce_code, code, sizeof(code)) != 0) {
+		rc = ctl_usage_error(ctl, "--pkce-code is the code, or the URL the link's redirect "
+					  "landed on (with ?code=...)");
+		goto cleanup;
+	}
+	rc = ctl_client(ctl, false);
+	if (rc != CTL_EXIT_OK)
+		goto cleanup;
+	verifier =
+		ctl_read_secret(ctl, o->code_verifier_stdin, "code verifier", "code_verifier", &rc);
+	if (!verifier)
+		goto cleanup;
+	/* RFC 7636 4.1's shape, checked here so that a mistyped one is a usage error */
+	if (gotrue_pkce_challenge(verifier, challenge, sizeof(challenge)) != 0) {
+		rc = ctl_usage_error(ctl, "a code verifier is 43 to 128 letters, digits, '-', '.', "
+					  "'_' or '~'");
+		goto cleanup;
+	}
+	rc = ctl_result_session(ctl, gotrue_exchange_code(ctl->client, code, verifier, &s, &err),
+				&err, &s);
+cleanup:
+	gotrue_wipe_free_str(verifier);
+	gotrue_session_clear(&s);
+	gotrue_error_clear(&err);
+	return rc;
+}
+
 int cmd_signin(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"email", required_argument, NULL, OPT_EMAIL},
 		{"phone", required_argument, NULL, OPT_PHONE},
 		{"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
+		{"pkce-code", required_argument, NULL, OPT_PKCE_CODE},
+		{"code-verifier-stdin", no_argument, NULL, OPT_CODE_VERIFIER_STDIN},
 		CTL_COMMON_LONGOPTS};
 	struct client_opts o = {0};
 	struct gotrue_error err = {0};
@@ -243,6 +297,12 @@ int cmd_signin(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	rc = parse(ctl, argc, argv, opts, 0, &o);
+	if (rc == CTL_CONTINUE && o.pkce_code) {
+		rc = signin_pkce(ctl, &o);
+		goto cleanup;
+	}
+	if (rc == CTL_CONTINUE && o.code_verifier_stdin)
+		rc = ctl_usage_error(ctl, "--code-verifier-stdin goes with --pkce-code");
 	if (rc == CTL_CONTINUE)
 		rc = need_identity(ctl, &o);
 	if (rc != CTL_CONTINUE)
@@ -425,11 +485,59 @@ cleanup:
 	return rc;
 }
 
+/* What a PKCE request prints: --json @doc with the verifier added; else @line, then the verifier
+ * and what it is for. @doc is consumed; the verifier is wiped from it. */
+static void output_verifier(const struct ctl *ctl, json_object *doc, const char *line,
+			    const char *verifier)
+{
+	if (ctl->json) {
+		json_object_object_add(doc, "code_verifier", json_object_new_string(verifier));
+		ctl_print_json_wiped(doc);
+		return;
+	}
+	json_object_put(doc);
+	printf("%s\ncode_verifier: %s\n(keep it: `gotruectl signin --pkce-code CODE "
+	       "--code-verifier-stdin` trades it, with the code the redirect carries, for the "
+	       "session)\n",
+	       line, verifier);
+}
+
+/* otp and magic-link --pkce (RFC 7636): the verifier stays here; only its S256 hash goes out.
+ * The mailed link then redirects with ?code=..., which is worth nothing without the verifier. */
+static int mail_pkce(struct ctl *ctl, const struct client_opts *o, bool otp, const char *done)
+{
+	struct gotrue_error err = {0};
+	char verifier[129], challenge[44];
+	json_object *doc;
+	int rc = CTL_EXIT_INTERNAL, call;
+
+	if (gotrue_pkce_pair(verifier, sizeof(verifier), challenge, sizeof(challenge)) != 0) {
+		ctl_errorf(ctl, "cannot make a PKCE pair");
+		goto cleanup;
+	}
+	call = otp ? gotrue_otp_pkce(ctl->client, o->email, !o->no_create, challenge, &err)
+		   : gotrue_magiclink_pkce(ctl->client, o->email, challenge, &err);
+	if (call != 0) {
+		rc = ctl_fail(ctl, &err);
+		goto cleanup;
+	}
+	doc = json_object_new_object();
+	json_object_object_add(doc, "ok", json_object_new_boolean(1));
+	json_object_object_add(doc, "result", json_object_new_string(done));
+	output_verifier(ctl, doc, done, verifier);
+	rc = CTL_EXIT_OK;
+cleanup:
+	explicit_bzero(verifier, sizeof(verifier));
+	gotrue_error_clear(&err);
+	return rc;
+}
+
 int cmd_otp(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {{"email", required_argument, NULL, OPT_EMAIL},
 					     {"phone", required_argument, NULL, OPT_PHONE},
 					     {"no-create", no_argument, NULL, OPT_NO_CREATE},
+					     {"pkce", no_argument, NULL, OPT_PKCE},
 					     CTL_COMMON_LONGOPTS};
 	struct client_opts o = {0};
 	struct gotrue_error err = {0};
@@ -438,24 +546,31 @@ int cmd_otp(struct ctl *ctl, int argc, char **argv)
 	rc = parse(ctl, argc, argv, opts, 0, &o);
 	if (rc == CTL_CONTINUE)
 		rc = need_identity(ctl, &o);
+	if (rc == CTL_CONTINUE && o.pkce && !o.email)
+		rc = ctl_usage_error(ctl, "--pkce goes with --email: only a mail carries a link");
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	rc = ctl_client(ctl, false);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	rc = ctl_result_done(ctl, gotrue_otp(ctl->client, o.email, o.phone, !o.no_create, &err),
-			     &err, "one-time code sent");
+	if (o.pkce)
+		rc = mail_pkce(ctl, &o, true, "one-time code sent");
+	else
+		rc = ctl_result_done(ctl,
+				     gotrue_otp(ctl->client, o.email, o.phone, !o.no_create, &err),
+				     &err, "one-time code sent");
 cleanup:
 	gotrue_error_clear(&err);
 	return rc;
 }
 
-/* magic-link and recover: one email in, nothing out. */
+/* magic-link and recover: one email in, nothing out (magic-link --pkce: the verifier). */
 static int email_only(struct ctl *ctl, int argc, char **argv,
 		      int (*call)(struct gotrue_client *, const char *, struct gotrue_error *),
-		      const char *done)
+		      const char *done, bool can_pkce)
 {
 	static const struct option opts[] = {{"email", required_argument, NULL, OPT_EMAIL},
+					     {"pkce", no_argument, NULL, OPT_PKCE},
 					     CTL_COMMON_LONGOPTS};
 	struct client_opts o = {0};
 	struct gotrue_error err = {0};
@@ -464,12 +579,17 @@ static int email_only(struct ctl *ctl, int argc, char **argv,
 	rc = parse(ctl, argc, argv, opts, 0, &o);
 	if (rc == CTL_CONTINUE)
 		rc = need_email(ctl, &o);
+	if (rc == CTL_CONTINUE && o.pkce && !can_pkce)
+		rc = ctl_usage_error(ctl, "unknown option --pkce");
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	rc = ctl_client(ctl, false);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	rc = ctl_result_done(ctl, call(ctl->client, o.email, &err), &err, done);
+	if (o.pkce)
+		rc = mail_pkce(ctl, &o, false, done);
+	else
+		rc = ctl_result_done(ctl, call(ctl->client, o.email, &err), &err, done);
 cleanup:
 	gotrue_error_clear(&err);
 	return rc;
@@ -477,12 +597,12 @@ cleanup:
 
 int cmd_magic_link(struct ctl *ctl, int argc, char **argv)
 {
-	return email_only(ctl, argc, argv, gotrue_magiclink, "magic link sent");
+	return email_only(ctl, argc, argv, gotrue_magiclink, "magic link sent", true);
 }
 
 int cmd_recover(struct ctl *ctl, int argc, char **argv)
 {
-	return email_only(ctl, argc, argv, gotrue_recover, "recovery mail sent");
+	return email_only(ctl, argc, argv, gotrue_recover, "recovery mail sent", false);
 }
 
 int cmd_verify(struct ctl *ctl, int argc, char **argv)
@@ -593,18 +713,15 @@ int cmd_provider_url(struct ctl *ctl, int argc, char **argv)
 		ctl_errorf(ctl, "out of memory");
 		goto cleanup;
 	}
-	if (ctl->json) {
-		doc = json_object_new_object();
-		json_object_object_add(doc, "url", json_object_new_string(url));
-		if (o.pkce)
-			json_object_object_add(doc, "code_verifier",
-					       json_object_new_string(verifier));
+	doc = json_object_new_object();
+	json_object_object_add(doc, "url", json_object_new_string(url));
+	if (o.pkce)
+		output_verifier(ctl, doc, url, verifier);
+	else if (ctl->json)
 		ctl_print_json(doc);
-	} else {
+	else {
+		json_object_put(doc);
 		printf("%s\n", url);
-		if (o.pkce)
-			printf("code_verifier: %s\n(keep it: the code exchange needs it)\n",
-			       verifier);
 	}
 	rc = CTL_EXIT_OK;
 cleanup:

@@ -5,6 +5,7 @@
 #define GOTRUE_GOTRUECTL_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
@@ -100,6 +101,9 @@ int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
 
 /* Print @doc (consumed) on stdout as the one JSON document of this run. */
 void ctl_print_json(json_object *doc);
+/* The same for a document that holds a secret the user asked for (a TOTP secret, a PKCE
+ * verifier): its strings are wiped as it is released. */
+void ctl_print_json_wiped(json_object *doc);
 json_object *ctl_user_json(const struct gotrue_user *u);
 json_object *ctl_session_json(const struct gotrue_session *s);
 /* Human output. */
@@ -134,6 +138,17 @@ const char *ctl_time_str(time_t t, char *buf, size_t len);
 char *ctl_read_secret(const struct ctl *ctl, bool from_stdin, const char *prompt,
 		      const char *json_field, int *rc);
 
+/* --- qr.c ----------------------------------------------------------------------------------- */
+enum ctl_qr_style {
+	CTL_QR_UTF8,  /* half blocks: one text cell, two modules */
+	CTL_QR_ASCII, /* "##" per light module */
+	CTL_QR_NONE,
+};
+/* Draw @text as a QR code on @f, light modules as ink, with a 4-module quiet zone; @ansi frames
+ * it in white on black (for a terminal). 0, or -1 with errno (ENOTSUP: built without
+ * libqrencode). */
+int ctl_qr_print(FILE *f, const char *text, enum ctl_qr_style style, bool ansi);
+
 /* --- the subcommands ------------------------------------------------------------------------ */
 typedef int (*ctl_handler)(struct ctl *ctl, int argc, char **argv);
 
@@ -151,6 +166,11 @@ int cmd_verify(struct ctl *ctl, int argc, char **argv);
 int cmd_invite(struct ctl *ctl, int argc, char **argv);
 int cmd_recover(struct ctl *ctl, int argc, char **argv);
 int cmd_provider_url(struct ctl *ctl, int argc, char **argv);
+
+int cmd_mfa_enroll(struct ctl *ctl, int argc, char **argv);
+int cmd_mfa_verify(struct ctl *ctl, int argc, char **argv);
+int cmd_mfa_list(struct ctl *ctl, int argc, char **argv);
+int cmd_mfa_unenroll(struct ctl *ctl, int argc, char **argv);
 
 int cmd_token_verify(struct ctl *ctl, int argc, char **argv);
 int cmd_token_peek(struct ctl *ctl, int argc, char **argv);

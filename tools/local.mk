@@ -13,10 +13,13 @@ tools_gotruectl_SOURCES = \
 	tools/cmd_cache.c \
 	tools/cmd_sessions.c \
 	tools/cmd_throttle.c \
+	tools/cmd_mfa.c \
+	tools/qr.c \
 	tools/prompt.c \
 	tools/output.c
-tools_gotruectl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)
-tools_gotruectl_LDADD = lib/libgotrue.la $(JSONC_LIBS)
+# libqrencode (optional, configure --with-qrencode) only here: no other binary draws QR codes.
+tools_gotruectl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(QRENCODE_CFLAGS)
+tools_gotruectl_LDADD = lib/libgotrue.la $(JSONC_LIBS) $(QRENCODE_LIBS)
 
 # The example configuration (tools/gotrue.conf.example), installed as
 # $(docdir)/examples/gotrue.conf for the administrator to copy to /etc/gotrue/gotrue.conf. Not

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "json.h"
 
 #include "gotruectl.h"
 
@@ -96,6 +97,18 @@ void ctl_print_json(json_object *doc)
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
+}
+
+void ctl_print_json_wiped(json_object *doc)
+{
+	const char *text = json_object_to_json_string_ext(
+		doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	puts(text);
+	fflush(stdout);
+	/* the serialised text is json-c's buffer inside @doc, alive until @doc goes */
+	explicit_bzero((char *)text, strlen(text));
+	gotrue_json_put_wiped(doc);
 }
 
 void ctl_progress_bar(size_t seen, long long total, const char *what)

@@ -1,8 +1,9 @@
 /* test_api: every GoTrue endpoint of lib/api*.c against the emulator, once per server
  * generation ("--mode v2.69" as in ../shared/gotrue-api/transcript-v2.69.md, "--mode current"
  * as in current-server.md): success paths, the main errors with their normalised codes, refresh
- * rotation, logout scopes, admin paging, one-time codes read from the emulator's outbox, and
- * TOTP factors with the code computed here (RFC 6238). */
+ * rotation, logout scopes, admin paging, one-time codes read from the emulator's outbox, TOTP
+ * factors with the code computed here (RFC 6238) from enrolment to unenrolment, and PKCE on
+ * mailed links (the code from the link's redirect, traded with the verifier). */
 #include <config.h>
 
 #include <ctype.h>
@@ -15,12 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "api.h"
 #include "config.h"
 #include "emu.h"
+#include "json.h"
 #include "tap.h"
 
 #define N_PAGE_USERS 7
@@ -65,8 +68,15 @@ static const char *meta_str(json_object *meta, const char *key)
 	return json_object_get_string(v);
 }
 
-/* The newest mail to @to in the emulator's outbox ({"to","type","token","link"} per line). */
-static char *outbox_token(struct emu *e, const char *to)
+static size_t discard(char *p, size_t size, size_t n, void *cls)
+{
+	(void)p, (void)cls;
+	return size * n;
+}
+
+/* A member of the newest mail to @to in the emulator's outbox ({"to","type","token","link"} per
+ * line). */
+static char *outbox_field(struct emu *e, const char *to, const char *field)
 {
 	char *path = emu_path(e, "outbox"), *token = NULL, line[8192];
 	FILE *f = path ? fopen(path, "r") : NULL;
@@ -76,7 +86,7 @@ static char *outbox_token(struct emu *e, const char *to)
 
 		if (obj && json_object_object_get_ex(obj, "to", &v) &&
 		    strcasecmp(json_object_get_string(v), to) == 0 &&
-		    json_object_object_get_ex(obj, "token", &v) &&
+		    json_object_object_get_ex(obj, field, &v) &&
 		    json_object_is_type(v, json_type_string)) {
 			free(token);
 			token = strdup(json_object_get_string(v));
@@ -87,6 +97,32 @@ static char *outbox_token(struct emu *e, const char *to)
 		fclose(f);
 	free(path);
 	return token;
+}
+
+static char *outbox_token(struct emu *e, const char *to)
+{
+	return outbox_field(e, to, "token");
+}
+
+/* Where a mailed link redirects (a browser opening it), without following: malloc'd or NULL. */
+static char *link_location(const char *link)
+{
+	CURL *c = curl_easy_init();
+	char *where = NULL, *loc = NULL;
+
+	if (!c || !link)
+		goto out;
+	curl_easy_setopt(c, CURLOPT_URL, link);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (curl_easy_perform(c) == CURLE_OK &&
+	    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &where) == CURLE_OK && where)
+		loc = strdup(where);
+out:
+	curl_easy_cleanup(c);
+	return loc;
 }
 
 /* RFC 4648 base32 (TOTP secrets), no padding expected. Returns the byte count or -1. */
@@ -732,76 +768,243 @@ static void test_email_flows(struct emu *e, struct gotrue_client *c, struct gotr
 		    GOTRUE_ERR_CONFIG, "invite without service_role_key_file");
 }
 
+/* A TOTP code of @secret that stays valid for the next few seconds (clear of a 30-second step
+ * boundary), and a wrong one. */
+static void totp_pair(const char *secret, char code[7], char wrong[7])
+{
+	time_t now = time(NULL);
+
+	if (now % 30 >= 27) {
+		sleep((unsigned)(31 - now % 30));
+		now = time(NULL);
+	}
+	totp(secret, now, code);
+	snprintf(wrong, 7, "%06lu", (strtoul(code, NULL, 10) + 1) % 1000000);
+}
+
+static const char *enroll_member(json_object *enroll, const char *key)
+{
+	json_object *totp_obj, *v;
+
+	if (strcmp(key, "id") == 0)
+		return json_object_object_get_ex(enroll, "id", &v) ? json_object_get_string(v)
+								   : NULL;
+	return json_object_object_get_ex(enroll, "totp", &totp_obj) &&
+			       json_object_object_get_ex(totp_obj, key, &v)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+/* Unenrolment: a verified factor needs an aal2 session in both generations (v2.185 step 167,
+ * v2.69's UnenrollFactor), and the user lists none afterwards. */
+static void test_unenroll(struct gotrue_client *c, const struct gotrue_session *aal2,
+			  const char *fid)
+{
+	struct gotrue_credentials cred = {.email = "mfa@example.com", .password = "mfa-password-1"};
+	struct gotrue_error err = {0};
+	struct gotrue_session s;
+	struct gotrue_user u;
+	int rc;
+
+	rc = gotrue_signin_password(c, &cred, &s, &err);
+	expect_ok(rc, &err, "a new aal1 session");
+	expect_code(gotrue_factor_unenroll(c, s.access_token, fid, &err), &err, "insufficient_aal",
+		    "unenroll a verified factor from an aal1 session");
+	gotrue_session_clear(&s);
+	expect_kind(gotrue_factor_unenroll(c, aal2->access_token, "../../admin/users", &err), &err,
+		    GOTRUE_ERR_INTERNAL, "unenroll with a non-UUID factor id refused locally");
+	rc = gotrue_factor_unenroll(c, aal2->access_token, fid, &err);
+	expect_ok(rc, &err, "unenroll from the aal2 session");
+	rc = gotrue_user_get(c, aal2->access_token, &u, &err);
+	expect_ok(rc, &err, "GET /user after unenrolling");
+	ok(rc == 0 && u.n_factors == 0, "%s: the user lists no factor any more", M);
+	gotrue_user_clear(&u);
+}
+
 static void test_factors(struct emu *e, struct gotrue_client *c)
 {
 	struct gotrue_error err = {0};
 	struct gotrue_session s, s2;
 	struct gotrue_user u;
 	struct gotrue_credentials cred = {.email = "mfa@example.com", .password = "mfa-password-1"};
-	json_object *enroll = NULL, *v, *totp_obj;
-	const char *fid = NULL, *secret = NULL;
-	char *chal = NULL, *aal = NULL, code[7], wrong[7];
+	json_object *enroll = NULL, *again = NULL;
+	const char *fid, *secret, *uri;
+	char *chal = NULL, *aal = NULL, *sid1 = NULL, *sid2 = NULL, code[7], wrong[7];
 	char *id = emu_create_user(e, "mfa@example.com", "mfa-password-1", "{}");
-	time_t now;
 	int rc;
 
+	memset(&s2, 0, sizeof(s2));
 	rc = gotrue_signin_password(c, &cred, &s, &err);
 	expect_ok(rc, &err, "mfa user signs in");
 	if (rc != 0)
 		goto out;
-	rc = gotrue_factor_enroll(c, s.access_token, "mfa-phone", &enroll, &err);
+	rc = gotrue_factor_enroll(c, s.access_token, "mfa-phone", "ACME SSH", &enroll, &err);
 	expect_ok(rc, &err, "enroll TOTP");
 	if (rc != 0)
 		goto out;
-	if (json_object_object_get_ex(enroll, "id", &v))
-		fid = json_object_get_string(v);
-	if (json_object_object_get_ex(enroll, "totp", &totp_obj) &&
-	    json_object_object_get_ex(totp_obj, "secret", &v))
-		secret = json_object_get_string(v);
-	ok(fid && secret, "%s: factor id and secret", M);
+	fid = enroll_member(enroll, "id");
+	secret = enroll_member(enroll, "secret");
+	uri = enroll_member(enroll, "uri");
+	ok(fid && secret && uri, "%s: factor id, secret and uri", M);
+	ok(uri && strncmp(uri, "otpauth://totp/ACME%20SSH:mfa@example.com?", 42) == 0,
+	   "%s: the URI names the issuer asked for", M);
+	/* current servers refuse a taken name; v2.69's database does, with a 500 */
+	rc = gotrue_factor_enroll(c, s.access_token, "mfa-phone", NULL, &again, &err);
+	if (CUR)
+		expect_code(rc, &err, "mfa_factor_name_conflict", "enroll a taken friendly name");
+	else if (!ok(rc == -1 && err.kind == GOTRUE_ERR_HTTP && err.http_status == 500,
+		     "%s: enroll a taken friendly name -> HTTP 500", M))
+		diag("got rc=%d status=%ld code='%s'", rc, err.http_status, err.code);
+	gotrue_error_clear(&err);
 
 	rc = gotrue_factor_challenge(c, s.access_token, fid, &chal, &err);
 	expect_ok(rc, &err, "challenge");
-	/* Stay clear of a 30-second step boundary between computing and checking the code. */
-	now = time(NULL);
-	if (now % 30 >= 27) {
-		sleep((unsigned)(31 - now % 30));
-		now = time(NULL);
-	}
-	totp(secret, now, code);
-	snprintf(wrong, sizeof(wrong), "%06lu", (strtoul(code, NULL, 10) + 1) % 1000000);
+	totp_pair(secret, code, wrong);
 	expect_code(gotrue_factor_verify(c, s.access_token, fid, chal, wrong, &s2, &err), &err,
 		    "mfa_verification_failed", "verify a wrong TOTP code");
-	free(chal);
-	chal = NULL;
-	rc = gotrue_factor_challenge(c, s.access_token, fid, &chal, &err);
-	expect_ok(rc, &err, "a new challenge");
-	rc = gotrue_factor_verify(c, s.access_token, fid, chal, code, &s2, &err);
-	expect_ok(rc, &err, "verify the TOTP code");
+	rc = gotrue_factor_challenge_verify(c, s.access_token, fid, code, &s2, &err);
+	expect_ok(rc, &err, "challenge and verify the TOTP code");
 	aal = s2.access_token ? jwt_claim(s2.access_token, "aal") : NULL;
+	sid1 = jwt_claim(s.access_token, "session_id");
+	sid2 = s2.access_token ? jwt_claim(s2.access_token, "session_id") : NULL;
 	is_str(aal, "aal2", "%s: factor verify gives an aal2 session", M);
-	gotrue_session_clear(&s2);
+	ok(sid1 && sid2 && strcmp(sid1, sid2) == 0, "%s: ... for the same session id", M);
 
-	rc = gotrue_user_get(c, s.access_token, &u, &err);
+	rc = gotrue_user_get(c, s2.access_token ? s2.access_token : "x", &u, &err);
 	expect_ok(rc, &err, "GET /user after enrolling");
-	ok(u.n_factors == 1 && strcmp(u.factors[0].status, "verified") == 0 &&
+	ok(rc == 0 && u.n_factors == 1 && strcmp(u.factors[0].status, "verified") == 0 &&
 		   strcmp(u.factors[0].id, fid) == 0,
 	   "%s: the user lists one verified factor", M);
 	gotrue_user_clear(&u);
 
 	free(chal);
+	chal = NULL;
 	expect_code(gotrue_factor_challenge(c, s.access_token,
 					    "00000000-0000-4000-8000-000000000000", &chal, &err),
 		    &err, "mfa_factor_not_found", "challenge an unknown factor");
 	expect_kind(gotrue_factor_challenge(c, s.access_token, "x/../../admin", &chal, &err), &err,
 		    GOTRUE_ERR_INTERNAL, "non-UUID factor id refused locally");
+	test_unenroll(c, &s2, fid);
 out:
 	gotrue_error_clear(&err);
 	gotrue_session_clear(&s);
-	json_object_put(enroll);
+	gotrue_session_clear(&s2);
+	gotrue_json_put_wiped(enroll);
+	gotrue_json_put_wiped(again);
 	free(chal);
 	free(aal);
+	free(sid1);
+	free(sid2);
 	free(id);
+}
+
+/* The code of a PKCE link mailed to @to, as a browser opening it would see it. */
+static bool pkce_code(struct emu *e, const char *to, char code[GOTRUE_AUTH_CODE_MAX + 1])
+{
+	char *link = outbox_field(e, to, "link"), *loc = NULL;
+	bool got = false;
+
+	if (!ok(link && strstr(link, "token=pkce_"), "%s: the link mailed to %s is a PKCE one", M,
+		to))
+		goto out;
+	loc = link_location(link);
+	got = loc && gotrue_pkce_code_parse(loc, code, GOTRUE_AUTH_CODE_MAX + 1) == 0;
+	if (!ok(got, "%s: the link redirects with ?code=", M))
+		diag("Location: %s", loc ? loc : "(none)");
+out:
+	free(link);
+	free(loc);
+	return got;
+}
+
+/* PKCE without a provider (both generations: v2.69.3 has it): a magic link or /otp with a
+ * challenge, the code from the link's redirect, and the exchange with the verifier. */
+static void test_pkce(struct emu *e, struct gotrue_client *c)
+{
+	struct gotrue_error err = {0};
+	struct gotrue_session s;
+	char verifier[129], challenge[44], other[129], other_ch[44];
+	char code[GOTRUE_AUTH_CODE_MAX + 1];
+	char *id = emu_create_user(e, "pk@example.com", "pk-password-1", "{}");
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	ok(gotrue_pkce_pair(verifier, sizeof(verifier), challenge, sizeof(challenge)) == 0 &&
+		   gotrue_pkce_pair(other, sizeof(other), other_ch, sizeof(other_ch)) == 0,
+	   "%s: two PKCE pairs", M);
+	rc = gotrue_magiclink_pkce(c, "pk@example.com", challenge, &err);
+	expect_ok(rc, &err, "POST /magiclink with a code challenge");
+	if (rc != 0 || !pkce_code(e, "pk@example.com", code))
+		goto out;
+	expect_code(gotrue_exchange_code(c, code, other, &s, &err), &err, "bad_code_verifier",
+		    "exchange the code with another verifier");
+	rc = gotrue_exchange_code(c, code, verifier, &s, &err);
+	expect_ok(rc, &err, "exchange the code with its verifier");
+	ok(rc == 0 && s.access_token && s.refresh_token && s.has_user && id &&
+		   strcmp(s.user.id, id) == 0,
+	   "%s: the exchange gives the link's user a session", M);
+	gotrue_session_clear(&s);
+	expect_code(gotrue_exchange_code(c, code, verifier, &s, &err), &err, "flow_state_not_found",
+		    "replay the code");
+	expect_kind(gotrue_exchange_code(c, code, "short", &s, &err), &err, GOTRUE_ERR_INTERNAL,
+		    "a malformed verifier is refused locally");
+	expect_kind(gotrue_magiclink_pkce(c, "pk@example.com", NULL, &err), &err,
+		    GOTRUE_ERR_INTERNAL, "PKCE without a challenge is refused locally");
+
+	rc = gotrue_otp_pkce(c, "pk-otp@example.com", true, other_ch, &err);
+	expect_ok(rc, &err, "POST /otp with a code challenge (a new address)");
+	if (rc != 0 || !pkce_code(e, "pk-otp@example.com", code))
+		goto out;
+	rc = gotrue_exchange_code(c, code, other, &s, &err);
+	expect_ok(rc, &err, "exchange the /otp link's code");
+	is_str(s.has_user ? s.user.email : NULL, "pk-otp@example.com", "%s: ... for that address",
+	       M);
+out:
+	explicit_bzero(verifier, sizeof(verifier));
+	explicit_bzero(other, sizeof(other));
+	gotrue_session_clear(&s);
+	gotrue_error_clear(&err);
+	free(id);
+}
+
+/* gotrue_pkce_code_parse: what a person pastes after opening the link. */
+static void test_code_parse(void)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: refused */
+	} cases[] = {
+		{"6b985088-1eb2-4aa9-9126-7c07b33fcb69", "6b985088-1eb2-4aa9-9126-7c07b33fcb69"},
+		{"http://localhost:3000?code=6b985088-1eb2", "6b985088-1eb2"},
+		{"http://localhost:3000/?code=abc", "abc"},
+		{"https://app.example/cb?state=x&code=abc&y=1#frag", "abc"},
+		{"https://app.example/cb?error_code=otp_expired&code=abc", "abc"},
+		{"https://app.example/cb?xcode=abc", NULL},
+		{"http://localhost:3000?error=access_denied&error_code=otp_expired", NULL},
+		{"http://localhost:3000#code=abc", NULL},
+		{"http://localhost:3000?code=", NULL},
+		{"http://localhost:3000?code=a%20b", NULL},
+		{"http://localhost:3000?code=a b", NULL},
+		{"", NULL},
+		{"two words", NULL},
+	};
+	char out[GOTRUE_AUTH_CODE_MAX + 1], small[4], long_code[GOTRUE_AUTH_CODE_MAX + 2];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = gotrue_pkce_code_parse(cases[i].in, out, sizeof(out));
+		if (cases[i].want)
+			ok(rc == 0 && strcmp(out, cases[i].want) == 0, "code parse: '%s' -> '%s'",
+			   cases[i].in, cases[i].want);
+		else
+			ok(rc == -1, "code parse: '%s' refused", cases[i].in);
+	}
+	ok(gotrue_pkce_code_parse("abcd", small, sizeof(small)) == -1,
+	   "code parse: a code that does not fit the buffer is refused");
+	memset(long_code, 'a', sizeof(long_code) - 1);
+	long_code[sizeof(long_code) - 1] = '\0';
+	ok(gotrue_pkce_code_parse(long_code, out, sizeof(out)) == -1,
+	   "code parse: a code over GOTRUE_AUTH_CODE_MAX is refused");
 }
 
 static void run_mode(const char *mode)
@@ -859,6 +1062,7 @@ static void run_mode(const char *mode)
 	test_email_flows(e, c, noadmin);
 	test_admin(e, c, noadmin);
 	test_factors(e, c);
+	test_pkce(e, c);
 out:
 	gotrue_client_free(c);
 	gotrue_client_free(noadmin);
@@ -874,6 +1078,7 @@ int main(void)
 
 	if (!bin || access(bin, X_OK) != 0)
 		skip_all("GOTRUE_EMULATOR not set or not executable");
+	test_code_parse();
 	run_mode("v2.69");
 	run_mode("current");
 	return done_testing();

@@ -12,6 +12,9 @@
 #                                  PREFIX<i>@DOMAIN at once (POST /__emulator/users/bulk)
 #   emu_write_config [EXTRA_LINES] writes EMU_DIR/gotrue.conf and prints its path
 #   emu_curl ARGS...               curl with the right CA for EMU_URL (for tests' own requests)
+#   emu_totp BASE32_SECRET         prints the RFC 6238 code of now (the emulator checks real
+#                                  codes; needs openssl and coreutils' base32)
+#   emu_link_location URL          prints where a mailed link redirects (its Location header)
 
 EMU_URL=
 EMU_DIR=
@@ -168,4 +171,19 @@ emu_write_config() {
 			printf '%s\n' "$1"
 		fi
 	} >"$_emu_conf" && chmod 0644 "$_emu_conf" && echo "$_emu_conf"
+}
+
+# RFC 6238 TOTP (SHA-1, 30 s, 6 digits; RFC 4226's dynamic truncation), HMAC by openssl.
+emu_totp() {
+	_key=$(printf '%s' "$1" | base32 -d 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	_ctr=$(printf '%016x' $(($(date +%s) / 30)))
+	_mac=$(printf '%s' "$_ctr" | sed 's/../\\x&/g' | xargs -0 printf '%b' |
+		openssl dgst -sha1 -mac HMAC -macopt hexkey:"$_key" | sed 's/.*= //')
+	_off=$((0x$(printf '%s' "$_mac" | cut -c40)))
+	_bin=$(((0x$(printf '%s' "$_mac" | cut -c$((_off * 2 + 1))-$((_off * 2 + 8))) & 0x7fffffff)))
+	printf '%06d' $((_bin % 1000000))
+}
+
+emu_link_location() {
+	emu_curl -o /dev/null -D - "$1" | sed -n 's/^Location: *//Ip' | tr -d '\r'
 }

@@ -127,6 +127,7 @@ struct emu_user {
 	json_object *user_metadata;
 	char otp[7];	     /* outstanding one-time code, "" = none */
 	char link_token[57]; /* the magic-link token for the same mail */
+	bool link_pkce;	     /* the link's token carries the "pkce_" prefix (handlers_pkce.c) */
 	time_t otp_sent;
 	struct emu_factor *factors;
 	struct emu_user *next;
@@ -286,6 +287,27 @@ bool emu_auth_admin(struct emu_req *q, struct emu_reply *r);
 /* POST /__emulator/users/bulk (handlers_admin.c); caller holds the store lock. */
 void emu_c_users_bulk(struct emu_req *q, struct emu_reply *r);
 void emu_send_mail(const struct emu_user *u, const char *type);
+/* The same mail for a PKCE request: its link's token carries the prefix "pkce_". */
+void emu_send_mail_pkce(const struct emu_user *u, const char *type);
+/* The Sb-Auth-* headers of a current server's /token answer; each argument may be NULL. */
+void emu_session_headers(struct emu_reply *r, const struct emu_user *u, const struct emu_session *s,
+			 const char *refresh_token);
+
+/* ---- handlers_pkce.c: PKCE for mailed links (/otp, /magiclink, /recover) ---- */
+/* validatePKCEParams on @in's code_challenge and code_challenge_method; false after answering
+ * 400. */
+bool emu_pkce_params_ok(struct emu_req *q, struct emu_reply *r, json_object *in);
+/* When @in carries a code_challenge (*@pkce then true): a flow state binding it to the next link
+ * mailed to @u, for @auth_method ("magiclink", "recovery"). False after answering 500 for a
+ * code_challenge_method GoTrue does not know. */
+bool emu_pkce_flow_new(struct emu_req *q, struct emu_reply *r, const struct emu_user *u,
+		       const char *auth_method, json_object *in, bool *pkce);
+/* issueAuthCode: the auth code of @u's newest flow state for @auth_method, as a PKCE link is
+ * opened; NULL with the redirect's error_description in @msg when there is none. */
+const char *emu_pkce_auth_code(const struct emu_user *u, const char *auth_method, char *msg,
+			       size_t msg_len);
+/* POST /token?grant_type=pkce {auth_code, code_verifier}, @in parsed. */
+void emu_grant_pkce(struct emu_req *q, struct emu_reply *r, json_object *in);
 /* After a password change: current servers end the user's other sessions (all of them when
  * @keep_session is NULL) and drop the outstanding codes (handlers_auth.c). */
 void emu_user_password_changed(struct emu_user *u, const char *keep_session);

@@ -125,7 +125,7 @@ bool emu_auth_admin(struct emu_req *q, struct emu_reply *r)
 
 /* ---- mail ---- */
 
-void emu_send_mail(const struct emu_user *cu, const char *type)
+static void send_mail(const struct emu_user *cu, const char *type, bool pkce)
 {
 	struct emu_user *u = (struct emu_user *)cu;
 	unsigned char rnd[28];
@@ -142,8 +142,10 @@ void emu_send_mail(const struct emu_user *cu, const char *type)
 	for (int i = 0; i < 28; i++)
 		snprintf(u->link_token + 2 * i, 3, "%02x", rnd[i]);
 	u->otp_sent = time(NULL);
-	snprintf(link, sizeof(link), "%s/verify?token=%s&type=%s&redirect_to=http://localhost:3000",
-		 emu_cfg.url, u->link_token, type);
+	u->link_pkce = pkce;
+	snprintf(link, sizeof(link),
+		 "%s/verify?token=%s%s&type=%s&redirect_to=http://localhost:3000", emu_cfg.url,
+		 pkce ? "pkce_" : "", u->link_token, type);
 	json_object_object_add(m, "to", json_object_new_string(u->email));
 	json_object_object_add(m, "type", json_object_new_string(type));
 	json_object_object_add(m, "token", json_object_new_string(u->otp));
@@ -164,6 +166,16 @@ void emu_send_mail(const struct emu_user *cu, const char *type)
 		close(fd);
 	}
 	json_object_put(m);
+}
+
+void emu_send_mail(const struct emu_user *u, const char *type)
+{
+	send_mail(u, type, false);
+}
+
+void emu_send_mail_pkce(const struct emu_user *u, const char *type)
+{
+	send_mail(u, type, true);
 }
 
 /* ---- endpoints ---- */
@@ -397,8 +409,8 @@ static struct emu_user *password_user(const char *email, const char *pw)
 /* Current servers name the user, the session and the issued refresh token's first five
  * characters in Sb-Auth-* headers on /token answers, errors included once the token is known
  * (v2.185 steps 11, 136, 199; internal/tokens/service.go). Each may be NULL (not known yet). */
-static void session_headers(struct emu_reply *r, const struct emu_user *u,
-			    const struct emu_session *s, const char *refresh_token)
+void emu_session_headers(struct emu_reply *r, const struct emu_user *u, const struct emu_session *s,
+			 const char *refresh_token)
 {
 	char prefix[6];
 
@@ -426,7 +438,7 @@ static void password_session(struct emu_req *q, struct emu_reply *r, struct emu_
 	o = emu_session_reply(u, s, q);
 	if (emu_current())
 		json_object_object_add(o, "weak_password", NULL);
-	session_headers(r, u, s, emu_str_field(o, "refresh_token"));
+	emu_session_headers(r, u, s, emu_str_field(o, "refresh_token"));
 	emu_reply_json(r, 200, o);
 }
 
@@ -534,7 +546,7 @@ static void refresh_reuse(struct emu_req *q, struct emu_reply *r, struct emu_use
 
 	emu_count_key("refresh_reuse");
 	if (emu_current() && active && active->parent == t) {
-		session_headers(r, NULL, NULL, active->token);
+		emu_session_headers(r, NULL, NULL, active->token);
 		emu_reply_json(r, 200, emu_session_reply_rt(u, s, active, q));
 		return;
 	}
@@ -569,7 +581,7 @@ static void grant_refresh(struct emu_req *q, struct emu_reply *r, json_object *i
 				"refresh_token_not_found");
 		return;
 	}
-	session_headers(r, u, NULL, NULL);
+	emu_session_headers(r, u, NULL, NULL);
 	if (emu_user_banned(u)) {
 		emu_reply_oauth(r, q, "invalid_grant", "Invalid Refresh Token: User Banned",
 				"user_banned");
@@ -583,8 +595,28 @@ static void grant_refresh(struct emu_req *q, struct emu_reply *r, json_object *i
 	}
 	t->used = true;
 	next = emu_rtoken_new(s, t);
-	session_headers(r, NULL, NULL, next->token);
+	emu_session_headers(r, NULL, NULL, next->token);
 	emu_reply_json(r, 200, emu_session_reply_rt(u, s, next, q));
+}
+
+/* POST /token?grant_type=pkce (handlers_pkce.c). v2.69 reads the body with json.Unmarshal and
+ * says only that it could not. */
+static void token_pkce(struct emu_req *q, struct emu_reply *r)
+{
+	json_object *in;
+	char why[200];
+
+	if (emu_current()) {
+		in = emu_body_or_400(q, r, "");
+	} else {
+		in = emu_parse_body(q, why, sizeof(why));
+		if (!in)
+			emu_reply_error(r, q, 400, "bad_json",
+					"invalid body: unable to parse JSON");
+	}
+	if (in)
+		emu_grant_pkce(q, r, in);
+	json_object_put(in);
 }
 
 void emu_h_token(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
@@ -607,6 +639,10 @@ void emu_h_token(struct emu_req *q, struct emu_reply *r, const char *id, const c
 		}
 		jq.body = NULL;
 		jq.body_len = 0;
+	}
+	if (grant && strcmp(grant, "pkce") == 0) {
+		token_pkce(&jq, r);
+		return;
 	}
 	if (!grant || (strcmp(grant, "password") != 0 && strcmp(grant, "refresh_token") != 0)) {
 		/* current servers file it under invalid_credentials (v2.185 steps 26-27) */
@@ -790,14 +826,38 @@ static bool rate_limited(struct emu_req *q, struct emu_reply *r, const struct em
 	return true;
 }
 
+/* Mail @u a code and a link of @type ("magiclink", "recovery"), bound by PKCE when @in carries a
+ * code_challenge: current servers store the flow state before their send-rate check, v2.69 in the
+ * transaction that sends the mail, so a refused mail leaves none there. @limit: the user existed
+ * before this request. False after answering. */
+static bool mail_code(struct emu_req *q, struct emu_reply *r, struct emu_user *u, const char *type,
+		      json_object *in, bool limit)
+{
+	bool pkce = false;
+
+	if (emu_current() && !emu_pkce_flow_new(q, r, u, type, in, &pkce))
+		return false;
+	if (limit && rate_limited(q, r, u))
+		return false;
+	if (!emu_current() && !emu_pkce_flow_new(q, r, u, type, in, &pkce))
+		return false;
+	if (pkce)
+		emu_send_mail_pkce(u, type);
+	else
+		emu_send_mail(u, type);
+	u->recovery_sent_at = emu_now();
+	return true;
+}
+
 void emu_h_otp(struct emu_req *q, struct emu_reply *r, const char *id, const char *sub)
 {
 	json_object *in = emu_body_or_400(q, r, VERIFICATION_PARAMS), *cu;
 	const char *email;
 	struct emu_user *u;
+	bool existed = true;
 
 	(void)id, (void)sub;
-	if (!in)
+	if (!in || !emu_pkce_params_ok(q, r, in))
 		goto cleanup;
 	email = emu_str_field(in, "email");
 	if (emu_str_field(in, "phone") && *emu_str_field(in, "phone")) {
@@ -824,12 +884,10 @@ void emu_h_otp(struct emu_req *q, struct emu_reply *r, const char *id, const cha
 		/* the server signs the address up, unconfirmed, as /signup would (v2.185 87-88) */
 		u = emu_user_new(email);
 		signup_metadata(u, json_object_object_get(in, "data"));
-	} else if (rate_limited(q, r, u)) {
-		goto cleanup;
+		existed = false;
 	}
-	emu_send_mail(u, "magiclink");
-	u->recovery_sent_at = emu_now();
-	emu_reply_json(r, 200, json_object_new_object());
+	if (mail_code(q, r, u, "magiclink", in, existed))
+		emu_reply_json(r, 200, json_object_new_object());
 cleanup:
 	json_object_put(in);
 }
@@ -839,6 +897,7 @@ static void mail_flow(struct emu_req *q, struct emu_reply *r, const char *type, 
 	json_object *in;
 	const char *email;
 	struct emu_user *u;
+	bool existed;
 
 	if (!q->body || !q->body_len) {
 		emu_reply_error(r, q, 400, "bad_json", VERIFICATION_PARAMS ": EOF");
@@ -853,19 +912,19 @@ static void mail_flow(struct emu_req *q, struct emu_reply *r, const char *type, 
 				"Password recovery requires an email");
 		goto cleanup;
 	}
+	if (!emu_pkce_params_ok(q, r, in))
+		goto cleanup;
 	u = emu_user_by_email(email);
 	if (!u && !create) {
 		/* no user enumeration through /recover */
 		emu_reply_json(r, 200, json_object_new_object());
 		goto cleanup;
 	}
+	existed = u != NULL;
 	if (!u)
 		u = emu_user_new(email);
-	else if (rate_limited(q, r, u))
-		goto cleanup;
-	emu_send_mail(u, type);
-	u->recovery_sent_at = emu_now();
-	emu_reply_json(r, 200, json_object_new_object());
+	if (mail_code(q, r, u, type, in, existed))
+		emu_reply_json(r, 200, json_object_new_object());
 cleanup:
 	json_object_put(in);
 }
@@ -882,8 +941,8 @@ void emu_h_recover(struct emu_req *q, struct emu_reply *r, const char *id, const
 	mail_flow(q, r, "recovery", false);
 }
 
-/* A one-time code has been proven: confirm the email and open a session. */
-static struct emu_session *verified(struct emu_req *q, struct emu_user *u, const char *type)
+/* A one-time code or link has been proven: confirm the email; the code is spent. */
+static void code_proven(struct emu_req *q, struct emu_user *u, const char *type)
 {
 	u->otp[0] = '\0';
 	OPENSSL_cleanse(u->link_token, sizeof(u->link_token));
@@ -903,8 +962,14 @@ static struct emu_session *verified(struct emu_req *q, struct emu_user *u, const
 		emu_user_confirm(u, reloaded ? 0 : q->serial);
 		u->identity_verified = emu_current();
 	}
-	u->last_sign_in_at = emu_now();
 	u->updated_at = emu_now();
+}
+
+/* ... and sign the user in (the implicit flow). */
+static struct emu_session *verified(struct emu_req *q, struct emu_user *u, const char *type)
+{
+	code_proven(q, u, type);
+	u->last_sign_in_at = emu_now();
 	return emu_session_new(u, "otp");
 }
 
@@ -969,6 +1034,66 @@ cleanup:
 	json_object_put(in);
 }
 
+/* The Location of a link that failed: the error in the fragment, and for a PKCE link on current
+ * servers in the query too (prepErrorRedirectURL). @error_desc is form-encoded already. */
+static char *error_location(const char *redirect, bool pkce, const char *error_pair,
+			    const char *error_desc)
+{
+	char *loc = NULL;
+	int n;
+
+	if (pkce && emu_current())
+		n = asprintf(&loc, "%s?%s&error_description=%s#%s&error_description=%s", redirect,
+			     error_pair, error_desc, error_pair, error_desc);
+	else
+		n = asprintf(&loc, "%s#%s&error_description=%s", redirect, error_pair, error_desc);
+	return n < 0 ? NULL : loc;
+}
+
+#define LINK_INVALID "Email+link+is+invalid+or+has+expired"
+
+static const char *link_invalid_pair(void)
+{
+	return emu_current() ? "error=access_denied&error_code=otp_expired"
+			     : "error=unauthorized_client&error_code=401";
+}
+
+/* A PKCE link (token "pkce_..."): the auth code of the user's flow state in the query
+ * (prepPKCERedirectURL), and no session; a link without a flow state stays usable, since GoTrue
+ * rolls the confirmation back. malloc'd, or NULL. */
+static char *pkce_location(struct emu_req *q, const char *redirect, struct emu_user *u,
+			   const char *type)
+{
+	char msg[160], enc[3 * sizeof(msg)], *loc = NULL;
+	const char *code;
+	size_t o = 0;
+
+	if (!u || emu_user_banned(u))
+		return error_location(redirect, true, link_invalid_pair(), LINK_INVALID);
+	code = emu_pkce_auth_code(u, type ? type : "", msg, sizeof(msg));
+	if (!code) {
+		/* url.Values.Encode: space as '+', unreserved as is, the rest %XX */
+		for (const char *p = msg; *p && o + 4 < sizeof(enc); p++)
+			if (*p == ' ')
+				enc[o++] = '+';
+			else if (isalnum((unsigned char)*p) || strchr("-._~", *p))
+				enc[o++] = *p;
+			else
+				o += (size_t)snprintf(enc + o, sizeof(enc) - o, "%%%02X",
+						      (unsigned char)*p);
+		enc[o] = '\0';
+		return error_location(
+			redirect, true,
+			emu_current() ? "error=invalid_request&error_code=flow_state_not_found"
+				      : "error=invalid_request&error_code=400",
+			enc);
+	}
+	code_proven(q, u, type);
+	if (asprintf(&loc, "%s%scode=%s", redirect, strchr(redirect, '?') ? "&" : "?", code) < 0)
+		loc = NULL;
+	return loc;
+}
+
 /* The Location of a magic link's redirect: the session in the fragment, expires_at too on current
  * servers, or the error (v2.69 93-94, v2.185 93-94). malloc'd, or NULL. */
 static char *verify_location(struct emu_req *q, const char *redirect, struct emu_user *u,
@@ -978,13 +1103,8 @@ static char *verify_location(struct emu_req *q, const char *redirect, struct emu
 	char *loc = NULL, expires_at[40] = "";
 	int n;
 
-	if (!u || emu_user_banned(u)) {
-		n = asprintf(&loc, "%s#%s&error_description=Email+link+is+invalid+or+has+expired",
-			     redirect,
-			     emu_current() ? "error=access_denied&error_code=otp_expired"
-					   : "error=unauthorized_client&error_code=401");
-		return n < 0 ? NULL : loc;
-	}
+	if (!u || emu_user_banned(u))
+		return error_location(redirect, false, link_invalid_pair(), LINK_INVALID);
 	sess = emu_session_reply(u, verified(q, u, type), q);
 	if (emu_current())
 		snprintf(expires_at, sizeof(expires_at), "expires_at=%" PRId64 "&",
@@ -1003,15 +1123,20 @@ void emu_h_verify_get(struct emu_req *q, struct emu_reply *r, const char *id, co
 	const char *token = emu_req_arg(q, "token"), *type = emu_req_arg(q, "type");
 	const char *redirect = emu_req_arg(q, "redirect_to");
 	struct emu_user *u = NULL;
+	/* the token's prefix picks the flow (verifyGet); it is part of the stored token */
+	bool pkce = token && strncmp(token, "pkce_", 5) == 0;
 	char *loc;
 
 	(void)id, (void)sub;
 	if (!redirect || !*redirect)
 		redirect = "http://localhost:3000";
+	if (pkce)
+		token += 5;
 	for (size_t i = 0; token && strlen(token) == 56 && (u = emu_user_nth(i)); i++)
-		if (u->link_token[0] && CRYPTO_memcmp(u->link_token, token, 56) == 0)
+		if (u->link_token[0] && u->link_pkce == pkce &&
+		    CRYPTO_memcmp(u->link_token, token, 56) == 0)
 			break;
-	loc = verify_location(q, redirect, u, type);
+	loc = pkce ? pkce_location(q, redirect, u, type) : verify_location(q, redirect, u, type);
 	emu_reply_text(r, 303, NULL, NULL);
 	if (loc) {
 		char *html = NULL;

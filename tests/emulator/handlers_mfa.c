@@ -4,6 +4,7 @@
  * enrolment secret. */
 #include <config.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,14 +106,44 @@ static struct emu_factor *factor_or_404(struct emu_req *q, struct emu_reply *r, 
 	return NULL;
 }
 
+#define MAX_FACTORS 10 /* GOTRUE_MFA_MAX_ENROLLED_FACTORS and _MAX_VERIFIED_FACTORS */
+
+/* v2.69's EnrollFactor: at most ten factors, and a friendly name that is not blank must be new,
+ * which only the database's unique index (mfa_factors_user_friendly_name_unique, on names whose
+ * trim() is not empty) enforces: the failed insert is an unhandled error, 500. False after
+ * answering. */
+static bool enroll_allowed_v269(struct emu_req *q, struct emu_reply *r, const struct emu_user *u,
+				const char *name)
+{
+	int n = 0, verified = 0;
+	bool taken = false;
+
+	for (const struct emu_factor *f = u->factors; f; f = f->next) {
+		n++;
+		verified += f->verified;
+		taken = taken || (name[strspn(name, " ")] && strcmp(f->friendly_name, name) == 0);
+	}
+	if (n >= MAX_FACTORS)
+		emu_reply_error(r, q, 403, "too_many_enrolled_mfa_factors",
+				"Enrolled factors exceed allowed limit, unenroll to continue");
+	else if (verified >= MAX_FACTORS)
+		emu_reply_error(r, q, 403, "too_many_enrolled_mfa_factors",
+				"Maximum number of enrolled factors reached, unenroll to continue");
+	else if (taken)
+		emu_reply_error(r, q, 500, "unexpected_failure", "Internal server error");
+	return n < MAX_FACTORS && verified < MAX_FACTORS && !taken;
+}
+
 /* Current servers' validateFactors and factor types: only TOTP is enabled (the MFA_*_ENROLL
- * defaults), friendly names are unique per user, and once a factor is verified only an aal2
- * session may add another (v2.185 steps 160, 207, 208). False after answering. */
+ * defaults), friendly names are unique per user, even the empty one, at most ten factors, and
+ * once a factor is verified only an aal2 session may add another (v2.185 steps 160, 207, 208).
+ * False after answering. */
 static bool enroll_allowed(struct emu_req *q, struct emu_reply *r, const struct emu_user *u,
 			   const struct emu_session *s, const char *ftype, const char *name)
 {
 	char msg[300];
 	bool verified = false;
+	int n = 0;
 
 	if (ftype && (strcmp(ftype, "phone") == 0 || strcmp(ftype, "webauthn") == 0)) {
 		snprintf(msg, sizeof(msg), "MFA enroll is disabled for %s",
@@ -130,7 +161,7 @@ static bool enroll_allowed(struct emu_req *q, struct emu_reply *r, const struct 
 		return false;
 	}
 	if (!emu_current())
-		return true;
+		return enroll_allowed_v269(q, r, u, name);
 	for (const struct emu_factor *f = u->factors; f; f = f->next) {
 		if (strcmp(f->friendly_name, name) == 0) {
 			snprintf(msg, sizeof(msg),
@@ -141,6 +172,12 @@ static bool enroll_allowed(struct emu_req *q, struct emu_reply *r, const struct 
 			return false;
 		}
 		verified = verified || f->verified;
+		n++;
+	}
+	if (n >= MAX_FACTORS) {
+		emu_reply_error(r, q, 422, "too_many_enrolled_mfa_factors",
+				"Maximum number of verified factors reached, unenroll to continue");
+		return false;
 	}
 	if (verified && (!s || strcmp(s->aal, "aal2") != 0)) {
 		emu_reply_error(r, q, 403, "insufficient_aal",
@@ -150,16 +187,39 @@ static bool enroll_allowed(struct emu_req *q, struct emu_reply *r, const struct 
 	return true;
 }
 
-/* The enrolment answer: {id, type, (current: friendly_name,) totp:{qr_code, secret, uri}}. */
+/* Go's url escaping of @in into @out (@cap bytes, truncating): QueryEscape (@query: space as
+ * '+'), or a URL path's (encodePath: "$&+,/:;=@" kept too). */
+static void url_escape(const char *in, bool query, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in && o + 4 < cap; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (isalnum(c) || strchr("-_.~", c) || (!query && strchr("$&+,/:;=@", c)))
+			out[o++] = (char)c;
+		else if (c == ' ' && query)
+			out[o++] = '+';
+		else
+			o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
+	}
+	out[o] = '\0';
+}
+
+/* The enrolment answer: {id, type, (current: friendly_name,) totp:{qr_code, secret, uri}}; the
+ * URI as pquerna/otp's Key.URL() writes it: otpauth://totp/ISSUER:ACCOUNT?... */
 static json_object *enroll_json(const struct emu_user *u, const struct emu_factor *f,
 				const char *issuer)
 {
 	json_object *o = json_object_new_object(), *totp = json_object_new_object();
-	char uri[512];
+	char uri[1024], raw[300], label[512], query_issuer[256];
 
+	snprintf(raw, sizeof(raw), "%s:%s", issuer, u->email);
+	url_escape(raw, false, label, sizeof(label));
+	url_escape(issuer, true, query_issuer, sizeof(query_issuer));
 	snprintf(uri, sizeof(uri),
-		 "otpauth://totp/%s:%s?algorithm=SHA1&digits=6&issuer=%s&period=30&secret=%s",
-		 issuer, u->email, issuer, f->secret);
+		 "otpauth://totp/%s?algorithm=SHA1&digits=6&issuer=%s&period=30&secret=%s", label,
+		 query_issuer, f->secret);
 	json_object_object_add(o, "id", json_object_new_string(f->id));
 	json_object_object_add(o, "type", json_object_new_string("totp"));
 	if (emu_current()) /* v2.185 step 159 */
@@ -188,7 +248,11 @@ void emu_h_factor_enroll(struct emu_req *q, struct emu_reply *r, const char *id,
 	in = emu_body_or_400(q, r, "Could not read EnrollFactor params");
 	if (!in)
 		goto cleanup;
-	issuer = emu_str_field(in, "issuer") ? emu_str_field(in, "issuer") : "gotrue-emulator";
+	/* without one, the issuer is SITE_URL's host (http://localhost:3000 on the recorded
+	 * servers) */
+	issuer = emu_str_field(in, "issuer") && *emu_str_field(in, "issuer")
+			 ? emu_str_field(in, "issuer")
+			 : "localhost:3000";
 	name = emu_str_field(in, "friendly_name") ? emu_str_field(in, "friendly_name") : "";
 	if (!enroll_allowed(q, r, u, emu_session_by_id(emu_str_field(claims, "session_id")),
 			    emu_str_field(in, "factor_type"), name))

@@ -14,7 +14,8 @@ tests_emulator_gotrue_emulator_SOURCES = \
 	tests/emulator/tls.c \
 	tests/emulator/handlers_auth.c \
 	tests/emulator/handlers_admin.c \
-	tests/emulator/handlers_mfa.c
+	tests/emulator/handlers_mfa.c \
+	tests/emulator/handlers_pkce.c
 tests_emulator_gotrue_emulator_CFLAGS = $(AM_CFLAGS) -pthread $(MHD_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
 tests_emulator_gotrue_emulator_LDADD = $(MHD_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS) -lcrypt -lpthread
 TESTS += tests/emulator/test_conformance.sh

@@ -208,16 +208,6 @@ forge() {
 claims_of() { b64url_d "$(printf '%s' "$1" | cut -d. -f2)"; }
 mail_otp() { grep "\"to\":\"$1\"" "$EMU_DIR/outbox" | tail -n 1 | jq -r .token; }
 mail_link_token() { grep "\"to\":\"$1\"" "$EMU_DIR/outbox" | tail -n 1 | jq -r .link | sed 's/.*token=\([0-9a-f]*\).*/\1/'; }
-# RFC 6238 TOTP from a base32 secret, with openssl for the HMAC-SHA1.
-totp() {
-	_key=$(printf '%s' "$1" | base32 -d 2>/dev/null | od -An -tx1 | tr -d ' \n')
-	_ctr=$(printf '%016x' $(($(date +%s) / 30)))
-	_mac=$(printf '%s' "$_ctr" | sed 's/../\\x&/g' | xargs -0 printf '%b' |
-		openssl dgst -sha1 -mac HMAC -macopt hexkey:"$_key" | sed 's/.*= //')
-	_off=$((0x$(printf '%s' "$_mac" | cut -c40)))
-	_bin=$(((0x$(printf '%s' "$_mac" | cut -c$((_off * 2 + 1))-$((_off * 2 + 8))) & 0x7fffffff)))
-	printf '%06d' $((_bin % 1000000))
-}
 tok() { jbody .access_token; }
 rt() { jbody .refresh_token; }
 
@@ -588,11 +578,11 @@ replay_mfa() {
 	FID=$(jbody .id) FSECRET=$(jbody .totp.secret)
 	req POST /factors '{"factor_type":"sms"}' "$CAROL_AT1"; check 160
 	req POST "/factors/$FID/challenge" - "$CAROL_AT1"; check 161
-	CODE=$(totp "$FSECRET") wrong=000000
+	CODE=$(emu_totp "$FSECRET") wrong=000000
 	[ "$CODE" = $wrong ] && wrong=000001
 	req POST "/factors/$FID/verify" "{\"challenge_id\":\"$(jbody .id)\",\"code\":\"$wrong\"}" "$CAROL_AT1"; check 162
 	req POST "/factors/$FID/challenge" - "$CAROL_AT1"; check 163
-	CH2=$(jbody .id) CODE=$(totp "$FSECRET")
+	CH2=$(jbody .id) CODE=$(emu_totp "$FSECRET")
 	req POST "/factors/$FID/verify" "{\"challenge_id\":\"$CH2\",\"code\":\"$CODE\"}" "$CAROL_AT1"; check 164
 	CAROL_AT2=$(tok) CAROL_RT2=$(rt)
 	aal=$(claims_of "$CAROL_AT2" | jq -r --arg s "$(claims_of "$CAROL_AT1")" \
@@ -818,6 +808,168 @@ req POST $P '{"email":"zoe@example.com","password":"zoe-password-1"}' -
 cl=$(claims_of "$(tok)")
 ok "$(printf '%s' "$cl" | jq -e 'has("iat") and has("session_id") and has("is_anonymous") and (has("iss") | not)' \
 	>/dev/null && echo 0 || echo 1)" "current: without --jwt-issuer the claims carry iat but no iss" "$cl"
+
+# ---- PKCE and MFA rules that no transcript records, as supabase/auth's source has them (v2.69.3
+# and v2.185.0: internal/api/pkce.go, magic_link.go, verify.go, token.go, mfa.go)
+
+# err_is STATUS CODE MESSAGE DESCRIPTION: the last answer is that error, in the mode's shape
+# (current: {"code","message"} with X-Sb-Error-Code; v2.69: {"code":STATUS,"msg"}).
+err_is() {
+	if [ $CUR = 1 ]; then
+		got=$(jbody -c '[.code, .message]')
+		want=$(jq -cn --arg c "$2" --arg m "$3" '[$c, $m]')
+		[ "$S" = "$1" ] && [ "$got" = "$want" ] && [ "$(hdr x-sb-error-code)" = "$2" ]
+	else
+		got=$(jbody -c '[.code, .msg]')
+		want=$(jq -cn --argjson c "$1" --arg m "$3" '[$c, $m]')
+		[ "$S" = "$1" ] && [ "$got" = "$want" ]
+	fi
+	ok $? "$4 -> $1 $2" "$S $(head -c 300 "$T/b")"
+}
+
+# S256 of a verifier (RFC 7636 4.2)
+s256() { printf '%s' "$1" | openssl dgst -sha256 -binary | b64url; }
+
+is_uuid() { printf '%s' "$1" | grep -qE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'; }
+
+# pkce_link EMAIL: the newest link mailed to EMAIL
+pkce_link() { grep "\"to\":\"$1\"" "$EMU_DIR/outbox" | tail -n 1 | jq -r .link; }
+
+beyond_pkce() {
+	m=$1
+	V=pkce-verifier-0123456789-abcdefghijklmnopqrstuvwxyz
+	CH=$(s256 "$V")
+	emu_create_user pk@example.com pk-password-1 '{"email_confirm":true}' >/dev/null
+	req POST /magiclink "{\"email\":\"pk@example.com\",\"code_challenge\":\"$CH\"}" -
+	err_is 400 validation_failed 'PKCE flow requires code_challenge_method and code_challenge' "$m pkce: a challenge without its method"
+	req POST /magiclink '{"email":"pk@example.com","code_challenge":"short","code_challenge_method":"s256"}' -
+	err_is 400 validation_failed 'code challenge has to be between 43 and 128 characters' "$m pkce: a short challenge"
+	req POST /magiclink "{\"email\":\"pk@example.com\",\"code_challenge\":\"+$CH\",\"code_challenge_method\":\"s256\"}" -
+	err_is 400 validation_failed 'code challenge can only contain alphanumeric characters, hyphens, periods, underscores and tildes' "$m pkce: a challenge with '+'"
+	req POST /magiclink "{\"email\":\"pk@example.com\",\"code_challenge\":\"$CH\",\"code_challenge_method\":\"md5\"}" -
+	if [ $CUR = 1 ]; then
+		err_is 500 unexpected_failure 'Unexpected failure, please check server logs for more information' "$m pkce: an unknown method"
+	else
+		err_is 500 - 'Error sending magic link' "$m pkce: an unknown method"
+	fi
+	req POST /magiclink "{\"email\":\"pk@example.com\",\"code_challenge\":\"$CH\",\"code_challenge_method\":\"s256\"}" -
+	LINK=$(pkce_link pk@example.com)
+	case $LINK in *'/verify?token=pkce_'*'&type=magiclink&'*) r=0 ;; *) r=1 ;; esac
+	ok "$([ "$S" = 200 ] && [ $r = 0 ] && echo 0 || echo 1)" "$m pkce: the mailed link's token carries pkce_" "$S $LINK"
+	req GET "${LINK#"$EMU_URL"}" - -
+	LOC=$(hdr location) CODE=${LOC#http://localhost:3000?code=}
+	ok "$([ "$S" = 303 ] && is_uuid "$CODE" && echo 0 || echo 1)" \
+		"$m pkce: the link redirects to redirect_to?code=UUID, with no session" "$S $LOC"
+	req GET "${LINK#"$EMU_URL"}" - -
+	e='error=access_denied&error_code=otp_expired&error_description=Email+link+is+invalid+or+has+expired'
+	[ $CUR = 1 ] && want="http://localhost:3000?$e#$e" ||
+		want='http://localhost:3000#error=unauthorized_client&error_code=401&error_description=Email+link+is+invalid+or+has+expired'
+	ok "$([ "$(hdr location)" = "$want" ] && echo 0 || echo 1)" "$m pkce: the link is single use" "$(hdr location)"
+	req POST '/token?grant_type=pkce' '{}' -
+	err_is 400 validation_failed 'invalid request: both auth code and code verifier should be non-empty' "$m pkce grant: no code"
+	req POST '/token?grant_type=pkce' '{"auth_code":' -
+	if [ $CUR = 1 ]; then
+		err_is 400 bad_json 'Could not parse request body as JSON: unexpected end of JSON input' "$m pkce grant: bad JSON"
+	else
+		err_is 400 - 'invalid body: unable to parse JSON' "$m pkce grant: bad JSON"
+	fi
+	req POST '/token?grant_type=pkce' "{\"auth_code\":\"$CODE\",\"code_verifier\":\"x$V\"}" -
+	if [ $CUR = 1 ]; then
+		err_is 400 bad_code_verifier 'code challenge does not match previously saved code verifier' "$m pkce grant: a wrong verifier"
+	else
+		err_is 403 - 'code challenge does not match previously saved code verifier' "$m pkce grant: a wrong verifier"
+	fi
+	req POST '/token?grant_type=pkce' "{\"auth_code\":\"$CODE\",\"code_verifier\":\"$V\"}" -
+	cl=$(claims_of "$(tok)" | jq -c '[.aal, [.amr[].method], .email]')
+	ok "$([ "$S" = 200 ] && [ "$cl" = '["aal1",["magiclink"],"pk@example.com"]' ] &&
+		[ -n "$(rt)" ] && echo 0 || echo 1)" \
+		"$m pkce grant: the right verifier (after a wrong one) gives the session, amr magiclink" "$S $cl"
+	[ $CUR = 1 ] && { [ -n "$(hdr sb-auth-user-id)" ] && [ -n "$(hdr sb-auth-session-id)" ]; ok $? "$m pkce grant: Sb-Auth-* headers"; }
+	req POST '/token?grant_type=pkce' "{\"auth_code\":\"$CODE\",\"code_verifier\":\"$V\"}" -
+	if [ $CUR = 1 ]; then
+		err_is 404 flow_state_not_found 'invalid flow state, no valid flow state found' "$m pkce grant: a replayed code"
+	else
+		err_is 403 - 'invalid flow state, no valid flow state found' "$m pkce grant: a replayed code"
+	fi
+	# /otp (a new address) with method plain; /recover with S256, amr recovery
+	req POST /otp "{\"email\":\"pk2@example.com\",\"code_challenge\":\"$V\",\"code_challenge_method\":\"plain\"}" -
+	req GET "$(pkce_link pk2@example.com | sed "s|^$EMU_URL||")" - -
+	CODE=$(hdr location | sed 's/.*code=//')
+	req POST '/token?grant_type=pkce' "{\"auth_code\":\"$CODE\",\"code_verifier\":\"$V\"}" -
+	ok "$([ "$S" = 200 ] && [ "$(claims_of "$(tok)" | jq -r .email)" = pk2@example.com ] && echo 0 || echo 1)" \
+		"$m pkce: /otp with method plain, exchanged with the verifier itself" "$S $(head -c 200 "$T/b")"
+	emu_create_user pk3@example.com pk-password-3 '{"email_confirm":true}' >/dev/null
+	req POST /recover "{\"email\":\"pk3@example.com\",\"code_challenge\":\"$CH\",\"code_challenge_method\":\"S256\"}" -
+	req GET "$(pkce_link pk3@example.com | sed "s|^$EMU_URL||")" - -
+	CODE=$(hdr location | sed 's/.*code=//')
+	req POST '/token?grant_type=pkce' "{\"auth_code\":\"$CODE\",\"code_verifier\":\"$V\"}" -
+	ok "$([ "$S" = 200 ] && [ "$(claims_of "$(tok)" | jq -c '[.amr[].method]')" = '["recovery"]' ] && echo 0 || echo 1)" \
+		"$m pkce: /recover's link, amr recovery" "$S $(head -c 200 "$T/b")"
+}
+
+beyond_mfa() {
+	m=$1
+	emu_create_user mf@example.com mf-password-1 '{"email_confirm":true}' >/dev/null
+	req POST $P '{"email":"mf@example.com","password":"mf-password-1"}' -
+	MF_AT=$(tok)
+	req POST /factors '{"factor_type":"totp","friendly_name":"one"}' "$MF_AT"
+	case $(jbody -r .totp.uri) in
+	'otpauth://totp/localhost:3000:mf@example.com?algorithm=SHA1&digits=6&issuer=localhost%3A3000&period=30&secret='*) r=0 ;;
+	*) r=1 ;;
+	esac
+	ok $r "$m mfa: the issuer is SITE_URL's host by default" "$(jbody -r .totp.uri)"
+	req POST /factors '{"factor_type":"totp","friendly_name":"two","issuer":"ACME SSH"}' "$MF_AT"
+	case $(jbody -r .totp.uri) in
+	'otpauth://totp/ACME%20SSH:mf@example.com?algorithm=SHA1&digits=6&issuer=ACME+SSH&period=30&secret='*) r=0 ;;
+	*) r=1 ;;
+	esac
+	ok $r "$m mfa: the issuer is escaped in the label and the query as Go's url package does" "$(jbody -r .totp.uri)"
+	req POST /factors '{"factor_type":"totp","friendly_name":"one"}' "$MF_AT"
+	if [ $CUR = 1 ]; then
+		err_is 422 mfa_factor_name_conflict 'A factor with the friendly name "one" for this user already exists' "$m mfa: a friendly name taken"
+	else
+		# the database's unique index refuses the row; the handler does not look first
+		ok "$([ "$S" = 500 ] && [ "$(jbody -c '[.code, .msg, (.error_id | length)]')" = '[500,"Internal server error",36]' ] && echo 0 || echo 1)" \
+			"$m mfa: a friendly name taken -> 500 Internal server error" "$S $(cat "$T/b")"
+	fi
+	req POST /factors '{"factor_type":"totp"}' "$MF_AT"
+	s1=$S
+	req POST /factors '{"factor_type":"totp","friendly_name":"  "}' "$MF_AT"
+	if [ $CUR = 1 ]; then
+		ok "$([ "$s1/$S" = 200/200 ] && echo 0 || echo 1)" "$m mfa: the first blank names are taken as any other" "$s1/$S"
+		req POST /factors '{"factor_type":"totp"}' "$MF_AT"
+		err_is 422 mfa_factor_name_conflict 'A factor with the friendly name "" for this user already exists' "$m mfa: the empty name twice"
+	else
+		req POST /factors '{"factor_type":"totp"}' "$MF_AT"
+		ok "$([ "$s1/$S" = 200/200 ] && echo 0 || echo 1)" "$m mfa: blank names never conflict (the index skips them)" "$s1/$S"
+	fi
+	req GET /user - "$MF_AT"
+	i=$(jbody '.factors | length')
+	while [ "$i" -lt 10 ]; do
+		i=$((i + 1))
+		req POST /factors "{\"factor_type\":\"totp\",\"friendly_name\":\"f$i\"}" "$MF_AT"
+	done
+	ok "$([ "$S" = 200 ] && echo 0 || echo 1)" "$m mfa: ten factors" "$S"
+	req POST /factors '{"factor_type":"totp","friendly_name":"f11"}' "$MF_AT"
+	if [ $CUR = 1 ]; then
+		err_is 422 too_many_enrolled_mfa_factors 'Maximum number of verified factors reached, unenroll to continue' "$m mfa: an eleventh factor"
+	else
+		err_is 403 - 'Enrolled factors exceed allowed limit, unenroll to continue' "$m mfa: an eleventh factor"
+	fi
+}
+
+emu_stop
+for mode in v2.69 current; do
+	emu_start --mode $mode || {
+		echo "Bail out! emulator ($mode) did not start"
+		exit 1
+	}
+	if [ $mode = current ]; then CUR=1 API24=1; else CUR=0 API24=0; fi
+	beyond_pkce "[$mode]"
+	beyond_mfa "[$mode]"
+	emu_stop
+done
+CUR=0 API24=0
 
 # ---- not GoTrue: bulk users (POST /__emulator/users/bulk) and the bcrypt cost knobs ----
 emu_stop

@@ -8,6 +8,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_jwt \
 	tests/fuzz/fuzz_jwks \
 	tests/fuzz/fuzz_link \
+	tests/fuzz/fuzz_pkce_code \
 	tests/fuzz/fuzz_cache \
 	tests/fuzz/fuzz_store \
 	tests/fuzz/fuzz_listing \
@@ -40,6 +41,9 @@ tests_fuzz_fuzz_jwks_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_link_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_link_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_link_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_pkce_code_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_pkce_code_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_pkce_code_LDADD = $(FUZZ_LD_LIBS)
 
 tests_fuzz_fuzz_store_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_store_LDFLAGS = $(FUZZ_LD_FLAGS)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # gotruectl end to end against the GoTrue emulator, once per server generation (--mode v2.69 and
 # --mode current): every subcommand, its exit code and its output. TAP on stdout.
-# Needs $GOTRUECTL, $GOTRUE_EMULATOR and $top_srcdir (set by make check).
+# Needs $GOTRUECTL, $GOTRUE_EMULATOR and $top_srcdir (set by make check); the QR codes of
+# `mfa enroll` are read back with zbarimg (zbar-tools) when $GOTRUE_HAVE_QRENCODE is yes.
 
 : "${top_srcdir:?}" "${GOTRUECTL:?}" "${GOTRUE_EMULATOR:?}"
 . "$top_srcdir/tests/common/emu.sh"
@@ -564,6 +565,263 @@ state_dir = $T/state-$mode")
 	emu_stop
 }
 
+# qr_decode FILE: the text of the QR code that gotruectl drew in FILE, read back by zbarimg:
+# the drawing (UTF-8 half blocks, or "##" per module with --qr ascii; light modules are the ink)
+# becomes a PBM image, four pixels a module, and zbarimg decodes it.
+qr_decode() {
+	if [ "$2" = utf8 ]; then
+		_cells='s/\xe2\x96\x88/F/g; s/\xe2\x96\x80/U/g; s/\xe2\x96\x84/L/g'
+	else
+		_cells='s/##/F/g; s/  / /g'
+	fi
+	sed -e 's/\x1b\[[0-9;]*m//g' -e 's/\r$//' -e "$_cells" "$1" | grep -E '^[FUL ]+$' | grep '[FUL]' |
+		awk -v half="$2" '
+		{
+			w = length($0)
+			for (i = 1; i <= w; i++) {
+				c = substr($0, i, 1)
+				# PBM: 1 is black, a dark module; the ink is light
+				up[NR, i] = (c == "F" || c == "U") ? 0 : 1
+				lo[NR, i] = (c == "F" || c == "L") ? 0 : 1
+			}
+			rows = NR
+		}
+		END {
+			s = 4; h = half == "utf8" ? 2 : 1
+			printf "P1\n%d %d\n", w * s, rows * h * s
+			for (r = 1; r <= rows; r++)
+				for (k = 0; k < h; k++)
+					for (p = 0; p < s; p++) {
+						line = ""
+						for (i = 1; i <= w; i++)
+							for (q = 0; q < s; q++)
+								line = line (k ? lo[r, i] : up[r, i]) " "
+						print line
+					}
+		}' >"$1.pbm"
+	zbarimg -q --raw "$1.pbm" 2>/dev/null
+}
+
+# qr_ok FILE STYLE URI DESCRIPTION: the QR code in FILE reads back as URI; without libqrencode,
+# gotruectl said it cannot draw one.
+qr_ok() {
+	if [ "${GOTRUE_HAVE_QRENCODE:-}" != yes ]; then
+		grep -q 'no QR code: this gotruectl was built without libqrencode' "$T/err" &&
+			grep -q "^uri: *$3\$" "$1"
+		ok $? "$4: built without libqrencode, it says so and still prints the URI"
+	elif ! command -v zbarimg >/dev/null 2>&1; then
+		n=$((n + 1))
+		echo "ok $n # SKIP $4: zbarimg (zbar-tools) not installed"
+	else
+		[ -n "$3" ] && [ "$(qr_decode "$1" "$2")" = "$3" ]
+		ok $? "$4"
+	fi
+}
+
+# fresh_server MODE: an emulator of its own in MODE and a config for it (mode, m, CONF).
+fresh_server() {
+	mode=$1
+	m="[$mode]"
+	emu_start --mode "$mode" || {
+		echo "Bail out! emulator did not start ($mode)"
+		exit 1
+	}
+	CONF=$(emu_write_config "email_domains = example.org")
+}
+
+# A session document and one more line (a code) for a command that reads both from stdin.
+with_session_and() {
+	{ cat "$1"; printf '%s\n' "$2"; } >"$T/stdin"
+	STDIN="$T/stdin"
+}
+
+# mfa enroll, verify, list and unenroll for a signed-in user, the TOTP codes computed here from
+# the enrolment secret (the emulator checks real RFC 6238 codes).
+mfa_suite() {
+	fresh_server "$1"
+	emu_create_user mfa@example.org "$PW" >/dev/null
+	with "$PW"
+	run --json signin --email mfa@example.org --password-stdin
+	cp "$T/out" "$T/aal1"
+
+	with_file "$T/aal1"
+	run mfa list --token-stdin
+	[ $rc -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 1 ] && out_has '^ID  *TYPE  *STATUS  *FRIENDLY_NAME$'
+	ok $? "$m mfa list: a user without factors, only the header"
+	with_file "$T/aal1"
+	run mfa verify --token-stdin
+	[ $rc -eq 1 ] && err_has 'no TOTP factor'
+	ok $? "$m mfa verify without a factor exits 1 and says to enroll one"
+
+	with_file "$T/aal1"
+	run --debug mfa enroll --friendly-name phone --issuer 'ACME SSH' --token-stdin
+	cp "$T/out" "$T/enroll"
+	fid=$(sed -n 's/^factor: *\([0-9a-f-]*\) (totp, unverified)$/\1/p' "$T/enroll")
+	uri=$(sed -n 's/^uri: *//p' "$T/enroll")
+	secret=$(sed -n 's/^secret: *//p' "$T/enroll")
+	case $uri in "otpauth://totp/ACME%20SSH:mfa@example.org?"*"&secret=$secret") r=0 ;; *) r=1 ;; esac
+	[ $rc -eq 0 ] && [ -n "$fid" ] && [ -n "$secret" ] && [ $r -eq 0 ] &&
+		out_has "mfa verify --factor $fid"
+	ok $? "$m mfa enroll prints the factor, its otpauth:// URI and secret, and what to do next"
+	[ -s "$T/err" ] && ! err_has "$secret"
+	ok $? "$m mfa enroll --debug shows the secret on stdout only"
+	qr_ok "$T/enroll" utf8 "$uri" "$m mfa enroll: the QR code (UTF-8 half blocks) reads back as the URI (zbarimg)"
+
+	with_file "$T/aal1"
+	run mfa enroll --friendly-name phone-ascii --qr ascii --token-stdin
+	qr_ok "$T/out" ascii "$(sed -n 's/^uri: *//p' "$T/out")" "$m mfa enroll --qr ascii: the code reads back as the URI"
+	fid_ascii=$(sed -n 's/^factor: *\([0-9a-f-]*\) .*/\1/p' "$T/out")
+	if command -v script >/dev/null 2>&1 && [ "${GOTRUE_HAVE_QRENCODE:-}" = yes ]; then
+		SHELL=/bin/sh script -qec "'$GOTRUECTL' --conf '$CONF' mfa enroll --friendly-name phone-tty --token-stdin <'$T/aal1'" \
+			/dev/null </dev/null >"$T/out" 2>"$T/err"
+		rc=$?
+		grep -q "$(printf '\033')\\[40;37;1m" "$T/out"
+		ok $? "$m mfa enroll on a terminal frames the code in ANSI white on black"
+		qr_ok "$T/out" utf8 "$(sed -e 's/\r$//' -n -e 's/^uri: *//p' "$T/out" | tr -d '\r')" \
+			"$m mfa enroll on a terminal: the code reads back as the URI"
+		fid_tty=$(sed -n 's/^factor: *\([0-9a-f-]*\) .*/\1/p' "$T/out")
+	else
+		n=$((n + 2))
+		echo "ok $((n - 1)) # SKIP script(1) or libqrencode missing"
+		echo "ok $n # SKIP script(1) or libqrencode missing"
+		fid_tty=
+	fi
+
+	with_file "$T/aal1"
+	run mfa enroll --friendly-name phone --token-stdin
+	[ $rc -eq 1 ] && err_has "already has a factor named 'phone' ($fid, unverified)"
+	ok $? "$m mfa enroll with a taken friendly name exits 1 and names the factor"
+	run mfa enroll --qr sixel --token-stdin
+	[ $rc -eq 2 ]
+	ok $? "$m mfa enroll --qr with an unknown style is a usage error"
+	with_file "$T/aal1"
+	run mfa verify --token-stdin --code-stdin
+	[ $rc -eq 2 ] && err_has 'name one with --factor'
+	ok $? "$m mfa verify without --factor when the user has several is a usage error"
+	mfa_verify_suite
+	emu_stop
+}
+
+mfa_verify_suite() {
+	code=$(emu_totp "$secret")
+	wrong=$(printf '%06d' $(((${code#0} + 1) % 1000000)))
+	with_session_and "$T/aal1" "$wrong"
+	run mfa verify --factor "$fid" --token-stdin --code-stdin
+	[ $rc -eq 1 ] && err_has 'mfa_verification_failed'
+	ok $? "$m mfa verify with a wrong code exits 1 with the server's error"
+
+	code=$(emu_totp "$secret")
+	with_session_and "$T/aal1" "$(printf '%s' "$code" | sed 's/.../& /')"
+	run --debug --json mfa verify --factor "$fid" --token-stdin --code-stdin
+	cp "$T/out" "$T/aal2"
+	[ $rc -eq 0 ] && out_has '"access_token":"eyJ' && ! err_has "$code"
+	ok $? "$m mfa verify with the app's code ('123 456') prints the session, and logs no code"
+	with_file "$T/aal2"
+	run token verify --claim aal=aal2
+	sid2=$(sed -n 's/^session_id: *//p' "$T/out")
+	r=$rc
+	with_file "$T/aal1"
+	run token verify
+	sid1=$(sed -n 's/^session_id: *//p' "$T/out")
+	[ $r -eq 0 ] && [ -n "$sid1" ] && [ "$sid1" = "$sid2" ]
+	ok $? "$m the session is aal2 now, the same session id (token verify)"
+
+	with_file "$T/aal2"
+	run mfa list --token-stdin
+	[ $rc -eq 0 ] && out_has "^$fid  *totp  *verified  *phone\$" &&
+		out_has "^$fid_ascii  *totp  *unverified  *phone-ascii\$"
+	ok $? "$m mfa list shows id, type, status and friendly name"
+	with_file "$T/aal2"
+	run --json mfa list --token-stdin
+	[ $rc -eq 0 ] && out_has "{\"id\":\"$fid\",\"factor_type\":\"totp\",\"status\":\"verified\",\"friendly_name\":\"phone\"}"
+	ok $? "$m mfa list --json"
+
+	# a new password sign-in: aal1 again, as GoTrue never asks for the factor itself
+	with "$PW"
+	run --json signin --email mfa@example.org --password-stdin
+	cp "$T/out" "$T/aal1b"
+	if [ "$mode" = current ]; then
+		with_file "$T/aal1b"
+		run mfa enroll --friendly-name laptop --token-stdin
+		[ $rc -eq 1 ] && err_has 'insufficient_aal' && err_has 'aal2 session'
+		ok $? "$m mfa enroll from aal1 once a factor is verified: insufficient_aal, and how to get aal2"
+	fi
+	with_file "$T/aal1b"
+	run mfa unenroll "$fid" --token-stdin
+	[ $rc -eq 1 ] && err_has 'insufficient_aal' && err_has 'mfa verify'
+	ok $? "$m mfa unenroll of a verified factor from aal1 exits 1: insufficient_aal"
+	with_file "$T/aal2"
+	run mfa unenroll "$fid" --token-stdin
+	[ $rc -eq 0 ] && out_has "factor $fid removed"
+	ok $? "$m mfa unenroll from the aal2 session"
+	for f in "$fid_ascii" $fid_tty; do
+		with_file "$T/aal1b"
+		run mfa unenroll "$f" --token-stdin
+	done
+	with_file "$T/aal2"
+	run mfa list --token-stdin
+	[ $rc -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 1 ]
+	ok $? "$m after unenrolling, mfa list shows no factor (unverified ones go from aal1)"
+	run mfa unenroll not-a-uuid --token-stdin
+	[ $rc -eq 2 ]
+	ok $? "$m mfa unenroll with an id that is no UUID is a usage error"
+}
+
+# PKCE without a provider: a magic link (or /otp) with a challenge, the code from the link's
+# redirect, and signin --pkce-code with the verifier. v2.69.3 has the flow as well.
+pkce_suite() {
+	fresh_server "$1"
+	pk=$(emu_create_user pk@example.org "$PW")
+	run --json magic-link --email pk@example.org --pkce
+	cp "$T/out" "$T/pkce"
+	verifier=$(json_field code_verifier)
+	link=$(grep -F '"pk@example.org"' "$EMU_DIR/outbox" | tail -1 | sed -n 's/.*"link": *"\([^"]*\)".*/\1/p')
+	[ $rc -eq 0 ] && [ ${#verifier} -eq 43 ] && case $link in *'token=pkce_'*) true ;; *) false ;; esac
+	ok $? "$m magic-link --pkce prints the verifier, and the mailed link is a PKCE one"
+	loc=$(emu_link_location "$link")
+	case $loc in *'?code='*) r=0 ;; *) r=1 ;; esac
+	ok $r "$m the link redirects with ?code= ($loc)"
+
+	run signin --pkce-code 'http://localhost:3000?error=access_denied' --code-verifier-stdin
+	[ $rc -eq 2 ] && err_has 'with ?code='
+	ok $? "$m signin --pkce-code with a URL that carries no code is a usage error"
+	with "wrong-verifier-0123456789-abcdefghijklmnopqrstuvwxyz"
+	run signin --pkce-code "$loc" --code-verifier-stdin
+	[ $rc -eq 1 ] && err_has 'bad_code_verifier'
+	ok $? "$m signin --pkce-code with a wrong verifier exits 1: bad_code_verifier"
+	with_file "$T/pkce"
+	run --debug --json signin --pkce-code "$loc" --code-verifier-stdin
+	cp "$T/out" "$T/pkce-session"
+	[ $rc -eq 0 ] && out_has '"access_token":"eyJ' && out_has "\"id\":\"$pk\"" && ! err_has "$verifier"
+	ok $? "$m signin --pkce-code with the verifier (the magic-link --json document) gives the session"
+	with_file "$T/pkce-session"
+	run token verify --sub "$pk"
+	[ $rc -eq 0 ]
+	ok $? "$m ... a valid token of that user"
+	with_file "$T/pkce"
+	run signin --pkce-code "$loc" --code-verifier-stdin
+	[ $rc -eq 1 ] && err_has 'flow_state_not_found'
+	ok $? "$m the code again exits 1: flow_state_not_found"
+
+	run otp --email pk-otp@example.org --pkce
+	verifier=$(sed -n 's/^code_verifier: *//p' "$T/out")
+	[ $rc -eq 0 ] && out_has '^one-time code sent$' && out_has 'signin --pkce-code CODE'
+	ok $? "$m otp --pkce prints the verifier and what it is for"
+	link=$(grep -F '"pk-otp@example.org"' "$EMU_DIR/outbox" | tail -1 | sed -n 's/.*"link": *"\([^"]*\)".*/\1/p')
+	loc=$(emu_link_location "$link")
+	with "$verifier"
+	run signin --pkce-code "${loc##*code=}" --code-verifier-stdin
+	[ $rc -eq 0 ] && out_has 'pk-otp@example.org'
+	ok $? "$m signin --pkce-code with the bare code of an otp --pkce link"
+
+	run otp --phone +15555550100 --pkce
+	r=$rc
+	run signin --email pk@example.org --code-verifier-stdin
+	[ $r -eq 2 ] && [ $rc -eq 2 ]
+	ok $? "$m otp --phone --pkce, and --code-verifier-stdin without --pkce-code, are usage errors"
+	emu_stop
+}
+
 # --- no server needed ---
 CONF=/dev/null/none
 run --version
@@ -711,6 +969,10 @@ suite current
 jwks_suite
 sync_suite v2.69
 sync_suite current
+mfa_suite v2.69
+mfa_suite current
+pkce_suite v2.69
+pkce_suite current
 
 echo "1..$n"
 [ $failed -eq 0 ]
