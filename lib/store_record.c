@@ -249,6 +249,9 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 	int bad = 0, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	/* Every allocation below (json-c's own included) leaves ENOMEM in errno when it fails: the
+	 * caller must tell "no memory" from "not a record" (lib/store_file.c). */
+	errno = 0;
 	if (buf == NULL || len == 0 || len > GOTRUE_STORE_RECORD_MAX)
 		goto cleanup;
 	tok = json_tokener_new_ex(8);
@@ -305,8 +308,10 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 		goto cleanup;
 	rc = 0;
 cleanup:
-	if (rc != 0)
+	if (rc != 0) {
+		rc = errno == ENOMEM ? -ENOMEM : -EBADMSG;
 		gotrue_store_record_clear(out);
+	}
 	if (obj != NULL) {
 		wipe_json_string(obj, "access_token");
 		wipe_json_string(obj, "refresh_token");
