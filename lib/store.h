@@ -75,9 +75,13 @@ struct gotrue_store_record {
 	char *boot_id;
 	time_t created, updated;
 	/* Set, and written, before a refresh token is sent to /token; cleared when the rotated pair
-	 * is stored. A record found with it set may hold a spent refresh token: it is never sent
-	 * again, the record is resolved by revocation (lib/lifecycle.c). (Added by H-life.) */
+	 * is stored. A record found with it set may hold a spent refresh token (lib/lifecycle.c):
+	 * on a current server the pass may send it once more (`resent`), on v2.69 never; otherwise
+	 * the record is resolved by revocation. (Added by H-life.) */
 	bool refreshing;
+	/* Set with `refreshing`, and written, before the pass sends that token once more: a record
+	 * found with both set is never sent again. */
+	bool resent;
 	/* Revoked because GoTrue (or an administrator) ended the GoTrue session, not because a pass
 	 * resolved its own interrupted refresh: revoked_session=terminate ends such a Linux
 	 * session, on every pass until it is gone. */

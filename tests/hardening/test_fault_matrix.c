@@ -738,19 +738,15 @@ static const struct jwks_fault {
  * since its users' ids are not the ones of the main emulator's account index. */
 static int write_jwks_conf(const char *jwks_url)
 {
-	FILE *f = fopen(jwks_conf_path, "w");
+	char text[1024];
 
-	if (f == NULL)
-		return -1;
-	fprintf(f,
-		"url = %s\njwks_url = %s\n"
-		"email_domains = example.com\nemail_fallback = yes\n"
-		"insecure_http_for_testing = yes\nallow_all_users = yes\n"
-		"state_dir = %s\ntimeout = %d\n",
-		emu_url(emu_jwks), jwks_url, jwks_state_dir, TIMEOUT);
-	if (fclose(f) != 0)
-		return -1;
-	return chmod(jwks_conf_path, 0644);
+	snprintf(text, sizeof(text),
+		 "url = %s\njwks_url = %s\n"
+		 "email_domains = example.com\nemail_fallback = yes\n"
+		 "insecure_http_for_testing = yes\nallow_all_users = yes\n"
+		 "state_dir = %s\ntimeout = %d\n",
+		 emu_url(emu_jwks), jwks_url, jwks_state_dir, TIMEOUT);
+	return write_file(jwks_conf_path, text) == 0 ? chmod(jwks_conf_path, 0644) : -1;
 }
 
 static void cell_jwks(const struct jwks_fault *f)
