@@ -927,6 +927,18 @@ static void test_chauthtok(struct env *v)
  * the record is kept closing with its refresh token (PAM_SESSION_ERR), the refresh pass counts it
  * as waiting, and the pass after the unban revokes it. On v2.69 with old_server_logout = global:
  * with forget no close sends a /logout at all. */
+/* PUT /admin/users/{id} {"ban_duration": @duration} ("none" lifts the ban). 0 or -1. */
+static int ban(struct gotrue_client *client, const char *id, const char *duration)
+{
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	int rc = gotrue_admin_ban_user(client, id, duration, &u, &err);
+
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	return rc == 0 ? 0 : -1;
+}
+
 static void test_ban_close(const char *mode, bool expired)
 {
 	const char *const args[] = {"--mode", mode, "--jwt-exp", expired ? "2" : "3600", NULL};
@@ -935,7 +947,6 @@ static void test_ban_close(const char *mode, bool expired)
 	struct gotrue_client *client = NULL;
 	struct gotrue_store_record rec = {0};
 	struct gotrue_session s = {0};
-	struct gotrue_user u = {0};
 	struct gotrue_error err = {0};
 	struct pt_conv c;
 	pam_handle_t *pamh = NULL;
@@ -959,7 +970,7 @@ static void test_ban_close(const char *mode, bool expired)
 	gotrue_store_record_clear(&rec);
 	if (expired)
 		sleep(3);
-	is_int(gotrue_admin_ban_user(client, v.alice_id, "24h", &u, &err), 0, "%s: banned", what);
+	is_int(ban(client, v.alice_id, "24h"), 0, "%s: banned", what);
 	emu_reset_counts(v.e);
 	rc = pam_close_session(pamh, 0);
 	pam_end(pamh, rc);
@@ -977,14 +988,13 @@ static void test_ban_close(const char *mode, bool expired)
 		ok(sum.waiting == 1 && sum.failed == 0 && pt_store_count(v.state_dir) == 1,
 		   "%s: the refresh pass keeps it, waiting (waiting %u, failed %u)", what,
 		   sum.waiting, sum.failed);
-		is_int(gotrue_admin_ban_user(client, v.alice_id, "none", &u, &err), 0,
-		       "%s: unbanned", what);
+		is_int(ban(client, v.alice_id, "none"), 0, "%s: unbanned", what);
 		sum = refresh_all(&v, v.state_dir);
 		ok(sum.retried == 1 && emu_count(v.e, "POST /logout") == 1,
 		   "%s: the pass after the unban revokes it", what);
 	}
 	is_int(pt_store_count(v.state_dir), 0, "%s: store empty", what);
-	gotrue_admin_ban_user(client, v.alice_id, "none", &u, &err);
+	ban(client, v.alice_id, "none");
 	ok(rt != NULL && gotrue_refresh(client, rt, &s, &err) != 0,
 	   "%s: the session is over on the server", what);
 	is_int(emu_count(v.e, "refresh_reuse"), 0, "%s: no refresh token reused", what);
@@ -993,7 +1003,6 @@ cleanup:
 		pam_end(pamh, PAM_SESSION_ERR);
 	gotrue_wipe_free_str(rt);
 	gotrue_session_clear(&s);
-	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);
 	gotrue_client_free(client);
 	gotrue_config_free(cfg);
