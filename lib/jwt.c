@@ -758,9 +758,10 @@ int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
 	}
 	if (gotrue_http_request(h, "GET", cfg->jwks_url, NULL, NULL, &resp, err) != 0)
 		goto cleanup;
-	/* A server that fails is an outage; any other answer than a key set means jwks_url
-	 * names something else than the server's GET /.well-known/jwks.json. */
-	if (resp.status >= 500) {
+	/* A server that fails, or asks for fewer requests, is an outage; any other answer than a
+	 * key set means jwks_url names something else than the server's GET
+	 * /.well-known/jwks.json. */
+	if (resp.status >= 500 || resp.status == 429) {
 		gotrue_error_decode(err, resp.status, resp.error_code, resp.body, resp.body_len);
 		goto cleanup;
 	}

@@ -1,17 +1,24 @@
 /* lifecycle: the refresh pass (`gotruectl refresh`, run by gotrue-refresh.timer) and the revoke
- * and gc helpers of `gotruectl sessions`. DESIGN.md "Lifetime"; GoTrue's behaviour from
- * ../shared/gotrue-api/README.md points 1-3.
+ * and gc helpers of `gotruectl sessions`. DESIGN.md "Lifetime"; GoTrue's behaviour as recorded
+ * from v2.69 and v2.185 servers (tests/emulator/README.md).
  *
- * Rotation (point 1). A refresh token is spent the moment /token receives it, and sending a spent
- * one again makes GoTrue revoke the whole session. So before a refresh token is sent, the record
- * is written with `refreshing` set, and made durable; the rotated pair then replaces it with the
- * marker cleared (lib/store.h: each write goes into the record file's other slot, so a crash
- * leaves one of the two versions, never neither). A pass killed in between leaves the marker on
- * disk, and the next pass knows that the stored refresh token may be spent. It never sends it
- * again; it resolves the record instead:
+ * Rotation. A refresh token is spent the moment /token receives it. So before a refresh token is
+ * sent, the record is written with `refreshing` set, and made durable; the rotated pair then
+ * replaces it with the marker cleared (lib/store.h: each write goes into the record file's other
+ * slot, so a crash leaves one of the two versions, never neither). A pass killed in between
+ * leaves the marker on disk, and the next pass knows that the stored refresh token may be spent:
+ * the server may have rotated it and the answer been lost. What a second send does depends on
+ * the server:
+ *   - a current server answers the reuse of the immediate parent of the active refresh token
+ *     with the active session, at any time. The stored token is the active one or that parent,
+ *     so the pass sends it once more (`resent`, made durable first, as the marker is) and stores
+ *     what comes back: the session goes on. A server that does not say its version is not
+ *     trusted with this;
+ *   - v2.69 revokes the whole session family on any reuse: the token is never sent again.
+ * A record that is not recovered so is resolved by revocation:
  *   - it revokes the GoTrue session with POST /logout?scope=local and the stored access token,
- *     which stays a valid JWT until its exp even after the refresh (point 3); the refresh margin
- *     keeps that exp well ahead of the pass, so the next pass normally still has it;
+ *     which stays a valid JWT until its exp even after the refresh; the refresh margin keeps that
+ *     exp well ahead of the pass, so the next pass normally still has it;
  *   - an active record whose owner still runs is then kept as revoked (its Linux session is NOT
  *     ended: our own crash is no reason to end it; the user signs in again for a new GoTrue
  *     session); any other record is removed.
@@ -21,6 +28,20 @@
  * The one case where the stored refresh token is known to be unspent is a request that never left
  * (connection refused, TLS failure) or an answer that says it was not processed (429, 500, 503):
  * then the marker is cleared and the record kept as it was.
+ *
+ * Refusals. Only the server's word that it no longer knows the session ends it here without a
+ * /logout: session_not_found, refresh_token_not_found (also a logged-out or deleted session),
+ * user_not_found (a deleted user's sessions go with the user: its refresh token then gets
+ * refresh_token_not_found, on both generations). A ban ends no GoTrue session: the refresh is
+ * refused while it lasts, /logout still works, and after an unban the same refresh token works
+ * again. So a ban (banned_until in GET /user, or a refresh refused with user_banned) ends the
+ * Linux session as revoked_session says, and the GoTrue session is revoked as close_session
+ * would: with the access token while it is valid; else the record stays in the outbox (closing,
+ * with its refresh token), and each pass tries again until the unban lets a refresh through, and
+ * its fresh access token revokes. A refresh token refused for good while the session stays (its
+ * family revoked for a reuse, or the session expired) is handled alike, without the refresh
+ * token. On v2.69 with old_server_logout = forget no /logout is ever sent: there these sessions
+ * are only forgotten.
  *
  * Concurrency: every record is handled under its flock(2) and re-read after the lock is won, so a
  * second pass (timer and manual run) waiting for the same record finds the rotated tokens, with an
@@ -83,8 +104,10 @@ struct pass {
 	 * each connection on a goroutine of its own. */
 	struct conn bulk[SENDERS];
 	struct gotrue_refresh_summary *sum;
-	bool honours_scope; /* /logout?scope=local ends only one session (not v2.69) */
-	bool stop;	    /* a bulk[k].gone, as the caller's thread last saw it */
+	/* A current server: /logout?scope=local ends only one session, and the reuse of the last
+	 * refresh token is answered with the live session (not v2.69). */
+	bool current;
+	bool stop; /* a bulk[k].gone, as the caller's thread last saw it */
 	/* Linux sessions to end once no record is locked (end_sessions): what they need of their
 	 * records, copied, tokens excluded. */
 	struct gotrue_store_record *ends;
@@ -99,15 +122,27 @@ struct pass {
 enum revoke_result {
 	REVOKE_DONE,	  /* /logout accepted */
 	REVOKE_GONE,	  /* the server no longer knows it */
+	REVOKE_SPENT,	  /* nothing left that could revoke it: the access token is refused
+			     (expired) and the refresh token unusable */
 	REVOKE_DEFERRED,  /* v2.69: another local session of the user revokes later */
 	REVOKE_FORGOTTEN, /* v2.69, old_server_logout = forget: no /logout sent */
+	REVOKE_WAITING,	  /* the user is banned and the access token expired: kept until an
+			     unban lets a refresh through */
 	REVOKE_FAILED,	  /* try again next pass; the record is kept */
 };
+
+/* How revoke_on_server() goes about it. */
+#define RV_POLICY  1u /* v2.69, global: the user's last local session revokes */
+#define RV_REFUSED 2u /* a refresh of the record was just refused: not asked again */
 
 /* What one refresh came to. */
 enum refresh_result {
 	REFRESH_OK,	 /* rotated pair stored */
 	REFRESH_GONE,	 /* the server ended the session */
+	REFRESH_BANNED,	 /* refused while the user is banned: the token is unspent, the
+			    session stays on the server */
+	REFRESH_DEAD,	 /* refused for good while the session stays (family revoked for a
+			    reuse, session expired): the refresh token is dropped */
 	REFRESH_RETRY,	 /* not processed by the server: the old token is still good */
 	REFRESH_UNKNOWN, /* maybe processed: the marker stays, the next pass resolves it */
 	REFRESH_STORE,	 /* the marker could not be written: nothing was sent */
@@ -139,25 +174,34 @@ void gotrue_refresh_opts_init(struct gotrue_refresh_opts *opts)
 	opts->lock_timeout_ms = -1;
 }
 
+static bool has_code(const struct gotrue_error *err, const char *code)
+{
+	return err->kind == GOTRUE_ERR_HTTP && strcmp(err->code, code) == 0;
+}
+
 bool gotrue_lifecycle_session_gone(const struct gotrue_error *err)
 {
-	static const char *const gone[] = {"refresh_token_not_found",
-					   "refresh_token_already_used",
-					   "session_not_found",
-					   "session_expired",
-					   "user_banned",
-					   "user_not_found"};
-	size_t i;
+	return has_code(err, "session_not_found") || has_code(err, "refresh_token_not_found") ||
+	       has_code(err, "user_not_found");
+}
 
-	if (err->kind != GOTRUE_ERR_HTTP)
-		return false;
-	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
-		if (strcmp(err->code, gone[i]) == 0)
-			return true;
-	}
-	/* Any other refusal of the request itself (401 expired JWT, 403, 404) also means there
-	 * is nothing left that this record could revoke; 429 only means later. */
-	return err->http_status >= 400 && err->http_status < 500 && err->http_status != 429;
+bool gotrue_lifecycle_user_banned(const struct gotrue_error *err)
+{
+	return has_code(err, "user_banned");
+}
+
+/* The server will never take this refresh token again, but keeps the session: its family was
+ * revoked for a reuse (current servers leave the session and its access token alive), or the
+ * session outlived its configured lifetime. */
+static bool refresh_token_dead(const struct gotrue_error *err)
+{
+	return has_code(err, "refresh_token_already_used") || has_code(err, "session_expired");
+}
+
+/* The access token was refused as a JWT (expired, or a key the server no longer has). */
+static bool access_token_refused(const struct gotrue_error *err)
+{
+	return has_code(err, "bad_jwt");
 }
 
 /* The request never reached the server: the refresh token it carried is not spent. curl says so
@@ -209,15 +253,75 @@ static void forget_tokens(struct gotrue_store_record *rec)
 	rec->access_token = rec->refresh_token = NULL;
 }
 
+/* The server did not take the token (never sent, not processed, refused for a ban): the record
+ * is as it was before the request, the doubt an interrupted refresh left included. */
+static void undo_mark(struct gotrue_store_record *rec)
+{
+	if (rec->resent)
+		rec->resent = false;
+	else
+		rec->refreshing = false;
+}
+
+/* Whether @rec's refresh token may be sent: always, unless an interrupted refresh may have spent
+ * it; then once more on a current server, never on v2.69 (see the top of this file). */
+static bool may_send(const struct pass *p, const struct gotrue_store_record *rec)
+{
+	return rec->refresh_token != NULL && (!rec->refreshing || (p->current && !rec->resent));
+}
+
+/* What a refused refresh says, logged; updates @rec in memory as send_refresh() says. */
+static enum refresh_result refused(struct pass *p, struct conn *c, struct gotrue_store_record *rec,
+				   const struct gotrue_error *err)
+{
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+
+	gotrue_error_str(err, why, sizeof(why));
+	if (gotrue_lifecycle_session_gone(err)) {
+		gotrue_log(p->pamh, LOG_NOTICE, "GoTrue ended the session (%s); user=%s", why,
+			   rec->login);
+		return REFRESH_GONE;
+	}
+	if (gotrue_lifecycle_user_banned(err)) {
+		/* Refused before the token is used: the same token works again after an unban. */
+		undo_mark(rec);
+		gotrue_log(p->pamh, LOG_NOTICE, "refresh refused: the user is banned (%s); user=%s",
+			   why, rec->login);
+		return REFRESH_BANNED;
+	}
+	if (refresh_token_dead(err)) {
+		gotrue_log(p->pamh, LOG_NOTICE,
+			   "GoTrue refuses the session's refresh token for good (%s); user=%s", why,
+			   rec->login);
+		gotrue_wipe_free_str(rec->refresh_token);
+		rec->refresh_token = NULL;
+		rec->refreshing = rec->resent = false;
+		return REFRESH_DEAD;
+	}
+	if (not_sent(err) || answered_unprocessed(err)) {
+		if (not_sent(err))
+			c->gone = true;
+		undo_mark(rec);
+		gotrue_log(p->pamh, LOG_WARNING, "refresh failed, will retry (%s); user=%s", why,
+			   rec->login);
+		return REFRESH_RETRY;
+	}
+	/* Timeout, reset, unusable answer: the server may have rotated. */
+	gotrue_log(p->pamh, LOG_ERR,
+		   "refresh outcome unknown (%s); the next pass resolves it; user=%s", why,
+		   rec->login);
+	return REFRESH_UNKNOWN;
+}
+
 /* POST /token?grant_type=refresh_token for @rec, which the caller has locked and whose marker is
- * on disk. Updates @rec in memory only: the rotated pair with the marker cleared (REFRESH_OK),
- * the marker cleared (REFRESH_RETRY), or left set (REFRESH_UNKNOWN, REFRESH_GONE). */
+ * on disk. Updates @rec in memory only: the rotated pair with the markers cleared (REFRESH_OK),
+ * the marker undone (REFRESH_RETRY, REFRESH_BANNED), the refresh token dropped (REFRESH_DEAD), or
+ * the markers left set (REFRESH_UNKNOWN, REFRESH_GONE). */
 static enum refresh_result send_refresh(struct pass *p, struct conn *c,
 					struct gotrue_store_record *rec)
 {
 	struct gotrue_session ns = {0};
 	struct gotrue_error err = {0};
-	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	enum refresh_result res;
 
 	if (gotrue_refresh(c->client, rec->refresh_token, &ns, &err) == 0 &&
@@ -227,30 +331,11 @@ static enum refresh_result send_refresh(struct pass *p, struct conn *c,
 		rec->refresh_token = ns.refresh_token;
 		ns.access_token = ns.refresh_token = NULL;
 		rec->expires_at = ns.expires_at;
-		rec->refreshing = false;
+		rec->refreshing = rec->resent = false;
 		res = REFRESH_OK;
-		goto cleanup;
-	}
-	gotrue_error_str(&err, why, sizeof(why));
-	if (gotrue_lifecycle_session_gone(&err)) {
-		gotrue_log(p->pamh, LOG_NOTICE, "GoTrue ended the session (%s); user=%s", why,
-			   rec->login);
-		res = REFRESH_GONE;
-	} else if (not_sent(&err) || answered_unprocessed(&err)) {
-		if (not_sent(&err))
-			c->gone = true;
-		rec->refreshing = false;
-		gotrue_log(p->pamh, LOG_WARNING, "refresh failed, will retry (%s); user=%s", why,
-			   rec->login);
-		res = REFRESH_RETRY;
 	} else {
-		/* Timeout, reset, unusable answer: the server may have rotated. */
-		gotrue_log(p->pamh, LOG_ERR,
-			   "refresh outcome unknown (%s); the next pass resolves it; user=%s", why,
-			   rec->login);
-		res = REFRESH_UNKNOWN;
+		res = refused(p, c, rec, &err);
 	}
-cleanup:
 	gotrue_session_clear(&ns);
 	gotrue_error_clear(&err);
 	return res;
@@ -264,23 +349,36 @@ static void log_unstored(struct pass *p, const struct gotrue_store_record *rec)
 		   rec->login);
 }
 
-/* Refresh one record, which the caller has locked: marker, request, result, each write synced.
- * The batched form of the same steps is batch_mark(), batch_send() and batch_finish(). */
+/* Refresh one record, which the caller has locked and whose token may_send() allows: marker,
+ * request, result, each write synced. The batched form of the same steps is batch_mark(),
+ * batch_send() and batch_finish(), for records without the marker. */
 static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_record *rec)
 {
 	enum refresh_result res;
+	bool resend = rec->refreshing;
 
 	if (rec->refresh_token == NULL)
 		return REFRESH_GONE;
+	if (!may_send(p, rec))
+		return REFRESH_STORE; /* nothing sent; not reached, callers ask first */
+	if (resend)
+		gotrue_log(p->pamh, LOG_NOTICE,
+			   "a refresh of this session was interrupted; sending its refresh token "
+			   "once more (this server answers with the live session); user=%s",
+			   rec->login);
+	rec->resent = resend;
 	rec->refreshing = true;
 	if (gotrue_store_write(p->st, rec) != 0) {
-		rec->refreshing = false;
+		undo_mark(rec);
 		return REFRESH_STORE;
 	}
 	res = send_refresh(p, &p->own, rec);
-	/* On failure the marker stays on disk with the old pair: resolved next pass (after
-	 * REFRESH_RETRY that is merely a lost chance, the token was not spent). */
-	if ((res == REFRESH_OK || res == REFRESH_RETRY) && gotrue_store_write(p->st, rec) != 0 &&
+	if (res == REFRESH_OK && resend)
+		gotrue_log(p->pamh, LOG_NOTICE, "interrupted refresh recovered; user=%s",
+			   rec->login);
+	/* After REFRESH_UNKNOWN (and REFRESH_GONE) the markers stay on disk with the old pair:
+	 * resolved next pass. */
+	if (res != REFRESH_UNKNOWN && res != REFRESH_GONE && gotrue_store_write(p->st, rec) != 0 &&
 	    res == REFRESH_OK) {
 		log_unstored(p, rec);
 		res = REFRESH_UNKNOWN;
@@ -288,19 +386,83 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 	return res;
 }
 
-/* Revoke @rec's GoTrue session (locked by the caller). On an old server whose /logout ends every
- * session of the user, old_server_logout = forget sends none (the caller removes the record or
- * keeps it without tokens, as after a revocation); with global and @policy, the "last local
- * session revokes" rule applies. */
-static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_record *rec,
-					   bool policy)
+/* An expired access token cannot call /logout: a refresh gives a fresh one, where may_send()
+ * allows, and unless a refresh of @rec was just refused for a ban (RV_REFUSED in @flags). False,
+ * with *@res, when the revocation ends here. */
+static bool refresh_to_revoke(struct pass *p, struct gotrue_store_record *rec, unsigned int flags,
+			      enum revoke_result *res)
+{
+	enum refresh_result r;
+
+	if (rec->expires_at > time(NULL) + 5 || !may_send(p, rec))
+		return true;
+	r = (flags & RV_REFUSED) != 0 ? REFRESH_BANNED : refresh_record(p, rec);
+	switch (r) {
+	case REFRESH_OK:
+	case REFRESH_DEAD: /* the access token is all that is left */
+		return true;
+	case REFRESH_GONE:
+		*res = REVOKE_GONE;
+		break;
+	case REFRESH_BANNED:
+		gotrue_log(p->pamh, LOG_INFO,
+			   "the user is banned: the revocation waits until a refresh goes through "
+			   "again; user=%s",
+			   rec->login);
+		*res = REVOKE_WAITING;
+		break;
+	default:
+		*res = REVOKE_FAILED;
+		break;
+	}
+	return false;
+}
+
+/* POST /logout?scope=local with @rec's access token: ends only the session named by the JWT's
+ * session_id (v2.69 ignores the scope and ends every session of the user). */
+static enum revoke_result send_logout(struct pass *p, struct gotrue_store_record *rec)
 {
 	struct gotrue_error err = {0};
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	enum revoke_result res = REVOKE_FAILED;
+
+	if (rec->access_token == NULL) {
+		res = REVOKE_SPENT;
+	} else if (gotrue_signout(p->own.client, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) ==
+		   0) {
+		res = REVOKE_DONE;
+	} else if (gotrue_lifecycle_session_gone(&err)) {
+		res = REVOKE_GONE;
+	} else if (access_token_refused(&err) && !may_send(p, rec)) {
+		res = REVOKE_SPENT;
+	} else {
+		if (not_sent(&err))
+			p->own.gone = true;
+		gotrue_log(p->pamh, LOG_WARNING, "revocation failed, will retry (%s); user=%s",
+			   gotrue_error_str(&err, why, sizeof(why)), rec->login);
+	}
+	if (res == REVOKE_SPENT)
+		gotrue_log(
+			p->pamh, LOG_NOTICE,
+			"the session cannot be revoked: its access token is refused or gone, and "
+			"its refresh token may be spent or is gone; GoTrue ends it when its "
+			"lifetime runs out; user=%s",
+			rec->login);
+	gotrue_error_clear(&err);
+	return res;
+}
+
+/* Revoke @rec's GoTrue session (locked by the caller). On an old server whose /logout ends every
+ * session of the user, old_server_logout = forget sends none (the caller removes the record or
+ * keeps it without tokens, as after a revocation); with global and RV_POLICY in @flags, the "last
+ * local session revokes" rule applies. */
+static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_record *rec,
+					   unsigned int flags)
+{
+	enum revoke_result res = REVOKE_FAILED;
 	int ulock = -1, others;
 
-	if (!p->honours_scope && p->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_FORGET) {
+	if (!p->current && p->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_FORGET) {
 		gotrue_log(p->pamh, LOG_INFO,
 			   "old server: session forgotten without /logout (old_server_logout = "
 			   "forget); user=%s",
@@ -309,7 +471,7 @@ static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_r
 		res = REVOKE_FORGOTTEN;
 		goto cleanup;
 	}
-	if (policy && !p->honours_scope) {
+	if ((flags & RV_POLICY) != 0 && !p->current) {
 		others = gotrue_lifecycle_other_sessions(p->st, rec, lock_timeout(p), &ulock);
 		if (others < 0)
 			goto cleanup;
@@ -322,37 +484,10 @@ static enum revoke_result revoke_on_server(struct pass *p, struct gotrue_store_r
 			goto cleanup;
 		}
 	}
-	/* An expired access token cannot call /logout: refresh first, unless the record's refresh
-	 * token may be spent (then the expired JWT is all there is, and /logout says so). */
-	if (!rec->refreshing && rec->refresh_token != NULL && rec->expires_at <= time(NULL) + 5) {
-		switch (refresh_record(p, rec)) {
-		case REFRESH_OK:
-			break;
-		case REFRESH_GONE:
-			res = REVOKE_GONE;
-			goto cleanup;
-		default:
-			goto cleanup;
-		}
-	}
-	if (rec->access_token == NULL) {
-		res = REVOKE_GONE;
-		goto cleanup;
-	}
-	/* POST /logout?scope=local: ends only the session named by the JWT's session_id. */
-	if (gotrue_signout(p->own.client, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) == 0) {
-		res = REVOKE_DONE;
-	} else if (gotrue_lifecycle_session_gone(&err)) {
-		res = REVOKE_GONE;
-	} else {
-		if (not_sent(&err))
-			p->own.gone = true;
-		gotrue_log(p->pamh, LOG_WARNING, "revocation failed, will retry (%s); user=%s",
-			   gotrue_error_str(&err, why, sizeof(why)), rec->login);
-	}
+	if (refresh_to_revoke(p, rec, flags, &res))
+		res = send_logout(p, rec);
 cleanup:
 	gotrue_store_unlock(ulock);
-	gotrue_error_clear(&err);
 	return res;
 }
 
@@ -371,7 +506,7 @@ static void remove_record(struct pass *p, const struct gotrue_store_record *rec,
 static int mark_revoked(struct pass *p, struct gotrue_store_record *rec)
 {
 	rec->state = GOTRUE_STORE_REVOKED;
-	rec->refreshing = false;
+	rec->refreshing = rec->resent = false;
 	forget_tokens(rec);
 	return gotrue_store_write(p->st, rec);
 }
@@ -442,31 +577,108 @@ static void end_linux_session(struct pass *p, const struct gotrue_store_record *
 		queue_end(p, rec);
 }
 
+/* @rec is done with on the server (revoked, gone, forgotten, deferred, beyond revoking): its
+ * record goes, or stays as revoked, without tokens, while its Linux session runs, and a session
+ * the server ended (server_ended) is ended as revoked_session says. @what: why a removal is
+ * logged. 0 or -errno. */
+static int settle(struct pass *p, struct gotrue_store_record *rec, const char *what)
+{
+	int rc = 0;
+
+	if (!gotrue_store_owner_alive(rec))
+		remove_record(p, rec, what);
+	else if ((rc = mark_revoked(p, rec)) == 0 && rec->server_ended)
+		end_linux_session(p, rec);
+	return rc;
+}
+
 /* The server says the session is gone: log (done by the caller), mark, act on revoked_session. */
 static void session_gone(struct pass *p, struct gotrue_store_record *rec)
 {
 	rec->server_ended = true;
-	if (!gotrue_store_owner_alive(rec)) {
-		remove_record(p, rec, "ended by the server, owner gone");
-	} else if (mark_revoked(p, rec) != 0) {
+	if (settle(p, rec, "ended by the server, owner gone") != 0) {
 		p->sum->failed++;
 		return;
-	} else {
-		end_linux_session(p, rec);
 	}
 	p->sum->revoked++;
 }
 
-/* A record left with the marker by an interrupted refresh (see the top of this file). */
+/* Keep @rec in the outbox with what it needs to revoke (its refresh token): closing, retried by
+ * each pass (@r: REVOKE_WAITING, or REVOKE_FAILED). Its Linux session ends now as
+ * revoked_session says, written or not (the next pass finds the record again if not), and again
+ * on each pass while it runs. */
+static void to_outbox(struct pass *p, struct gotrue_store_record *rec, enum revoke_result r)
+{
+	rec->state = GOTRUE_STORE_CLOSING;
+	if (gotrue_store_write(p->st, rec) != 0)
+		r = REVOKE_FAILED;
+	if (gotrue_store_owner_alive(rec))
+		end_linux_session(p, rec);
+	if (r == REVOKE_WAITING)
+		p->sum->waiting++;
+	else
+		p->sum->failed++;
+}
+
+/* GoTrue refuses the session but keeps it: the user is banned (RV_REFUSED in @flags when a
+ * refresh was just refused for it), or the refresh token is refused for good (see the top of
+ * this file). The Linux session ends as revoked_session says, and the GoTrue session is revoked
+ * now or waits in the outbox. */
+static void server_refused(struct pass *p, struct gotrue_store_record *rec, unsigned int flags)
+{
+	enum revoke_result r;
+
+	rec->server_ended = true;
+	r = revoke_on_server(p, rec, RV_POLICY | flags);
+	if (r == REVOKE_WAITING || r == REVOKE_FAILED) {
+		to_outbox(p, rec, r);
+		return;
+	}
+	if (r == REVOKE_DONE)
+		gotrue_log(p->pamh, LOG_NOTICE, "session revoked: GoTrue refuses it; user=%s",
+			   rec->login);
+	if (settle(p, rec, "refused by the server, owner gone") != 0) {
+		p->sum->failed++;
+		return;
+	}
+	p->sum->revoked++;
+}
+
+/* Act on what a refresh of active record @rec came to. */
+static void refresh_done(struct pass *p, struct gotrue_store_record *rec, enum refresh_result res)
+{
+	switch (res) {
+	case REFRESH_OK:
+		p->sum->refreshed++;
+		break;
+	case REFRESH_GONE:
+		session_gone(p, rec);
+		break;
+	case REFRESH_BANNED:
+		server_refused(p, rec, RV_REFUSED);
+		break;
+	case REFRESH_DEAD:
+		server_refused(p, rec, 0);
+		break;
+	default:
+		p->sum->failed++;
+		break;
+	}
+}
+
+/* A record left with the marker by an interrupted refresh whose token may not be sent again
+ * (see the top of this file). */
 static void recover(struct pass *p, struct gotrue_store_record *rec)
 {
 	enum revoke_result r;
 
 	gotrue_log(p->pamh, LOG_WARNING,
 		   "a refresh of this session was interrupted; its refresh token may be spent "
-		   "and is not sent again; revoking the session; user=%s state=%s",
+		   "and is not sent again (%s); revoking the session; user=%s state=%s",
+		   p->current ? "it was sent once more already"
+			      : "this server revokes the session on any reuse",
 		   rec->login, gotrue_store_state_name(rec->state));
-	r = revoke_on_server(p, rec, true);
+	r = revoke_on_server(p, rec, RV_POLICY);
 	if (r == REVOKE_FAILED) {
 		p->sum->failed++;
 		return;
@@ -490,24 +702,44 @@ static void recover(struct pass *p, struct gotrue_store_record *rec)
 		p->sum->revoked++;
 }
 
-/* Revoke then remove (closing, orphaned, stale pending). */
+/* Revoke then remove (closing, orphaned, stale pending). A closing record of a session GoTrue
+ * refused (server_ended) whose Linux session still runs is kept as revoked until it ends. */
 static void revoke_and_remove(struct pass *p, struct gotrue_store_record *rec, const char *what,
 			      unsigned int *count)
 {
-	switch (revoke_on_server(p, rec, true)) {
+	enum revoke_result r = revoke_on_server(p, rec, RV_POLICY);
+
+	switch (r) {
 	case REVOKE_DONE:
-		remove_record(p, rec, what);
+	case REVOKE_WAITING:
+	case REVOKE_FAILED:
 		break;
 	case REVOKE_GONE:
-		remove_record(p, rec, "already ended on the server");
+		what = "already ended on the server";
+		break;
+	case REVOKE_SPENT:
+		what = "beyond revoking: its tokens are spent";
 		break;
 	case REVOKE_DEFERRED:
-		remove_record(p, rec, "revocation deferred to the user's last session");
+		what = "revocation deferred to the user's last session";
 		break;
 	case REVOKE_FORGOTTEN:
-		remove_record(p, rec, "forgotten without /logout: old server");
+		what = "forgotten without /logout: old server";
 		break;
-	case REVOKE_FAILED:
+	}
+	if (r == REVOKE_WAITING || r == REVOKE_FAILED) {
+		if (r == REVOKE_WAITING)
+			p->sum->waiting++;
+		else
+			p->sum->failed++;
+		/* Still in the outbox: a Linux session GoTrue refused ends all the same. */
+		if (rec->server_ended && gotrue_store_owner_alive(rec))
+			end_linux_session(p, rec);
+		return;
+	}
+	if (!rec->server_ended)
+		remove_record(p, rec, what);
+	else if (settle(p, rec, what) != 0) {
 		p->sum->failed++;
 		return;
 	}
@@ -521,6 +753,28 @@ static void note_live(struct pass *p, size_t idx)
 		p->live[p->nlive++] = idx;
 	else
 		p->sum->unchanged++; /* not reached: each id is listed once */
+}
+
+/* Active record @rec, locked, of list index @idx. True when it is a plain due refresh, for the
+ * batch; a live session that is not due goes to p->live; everything else is done now. */
+static bool handle_active(struct pass *p, struct gotrue_store_record *rec, size_t idx)
+{
+	bool due = rec->expires_at - time(NULL) <= p->opts.margin;
+
+	if (!gotrue_store_owner_alive(rec)) {
+		gotrue_log(p->pamh, LOG_NOTICE, "session owner is gone, revoking; user=%s pid=%ld",
+			   rec->login, (long)rec->pid);
+		revoke_and_remove(p, rec, "orphan revoked", &p->sum->revoked);
+	} else if (due && !rec->refreshing && rec->refresh_token != NULL) {
+		return true;
+	} else if (due || rec->refreshing) {
+		/* With the marker: an interrupted refresh, sent once more (handle_record() let it
+		 * through may_send()). Without a refresh token: gone. */
+		refresh_done(p, rec, refresh_record(p, rec));
+	} else {
+		note_live(p, idx);
+	}
+	return false;
 }
 
 /* Handle record @idx under its lock. A plain due refresh is not done here but handed to the
@@ -551,7 +805,7 @@ static bool handle_record(struct pass *p, const char *id, size_t idx, struct due
 		goto cleanup;
 	}
 	now = time(NULL);
-	if (rec.refreshing) {
+	if (rec.refreshing && !may_send(p, &rec)) {
 		recover(p, &rec);
 		goto cleanup;
 	}
@@ -573,31 +827,12 @@ static bool handle_record(struct pass *p, const char *id, size_t idx, struct due
 		p->sum->unchanged++;
 		break;
 	case GOTRUE_STORE_ACTIVE:
-		if (!gotrue_store_owner_alive(&rec)) {
-			gotrue_log(p->pamh, LOG_NOTICE,
-				   "session owner is gone, revoking; user=%s pid=%ld", rec.login,
-				   (long)rec.pid);
-			revoke_and_remove(p, &rec, "orphan revoked", &p->sum->revoked);
-		} else if (rec.expires_at - now <= p->opts.margin && rec.refresh_token != NULL) {
+		if (handle_active(p, &rec, idx)) {
 			due->rec = rec;
 			due->lock = lock;
 			memset(&rec, 0, sizeof(rec));
 			lock = -1;
 			batched = true;
-		} else if (rec.expires_at - now <= p->opts.margin) {
-			switch (refresh_record(p, &rec)) {
-			case REFRESH_OK:
-				p->sum->refreshed++;
-				break;
-			case REFRESH_GONE:
-				session_gone(p, &rec);
-				break;
-			default:
-				p->sum->failed++;
-				break;
-			}
-		} else {
-			note_live(p, idx);
 		}
 		break;
 	}
@@ -773,7 +1008,8 @@ static void send_share(struct send_job *j)
 		}
 		b->d[i].sent = sent_any = true;
 		b->d[i].res = send_refresh(j->p, c, &b->d[i].rec);
-		b->d[i].want = b->d[i].res == REFRESH_OK || b->d[i].res == REFRESH_RETRY;
+		/* Written unless the markers stay (see send_refresh()). */
+		b->d[i].want = b->d[i].res != REFRESH_UNKNOWN && b->d[i].res != REFRESH_GONE;
 		j->nsent++;
 	}
 	j->send_s = now_s() - t0;
@@ -862,17 +1098,7 @@ static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool
 			p->sum->unchanged++; /* the server went away before its turn */
 			continue;
 		}
-		switch (b->d[i].res) {
-		case REFRESH_OK:
-			p->sum->refreshed++;
-			break;
-		case REFRESH_GONE:
-			session_gone(p, &b->d[i].rec);
-			break;
-		default:
-			p->sum->failed++;
-			break;
-		}
+		refresh_done(p, &b->d[i].rec, b->d[i].res);
 	}
 	for (i = 0; i < b->n; i++) {
 		gotrue_store_release(p->st, b->d[i].rec.id);
@@ -898,9 +1124,9 @@ enum live_result {
 /* Ask the server about @rec's session with its access token. Current servers refuse a session
  * they ended (403 session_not_found); v2.69 answers 200 until the token's exp, so there only a
  * deleted user (404 user_not_found, 403 on current servers) shows. A ban ends no GoTrue session
- * (../shared/gotrue-api/README.md points 3, 8, 11): the token still reads /user, with
- * banned_until ahead. That body is unsigned, and trusted only to end a session, never to grant
- * anything. Any other refusal (an expired JWT, a 5xx) proves nothing. */
+ * (the top of this file): the token still reads /user, with banned_until ahead. That body is
+ * unsigned, and trusted only to end a session, never to grant anything. Any other refusal (an
+ * expired JWT, a 5xx) proves nothing. */
 static enum live_result ask_server(struct pass *p, const struct gotrue_store_record *rec)
 {
 	struct gotrue_user u = {0};
@@ -920,10 +1146,9 @@ static enum live_result ask_server(struct pass *p, const struct gotrue_store_rec
 		goto cleanup;
 	}
 	gotrue_error_str(&err, why, sizeof(why));
-	if (err.kind == GOTRUE_ERR_HTTP && strcmp(err.code, "user_banned") == 0) {
+	if (gotrue_lifecycle_user_banned(&err)) {
 		res = LIVE_BANNED;
-	} else if (err.kind == GOTRUE_ERR_HTTP && (strcmp(err.code, "session_not_found") == 0 ||
-						   strcmp(err.code, "user_not_found") == 0)) {
+	} else if (gotrue_lifecycle_session_gone(&err)) {
 		gotrue_log(p->pamh, LOG_NOTICE, "GoTrue ended the session (%s); user=%s", why,
 			   rec->login);
 		res = LIVE_GONE;
@@ -969,7 +1194,9 @@ static bool check_live_record(struct pass *p, const char *id)
 	case LIVE_OK:
 		p->sum->checked++;
 		break;
-	case LIVE_BANNED: /* the GoTrue session outlives the ban; the Linux one does not */
+	case LIVE_BANNED: /* the GoTrue session outlives the ban: revoked here */
+		server_refused(p, &rec, 0);
+		break;
 	case LIVE_GONE:
 		session_gone(p, &rec);
 		break;
@@ -1057,9 +1284,9 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 	}
 	if (cfg->server == GOTRUE_SERVER_AUTO)
 		/* A server that does not say its version is treated as old: the cautious choice. */
-		p->honours_scope = gotrue_health_honours_logout_scope(health);
+		p->current = gotrue_health_honours_logout_scope(health);
 	else
-		p->honours_scope = cfg->server == GOTRUE_SERVER_CURRENT;
+		p->current = cfg->server == GOTRUE_SERVER_CURRENT;
 	rc = 0;
 cleanup:
 	json_object_put(health);
@@ -1208,14 +1435,14 @@ static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 	bool live;
 
 	if (rec->state != GOTRUE_STORE_REVOKED) {
-		if (!p->honours_scope && p->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL)
+		if (!p->current && p->cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL)
 			gotrue_log(p->pamh, LOG_NOTICE,
 				   "old server: this revocation ends every session of the user; "
 				   "user=%s",
 				   rec->login);
-		/* A record that may hold a spent refresh token is revoked with its access token
-		 * only (revoke_on_server never refreshes it). */
-		r = revoke_on_server(p, rec, false);
+		/* A record that may hold a spent refresh token is refreshed first only where
+		 * may_send() allows. */
+		r = revoke_on_server(p, rec, 0);
 		if (r == REVOKE_FAILED) {
 			p->sum->failed++;
 			return;
@@ -1224,6 +1451,16 @@ static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 	/* Whatever revoked_session says: an administrator's revocation ends the Linux session
 	 * (after the loop, with no record locked: end_sessions). */
 	live = rec->state == GOTRUE_STORE_ACTIVE || rec->state == GOTRUE_STORE_REVOKED;
+	if (r == REVOKE_WAITING) {
+		/* Banned, the access token expired: the revocation waits in the outbox for the
+		 * unban, not done (failed); the Linux session ends now all the same. */
+		rec->server_ended = true;
+		rec->state = GOTRUE_STORE_CLOSING;
+		p->sum->failed++;
+		if (gotrue_store_write(p->st, rec) == 0 && live && gotrue_store_owner_alive(rec))
+			queue_end(p, rec);
+		return;
+	}
 	if (gotrue_store_owner_alive(rec)) {
 		rec->server_ended = true;
 		if (mark_revoked(p, rec) != 0) {

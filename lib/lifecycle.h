@@ -32,6 +32,8 @@ struct gotrue_refresh_summary {
 	unsigned int terminated; /* Linux sessions ended (revoked_session=terminate, revoke) */
 	unsigned int forgotten;	 /* of those revoked or retried: only forgotten, no /logout sent
 				    (old server, old_server_logout = forget) */
+	unsigned int waiting;	 /* kept in the outbox, not failed: the user is banned and the
+				    revocation waits until a refresh goes through again */
 	bool server_down;	 /* the server could not be reached: the pass changed nothing */
 };
 
@@ -66,10 +68,14 @@ int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsi
 int gotrue_lifecycle_other_sessions(struct gotrue_store *st, const struct gotrue_store_record *rec,
 				    int timeout_ms, int *ulock);
 
-/* True when @err says the server no longer knows the session: refresh_token_not_found,
- * refresh_token_already_used, session_not_found, user_banned, user_not_found (lib/error.c maps
- * the old servers' messages to these codes), or any other 4xx but 429. */
+/* True when @err is the server's word that it no longer knows the session: session_not_found,
+ * refresh_token_not_found, or user_not_found (a deleted user's sessions go with the user);
+ * lib/error.c maps the old servers' messages to these codes. Nothing else is: a ban, an expired
+ * access token or any other refusal leaves the session on the server, to be revoked. */
 struct gotrue_error;
 bool gotrue_lifecycle_session_gone(const struct gotrue_error *err);
+/* True when @err refuses the request because the user is banned (user_banned): the session stays
+ * on the server, and its refresh token works again after an unban. */
+bool gotrue_lifecycle_user_banned(const struct gotrue_error *err);
 
 #endif

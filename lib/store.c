@@ -633,8 +633,13 @@ static int write_record(struct gotrue_store *st, struct gotrue_store_record *rec
 	rc = read_all(fd, size, &buf);
 	if (rc != 0)
 		goto done;
-	newest =
-		gotrue_store_slots_scan(buf, size, &sl) == 0 ? gotrue_store_newest_intact(&sl) : -1;
+	newest = gotrue_store_slots_scan(buf, size, &sl) == 0 ? gotrue_store_newest_intact(&sl)
+							      : -EBADMSG;
+	if (newest == -ENOMEM) {
+		/* Which slot is the newest is not known: writing either could destroy it. */
+		rc = newest;
+		goto done;
+	}
 	if (newest < 0) {
 		gotrue_log(st->pamh, LOG_WARNING,
 			   "replacing a session record with no intact version; path=%s/%s", st->dir,
@@ -791,8 +796,13 @@ static int read_record(struct gotrue_store *st, const char *id, struct gotrue_st
 			   st->dir, name, strerror(-rc));
 		goto cleanup;
 	}
-	if (gotrue_store_file_parse_slots(buf, size, out, NULL, &sl, &idx) != 0 ||
-	    strcmp(out->id, id) != 0) {
+	rc = gotrue_store_file_parse_slots(buf, size, out, NULL, &sl, &idx);
+	if (rc == -ENOMEM) {
+		gotrue_log(st->pamh, LOG_ERR, "cannot read session record; path=%s/%s error=%s",
+			   st->dir, name, strerror(ENOMEM));
+		goto cleanup;
+	}
+	if (rc != 0 || strcmp(out->id, id) != 0) {
 		gotrue_store_record_clear(out);
 		gotrue_log(st->pamh, LOG_ERR, "refusing a malformed session record; path=%s/%s",
 			   st->dir, name);
@@ -801,10 +811,9 @@ static int read_record(struct gotrue_store *st, const char *id, struct gotrue_st
 	}
 	/* Seen, under the caller's lock: durable after the next sync (write rule). */
 	t->gen = st->gen;
-	/* The newest intact slot is the one parsed, except in the case
-	 * gotrue_store_file_parse_slots() describes (the newest intact slot does not parse): then
-	 * hold nothing, the write takes the full path. */
-	if (keep && gotrue_store_newest_intact(&sl) == idx) {
+	/* The slot parsed is the newest intact one (gotrue_store_file_parse_slots() takes no
+	 * other). */
+	if (keep) {
 		hold(st, t, fd, size, &sl, idx);
 		fd = -1;
 	}
@@ -945,8 +954,13 @@ int gotrue_store_each(struct gotrue_store *st,
 		/* Skips ".", "..", the writer's ".<id>.XXXXXX" temp files and "<id>.lock". */
 		if (!gotrue_store_id_valid(de->d_name))
 			continue;
-		if (gotrue_store_read(st, de->d_name, &rec) != 0)
+		rc = gotrue_store_read(st, de->d_name, &rec);
+		if (rc == -ENOMEM)
+			break; /* a walk that missed a record it could have read proves nothing */
+		if (rc != 0) {
+			rc = 0;
 			continue; /* removed meanwhile (ENOENT), or refused and logged */
+		}
 		rc = each(ctx, &rec);
 		gotrue_store_record_clear(&rec);
 	}

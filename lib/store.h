@@ -9,8 +9,10 @@
  * 0 and slot 1 at slot_size; each is a GOTRUE_STORE_SLOT_HEADER-byte header (magic, format
  * version, slot size, sequence number, payload length, SHA-256 over the header fields and the
  * payload) and the JSON payload of gotrue_store_record_format, zero-padded.
- *   - Reading takes, of the slots whose header, bounds and checksum hold and whose payload
- *     parses, the one with the newer sequence. None: -EBADMSG.
+ *   - Reading takes, of the slots whose header, bounds and checksum hold, the one with the newer
+ *     sequence, and parses it: a payload that does not parse, for lack of memory too, fails the
+ *     read rather than fall back to the older slot, which may hold a spent refresh token.
+ *     None: -EBADMSG.
  *   - An update writes sequence+1 into the OTHER slot, in place (one pwrite), so a torn write
  *     only ever damages the older copy.
  *   - The write rule, which makes that true: the newest version must be durable before the other
@@ -73,9 +75,13 @@ struct gotrue_store_record {
 	char *boot_id;
 	time_t created, updated;
 	/* Set, and written, before a refresh token is sent to /token; cleared when the rotated pair
-	 * is stored. A record found with it set may hold a spent refresh token: it is never sent
-	 * again, the record is resolved by revocation (lib/lifecycle.c). (Added by H-life.) */
+	 * is stored. A record found with it set may hold a spent refresh token (lib/lifecycle.c):
+	 * on a current server the pass may send it once more (`resent`), on v2.69 never; otherwise
+	 * the record is resolved by revocation. (Added by H-life.) */
 	bool refreshing;
+	/* Set with `refreshing`, and written, before the pass sends that token once more: a record
+	 * found with both set is never sent again. */
+	bool resent;
 	/* Revoked because GoTrue (or an administrator) ended the GoTrue session, not because a pass
 	 * resolved its own interrupted refresh: revoked_session=terminate ends such a Linux
 	 * session, on every pass until it is gone. */
@@ -138,8 +144,9 @@ void gotrue_store_sync_start(struct gotrue_store *st, struct gotrue_store_sync *
 void gotrue_store_sync_run(struct gotrue_store_sync *s);
 int gotrue_store_sync_finish(struct gotrue_store *st, struct gotrue_store_sync *s);
 
-/* Read record @id. 0, -ENOENT when there is none, or another -errno (refused file, bad JSON:
- * -EBADMSG), logged. */
+/* Read record @id, whole: the newest version or an error, never silently an older one. 0,
+ * -ENOENT when there is none, or another -errno (refused file, bad JSON: -EBADMSG; -ENOMEM),
+ * logged. */
 int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_store_record *out);
 /* gotrue_store_read, keeping the record's file open (one descriptor) with what the read learnt of
  * its slots, so that the following writes of the record through @st neither open nor re-read
@@ -159,7 +166,8 @@ void gotrue_store_release(struct gotrue_store *st, const char *id);
 int gotrue_store_remove(struct gotrue_store *st, const char *id);
 
 /* Call @each for every readable record, in no particular order. Unreadable records are logged and
- * skipped. @each returns 0 to go on, non-zero to stop (that value is returned). The record passed
+ * skipped; a record that could not be read for lack of memory stops the walk (-ENOMEM). @each
+ * returns 0 to go on, non-zero to stop (that value is returned). The record passed
  * is cleared after the call; copy what you keep. Returns 0, @each's value, or -errno. */
 int gotrue_store_each(struct gotrue_store *st,
 		      int (*each)(void *ctx, const struct gotrue_store_record *rec), void *ctx);
@@ -181,12 +189,14 @@ int gotrue_store_remove_stale_temp(struct gotrue_store *st, time_t min_age, unsi
 /* The record format, for the store itself, for gotruectl and for the fuzzer. Parsing is bounded
  * (GOTRUE_STORE_RECORD_MAX, GOTRUE_TOKEN_MAX per token) and type-checked; @buf need not be
  * NUL-terminated. It takes either one JSON payload or a whole record file (starting with the
- * slot magic), read as gotrue_store_read does. 0 or -1 (@out cleared). */
+ * slot magic), read as gotrue_store_read does. 0, -EBADMSG, or -ENOMEM (@out cleared). */
 int gotrue_store_record_parse(const char *buf, size_t len, struct gotrue_store_record *out);
 /* Serialise; *@out is released with gotrue_wipe_free(*out, *out_len). 0 or -ENOMEM. */
 int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out, size_t *out_len);
-/* A whole record file image of @len bytes: the newest intact slot that parses (see the top of
- * this file); *@seq (may be NULL) gets its sequence number. 0 or -1 (@out cleared). */
+/* A whole record file image of @len bytes: the newest intact slot (see the top of this file),
+ * whole, or nothing: when that slot cannot be parsed, for lack of memory too, the older one is
+ * not taken instead. *@seq (may be NULL) gets its sequence number. 0, -EBADMSG, or -ENOMEM
+ * (@out cleared). */
 int gotrue_store_file_parse(const unsigned char *buf, size_t len, struct gotrue_store_record *out,
 			    uint64_t *seq);
 /* The slot size a new file gets for a payload of @payload_len bytes: room for it to double,

@@ -69,7 +69,8 @@ static void sha256_fetch(void)
 	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-/* The checksum of slot @s whose payload is @len bytes (bounds checked by the caller). 0 or -1. */
+/* The checksum of slot @s whose payload is @len bytes (bounds checked by the caller). 0 or -1
+ * (OpenSSL could not compute it: out of memory). */
 static int slot_sum(const unsigned char *s, size_t len, unsigned char sum[32])
 {
 	unsigned int n = 0;
@@ -133,11 +134,14 @@ static int slot_header(const unsigned char *s, size_t slot_size, uint64_t *seq, 
 	return 0;
 }
 
-static bool slot_sum_ok(const unsigned char *s, size_t len)
+/* 1: the checksum holds; 0: it does not (a torn write); -1: it could not be computed. */
+static int slot_sum_ok(const unsigned char *s, size_t len)
 {
 	unsigned char sum[32];
 
-	return slot_sum(s, len, sum) == 0 && CRYPTO_memcmp(sum, s + SLOT_SUM_OFF, sizeof(sum)) == 0;
+	if (slot_sum(s, len, sum) != 0)
+		return -1;
+	return CRYPTO_memcmp(sum, s + SLOT_SUM_OFF, sizeof(sum)) == 0;
 }
 
 /* Sequence numbers compare in serial-number arithmetic (RFC 1982): a newer version is at most
@@ -172,22 +176,29 @@ int gotrue_store_slots_scan(const unsigned char *buf, size_t len, struct gotrue_
 	return 0;
 }
 
-/* Whether slot @i is intact (header and checksum). */
-bool gotrue_store_slot_intact(struct gotrue_store_slots *sl, int i)
+/* Whether slot @i is intact (header and checksum): 1, 0, or -ENOMEM when its checksum could not
+ * be computed, which says nothing either way. */
+static int slot_intact(struct gotrue_store_slots *sl, int i)
 {
 	if (i < 0 || !sl->hdr_ok[i])
-		return false;
+		return 0;
 	if (sl->sum_ok[i] < 0)
 		sl->sum_ok[i] = slot_sum_ok(sl->buf + (size_t)i * sl->size, sl->len[i]);
-	return sl->sum_ok[i] == 1;
+	return sl->sum_ok[i] < 0 ? -ENOMEM : sl->sum_ok[i];
 }
 
-/* The intact slot with the newer sequence, or -1. */
 int gotrue_store_newest_intact(struct gotrue_store_slots *sl)
 {
-	if (gotrue_store_slot_intact(sl, sl->order[0]))
-		return sl->order[0];
-	return gotrue_store_slot_intact(sl, sl->order[1]) ? sl->order[1] : -1;
+	int k, r;
+
+	/* Never past a newer slot whose checksum could not be computed: it may be intact, and the
+	 * older slot then holds a spent refresh token. */
+	for (k = 0; k < 2; k++) {
+		r = slot_intact(sl, sl->order[k]);
+		if (r != 0)
+			return r < 0 ? r : sl->order[k];
+	}
+	return -EBADMSG;
 }
 
 /* gotrue_store_file_parse, also giving the slots (@sl) and the index of the slot parsed (*@idx). */
@@ -196,27 +207,26 @@ int gotrue_store_file_parse_slots(const unsigned char *buf, size_t len,
 				  struct gotrue_store_slots *slp, int *idx)
 {
 	struct gotrue_store_slots sl;
-	int i, k, rc = -1;
+	int i, rc = -EBADMSG;
 
 	memset(out, 0, sizeof(*out));
 	if (buf == NULL || gotrue_store_slots_scan(buf, len, &sl) != 0)
 		goto cleanup;
-	/* The newest slot that is intact AND parses; an older one only when the newer intact one
-	 * does not parse (never written by this code: the writer formats what it checksums). */
-	for (k = 0; k < 2 && rc != 0; k++) {
-		i = sl.order[k];
-		if (!gotrue_store_slot_intact(&sl, i))
-			continue;
-		if (gotrue_store_payload_parse((const char *)buf + (size_t)i * sl.size +
-						       GOTRUE_STORE_SLOT_HEADER,
-					       sl.len[i], out) == 0) {
-			if (seq != NULL)
-				*seq = sl.seq[i];
-			if (idx != NULL)
-				*idx = i;
-			rc = 0;
-		}
-	}
+	/* The newest intact slot, whole, or nothing. An older slot is read only when the newer one
+	 * is torn. When the newest intact one does not parse (out of memory; never a payload this
+	 * code wrote, since the writer checksums what it formatted), the read fails: the older
+	 * version may hold a spent refresh token, whose reuse makes GoTrue revoke the session. */
+	i = gotrue_store_newest_intact(&sl);
+	if (i >= 0)
+		rc = gotrue_store_payload_parse((const char *)buf + (size_t)i * sl.size +
+							GOTRUE_STORE_SLOT_HEADER,
+						sl.len[i], out);
+	else
+		rc = i;
+	if (rc == 0 && seq != NULL)
+		*seq = sl.seq[i];
+	if (rc == 0 && idx != NULL)
+		*idx = i;
 	if (slp != NULL)
 		*slp = sl;
 cleanup:

@@ -21,7 +21,7 @@ struct gotrue_store_slots {
 	const unsigned char *buf;
 	size_t size;
 	int hdr_ok[2]; /* 1: header fine, 0: not */
-	int sum_ok[2]; /* -1: not checked yet */
+	int sum_ok[2]; /* -1: not known (not checked yet, or it could not be computed) */
 	uint64_t seq[2];
 	size_t len[2];
 	int order[2]; /* slots with a good header, newer sequence first; -1 ends */
@@ -29,16 +29,16 @@ struct gotrue_store_slots {
 
 /* Find the slots of the file image @buf (@len bytes): -1 when the size cannot be a record file. */
 int gotrue_store_slots_scan(const unsigned char *buf, size_t len, struct gotrue_store_slots *sl);
-/* Whether slot @i is intact (header and checksum). */
-bool gotrue_store_slot_intact(struct gotrue_store_slots *sl, int i);
-/* The intact slot with the newer sequence, or -1. */
+/* The intact slot with the newer sequence; -EBADMSG when neither is intact, -ENOMEM when the
+ * checksum of a slot that decides could not be computed. */
 int gotrue_store_newest_intact(struct gotrue_store_slots *sl);
 /* gotrue_store_file_parse, also giving the slots (@slp) and the index of the slot parsed (*@idx);
- * each may be NULL. */
+ * each may be NULL. 0, -EBADMSG or -ENOMEM. */
 int gotrue_store_file_parse_slots(const unsigned char *buf, size_t len,
 				  struct gotrue_store_record *out, uint64_t *seq,
 				  struct gotrue_store_slots *slp, int *idx);
-/* The JSON payload of one slot (lib/store_record.c). 0 or -1 (@out cleared). */
+/* The JSON payload of one slot (lib/store_record.c). 0, -EBADMSG, or -ENOMEM when memory ran
+ * out while it was read (@out cleared). */
 int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_record *out);
 
 #endif

@@ -138,6 +138,8 @@ int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out
 	bad |= add_int(obj, "updated", (long long)rec->updated);
 	if (rec->refreshing)
 		bad |= json_object_object_add(obj, "refreshing", json_object_new_boolean(1));
+	if (rec->resent)
+		bad |= json_object_object_add(obj, "resent", json_object_new_boolean(1));
 	if (rec->server_ended)
 		bad |= json_object_object_add(obj, "server_ended", json_object_new_boolean(1));
 	if (bad)
@@ -238,6 +240,20 @@ static int get_groups(json_object *obj, char ***out)
 	return 0;
 }
 
+/* The state named @name (may be NULL). 0 or -1. */
+static int state_by_name(const char *name, enum gotrue_store_state *out)
+{
+	size_t s;
+
+	for (s = 0; name != NULL && s < sizeof(state_names) / sizeof(state_names[0]); s++) {
+		if (strcmp(name, state_names[s]) == 0) {
+			*out = (enum gotrue_store_state)s;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* The JSON payload of one slot (or a bare record). */
 int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_record *out)
 {
@@ -245,10 +261,12 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 	json_object *obj = NULL;
 	char *id = NULL, *state = NULL;
 	long long version, v;
-	size_t s;
 	int bad = 0, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	/* Every allocation below (json-c's own included) leaves ENOMEM in errno when it fails: the
+	 * caller must tell "no memory" from "not a record" (lib/store_file.c). */
+	errno = 0;
 	if (buf == NULL || len == 0 || len > GOTRUE_STORE_RECORD_MAX)
 		goto cleanup;
 	tok = json_tokener_new_ex(8);
@@ -263,14 +281,7 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 	if (get_str(obj, "id", GOTRUE_STORE_ID_LEN, false, &id) != 0 || !gotrue_store_id_valid(id))
 		goto cleanup;
 	memcpy(out->id, id, GOTRUE_STORE_ID_LEN + 1);
-	if (get_str(obj, "state", 16, false, &state) != 0 || state == NULL)
-		goto cleanup;
-	out->state = (enum gotrue_store_state) - 1;
-	for (s = 0; s < sizeof(state_names) / sizeof(state_names[0]); s++) {
-		if (strcmp(state, state_names[s]) == 0)
-			out->state = (enum gotrue_store_state)s;
-	}
-	if ((int)out->state < 0)
+	if (get_str(obj, "state", 16, false, &state) != 0 || state_by_name(state, &out->state) != 0)
 		goto cleanup;
 	bad |= get_str(obj, "user_id", STORE_STR_MAX, false, &out->user_id);
 	bad |= get_str(obj, "login", STORE_STR_MAX, false, &out->login);
@@ -299,14 +310,17 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 	bad |= get_int(obj, "updated", 0, LLONG_MAX, &v);
 	out->updated = (time_t)v;
 	bad |= get_bool(obj, "refreshing", &out->refreshing);
+	bad |= get_bool(obj, "resent", &out->resent);
 	bad |= get_bool(obj, "server_ended", &out->server_ended);
 	/* A record without an owner cannot be used for anything. */
 	if (bad || out->user_id == NULL || out->login == NULL)
 		goto cleanup;
 	rc = 0;
 cleanup:
-	if (rc != 0)
+	if (rc != 0) {
+		rc = errno == ENOMEM ? -ENOMEM : -EBADMSG;
 		gotrue_store_record_clear(out);
+	}
 	if (obj != NULL) {
 		wipe_json_string(obj, "access_token");
 		wipe_json_string(obj, "refresh_token");

@@ -147,6 +147,11 @@ static enum pg_outcome step_verify_token(struct auth_state *st)
 	if (v == NULL) {
 		gotrue_log(ctx->pamh, LOG_ERR, "no usable token verification key (%s); user=%s",
 			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
+		/* A JWKS that could not be fetched (refused, timed out, 5xx) is the server being
+		 * unavailable, as for any other request; one that answers without a usable key is
+		 * the configuration's fault. */
+		if (ctx->err.kind != GOTRUE_ERR_CONFIG)
+			out = pg_classify_error(&ctx->err);
 		goto cleanup;
 	}
 	expect.aud = ctx->cfg->jwt_aud;

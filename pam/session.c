@@ -217,10 +217,11 @@ static enum pg_outcome refresh_first(struct closing *c, bool *gone)
 		goto cleanup;
 	}
 	/* No `refreshing` marker of our own: this refresh only serves the /logout right after it.
-	 * Should its outcome be lost, the record is closing or orphaned, and a resent token makes
-	 * GoTrue end the session, which is what the close wanted; a marker would instead stop the
-	 * pass from refreshing a token that was never sent (connection refused), leaving it no
-	 * way to revoke once the access token expired. */
+	 * Should its outcome be lost, the record is closing or orphaned and the pass sends the
+	 * token again: a current server answers with the live session, which the pass then
+	 * revokes; v2.69 revokes the family, which is what the close wanted. A marker would
+	 * instead stop the pass from refreshing a token that was never sent (connection refused),
+	 * leaving it no way to revoke once the access token expired. */
 	if (gotrue_refresh(client, c->rec.refresh_token, &ns, &ctx->err) != 0 ||
 	    ns.access_token == NULL || ns.refresh_token == NULL) {
 		gotrue_error_str(&ctx->err, why, sizeof(why));
@@ -229,6 +230,11 @@ static enum pg_outcome refresh_first(struct closing *c, bool *gone)
 				   "session already ended on the server (%s); user=%s", why,
 				   ctx->user);
 			*gone = true;
+		} else if (gotrue_lifecycle_user_banned(&ctx->err)) {
+			/* A ban ends no GoTrue session: the refresh pass revokes it once a
+			 * refresh goes through again. */
+			out = keep_closing(c, "the user is banned, the revocation waits for the "
+					      "ban to end");
 		} else {
 			out = keep_closing(c, why);
 		}

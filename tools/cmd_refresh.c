@@ -73,6 +73,7 @@ static json_object *summary_json(const struct gotrue_refresh_summary *s)
 	json_object_object_add(o, "removed", json_object_new_int64(s->removed));
 	json_object_object_add(o, "terminated", json_object_new_int64(s->terminated));
 	json_object_object_add(o, "forgotten", json_object_new_int64(s->forgotten));
+	json_object_object_add(o, "waiting", json_object_new_int64(s->waiting));
 	json_object_object_add(o, "server_reachable", json_object_new_boolean(!s->server_down));
 	return o;
 }
@@ -102,6 +103,9 @@ static void print_summary(const struct ctl *ctl, const struct gotrue_refresh_sum
 	       s->refreshed, s->checked, s->retried, s->revoked, s->unchanged, s->failed);
 	if (s->terminated)
 		printf(", terminated %u", s->terminated);
+	if (s->waiting)
+		printf(", waiting %u (banned users: revoked once a refresh goes through again)",
+		       s->waiting);
 	print_forgotten(s);
 }
 

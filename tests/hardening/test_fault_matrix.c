@@ -3,7 +3,8 @@
  * 503, 429, a truncated body, garbage JSON, JSON of the wrong types, a 10 MiB body, an untrusted
  * TLS certificate, a TLS name mismatch, a redirect to another host. Operations: pam_authenticate
  * and pam_acct_mgmt and pam_close_session through the real libpam, the refresh pass
- * (gotrue_refresh_pass) and the sync (gotrue_sync_run). Each cell checks the documented outcome
+ * (gotrue_refresh_pass) and the sync (gotrue_sync_run); and faults on the signing keys at
+ * jwks_url, for pam_authenticate. Each cell checks the documented outcome
  * (README.md ("When the server misbehaves")), that it ended within timeout + 1 s, that the store
  * and the NSS cache are intact (same files, every record parses, the old cache and index
  * byte-identical) and that no fault ever yields PAM_SUCCESS. Faults the emulator serves are
@@ -110,9 +111,10 @@ static const struct fault faults[] = {
 
 #define N_FAULTS (sizeof(faults) / sizeof(faults[0]))
 
-static struct emu *emu, *emu_tls, *emu_tls_name;
+static struct emu *emu, *emu_tls, *emu_tls_name, *emu_jwks;
 static char dir[] = "/tmp/test-faults-XXXXXX";
 static char state_dir[256], conf_path[256], passwd_path[256], group_path[256];
+static char jwks_state_dir[256], jwks_conf_path[256];
 static char refused_url[64], timeout_url[64], trap_url[64];
 static int refused_fd = -1, backlog_fd = -1, filler_fd[2] = {-1, -1}, trap_fd = -1;
 static struct gotrue_sync_options sync_opt;
@@ -709,6 +711,74 @@ static void cell_refresh(const struct fault *f)
 	snap_free(&before);
 }
 
+/* --- the signing keys from jwks_url ---------------------------------------------------------- */
+
+/* What authenticate gives when the keys at jwks_url cannot be had. jwks_url must be on the
+ * server of url (lib/http.c refuses any other), so a connection that fails is a dropped one: a
+ * server that refuses every connection fails the sign-in before the keys are fetched. */
+static const struct jwks_fault {
+	const char *name;
+	const char *spec; /* an emulator fault on /.well-known/jwks.json; "": none */
+	int pam;
+} jwks_faults[] = {
+	{"JWKS: healthy", "", PAM_SUCCESS},
+	{"JWKS: HTTP 500", "\"kind\":\"status\",\"status\":500", PAM_AUTHINFO_UNAVAIL},
+	{"JWKS: HTTP 502", "\"kind\":\"status\",\"status\":502", PAM_AUTHINFO_UNAVAIL},
+	{"JWKS: HTTP 503", "\"kind\":\"status\",\"status\":503", PAM_AUTHINFO_UNAVAIL},
+	{"JWKS: HTTP 429", "\"kind\":\"status\",\"status\":429", PAM_AUTHINFO_UNAVAIL},
+	{"JWKS: stall after headers", "\"kind\":\"stall\"", PAM_AUTHINFO_UNAVAIL},
+	{"JWKS: connection dropped", "\"kind\":\"drop\"", PAM_AUTHINFO_UNAVAIL},
+	/* The server answers, but not with a usable key: the configuration is wrong. */
+	{"JWKS: HTTP 404", "\"kind\":\"status\",\"status\":404", PAM_SERVICE_ERR},
+	{"JWKS: no usable key", "\"kind\":\"status\",\"status\":200,\"body\":\"{\\\"keys\\\":[]}\"",
+	 PAM_SERVICE_ERR},
+};
+
+/* An ES256 server whose keys come from jwks_url (no jwt_secret_file); its own state directory,
+ * since its users' ids are not the ones of the main emulator's account index. */
+static int write_jwks_conf(const char *jwks_url)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "url = %s\njwks_url = %s\n"
+		 "email_domains = example.com\nemail_fallback = yes\n"
+		 "insecure_http_for_testing = yes\nallow_all_users = yes\n"
+		 "state_dir = %s\ntimeout = %d\n",
+		 emu_url(emu_jwks), jwks_url, jwks_state_dir, TIMEOUT);
+	return write_file(jwks_conf_path, text) == 0 ? chmod(jwks_conf_path, 0644) : -1;
+}
+
+static void cell_jwks(const struct jwks_fault *f)
+{
+	struct pt_conv c = {.answers = {PASSWORD}};
+	char url[256], json[512], cell[128];
+	pam_handle_t *pamh;
+	double t0;
+	int rc;
+
+	snprintf(cell, sizeof(cell), "%s / authenticate", f->name);
+	emu_clear_faults(emu_jwks);
+	snprintf(url, sizeof(url), "%s/.well-known/jwks.json", emu_url(emu_jwks));
+	if (write_jwks_conf(url) != 0) {
+		ok(0, "%s: config", cell);
+		return;
+	}
+	if (f->spec[0] != '\0') {
+		snprintf(json, sizeof(json),
+			 "{\"path\":\"/.well-known/jwks.json\",\"count\":-1,%s}", f->spec);
+		emu_fault(emu_jwks, json);
+	}
+	pamh = pt_start(SERVICE "-jwks", "alice", &c);
+	t0 = pt_now();
+	rc = pam_authenticate(pamh, 0);
+	check_time(t0, cell);
+	pam_end(pamh, rc);
+	if (!ok(rc == f->pam, "%s: %s", cell, pam_strerror(NULL, f->pam)))
+		diag("got %s", pam_strerror(NULL, rc));
+	emu_clear_faults(emu_jwks);
+}
+
 static void cell_sync(const struct fault *f)
 {
 	struct gotrue_sync_summary sum = {0};
@@ -745,6 +815,7 @@ static int setup(void)
 {
 	static const char *const tls[] = {"--tls", NULL};
 	static const char *const tls_name[] = {"--tls", "--tls-name", "wrong.example", NULL};
+	static const char *const es256[] = {"--mode", "current", "--alg", "ES256", NULL};
 	struct gotrue_sync_summary sum = {0};
 	struct gotrue_error err = {0};
 	struct gotrue_config *cfg = NULL;
@@ -759,6 +830,8 @@ static int setup(void)
 	snprintf(conf_path, sizeof(conf_path), "%s/gotrue.conf", dir);
 	snprintf(passwd_path, sizeof(passwd_path), "%s/passwd", dir);
 	snprintf(group_path, sizeof(group_path), "%s/group", dir);
+	snprintf(jwks_state_dir, sizeof(jwks_state_dir), "%s/state-jwks", dir);
+	snprintf(jwks_conf_path, sizeof(jwks_conf_path), "%s/gotrue-jwks.conf", dir);
 	sync_opt.passwd_path = passwd_path;
 	sync_opt.group_path = group_path;
 	if (mkdir(state_dir, 0700) != 0 ||
@@ -768,7 +841,8 @@ static int setup(void)
 	emu = emu_start(NULL);
 	emu_tls = emu_start(tls);
 	emu_tls_name = emu_start(tls_name);
-	if (emu == NULL || emu_tls == NULL || emu_tls_name == NULL)
+	emu_jwks = emu_start(es256);
+	if (emu == NULL || emu_tls == NULL || emu_tls_name == NULL || emu_jwks == NULL)
 		goto cleanup;
 	/* Bound but never listening: the kernel answers every SYN with a RST. */
 	refused_fd = listen_on("127.0.0.1", -1, refused_url, sizeof(refused_url));
@@ -778,6 +852,12 @@ static int setup(void)
 	id = emu_create_user(emu, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
 	snprintf(args, sizeof(args), "conf=%s", conf_path);
 	if (id == NULL || heal() != 0 || pt_service(SERVICE, args) != 0)
+		goto cleanup;
+	free(id);
+	id = emu_create_user(emu_jwks, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
+	snprintf(args, sizeof(args), "conf=%s", jwks_conf_path);
+	if (id == NULL || mkdir(jwks_state_dir, 0700) != 0 ||
+	    pt_service(SERVICE "-jwks", args) != 0)
 		goto cleanup;
 	/* The previous good state every cell must keep: a synced cache and index. */
 	cfg = load_cfg();
@@ -814,6 +894,7 @@ static void teardown(void)
 	emu_stop(emu);
 	emu_stop(emu_tls);
 	emu_stop(emu_tls_name);
+	emu_stop(emu_jwks);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "# cannot remove %s\n", dir);
@@ -856,6 +937,8 @@ int main(void)
 			ok(!trap_sprung(), "%s: nothing reached the redirect's target",
 			   faults[i].name);
 	}
+	for (i = 0; i < sizeof(jwks_faults) / sizeof(jwks_faults[0]); i++)
+		cell_jwks(&jwks_faults[i]);
 	heal();
 	ok(!trap_sprung(), "nothing ever reached 127.0.0.2");
 	diag("matrix took %.1f s", pt_now() - t0);

@@ -39,7 +39,9 @@
  * no SIGHUP arrives, and a log line says why.
  * Besides the per-call matrix, lib/terminate.c is driven directly against a forked leader: it is
  * signalled when its start time matches, and not when the start time differs, was never recorded,
- * or cannot be read because every open of /proc fails.
+ * or cannot be read because every open of /proc fails. And a store read with each of its
+ * allocations failing in turn gives the record's newest version or -ENOMEM, never the older slot's
+ * (a spent refresh token).
  * What this cannot see: calls inside shared libraries (libpam, libcurl, json-c, libjwt, OpenSSL,
  * glibc's internal opens), and blocks those libraries allocate; see wrap.c. When the build has
  * sanitizers, each child also exits through LeakSanitizer, which sees those too.
@@ -547,6 +549,95 @@ static void test_terminate(void)
 	stop_leader(pid);
 }
 
+/* One armed gotrue_store_read of record @id through a fresh handle on @dir, with call @index of
+ * @kind failing (-1: none); the calls it made go to @count. Returns the read's result, and the
+ * record's refresh token in @tok. */
+static int armed_read(const char *dir, const char *id, enum inj_kind kind, long index, long *count,
+		      char *tok, size_t tok_len)
+{
+	struct gotrue_store *st = gotrue_store_open(NULL, dir);
+	struct gotrue_store_record got = {0};
+	int rc = -EIO;
+
+	tok[0] = '\0';
+	if (st == NULL)
+		return rc;
+	memset(inj.count, 0, sizeof(inj.count));
+	inj.fail_kind = kind;
+	inj.fail_index = index;
+	inj.armed = true;
+	rc = gotrue_store_read(st, id, &got);
+	inj.armed = false;
+	*count = inj.count[kind];
+	/* Leave nothing for the matrix's children, which start from this state. */
+	inj.fail_index = -1;
+	inj.fired = false;
+	memset(inj.count, 0, sizeof(inj.count));
+	if (rc == 0)
+		snprintf(tok, tok_len, "%s", got.refresh_token ? got.refresh_token : "");
+	gotrue_store_record_clear(&got);
+	gotrue_store_close(st);
+	return rc;
+}
+
+/* lib/store.c reads a record whole or not at all. A record written twice holds its newest version
+ * in one slot and the one before in the other; with each allocation of the read failing in turn,
+ * the read gives the newest version or -ENOMEM, never the older slot's, whose refresh token a
+ * rotation has spent (GoTrue revokes the whole session when it is sent again). */
+static void test_store_read_whole(void)
+{
+	static const enum inj_kind kinds[] = {INJ_MALLOC, INJ_CALLOC, INJ_REALLOC, INJ_STRDUP,
+					      INJ_STRNDUP};
+	char dir[] = "/tmp/test_inject_store.XXXXXX", tok[64], cmd[128];
+	struct gotrue_store_record rec = {0};
+	struct gotrue_store *st = NULL;
+	long n, i, tried = 0, older = 0, other = 0, nomem = 0, unused;
+	size_t k;
+	int rc;
+
+	if (mkdtemp(dir) == NULL || (st = gotrue_store_open(NULL, dir)) == NULL ||
+	    gotrue_store_new_id(rec.id) != 0) {
+		ok(0, "store read: setup");
+		goto cleanup;
+	}
+	rec.state = GOTRUE_STORE_ACTIVE;
+	rec.user_id = strdup("4b2a65ee-03c2-4dd2-8fa7-61d27618d004");
+	rec.login = strdup("alice");
+	rec.access_token = strdup("access-spent");
+	rec.refresh_token = strdup("refresh-spent");
+	rc = gotrue_store_write(st, &rec);
+	free(rec.refresh_token);
+	rec.refresh_token = strdup("refresh-newest");
+	if (rc != 0 || gotrue_store_write(st, &rec) != 0 ||
+	    armed_read(dir, rec.id, INJ_MALLOC, -1, &unused, tok, sizeof(tok)) != 0 ||
+	    strcmp(tok, "refresh-newest") != 0) {
+		ok(0, "store read: a record with two versions");
+		goto cleanup;
+	}
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		armed_read(dir, rec.id, kinds[k], -1, &n, tok, sizeof(tok));
+		for (i = 0; i < n; i++, tried++) {
+			rc = armed_read(dir, rec.id, kinds[k], i, &unused, tok, sizeof(tok));
+			if (rc == 0 && strcmp(tok, "refresh-spent") == 0)
+				older++;
+			else if (rc == -ENOMEM)
+				nomem++;
+			else if (rc != 0 || strcmp(tok, "refresh-newest") != 0)
+				other++;
+		}
+	}
+	diag("store read: %ld allocations failed in turn, %ld gave -ENOMEM", tried, nomem);
+	ok(tried > 0 && nomem > 0, "store read: allocations of the read were failed");
+	is_int(older, 0, "store read: never the older version");
+	is_int(other, 0, "store read: the newest version or -ENOMEM, nothing else");
+cleanup:
+	gotrue_store_close(st);
+	gotrue_store_record_clear(&rec);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("cannot remove %s", dir);
+}
+
 static int write_service(void)
 {
 	char path[600];
@@ -636,6 +727,7 @@ int main(void)
 	/* Lines of the core logged without a PAM handle go to syslog(3), i.e. to vsyslog above. */
 	gotrue_log_init("test_inject", GOTRUE_LOG_SYSLOG, false);
 	test_terminate();
+	test_store_read_whole();
 	if (mkdtemp(tmpdir) == NULL)
 		return 99;
 	e = emu_start(NULL);

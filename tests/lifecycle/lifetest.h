@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,16 +142,56 @@ static inline int world_patch(struct world *w, const char *id, time_t expires_at
 	return rc;
 }
 
-/* A copy of record @id's access token (free()), NULL when it has none. */
-static inline char *world_access_token(struct world *w, const char *id)
+/* A copy of record @id's access token, or with @refresh its refresh token (free()), NULL when it
+ * has none. */
+static inline char *world_token(struct world *w, const char *id, bool refresh)
 {
 	struct gotrue_store_record rec;
 	char *tok = NULL;
 
-	if (gotrue_store_read(w->st, id, &rec) == 0 && rec.access_token != NULL)
-		tok = strdup(rec.access_token);
+	if (gotrue_store_read(w->st, id, &rec) == 0) {
+		tok = refresh ? rec.refresh_token : rec.access_token;
+		tok = tok != NULL ? strdup(tok) : NULL;
+	}
 	gotrue_store_record_clear(&rec);
 	return tok;
+}
+
+static inline char *world_access_token(struct world *w, const char *id)
+{
+	return world_token(w, id, false);
+}
+
+static inline char *world_refresh_token(struct world *w, const char *id)
+{
+	return world_token(w, id, true);
+}
+
+/* PUT /admin/users/{id} {"ban_duration": @duration} for the world's user ("none" lifts the ban).
+ * 0 or -1. */
+static inline int world_ban(struct world *w, const char *duration)
+{
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	int rc = gotrue_admin_ban_user(w->client, w->user_id, duration, &u, &err);
+
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Whether GoTrue still takes @refresh_token: a refresh with it succeeds (the answer's tokens are
+ * dropped). */
+static inline bool world_refresh_works(struct world *w, const char *refresh_token)
+{
+	struct gotrue_session s = {0};
+	struct gotrue_error err = {0};
+	bool works =
+		refresh_token != NULL && gotrue_refresh(w->client, refresh_token, &s, &err) == 0;
+
+	gotrue_session_clear(&s);
+	gotrue_error_clear(&err);
+	return works;
 }
 
 /* GET /user with @token: the HTTP status (200, 401, 403...), 0 on transport failure. */

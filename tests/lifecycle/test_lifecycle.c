@@ -1,6 +1,9 @@
 /* test_lifecycle: the refresh pass against the emulator (issue 5): 5-second tokens kept alive by
  * repeated passes with rotation and no reuse; the outbox (a closing record survives a down server
- * and is revoked exactly once when it returns); enforcement of revoked_session after a ban;
+ * and is revoked exactly once when it returns); what counts as a session gone; a ban: the Linux
+ * session ended as revoked_session says and the GoTrue session revoked, at once or, with an
+ * expired access token, from the outbox after the unban; a refresh whose answer was lost (sent
+ * once more on a current server, never on v2.69);
  * orphaned and stale pending records; on v2.69, old_server_logout (forget: no /logout, global:
  * the last local session revokes), for the pass and for `sessions revoke`; two
  * concurrent passes over 200 sessions; `sessions gc` removing revoked records and the stale temp
@@ -123,53 +126,237 @@ static void test_outbox(void)
 	world_stop(&w);
 }
 
-static void test_enforcement(const char *action)
+/* Only the server's own word that it no longer knows the session counts as the session gone: a
+ * ban, an expired JWT, a reused refresh token or any other refusal leave it on the server, where
+ * it is still to be revoked. */
+static void test_gone_codes(void)
 {
-	static const char *const args[] = {"--mode", "current", NULL};
+	static const struct {
+		long status;
+		const char *code;
+		bool gone;
+	} cases[] = {
+		{403, "session_not_found", true},
+		{400, "refresh_token_not_found", true},
+		{403, "user_not_found", true},
+		{404, "user_not_found", true}, /* v2.69 */
+		{400, "user_banned", false},
+		{403, "bad_jwt", false},
+		{401, "bad_jwt", false}, /* v2.69 */
+		{400, "refresh_token_already_used", false},
+		{400, "session_expired", false},
+		{404, "", false},
+		{403, "not_admin", false},
+		{422, "validation_failed", false},
+	};
+	struct gotrue_error err;
+	size_t i;
+	int wrong = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		err.kind = GOTRUE_ERR_HTTP;
+		err.http_status = cases[i].status;
+		snprintf(err.code, sizeof(err.code), "%s", cases[i].code);
+		if (gotrue_lifecycle_session_gone(&err) != cases[i].gone) {
+			diag("%ld %s: gone is %d", cases[i].status, cases[i].code, !cases[i].gone);
+			wrong++;
+		}
+		if (gotrue_lifecycle_user_banned(&err) !=
+		    (strcmp(cases[i].code, "user_banned") == 0))
+			wrong++;
+	}
+	is_int(wrong, 0,
+	       "gone: only session_not_found, refresh_token_not_found and user_not_found");
+}
+
+/* A ban ends the Linux session as revoked_session says; since it ends no GoTrue session, the pass
+ * revokes that too, with the still valid access token (a live session, not due for refresh: the
+ * pass's GET /user sees the ban). After an unban the session's refresh token is refused. On
+ * v2.69 with old_server_logout = forget nothing is sent: the session is only forgotten here, and
+ * after an unban its refresh token works again. */
+static void test_ban(const char *mode, const char *policy, const char *action)
+{
+	const char *const args[] = {"--mode", mode, NULL};
 	struct world w;
 	struct gotrue_refresh_summary s;
-	struct gotrue_user u = {0};
-	struct gotrue_error err = {0};
-	char id[GOTRUE_STORE_ID_LEN + 1], extra[64];
+	struct gotrue_store_record rec;
+	char id[GOTRUE_STORE_ID_LEN + 1], extra[128], what[96], *rt = NULL;
+	bool terminate = strcmp(action, "terminate") == 0;
+	bool forget = strcmp(mode, "v2.69") == 0 && strcmp(policy, "forget") == 0;
 	pid_t leader;
 	int rc, status = 0;
-	bool terminate = strcmp(action, "terminate") == 0;
 
-	snprintf(extra, sizeof(extra), "revoked_session = %s", action);
+	snprintf(what, sizeof(what), "ban (%s, %s, %s)", mode, policy, action);
+	snprintf(extra, sizeof(extra), "revoked_session = %s\nold_server_logout = %s", action,
+		 policy);
 	if (world_start(&w, args, extra) != 0) {
-		ok(0, "enforcement: world starts");
+		ok(0, "%s: world starts", what);
 		return;
 	}
 	leader = spawn_leader();
 	world_session(&w, GOTRUE_STORE_ACTIVE, leader, id);
-	world_patch(&w, id, time(NULL) + 5, 0); /* due for refresh */
-	ok(gotrue_admin_ban_user(w.client, w.user_id, "24h", &u, &err) == 0,
-	   "enforcement (%s): admin bans the user", action);
+	rt = world_refresh_token(&w, id);
+	ok(world_ban(&w, "24h") == 0, "%s: admin bans the user", what);
+	emu_reset_counts(w.emu);
 	s = pass(&w, &rc);
-	is_int(s.revoked, 1, "enforcement (%s): the pass sees the session gone", action);
-	is_int(state_of(&w, id), GOTRUE_STORE_REVOKED, "enforcement (%s): record revoked", action);
+	ok(rc == 0 && s.revoked == 1 && s.failed == 0 && s.waiting == 0,
+	   "%s: the pass revokes the session (revoked %u, failed %u, waiting %u)", what, s.revoked,
+	   s.failed, s.waiting);
+	is_int(emu_count(w.emu, "POST /logout"), forget ? 0 : 1, "%s: %s", what,
+	       forget ? "no /logout: only forgotten" : "one /logout, with the access token");
+	is_int(s.forgotten, forget ? 1 : 0, "%s: %s", what,
+	       forget ? "counted as only forgotten" : "not counted as forgotten");
+	rc = gotrue_store_read(w.st, id, &rec);
+	ok(rc == 0 && rec.state == GOTRUE_STORE_REVOKED && rec.access_token == NULL &&
+		   rec.refresh_token == NULL,
+	   "%s: record kept as revoked, without tokens, while its session runs", what);
+	gotrue_store_record_clear(&rec);
 	sleep_ms(100);
 	rc = waitpid(leader, &status, WNOHANG);
 	if (terminate) {
 		ok(rc == leader && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP,
-		   "enforcement (terminate): the session leader got SIGHUP");
-		is_int(s.terminated, 1, "enforcement (terminate): counted");
+		   "%s: the session leader got SIGHUP", what);
+		is_int(s.terminated, 1, "%s: counted", what);
 	} else {
-		ok(rc == 0, "enforcement (log): the session leader still runs");
-		is_int(s.terminated, 0, "enforcement (log): nothing terminated");
+		ok(rc == 0, "%s: the session leader still runs", what);
+		is_int(s.terminated, 0, "%s: nothing terminated", what);
 	}
 	s = pass(&w, &rc);
 	if (terminate)
-		is_int(state_of(&w, id), -ENOENT, "enforcement (terminate): next pass removes it");
+		is_int(state_of(&w, id), -ENOENT, "%s: next pass removes it", what);
 	else
 		ok(s.revoked == 0 && s.unchanged == 1 && state_of(&w, id) == GOTRUE_STORE_REVOKED,
-		   "enforcement (log): next pass leaves the revoked record alone (logged once)");
+		   "%s: next pass leaves the revoked record alone (logged once)", what);
+	ok(world_ban(&w, "none") == 0, "%s: admin lifts the ban", what);
+	is_int(world_refresh_works(&w, rt), forget, "%s: after the unban its refresh token is %s",
+	       what, forget ? "taken again (the session lives on the server)" : "refused");
 	if (!terminate) {
 		kill(leader, SIGKILL);
 		waitpid(leader, &status, 0);
 	}
-	gotrue_user_clear(&u);
-	gotrue_error_clear(&err);
+	free(rt);
+	world_stop(&w);
+}
+
+/* A ban seen once the access token has expired: until the ban ends, nothing can revoke the
+ * session (the refresh is refused, /logout needs a valid JWT). The Linux session ends at once;
+ * the record waits in the outbox, closing, with its refresh token, counted as waiting (not
+ * failed), and each pass tries again; the pass after the unban refreshes and revokes. */
+static void test_ban_expired(const char *mode)
+{
+	const char *const args[] = {"--mode", mode, "--jwt-exp", "2", NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	struct gotrue_store_record rec;
+	char id[GOTRUE_STORE_ID_LEN + 1], what[64], *rt = NULL;
+	pid_t leader;
+	int rc, i, status = 0;
+
+	snprintf(what, sizeof(what), "ban, token expired (%s)", mode);
+	if (world_start(&w, args, "revoked_session = terminate\nold_server_logout = global") != 0) {
+		ok(0, "%s: world starts", what);
+		return;
+	}
+	leader = spawn_leader();
+	world_session(&w, GOTRUE_STORE_ACTIVE, leader, id);
+	rt = world_refresh_token(&w, id);
+	sleep_ms(3000); /* the access token expires, on the server too */
+	ok(world_ban(&w, "24h") == 0, "%s: admin bans the user", what);
+	emu_reset_counts(w.emu);
+	for (i = 1; i <= 2; i++) {
+		s = pass(&w, &rc);
+		ok(rc == 0 && s.waiting == 1 && s.failed == 0 && s.revoked == 0 && s.retried == 0,
+		   "%s: pass %d: the revocation waits (waiting %u, failed %u)", what, i, s.waiting,
+		   s.failed);
+		ok(emu_count(w.emu, "POST /token?grant_type=refresh_token") == i &&
+			   emu_count(w.emu, "POST /logout") == 0,
+		   "%s: pass %d: one refresh tried, refused; no /logout", what, i);
+		rc = gotrue_store_read(w.st, id, &rec);
+		ok(rc == 0 && rec.state == GOTRUE_STORE_CLOSING && !rec.refreshing && rt != NULL &&
+			   rec.refresh_token != NULL && strcmp(rec.refresh_token, rt) == 0,
+		   "%s: pass %d: kept closing, with its refresh token", what, i);
+		gotrue_store_record_clear(&rec);
+		if (i == 1)
+			ok(s.terminated == 1 && waitpid(leader, &status, 0) == leader &&
+				   WIFSIGNALED(status),
+			   "%s: the Linux session ended at once", what);
+	}
+	ok(world_ban(&w, "none") == 0, "%s: admin lifts the ban", what);
+	s = pass(&w, &rc);
+	ok(rc == 0 && s.retried == 1 && s.waiting == 0 && s.failed == 0,
+	   "%s: the pass after the unban revokes it (retried %u)", what, s.retried);
+	is_int(emu_count(w.emu, "POST /logout"), 1, "%s: with a fresh access token", what);
+	is_int(state_of(&w, id), -ENOENT, "%s: and removes the record", what);
+	ok(!world_refresh_works(&w, rt), "%s: the session is over on the server", what);
+	is_int(emu_count(w.emu, "refresh_reuse"), 0, "%s: no refresh token reused", what);
+	free(rt);
+	world_stop(&w);
+}
+
+/* The answer to a refresh is lost after the server rotated (the emulator's truncate fault: the
+ * handler runs, the answer is cut), so the record keeps the `refreshing` marker and a spent
+ * token. On a current server the next pass sends it once more: the server answers the reuse of
+ * the last token with the live session, and the session goes on with the newest tokens; no
+ * family is revoked. Should that answer be lost too, the token is not sent a third time: the
+ * session is revoked with its access token. On v2.69 the token is never sent again: the session
+ * is revoked (old_server_logout = global here, so that a /logout is sent). */
+static void test_lost_answer(const char *mode, int lost)
+{
+	const char *const args[] = {"--mode", mode, NULL};
+	bool current = strcmp(mode, "current") == 0;
+	bool recovers = current && lost == 1;
+	struct world w;
+	struct gotrue_refresh_summary s;
+	struct gotrue_store_record rec;
+	char id[GOTRUE_STORE_ID_LEN + 1], what[64], fault[128];
+	int rc, i;
+
+	snprintf(what, sizeof(what), "lost answer (%s, %d lost)", mode, lost);
+	if (world_start(&w, args, "old_server_logout = global") != 0) {
+		ok(0, "%s: world starts", what);
+		return;
+	}
+	world_session(&w, GOTRUE_STORE_ACTIVE, getpid(), id);
+	world_patch(&w, id, time(NULL) + 5, 0); /* due for refresh */
+	snprintf(fault, sizeof(fault), "{\"path\":\"/token\",\"kind\":\"truncate\",\"count\":%d}",
+		 lost);
+	emu_reset_counts(w.emu); /* before the fault: a reset clears faults too */
+	emu_fault(w.emu, fault);
+	for (i = 0; i < lost; i++) {
+		s = pass(&w, &rc);
+		if (gotrue_store_read(w.st, id, &rec) != 0)
+			rc = -1;
+		ok(rc == 0 && s.failed == 1 && rec.refreshing && rec.resent == (i == 1),
+		   "%s: pass %d: outcome unknown, the record marked%s (failed %u)", what, i + 1,
+		   i == 1 ? " as sent once more" : "", s.failed);
+		gotrue_store_record_clear(&rec);
+	}
+	s = pass(&w, &rc);
+	if (recovers)
+		ok(rc == 0 && s.refreshed == 1 && s.revoked == 0 && s.failed == 0,
+		   "%s: the next pass recovers the session", what);
+	else
+		ok(rc == 0 && s.revoked == 1 && s.refreshed == 0 && s.failed == 0,
+		   "%s: the next pass revokes the session", what);
+	is_int(emu_count(w.emu, "POST /token?grant_type=refresh_token"), lost + (recovers ? 1 : 0),
+	       "%s: %s", what,
+	       current ? "the token sent once more, never twice" : "the token never sent again");
+	is_int(emu_count(w.emu, "refresh_reuse"), current ? 1 : 0, "%s: %s", what,
+	       current ? "one reuse, of the last token" : "no reuse");
+	is_int(emu_count(w.emu, "refresh_reuse_revoked"), 0, "%s: no family revoked", what);
+	rc = gotrue_store_read(w.st, id, &rec);
+	if (recovers)
+		ok(rc == 0 && rec.state == GOTRUE_STORE_ACTIVE && !rec.refreshing && !rec.resent &&
+			   world_user_status(&w, rec.access_token) == 200 &&
+			   world_refresh_works(&w, rec.refresh_token) &&
+			   emu_count(w.emu, "refresh_reuse") == 1,
+		   "%s: active, its tokens the newest (a refresh with them is no reuse)", what);
+	else
+		ok(rc == 0 && rec.state == GOTRUE_STORE_REVOKED && rec.refresh_token == NULL &&
+			   emu_count(w.emu, "POST /logout") == 1,
+		   "%s: revoked with one /logout, kept as revoked (owner alive)", what);
+	gotrue_store_record_clear(&rec);
 	world_stop(&w);
 }
 
@@ -447,8 +634,16 @@ int main(void)
 		skip_all("GOTRUE_EMULATOR not set (run under make check)");
 	test_gc();
 	test_outbox();
-	test_enforcement("terminate");
-	test_enforcement("log");
+	test_gone_codes();
+	test_ban("current", "forget", "terminate");
+	test_ban("current", "forget", "log");
+	test_ban("v2.69", "global", "terminate");
+	test_ban("v2.69", "forget", "log");
+	test_ban_expired("current");
+	test_ban_expired("v2.69");
+	test_lost_answer("current", 1);
+	test_lost_answer("current", 2);
+	test_lost_answer("v2.69", 1);
 	test_orphans("current", "forget");
 	test_orphans("v2.69", "forget");
 	test_orphans("v2.69", "global");

@@ -1,6 +1,7 @@
 /* test_terminate: ending a Linux session ends all of it (lib/terminate.c), and the refresh pass
  * ends it within one pass after a ban or a revocation on the server (lib/lifecycle.c), by asking
- * GET /user about every live session, not only those due for refresh.
+ * GET /user about every live session, not only those due for refresh; after a ban it revokes the
+ * GoTrue session too (a ban ends none).
  *
  * Fake sessions stand in for sshd's. Their leader takes a new kernel audit session id the way
  * pam_loginuid does (it writes /proc/self/loginuid), and starts a sleep, a sleep that ignores
@@ -561,11 +562,13 @@ static void test_pass(const char *mode, const char *policy, enum server_event ev
 		      const char *boot)
 {
 	const char *const args[] = {"--mode", mode, NULL};
-	char extra[64], id[GOTRUE_STORE_ID_LEN + 1], what[96];
+	char extra[64], id[GOTRUE_STORE_ID_LEN + 1], what[96], *rt = NULL;
 	struct gotrue_refresh_summary s;
 	struct world w;
 	struct fake f;
 	unsigned long long s_other;
+	/* v2.69 with the default old_server_logout = forget: no /logout, the session forgotten */
+	bool forget = strcmp(mode, "v2.69") == 0;
 	pid_t other;
 	double t0;
 	int rc;
@@ -587,6 +590,7 @@ static void test_pass(const char *mode, const char *policy, enum server_event ev
 	   "%s: a healthy pass asks GET /user once about the live session, not due for "
 	   "refresh, and leaves it alone",
 	   what);
+	rt = world_refresh_token(&w, id);
 	server_event(&w, id, ev);
 	t0 = mono_s();
 	s = pass(&w, &rc);
@@ -612,8 +616,18 @@ static void test_pass(const char *mode, const char *policy, enum server_event ev
 		ok(rc == 0 && s.revoked == 0 && fake_all_run(&f), "%s: logged once, not again",
 		   what);
 	}
+	if (ev == EV_BAN) {
+		/* A ban ends no GoTrue session: the pass revoked it with the access token. */
+		is_int(emu_count(w.emu, "POST /logout"), forget ? 0 : 1, "%s: %s", what,
+		       forget ? "no /logout (old_server_logout = forget)"
+			      : "the GoTrue session revoked with one /logout");
+		ok(world_ban(&w, "none") == 0 && world_refresh_works(&w, rt) == forget,
+		   "%s: after an unban the session's refresh token is %s", what,
+		   forget ? "taken again (only forgotten here)" : "refused");
+	}
 	ok(runs(other, s_other), "%s: another audit session's process untouched", what);
 	stop_pid(other, s_other);
+	free(rt);
 	fake_stop(&f);
 	world_stop(&w);
 }
@@ -673,7 +687,8 @@ cleanup:
 
 /* A record revoked by the server whose session still runs, left by a pass that died before it
  * ended it: the next pass ends it. One the pass revoked after its own interrupted refresh
- * (not the server's doing) is not ended. */
+ * (not the server's doing) is not ended. One the server refused (a ban) still waiting in the
+ * outbox (closing, tokens kept) is ended too, and revoked. */
 static void test_pass_resume(const char *boot)
 {
 	static const char *const args[] = {"--mode", "current", NULL};
@@ -688,26 +703,33 @@ static void test_pass_resume(const char *boot)
 		ok(0, "resume: world");
 		return;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		if (fake_start(&f, 4242, false, NULL) != 0 || live_session(&w, &f, boot, id) != 0 ||
 		    gotrue_store_read(w.st, id, &rec) != 0) {
 			ok(0, "resume: setup");
 			break;
 		}
-		rec.state = GOTRUE_STORE_REVOKED;
-		rec.server_ended = i == 0;
-		gotrue_wipe_free_str(rec.access_token);
-		gotrue_wipe_free_str(rec.refresh_token);
-		rec.access_token = rec.refresh_token = NULL;
+		rec.state = i < 2 ? GOTRUE_STORE_REVOKED : GOTRUE_STORE_CLOSING;
+		rec.server_ended = i != 1;
+		if (i < 2) {
+			gotrue_wipe_free_str(rec.access_token);
+			gotrue_wipe_free_str(rec.refresh_token);
+			rec.access_token = rec.refresh_token = NULL;
+		}
 		gotrue_store_write(w.st, &rec);
 		gotrue_store_record_clear(&rec);
+		emu_reset_counts(w.emu);
 		s = pass(&w, &rc);
 		if (i == 0)
 			ok(rc == 0 && s.terminated == 1 && fake_gone(&f, "resume"),
 			   "resume: a session the server ended is ended by the next pass");
-		else
+		else if (i == 1)
 			ok(rc == 0 && s.terminated == 0 && fake_all_run(&f),
 			   "resume: one revoked after our own interrupted refresh is not");
+		else
+			ok(rc == 0 && s.terminated == 1 && s.retried == 1 &&
+				   emu_count(w.emu, "POST /logout") == 1 && fake_gone(&f, "resume"),
+			   "resume: one the server refused, in the outbox, is revoked and ended");
 		fake_stop(&f);
 	}
 	world_stop(&w);

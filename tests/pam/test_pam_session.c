@@ -5,7 +5,8 @@
  * (v2.69 ends every session on logout: old_server_logout = forget sends none, global lets the last
  * local session revoke), across two hosts and for chauthtok; sudo, whose PAM_USER is the target
  * user by open_session; closing a session the refresh pass found revoked; a login refreshing the
- * user's account entry (index and NSS cache) only when it changed; and chauthtok. */
+ * user's account entry (index and NSS cache) only when it changed; chauthtok; and closing a
+ * banned user's session, with a valid and with an expired access token. */
 #include <config.h>
 
 #include <signal.h>
@@ -920,6 +921,94 @@ static void test_chauthtok(struct env *v)
 	pam_end(pamh, rc);
 }
 
+/* close_session of a banned user. A ban ends no GoTrue session, so the close revokes it all the
+ * same: with the access token while it is valid (/logout works for a banned user). With an
+ * expired one (@expired: 2-second tokens), the refresh it needs is refused while the ban lasts:
+ * the record is kept closing with its refresh token (PAM_SESSION_ERR), the refresh pass counts it
+ * as waiting, and the pass after the unban revokes it. On v2.69 with old_server_logout = global:
+ * with forget no close sends a /logout at all. */
+/* PUT /admin/users/{id} {"ban_duration": @duration} ("none" lifts the ban). 0 or -1. */
+static int ban(struct gotrue_client *client, const char *id, const char *duration)
+{
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	int rc = gotrue_admin_ban_user(client, id, duration, &u, &err);
+
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	return rc == 0 ? 0 : -1;
+}
+
+static void test_ban_close(const char *mode, bool expired)
+{
+	const char *const args[] = {"--mode", mode, "--jwt-exp", expired ? "2" : "3600", NULL};
+	struct gotrue_refresh_summary sum;
+	struct gotrue_config *cfg = NULL;
+	struct gotrue_client *client = NULL;
+	struct gotrue_store_record rec = {0};
+	struct gotrue_session s = {0};
+	struct gotrue_error err = {0};
+	struct pt_conv c;
+	pam_handle_t *pamh = NULL;
+	char name[32], what[64], *rt = NULL;
+	struct env v;
+	int rc;
+
+	snprintf(name, sizeof(name), "ban-%s-%d", mode, expired);
+	snprintf(what, sizeof(what), "ban (%s, token %s)", mode, expired ? "expired" : "valid");
+	if (setup(&v, name, args, "old_server_logout = global\n") != 0 ||
+	    (cfg = load_cfg(&v)) == NULL ||
+	    gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) != 0 ||
+	    (client = gotrue_client_new(NULL, cfg)) == NULL) {
+		ok(0, "%s: setup", what);
+		goto cleanup;
+	}
+	pamh = start(&v, &c, PASSWORD);
+	is_int(pt_login(pamh), PAM_SUCCESS, "%s: login", what);
+	if (only_record(&v, &rec) == 0)
+		rt = gotrue_secret_strdup(rec.refresh_token);
+	gotrue_store_record_clear(&rec);
+	if (expired)
+		sleep(3);
+	is_int(ban(client, v.alice_id, "24h"), 0, "%s: banned", what);
+	emu_reset_counts(v.e);
+	rc = pam_close_session(pamh, 0);
+	pam_end(pamh, rc);
+	pamh = NULL;
+	if (!expired) {
+		is_int(rc, PAM_SUCCESS, "%s: close_session revokes", what);
+		is_int(emu_count(v.e, "POST /logout"), 1, "%s: one /logout", what);
+	} else {
+		is_int(rc, PAM_SESSION_ERR, "%s: close_session cannot revoke yet", what);
+		ok(only_record(&v, &rec) == 0 && rec.state == GOTRUE_STORE_CLOSING && rt != NULL &&
+			   rec.refresh_token != NULL && strcmp(rec.refresh_token, rt) == 0,
+		   "%s: the record is kept closing, with its refresh token", what);
+		gotrue_store_record_clear(&rec);
+		sum = refresh_all(&v, v.state_dir);
+		ok(sum.waiting == 1 && sum.failed == 0 && pt_store_count(v.state_dir) == 1,
+		   "%s: the refresh pass keeps it, waiting (waiting %u, failed %u)", what,
+		   sum.waiting, sum.failed);
+		is_int(ban(client, v.alice_id, "none"), 0, "%s: unbanned", what);
+		sum = refresh_all(&v, v.state_dir);
+		ok(sum.retried == 1 && emu_count(v.e, "POST /logout") == 1,
+		   "%s: the pass after the unban revokes it", what);
+	}
+	is_int(pt_store_count(v.state_dir), 0, "%s: store empty", what);
+	ban(client, v.alice_id, "none");
+	ok(rt != NULL && gotrue_refresh(client, rt, &s, &err) != 0,
+	   "%s: the session is over on the server", what);
+	is_int(emu_count(v.e, "refresh_reuse"), 0, "%s: no refresh token reused", what);
+cleanup:
+	if (pamh != NULL)
+		pam_end(pamh, PAM_SESSION_ERR);
+	gotrue_wipe_free_str(rt);
+	gotrue_session_clear(&s);
+	gotrue_error_clear(&err);
+	gotrue_client_free(client);
+	gotrue_config_free(cfg);
+	teardown(&v);
+}
+
 int main(void)
 {
 	static const char *const args[] = {"--mode", "current", NULL};
@@ -955,6 +1044,10 @@ int main(void)
 	test_two_hosts("current", "forget");
 	test_chauthtok_old("forget");
 	test_chauthtok_old("global");
+	test_ban_close("current", false);
+	test_ban_close("current", true);
+	test_ban_close("v2.69", false);
+	test_ban_close("v2.69", true);
 	pt_cleanup();
 	return done_testing();
 }

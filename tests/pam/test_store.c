@@ -184,6 +184,25 @@ cleanup:
 	return rc;
 }
 
+/* Put an intact slot 1 of sequence @seq around @payload, which need not be a record, into the
+ * two-slot file of @id. */
+static int plant_slot1(const char *id, uint64_t seq, const char *payload)
+{
+	unsigned char slot[4096];
+	char path[512];
+	int fd, rc = -1;
+
+	record_file(id, path, sizeof(path));
+	if (gotrue_store_slot_encode(slot, sizeof(slot), seq, payload, strlen(payload)) != 0)
+		return -1;
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		rc = pwrite(fd, slot, sizeof(slot), 4096) == (ssize_t)sizeof(slot) ? 0 : -1;
+		close(fd);
+	}
+	return rc;
+}
+
 static void test_slots(struct gotrue_store *st)
 {
 	struct gotrue_store_record rec, got;
@@ -260,6 +279,15 @@ static void test_slots(struct gotrue_store *st)
 	ok(plant(id, 7, "token-seven", 0, NULL) == 0, "slots: plant 7 / empty slot");
 	read_token(st, id, tok, sizeof(tok));
 	is_str(tok, "token-seven", "slots: an empty slot 1 is ignored");
+	/* The newest version is intact but cannot be parsed (a format this build does not know;
+	 * in the field, a read that ran out of memory): the read fails rather than give the
+	 * older version, whose refresh token may be spent. */
+	ok(plant(id, 4, "token-four", 0, NULL) == 0 &&
+		   plant_slot1(id, 5, "{\"version\":2,\"id\":\"x\"}") == 0,
+	   "slots: plant 4 / an intact 5 that is no record");
+	is_int(read_token(st, id, tok, sizeof(tok)), -EBADMSG,
+	       "slots: an intact newest slot that does not parse fails the read");
+	is_str(tok, "", "slots: ... and never gives the older version");
 
 	/* The grow fallback: a payload over its slot makes a new, bigger file, atomically. */
 	fill(&rec, id, "token-small");
