@@ -314,10 +314,30 @@ static const auth_step auth_steps[] = {
 	step_check_account, step_keep_tokens,  step_refresh_entry,
 };
 
+/* A session the server opened but this login refuses (a token that failed verification
+ * included: it may be genuine and only refused by this host's settings) must not linger on the
+ * server. Only scope=local is safe, and only a current server honours it: v2.69 would end every
+ * session of the user, on every host, so there the session is forgotten, as at close
+ * (pam_gotrue(8), LOGOUT ON OLD SERVERS). */
+static void sign_out_refused(struct auth_state *st)
+{
+	struct gotrue_error ignored = {0};
+	bool honours = false;
+
+	if (st->session.access_token == NULL || st->client == NULL)
+		goto cleanup;
+	if (gotrue_server_honours_logout_scope(st->client, st->ctx->cfg->server, &honours,
+					       &ignored) != 0 ||
+	    !honours)
+		goto cleanup;
+	gotrue_signout(st->client, st->session.access_token, GOTRUE_LOGOUT_LOCAL, &ignored);
+cleanup:
+	gotrue_error_clear(&ignored);
+}
+
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 {
 	struct auth_state st = {.ctx = ctx};
-	struct gotrue_error ignored = {0};
 	enum pg_outcome out = PG_OK;
 	size_t i;
 
@@ -332,15 +352,8 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 		gotrue_log(ctx->pamh, LOG_INFO, "authenticated; user=%s", ctx->user);
 	} else {
 		tell_outcome(ctx, out);
-		/* A session we got but refuse should not linger on the server. Only scope=local is
-		 * safe, and only a current server honours it (v2.69 would end every session of the
-		 * user, on every host), so without that knowledge it is left to expire. */
-		if (st.session.access_token != NULL && out != PG_BAD_TOKEN &&
-		    ctx->cfg->server == GOTRUE_SERVER_CURRENT)
-			gotrue_signout(st.client, st.session.access_token, GOTRUE_LOGOUT_LOCAL,
-				       &ignored);
+		sign_out_refused(&st);
 	}
-	gotrue_error_clear(&ignored);
 	gotrue_client_free(st.client);
 	gotrue_session_clear(&st.session);
 	gotrue_claims_clear(&st.claims);

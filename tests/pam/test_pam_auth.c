@@ -178,6 +178,10 @@ int main(void)
 	/* The defaults an installed host has: admission only through allow_groups, and no
 	 * name@domain guess for a name sync never wrote. */
 	svc("deny-default", "allow_all_users=no");
+	/* A genuine token this host refuses (another audience), on a current server and on one
+	 * configured as v2.69. */
+	svc("bad-aud", "jwt_aud=someone-else");
+	svc("bad-aud-old", "jwt_aud=someone-else server=v2.69");
 	svc("no-fallback", "email_fallback=no");
 
 	/* right and wrong password */
@@ -223,6 +227,17 @@ int main(void)
 		   NULL,
 	   "no allow_groups, no allow_all_users: the log says why");
 	is_int(pt_store_count(state_dir), 2, "no allow_groups: nothing stored for the refusal");
+	/* The session behind a token that failed verification is signed out where scope=local
+	 * ends only it, and forgotten where /logout would end every session of the user. */
+	before = emu_count(e, "POST /logout");
+	is_int(pt_auth("bad-aud", "dave", PASSWORD, NULL), PAM_AUTH_ERR,
+	       "token for another audience: PAM_AUTH_ERR");
+	is_int(emu_count(e, "POST /logout"), before + 1,
+	       "token for another audience (current server): its session signed out");
+	is_int(pt_auth("bad-aud-old", "dave", PASSWORD, NULL), PAM_AUTH_ERR,
+	       "token for another audience (v2.69): PAM_AUTH_ERR");
+	is_int(emu_count(e, "POST /logout"), before + 1,
+	       "token for another audience (v2.69): forgotten, no /logout");
 	/* email_fallback off: a name the account index does not hold sends nothing. */
 	ok(created(emu_create_user(e, "nora@example.com", PASSWORD, "{\"email_confirm\":true}")),
 	   "user nora, never synced");
