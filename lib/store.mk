@@ -3,3 +3,5 @@
 # /proc says of a session's processes.
 lib_libgotrue_la_SOURCES += lib/store.c lib/store.h lib/store_file.c lib/store_file.h \
 	lib/store_record.c lib/proc.c lib/proc.h
+# Second-factor codes already sent (pam/mfa.c): state beside the store, read and written by PAM.
+lib_libgotrue_la_SOURCES += lib/mfa_replay.c lib/mfa_replay.h
