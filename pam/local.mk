@@ -5,6 +5,8 @@ pam_pam_gotrue_la_SOURCES = \
 	pam/result.c \
 	pam/util.c \
 	pam/auth.c \
+	pam/mfa.c \
+	pam/email_code.c \
 	pam/account.c \
 	pam/session.c \
 	pam/chauthtok.c

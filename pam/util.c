@@ -31,6 +31,25 @@ void pg_tell(struct pg_ctx *ctx, int style, const char *msg)
 		pam_prompt(ctx->pamh, style, NULL, "%s", msg);
 }
 
+bool pg_code_valid(const char *typed, char out[11])
+{
+	size_t n = 0;
+	bool ok = typed != NULL;
+
+	for (; ok && *typed != '\0'; typed++) {
+		if (*typed == ' ' || *typed == '\t' || *typed == '-')
+			continue;
+		ok = isdigit((unsigned char)*typed) && n < 10;
+		if (ok)
+			out[n++] = *typed;
+	}
+	out[n] = '\0';
+	ok = ok && n >= 6;
+	if (!ok)
+		explicit_bzero(out, 11);
+	return ok;
+}
+
 static size_t strv_len(char *const *v)
 {
 	size_t n = 0;
@@ -202,7 +221,7 @@ bool pg_account_equal(const struct gotrue_account *a, const struct gotrue_accoun
 	size_t i;
 
 	if (a->uid != b->uid || a->gid != b->gid || a->banned_until != b->banned_until ||
-	    a->created_at != b->created_at || a->n_groups != b->n_groups ||
+	    a->mfa != b->mfa || a->created_at != b->created_at || a->n_groups != b->n_groups ||
 	    !same_str(a->name, b->name) || !same_str(a->gecos, b->gecos) ||
 	    !same_str(a->home, b->home) || !same_str(a->shell, b->shell) ||
 	    !same_str(a->user_id, b->user_id) || !same_str(a->email, b->email) ||
