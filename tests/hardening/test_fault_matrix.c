@@ -767,15 +767,19 @@ static const struct fault midway[] = {
  * it reserved, and the next cell's code is that same one). */
 static int forget_codes(void)
 {
+	static unsigned char img[GOTRUE_MFA_REPLAY_FILE_SIZE];
+	static struct gotrue_mfa_replay none;
 	char path[512];
 	FILE *f;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", state_dir, GOTRUE_MFA_REPLAY_FILE);
+	gotrue_mfa_replay_render(&none, 1, img);
 	f = fopen(path, "w");
 	if (f == NULL)
 		return -1;
-	fputs(GOTRUE_MFA_REPLAY_HEADER, f);
-	return fclose(f) == 0 && chmod(path, 0600) == 0 ? 0 : -1;
+	rc = fwrite(img, 1, sizeof(img), f) == sizeof(img) ? 0 : -1;
+	return fclose(f) == 0 && rc == 0 && chmod(path, 0600) == 0 ? 0 : -1;
 }
 
 struct factor_conv {

@@ -1,7 +1,8 @@
-/* test_mfa_replay: the used-code file (lib/mfa_replay.c): its parser, and reserve/release in a
- * scratch state directory: a code goes through once per factor, a refused one again, a link, a
- * file of another owner or a malformed one fail closed, a full file refuses, and two logins
- * racing with one code see exactly one success. */
+/* test_mfa_replay: the used-code file (lib/mfa_replay.c): its two-slot parser (the newer intact
+ * slot, a torn one skipped), and reserve/release in a scratch state directory: a code goes
+ * through once per factor, a refused one again; a link, a file others can read or own, or a
+ * damaged one fail closed; a full file refuses; and logins racing with one code see exactly one
+ * success. */
 #include <config.h>
 
 #include <stdio.h>
@@ -18,42 +19,67 @@
 #define F1 "6afc69f6-8424-41fa-96a1-84ebcde5d532"
 #define F2 "977852d6-8e56-410d-a205-23659454963f"
 
-static struct gotrue_mfa_replay set;
+static struct gotrue_mfa_replay set, made;
+static unsigned char img[GOTRUE_MFA_REPLAY_FILE_SIZE];
 static char dir[] = "/tmp/test-mfa-replay-XXXXXX";
 static char file[128];
 
-static int parse(const char *text, time_t now)
+/* A file image: slot @slot holds @n entries expiring at @expires, with sequence @seq; the other
+ * slot is left as it was. */
+static void put_slot(int slot, uint64_t seq, size_t n, time_t expires)
 {
-	return gotrue_mfa_replay_parse(text, strlen(text), now, &set);
+	size_t i;
+
+	memset(&made, 0, sizeof(made));
+	for (i = 0; i < n; i++) {
+		made.e[i].expires = expires;
+		memset(made.e[i].digest, (int)(i + 1), 32);
+	}
+	made.n = n;
+	gotrue_mfa_replay_render(&made, seq, img + (size_t)slot * GOTRUE_MFA_REPLAY_SLOT);
 }
 
 static void t_parse(void)
 {
-	char two[400], hex[65];
-
-	memset(hex, 'a', 64);
-	hex[64] = '\0';
-	snprintf(two, sizeof(two), "%s100 %s\n200 %s\n", GOTRUE_MFA_REPLAY_HEADER, hex, hex);
-	is_int(parse(two, 150), 0, "parse: two entries");
-	is_int((int)set.n, 1, "parse: the expired one is dropped");
-	is_int(parse(GOTRUE_MFA_REPLAY_HEADER, 0), 0, "parse: a header alone is an empty set");
-	is_int(parse("", 0), -1, "parse: no header: malformed");
-	is_int(parse("gotrue-mfa-used 2\n", 0), -1, "parse: another version: malformed");
-	snprintf(two, sizeof(two), "%s100 %s", GOTRUE_MFA_REPLAY_HEADER, hex);
-	is_int(parse(two, 0), -1, "parse: a line without its newline: malformed");
-	hex[3] = 'A';
-	snprintf(two, sizeof(two), "%s100 %s\n", GOTRUE_MFA_REPLAY_HEADER, hex);
-	is_int(parse(two, 0), -1, "parse: upper-case hex: malformed");
-	hex[3] = 'a';
-	hex[63] = '\0';
-	snprintf(two, sizeof(two), "%s100 %s\n", GOTRUE_MFA_REPLAY_HEADER, hex);
-	is_int(parse(two, 0), -1, "parse: a short digest: malformed");
-	hex[63] = 'a';
-	snprintf(two, sizeof(two), "%s12345678901234567890 %s\n", GOTRUE_MFA_REPLAY_HEADER, hex);
-	is_int(parse(two, 0), -1, "parse: a time of 20 digits: malformed");
-	snprintf(two, sizeof(two), "%s-1 %s\n", GOTRUE_MFA_REPLAY_HEADER, hex);
-	is_int(parse(two, 0), -1, "parse: a negative time: malformed");
+	memset(img, 0, sizeof(img));
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 0, &set), -1,
+	       "parse: no intact slot: malformed");
+	put_slot(0, 1, 2, 200);
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 100, &set), 0, "parse: slot 0 alone");
+	ok(set.n == 2 && set.slot == 0 && set.seq == 1, "parse: its two entries");
+	put_slot(1, 2, 3, 200);
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 100, &set), 0, "parse: both slots");
+	ok(set.n == 3 && set.slot == 1 && set.seq == 2, "parse: the higher sequence wins");
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 200, &set), 0, "parse: later");
+	is_int((int)set.n, 0, "parse: expired entries are dropped");
+	/* A torn write of slot 1 (its checksum fails): slot 0 is read, as it was before. */
+	img[GOTRUE_MFA_REPLAY_SLOT + GOTRUE_MFA_REPLAY_HDR + 5] ^= 0x40;
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 100, &set), 0, "parse: a torn slot");
+	ok(set.n == 2 && set.slot == 0, "parse: ... the other slot is read");
+	img[3] ^= 1;
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 100, &set), -1,
+	       "parse: both slots damaged: malformed");
 	is_int((int)set.n, 0, "parse: a malformed file leaves no entry");
+	put_slot(0, 1, 2, 200);
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img) - 1, 100, &set), -1,
+	       "parse: another size: malformed");
+	img[16] = 0xff;
+	img[17] = 0xff;
+	is_int(gotrue_mfa_replay_parse(img, sizeof(img), 100, &set), -1,
+	       "parse: a count over the maximum: malformed");
+}
+
+/* @img as the file, root's and 0600. */
+static void write_img(void)
+{
+	FILE *f = fopen(file, "w");
+
+	if (f != NULL) {
+		if (fwrite(img, 1, sizeof(img), f) != sizeof(img))
+			diag("short write");
+		fclose(f);
+	}
+	chmod(file, 0600);
 }
 
 static int reserve(const char *factor, const char *code)
@@ -88,60 +114,39 @@ static void t_reserve(void)
 static void t_refusals(void)
 {
 	char link_target[160];
-	FILE *f;
-	int i;
+	struct stat st;
 
-	/* Malformed: every login fails closed until an administrator removes it. */
-	f = fopen(file, "w");
-	if (f != NULL) {
-		fputs("not a used-code file\n", f);
-		fclose(f);
-	}
-	is_int(reserve(F1, "111111"), -1, "refused: a malformed file");
+	/* Damaged: every login fails closed until an administrator removes it. */
+	memset(img, 0, sizeof(img));
+	write_img();
+	is_int(reserve(F1, "111111"), -1, "refused: a damaged file");
 	unlink(file);
+	put_slot(0, 1, 0, 0);
 	snprintf(link_target, sizeof(link_target), "%s/elsewhere", dir);
-	f = fopen(link_target, "w");
-	if (f != NULL) {
-		fputs(GOTRUE_MFA_REPLAY_HEADER, f);
-		fclose(f);
-	}
-	chmod(link_target, 0600);
-	ok(symlink(link_target, file) == 0, "a link where the file belongs");
+	write_img();
+	ok(rename(file, link_target) == 0 && symlink(link_target, file) == 0,
+	   "a link where the file belongs");
 	is_int(reserve(F1, "111111"), -1, "refused: a link (O_NOFOLLOW)");
 	unlink(file);
+	write_img();
+	chmod(file, 0644);
+	is_int(reserve(F1, "111111"), -1, "refused: a file others can read");
 	if (geteuid() == 0) {
-		f = fopen(file, "w");
-		if (f != NULL) {
-			fputs(GOTRUE_MFA_REPLAY_HEADER, f);
-			fclose(f);
-		}
 		chmod(file, 0600);
 		ok(chown(file, 65534, 65534) == 0, "a file owned by nobody");
 		is_int(reserve(F1, "111111"), -1, "refused: a file of another owner");
-		unlink(file);
 	}
-	/* Full: GOTRUE_MFA_REPLAY_MAX live codes (written here: reserving them one by one
-	 * would fsync a thousand times) refuse the next one. */
-	f = fopen(file, "w");
-	if (f != NULL) {
-		fputs(GOTRUE_MFA_REPLAY_HEADER, f);
-		for (i = 0; i < GOTRUE_MFA_REPLAY_MAX; i++)
-			fprintf(f, "%lld %064x\n", (long long)time(NULL) + 60, i);
-		fclose(f);
-	}
-	chmod(file, 0600);
+	unlink(file);
+	/* Full: GOTRUE_MFA_REPLAY_MAX live codes refuse the next one; expired ones make room. */
+	put_slot(0, 1, GOTRUE_MFA_REPLAY_MAX, time(NULL) + 60);
+	write_img();
 	is_int(reserve(F2, "999999"), -1, "full: %d live codes refuse the next one",
 	       GOTRUE_MFA_REPLAY_MAX);
-	unlink(file);
-	f = fopen(file, "w");
-	if (f != NULL) {
-		fputs(GOTRUE_MFA_REPLAY_HEADER, f);
-		for (i = 0; i < GOTRUE_MFA_REPLAY_MAX; i++)
-			fprintf(f, "%lld %064x\n", (long long)time(NULL) - 1, i);
-		fclose(f);
-	}
-	chmod(file, 0600);
+	put_slot(0, 1, GOTRUE_MFA_REPLAY_MAX, time(NULL) - 1);
+	write_img();
 	is_int(reserve(F2, "999999"), 0, "full of expired codes: room again");
+	ok(stat(file, &st) == 0 && st.st_size == GOTRUE_MFA_REPLAY_FILE_SIZE,
+	   "the file keeps its size (updated in place)");
 	unlink(file);
 }
 
