@@ -128,8 +128,6 @@ static enum pg_outcome step_sign_in(struct auth_state *st)
 	struct pg_ctx *ctx = st->ctx;
 	struct gotrue_credentials cred = {
 		.email = st->mapped.email, .phone = st->mapped.phone, .password = st->password};
-	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
-	enum pg_outcome out;
 
 	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0)
 		return PG_CONFIG;
@@ -147,11 +145,7 @@ static enum pg_outcome step_sign_in(struct auth_state *st)
 		}
 		return PG_OK;
 	}
-	out = pg_classify_error(&ctx->err);
-	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
-		   "sign-in failed (%s); user=%s", gotrue_error_str(&ctx->err, why, sizeof(why)),
-		   ctx->user);
-	return out;
+	return pg_api_failed(ctx, "sign-in");
 }
 
 /* The token must be GoTrue's, for this audience, about the user the answer names. */

@@ -32,47 +32,15 @@ static void mask_email(const char *email, char *out, size_t len)
 		snprintf(out, len, "%c***%s", email[0], at);
 }
 
-static enum pg_outcome failed(struct pg_ctx *ctx, const char *what)
-{
-	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
-	enum pg_outcome out = pg_classify_error(&ctx->err);
-
-	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
-		   "code by email: %s failed (%s); user=%s", what,
-		   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
-	return out;
-}
-
 /* The code the user read in the mail. */
 static enum pg_outcome ask(struct pg_ctx *ctx, const char *email, char code[11])
 {
-	char shown[GOTRUE_USER_EMAIL_MAX + 8], msg[GOTRUE_USER_EMAIL_MAX + 64], *answer = NULL;
-	enum pg_outcome out = PG_AUTH_FAILED;
+	char shown[GOTRUE_USER_EMAIL_MAX + 8], msg[GOTRUE_USER_EMAIL_MAX + 64];
 
 	mask_email(email, shown, sizeof(shown));
 	snprintf(msg, sizeof(msg), "A sign-in code was sent to %s.", shown);
 	pg_tell(ctx, PAM_TEXT_INFO, msg);
-	if (pam_prompt(ctx->pamh, PAM_PROMPT_ECHO_OFF, &answer, "Code from the email: ") !=
-		    PAM_SUCCESS ||
-	    answer == NULL) {
-		gotrue_log(ctx->pamh, LOG_ERR,
-			   "cannot ask for the emailed code: the application's conversation "
-			   "refused the prompt; user=%s",
-			   ctx->user);
-		goto cleanup;
-	}
-	if (!pg_code_valid(answer, code)) {
-		/* sshd's PasswordAuthentication answers every prompt with the password. */
-		gotrue_log(ctx->pamh, LOG_NOTICE,
-			   "the answer to the emailed-code prompt is not a code (sshd with "
-			   "PasswordAuthentication only cannot ask for one); user=%s",
-			   ctx->user);
-		goto cleanup;
-	}
-	out = PG_OK;
-cleanup:
-	gotrue_wipe_free_str(answer);
-	return out;
+	return pg_ask_code(ctx, "Code from the email: ", "emailed code", NULL, code);
 }
 
 enum pg_outcome pg_email_code_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
@@ -88,7 +56,7 @@ enum pg_outcome pg_email_code_signin(struct pg_ctx *ctx, const struct pg_mapped 
 		goto cleanup;
 	}
 	if (gotrue_otp(s->client, m->email, NULL, false, &ctx->err) != 0) {
-		out = failed(ctx, "sending the code");
+		out = pg_api_failed(ctx, "code by email: sending the code");
 		goto cleanup;
 	}
 	gotrue_log(ctx->pamh, LOG_INFO, "sign-in code sent by email; user=%s", ctx->user);
@@ -96,12 +64,12 @@ enum pg_outcome pg_email_code_signin(struct pg_ctx *ctx, const struct pg_mapped 
 	if (out != PG_OK)
 		goto cleanup;
 	if (gotrue_verify(s->client, "email", m->email, NULL, code, &s->session, &ctx->err) != 0) {
-		out = failed(ctx, "verifying the code");
+		out = pg_api_failed(ctx, "code by email: verifying the code");
 		goto cleanup;
 	}
 	if (s->session.access_token == NULL || !s->session.has_user || s->session.user.id == NULL) {
 		gotrue_error_set(&ctx->err, GOTRUE_ERR_PROTOCOL, "verify without a session");
-		out = failed(ctx, "verifying the code");
+		out = pg_api_failed(ctx, "code by email: verifying the code");
 		goto cleanup;
 	}
 	out = PG_OK;

@@ -141,56 +141,6 @@ static enum pg_outcome pick_factor(struct pg_ctx *ctx, const struct gotrue_user 
 	return out;
 }
 
-/* The code, through a PAM_PROMPT_ECHO_OFF prompt, as pam_google_authenticator asks. */
-static enum pg_outcome ask_code(struct pg_ctx *ctx, struct factor_try *t, const char *password)
-{
-	char *answer = NULL;
-	enum pg_outcome out = PG_AUTH_FAILED;
-
-	if (pam_prompt(ctx->pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", t->k->prompt) !=
-		    PAM_SUCCESS ||
-	    answer == NULL) {
-		gotrue_log(ctx->pamh, LOG_ERR,
-			   "cannot ask for the second-factor code: the application's conversation "
-			   "refused the prompt; user=%s",
-			   ctx->user);
-		goto cleanup;
-	}
-	/* OpenSSH's PasswordAuthentication answers every echo-off prompt with the password
-	 * (auth-pam.c, sshpam_passwd_conv): such a conversation cannot ask for a code, and the
-	 * password is never sent as one. */
-	if (password != NULL && *password != '\0' && strcmp(answer, password) == 0) {
-		gotrue_log(ctx->pamh, LOG_ERR,
-			   "the second-factor prompt was answered with the password: this login "
-			   "cannot ask for a code (sshd with PasswordAuthentication only; enable "
-			   "KbdInteractiveAuthentication); refused; user=%s",
-			   ctx->user);
-		goto cleanup;
-	}
-	if (!pg_code_valid(answer, t->code)) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "second-factor answer is not a code; user=%s",
-			   ctx->user);
-		goto cleanup;
-	}
-	out = PG_OK;
-cleanup:
-	gotrue_wipe_free_str(answer);
-	return out;
-}
-
-/* A failed challenge or verify: refused by the server (4xx: a wrong, expired or unknown code or
- * factor) is a failed login; a server or transport failure is PG_UNAVAILABLE. */
-static enum pg_outcome api_failed(struct pg_ctx *ctx, const char *what)
-{
-	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
-	enum pg_outcome out = pg_classify_error(&ctx->err);
-
-	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
-		   "second factor: %s failed (%s); user=%s", what,
-		   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
-	return out;
-}
-
 static bool refused_by_server(const struct gotrue_error *err)
 {
 	return err->kind == GOTRUE_ERR_HTTP && err->http_status >= 400 && err->http_status < 500 &&
@@ -201,7 +151,7 @@ static enum pg_outcome challenge(struct pg_ctx *ctx, struct pg_signin *s, struct
 {
 	if (gotrue_factor_challenge(s->client, s->session.access_token, t->f->id, &t->challenge_id,
 				    &ctx->err) != 0)
-		return api_failed(ctx, "challenge");
+		return pg_api_failed(ctx, "second factor: challenge");
 	return PG_OK;
 }
 
@@ -229,7 +179,7 @@ static enum pg_outcome verify(struct pg_ctx *ctx, struct pg_signin *s, struct fa
 		return PG_OK;
 	if (refused_by_server(&ctx->err))
 		gotrue_mfa_code_release(ctx->pamh, ctx->cfg->state_dir, t->f->id, t->code, wait_ms);
-	return api_failed(ctx, "verify");
+	return pg_api_failed(ctx, "second factor: verify");
 }
 
 static bool amr_has(json_object *claims, const char *method)
@@ -267,7 +217,7 @@ static enum pg_outcome check_stepped_up(struct pg_ctx *ctx, const struct pg_mapp
 
 	if (t->next.session.access_token == NULL || !t->next.session.has_user) {
 		gotrue_error_set(&ctx->err, GOTRUE_ERR_PROTOCOL, "verify answered no session");
-		return api_failed(ctx, "verify");
+		return pg_api_failed(ctx, "second factor: verify");
 	}
 	/* sub must be the aal1 session's user, not whoever the new answer names. */
 	if (!same_str(t->next.session.user.id, s->user.id))
@@ -299,9 +249,10 @@ static enum pg_outcome try_factor(struct pg_ctx *ctx, const struct pg_mapped *m,
 	if (t->k->challenge_first) {
 		out = challenge(ctx, s, t);
 		if (out == PG_OK)
-			out = ask_code(ctx, t, password);
+			out = pg_ask_code(ctx, t->k->prompt, "second-factor code", password,
+					  t->code);
 	} else {
-		out = ask_code(ctx, t, password);
+		out = pg_ask_code(ctx, t->k->prompt, "second-factor code", password, t->code);
 		if (out == PG_OK)
 			out = challenge(ctx, s, t);
 	}
@@ -331,7 +282,7 @@ static enum pg_outcome factors_of(struct pg_ctx *ctx, const struct pg_mapped *m,
 		   "asking GET /user; user=%s",
 		   ctx->user);
 	if (gotrue_user_get(s->client, s->session.access_token, fetched, &ctx->err) != 0)
-		return api_failed(ctx, "listing the factors");
+		return pg_api_failed(ctx, "second factor: listing the factors");
 	*u = fetched;
 	if (gotrue_user_has_verified_factor(fetched) && same_str(fetched->id, s->user.id))
 		return PG_OK;

@@ -132,6 +132,15 @@ enum pg_outcome pg_verify_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
 /* The codes a user types: digits only once blanks are dropped, 6 to 10 of them (GoTrue's TOTP
  * codes are 6, its email and SMS codes 6 to 10). Normalised into @out (11 bytes). */
 bool pg_code_valid(const char *typed, char out[11]);
+/* Ask for a one-time code through a PAM_PROMPT_ECHO_OFF @prompt, as pam_google_authenticator
+ * asks. An answer that is @password (may be NULL) is refused, never sent: it gives away a
+ * conversation that cannot ask (sshd's PasswordAuthentication). PG_OK with the code in @code,
+ * else PG_AUTH_FAILED, logged naming @what ("second-factor code"). */
+enum pg_outcome pg_ask_code(struct pg_ctx *ctx, const char *prompt, const char *what,
+			    const char *password, char code[11]);
+/* A failed request: logged as "@what failed (why)", at LOG_NOTICE when the server refused it
+ * (PG_AUTH_FAILED), else LOG_ERR; the outcome pg_classify_error gives. */
+enum pg_outcome pg_api_failed(struct pg_ctx *ctx, const char *what);
 
 /* mfa.c: the second factor (pam_gotrue(8), SECOND FACTOR). When the user has a verified factor
  * (the account index says so, or the answer lists one), ask for its code, challenge and verify

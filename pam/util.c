@@ -21,6 +21,7 @@
 #include "log.h"
 #include "owner.h"
 #include "pam_gotrue.h"
+#include "secure.h"
 #include "store.h"
 #include "user.h"
 
@@ -48,6 +49,56 @@ bool pg_code_valid(const char *typed, char out[11])
 	if (!ok)
 		explicit_bzero(out, 11);
 	return ok;
+}
+
+enum pg_outcome pg_api_failed(struct pg_ctx *ctx, const char *what)
+{
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum pg_outcome out = pg_classify_error(&ctx->err);
+
+	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
+		   "%s failed (%s); user=%s", what, gotrue_error_str(&ctx->err, why, sizeof(why)),
+		   ctx->user);
+	return out;
+}
+
+enum pg_outcome pg_ask_code(struct pg_ctx *ctx, const char *prompt, const char *what,
+			    const char *password, char code[11])
+{
+	char *answer = NULL;
+	enum pg_outcome out = PG_AUTH_FAILED;
+
+	if (pam_prompt(ctx->pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", prompt) != PAM_SUCCESS ||
+	    answer == NULL) {
+		gotrue_log(ctx->pamh, LOG_ERR,
+			   "cannot ask for the %s: the application's conversation refused the "
+			   "prompt; user=%s",
+			   what, ctx->user);
+		goto cleanup;
+	}
+	/* OpenSSH's PasswordAuthentication answers every echo-off prompt with the password
+	 * (auth-pam.c, sshpam_passwd_conv): such a conversation cannot ask for a code, and the
+	 * password is never sent as one. */
+	if (password != NULL && *password != '\0' && strcmp(answer, password) == 0) {
+		gotrue_log(
+			ctx->pamh, LOG_ERR,
+			"the %s prompt was answered with the password: this login cannot ask for "
+			"a code (sshd with PasswordAuthentication only; enable "
+			"KbdInteractiveAuthentication); refused; user=%s",
+			what, ctx->user);
+		goto cleanup;
+	}
+	if (!pg_code_valid(answer, code)) {
+		gotrue_log(ctx->pamh, LOG_NOTICE,
+			   "the answer to the %s prompt is not a code (sshd with "
+			   "PasswordAuthentication only answers the password); user=%s",
+			   what, ctx->user);
+		goto cleanup;
+	}
+	out = PG_OK;
+cleanup:
+	gotrue_wipe_free_str(answer);
+	return out;
 }
 
 static size_t strv_len(char *const *v)

@@ -57,7 +57,18 @@ static int curl_signin(const char *url)
 	return rc == 0 && status == 200 ? 0 : -1;
 }
 
-static int pam_signin(const char *service)
+/* One pam_authenticate of @user; with @f, the code of that factor at its prompt. */
+static const char *bench_code(struct pt_conv *c, int style, const char *prompt)
+{
+	static char code[7];
+
+	if (c->data == NULL || strstr(prompt, "Verification code") == NULL)
+		return NULL;
+	mt_totp(((const struct mt_factor *)c->data)->secret, 0, code);
+	return code;
+}
+
+static int pam_signin(const char *service, const char *user, const struct mt_factor *f)
 {
 	struct pt_conv conv;
 	pam_handle_t *pamh;
@@ -65,7 +76,9 @@ static int pam_signin(const char *service)
 
 	memset(&conv, 0, sizeof(conv));
 	conv.answers[0] = PASSWORD;
-	pamh = pt_start(service, "alice", &conv);
+	conv.ask = bench_code;
+	conv.data = (void *)f;
+	pamh = pt_start(service, user, &conv);
 	if (pamh == NULL)
 		return -1;
 	rc = pam_authenticate(pamh, 0);
@@ -164,52 +177,6 @@ cleanup:
 	return rc;
 }
 
-static const char *bench_code(struct pt_conv *c, int style, const char *prompt)
-{
-	static char code[7];
-
-	if (strstr(prompt, "Verification code") == NULL)
-		return NULL;
-	mt_totp(((const struct mt_factor *)c->data)->secret, 0, code);
-	return code;
-}
-
-static int pam_mfa(const char *service, const char *user, const struct mt_factor *f)
-{
-	struct pt_conv conv;
-	pam_handle_t *pamh;
-	int rc;
-
-	memset(&conv, 0, sizeof(conv));
-	conv.answers[0] = PASSWORD;
-	conv.ask = bench_code;
-	conv.data = (void *)f;
-	pamh = pt_start(service, user, &conv);
-	if (pamh == NULL)
-		return -1;
-	rc = pam_authenticate(pamh, 0);
-	pam_end(pamh, rc);
-	return rc == PAM_SUCCESS ? 0 : -1;
-}
-
-static int sync_users(const char *conf)
-{
-	struct gotrue_sync_summary sum = {0};
-	struct gotrue_error err = {0};
-	struct gotrue_config *cfg = gotrue_config_new();
-	int rc = -1;
-
-	if (cfg != NULL && gotrue_config_load_file(NULL, cfg, conf, false) == 0 &&
-	    gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) == 0)
-		rc = gotrue_sync_run(NULL, cfg, NULL, &sum, &err);
-	if (rc != 0)
-		fprintf(stderr, "bench_pam: sync: %s\n", err.message);
-	gotrue_sync_summary_clear(&sum);
-	gotrue_error_clear(&err);
-	gotrue_config_free(cfg);
-	return rc;
-}
-
 /* @n users m0..m(n-1), each with a verified factor; then one PAM login and one bare sequence per
  * user, interleaved. */
 static int bench_mfa(struct emu *e, const char *conf, int n)
@@ -230,13 +197,13 @@ static int bench_mfa(struct emu *e, const char *conf, int n)
 	}
 	/* As a host has them: synced into the account index, each marked as having a factor, so
 	 * that a login writes no entry. */
-	if (sync_users(conf) != 0)
+	if (mt_sync(conf, NULL) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		snprintf(user, sizeof(user), "m%d", i);
 		snprintf(email, sizeof(email), "m%d@example.com", i);
 		t0 = pt_now();
-		failed += pam_mfa("bench", user, &f[i]) != 0;
+		failed += pam_signin("bench", user, &f[i]) != 0;
 		tp[i] = pt_now() - t0;
 		t0 = pt_now();
 		failed += curl_mfa(emu_url(e), email, &f[i]) != 0;
@@ -292,10 +259,10 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "%s/token?grant_type=password", emu_url(e));
 	/* Warm up both paths (page cache, the emulator's first connections). */
 	for (i = 0; i < 10; i++)
-		failed += (pam_signin("bench") != 0) + (curl_signin(url) != 0);
+		failed += (pam_signin("bench", "alice", NULL) != 0) + (curl_signin(url) != 0);
 	for (i = 0; i < n; i++) {
 		t0 = pt_now();
-		failed += pam_signin("bench") != 0;
+		failed += pam_signin("bench", "alice", NULL) != 0;
 		tp[i] = pt_now() - t0;
 		t0 = pt_now();
 		failed += curl_signin(url) != 0;

@@ -1,7 +1,7 @@
 /* mfatest: what the second-factor tests share (tests/pam/test_pam_mfa, tests/hardening's fault
- * matrix, tests/bench/bench_pam): RFC 6238 codes computed from an enrolment's secret, as the
- * emulator checks them (tests/emulator/README.md), and enrolling a verified factor through the
- * library's API. Header-only: each program includes it once. */
+ * matrix, tests/bench/bench_pam, tests/e2e/e2e_mfa): RFC 6238 codes computed from an enrolment's
+ * secret, as the emulator checks them (tests/emulator/README.md), enrolling a verified factor
+ * through the library's API, and a sync. Header-only: each program includes it once. */
 #ifndef GOTRUE_TEST_MFATEST_H
 #define GOTRUE_TEST_MFATEST_H
 
@@ -16,6 +16,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "sync.h"
 
 /* RFC 4648 base32, padding optional. The number of bytes. */
 static size_t mt_unbase32(const char *in, unsigned char *out, size_t cap)
@@ -118,6 +119,25 @@ cleanup:
 	gotrue_session_clear(&s2);
 	gotrue_error_clear(&err);
 	gotrue_client_free(c);
+	gotrue_config_free(cfg);
+	return rc;
+}
+
+/* gotrue_sync_run with the service-role key of @conf; @opt may be NULL. 0 or -1 (said). */
+static inline int mt_sync(const char *conf, const struct gotrue_sync_options *opt)
+{
+	struct gotrue_sync_summary sum = {0};
+	struct gotrue_error err = {0};
+	struct gotrue_config *cfg = gotrue_config_new();
+	int rc = -1;
+
+	if (cfg != NULL && gotrue_config_load_file(NULL, cfg, conf, false) == 0 &&
+	    gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) == 0)
+		rc = gotrue_sync_run(NULL, cfg, opt, &sum, &err);
+	if (rc != 0)
+		fprintf(stderr, "# sync: %s\n", err.message);
+	gotrue_sync_summary_clear(&sum);
+	gotrue_error_clear(&err);
 	gotrue_config_free(cfg);
 	return rc;
 }

@@ -213,20 +213,8 @@ static void svc(const char *name, const char *extra)
 static int sync_now(void)
 {
 	struct gotrue_sync_options opt = {.passwd_path = passwd_path, .group_path = group_path};
-	struct gotrue_sync_summary sum = {0};
-	struct gotrue_error err = {0};
-	struct gotrue_config *cfg = gotrue_config_new();
-	int rc = -1;
 
-	if (cfg != NULL && gotrue_config_load_file(NULL, cfg, conf, false) == 0 &&
-	    gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) == 0)
-		rc = gotrue_sync_run(NULL, cfg, &opt, &sum, &err);
-	if (rc != 0)
-		diag("sync: %s", err.message);
-	gotrue_sync_summary_clear(&sum);
-	gotrue_error_clear(&err);
-	gotrue_config_free(cfg);
-	return rc;
+	return mt_sync(conf, &opt);
 }
 
 /* The account index entry of @name, as PAM reads it. */
