@@ -483,7 +483,9 @@ static int keep_marks(pam_handle_t *pamh, struct gotrue_client *c, struct run_ct
 				 "cannot read the second-factor marks of the last account index");
 		goto cleanup;
 	}
-	qsort(mk.ids, mk.n, sizeof(*mk.ids), cmp_id);
+	/* No mark: nothing to ask (and qsort wants an array). */
+	if (mk.n > 0)
+		qsort(mk.ids, mk.n, sizeof(*mk.ids), cmp_id);
 	for (i = 0; mk.n > 0 && i < r->m->n_accounts; i++) {
 		a = &r->m->accounts[i];
 		if (a->mfa_known || a->mfa ||
