@@ -303,6 +303,9 @@ else
 fi
 check "... the client was told where the code went, masked" grep -q 'p\*\*\*@example.com' "$t/out"
 e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
+# sshd closes these sessions after their clients have gone: let the revocations happen before the
+# next section puts the server down.
+e2e_wait '[ -z "$(e2e_records)" ]' 150 || diag "records left: $(e2e_records | wc -l)"
 
 # --- GoTrue down --------------------------------------------------------------------------
 emu_fault '{"path":"*","kind":"status","status":503,"count":-1}' || diag "fault not set"
