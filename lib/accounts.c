@@ -34,13 +34,13 @@ struct lines {
  * buffer by doubling copied and faulted in twice that again. JSON escapes can make it longer. */
 static size_t lines_estimate(const struct gotrue_account *accts, size_t n)
 {
-	/* Keys, quotes, separators and four integers of up to 10 digits: 150 bytes. */
+	/* Keys, quotes, separators, four integers of up to 10 digits and "mfa": 162 bytes. */
 	size_t total = 4096, i, k;
 
 	for (i = 0; i < n; i++) {
 		const struct gotrue_account *a = &accts[i];
 
-		total += 150 + strlen(a->name) + strlen(a->user_id) +
+		total += 162 + strlen(a->name) + strlen(a->user_id) +
 			 (a->gecos ? strlen(a->gecos) : 0) + (a->home ? strlen(a->home) : 0) +
 			 (a->shell ? strlen(a->shell) : 0) +
 			 (a->email ? 12 + strlen(a->email) : 0) +
@@ -189,6 +189,9 @@ static int put_line(struct lines *b, const struct gotrue_account *a)
 	if (a->email != NULL && (KEY(b, "\"email\"") != 0 || put_str(b, a->email) != 0))
 		return -1;
 	if (a->phone != NULL && (KEY(b, "\"phone\"") != 0 || put_str(b, a->phone) != 0))
+		return -1;
+	/* Only when set: an index written before the key existed reads the same. */
+	if (a->mfa && put_raw(b, ",\"mfa\":true", 11) != 0)
 		return -1;
 	if (KEY(b, "\"banned_until\"") != 0 || put_int(b, (long long)a->banned_until) != 0 ||
 	    KEY(b, "\"created_at\"") != 0 || put_int(b, (long long)a->created_at) != 0 ||
@@ -345,6 +348,8 @@ static int from_line(const char *line, size_t len, struct gotrue_account *a)
 	gid = get_int(o, "gid");
 	a->banned_until = (time_t)get_int(o, "banned_until");
 	a->created_at = (time_t)get_int(o, "created_at");
+	a->mfa = json_object_object_get_ex(o, "mfa", &g) &&
+		 json_object_is_type(g, json_type_boolean) && json_object_get_boolean(g);
 	if (!gotrue_idmap_valid_name(a->name) || a->user_id == NULL || !a->gecos || !a->home ||
 	    !a->shell || uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
 		goto cleanup;
@@ -383,8 +388,9 @@ struct lookup_ctx {
 	struct gotrue_account *out;
 };
 
-/* Walk the lines; @want (may be NULL) limits parsing to the line of that login name. */
-static int walk(pam_handle_t *pamh, const char *path, const char *want,
+/* Walk the lines; @want (may be NULL) limits parsing to the line of that login name, @needle
+ * (may be NULL) to the lines that hold it. */
+static int walk(pam_handle_t *pamh, const char *path, const char *want, const char *needle,
 		int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
 {
 	char *buf = NULL, prefix[64];
@@ -412,6 +418,8 @@ static int walk(pam_handle_t *pamh, const char *path, const char *want,
 		if (nl == p)
 			continue;
 		if (want != NULL && ((size_t)(nl - p) < plen || memcmp(p, prefix, plen) != 0))
+			continue;
+		if (needle != NULL && memmem(p, (size_t)(nl - p), needle, strlen(needle)) == NULL)
 			continue;
 		if (from_line(p, (size_t)(nl - p), &a) != 0) {
 			gotrue_log(pamh, LOG_ERR, "account index has a corrupt line; path=%s",
@@ -452,7 +460,7 @@ int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *nam
 	memset(out, 0, sizeof(*out));
 	if (!gotrue_idmap_valid_name(name))
 		return 1; /* not a name sync could have written */
-	rc = walk(pamh, path, name, take_first, &l);
+	rc = walk(pamh, path, name, NULL, take_first, &l);
 	if (rc == 2)
 		return 0;
 	return rc == 0 ? 1 : rc;
@@ -461,5 +469,12 @@ int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *nam
 int gotrue_accounts_each(pam_handle_t *pamh, const char *path,
 			 int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
 {
-	return walk(pamh, path, NULL, each, ctx);
+	return walk(pamh, path, NULL, NULL, each, ctx);
+}
+
+int gotrue_accounts_each_mfa(pam_handle_t *pamh, const char *path,
+			     int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
+{
+	/* put_line writes the key only when it is true: the other lines are not parsed. */
+	return walk(pamh, path, NULL, ",\"mfa\":true,", each, ctx);
 }

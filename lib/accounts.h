@@ -45,4 +45,9 @@ int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *nam
 int gotrue_accounts_each(pam_handle_t *pamh, const char *path,
 			 int (*each)(void *ctx, struct gotrue_account *a), void *ctx);
 
+/* The same, for the accounts marked as having a verified second factor only ("mfa"); the other
+ * lines are skipped unparsed, so a sync can afford it at every run. */
+int gotrue_accounts_each_mfa(pam_handle_t *pamh, const char *path,
+			     int (*each)(void *ctx, struct gotrue_account *a), void *ctx);
+
 #endif

@@ -169,6 +169,9 @@ int gotrue_admin_each_user(struct gotrue_client *c, struct gotrue_user_walk *w,
 			   struct gotrue_error *err);
 int gotrue_admin_get_user(struct gotrue_client *c, const char *id, struct gotrue_user *out,
 			  struct gotrue_error *err);
+/* GET /admin/users/{id}/factors: @out gets the id and the factors (gotrue_user_clear() it). */
+int gotrue_admin_user_factors(struct gotrue_client *c, const char *id, struct gotrue_user *out,
+			      struct gotrue_error *err);
 /* POST /admin/users with @attrs ({"email", "password", "email_confirm", "app_metadata", ...}). */
 int gotrue_admin_create_user(struct gotrue_client *c, json_object *attrs, struct gotrue_user *out,
 			     struct gotrue_error *err);

@@ -423,10 +423,12 @@ static const char *const listed_keep[] = {"id",
 					  "factors",
 					  NULL};
 /* lib/idmap.c and lib/accounts.c read these (and nothing of user_metadata, which never grants);
- * the confirmation times say whether an email may name an account. */
+ * the confirmation times say whether an email may name an account, the factors whether the
+ * user has a verified second factor (where the listing carries them). */
 static const char *const account_keep[] = {
 	"id",		"email",	"phone",      "email_confirmed_at", "phone_confirmed_at",
-	"confirmed_at", "banned_until", "created_at", "app_metadata",	    NULL,
+	"confirmed_at", "banned_until", "created_at", "app_metadata",	    "factors",
+	NULL,
 };
 
 /* The caller's thread's side of a walk. */
@@ -716,6 +718,40 @@ int gotrue_admin_get_user(struct gotrue_client *c, const char *id, struct gotrue
 	if (!bearer)
 		return -1;
 	return gotrue_api_user(c, "GET", path, bearer, NULL, out, err);
+}
+
+/* GET /admin/users/{id}/factors: a bare array, [] when there is none (step 168). Unlike the
+ * listing, it always says: the sync asks it about users the listing cannot show. */
+int gotrue_admin_user_factors(struct gotrue_client *c, const char *id, struct gotrue_user *out,
+			      struct gotrue_error *err)
+{
+	json_object *arr = NULL;
+	char path[80], why[WHY_MAX] = "";
+	const char *bearer;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (user_path(id, path, sizeof(path) - 8, err) != 0)
+		goto cleanup;
+	strcat(path, "/factors");
+	bearer = gotrue_client_admin_bearer(c, err);
+	if (!bearer || gotrue_api_json(c, "GET", path, bearer, NULL, &arr, err) != 0)
+		goto cleanup;
+	out->id = strdup(id);
+	if (out->id == NULL) {
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (gotrue_factors_from_json(arr, out, why, sizeof(why)) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable factor list: %s", why);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		gotrue_user_clear(out);
+	json_object_put(arr);
+	return rc;
 }
 
 /* POST /admin/users (step 107). @attrs belongs to the caller (it may hold a password). */

@@ -62,6 +62,8 @@ enum opt_type {
 	OPT_REVOKED,
 	OPT_SERVER,
 	OPT_OLD_LOGOUT,
+	OPT_MFA,
+	OPT_LOGIN,
 	OPT_BOOL,
 	OPT_INLINE_SECRET,
 };
@@ -114,6 +116,9 @@ static const struct option_def options[] = {
 	 "a comma or space separated list of group names"},
 	{"allow_all_users", OPT_BOOL, FIELD(allow_all_users), 0, 0, NO_SECRET, "yes or no"},
 	{"email_fallback", OPT_BOOL, FIELD(email_fallback), 0, 0, NO_SECRET, "yes or no"},
+	{"mfa", OPT_MFA, FIELD(mfa), 0, 0, NO_SECRET, "enrolled or required"},
+	{"login", OPT_LOGIN, FIELD(login), 0, 0, NO_SECRET,
+	 "password, email_code or password_or_email_code"},
 	{"insecure_http_for_testing", OPT_BOOL, FIELD(insecure_http_for_testing), 0, 0, NO_SECRET,
 	 "yes or no"},
 	{"revoked_session", OPT_REVOKED, FIELD(revoked_session), 0, 0, NO_SECRET,
@@ -574,6 +579,27 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_FORGET;
 		else if (strcmp(value, "global") == 0)
 			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_GLOBAL;
+		else
+			break;
+		rc = 0;
+		break;
+	case OPT_MFA:
+		/* There is deliberately no value that lets a verified factor be skipped. */
+		if (strcmp(value, "enrolled") == 0)
+			cfg->mfa = GOTRUE_MFA_ENROLLED;
+		else if (strcmp(value, "required") == 0)
+			cfg->mfa = GOTRUE_MFA_REQUIRED;
+		else
+			break;
+		rc = 0;
+		break;
+	case OPT_LOGIN:
+		if (strcmp(value, "password") == 0)
+			cfg->login = GOTRUE_LOGIN_PASSWORD;
+		else if (strcmp(value, "email_code") == 0)
+			cfg->login = GOTRUE_LOGIN_EMAIL_CODE;
+		else if (strcmp(value, "password_or_email_code") == 0)
+			cfg->login = GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE;
 		else
 			break;
 		rc = 0;
@@ -1072,6 +1098,13 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		warning(&c, "email_domains is empty: users without app_metadata.username "
 			    "cannot be mapped");
 	check_admission(&c, cfg);
+	if (cfg->login != GOTRUE_LOGIN_PASSWORD && cfg->mfa != GOTRUE_MFA_REQUIRED)
+		warning(&c,
+			"login = %s: whoever can read a user's mail can log in as them, "
+			"unless the user has a second factor (mfa = required refuses users "
+			"without one)",
+			cfg->login == GOTRUE_LOGIN_EMAIL_CODE ? "email_code"
+							      : "password_or_email_code");
 	/* Sessions. */
 	if (cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL &&
 	    cfg->server != GOTRUE_SERVER_CURRENT)

@@ -31,6 +31,19 @@ enum gotrue_old_server_logout {
 	GOTRUE_OLD_LOGOUT_GLOBAL,
 };
 
+/* Who needs a second factor (key "mfa"). No value lets a user skip a verified factor. */
+enum gotrue_mfa_policy {
+	GOTRUE_MFA_ENROLLED = 0, /* a user with a verified factor must use it */
+	GOTRUE_MFA_REQUIRED,	 /* and a user without one is refused */
+};
+
+/* How a user signs in (key "login"). */
+enum gotrue_login_method {
+	GOTRUE_LOGIN_PASSWORD = 0,
+	GOTRUE_LOGIN_EMAIL_CODE,	     /* a one-time code by email (POST /otp, /verify) */
+	GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE, /* an empty password asks for the code */
+};
+
 enum gotrue_revoked_action {
 	GOTRUE_REVOKED_LOG = 0,
 	GOTRUE_REVOKED_TERMINATE,
@@ -62,6 +75,8 @@ struct gotrue_config {
 	char **local_groups;  /* NULL-terminated */
 	bool allow_all_users; /* every GoTrue user is admitted: an explicit decision */
 	bool email_fallback;  /* try LOGIN@domain for a name not in the account index */
+	enum gotrue_mfa_policy mfa;	/* key "mfa": enrolled | required; default enrolled */
+	enum gotrue_login_method login; /* key "login"; default password */
 	/* sessions */
 	enum gotrue_revoked_action revoked_session;
 	enum gotrue_server_generation server;		 /* key "server": auto | v2.69 | current */

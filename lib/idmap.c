@@ -543,6 +543,8 @@ static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *c
 	a.phone = u->phone ? str_copy(st, u->phone, strlen(u->phone)) : NULL;
 	a.banned_until = u->banned_until;
 	a.created_at = u->created_at;
+	a.mfa = gotrue_user_has_verified_factor(u);
+	a.mfa_known = u->factors_known;
 	if (!a.gecos || !a.home || !a.shell || !a.user_id || (u->email && !a.email) ||
 	    (u->phone && !a.phone) || pick_groups(st, meta, &a) != 0) {
 		set_why(why, why_len, "out of memory");

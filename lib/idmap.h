@@ -28,6 +28,11 @@ struct gotrue_account {
 	size_t n_groups;
 	char *user_id, *email, *phone;
 	time_t banned_until, created_at;
+	/* The user has a verified second factor (account index only): pam_gotrue then asks for
+	 * it whatever the unsigned /token answer lists (pam_gotrue(8), SECOND FACTOR). Set from
+	 * a listing that carries the user's factors, from GET /admin/users/{id}/factors, or by a
+	 * login that used one. @mfa_known: the listed user carried a "factors" member. */
+	bool mfa, mfa_known;
 	/* In a set that interns ahead (gotrue_idmap_cache_ahead): the offsets of name, gecos, home
 	 * and shell in the set's cache builder, valid when @cache_ahead. */
 	uint32_t cache_at[4];

@@ -56,8 +56,7 @@ static void close_fd(int *fd)
 	}
 }
 
-/* The owner and mode rules of gotrue_read_file(); 0 or -errno after logging. */
-static int check_file_stat(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+int gotrue_check_file_stat(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
 			   const struct stat *st)
 {
 	/* CONFIG: nobody but the owner may change it. SECRET: nobody but the owner may see it. */
@@ -119,7 +118,7 @@ int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind
 			   strerror(-rc));
 		goto cleanup;
 	}
-	rc = check_file_stat(pamh, path, kind, &st);
+	rc = gotrue_check_file_stat(pamh, path, kind, &st);
 	if (rc != 0)
 		goto cleanup;
 	if (st.st_size < 0 || (unsigned long long)st.st_size > max_size) {

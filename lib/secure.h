@@ -29,6 +29,12 @@ enum gotrue_file_kind {
 int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
 		     size_t max_size, char **out, size_t *out_len);
 
+/* The owner and mode rules of gotrue_read_file() for a file already open (its fstat @st): a
+ * regular file, owned by root (or geteuid()), not writable (CONFIG) or not accessible (SECRET) by
+ * group or others. 0, or -errno after logging. */
+struct stat;
+int gotrue_check_file_stat(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+			   const struct stat *st);
 /* Atomically replace @path with @data: temp file in the same directory (O_EXCL, @mode), write,
  * fsync, rename over @path, fsync the directory. On any failure the old file is left untouched
  * and the temp file removed. Returns 0 or -errno. */

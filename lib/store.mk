@@ -5,3 +5,5 @@ lib_libgotrue_la_SOURCES += lib/store.c lib/store.h lib/store_file.c lib/store_f
 	lib/store_record.c lib/proc.c lib/proc.h
 # The local failure throttle (its table lives in the state directory beside the store).
 lib_libgotrue_la_SOURCES += lib/throttle.c lib/throttle.h
+# Second-factor codes already sent (pam/mfa.c): state beside the store, read and written by PAM.
+lib_libgotrue_la_SOURCES += lib/mfa_replay.c lib/mfa_replay.h

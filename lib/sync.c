@@ -408,6 +408,101 @@ static void take_big(struct run_ctx *r, struct gotrue_sync_summary *sum)
 	r->n_big = r->cap_big = 0;
 }
 
+/* --- Second factors the listing does not show --------------------------------------------------
+ * GoTrue's admin listing loads no factors (supabase/auth FindUsersInAudience, v2.69 and v2.185
+ * alike), so for most servers a listed user says nothing about them. A user the last index marks
+ * as having a verified factor (a login used one, or a listing that carried factors showed one)
+ * keeps the mark only if GET /admin/users/{id}/factors still lists one: one request per such
+ * user and sync. When that cannot be asked, the mark stays: a factor is never dropped on a
+ * guess. */
+struct marked {
+	char **ids; /* sorted */
+	size_t n, cap;
+};
+
+static int add_marked(void *ctx, struct gotrue_account *a)
+{
+	struct marked *mk = ctx;
+
+	if (gotrue_grow((void **)&mk->ids, &mk->cap, mk->n + 1, sizeof(*mk->ids)) != 0)
+		return -1;
+	mk->ids[mk->n] = strdup(a->user_id);
+	return mk->ids[mk->n++] == NULL ? -1 : 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void marked_free(struct marked *mk)
+{
+	size_t i;
+
+	for (i = 0; i < mk->n; i++)
+		free(mk->ids[i]);
+	free(mk->ids);
+	memset(mk, 0, sizeof(*mk));
+}
+
+/* Whether GoTrue still lists a verified factor for account @a; true when it cannot be asked. */
+static bool still_has_factor(pam_handle_t *pamh, struct gotrue_client *c,
+			     const struct gotrue_account *a)
+{
+	struct gotrue_user f = {0};
+	struct gotrue_error err = {0};
+	bool has = true;
+
+	if (gotrue_admin_user_factors(c, a->user_id, &f, &err) == 0)
+		has = gotrue_user_has_verified_factor(&f);
+	else
+		gotrue_log(pamh, LOG_WARNING,
+			   "cannot ask whether the user still has a second factor (%s); keeping "
+			   "the mark; user=%s",
+			   err.message, a->name);
+	if (!has)
+		gotrue_log(pamh, LOG_INFO, "second factor gone; mark removed; user=%s", a->name);
+	gotrue_user_clear(&f);
+	gotrue_error_clear(&err);
+	return has;
+}
+
+/* The marks of the last index onto the listed accounts whose listing did not show factors; an
+ * account whose mark now differs from its serialised line gets a new line. -1: the index could
+ * not be read (the old marks would be lost) or memory. */
+static int keep_marks(pam_handle_t *pamh, struct gotrue_client *c, struct run_ctx *r,
+		      const char *index_path)
+{
+	struct marked mk = {0};
+	struct gotrue_account *a;
+	size_t i;
+	int rc = -1;
+
+	if (gotrue_accounts_each_mfa(pamh, index_path, add_marked, &mk) < 0) {
+		gotrue_error_set(r->err, GOTRUE_ERR_INTERNAL,
+				 "cannot read the second-factor marks of the last account index");
+		goto cleanup;
+	}
+	/* No mark: nothing to ask (and qsort wants an array). */
+	if (mk.n > 0)
+		qsort(mk.ids, mk.n, sizeof(*mk.ids), cmp_id);
+	for (i = 0; mk.n > 0 && i < r->m->n_accounts; i++) {
+		a = &r->m->accounts[i];
+		if (a->mfa_known || a->mfa ||
+		    bsearch(&a->user_id, mk.ids, mk.n, sizeof(*mk.ids), cmp_id) == NULL)
+			continue;
+		a->mfa = still_has_factor(pamh, c, a);
+		if (a->mfa && gotrue_accounts_lines_add(r->lines, a) != 0) {
+			gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	rc = 0;
+cleanup:
+	marked_free(&mk);
+	return rc;
+}
+
 /* One listing and, when it is whole, both files replaced. *@shrank: it failed because users
  * were deleted while it ran (lib/api_admin.c), and a new listing may succeed. */
 static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
@@ -456,6 +551,8 @@ static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "listing users failed");
 		goto cleanup;
 	}
+	if (keep_marks(pamh, c, &r, holders.path) != 0)
+		goto cleanup;
 	if (lock_state(pamh, cfg, -1, &lock_fd) != 0 || resolve(pamh, r.m) != 0 ||
 	    settle_and_write(pamh, cfg, opt, &r.m, &r.lines, sum, true) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
@@ -528,6 +625,7 @@ static int keep_account(void *ctx, struct gotrue_account *a)
 	o->own.uid = a->uid;
 	o->own.gid = a->gid;
 	o->own.created_at = a->created_at;
+	o->own.mfa = a->mfa;
 	o->found = true;
 	return 0;
 }
@@ -567,6 +665,9 @@ static int add_fresh(pam_handle_t *pamh, struct one_ctx *o, const struct gotrue_
 		a->uid = o->own.uid;
 		a->gid = o->own.gid;
 		a->created_at = o->own.created_at;
+		/* A login may mark a second factor (it used one), never unmark it: the token's
+		 * user carries no factors, and the next sync decides. */
+		a->mfa = a->mfa || o->own.mfa;
 	}
 	return 0;
 }

@@ -244,7 +244,7 @@ static int get_meta(json_object *obj, const char *key, json_object **out, char *
 	return 0;
 }
 
-static void factor_clear(struct gotrue_factor *f)
+void gotrue_factor_clear(struct gotrue_factor *f)
 {
 	free(f->id);
 	free(f->type);
@@ -284,22 +284,29 @@ static int get_factor(json_object *v, size_t idx, struct gotrue_factor *f, char 
 	rc = 0;
 cleanup:
 	if (rc != 0)
-		factor_clear(f);
+		gotrue_factor_clear(f);
 	return rc;
 }
 
 static int get_factors(json_object *obj, struct gotrue_user *u, char *why, size_t why_len)
 {
 	json_object *arr;
-	size_t i, n;
 
 	if (!json_object_object_get_ex(obj, "factors", &arr) ||
 	    json_object_is_type(arr, json_type_null))
 		return 0;
+	return gotrue_factors_from_json(arr, u, why, why_len);
+}
+
+int gotrue_factors_from_json(json_object *arr, struct gotrue_user *u, char *why, size_t why_len)
+{
+	size_t i, n;
+
 	if (!json_object_is_type(arr, json_type_array)) {
 		gotrue_why_set(why, why_len, "field factors is not an array");
 		return -1;
 	}
+	u->factors_known = true;
 	n = json_object_array_length(arr);
 	if (n > GOTRUE_USER_FACTORS_MAX) {
 		gotrue_why_set(why, why_len, "more than %d factors", GOTRUE_USER_FACTORS_MAX);
@@ -406,9 +413,25 @@ void gotrue_user_clear(struct gotrue_user *u)
 	json_object_put(u->app_metadata);
 	json_object_put(u->user_metadata);
 	for (i = 0; i < u->n_factors; i++)
-		factor_clear(&u->factors[i]);
+		gotrue_factor_clear(&u->factors[i]);
 	free(u->factors);
 	memset(u, 0, sizeof(*u));
+}
+
+bool gotrue_factor_verified(const struct gotrue_factor *f)
+{
+	return f != NULL && f->status != NULL && strcmp(f->status, "verified") == 0;
+}
+
+bool gotrue_user_has_verified_factor(const struct gotrue_user *u)
+{
+	size_t i;
+
+	for (i = 0; u != NULL && i < u->n_factors; i++) {
+		if (gotrue_factor_verified(&u->factors[i]))
+			return true;
+	}
+	return false;
 }
 
 bool gotrue_user_is_banned(const struct gotrue_user *u, time_t now)

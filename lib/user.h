@@ -42,6 +42,10 @@ struct gotrue_user {
 	json_object *user_metadata; /* owned reference, never NULL after a successful parse */
 	struct gotrue_factor *factors;
 	size_t n_factors;
+	/* The object carried a "factors" array. GoTrue leaves the member out when a user has no
+	 * factor, and its admin listing never loads factors at all (supabase/auth
+	 * FindUsersInAudience): an absent member says nothing. */
+	bool factors_known;
 };
 
 /* Fill @out from a parsed object. 0, or -1 with a reason in @why (may be NULL). @out is cleared
@@ -71,6 +75,15 @@ bool gotrue_user_email_confirmed(const struct gotrue_user *u);
  * the field named in @why. 0 on success (gotrue_user_clear() @out). */
 int gotrue_user_from_claims(json_object *claims, const struct gotrue_user *body,
 			    struct gotrue_user *out, char *why, size_t why_len);
+
+/* A "factors" array (a user's member, or GET /admin/users/{id}/factors) into @u->factors, which
+ * must be empty; sets @u->factors_known. 0, or -1 with a reason (the caller clears @u). */
+int gotrue_factors_from_json(json_object *arr, struct gotrue_user *u, char *why, size_t why_len);
+void gotrue_factor_clear(struct gotrue_factor *f);
+/* True when @f is a verified factor (status "verified"); unverified ones are never asked for. */
+bool gotrue_factor_verified(const struct gotrue_factor *f);
+/* True when @u lists a verified factor of any type. */
+bool gotrue_user_has_verified_factor(const struct gotrue_user *u);
 
 /* RFC 3339 timestamps as GoTrue writes them ("2026-11-23T02:30:18.923527Z", or with an offset).
  * 0 or -1. */

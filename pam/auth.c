@@ -25,12 +25,11 @@
 struct auth_state {
 	struct pg_ctx *ctx;
 	struct pg_mapped mapped;
-	const char *password; /* owned by libpam (PAM_AUTHTOK) */
-	struct gotrue_client *client;
-	struct gotrue_session session;
-	struct gotrue_claims claims;
-	struct gotrue_user user;       /* the signed-in user as the verified token states it */
-	struct gotrue_account account; /* that user, mapped as sync would */
+	const char *password; /* owned by libpam (PAM_AUTHTOK); NULL for an emailed code */
+	bool by_email;	      /* sign in with a code sent by email (login = ...email_code) */
+	struct pg_signin si;
+	struct gotrue_factor used;     /* the second factor this login used, if any */
+	struct gotrue_account account; /* the user, mapped as sync would */
 	char **groups;
 	char handle[GOTRUE_STORE_ID_LEN + 1];
 };
@@ -55,6 +54,11 @@ static void tell_outcome(struct pg_ctx *ctx, enum pg_outcome out)
 	case PG_RATE_LIMITED:
 		pg_tell(ctx, PAM_ERROR_MSG, "Too many login attempts, try again later.");
 		break;
+	case PG_NEEDS_FACTOR:
+		pg_tell(ctx, PAM_ERROR_MSG,
+			"This host requires a second factor: add an authenticator app to your "
+			"account, then log in again.");
+		break;
 	default:
 		break; /* a wrong password gets no hint, as with pam_unix */
 	}
@@ -72,25 +76,50 @@ static enum pg_outcome step_throttle(struct auth_state *st)
 	return pg_throttle_check(st->ctx);
 }
 
-static enum pg_outcome step_get_password(struct auth_state *st)
+/* The password, as use_first_pass, try_first_pass or a prompt gives it. *@tok NULL: none given
+ * (use_first_pass without an earlier module's password). */
+static enum pg_outcome read_password(struct pg_ctx *ctx, const char *prompt, const char **tok)
 {
-	struct pg_ctx *ctx = st->ctx;
 	const void *item = NULL;
-	const char *tok = NULL;
-	int rc;
 
+	*tok = NULL;
 	/* use_first_pass: only a password an earlier module got; try_first_pass: that one if
 	 * present, else ask. pam_get_authtok(3) alone would ask in both cases. */
 	if (ctx->args.use_first_pass || ctx->args.try_first_pass) {
 		if (pam_get_item(ctx->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL)
-			tok = item;
+			*tok = item;
 		else if (ctx->args.use_first_pass)
 			return PG_AUTH_FAILED;
 	}
-	if (tok == NULL) {
-		rc = pam_get_authtok(ctx->pamh, PAM_AUTHTOK, &tok, NULL);
-		if (rc != PAM_SUCCESS || tok == NULL)
-			return PG_AUTH_FAILED;
+	if (*tok == NULL &&
+	    (pam_get_authtok(ctx->pamh, PAM_AUTHTOK, tok, prompt) != PAM_SUCCESS || *tok == NULL))
+		return PG_AUTH_FAILED;
+	return PG_OK;
+}
+
+/* login = password: the password. email_code: nothing asked here (email_code.c asks for the
+ * code). password_or_email_code: an empty password asks for a code by email instead. */
+static enum pg_outcome step_get_credential(struct auth_state *st)
+{
+	struct pg_ctx *ctx = st->ctx;
+	enum gotrue_login_method how = ctx->cfg->login;
+	const char *tok = NULL;
+	enum pg_outcome out;
+
+	if (how == GOTRUE_LOGIN_EMAIL_CODE) {
+		st->by_email = true;
+		return PG_OK;
+	}
+	out = read_password(ctx,
+			    how == GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE
+				    ? "Password (or Enter for a code by email): "
+				    : NULL,
+			    &tok);
+	if (out != PG_OK)
+		return out;
+	if (*tok == '\0' && how == GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE) {
+		st->by_email = true;
+		return PG_OK;
 	}
 	if (*tok == '\0') {
 		gotrue_log(ctx->pamh, LOG_NOTICE, "empty password refused; user=%s", ctx->user);
@@ -100,42 +129,35 @@ static enum pg_outcome step_get_password(struct auth_state *st)
 	return PG_OK;
 }
 
-/* POST /token?grant_type=password */
+/* POST /token?grant_type=password, or the emailed code's POST /otp and POST /verify. */
 static enum pg_outcome step_sign_in(struct auth_state *st)
 {
 	struct pg_ctx *ctx = st->ctx;
 	struct gotrue_credentials cred = {
 		.email = st->mapped.email, .phone = st->mapped.phone, .password = st->password};
-	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
-	enum pg_outcome out;
 
 	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0)
 		return PG_CONFIG;
-	st->client = gotrue_client_new(ctx->pamh, ctx->cfg);
-	if (st->client == NULL)
+	st->si.client = gotrue_client_new(ctx->pamh, ctx->cfg);
+	if (st->si.client == NULL)
 		return PG_CONFIG;
-	if (gotrue_signin_password(st->client, &cred, &st->session, &ctx->err) == 0) {
-		if (st->session.access_token == NULL || !st->session.has_user ||
-		    st->session.user.id == NULL) {
+	if (st->by_email)
+		return pg_email_code_signin(ctx, &st->mapped, &st->si);
+	if (gotrue_signin_password(st->si.client, &cred, &st->si.session, &ctx->err) == 0) {
+		if (st->si.session.access_token == NULL || !st->si.session.has_user ||
+		    st->si.session.user.id == NULL) {
 			gotrue_error_set(&ctx->err, GOTRUE_ERR_PROTOCOL,
 					 "sign-in without a session");
 			return PG_API_ERROR;
 		}
 		return PG_OK;
 	}
-	out = pg_classify_error(&ctx->err);
-	if (out == PG_AUTH_FAILED)
-		pg_throttle_fail(ctx); /* the server refused the password; an outage is no guess */
-	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
-		   "sign-in failed (%s); user=%s", gotrue_error_str(&ctx->err, why, sizeof(why)),
-		   ctx->user);
-	return out;
+	return pg_api_failed(ctx, "sign-in");
 }
 
 /* The token must be GoTrue's, for this audience, about the user the answer names. */
-static enum pg_outcome step_verify_token(struct auth_state *st)
+static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
 {
-	struct pg_ctx *ctx = st->ctx;
 	struct gotrue_verifier *v = NULL;
 	struct gotrue_jwt_expect expect = {0};
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
@@ -143,7 +165,7 @@ static enum pg_outcome step_verify_token(struct auth_state *st)
 
 	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_JWT_SECRET) != 0)
 		goto cleanup;
-	v = gotrue_verifier_from_config(ctx->pamh, ctx->cfg, st->client, &ctx->err);
+	v = gotrue_verifier_from_config(ctx->pamh, ctx->cfg, s->client, &ctx->err);
 	if (v == NULL) {
 		gotrue_log(ctx->pamh, LOG_ERR, "no usable token verification key (%s); user=%s",
 			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
@@ -156,10 +178,10 @@ static enum pg_outcome step_verify_token(struct auth_state *st)
 	}
 	expect.aud = ctx->cfg->jwt_aud;
 	expect.iss = ctx->cfg->jwt_iss;
-	expect.sub = st->session.user.id;
+	expect.sub = s->session.user.id;
 	expect.leeway = ctx->cfg->jwt_leeway;
 	expect.require_exp = true;
-	if (gotrue_jwt_verify(v, st->session.access_token, &expect, &st->claims, &ctx->err) != 0) {
+	if (gotrue_jwt_verify(v, s->session.access_token, &expect, &s->claims, &ctx->err) != 0) {
 		gotrue_log(ctx->pamh, LOG_ALERT,
 			   "access token failed verification, possible attack (%s); user=%s",
 			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
@@ -175,13 +197,14 @@ cleanup:
 /* Identity and access come from the verified claims alone (DESIGN.md "Logging in" 4). The
  * answer's user object is unsigned: where it states a signed field otherwise than the token
  * does, something between us and GoTrue rewrote it, and the login is refused as an attack. */
-static enum pg_outcome step_trust_claims(struct auth_state *st)
+static enum pg_outcome trust_claims(struct pg_ctx *ctx, const struct pg_mapped *m,
+				    struct pg_signin *s)
 {
-	struct pg_ctx *ctx = st->ctx;
-	const struct gotrue_user *body = &st->session.user;
 	char why[256] = "";
 
-	if (gotrue_user_from_claims(st->claims.all, body, &st->user, why, sizeof(why)) != 0) {
+	gotrue_user_clear(&s->user);
+	if (gotrue_user_from_claims(s->claims.all, &s->session.user, &s->user, why, sizeof(why)) !=
+	    0) {
 		gotrue_log(ctx->pamh, LOG_ALERT,
 			   "the answer's user disagrees with the verified token, possible attack "
 			   "(%s); user=%s",
@@ -189,20 +212,61 @@ static enum pg_outcome step_trust_claims(struct auth_state *st)
 		return PG_BAD_TOKEN;
 	}
 	/* The token carries no confirmation time. GoTrue refuses the password grant for an
-	 * unconfirmed address (email_not_confirmed), so a sign-in with this very address vouches
-	 * for it; otherwise (a phone sign-in) the body's word alone would grant a name. */
-	if (st->mapped.email == NULL || st->user.email == NULL ||
-	    strcasecmp(st->mapped.email, st->user.email) != 0) {
-		st->user.email_confirmed_at = 0;
-		st->user.confirmed_at = 0;
+	 * unconfirmed address (email_not_confirmed), and an emailed code proves the address, so
+	 * a sign-in with this very address vouches for it; otherwise (a phone sign-in) the body's
+	 * word alone would grant a name. */
+	if (m->email == NULL || s->user.email == NULL || strcasecmp(m->email, s->user.email) != 0) {
+		s->user.email_confirmed_at = 0;
+		s->user.confirmed_at = 0;
 	}
+	return PG_OK;
+}
+
+enum pg_outcome pg_verify_signin(struct pg_ctx *ctx, const struct pg_mapped *m, struct pg_signin *s)
+{
+	enum pg_outcome out;
+
+	gotrue_claims_clear(&s->claims);
+	out = verify_token(ctx, s);
+	return out == PG_OK ? trust_claims(ctx, m, s) : out;
+}
+
+void pg_signin_clear(struct pg_signin *s)
+{
+	gotrue_session_clear(&s->session);
+	gotrue_claims_clear(&s->claims);
+	gotrue_user_clear(&s->user);
+}
+
+static enum pg_outcome step_verify(struct auth_state *st)
+{
+	return pg_verify_signin(st->ctx, &st->mapped, &st->si);
+}
+
+/* A verified factor is never skipped (pam_gotrue(8), SECOND FACTOR). The factor used is added to
+ * the user, so that the entry refresh marks the account index (lib/idmap.h "mfa"). */
+static enum pg_outcome step_second_factor(struct auth_state *st)
+{
+	enum pg_outcome out;
+	struct gotrue_factor *f;
+
+	out = pg_second_factor(st->ctx, &st->mapped, &st->si, st->password, &st->used);
+	if (out != PG_OK || st->used.id == NULL || st->si.user.n_factors > 0)
+		return out;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return PG_OK; /* only the mark is lost; the next login or sync sets it */
+	*f = st->used;
+	memset(&st->used, 0, sizeof(st->used));
+	st->si.user.factors = f;
+	st->si.user.n_factors = 1;
 	return PG_OK;
 }
 
 static enum pg_outcome step_check_account(struct auth_state *st)
 {
 	struct pg_ctx *ctx = st->ctx;
-	const struct gotrue_user *u = &st->user;
+	const struct gotrue_user *u = &st->si.user;
 	enum pg_outcome out = PG_INTERNAL;
 
 	if (gotrue_user_is_banned(u, time(NULL))) {
@@ -245,13 +309,13 @@ static enum pg_outcome step_keep_tokens(struct auth_state *st)
 	if (store == NULL || gotrue_store_new_id(rec.id) != 0)
 		goto cleanup;
 	rec.state = GOTRUE_STORE_PENDING;
-	rec.user_id = st->user.id;
+	rec.user_id = st->si.user.id;
 	rec.login = (char *)ctx->user;
-	rec.session_id = st->claims.session_id;
-	rec.access_token = st->session.access_token;
-	rec.refresh_token = st->session.refresh_token;
-	rec.expires_at = st->claims.exp ? st->claims.exp : st->session.expires_at;
-	rec.banned_until = st->user.banned_until;
+	rec.session_id = st->si.claims.session_id;
+	rec.access_token = st->si.session.access_token;
+	rec.refresh_token = st->si.session.refresh_token;
+	rec.expires_at = st->si.claims.exp ? st->si.claims.exp : st->si.session.expires_at;
+	rec.banned_until = st->si.user.banned_until;
 	rec.groups = st->groups;
 	if (gotrue_store_write(store, &rec) != 0) {
 		/* The write may have failed after the rename (the directory fsync): a record with
@@ -293,10 +357,12 @@ static enum pg_outcome step_refresh_entry(struct auth_state *st)
 		st->account.uid = st->mapped.entry.uid;
 		st->account.gid = st->mapped.entry.gid;
 		st->account.created_at = st->mapped.entry.created_at;
+		/* A login marks a second factor, never unmarks one (lib/sync.c add_fresh). */
+		st->account.mfa = st->account.mfa || st->mapped.entry.mfa;
 		if (pg_account_equal(&st->mapped.entry, &st->account))
 			goto cleanup;
 	}
-	rc = gotrue_sync_one_user(ctx->pamh, ctx->cfg, &st->user, NULL);
+	rc = gotrue_sync_one_user(ctx->pamh, ctx->cfg, &st->si.user, NULL);
 	if (rc < 0)
 		gotrue_log(ctx->pamh, LOG_WARNING,
 			   "cannot update the account entry; the next sync will; user=%s",
@@ -309,29 +375,30 @@ cleanup:
 }
 
 static const auth_step auth_steps[] = {
-	step_map_user,	    step_throttle,     step_get_password,
-	step_sign_in,	    step_verify_token, step_trust_claims,
-	step_check_account, step_keep_tokens,  step_refresh_entry,
+	step_map_user,	    step_throttle,    step_get_credential,
+	step_sign_in,	    step_verify,      step_second_factor,
+	step_check_account, step_keep_tokens, step_refresh_entry,
 };
 
-/* A session the server opened but this login refuses (a token that failed verification
- * included: it may be genuine and only refused by this host's settings) must not linger on the
- * server. Only scope=local is safe, and only a current server honours it: v2.69 would end every
- * session of the user, on every host, so there the session is forgotten, as at close
- * (pam_gotrue(8), LOGOUT ON OLD SERVERS). */
-static void sign_out_refused(struct auth_state *st)
+/* A session the server opened but this login refuses must not linger on the server: a token that
+ * failed verification included, since it may be genuine and refused only by this host's
+ * settings. Only scope=local is safe, and only a server that honours it (v2.69 would end every
+ * session of the user, on every host; pam_gotrue(8), LOGOUT ON OLD SERVERS): with server = auto,
+ * GET /health says. Not when the server itself failed (it would cost another timeout): those are
+ * left to expire, and their tokens are wiped here either way. */
+static void sign_out_refused(struct auth_state *st, enum pg_outcome out)
 {
+	struct pg_ctx *ctx = st->ctx;
 	struct gotrue_error ignored = {0};
 	bool honours = false;
 
-	if (st->session.access_token == NULL || st->client == NULL)
-		goto cleanup;
-	if (gotrue_server_honours_logout_scope(st->client, st->ctx->cfg->server, &honours,
-					       &ignored) != 0 ||
-	    !honours)
-		goto cleanup;
-	gotrue_signout(st->client, st->session.access_token, GOTRUE_LOGOUT_LOCAL, &ignored);
-cleanup:
+	if (st->si.session.access_token == NULL || out == PG_UNAVAILABLE || out == PG_RATE_LIMITED)
+		return;
+	if (gotrue_server_honours_logout_scope(st->si.client, ctx->cfg->server, &honours,
+					       &ignored) == 0 &&
+	    honours)
+		gotrue_signout(st->si.client, st->si.session.access_token, GOTRUE_LOGOUT_LOCAL,
+			       &ignored);
 	gotrue_error_clear(&ignored);
 }
 
@@ -347,17 +414,22 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 		out = auth_steps[i](&st);
 	if (out == PG_API_ERROR)
 		out = pg_classify_error(&ctx->err);
+	/* A wrong second-factor code ends as PG_AUTH_FAILED, as a wrong password does: the same
+	 * delay, and the same count for any local failure throttle. */
 	if (out == PG_OK) {
 		pg_throttle_success(ctx);
-		gotrue_log(ctx->pamh, LOG_INFO, "authenticated; user=%s", ctx->user);
+		gotrue_log(ctx->pamh, LOG_INFO, "authenticated%s; user=%s",
+			   st.si.user.n_factors > 0 ? " with a second factor" : "", ctx->user);
 	} else {
+		/* A password or code the server refused is a guess; an outage is none. */
+		if (out == PG_AUTH_FAILED && ctx->secret_refused)
+			pg_throttle_fail(ctx);
 		tell_outcome(ctx, out);
-		sign_out_refused(&st);
+		sign_out_refused(&st, out);
 	}
-	gotrue_client_free(st.client);
-	gotrue_session_clear(&st.session);
-	gotrue_claims_clear(&st.claims);
-	gotrue_user_clear(&st.user);
+	gotrue_client_free(st.si.client);
+	pg_signin_clear(&st.si);
+	gotrue_factor_clear(&st.used);
 	gotrue_account_clear(&st.account);
 	pg_strv_free(st.groups);
 	pg_mapped_clear(&st.mapped);

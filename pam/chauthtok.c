@@ -1,5 +1,6 @@
 /* chauthtok: pam_sm_chauthtok. The old password is confirmed by a fresh sign-in (POST /token), the
- * new one set with PUT /user {"password"} on that session, which is then signed out with
+ * second factor asked where the user has one (mfa.c), the new password set with PUT /user
+ * {"password"} on that session, which is then signed out with
  * scope=local (on an old server, whose /logout ends every session of the user, only forgotten
  * unless old_server_logout = global; the user is told beforehand). libpam asks for the new
  * password twice; the server judges its strength and its weak_password reasons are shown to the
@@ -18,18 +19,20 @@
 #include "pam_gotrue.h"
 #include "session.h"
 
-/* Sign in with the old password; on success @client and @s hold a live session. */
+/* Sign in with the old password (*@old, libpam's); on success @client and @s hold a live
+ * session. */
 static enum pg_outcome confirm_old(struct pg_ctx *ctx, struct gotrue_client *client,
-				   const struct pg_mapped *m, struct gotrue_session *s)
+				   const struct pg_mapped *m, struct gotrue_session *s,
+				   const char **old)
 {
 	struct gotrue_credentials cred = {.email = m->email, .phone = m->phone};
-	const char *old = NULL;
 	enum pg_outcome out;
 
-	if (pam_get_authtok(ctx->pamh, PAM_OLDAUTHTOK, &old, NULL) != PAM_SUCCESS || old == NULL ||
-	    *old == '\0')
+	*old = NULL;
+	if (pam_get_authtok(ctx->pamh, PAM_OLDAUTHTOK, old, NULL) != PAM_SUCCESS || *old == NULL ||
+	    **old == '\0')
 		return PG_AUTH_FAILED;
-	cred.password = old;
+	cred.password = *old;
 	if (gotrue_signin_password(client, &cred, s, &ctx->err) != 0) {
 		out = pg_classify_error(&ctx->err);
 		gotrue_log(ctx->pamh, LOG_NOTICE, "password change: old password refused; user=%s",
@@ -130,12 +133,25 @@ static void plan_logout(struct pg_ctx *ctx, struct gotrue_client *client, int fl
 			  "web application) signed in when your password changes.");
 }
 
+/* A user with a verified second factor changes the password from an aal2 session only: current
+ * servers refuse PUT /user from an aal1 one (401 insufficient_aal, transcript step 209), and the
+ * factor is never skipped. Asked in the update phase alone, so that one code is enough. */
+static enum pg_outcome step_up(struct pg_ctx *ctx, const struct pg_mapped *m, struct pg_signin *si,
+			       const char *old)
+{
+	enum pg_outcome out = pg_verify_signin(ctx, m, si);
+
+	return out == PG_OK ? pg_second_factor(ctx, m, si, old, NULL) : out;
+}
+
 enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
 {
+	struct pg_signin si = {0};
+	struct gotrue_session *s = &si.session;
 	struct gotrue_client *client = NULL;
-	struct gotrue_session s = {0};
 	struct gotrue_error ignored = {0};
 	struct pg_mapped mapped = {0};
+	const char *old = NULL;
 	enum pg_outcome out;
 	bool logout = false;
 
@@ -145,27 +161,29 @@ enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
 	out = PG_CONFIG;
 	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_API_KEY) != 0)
 		goto cleanup;
-	client = gotrue_client_new(ctx->pamh, ctx->cfg);
+	client = si.client = gotrue_client_new(ctx->pamh, ctx->cfg);
 	if (client == NULL)
 		goto cleanup;
 	plan_logout(ctx, client, flags, &logout);
-	out = confirm_old(ctx, client, &mapped, &s);
+	out = confirm_old(ctx, client, &mapped, s, &old);
 	if (out != PG_OK || !(flags & PAM_UPDATE_AUTHTOK))
 		goto cleanup;
-	out = set_new(ctx, client, &s);
+	out = step_up(ctx, &mapped, &si, old);
+	if (out == PG_OK)
+		out = set_new(ctx, client, s);
 cleanup:
 	/* The temporary session ends here, whatever happened: scope=local ends only this one on a
 	 * current server; on an old one it is signed out only with old_server_logout = global
 	 * (pam_gotrue(8), old servers), else forgotten: its tokens are wiped below. */
-	if (s.access_token != NULL && logout)
-		gotrue_signout(client, s.access_token, GOTRUE_LOGOUT_LOCAL, &ignored);
-	else if (s.access_token != NULL)
+	if (s->access_token != NULL && logout)
+		gotrue_signout(client, s->access_token, GOTRUE_LOGOUT_LOCAL, &ignored);
+	else if (s->access_token != NULL)
 		gotrue_log(ctx->pamh, LOG_INFO,
 			   "password change: temporary session forgotten without /logout (old "
 			   "server); user=%s",
 			   ctx->user);
 	gotrue_error_clear(&ignored);
-	gotrue_session_clear(&s);
+	pg_signin_clear(&si);
 	gotrue_client_free(client);
 	pg_mapped_clear(&mapped);
 	return out;

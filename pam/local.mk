@@ -6,6 +6,8 @@ pam_pam_gotrue_la_SOURCES = \
 	pam/util.c \
 	pam/throttle.c \
 	pam/auth.c \
+	pam/mfa.c \
+	pam/email_code.c \
 	pam/account.c \
 	pam/session.c \
 	pam/chauthtok.c

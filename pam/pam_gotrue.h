@@ -10,6 +10,7 @@
 /* Through api.h, so that "config.h" resolves to lib/config.h, not autoconf's config.h. */
 #include "api.h"
 #include "idmap.h"
+#include "jwt.h"
 
 /* The PAM environment variable that carries the store record id from authenticate to
  * open_session, across sshd's fork (DESIGN.md "Trap: sshd's forked authentication"). */
@@ -35,6 +36,7 @@ enum pg_outcome {
 	PG_WEAK_PASSWORD,
 	PG_NOT_OURS,	 /* nothing for this module to do (no record, no handle) */
 	PG_SESSION_KEPT, /* close could not revoke; record kept as closing */
+	PG_NEEDS_FACTOR, /* mfa = required and the user has no verified factor */
 	PG_CONFIG,	 /* configuration or local setup error */
 	PG_INTERNAL,	 /* memory, store, conversation */
 };
@@ -64,6 +66,7 @@ struct pg_ctx {
 	const char *user; /* PAM_USER, owned by libpam */
 	int flags;	  /* the entry point's flags (PAM_SILENT, PAM_UPDATE_AUTHTOK...) */
 	struct gotrue_error err;
+	bool secret_refused; /* the server refused a password or code: a guess, for the throttle */
 };
 
 /* result.c */
@@ -121,6 +124,45 @@ enum pg_outcome pg_throttle_check(struct pg_ctx *ctx);
 void pg_throttle_fail(struct pg_ctx *ctx);
 /* The login succeeded: clear the user's count (not the host's). Errors are logged. */
 void pg_throttle_success(struct pg_ctx *ctx);
+/* A sign-in's answer once checked: the tokens, their verified claims, and the user as those
+ * claims state it (never the unsigned body's word). */
+struct pg_signin {
+	struct gotrue_client *client;
+	struct gotrue_session session; /* the server's answer: tokens and its unsigned user */
+	struct gotrue_claims claims;   /* the access token's, verified */
+	struct gotrue_user user;       /* the user as the verified token states it */
+};
+void pg_signin_clear(struct pg_signin *s); /* not the client */
+/* Verify @s's access token (signature, alg, exp, aud, sub = the answer's user id) into
+ * s->claims, then the user from those claims into s->user; the answer's user must agree with
+ * them (DESIGN.md "Logging in" 4). PG_OK, PG_BAD_TOKEN (logged as an attack) or PG_CONFIG. */
+enum pg_outcome pg_verify_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
+				 struct pg_signin *s);
+/* The codes a user types: digits only once blanks are dropped, 6 to 10 of them (GoTrue's TOTP
+ * codes are 6, its email and SMS codes 6 to 10). Normalised into @out (11 bytes). */
+bool pg_code_valid(const char *typed, char out[11]);
+/* Ask for a one-time code through a PAM_PROMPT_ECHO_OFF @prompt, as pam_google_authenticator
+ * asks. An answer that is @password (may be NULL) is refused, never sent: it gives away a
+ * conversation that cannot ask (sshd's PasswordAuthentication). PG_OK with the code in @code,
+ * else PG_AUTH_FAILED, logged naming @what ("second-factor code"). */
+enum pg_outcome pg_ask_code(struct pg_ctx *ctx, const char *prompt, const char *what,
+			    const char *password, char code[11]);
+/* A failed request: logged as "@what failed (why)", at LOG_NOTICE when the server refused it
+ * (PG_AUTH_FAILED), else LOG_ERR; the outcome pg_classify_error gives. */
+enum pg_outcome pg_api_failed(struct pg_ctx *ctx, const char *what);
+
+/* mfa.c: the second factor (pam_gotrue(8), SECOND FACTOR). When the user has a verified factor
+ * (the account index says so, or the answer lists one), ask for its code, challenge and verify
+ * it, and replace @s by the aal2 session it gives; a user without one passes, unless
+ * mfa = required. @password: what the user typed at the password prompt (NULL for none), which
+ * a code prompt answered with it gives away as a conversation that cannot ask (sshd with
+ * PasswordAuthentication). *@used (may be NULL) gets a copy of the factor used, id and type
+ * (gotrue_user_clear-style: free its strings), zeroed when none was. */
+enum pg_outcome pg_second_factor(struct pg_ctx *ctx, const struct pg_mapped *m, struct pg_signin *s,
+				 const char *password, struct gotrue_factor *used);
+/* email_code.c: sign in with a code sent by email (POST /otp, then POST /verify). */
+enum pg_outcome pg_email_code_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
+				     struct pg_signin *s);
 
 /* flows */
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx);

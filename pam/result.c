@@ -73,6 +73,7 @@ int pg_result(struct pg_ctx *ctx, enum pg_phase phase, enum pg_outcome outcome)
 	case PG_AUTH_FAILED:
 	case PG_UNCONFIRMED:
 	case PG_BAD_TOKEN:
+	case PG_NEEDS_FACTOR:
 		rc = phase == PG_PHASE_ACCOUNT ? PAM_PERM_DENIED : PAM_AUTH_ERR;
 		break;
 	case PG_USER_UNKNOWN:

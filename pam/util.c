@@ -21,6 +21,7 @@
 #include "log.h"
 #include "owner.h"
 #include "pam_gotrue.h"
+#include "secure.h"
 #include "store.h"
 #include "user.h"
 
@@ -29,6 +30,77 @@ void pg_tell(struct pg_ctx *ctx, int style, const char *msg)
 	/* Short, fixed texts only: never a token, never the server's free text. */
 	if (!(ctx->flags & PAM_SILENT))
 		pam_prompt(ctx->pamh, style, NULL, "%s", msg);
+}
+
+bool pg_code_valid(const char *typed, char out[11])
+{
+	size_t n = 0;
+	bool ok = typed != NULL;
+
+	for (; ok && *typed != '\0'; typed++) {
+		if (*typed == ' ' || *typed == '\t' || *typed == '-')
+			continue;
+		ok = isdigit((unsigned char)*typed) && n < 10;
+		if (ok)
+			out[n++] = *typed;
+	}
+	out[n] = '\0';
+	ok = ok && n >= 6;
+	if (!ok)
+		explicit_bzero(out, 11);
+	return ok;
+}
+
+enum pg_outcome pg_api_failed(struct pg_ctx *ctx, const char *what)
+{
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum pg_outcome out = pg_classify_error(&ctx->err);
+
+	if (out == PG_AUTH_FAILED)
+		ctx->secret_refused = true;
+	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
+		   "%s failed (%s); user=%s", what, gotrue_error_str(&ctx->err, why, sizeof(why)),
+		   ctx->user);
+	return out;
+}
+
+enum pg_outcome pg_ask_code(struct pg_ctx *ctx, const char *prompt, const char *what,
+			    const char *password, char code[11])
+{
+	char *answer = NULL;
+	enum pg_outcome out = PG_AUTH_FAILED;
+
+	if (pam_prompt(ctx->pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", prompt) != PAM_SUCCESS ||
+	    answer == NULL) {
+		gotrue_log(ctx->pamh, LOG_ERR,
+			   "cannot ask for the %s: the application's conversation refused the "
+			   "prompt; user=%s",
+			   what, ctx->user);
+		goto cleanup;
+	}
+	/* OpenSSH's PasswordAuthentication answers every echo-off prompt with the password
+	 * (auth-pam.c, sshpam_passwd_conv): such a conversation cannot ask for a code, and the
+	 * password is never sent as one. */
+	if (password != NULL && *password != '\0' && strcmp(answer, password) == 0) {
+		gotrue_log(
+			ctx->pamh, LOG_ERR,
+			"the %s prompt was answered with the password: this login cannot ask for "
+			"a code (sshd with PasswordAuthentication only; enable "
+			"KbdInteractiveAuthentication); refused; user=%s",
+			what, ctx->user);
+		goto cleanup;
+	}
+	if (!pg_code_valid(answer, code)) {
+		gotrue_log(ctx->pamh, LOG_NOTICE,
+			   "the answer to the %s prompt is not a code (sshd with "
+			   "PasswordAuthentication only answers the password); user=%s",
+			   what, ctx->user);
+		goto cleanup;
+	}
+	out = PG_OK;
+cleanup:
+	gotrue_wipe_free_str(answer);
+	return out;
 }
 
 static size_t strv_len(char *const *v)
@@ -202,7 +274,7 @@ bool pg_account_equal(const struct gotrue_account *a, const struct gotrue_accoun
 	size_t i;
 
 	if (a->uid != b->uid || a->gid != b->gid || a->banned_until != b->banned_until ||
-	    a->created_at != b->created_at || a->n_groups != b->n_groups ||
+	    a->mfa != b->mfa || a->created_at != b->created_at || a->n_groups != b->n_groups ||
 	    !same_str(a->name, b->name) || !same_str(a->gecos, b->gecos) ||
 	    !same_str(a->home, b->home) || !same_str(a->shell, b->shell) ||
 	    !same_str(a->user_id, b->user_id) || !same_str(a->email, b->email) ||

@@ -1,12 +1,14 @@
 # tests/bench: rules added by its owner
 
-# bench_pam (PAM work): pam_authenticate vs a bare libcurl POST /token, median over median.
+# bench_pam (PAM work): pam_authenticate vs a bare libcurl POST /token, median over median; then
+# a password-plus-TOTP pam_authenticate vs the same three bare requests (pam_mfa_vs_curl_ratio).
 # Built with the tests (check_PROGRAMS) but not in TESTS: `make bench-pam` runs it.
 if HAVE_MHD
 check_PROGRAMS += tests/bench/bench_pam
 endif
 tests_bench_bench_pam_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
-tests_bench_bench_pam_LDADD = tests/common/libtestcommon.la tests/pam/libpamtest.la $(CURL_LIBS) $(PAM_LIBS)
+tests_bench_bench_pam_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(CURL_LIBS) $(PAM_LIBS) \
+	$(CRYPTO_LIBS)
 tests_bench_bench_pam_DEPENDENCIES = tests/common/libtestcommon.la tests/pam/libpamtest.la pam/pam_gotrue.la
 
 bench-pam: tests/bench/bench_pam pam/pam_gotrue.la tests/emulator/gotrue-emulator

@@ -24,11 +24,14 @@
 #   e2e_users               start the emulator, create the test users, write $CONF, sync
 #   e2e_sync                sync again (after changing users or the config)
 #   e2e_pam SERVICE LINES   write /etc/pam.d/SERVICE
+#   e2e_devlog              capture syslog(3) in $E2E_TMP/syslog (opt-in; see below)
+#   e2e_mfa_expect FILE     write the expect script that answers password and code prompts
 #   ok / not_ok / check     TAP output; e2e_done prints the plan
 
 E2E_PAM_SO="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
 E2E_NSS_SO="${top_builddir:-.}/nss/.libs/libnss_gotrue.so.2"
 E2E_SYNC="${top_builddir:-.}/tests/e2e/e2e_sync"
+E2E_MFA="${top_builddir:-.}/tests/e2e/e2e_mfa"
 PW_ALICE='Correct-Horse-9'
 PW_BOB='Battery-Staple-7'
 PW_EVE='Eve-Outside-3'
@@ -286,4 +289,80 @@ e2e_makevar() {
 		esac
 	done
 	printf '%s\n' "$_v"
+}
+
+# e2e_devlog: what every process of the namespace sends to syslog(3), pam_gotrue's lines among
+# them, lands in $E2E_TMP/syslog. /dev/log becomes a datagram socket of the test's own in an
+# overlay of /dev (the devpts and shm mounts put back on top), so the host's /dev is never
+# written. The receiver's pid is E2E_DEVLOG_PID; the caller stops it.
+e2e_devlog() {
+	_real=$E2E_TMP/dev.real
+	mkdir -p "$_real" && mount --rbind /dev "$_real" && e2e_overlay /dev &&
+		mount --rbind "$_real/pts" /dev/pts && mount --rbind "$_real/shm" /dev/shm || return 1
+	rm -f /dev/log
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+with open(sys.argv[1], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\n") + b"\n")
+' "$E2E_TMP/syslog" &
+	E2E_DEVLOG_PID=$!
+	e2e_wait '[ -S /dev/log ]' 50
+}
+
+# e2e_mfa_expect FILE: an expect script that runs its arguments and answers, from files never
+# named on a command line: "Password" with the line of $PWFILE; "Verification code" with
+# $E2E_MFA's code for the secret in $SECRETFILE (or, with CODE=password, the password again; with
+# CODE=empty, nothing); "Code from the email" with the last code $OUTBOX has for $EMAIL. What the
+# client saw is appended to $TRANSCRIPT. Exit 0 when the remote command ran to its end, 3 when
+# the login was refused.
+e2e_mfa_expect() {
+	cat >"$1" <<'EOF'
+set timeout 30
+set fh [open $env(PWFILE)]
+gets $fh pw
+close $fh
+set how [expr {[info exists env(CODE)] ? $env(CODE) : "totp"}]
+if {[info exists env(TRANSCRIPT)]} { log_file -a $env(TRANSCRIPT) }
+proc totp {} {
+	set fh [open $::env(SECRETFILE)]
+	gets $fh secret
+	close $fh
+	return [exec $::env(E2E_MFA) code $secret]
+}
+proc mailed {} {
+	set code ""
+	set fh [open $::env(OUTBOX)]
+	while {[gets $fh line] >= 0} {
+		if {[string first "\"to\":\"$::env(EMAIL)\"" $line] >= 0} {
+			regexp {"token":"([0-9]+)"} $line -> code
+		}
+	}
+	close $fh
+	return $code
+}
+set pwsent 0
+eval spawn $argv
+expect {
+	-re "(P|p)assword\[^\n]*: ?$" {
+		if {$pwsent} { exit 3 }
+		set pwsent 1
+		send -- "$pw\r"
+		exp_continue
+	}
+	-re "Verification code: ?$" {
+		if {$how eq "password"} { send -- "$pw\r" } elseif {$how eq "empty"} { send -- "\r" } else { send -- "[totp]\r" }
+		exp_continue
+	}
+	-re "Code from the email: ?$" { send -- "[mailed]\r"; exp_continue }
+	-re "Permission denied|incorrect|failure" { exit 3 }
+	timeout { puts "E2E: timeout"; exit 4 }
+	eof { }
+}
+catch wait result
+exit [lindex $result 3]
+EOF
 }

@@ -4,6 +4,10 @@
 check_PROGRAMS += tests/e2e/e2e_sync
 tests_e2e_e2e_sync_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_e2e_e2e_sync_LDADD = $(TEST_CORE_LIBS)
+# The second factor for the shell scripts: enrol, compute a code, read a stored session's aal.
+check_PROGRAMS += tests/e2e/e2e_mfa
+tests_e2e_e2e_mfa_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_e2e_e2e_mfa_LDADD = $(TEST_CORE_LIBS) $(CRYPTO_LIBS)
 
 E2E_TESTS = tests/e2e/test_sshd.sh tests/e2e/test_sudo.sh tests/e2e/test_console.sh \
 	tests/e2e/test_install.sh tests/e2e/test_pam_auth_update.sh

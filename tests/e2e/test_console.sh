@@ -30,6 +30,17 @@ expect {
 	timeout { puts "E2E: no password prompt"; exit 2 }
 }
 expect {
+	-re "Verification code: ?$" {
+		if {[file exists $env(SECRETFILE)]} {
+			set fh [open $env(SECRETFILE)]
+			gets $fh secret
+			close $fh
+			send -- "[exec $env(E2E_MFA) code $secret]\r"
+		} else {
+			send -- "\r"
+		}
+		exp_continue
+	}
 	-re "incorrect|failure|Login incorrect" { puts "E2E: refused"; exit 3 }
 	-re "\[#$>\] ?$" { }
 	timeout { puts "E2E: no shell prompt"; exit 4 }
@@ -46,7 +57,8 @@ run_exp() { # run_exp PASSWORD COMMAND...
 	printf '%s\n' "$1" >"$t/pw"
 	chmod 0644 "$t/pw" # su runs as carol until it authenticates; the file is the test's own
 	shift
-	PWFILE="$t/pw" expect "$t/login.exp" "$@" >"$t/out" 2>&1
+	PWFILE="$t/pw" SECRETFILE="$t/secret" E2E_MFA="$E2E_MFA" expect "$t/login.exp" "$@" \
+		>"$t/out" 2>&1
 	_rc=$?
 	rm -f "$t/pw"
 	return $_rc
@@ -74,6 +86,26 @@ else
 	not_ok "login: logging out revoked the GoTrue session once (got $(emu_count 'POST /logout'))"
 fi
 refused "login with a wrong password: refused" 'not-her-password' login alice
+
+# The second factor on the console: nina has a verified TOTP factor (pam_gotrue(8), SECOND
+# FACTOR); login asks for the code after the password, computed here from the factor's secret.
+if emu_create_user nina@example.com "$PW_ALICE" '{"app_metadata":{"groups":["devs"]}}' \
+	>/dev/null && printf '%s\n' "$PW_ALICE" |
+	"$E2E_MFA" enroll "$CONF" nina@example.com nina-phone >"$t/nina.factor" && e2e_sync; then
+	ok "nina enrolled a TOTP factor; synced"
+else
+	not_ok "nina enrolled a TOTP factor; synced"
+fi
+(umask 077 && cut -d' ' -f2 "$t/nina.factor" >"$t/secret")
+if run_exp "$PW_ALICE" login nina && [ "$(result)" = "/home/nina nina" ] &&
+	grep -q 'Verification code' "$t/out"; then
+	ok "login on a pty with a factor: password, then code, then nina's shell"
+else
+	not_ok "login on a pty with a factor: password, then code, then nina's shell"
+	show
+fi
+rm -f "$t/secret"
+refused "login with a factor, no code to give: refused" "$PW_ALICE" login nina
 
 # su - alice from carol, an unprivileged local user (in the namespace's passwd copy only).
 carol="setpriv --reuid=4242 --regid=4242 --init-groups env HOME=/home/carol"

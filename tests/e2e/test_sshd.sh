@@ -3,7 +3,7 @@
 # loopback port in a private mount namespace (tests/e2e/e2e.sh says what is mounted where), with
 # pam_gotrue in /etc/pam.d/sshd and nss_gotrue in nsswitch.conf; ssh and sshpass log in.
 set -u
-E2E_NEEDS="/usr/sbin/sshd ssh ssh-keygen sshpass openssl ldconfig curl"
+E2E_NEEDS="/usr/sbin/sshd ssh ssh-keygen sshpass openssl ldconfig curl expect python3"
 . "${top_srcdir:-.}/tests/e2e/e2e.sh"
 e2e_init sshd
 
@@ -23,11 +23,14 @@ cleanup() {
 		wait "$SSHD_PID" 2>/dev/null
 	fi
 	emu_stop 2>/dev/null
+	[ -n "${E2E_DEVLOG_PID:-}" ] && kill "$E2E_DEVLOG_PID" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 e2e_mount || { echo "Bail out! mounts"; exit 99; }
+# pam_gotrue's syslog lines, for the checks that say what it logged.
+e2e_devlog || { echo "Bail out! /dev/log capture"; exit 99; }
 e2e_users || { echo "Bail out! emulator or sync"; exit 99; }
 
 # Everyone in devs or admins may log in; eve (guests) may not.
@@ -54,6 +57,10 @@ PrintMotd no
 PrintLastLog no
 LogLevel VERBOSE
 MaxAuthTries 3
+# pam_gotrue(8), SECOND FACTOR: a key alone never logs olga in; the PAM stack after it asks for
+# the password and the code.
+Match User olga
+	AuthenticationMethods publickey,keyboard-interactive
 EOF
 		: >"$t/sshd.log"
 		/usr/sbin/sshd -D -e -f "$t/sshd_config" 2>>"$t/sshd.log" &
@@ -217,6 +224,115 @@ else
 	not_ok "public-key login of a user outside allow_groups: refused"
 	show
 fi
+
+# --- the second factor (pam_gotrue(8), SECOND FACTOR) -------------------------------------
+# nina and olga (devs) have a verified TOTP factor; olga's logins need her key too (sshd's
+# Match block above); pia has none. The code is computed at the prompt from the factor's
+# secret, which is only ever in a 0600 file.
+mfa_user() { # mfa_user NAME: create, enrol and verify; the factor's secret in $t/NAME.secret
+	emu_create_user "$1@example.com" "$PW_ALICE" '{"app_metadata":{"groups":["devs"]}}' \
+		>/dev/null &&
+		printf '%s\n' "$PW_ALICE" |
+		"$E2E_MFA" enroll "$CONF" "$1@example.com" "$1-phone" >"$t/$1.factor" &&
+		(umask 077 && cut -d' ' -f2 "$t/$1.factor" >"$t/$1.secret")
+}
+if mfa_user nina && mfa_user olga &&
+	emu_create_user pia@example.com "$PW_ALICE" '{"app_metadata":{"groups":["devs"]}}' \
+		>/dev/null && e2e_sync; then
+	ok "second factor: nina and olga enrolled a TOTP factor; synced"
+else
+	not_ok "second factor: nina and olga enrolled a TOTP factor; synced"
+fi
+e2e_mfa_expect "$t/mfa.exp"
+# ssh_mfa USER HOW PASSWORD COMMAND SSH-OPTIONS...: a login through expect, which answers the
+# password prompt with PASSWORD and the code prompt as HOW says (totp, password, empty).
+ssh_mfa() {
+	_u=$1 _how=$2
+	printf '%s\n' "$3" >"$t/pw"
+	chmod 0600 "$t/pw"
+	_cmd=$4
+	shift 4
+	# shellcheck disable=SC2086
+	PWFILE=$t/pw SECRETFILE=$t/$_u.secret CODE=$_how E2E_MFA=$E2E_MFA \
+		TRANSCRIPT=$t/transcript OUTBOX=$EMU_DIR/outbox EMAIL=$_u@example.com \
+		expect "$t/mfa.exp" ssh $SSH_OPTS "$@" "$_u@127.0.0.1" "$_cmd" >"$t/out" 2>&1
+	_rc=$?
+	rm -f "$t/pw"
+	return $_rc
+}
+KBD="-o PubkeyAuthentication=no -o PreferredAuthentications=keyboard-interactive"
+# shellcheck disable=SC2086
+: >"$t/transcript"
+ssh_mfa nina totp "$PW_ALICE" 'echo "IN-AS-$(id -un)"; sleep 5' $KBD &
+mfa_pid=$!
+LIVE_PIDS="$LIVE_PIDS $mfa_pid"
+if e2e_wait "grep -q 'IN-AS-nina' '$t/out'" 150; then
+	ok "keyboard-interactive: password and code give nina a shell"
+	check "... and the stored session is aal2" sh -c '"$1" aal "$2" | grep -qx "nina aal2"' \
+		sh "$E2E_MFA" "$E2E_STATEDIR"
+else
+	not_ok "keyboard-interactive: password and code give nina a shell"
+	diag "$(tr -d '\r' <"$t/out")"
+fi
+wait "$mfa_pid"
+check "... and the login ran to its end" test $? = 0
+diag "what the client saw:" "$(tr -d '\r' <"$t/transcript")"
+# mfa_refused RC DESCRIPTION: expect saw the refusal, and the command of $t/out did not run (the
+# spawn line echoes the command: its output, IN-AS-name, is looked for).
+mfa_refused() {
+	if [ "$1" = 3 ] && ! grep -q 'IN-AS-[a-z]' "$t/out"; then ok "$2"; else
+		not_ok "$2"
+		diag "$(tr -d '\r' <"$t/out")"
+	fi
+}
+# shellcheck disable=SC2086
+ssh_mfa nina empty "$PW_ALICE" 'echo "IN-AS-$(id -un)"' $KBD
+mfa_refused $? "keyboard-interactive: the password and no code: refused"
+# shellcheck disable=SC2086
+ssh_mfa nina password "$PW_ALICE" 'echo "IN-AS-$(id -un)"' $KBD
+mfa_refused $? "keyboard-interactive: the password typed again as the code: refused"
+refused "PasswordAuthentication only: nina (a factor) is refused" nina "$PW_ALICE" password
+if e2e_wait "grep -q 'answered with the password.*PasswordAuthentication.*user=nina' '$E2E_TMP/syslog'" 30; then
+	ok "... and pam_gotrue logged why, plainly"
+	diag "$(grep 'answered with the password' "$E2E_TMP/syslog" | tail -n 1)"
+else
+	not_ok "... and pam_gotrue logged why, plainly"
+	diag "$(tail -n 5 "$E2E_TMP/syslog")"
+fi
+check "... which never sent the password as a code" \
+	sh -c '! grep -q "second factor: verify" "$1"' sh "$E2E_TMP/syslog"
+# AuthenticationMethods publickey,keyboard-interactive: the key, then password and code.
+authorize olga
+if ! ssh_key olga 'echo "IN-AS-$(id -un)"' && ! grep -q IN-AS-olga "$t/out"; then
+	ok "olga's key alone: refused (AuthenticationMethods publickey,keyboard-interactive)"
+else
+	not_ok "olga's key alone: refused (AuthenticationMethods publickey,keyboard-interactive)"
+fi
+if ssh_mfa olga totp "$PW_ALICE" 'echo "IN-AS-$(id -un)"' -o PubkeyAuthentication=yes \
+	-i "$t/userkey" -o PreferredAuthentications=publickey,keyboard-interactive &&
+	grep -q 'IN-AS-olga' "$t/out"; then
+	ok "olga's key, then password and code: in"
+else
+	not_ok "olga's key, then password and code: in"
+	diag "$(tr -d '\r' <"$t/out")"
+fi
+# shellcheck disable=SC2086
+ssh_mfa olga totp "$PW_ALICE" 'echo "IN-AS-$(id -un)"' $KBD
+mfa_refused $? "olga's password and code without her key: refused"
+# A code by email: Enter at the password prompt (login = password_or_email_code).
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins login=password_or_email_code')"
+# shellcheck disable=SC2086
+if ssh_mfa pia totp "" 'echo "IN-AS-$(id -un)"' $KBD && grep -q 'IN-AS-pia' "$t/out"; then
+	ok "a code by email: Enter at the password prompt, the mailed code, a shell"
+else
+	not_ok "a code by email: Enter at the password prompt, the mailed code, a shell"
+	diag "$(tr -d '\r' <"$t/out")"
+fi
+check "... the client was told where the code went, masked" grep -q 'p\*\*\*@example.com' "$t/out"
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
+# sshd closes these sessions after their clients have gone: let the revocations happen before the
+# next section puts the server down.
+e2e_wait '[ -z "$(e2e_records)" ]' 150 || diag "records left: $(e2e_records | wc -l)"
 
 # --- GoTrue down --------------------------------------------------------------------------
 emu_fault '{"path":"*","kind":"status","status":503,"count":-1}' || diag "fault not set"

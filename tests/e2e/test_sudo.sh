@@ -74,6 +74,31 @@ check "carol (local, not in sudoers) is refused with her local password" \
 	sh -c '! { printf "%s\n" "$1" | setpriv --reuid=4242 --regid=4242 --init-groups sudo -S -k id -u 2>/dev/null | grep -qx 0; }' \
 	sh "$PW_CAROL"
 
+# The second factor: quinn (admins) has a verified TOTP factor; sudo -S reads the password and
+# then the code, one line each (pam_gotrue(8), SECOND FACTOR).
+if emu_create_user quinn@example.com "$PW_ALICE" '{"app_metadata":{"groups":["admins"]}}' \
+	>/dev/null && printf '%s\n' "$PW_ALICE" |
+	"$E2E_MFA" enroll "$CONF" quinn@example.com quinn-phone >"$t/quinn.factor" && e2e_sync; then
+	ok "quinn (admins) enrolled a TOTP factor; synced"
+else
+	not_ok "quinn (admins) enrolled a TOTP factor; synced"
+fi
+quinn_secret=$(cut -d' ' -f2 "$t/quinn.factor" 2>/dev/null)
+if as quinn "$PW_ALICE" sudo -S -k id -u || grep -qx 0 "$t/out"; then
+	not_ok "sudo with a factor: the password alone is refused"
+	show
+else
+	ok "sudo with a factor: the password alone is refused"
+fi
+check "... sudo asked for the code" grep -q 'Verification code' "$t/err"
+if as quinn "$(printf '%s\n%s' "$PW_ALICE" "$("$E2E_MFA" code "$quinn_secret")")" \
+	sudo -S -k id -u && [ "$(cat "$t/out")" = 0 ]; then
+	ok "sudo with a factor: password and code: id -u prints 0"
+else
+	not_ok "sudo with a factor: password and code: id -u prints 0"
+	show
+fi
+
 # local_groups=sudo: bob's app_metadata group "sudo" names the local group; without
 # local_groups it is left out (a GoTrue group may not take over a local one), with it bob is a
 # member of the local gid.

@@ -13,7 +13,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_store \
 	tests/fuzz/fuzz_listing \
 	tests/fuzz/fuzz_proc \
-	tests/fuzz/fuzz_throttle
+	tests/fuzz/fuzz_throttle \
+	tests/fuzz/fuzz_mfa_replay
 
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -57,6 +58,9 @@ tests_fuzz_fuzz_proc_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_throttle_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_throttle_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_throttle_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_mfa_replay_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_mfa_replay_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_mfa_replay_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_cache_LDADD = lib/libgotrue-cache.la

@@ -7,7 +7,8 @@ if HAVE_MHD
 HARDENING_TESTS += tests/hardening/test_fault_matrix
 endif
 tests_hardening_test_fault_matrix_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
-tests_hardening_test_fault_matrix_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_hardening_test_fault_matrix_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS) \
+	$(CRYPTO_LIBS)
 tests_hardening_test_fault_matrix_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
 	pam/pam_gotrue.la
 

@@ -3,13 +3,19 @@
  * 503, 429, a truncated body, garbage JSON, JSON of the wrong types, a 10 MiB body, an untrusted
  * TLS certificate, a TLS name mismatch, a redirect to another host. Operations: pam_authenticate
  * and pam_acct_mgmt and pam_close_session through the real libpam, the refresh pass
- * (gotrue_refresh_pass) and the sync (gotrue_sync_run); and faults on the signing keys at
- * jwks_url, for pam_authenticate. Each cell checks the documented outcome
- * (README.md ("When the server misbehaves")), that it ended within timeout + 1 s, that the store
- * and the NSS cache are intact (same files, every record parses, the old cache and index
- * byte-identical) and that no fault ever yields PAM_SUCCESS. Faults the emulator serves are
- * injected through its control API; the others are made here on loopback: a bound port that does
- * not listen (refused), a listener whose accept queue is full (SYNs dropped: connect timeout),
+ * (gotrue_refresh_pass) and the sync (gotrue_sync_run); faults on the signing keys at
+ * jwks_url, for pam_authenticate; and a second-factor login whose
+ * POST /factors/{id}/challenge or POST /factors/{id}/verify meets the fault after a healthy
+ * password grant. Those two columns take the faults the server serves on that one path; the
+ * faults of making a connection (refused, DNS, connect timeout, TLS) cannot happen there, since
+ * the password grant's connection is the one reused, and take the forms a server failing
+ * mid-login has: the connection closed without an answer, and (challenge) the server stopped. Each
+ * cell checks the documented outcome (README.md ("When the server misbehaves")), that it ended
+ * within timeout + 1 s, that the store and the NSS cache are intact (same files, every record
+ * parses, the old cache and index byte-identical) and that no fault ever yields PAM_SUCCESS. Faults
+ * the emulator serves are injected through its control API; the others are made here on loopback: a
+ * bound port that does not listen (refused), a listener whose accept queue is full (SYNs dropped:
+ * connect timeout),
  * `.invalid` (RFC 6761: never resolves) and a second address, 127.0.0.2, where a redirect would
  * land. */
 #include <config.h>
@@ -19,6 +25,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +40,8 @@
 #include "emu.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "mfa_replay.h"
+#include "mfatest.h"
 #include "pamtest.h"
 #include "secure.h"
 #include "store.h"
@@ -112,6 +121,7 @@ static const struct fault faults[] = {
 #define N_FAULTS (sizeof(faults) / sizeof(faults[0]))
 
 static struct emu *emu, *emu_tls, *emu_tls_name, *emu_jwks;
+static struct mt_factor mona_f; /* the second-factor columns' user */
 static char dir[] = "/tmp/test-faults-XXXXXX";
 static char state_dir[256], conf_path[256], passwd_path[256], group_path[256];
 static char jwks_state_dir[256], jwks_conf_path[256];
@@ -809,6 +819,117 @@ static void cell_sync(const struct fault *f)
 	snap_free(&before);
 }
 
+/* --- a second factor meets the fault --------------------------------------------------------- */
+
+/* The forms a server failing between two requests of one login takes: the connection closed
+ * without an answer, and the server stopped (SIGSTOP from the conversation, before the
+ * challenge). V_STOPPED is read by cell_factor only. */
+#define V_STOPPED ((enum via)100)
+static const struct fault midway[] = {
+	{"connection closed mid-login", V_EMU, "\"kind\":\"drop\"", GOTRUE_ERR_TRANSPORT, 0,
+	 RX_UNKNOWN, CE_KEPT, NULL},
+	{"server stopped mid-login", V_STOPPED, NULL, GOTRUE_ERR_TIMEOUT, 0, RX_UNKNOWN, CE_KEPT,
+	 NULL},
+};
+#define N_MIDWAY (sizeof(midway) / sizeof(midway[0]))
+
+/* The used-code file as a healthy start has it: there, and empty (a cell that sent a code keeps
+ * it reserved, and the next cell's code is that same one). */
+static int forget_codes(void)
+{
+	static unsigned char img[GOTRUE_MFA_REPLAY_FILE_SIZE];
+	static struct gotrue_mfa_replay none;
+	char path[512];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, GOTRUE_MFA_REPLAY_FILE);
+	gotrue_mfa_replay_render(&none, 1, img);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	rc = fwrite(img, 1, sizeof(img), f) == sizeof(img) ? 0 : -1;
+	return fclose(f) == 0 && rc == 0 && chmod(path, 0600) == 0 ? 0 : -1;
+}
+
+struct factor_conv {
+	const struct fault *f;
+	bool stopped;
+	char code[7];
+};
+
+/* kill(2) returns before the signal has stopped every thread: wait until /proc says so, or the
+ * server could still answer the verify this cell means to meet a stopped server. */
+static bool wait_stopped(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (i = 0; i < 500; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		paren = strrchr(buf, ')');
+		if (paren != NULL && paren[1] == ' ' && paren[2] == 'T')
+			return true;
+		usleep(2000);
+	}
+	return false;
+}
+
+static const char *factor_code(struct pt_conv *c, int style, const char *prompt)
+{
+	struct factor_conv *fc = c->data;
+
+	if (strstr(prompt, "Verification code") == NULL)
+		return NULL;
+	if (fc->f->via == V_STOPPED)
+		fc->stopped = kill(emu_pid(emu), SIGSTOP) == 0 && wait_stopped(emu_pid(emu));
+	mt_totp(mona_f.secret, 0, fc->code);
+	return fc->code;
+}
+
+/* mona's password grant succeeds; her challenge or verify meets @f. */
+static void cell_factor(const struct fault *f, const char *action)
+{
+	struct factor_conv fc = {.f = f};
+	struct pt_conv c = {.answers = {PASSWORD}, .ask = factor_code, .data = &fc};
+	struct snapshot before;
+	pam_handle_t *pamh;
+	char cell[160], path[128];
+	double t0;
+	int rc;
+
+	if (f->via != V_EMU && f->via != V_STOPPED)
+		return; /* made when connecting: see the header */
+	snprintf(cell, sizeof(cell), "%s / second factor: %s", f->name, action);
+	heal();
+	forget_codes();
+	snap(&before);
+	snprintf(path, sizeof(path), "/factors/%s/%s", mona_f.id, action);
+	if (f->via == V_EMU)
+		apply(f, path);
+	pamh = pt_start(SERVICE, "mona", &c);
+	t0 = pt_now();
+	rc = pam_authenticate(pamh, 0);
+	check_time(t0, cell);
+	if (fc.stopped)
+		kill(emu_pid(emu), SIGCONT);
+	pam_end(pamh, rc);
+	ok(strstr(c.prompts, "Verification code") != NULL, "%s: the code was asked for", cell);
+	ok(rc != PAM_SUCCESS, "%s: no PAM_SUCCESS", cell);
+	is_int(rc, PAM_AUTHINFO_UNAVAIL, "%s: PAM_AUTHINFO_UNAVAIL", cell);
+	if (f->status == 429)
+		ok(c.told[0] != '\0', "%s: the user is told (%s)", cell, strtok(c.told, "\n"));
+	/* No record: the aal1 session is never stored. */
+	check_intact(&before, cell);
+	snap_free(&before);
+}
+
 /* --- setup and the matrix -------------------------------------------------------------------- */
 
 static int setup(void)
@@ -821,7 +942,7 @@ static int setup(void)
 	struct gotrue_config *cfg = NULL;
 	struct pt_conv c = {0};
 	pam_handle_t *pamh;
-	char args[512], *id = NULL;
+	char args[512], *id = NULL, *mona = NULL;
 	int rc = -1;
 
 	if (mkdtemp(dir) == NULL)
@@ -850,8 +971,12 @@ static int setup(void)
 	if (refused_fd < 0 || trap_fd < 0 || make_connect_timeout() != 0)
 		goto cleanup;
 	id = emu_create_user(emu, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
+	mona = emu_create_user(emu, "mona@example.com", PASSWORD, "{\"email_confirm\":true}");
 	snprintf(args, sizeof(args), "conf=%s", conf_path);
-	if (id == NULL || heal() != 0 || pt_service(SERVICE, args) != 0)
+	if (id == NULL || mona == NULL || heal() != 0 || pt_service(SERVICE, args) != 0 ||
+	    mt_enroll(conf_path, "mona@example.com", PASSWORD, "mona-phone", NULL, true, &mona_f,
+		      NULL) != 0 ||
+	    forget_codes() != 0)
 		goto cleanup;
 	free(id);
 	id = emu_create_user(emu_jwks, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
@@ -862,7 +987,7 @@ static int setup(void)
 	/* The previous good state every cell must keep: a synced cache and index. */
 	cfg = load_cfg();
 	if (cfg == NULL || gotrue_sync_run(NULL, cfg, &sync_opt, &sum, &err) != 0 ||
-	    sum.users != 1) {
+	    sum.users != 2) {
 		diag("initial sync: %s", err.message);
 		goto cleanup;
 	}
@@ -877,6 +1002,7 @@ cleanup:
 	gotrue_error_clear(&err);
 	gotrue_config_free(cfg);
 	free(id);
+	free(mona);
 	return rc;
 }
 
@@ -933,12 +1059,20 @@ int main(void)
 		cell_close(&faults[i]);
 		cell_refresh(&faults[i]);
 		cell_sync(&faults[i]);
+		cell_factor(&faults[i], "challenge");
+		cell_factor(&faults[i], "verify");
 		if (faults[i].via == V_EMU && faults[i].spec == NULL)
 			ok(!trap_sprung(), "%s: nothing reached the redirect's target",
 			   faults[i].name);
 	}
 	for (i = 0; i < sizeof(jwks_faults) / sizeof(jwks_faults[0]); i++)
 		cell_jwks(&jwks_faults[i]);
+	for (i = 0; i < N_MIDWAY; i++) {
+		diag("fault: %s", midway[i].name);
+		cell_factor(&midway[i], "challenge");
+		if (midway[i].via == V_EMU)
+			cell_factor(&midway[i], "verify");
+	}
 	heal();
 	ok(!trap_sprung(), "nothing ever reached 127.0.0.2");
 	diag("matrix took %.1f s", pt_now() - t0);

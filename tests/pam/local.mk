@@ -7,7 +7,8 @@ if HAVE_MHD
 PAM_C_TESTS += \
 	tests/pam/test_pam_auth \
 	tests/pam/test_pam_session \
-	tests/pam/test_pam_throttle
+	tests/pam/test_pam_throttle \
+	tests/pam/test_pam_mfa
 endif
 check_PROGRAMS += $(PAM_C_TESTS)
 TESTS += $(PAM_C_TESTS) tests/pam/test_exports.sh
@@ -33,6 +34,13 @@ tests_pam_test_pam_auth_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
 tests_pam_test_pam_auth_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
 tests_pam_test_pam_auth_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_pam_test_pam_auth_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la
+# Second factors and emailed codes, both server generations; its own syslog capture as above.
+tests_pam_test_pam_mfa_SOURCES = tests/pam/test_pam_mfa.c tests/pam/mfatest.h
+tests_pam_test_pam_mfa_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_pam_test_pam_mfa_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS) $(CURL_LIBS) \
+	$(CRYPTO_LIBS)
+tests_pam_test_pam_mfa_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_test_pam_mfa_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la
 tests_pam_test_pam_session_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
 tests_pam_test_pam_session_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
 tests_pam_test_pam_session_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la

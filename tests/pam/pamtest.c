@@ -67,6 +67,7 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 {
 	struct pt_conv *c = data;
 	struct pam_response *r;
+	const char *ans;
 	int i;
 
 	r = calloc((size_t)n, sizeof(*r));
@@ -76,6 +77,15 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 		switch (msg[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 		case PAM_PROMPT_ECHO_ON:
+			strncat(c->prompts, msg[i]->msg,
+				sizeof(c->prompts) - strlen(c->prompts) - 2);
+			strcat(c->prompts, "\n");
+			c->n_prompts++;
+			ans = c->ask != NULL ? c->ask(c, msg[i]->msg_style, msg[i]->msg) : NULL;
+			if (ans != NULL) {
+				r[i].resp = strdup(ans);
+				break;
+			}
 			if (c->next >= PT_MAX_ANSWERS || c->answers[c->next] == NULL) {
 				free(r);
 				return PAM_CONV_ERR;

@@ -7,13 +7,20 @@
 #include <stddef.h>
 #include <security/pam_appl.h>
 
-#define PT_MAX_ANSWERS 4
+#define PT_MAX_ANSWERS 6
 
 /* What the conversation answers and what it was told. */
 struct pt_conv {
 	const char *answers[PT_MAX_ANSWERS]; /* given in order to PAM_PROMPT_ECHO_OFF/ON */
 	int next;
 	char told[4096]; /* every PAM_ERROR_MSG / PAM_TEXT_INFO, one per line */
+	/* Optional: asked first at each prompt; a non-NULL answer is given (copied) instead of
+	 * the next of @answers (a code computed or read from the outbox at prompt time, a fault
+	 * injected between two requests). NULL: @answers as usual. */
+	const char *(*ask)(struct pt_conv *c, int style, const char *prompt);
+	void *data;
+	char prompts[2048]; /* every prompt's text, one per line */
+	int n_prompts;
 };
 
 /* A fresh temporary directory for service files (removed by pt_cleanup). */

@@ -8,7 +8,8 @@ UNIT_TESTS = \
 	tests/unit/test_jwt \
 	tests/unit/test_listing \
 	tests/unit/test_proc \
-	tests/unit/test_throttle
+	tests/unit/test_throttle \
+	tests/unit/test_mfa_replay
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -31,3 +32,5 @@ tests_unit_test_proc_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_unit_test_proc_LDADD = $(TEST_CORE_LIBS)
 tests_unit_test_throttle_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_unit_test_throttle_LDADD = $(TEST_CORE_LIBS)
+tests_unit_test_mfa_replay_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_unit_test_mfa_replay_LDADD = $(TEST_CORE_LIBS)

@@ -48,6 +48,8 @@ static void test_defaults(void)
 	is_int(cfg->revoked_session, GOTRUE_REVOKED_LOG, "default revoked_session log");
 	is_int(cfg->old_server_logout, GOTRUE_OLD_LOGOUT_FORGET,
 	       "default old_server_logout forget");
+	is_int(cfg->mfa, GOTRUE_MFA_ENROLLED, "default mfa enrolled");
+	is_int(cfg->login, GOTRUE_LOGIN_PASSWORD, "default login password");
 	is_str(cfg->state_dir, GOTRUE_STATEDIR, "default state_dir");
 	ok(!cfg->debug, "default debug off");
 	ok(cfg->api_key == NULL && cfg->jwt_secret == NULL && cfg->service_role_key == NULL,
@@ -160,6 +162,17 @@ static const struct case_ cases[] = {
 	{"old_server_logout", "global", 0},
 	{"old_server_logout", "local", -1},
 	{"old_server_logout", "", -1},
+	{"mfa", "enrolled", 0},
+	{"mfa", "required", 0},
+	/* No value skips a verified factor. */
+	{"mfa", "off", -1},
+	{"mfa", "optional", -1},
+	{"mfa", "", -1},
+	{"login", "password", 0},
+	{"login", "email_code", 0},
+	{"login", "password_or_email_code", 0},
+	{"login", "magic_link", -1},
+	{"login", "", -1},
 	{"state_dir", "/var/lib/gotrue", 0},
 	{"state_dir", "var/lib/gotrue", -1},
 	{"debug", NULL, 0},
@@ -612,6 +625,16 @@ static void test_check(void)
 	is_int(r.warnings, 0, "old_server_logout = global on a current server: no warning");
 	set(cfg, "server", "auto");
 	set(cfg, "old_server_logout", "forget");
+	/* Codes by email: whoever reads the mail logs in, unless a factor is required. */
+	set(cfg, "login", "email_code");
+	is_int(check(cfg, &r), 0, "login = email_code: no problem");
+	ok(strstr(r.text, "warning: login = email_code: whoever can read a user's mail") != NULL,
+	   "login = email_code without mfa = required: warned");
+	set(cfg, "mfa", "required");
+	check(cfg, &r);
+	is_int(r.warnings, 0, "login = email_code with mfa = required: no warning");
+	set(cfg, "login", "password");
+	set(cfg, "mfa", "enrolled");
 	ok(strstr(tu_captured, "super-secret") == NULL && strstr(r.text, "super-secret") == NULL,
 	   "check never shows the secret");
 

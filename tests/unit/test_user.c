@@ -137,6 +137,8 @@ static void test_real_users(void)
 		   json_object_object_length(u.user_metadata) == 0,
 	   "alice: user_metadata is an empty object");
 	is_int(u.n_factors, 0, "alice: no factors");
+	ok(!u.factors_known && !gotrue_user_has_verified_factor(&u),
+	   "alice: no factors member, so nothing known of them");
 	ok(!gotrue_user_is_banned(&u, 1795401018), "alice: not banned");
 	gotrue_user_clear(&u);
 	ok(u.id == NULL && u.app_metadata == NULL, "clear empties the struct");
@@ -166,6 +168,8 @@ static void test_real_users(void)
 		is_str(u.factors[0].status, "verified", "factor status");
 		is_str(u.factors[0].friendly_name, "carol-phone", "factor friendly_name");
 	}
+	ok(u.factors_known && gotrue_user_has_verified_factor(&u),
+	   "carol: a verified factor, from a factors member");
 	gotrue_user_clear(&u);
 }
 
@@ -310,6 +314,15 @@ static void test_field_types(void)
 		       &u),
 	       -1, "second factor with numeric id refused (first freed)");
 	is_int(parse_with(CAROL_FACTORS, "factors", "[]", &u), 0, "empty factors accepted");
+	ok(u.factors_known && !gotrue_user_has_verified_factor(&u),
+	   "empty factors: known, none verified");
+	gotrue_user_clear(&u);
+	is_int(parse_with(CAROL_FACTORS, "factors",
+			  "[{\"id\":\"6b308797-327a-4e14-8e17-087b33180a0e\",\"status\":"
+			  "\"unverified\",\"factor_type\":\"totp\"}]",
+			  &u),
+	       0, "an unverified factor parses");
+	ok(!gotrue_user_has_verified_factor(&u), "an unverified factor is not a verified one");
 	gotrue_user_clear(&u);
 	is_int(parse_with(CAROL_FACTORS, "factors", "null", &u), 0, "null factors accepted");
 	gotrue_user_clear(&u);
