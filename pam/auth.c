@@ -14,13 +14,13 @@
 #include <security/pam_modules.h>
 
 #include "api.h"
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "log.h"
 #include "pam_gotrue.h"
 #include "secure.h"
 #include "session.h"
 #include "store.h"
-#include "sync.h"
+#include "sync_write.h"
 
 struct auth_state {
 	struct pg_ctx *ctx;

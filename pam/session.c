@@ -28,11 +28,11 @@
 #include <security/pam_modules.h>
 
 #include "api.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "pam_gotrue.h"
 #include "proc.h"
 #include "secure.h"
+#include "session_end.h"
 #include "store.h"
 
 /* Refresh a token that expires within this margin, so that it cannot expire in flight. */

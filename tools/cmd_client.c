@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "json.h"
+#include "gotrue_json.h"
 #include "secure.h"
 
 #include "gotruectl.h"

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "json.h"
+#include "gotrue_json.h"
 #include "secure.h"
 
 #include "gotruectl.h"

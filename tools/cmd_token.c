@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "secure.h"
 
 #include "gotruectl.h"

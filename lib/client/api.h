@@ -8,8 +8,8 @@
 #include <json-c/json.h>
 #include <security/pam_ext.h>
 
-#include "config.h"
-#include "error.h"
+#include "gotrue_config.h"
+#include "gotrue_error.h"
 #include "session.h"
 #include "user.h"
 

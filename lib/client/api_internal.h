@@ -8,8 +8,8 @@
 #include <security/pam_ext.h>
 
 #include "api.h"
+#include "gotrue_json.h"
 #include "http.h"
-#include "json.h"
 
 struct gotrue_client {
 	pam_handle_t *pamh;

@@ -15,11 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "gotrue_config.h"
 #include "http.h"
 #include "log.h"
 #include "secure.h"
-#include "throttle.h"
 
 #define DEFAULT_TIMEOUT		10L
 #define DEFAULT_CONNECT_TIMEOUT 5L

@@ -16,8 +16,8 @@
 #include <strings.h>
 #include <json-c/json.h>
 
-#include "error.h"
-#include "json.h"
+#include "gotrue_error.h"
+#include "gotrue_json.h"
 
 /* Error bodies are small; anything bigger is not worth parsing as JSON (and json-c takes an int).
  */

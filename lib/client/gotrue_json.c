@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "json.h"
+#include "gotrue_json.h"
 
 json_tokener *gotrue_json_tokener_new(void)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
-#include "error.h"
+#include "gotrue_error.h"
 
 /* Parse exactly @len bytes of @buf as one JSON value (strict RFC 8259, json_tokener with a length:
  * no NUL terminator needed; json-c's depth limit; trailing whitespace allowed, anything else after

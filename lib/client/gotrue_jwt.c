@@ -22,17 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jwt.h> /* libjwt's; needs lib/ on the quote path only (-iquote), see Makefile.am */
-#ifndef JWT_H
-#error "<jwt.h> resolved to lib/jwt.h: put lib/ on the include path with -iquote, not -I"
-#endif
+#include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "jwt.h"
-#include "json.h"
+#include "gotrue_jwt.h"
+#include "gotrue_json.h"
 #include "jwks.h"
 #include "log.h"
 #include "secure.h"

@@ -13,8 +13,8 @@
 #include <json-c/json.h>
 #include <security/pam_ext.h>
 
-#include "config.h"
-#include "error.h"
+#include "gotrue_config.h"
+#include "gotrue_error.h"
 
 struct gotrue_verifier; /* keys + allow-list; immutable once built, safe to share */
 

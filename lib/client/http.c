@@ -20,8 +20,8 @@
 #include <sys/auxv.h>
 #include <curl/curl.h>
 
+#include "gotrue_json.h"
 #include "http.h"
-#include "json.h"
 #include "log.h"
 #include "secure.h"
 

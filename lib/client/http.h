@@ -12,8 +12,8 @@
 #include <json-c/json.h>
 #include <security/pam_ext.h>
 
-#include "config.h"
-#include "error.h"
+#include "gotrue_config.h"
+#include "gotrue_error.h"
 
 struct gotrue_http; /* one reusable libcurl easy handle plus its settings */
 

@@ -18,7 +18,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "json.h"
+#include "gotrue_json.h"
 #include "jwks.h"
 
 #define JWKS_MAX_SIZE	(256 * 1024) /* a JWKS is a few KiB; GoTrue's has one to three keys */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "gotrue_error.h"
 #include "secure.h"
 #include "session.h"
 

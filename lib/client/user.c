@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "json.h"
+#include "gotrue_error.h"
+#include "gotrue_json.h"
 #include "user.h"
 
 bool gotrue_uuid_valid(const char *s)

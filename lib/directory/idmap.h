@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cache.h"
-#include "config.h"
+#include "cache_writer.h"
+#include "gotrue_config.h"
 #include "user.h"
 
 #define GOTRUE_NAME_MAX	 32

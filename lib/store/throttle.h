@@ -56,13 +56,12 @@
 #include <time.h>
 #include <security/pam_ext.h>
 
-#include "config.h"
+#include "gotrue_config.h"
 
-#define GOTRUE_THROTTLE_FAILURES_MAX 100  /* the highest limit: a slot keeps this many times */
-#define GOTRUE_THROTTLE_LABEL_MAX    63	  /* a key's shown form; longer keys still match whole */
-#define GOTRUE_THROTTLE_HOST_MAX     1024 /* a normalised PAM_RHOST */
-#define GOTRUE_THROTTLE_WINDOW	     16	  /* slots a bucket may occupy */
-#define GOTRUE_THROTTLE_SLOTS	     2048 /* per half (users, hosts) of a new table */
+#define GOTRUE_THROTTLE_LABEL_MAX 63   /* a key's shown form; longer keys still match whole */
+#define GOTRUE_THROTTLE_HOST_MAX  1024 /* a normalised PAM_RHOST */
+#define GOTRUE_THROTTLE_WINDOW	  16   /* slots a bucket may occupy */
+#define GOTRUE_THROTTLE_SLOTS	  2048 /* per half (users, hosts) of a new table */
 
 enum gotrue_throttle_kind {
 	GOTRUE_THROTTLE_USER = 1,

@@ -39,11 +39,12 @@
 #include <json-c/json.h>
 
 #include "api.h"
-#include "error.h"
+#include "gotrue_error.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "secure.h"
 #include "session.h"
+#include "session_end.h"
 #include "store.h"
 #include "terminate.h"
 #include "thread.h"
@@ -139,27 +140,6 @@ void gotrue_refresh_opts_init(struct gotrue_refresh_opts *opts)
 	opts->lock_timeout_ms = -1;
 }
 
-bool gotrue_lifecycle_session_gone(const struct gotrue_error *err)
-{
-	static const char *const gone[] = {"refresh_token_not_found",
-					   "refresh_token_already_used",
-					   "session_not_found",
-					   "session_expired",
-					   "user_banned",
-					   "user_not_found"};
-	size_t i;
-
-	if (err->kind != GOTRUE_ERR_HTTP)
-		return false;
-	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
-		if (strcmp(err->code, gone[i]) == 0)
-			return true;
-	}
-	/* Any other refusal of the request itself (401 expired JWT, 403, 404) also means there
-	 * is nothing left that this record could revoke; 429 only means later. */
-	return err->http_status >= 400 && err->http_status < 500 && err->http_status != 429;
-}
-
 /* The request never reached the server: the refresh token it carried is not spent. curl says so
  * only in its message (lib/http.c keeps curl_easy_strerror()'s text first). */
 static bool not_sent(const struct gotrue_error *err)
@@ -179,22 +159,6 @@ static bool answered_unprocessed(const struct gotrue_error *err)
 {
 	return err->kind == GOTRUE_ERR_HTTP &&
 	       (err->http_status == 429 || err->http_status == 500 || err->http_status == 503);
-}
-
-int gotrue_lifecycle_other_sessions(struct gotrue_store *st, const struct gotrue_store_record *rec,
-				    int timeout_ms, int *ulock)
-{
-	int rc;
-
-	*ulock = gotrue_store_lock_user(st, rec->user_id, timeout_ms);
-	if (*ulock < 0) {
-		rc = *ulock;
-		*ulock = -1;
-		goto cleanup;
-	}
-	rc = gotrue_store_count_user(st, rec->user_id, GOTRUE_STORE_ACTIVE, rec->id);
-cleanup:
-	return rc;
 }
 
 static int lock_timeout(const struct pass *p)

@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <security/pam_ext.h>
 
-#include "config.h"
+#include "gotrue_config.h"
+#include "session_end.h"
 #include "store.h"
 
 #define GOTRUE_REFRESH_MARGIN_DEFAULT	     600 /* s: well over the timer's 3 min period */
@@ -57,19 +58,5 @@ int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, 
  * before their rename that are older than a minute. *@removed gets the count of both. 0 or
  * -errno. */
 int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsigned int *removed);
-
-/* The v2.69 policy of pam/session.c with old_server_logout = global, written once: on a server
- * that ignores /logout?scope (../shared/gotrue-api/README.md point 2), a session is revoked only
- * by the last of its user's active sessions on this host. Takes the per-user lock (*@ulock,
- * released by the caller with gotrue_store_unlock once its /logout is done) and returns how many
- * other active records of rec->user_id exist, or -errno. */
-int gotrue_lifecycle_other_sessions(struct gotrue_store *st, const struct gotrue_store_record *rec,
-				    int timeout_ms, int *ulock);
-
-/* True when @err says the server no longer knows the session: refresh_token_not_found,
- * refresh_token_already_used, session_not_found, user_banned, user_not_found (lib/error.c maps
- * the old servers' messages to these codes), or any other 4xx but 429. */
-struct gotrue_error;
-bool gotrue_lifecycle_session_gone(const struct gotrue_error *err);
 
 #endif

@@ -37,8 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "json.h"
+#include "gotrue_error.h"
+#include "gotrue_json.h"
 #include "listing.h"
 #include "user.h"
 

@@ -21,9 +21,9 @@
 #include <openssl/hmac.h>
 
 #include "api.h"
-#include "config.h"
 #include "emu.h"
-#include "json.h"
+#include "gotrue_config.h"
+#include "gotrue_json.h"
 #include "tap.h"
 
 #define N_PAGE_USERS 7

@@ -23,8 +23,8 @@
 
 #include "tap.h"
 #include "emu.h"
-#include "config.h"
-#include "error.h"
+#include "gotrue_config.h"
+#include "gotrue_error.h"
 #include "http.h"
 
 #define TIMEOUT	 2

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
-#include "cache.h"
+#include "cache_writer.h"
 #include "idmap.h"
 #include "tap.h"
 

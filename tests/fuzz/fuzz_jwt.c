@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt.h"
+#include "gotrue_jwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "gotrue_json.h"
 #include "listing.h"
 #include "user.h"
 

@@ -28,8 +28,8 @@
 #include <security/pam_appl.h>
 
 #include "api.h"
-#include "config.h"
 #include "emu.h"
+#include "gotrue_config.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "pamtest.h"

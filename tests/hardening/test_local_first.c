@@ -28,9 +28,9 @@
 #include <security/pam_appl.h>
 
 #include "accounts.h"
-#include "cache.h"
-#include "config.h"
+#include "cache_writer.h"
 #include "emu.h"
+#include "gotrue_config.h"
 #include "http.h"
 #include "owner.h"
 #include "pamtest.h"

@@ -8,7 +8,7 @@
 
 #include "tap.h"
 #include "core_util.h"
-#include "config.h"
+#include "gotrue_config.h"
 #include "log.h"
 #include "throttle.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../fuzz/listing_diff.h"
-#include "json.h"
+#include "gotrue_json.h"
 #include "listing.h"
 #include "tap.h"
 #include "user.h"

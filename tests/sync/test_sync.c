@@ -25,8 +25,8 @@
 #include "accounts.h"
 #include "api.h"
 #include "cache.h"
-#include "config.h"
 #include "emu.h"
+#include "gotrue_config.h"
 #include "sync.h"
 #include "tap.h"
 

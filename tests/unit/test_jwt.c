@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jwt.h> /* libjwt's (lib/ is on the quote path only) */
+#include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -17,9 +17,9 @@
 #include <openssl/pem.h>
 
 #include "tap.h"
-#include "config.h"
+#include "gotrue_config.h"
 #include "jwks.h"
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "api.h"
 #include "emu.h"
 #include "session.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "config.h"
+#include "gotrue_config.h"
 #include "session.h"
 #include "tap.h"
 #include "user.h"

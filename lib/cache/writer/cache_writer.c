@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "array.h"
-#include "cache.h"
+#include "cache_writer.h"
 #include "secure.h"
 
 struct sbuf {
