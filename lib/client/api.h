@@ -127,8 +127,8 @@ void gotrue_user_page_clear(struct gotrue_user_page *p);
 /* GET /admin/users?page=N&per_page=M */
 int gotrue_admin_list_users(struct gotrue_client *c, int page, int per_page,
 			    struct gotrue_user_page *out, struct gotrue_error *err);
-/* Which members of each listed user gotrue_admin_each_user reads; lib/listing.c skips the others
- * without building them, and gotrue_user_from_json leaves their fields empty. */
+/* Which members of each listed user gotrue_admin_each_user reads; lib/sync/listing.c skips the
+ * others without building them, and gotrue_user_from_json leaves their fields empty. */
 enum gotrue_user_members {
 	GOTRUE_USER_MEMBERS_LISTED,  /* all it fills but user_metadata (gotruectl admin list) */
 	GOTRUE_USER_MEMBERS_ACCOUNT, /* what the sync maps: id, email, phone, the confirmation
@@ -161,7 +161,7 @@ struct gotrue_user_walk {
 	 * skip one); a new walk may succeed. */
 	bool shrank;
 };
-/* Every user, page by page (lib/api_admin.c, "Every user": a page over max_response is fetched
+/* Every user, page by page (lib/sync/api_admin.c, "Every user": a page over max_response is fetched
  * again in smaller pages; a user listed twice because of users created meanwhile is handed over
  * once). 0, or -1 with @err; every answer must carry X-Total-Count, and a count that falls fails
  * the walk with w->shrank set. */

@@ -14,6 +14,9 @@
 #define GOTRUE_SECRET_MAX_SIZE (16 * 1024)
 /* A CA bundle is public but can be large (the Mozilla bundle is ~200 KiB). */
 #define GOTRUE_CA_FILE_MAX_SIZE (4 * 1024 * 1024)
+/* The highest throttle_*_failures: a slot of the throttle table (lib/store/throttle.h) keeps this
+ * many failure times. */
+#define GOTRUE_THROTTLE_FAILURES_MAX 100
 
 /* Which GoTrue generation the server is: v2.69 ignores /logout?scope= and ends every session of
  * the user; current servers honour scope=local. "auto" asks /health. */
@@ -68,7 +71,7 @@ struct gotrue_config {
 	enum gotrue_old_server_logout old_server_logout; /* forget | global; default forget */
 	char *state_dir;				 /* default GOTRUE_STATEDIR */
 	bool debug;
-	/* the local failure throttle (lib/throttle.h); a limit of 0 turns that limit off */
+	/* the local failure throttle (lib/store/throttle.h); a limit of 0 turns that limit off */
 	long throttle_user_failures; /* per login name, default 5, 0..100 */
 	long throttle_host_failures; /* per remote host, default 20, 0..100 */
 	long throttle_interval;	     /* seconds failures are remembered, default 900 */

@@ -54,7 +54,7 @@ int gotrue_replace_commit(struct gotrue_replacement *r);
 void gotrue_replace_abort(struct gotrue_replacement *r);
 
 /* syncfs(2) on the file system holding directory @dir, then fsync(2) of @dir: many in-place
- * record writes made durable together (the refresh pass, lib/store.c). 0 or -errno. */
+ * record writes made durable together (the refresh pass, lib/store/store.c). 0 or -errno. */
 int gotrue_sync_dir(const char *dir);
 
 /* A directory to keep state in: created with @mode where missing (mkdir(2) never follows a planted

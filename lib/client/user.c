@@ -476,7 +476,7 @@ int gotrue_user_from_claims(json_object *claims, const struct gotrue_user *body,
 	}
 	/* Unsigned. A ban or a missing confirmation can only refuse; a confirmation the body
 	 * claims grants nothing unless the caller corroborates it (pam/auth.c: the sign-in was
-	 * with that very address); created_at decides nothing at login (lib/sync.c keeps an
+	 * with that very address); created_at decides nothing at login (lib/sync/sync.c keeps an
 	 * indexed user's own). */
 	u.email_confirmed_at = body->email_confirmed_at;
 	u.phone_confirmed_at = body->phone_confirmed_at;

@@ -58,7 +58,7 @@ bool gotrue_user_is_banned(const struct gotrue_user *u, time_t now);
 /* True when @u's email address is confirmed: email_confirmed_at is set, or, from a server that
  * has only confirmed_at (Netlify's GoTrue), confirmed_at is set and no phone confirmation can be
  * what set it (supabase/auth's confirmed_at is the earlier of the two). An address nobody proved
- * to own never names an account (lib/idmap.c). */
+ * to own never names an account (lib/directory/idmap.c). */
 bool gotrue_user_email_confirmed(const struct gotrue_user *u);
 
 /* The user as a verified access token states it. GoTrue signs sub, email, phone, app_metadata

@@ -743,7 +743,7 @@ int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path, bo
  * (owner.h). Only users fresh from the server are asked, and only admitted ones: accounts read
  * back from the index passed this at the sync that wrote them, and a login's one-user update
  * must not cost one NSS lookup per account of the host. What a whole sync pays for it is in
- * lib/owner.c. */
+ * lib/directory/owner.c. */
 static const char *foreign_name(struct gotrue_idmap *m, const char *name)
 {
 	const char *why = NULL;

@@ -106,10 +106,10 @@ struct gotrue_idmap *gotrue_idmap_new(const struct gotrue_config *cfg, const cha
 				      const char *group_path);
 void gotrue_idmap_free(struct gotrue_idmap *m);
 /* From now on, a user added with gotrue_idmap_add_user whose name NSS resolves to an account
- * other than this module's own entry in the cache at @cache_path (lib/owner.h: a system user a
- * package created, LDAP, SSSD) is left out, "name belongs to another account source". @whole:
- * a whole sync, which may enumerate NSS once up front (gotrue_owners_new's @list); a login's
- * one-user update asks per name. 0 or -1 (ENOMEM). */
+ * other than this module's own entry in the cache at @cache_path (lib/directory/owner.h: a system
+ * user a package created, LDAP, SSSD) is left out, "name belongs to another account source".
+ * @whole: a whole sync, which may enumerate NSS once up front (gotrue_owners_new's @list); a
+ * login's one-user update asks per name. 0 or -1 (ENOMEM). */
 int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path, bool whole);
 /* Map @u and keep it, or record it as left out, or count it as not admitted. -1 only on ENOMEM. */
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);

@@ -1,4 +1,4 @@
-/* proc: readers and parsers of the few /proc files the store and lib/terminate.c trust, each
+/* proc: readers and parsers of the few /proc files the store and lib/sync/terminate.c trust, each
  * bounded and strict: a file that does not parse is "unknown", never a default that could match
  * another process. */
 #include <config.h>

@@ -67,14 +67,14 @@ struct gotrue_store_record {
 	pid_t pid;				      /* 0 until open_session */
 	unsigned long long pid_start; /* /proc/PID/stat field 22 of pid, 0 when unknown */
 	/* The kernel's audit session id of pid, recorded only when it is this login's own
-	 * (lib/proc.h gotrue_proc_login_audit_session), and the boot it belongs to; 0 and NULL
-	 * otherwise, and in records written before they existed. */
+	 * (lib/store/proc.h gotrue_proc_login_audit_session), and the boot it belongs to; 0 and
+	 * NULL otherwise, and in records written before they existed. */
 	unsigned int audit_session;
 	char *boot_id;
 	time_t created, updated;
 	/* Set, and written, before a refresh token is sent to /token; cleared when the rotated pair
 	 * is stored. A record found with it set may hold a spent refresh token: it is never sent
-	 * again, the record is resolved by revocation (lib/lifecycle.c). (Added by H-life.) */
+	 * again, the record is resolved by revocation (lib/sync/lifecycle.c). (Added by H-life.) */
 	bool refreshing;
 	/* Revoked because GoTrue (or an administrator) ended the GoTrue session, not because a pass
 	 * resolved its own interrupted refresh: revoked_session=terminate ends such a Linux
@@ -112,7 +112,7 @@ int gotrue_store_lock_user(struct gotrue_store *st, const char *user_id, int tim
  * instant leaves the old version or the new one. 0 or -errno (-EFBIG: the record is over
  * GOTRUE_STORE_RECORD_MAX; -ENOMEM also when the handle cannot track the record's durability). */
 int gotrue_store_write(struct gotrue_store *st, struct gotrue_store_record *rec);
-/* Batched durability, for a pass that writes many records (lib/lifecycle.c): the same write
+/* Batched durability, for a pass that writes many records (lib/sync/lifecycle.c): the same write
  * without its fdatasync; the record's older slot holds the previous version until
  * gotrue_store_sync() (syncfs(2) + directory fsync) makes every write so far durable. Call it
  * before releasing the records' locks, and before acting on a write (such as sending the refresh

@@ -1,6 +1,6 @@
-/* store_file: the token store's record file, inside the core only (lib/store.c reads and writes
- * it; lib/store_file.c knows its layout; lib/store_record.c its JSON payload). The layout is
- * described in store_file.c. */
+/* store_file: the token store's record file, inside the core only (lib/store/store.c reads and
+ * writes it; lib/store/store_file.c knows its layout; lib/store/store_record.c its JSON payload).
+ * The layout is described in store_file.c. */
 #ifndef GOTRUE_STORE_FILE_H
 #define GOTRUE_STORE_FILE_H
 
@@ -38,7 +38,7 @@ int gotrue_store_newest_intact(struct gotrue_store_slots *sl);
 int gotrue_store_file_parse_slots(const unsigned char *buf, size_t len,
 				  struct gotrue_store_record *out, uint64_t *seq,
 				  struct gotrue_store_slots *slp, int *idx);
-/* The JSON payload of one slot (lib/store_record.c). 0 or -1 (@out cleared). */
+/* The JSON payload of one slot (lib/store/store_record.c). 0 or -1 (@out cleared). */
 int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_record *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* throttle: the local failure throttle of lib/throttle.h (what it does and why is there): the
+/* throttle: the local failure throttle of lib/store/throttle.h (what it does and why is there): the
  * table file and its slots, the per-bucket arithmetic of pam_faillock(8) and the eviction rule. */
 #include <config.h>
 
@@ -206,7 +206,7 @@ static bool slot_sound(const struct gotrue_throttle *t, const unsigned char *raw
 }
 
 /* Decode slot @index from @raw. A damaged slot is logged and comes back empty: one bucket's count
- * lost is what a torn write may cost (lib/throttle.h). */
+ * lost is what a torn write may cost (lib/store/throttle.h). */
 static void slot_decode(const struct gotrue_throttle *t, const unsigned char *raw, uint32_t index,
 			struct slot *s)
 {
@@ -351,8 +351,8 @@ static int window_read(struct gotrue_throttle *t, enum gotrue_throttle_kind kind
 	return rc;
 }
 
-/* The slot a new bucket takes (the eviction rule of lib/throttle.h): the first free one, else the
- * one with the least to lose. */
+/* The slot a new bucket takes (the eviction rule of lib/store/throttle.h): the first free one, else
+ * the one with the least to lose. */
 static unsigned int window_pick(const struct gotrue_throttle *t, const struct window *w,
 				const struct limits *l, time_t now)
 {

@@ -404,9 +404,9 @@ static int id_set_add(struct id_set *set, const char *id)
 /* --- Handing the users over ----------------------------------------------------------------- */
 
 /* The members of a listed user that are built (enum gotrue_user_members). Not building the
- * others is the point of lib/listing.c: identities and user_metadata, never read, are about half
- * of each page's bytes, and the sync's smaller list halves again what json-c builds and frees per
- * user (the timestamps and factors only gotruectl admin list shows). */
+ * others is the point of lib/sync/listing.c: identities and user_metadata, never read, are about
+ * half of each page's bytes, and the sync's smaller list halves again what json-c builds and frees
+ * per user (the timestamps and factors only gotruectl admin list shows). */
 static const char *const listed_keep[] = {"id",
 					  "aud",
 					  "role",
@@ -422,8 +422,8 @@ static const char *const listed_keep[] = {"id",
 					  "app_metadata",
 					  "factors",
 					  NULL};
-/* lib/idmap.c and lib/accounts.c read these (and nothing of user_metadata, which never grants);
- * the confirmation times say whether an email may name an account. */
+/* lib/directory/idmap.c and lib/directory/accounts.c read these (and nothing of user_metadata,
+ * which never grants); the confirmation times say whether an email may name an account. */
 static const char *const account_keep[] = {
 	"id",		"email",	"phone",      "email_confirmed_at", "phone_confirmed_at",
 	"confirmed_at", "banned_until", "created_at", "app_metadata",	    NULL,

@@ -6,9 +6,9 @@
  * tokener builds a node for every value it reads, so a page is always a whole DOM. A sync of
  * 100k users spent ~0.65 s of its ~1.1 s streaming CPU in json-c parsing the pages and ~0.12 s
  * freeing the DOMs, and about half of the bytes are each user's "identities" array and
- * "user_metadata", which the sync never reads (lib/idmap.c reads app_metadata only); with the
- * identities removed json-c's parse time halved. Issue 4 (sync <= 1.3x curl) needs that CPU back,
- * and the emulator shares the two cores with us.
+ * "user_metadata", which the sync never reads (lib/directory/idmap.c reads app_metadata only); with
+ * the identities removed json-c's parse time halved. Issue 4 (sync <= 1.3x curl) needs that CPU
+ * back, and the emulator shares the two cores with us.
  *
  * What is hand-written is only a grammar check (RFC 8259 sections 2-7) and the skipping: the kept
  * values are still parsed by json-c (gotrue_json_parse, the same strict tokener), all of a page's
@@ -42,8 +42,8 @@
 #include "listing.h"
 #include "user.h"
 
-/* json-c 0.16 with JSON_TOKENER_DEFAULT_DEPTH (32, lib/json.c) refuses 32 nested containers with a
- * value in the innermost and 33 always; 31 it always takes. */
+/* json-c 0.16 with JSON_TOKENER_DEFAULT_DEPTH (32, lib/client/gotrue_json.c) refuses 32 nested
+ * containers with a value in the innermost and 33 always; 31 it always takes. */
 #define LISTING_DEPTH_MAX 31
 struct scan {
 	const unsigned char *p, *end;

@@ -1,7 +1,7 @@
 /* sync: GoTrue's user list -> NSS cache + private account index (see sync.h), and the cache
  * show/lookup views behind `gotruectl cache`. The listing comes from GET /admin/users (paged,
  * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers; the walk is
- * lib/api_admin.c's). Nothing is replaced unless every page arrived: a half listing would
+ * lib/sync/api_admin.c's). Nothing is replaced unless every page arrived: a half listing would
  * silently delete accounts. A user over max_response on its own is the one exception: it is left
  * out and reported, so that one user's metadata cannot stop every other change from arriving. */
 #include <config.h>
@@ -22,7 +22,8 @@
 
 #define SYNC_DEFAULT_PER_PAGE 500
 /* Listings tried when users are deleted while one runs (a deletion may make a page skip a user,
- * lib/api_admin.c); a user list that keeps shrinking fails the sync, which keeps the old files. */
+ * lib/sync/api_admin.c); a user list that keeps shrinking fails the sync, which keeps the old
+ * files. */
 #define SYNC_ATTEMPTS 3
 
 /* The last account index, read only when a resolve meets a contested name or uid (idmap.h). */
@@ -97,8 +98,8 @@ static void run_progress(void *ctx, size_t seen, long long total)
 		r->opt->progress(r->opt->ctx, seen, total);
 }
 
-/* A user the listing cannot carry (its entry alone is over max_response; lib/api_admin.c): left
- * out of this sync, as a user that cannot be mapped is, and said so. */
+/* A user the listing cannot carry (its entry alone is over max_response; lib/sync/api_admin.c):
+ * left out of this sync, as a user that cannot be mapped is, and said so. */
 static int run_too_large(void *ctx, const struct gotrue_user_too_large *t)
 {
 	struct run_ctx *r = ctx;
@@ -159,7 +160,7 @@ static void take_big(struct run_ctx *r, struct gotrue_sync_summary *sum)
 }
 
 /* One listing and, when it is whole, both files replaced. *@shrank: it failed because users
- * were deleted while it ran (lib/api_admin.c), and a new listing may succeed. */
+ * were deleted while it ran (lib/sync/api_admin.c), and a new listing may succeed. */
 static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		     const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
 		     struct gotrue_error *err, bool *shrank)

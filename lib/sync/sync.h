@@ -1,12 +1,12 @@
 /* sync: fill the NSS cache and the private account index from GoTrue. gotrue_sync_run() pages
  * through GET /admin/users with the service-role key, maps every user (idmap), and replaces both
  * files atomically only when the whole listing succeeded. gotrue_sync_one_user() updates one
- * user's entry after a PAM login (GET /user data). Both hold state_dir/.sync.lock. Local files
- * are read directly; NSS is asked only getpwnam_r of each admitted user fresh from the server
- * (lib/owner.h), which libnss_gotrue answers from its mapped cache without any lock that sync
- * holds, so a sync cannot wait on itself. A name or uid that several users want stays with its
- * holder in the previous account index (idmap.h), and a login's update never takes one from
- * another account. */
+ * user's entry after a PAM login (GET /user data; lib/directory/sync_write.c). Both hold
+ * state_dir/.sync.lock. Local files are read directly; NSS is asked only getpwnam_r of each
+ * admitted user fresh from the server (lib/directory/owner.h), which libnss_gotrue answers from its
+ * mapped cache without any lock that sync holds, so a sync cannot wait on itself. A name or uid
+ * that several users want stays with its holder in the previous account index (idmap.h), and a
+ * login's update never takes one from another account. */
 #ifndef GOTRUE_SYNC_H
 #define GOTRUE_SYNC_H
 

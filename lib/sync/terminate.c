@@ -6,8 +6,8 @@
  *     login a new one, every process of the login inherits it, and no process can take another
  *     login's: the processes with the id are the session, a command run without a pty and a
  *     daemon it left behind included. Used only when open_session found it to be the login's own
- *     (lib/proc.h), on the same boot (the kernel counts again from 1 at each boot), and never the
- *     unset id, which every process that no login started shares.
+ *     (lib/store/proc.h), on the same boot (the kernel counts again from 1 at each boot), and never
+ * the unset id, which every process that no login started shares.
  *   - cgroup: the systemd-logind scope the leader sits in (.../user-UID.slice/session-ID.scope),
  *     which holds exactly that session's processes.
  *   - leader: the recorded session leader alone; what it started may outlive it (logged).

@@ -1,4 +1,4 @@
-/* fuzz_config: the gotrue.conf grammar (lib/config.c) on any text. */
+/* fuzz_config: the gotrue.conf grammar (lib/client/gotrue_config.c) on any text. */
 #include <config.h>
 
 #include <stdint.h>

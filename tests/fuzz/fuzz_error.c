@@ -1,4 +1,4 @@
-/* fuzz_error: the error-body decoder (lib/error.c) on any status, header and body. */
+/* fuzz_error: the error-body decoder (lib/client/gotrue_error.c) on any status, header and body. */
 #include <config.h>
 
 #include <stdint.h>

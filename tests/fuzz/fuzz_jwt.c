@@ -1,5 +1,5 @@
 /* fuzz_jwt: the JWT path before and after the signature: header split and decode, claims parsing
- * (lib/jwt.c), and the unverified peek. */
+ * (lib/client/gotrue_jwt.c), and the unverified peek. */
 #include <config.h>
 
 #include <stdint.h>

@@ -52,7 +52,7 @@ enum via {
 	V_TLS_NAME,	   /* a --tls-name wrong.example emulator, its CA trusted */
 };
 
-/* What the refresh pass does with an active record due for refresh (lib/lifecycle.c). */
+/* What the refresh pass does with an active record due for refresh (lib/sync/lifecycle.c). */
 enum refresh_expect {
 	RX_DOWN,    /* GET /health fails first: -EHOSTUNREACH, nothing written */
 	RX_RETRY,   /* /token answered "not processed" (429, 500, 503): counted failed, the

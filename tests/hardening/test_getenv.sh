@@ -2,8 +2,8 @@
 # test_getenv: the code that runs inside setuid programs (sudo, su: lib/, pam/, nss/) reads the
 # environment only through secure_getenv(3), which answers NULL under AT_SECURE, so the invoking
 # user cannot steer it. A plain getenv( fails this test unless its line is in ALLOWED below with
-# the reason. (libcurl's own proxy variables are switched off by CURLOPT_PROXY "" in lib/http.c;
-# that is checked here too.)
+# the reason. (libcurl's own proxy variables are switched off by CURLOPT_PROXY "" in
+# lib/client/http.c; that is checked here too.)
 : "${top_srcdir:=.}"
 n=0
 fail=0

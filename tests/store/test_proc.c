@@ -1,6 +1,6 @@
-/* test_proc: the /proc parsers lib/terminate.c trusts (lib/proc.c): stat lines whose command
- * names hold spaces and parentheses, cgroup files of unified, hybrid and v1-only hosts, logind
- * scope names, and this process's own entries. */
+/* test_proc: the /proc parsers lib/sync/terminate.c trusts (lib/store/proc.c): stat lines whose
+ * command names hold spaces and parentheses, cgroup files of unified, hybrid and v1-only hosts,
+ * logind scope names, and this process's own entries. */
 #include <config.h>
 
 #include <errno.h>

@@ -1,9 +1,10 @@
 /* test_store: the token store's contract (DESIGN.md "Token store"): modes and ownership, planted
  * links refused, ids that cannot become paths, the record format's bounds, the two-slot record
- * file (lib/store.h: a torn newer slot falls back to the older version, both torn is -EBADMSG,
- * sequence order across a wrap, updates in place, the grow fallback, removal wipes), stale temp
- * files, and atomicity: a writer killed with SIGKILL at random instants 200 times (synced writes,
- * and unsynced ones the store must sync itself) always leaves the old record or the new one. */
+ * file (lib/store/store.h: a torn newer slot falls back to the older version, both torn is
+ * -EBADMSG, sequence order across a wrap, updates in place, the grow fallback, removal wipes),
+ * stale temp files, and atomicity: a writer killed with SIGKILL at random instants 200 times
+ * (synced writes, and unsynced ones the store must sync itself) always leaves the old record or the
+ * new one. */
 #include <config.h>
 
 #include <errno.h>

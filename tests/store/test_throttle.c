@@ -1,7 +1,7 @@
-/* test_throttle: the failure throttle's core (lib/throttle.h) with the clock in the test's hands:
- * pam_faillock's arithmetic per bucket, host keys, the eviction rule on a small in-memory table,
- * damaged slots, and the table file itself (creation, modes, a link, a damaged or oversized file,
- * concurrent writers keeping an exact count). The PAM side is tests/pam/test_pam_throttle. */
+/* test_throttle: the failure throttle's core (lib/store/throttle.h) with the clock in the test's
+ * hands: pam_faillock's arithmetic per bucket, host keys, the eviction rule on a small in-memory
+ * table, damaged slots, and the table file itself (creation, modes, a link, a damaged or oversized
+ * file, concurrent writers keeping an exact count). The PAM side is tests/pam/test_pam_throttle. */
 #include <config.h>
 
 #include <sys/wait.h>

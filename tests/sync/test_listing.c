@@ -1,4 +1,4 @@
-/* test_listing: the /admin/users page scanner (lib/listing.c) on pages shaped like GoTrue's
+/* test_listing: the /admin/users page scanner (lib/sync/listing.c) on pages shaped like GoTrue's
  * (transcript step 112), on escapes, duplicates and nesting, on every malformed input we could
  * think of (each prefix of a valid page, bad escapes and numbers, trailing bytes, a depth bomb),
  * each judged against json-c by the same differential rule as the fuzz target
@@ -104,7 +104,7 @@ static void refused(const char *doc, size_t len, bool stricter, const char *name
 	   "%s: refused (rc %d, diff %d)", name, rc, res);
 }
 
-/* Valid JSON that we refuse on purpose (see the top of lib/listing.c). */
+/* Valid JSON that we refuse on purpose (see the top of lib/sync/listing.c). */
 static void refused_valid(const char *doc, const char *name)
 {
 	int res, rc = diff_rc(doc, strlen(doc), &res);
@@ -387,7 +387,7 @@ static void test_depth(void)
 	free(doc);
 }
 
-/* The first user of a page cut at max_response (lib/api_admin.c reports such a user by id). */
+/* The first user of a page cut at max_response (lib/sync/api_admin.c reports such a user by id). */
 #define UUID1 "da408f30-44a6-4629-ba65-1e5305356957"
 
 static int first_id(const char *doc, char *id)

@@ -1,6 +1,7 @@
-/* test_jwt: lib/jwt.c and lib/jwks.c. Keys are generated here with OpenSSL EVP, good tokens are
- * signed with libjwt's jwt_encode_str, and the malicious ones are built by hand: alg none, HS256
- * keyed with a public key's PEM text (the RS/HS confusion), ES256 against an RSA-only verifier. */
+/* test_jwt: lib/client/gotrue_jwt.c and lib/client/jwks.c. Keys are generated here with OpenSSL
+ * EVP, good tokens are signed with libjwt's jwt_encode_str, and the malicious ones are built by
+ * hand: alg none, HS256 keyed with a public key's PEM text (the RS/HS confusion), ES256 against an
+ * RSA-only verifier. */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* cache: reading the NSS cache (libgotrue-cache, libc only) and, for the programs that link
- * libgotrue, building and writing it. The format is in cache_format.h.
+/* cache: reading the NSS cache (libgotrue-cache-reader, libc only). The format is in
+ * cache_format.h; building and replacing the file is cache_writer.h's.
  *
  * Reader: a struct gotrue_cache names a path and keeps its mapping across calls, and maps the
  * path again when the file changes:

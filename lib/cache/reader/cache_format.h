@@ -1,6 +1,6 @@
 /* cache_format: the on-disk layout of the NSS cache (/var/lib/gotrue/nss.cache), shared by the
- * writer (lib/cache_writer.c, in libgotrue) and the reader (lib/cache_reader.c, in
- * libgotrue-cache).
+ * writer (lib/cache/writer/cache_writer.c) and the reader (lib/cache/reader/cache_reader.c, the
+ * only part of lib/ in the NSS module).
  *
  * The file is host-local and written by this host's sync, so integers are in host byte order; a
  * file from another byte order fails the magic check and is UNAVAIL. Everything is a uint32_t so
@@ -25,8 +25,9 @@
  *
  * The stale word (version 2) is how a reader learns, with one load from memory it already has
  * mapped, that its file has been replaced: the writer sets it in the OLD file right after renaming
- * the new one in (lib/cache_writer.c), the way SSSD's memcache invalidates its old file. It is the
- * only byte range of a cache that ever changes after the rename, hence outside the checksum. */
+ * the new one in (lib/cache/writer/cache_writer.c), the way SSSD's memcache invalidates its old
+ * file. It is the only byte range of a cache that ever changes after the rename, hence outside the
+ * checksum. */
 #ifndef GOTRUE_CACHE_FORMAT_H
 #define GOTRUE_CACHE_FORMAT_H
 
@@ -125,7 +126,7 @@ _Static_assert(offsetof(struct gotrue_cache_header, checksum) % 8 == 0 &&
 			       offsetof(struct gotrue_cache_header, stale) + 4,
 	       "the words outside the checksum must be 8-aligned");
 
-/* The whole-file checksum. Hand-written because libgotrue-cache links libc only (no zlib or
+/* The whole-file checksum. Hand-written because the reader links libc only (no zlib or
  * OpenSSL in every process that resolves a user name). It detects corruption, not tampering: the
  * file is root-owned and replaced by rename. FNV-1a's step applied to 64-bit host-order words
  * instead of bytes, so that a 10 MB cache is checked in a few milliseconds; the tail is

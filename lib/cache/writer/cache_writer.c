@@ -1,7 +1,7 @@
 /* cache_writer: builds an NSS cache image in memory (cache_format.h), replaces the file
  * atomically with gotrue_replace_file() and marks the replaced file stale for the readers that
- * still have it mapped. Used by sync (gotruectl) and the PAM login refresh; lives in libgotrue so
- * that the NSS module carries only the reader. */
+ * still have it mapped. Used by sync (gotruectl) and the PAM login refresh; a library of its own
+ * (libgotrue-cache-writer), so that the NSS module carries only the reader. */
 #include <config.h>
 
 #include <errno.h>
