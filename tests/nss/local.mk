@@ -18,7 +18,7 @@ tests_nss_libnss_gotrue_la_CPPFLAGS = $(nss_libnss_gotrue_la_CPPFLAGS) -DGOTRUE_
 tests_nss_libnss_gotrue_la_CFLAGS = $(AM_CFLAGS) -pthread
 tests_nss_libnss_gotrue_la_LIBADD = lib/cache/reader/libgotrue-cache-reader.la
 tests_nss_libnss_gotrue_la_LDFLAGS = $(AM_LDFLAGS) -module -shared -avoid-version -shrext .so.2 \
-	-rpath /nowhere -Wl,--version-script=$(srcdir)/nss/nss_gotrue.map -Wl,-z,defs \
+	-rpath /nowhere -Wl,--version-script=$(srcdir)/nss/nss_gotrue.map $(MODULE_ZDEFS) \
 	-Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 EXTRA_tests_nss_libnss_gotrue_la_DEPENDENCIES = nss/nss_gotrue.map
 
