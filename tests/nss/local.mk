@@ -36,7 +36,9 @@ tests_nss_test_nss_threads_CFLAGS = $(TEST_CORE_CFLAGS) -pthread
 tests_nss_test_nss_threads_LDADD = $(TEST_CORE_LIBS) -ldl -lpthread
 EXTRA_tests_nss_test_nss_threads_DEPENDENCIES = tests/nss/libnss_gotrue.la
 
-# test_nss_includes.sh preprocesses nss/ with the module's own preprocessor flags.
+# test_nss_includes.sh preprocesses nss/ with the module's own preprocessor flags. The string
+# values of -DSYSCONFDIR and -DGOTRUE_STATEDIR lose their quotes on the way; no #include depends
+# on them.
 AM_TESTS_ENVIRONMENT += \
 	NSS_CC='$(CC)'; export NSS_CC; \
 	NSS_CPPFLAGS='$(DEFS) $(nss_libnss_gotrue_la_CPPFLAGS) $(CPPFLAGS)'; export NSS_CPPFLAGS;
