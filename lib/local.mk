@@ -1,25 +1,34 @@
-# lib/: the core. libgotrue-cache (libc only: the NSS cache format) is linked by the NSS module;
-# libgotrue (everything else) by the PAM module, gotruectl and the tests.
-noinst_LTLIBRARIES += lib/libgotrue.la
+# lib/: the core, one folder and one convenience library per layer, each described in its own
+# local.mk. A layer uses only the layers listed below it:
+#   lib/sync/          listing, the admin API, sync, the refresh pass, ending Linux sessions
+#   lib/client/ctl/    the client calls only gotruectl makes: PKCE and OAuth sign-in
+#   lib/directory/     the private account index, the GoTrue -> Unix mapping, local accounts first
+#   lib/store/         the token store, what /proc says of a session, the failure throttle, the
+#                      second-factor codes already sent
+#   lib/cache/writer/  building and replacing the NSS cache
+#   lib/client/        the GoTrue client of the login path: config, log, http, api, jwt
+#   lib/cache/reader/  reading the NSS cache; libc only
+# Each binary lists the layers it links (pam/local.mk, nss/local.mk, tools/local.mk) and is
+# compiled with the -I of those layers only (GOTRUE_*_CPPFLAGS; Makefile.am's nostdinc leaves no
+# other path into lib/), so a file cannot include a header of a layer its binary does not link.
+noinst_LTLIBRARIES += \
+	lib/cache/reader/libgotrue-cache-reader.la \
+	lib/cache/writer/libgotrue-cache-writer.la \
+	lib/client/libgotrue-client.la \
+	lib/client/ctl/libgotrue-client-ctl.la \
+	lib/store/libgotrue-store.la \
+	lib/directory/libgotrue-directory.la \
+	lib/sync/libgotrue-sync.la
 
-lib_libgotrue_la_SOURCES = \
-	lib/array.c lib/array.h \
-	lib/log.c lib/log.h \
-	lib/secure.c lib/secure.h \
-	lib/config.c lib/config.h \
-	lib/error.c lib/error.h \
-	lib/json.c lib/json.h \
-	lib/http.c lib/http.h \
-	lib/link.c \
-	lib/user.c lib/user.h \
-	lib/session.c lib/session.h \
-	lib/api.c lib/api.h lib/api_internal.h \
-	lib/api_admin.c \
-	lib/listing.c lib/listing.h \
-	lib/thread.c lib/thread.h \
-	lib/api_mfa.c \
-	lib/oauth.c \
-	lib/jwt.c lib/jwt.h \
-	lib/jwks.c lib/jwks.h
-lib_libgotrue_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
-lib_libgotrue_la_LIBADD = $(CURL_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS) $(PAM_LIBS)
+# Every layer, for gotruectl and the tests that drive the whole core. Programs link convenience
+# libraries as archives, so each comes before the layers it uses.
+GOTRUE_LIBS = \
+	lib/sync/libgotrue-sync.la \
+	lib/client/ctl/libgotrue-client-ctl.la \
+	lib/directory/libgotrue-directory.la \
+	lib/store/libgotrue-store.la \
+	lib/cache/writer/libgotrue-cache-writer.la \
+	lib/client/libgotrue-client.la \
+	lib/cache/reader/libgotrue-cache-reader.la
+GOTRUE_CPPFLAGS = $(GOTRUE_SYNC_CPPFLAGS) $(GOTRUE_DIRECTORY_CPPFLAGS) $(GOTRUE_STORE_CPPFLAGS) \
+	$(GOTRUE_CACHE_WRITER_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)

@@ -1,6 +1,6 @@
 /* nss_gotrue: the glibc NSS entry points for passwd, group and initgroups, answered from the
- * cache that `gotruectl sync` writes (lib/cache_reader.c). No network, no config parsing, no
- * call back into NSS: this module runs inside every process that resolves a user name.
+ * cache that `gotruectl sync` writes (lib/cache/reader/cache_reader.c). No network, no config
+ * parsing, no call back into NSS: this module runs inside every process that resolves a user name.
  * Status/errno pairs follow the glibc manual ("NSS Modules Interface"): found SUCCESS; not found
  * NOTFOUND/ENOENT; buffer too small TRYAGAIN/ERANGE; cache missing or corrupt UNAVAIL/ENOENT. */
 #include <config.h>
@@ -44,7 +44,7 @@ static uint32_t pw_pos, gr_pos;
  * GOTRUE_NSS_TEST_BUILD) can be pointed at a fixture cache. The installed module has no such
  * code: the cache it reads is a fact of the build, not of any process's environment, so neither
  * a daemon started with a stray variable nor a user of a setuid program can swap it, and PAM's
- * "is this name ours" (lib/owner.c) asks about the very file NSS answers from. */
+ * "is this name ours" (lib/directory/owner.c) asks about the very file NSS answers from. */
 static void path_init(void)
 {
 #ifdef GOTRUE_NSS_TEST_BUILD

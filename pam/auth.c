@@ -14,13 +14,13 @@
 #include <security/pam_modules.h>
 
 #include "api.h"
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "log.h"
 #include "pam_gotrue.h"
 #include "secure.h"
 #include "session.h"
 #include "store.h"
-#include "sync.h"
+#include "sync_write.h"
 
 struct auth_state {
 	struct pg_ctx *ctx;
@@ -70,7 +70,7 @@ static enum pg_outcome step_map_user(struct auth_state *st)
 }
 
 /* Before anything is asked or sent: a user or host over its failure limit gets no request
- * (lib/throttle.h). */
+ * (lib/store/throttle.h). */
 static enum pg_outcome step_throttle(struct auth_state *st)
 {
 	return pg_throttle_check(st->ctx);
@@ -244,7 +244,7 @@ static enum pg_outcome step_verify(struct auth_state *st)
 }
 
 /* A verified factor is never skipped (pam_gotrue(8), SECOND FACTOR). The factor used is added to
- * the user, so that the entry refresh marks the account index (lib/idmap.h "mfa"). */
+ * the user, so that the entry refresh marks the account index (lib/directory/idmap.h "mfa"). */
 static enum pg_outcome step_second_factor(struct auth_state *st)
 {
 	enum pg_outcome out;
@@ -357,7 +357,8 @@ static enum pg_outcome step_refresh_entry(struct auth_state *st)
 		st->account.uid = st->mapped.entry.uid;
 		st->account.gid = st->mapped.entry.gid;
 		st->account.created_at = st->mapped.entry.created_at;
-		/* A login marks a second factor, never unmarks one (lib/sync.c add_fresh). */
+		/* A login marks a second factor, never unmarks one (lib/directory/sync_write.c
+		 * add_fresh). */
 		st->account.mfa = st->account.mfa || st->mapped.entry.mfa;
 		if (pg_account_equal(&st->mapped.entry, &st->account))
 			goto cleanup;

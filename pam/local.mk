@@ -1,4 +1,7 @@
-# pam/: pam_gotrue.so, an empty shell over lib/libgotrue.la (as pam-u2f builds pam_u2f.so).
+# pam/: pam_gotrue.so, an empty shell over the core's layers (as pam-u2f builds pam_u2f.so). It
+# links the layers a login, an account check, a session and a password change use, and is
+# compiled with their -I only: never lib/sync or lib/client/ctl (tests/pam/test_exports.sh reads
+# the module's symbols to prove it).
 pammod_LTLIBRARIES = pam/pam_gotrue.la
 pam_pam_gotrue_la_SOURCES = \
 	pam/pam_gotrue.c pam/pam_gotrue.h \
@@ -11,13 +14,23 @@ pam_pam_gotrue_la_SOURCES = \
 	pam/account.c \
 	pam/session.c \
 	pam/chauthtok.c
+pam_pam_gotrue_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_DIRECTORY_CPPFLAGS) $(GOTRUE_STORE_CPPFLAGS) \
+	$(GOTRUE_CACHE_WRITER_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS)
 pam_pam_gotrue_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)
 # -z nodelete: libcurl and OpenSSL must not be unloaded and loaded again in one process (pam_end
 # dlcloses the module), and reloading the TLS stack on every transaction made each login cost
 # several milliseconds more (tests/bench/bench_pam).
 pam_pam_gotrue_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
-	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete
-pam_pam_gotrue_la_LIBADD = lib/libgotrue.la $(PAM_LIBS)
+	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map $(MODULE_ZDEFS) -Wl,-z,relro -Wl,-z,now \
+	-Wl,-z,nodelete
+# The cache writer only for gotrue_sync_one_user (lib/directory/sync_write.c).
+pam_pam_gotrue_la_LIBADD = \
+	lib/directory/libgotrue-directory.la \
+	lib/store/libgotrue-store.la \
+	lib/cache/writer/libgotrue-cache-writer.la \
+	lib/client/libgotrue-client.la \
+	lib/cache/reader/libgotrue-cache-reader.la \
+	$(PAM_LIBS)
 EXTRA_pam_pam_gotrue_la_DEPENDENCIES = pam/pam_gotrue.map
 EXTRA_DIST += pam/pam_gotrue.map
 dist_man_MANS += man/pam_gotrue.8

@@ -7,10 +7,9 @@
 #include <time.h>
 #include <security/pam_modules.h>
 
-/* Through api.h, so that "config.h" resolves to lib/config.h, not autoconf's config.h. */
 #include "api.h"
 #include "idmap.h"
-#include "jwt.h"
+#include "gotrue_jwt.h"
 
 /* The PAM environment variable that carries the store record id from authenticate to
  * open_session, across sshd's fork (DESIGN.md "Trap: sshd's forked authentication"). */
@@ -87,9 +86,9 @@ struct pg_mapped {
 void pg_mapped_clear(struct pg_mapped *m);
 /* Local accounts first (DESIGN.md "Admission"), in every phase and before gotrue.conf is read:
  * PG_OK when NSS knows no account of this name or answers with this module's own cache entry
- * (lib/owner.h); otherwise the name is another source's (files, LDAP, SSSD...) and never this
- * module's, whatever the account index says: PG_USER_UNKNOWN, or PG_NOT_OURS for setcred and the
- * session, which then hold only what this very transaction's authenticate left (sudo: the
+ * (lib/directory/owner.h); otherwise the name is another source's (files, LDAP, SSSD...) and never
+ * this module's, whatever the account index says: PG_USER_UNKNOWN, or PG_NOT_OURS for setcred and
+ * the session, which then hold only what this very transaction's authenticate left (sudo: the
  * invoking GoTrue user's record while PAM_USER is root). Logged at debug level only. */
 enum pg_outcome pg_local_first(struct pg_ctx *ctx, enum pg_phase phase);
 /* Map PAM_USER through the private account index, else the name@domain fallback. */
@@ -116,7 +115,7 @@ struct gotrue_client;
 struct gotrue_client *pg_client_until(struct pg_ctx *ctx, struct gotrue_config *tmp,
 				      time_t deadline);
 
-/* throttle.c: the local failure throttle (lib/throttle.h) for PAM_USER and PAM_RHOST. */
+/* throttle.c: the local failure throttle (lib/store/throttle.h) for PAM_USER and PAM_RHOST. */
 /* PG_OK, PG_AUTH_FAILED after telling the user when to try again (no request may be sent), or
  * PG_INTERNAL when the throttle cannot be read (fail closed). */
 enum pg_outcome pg_throttle_check(struct pg_ctx *ctx);

@@ -11,8 +11,8 @@
 #include "log.h"
 #include "pam_gotrue.h"
 
-/* GoTrue error -> outcome. Codes are the normalised vocabulary of lib/error.h; v2.69's
- * "Invalid login credentials" arrives as invalid_credentials/invalid_grant. */
+/* GoTrue error -> outcome. Codes are the normalised vocabulary of lib/client/gotrue_error.h;
+ * v2.69's "Invalid login credentials" arrives as invalid_credentials/invalid_grant. */
 enum pg_outcome pg_classify_error(const struct gotrue_error *err)
 {
 	enum pg_outcome out = PG_INTERNAL;

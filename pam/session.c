@@ -11,8 +11,8 @@
  *   - global: while another active session of the same GoTrue user exists on this host, a close
  *     removes its record without calling /logout; the last one to close revokes. The decision is
  *     serialised by a per-user lock so that two last closes cannot both skip the revocation.
- *     The rule is lib/lifecycle.c's gotrue_lifecycle_other_sessions(), shared with the refresh
- *     pass, and so is what counts as "the server no longer knows the session".
+ *     The rule is lib/store/session_end.c's gotrue_lifecycle_other_sessions(), shared with the
+ *     refresh pass, and so is what counts as "the server no longer knows the session".
  *
  * Which record a transaction may use: see record_is_ours(). */
 #include <config.h>
@@ -28,11 +28,11 @@
 #include <security/pam_modules.h>
 
 #include "api.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "pam_gotrue.h"
 #include "proc.h"
 #include "secure.h"
+#include "session_end.h"
 #include "store.h"
 
 /* Refresh a token that expires within this margin, so that it cannot expire in flight. */
@@ -74,10 +74,10 @@ static bool record_is_ours(struct pg_ctx *ctx, const struct gotrue_store_record 
 	       strcmp(rec->login, (const char *)ruser) == 0;
 }
 
-/* The kernel's audit session id of this login, by which lib/terminate.c finds every process of
+/* The kernel's audit session id of this login, by which lib/sync/terminate.c finds every process of
  * the session when it has to end it (a command run without a pty is no child of any terminal).
  * Kept only when pam_loginuid, earlier in the stack, gave this process an id of its own for this
- * user (lib/proc.h says why): an inherited one names another session. -1 only when the copy
+ * user (lib/store/proc.h says why): an inherited one names another session. -1 only when the copy
  * fails. */
 static int note_audit_session(struct pg_ctx *ctx, struct gotrue_store_record *rec)
 {
@@ -205,9 +205,9 @@ static enum pg_outcome refresh_first(struct closing *c, bool *gone)
 	enum pg_outcome out = PG_OK;
 
 	*gone = false;
-	/* A record marked `refreshing` (a refresh pass killed mid-request, lib/lifecycle.c) may
-	 * hold a spent refresh token, which must never be sent again: /logout with the access token
-	 * is all that is left to try. */
+	/* A record marked `refreshing` (a refresh pass killed mid-request, lib/sync/lifecycle.c)
+	 * may hold a spent refresh token, which must never be sent again: /logout with the access
+	 * token is all that is left to try. */
 	if (c->rec.expires_at > time(NULL) + REFRESH_MARGIN || c->rec.refreshing ||
 	    c->rec.refresh_token == NULL)
 		goto cleanup;

@@ -1,6 +1,6 @@
-/* throttle: the module's side of the local failure throttle (lib/throttle.h): who and from where
- * an attempt comes (PAM_USER, PAM_RHOST), what the user is told and what is logged. Any step that
- * learns that a secret was wrong (a password, a second-factor code, an offline attempt) calls
+/* throttle: the module's side of the local failure throttle (lib/store/throttle.h): who and from
+ * where an attempt comes (PAM_USER, PAM_RHOST), what the user is told and what is logged. Any step
+ * that learns that a secret was wrong (a password, a second-factor code, an offline attempt) calls
  * pg_throttle_fail(); authenticate checks before the first request and clears the user's count
  * after a success. */
 #include <config.h>

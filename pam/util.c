@@ -263,7 +263,8 @@ bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct
 	return match;
 }
 
-/* The index writes a missing string as "" (lib/accounts.c): the two are the same entry. */
+/* The index writes a missing string as "" (lib/directory/accounts.c): the two are the same entry.
+ */
 static bool same_str(const char *a, const char *b)
 {
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;

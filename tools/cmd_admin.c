@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "json.h"
+#include "gotrue_json.h"
 #include "secure.h"
 
 #include "gotruectl.h"
@@ -180,7 +180,7 @@ static void progress(void *ctx, size_t seen, long long total)
 		ctl_progress_bar(seen, total, "users");
 }
 
-/* --all: every user, page by page (lib/api_admin.c). A CTL_EXIT_* code. */
+/* --all: every user, page by page (lib/sync/api_admin.c). A CTL_EXIT_* code. */
 static int list_all(struct ctl *ctl, long per_page)
 {
 	struct gotrue_error err = {0};

@@ -1,6 +1,6 @@
 /* cmd_cache: `cache show` and `cache lookup NAME|UID`, what nss_gotrue sees: the cache file read
  * through the same reader the NSS module uses (gotrue_cache_show/gotrue_cache_lookup in
- * lib/sync.h), printed as passwd(5) and group(5) lines. No network and no NSS call. */
+ * lib/sync/sync.h), printed as passwd(5) and group(5) lines. No network and no NSS call. */
 #include <config.h> /* autoconf */
 
 #include <stdio.h>

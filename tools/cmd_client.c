@@ -1,7 +1,7 @@
 /* cmd_client: the subcommands of an ordinary GoTrue client: settings, health, signup, signin,
  * refresh, signout, user get/update, otp, magic-link, verify, invite, recover, provider-url.
- * Each parses its options, reads any secret through prompt.c, calls one lib/api.h function and
- * prints through output.c. Endpoints: supabase/auth internal/api/api.go. */
+ * Each parses its options, reads any secret through prompt.c, calls one lib/client/api.h function
+ * and prints through output.c. Endpoints: supabase/auth internal/api/api.go. */
 #include <config.h> /* autoconf */
 
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "json.h"
+#include "gotrue_json.h"
 #include "secure.h"
 
 #include "gotruectl.h"

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "gotrue_jwt.h"
 #include "jwks.h"
-#include "jwt.h"
 #include "secure.h"
 
 #include "gotruectl.h"

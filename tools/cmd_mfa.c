@@ -1,6 +1,6 @@
 /* cmd_mfa: `mfa enroll | verify | list | unenroll`, the TOTP factors of a signed-in user
- * (lib/api_mfa.c). The user is named by an access token, read as every secret of gotruectl is
- * (prompt.c: the terminal, or stdin with --token-stdin; a `gotruectl --json signin` document
+ * (lib/client/api_mfa.c). The user is named by an access token, read as every secret of gotruectl
+ * is (prompt.c: the terminal, or stdin with --token-stdin; a `gotruectl --json signin` document
  * works too). enroll prints the otpauth:// URI and its secret, which are the point of the
  * command, and draws the URI as a QR code (qr.c); nothing else ever shows the secret.
  * verify prints the aal2 session as signin does. GoTrue's rules (../shared/gotrue-api/
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "json.h"
+#include "gotrue_json.h"
 #include "secure.h"
 
 #include "gotruectl.h"

@@ -1,4 +1,4 @@
-/* cmd_sync: `sync`, the front of gotrue_sync_run() (lib/sync.h): page through GET /admin/users
+/* cmd_sync: `sync`, the front of gotrue_sync_run() (lib/sync/sync.h): page through GET /admin/users
  * with the service-role key, map every user, and replace the NSS cache and the account index in
  * state_dir, then report what was written and who was left out and why. The library does every
  * lookup itself from the local files, never through NSS, so this cannot wait on nss_gotrue; this

@@ -1,7 +1,7 @@
 /* cmd_throttle: `throttle show` and `throttle reset`, the administrator's view of the local failure
- * throttle (lib/throttle.h), as faillock(8) is pam_faillock's: which users and hosts have failed
- * recently, which are locked and for how long, and clearing a bucket (or the whole table) by hand.
- * Showing changes nothing on disk; a missing table is an empty one. */
+ * throttle (lib/store/throttle.h), as faillock(8) is pam_faillock's: which users and hosts have
+ * failed recently, which are locked and for how long, and clearing a bucket (or the whole table) by
+ * hand. Showing changes nothing on disk; a missing table is an empty one. */
 #include <config.h> /* autoconf */
 
 #include <errno.h>

@@ -1,7 +1,7 @@
-/* cmd_token: `token verify` (signature, alg allow-list and claims checked by lib/jwt.c with the
- * keys of the config) and `token peek` (decoded WITHOUT any check, for looking only). The token
- * is read from stdin, or from the terminal without echo: never from argv. A `gotruectl --json`
- * session document on stdin works too; its access_token is taken. */
+/* cmd_token: `token verify` (signature, alg allow-list and claims checked by
+ * lib/client/gotrue_jwt.c with the keys of the config) and `token peek` (decoded WITHOUT any check,
+ * for looking only). The token is read from stdin, or from the terminal without echo: never from
+ * argv. A `gotruectl --json` session document on stdin works too; its access_token is taken. */
 #include <config.h> /* autoconf */
 
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "secure.h"
 
 #include "gotruectl.h"

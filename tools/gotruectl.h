@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
-#include "api.h" /* and lib/config.h */
-#include "error.h"
+#include "api.h" /* and lib/client/gotrue_config.h */
+#include "gotrue_error.h"
 #include "session.h"
 #include "user.h"
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "error.h"
-#include "json.h"
+#include "gotrue_error.h"
+#include "gotrue_json.h"
 
 #include "gotruectl.h"
 

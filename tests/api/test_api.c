@@ -21,9 +21,9 @@
 #include <openssl/hmac.h>
 
 #include "api.h"
-#include "config.h"
 #include "emu.h"
-#include "json.h"
+#include "gotrue_config.h"
+#include "gotrue_json.h"
 #include "tap.h"
 
 #define N_PAGE_USERS 7
@@ -172,7 +172,8 @@ static void totp(const char *secret_b32, time_t now, char code[7])
 	snprintf(code, 7, "%06u", bin % 1000000);
 }
 
-/* The "aal" claim of an access token (payload only; the signature is lib/jwt.c's business). */
+/* The "aal" claim of an access token (payload only; the signature is lib/client/gotrue_jwt.c's
+ * business). */
 static char *jwt_claim(const char *jwt, const char *claim)
 {
 	const char *p = strchr(jwt, '.'), *q = p ? strchr(p + 1, '.') : NULL;

@@ -29,8 +29,8 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
-#include "config.h"
-#include "error.h"
+#include "gotrue_config.h"
+#include "gotrue_error.h"
 #include "sync.h"
 
 #include "bench.h"

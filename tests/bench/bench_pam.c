@@ -5,11 +5,11 @@
  * password-plus-code pam_authenticate transactions against M bare libcurl sequences of the same
  * three requests (POST /token, POST /factors/{id}/challenge, POST /factors/{id}/verify) on one
  * connection, as the module makes them: pam_mfa_vs_curl_ratio. Each MFA login is another user's
- * (a code is sent once per factor and host: lib/mfa_replay.h), and its cost, the used-code file's
- * fsync'ed rewrite, is part of what is measured. Both open a new connection per attempt, as a login
- * does. The PAM side includes everything a login pays: config file, JWT verification, and the
- * atomic, fsync'ed write of the pending record into the store (state dir on the disk under /tmp, or
- * $BENCH_STATE_DIR). Not run by make check; `make bench-pam` runs it. */
+ * (a code is sent once per factor and host: lib/store/mfa_replay.h), and its cost, the used-code
+ * file's fsync'ed rewrite, is part of what is measured. Both open a new connection per attempt, as
+ * a login does. The PAM side includes everything a login pays: config file, JWT verification, and
+ * the atomic, fsync'ed write of the pending record into the store (state dir on the disk under
+ * /tmp, or $BENCH_STATE_DIR). Not run by make check; `make bench-pam` runs it. */
 #include <config.h>
 
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "log.h"
 #include "mfatest.h"
 #include "store.h"

@@ -6,8 +6,8 @@
 
 #include <stdio.h>
 
-#include "config.h"
-#include "error.h"
+#include "gotrue_config.h"
+#include "gotrue_error.h"
 #include "log.h"
 #include "sync.h"
 

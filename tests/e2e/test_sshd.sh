@@ -507,8 +507,8 @@ two_sessions current
 # --- a ban ends two live sessions, with and without a pty (revoked_session=terminate) --------
 # As Debian's /etc/pam.d/sshd has it, pam_loginuid comes before the common session stack: each
 # login gets a kernel audit session id of its own, which every process it starts inherits, and
-# by which lib/terminate.c finds them all. The pass runs with its default margin: the sessions'
-# one-hour tokens are not due, so it is the pass's GET /user that sees the ban.
+# by which lib/sync/terminate.c finds them all. The pass runs with its default margin: the
+# sessions' one-hour tokens are not due, so it is the pass's GET /user that sees the ban.
 e2e_pam sshd "session required pam_loginuid.so
 $(e2e_stack 'allow_groups=devs,admins')"
 echo "revoked_session = terminate" >>"$CONF"

@@ -1,5 +1,5 @@
 /* emulator.h: the pieces of the GoTrue test server shared between its files (request/reply
- * types, the in-memory store, token signing, faults). Not part of libgotrue. */
+ * types, the in-memory store, token signing, faults). Not part of the core (lib/). */
 #ifndef GOTRUE_EMULATOR_H
 #define GOTRUE_EMULATOR_H
 

@@ -1,6 +1,6 @@
-/* fuzz_cache: the NSS cache reader (lib/cache_reader.c). The input's checksum is fixed up before
- * parsing (half the time), so that the fuzzer reaches the structural checks behind it instead of
- * stopping at the checksum every time; then every lookup runs on what was accepted. */
+/* fuzz_cache: the NSS cache reader (lib/cache/reader/cache_reader.c). The input's checksum is fixed
+ * up before parsing (half the time), so that the fuzzer reaches the structural checks behind it
+ * instead of stopping at the checksum every time; then every lookup runs on what was accepted. */
 #include <config.h>
 
 #include <stddef.h>

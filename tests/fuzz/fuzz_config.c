@@ -1,11 +1,11 @@
-/* fuzz_config: the gotrue.conf grammar (lib/config.c) on any text. */
+/* fuzz_config: the gotrue.conf grammar (lib/client/gotrue_config.c) on any text. */
 #include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "gotrue_config.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

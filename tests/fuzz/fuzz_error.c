@@ -1,11 +1,11 @@
-/* fuzz_error: the error-body decoder (lib/error.c) on any status, header and body. */
+/* fuzz_error: the error-body decoder (lib/client/gotrue_error.c) on any status, header and body. */
 #include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "gotrue_error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

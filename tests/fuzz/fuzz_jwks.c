@@ -1,4 +1,4 @@
-/* fuzz_jwks: JWKS documents into PEM keys (lib/jwks.c). */
+/* fuzz_jwks: JWKS documents into PEM keys (lib/client/jwks.c). */
 #include <config.h>
 
 #include <stdint.h>

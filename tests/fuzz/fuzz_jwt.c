@@ -1,12 +1,12 @@
 /* fuzz_jwt: the JWT path before and after the signature: header split and decode, claims parsing
- * (lib/jwt.c), and the unverified peek. */
+ * (lib/client/gotrue_jwt.c), and the unverified peek. */
 #include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt.h"
+#include "gotrue_jwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_link: the RFC 8288 Link header parser (lib/link.c). */
+/* fuzz_link: the RFC 8288 Link header parser (lib/sync/link.c). */
 #include <config.h>
 
 #include <stdint.h>

@@ -1,7 +1,7 @@
-/* fuzz_listing: the /admin/users page scanner (lib/listing.c), differentially: whatever it
+/* fuzz_listing: the /admin/users page scanner (lib/sync/listing.c), differentially: whatever it
  * accepts, gotrue_json_parse (json-c) must accept too, and each member it keeps must equal
  * json-c's member of the same user (tests/fuzz/listing_diff.h); otherwise abort(). Refusing what
- * json-c takes is allowed (see the top of lib/listing.c). The first-user reader of a cut page
+ * json-c takes is allowed (see the top of lib/sync/listing.c). The first-user reader of a cut page
  * (gotrue_listing_first_id) is held to listing_first_id_ok() on the same input. */
 #include <config.h>
 

@@ -1,4 +1,4 @@
-/* fuzz_mfa_replay: the used-code file (lib/mfa_replay.c), which a second-factor login reads
+/* fuzz_mfa_replay: the used-code file (lib/store/mfa_replay.c), which a second-factor login reads
  * before it sends a code. The input is the file's head, zero-filled to the file's size (any other
  * size is refused at once). Whatever it holds, the parse ends, keeps at most
  * GOTRUE_MFA_REPLAY_MAX entries and none that has expired, and what it read, written back into

@@ -1,5 +1,6 @@
 /* fuzz_pkce_code: the parser that finds a PKCE auth code in a pasted redirect URL
- * (gotrue_pkce_code_parse, lib/oauth.c). Whatever it accepts must be a code it could send. */
+ * (gotrue_pkce_code_parse, lib/client/ctl/oauth.c). Whatever it accepts must be a code it could
+ * send. */
 #include <config.h>
 
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* fuzz_proc: the /proc parsers lib/terminate.c trusts to tell a session's processes from the
- * others (lib/proc.c): a stat line, a cgroup file, and a logind scope's name. The first input
+/* fuzz_proc: the /proc parsers lib/sync/terminate.c trusts to tell a session's processes from the
+ * others (lib/store/proc.c): a stat line, a cgroup file, and a logind scope's name. The first input
  * byte picks the parser. */
 #include <config.h>
 

@@ -1,5 +1,5 @@
-/* fuzz_store: token-store record files (lib/store.c), which hold secrets and are read by PAM and
- * gotruectl refresh; a file on disk is input like any other. The input is taken as a whole
+/* fuzz_store: token-store record files (lib/store/store.c), which hold secrets and are read by PAM
+ * and gotruectl refresh; a file on disk is input like any other. The input is taken as a whole
  * two-slot record file (the slot reader: header bounds, checksums, sequence order, then the JSON
  * of the chosen slot) and, when it is not one, as a bare JSON payload. Seeds in
  * corpus/fuzz_store/ are valid two-slot files (both slots, one slot, wrapped sequence) and bare

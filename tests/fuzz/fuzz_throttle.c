@@ -1,16 +1,17 @@
-/* fuzz_throttle: the failure throttle's table (lib/throttle.h), read on every login by the PAM
- * module; a file on disk is input like any other. The input is taken as a whole table image: the
- * header (magic, geometry, size), then every slot (MAC, bounds, age order) as `gotruectl throttle
- * show` reads them, then a check, a failure and a reset of a user and a host, which read, evict
- * and write slots. It is also taken as a PAM_RHOST to normalise. Seeds in corpus/fuzz_throttle/
- * are small tables (one and two slots a half) holding locked and unlocked buckets. */
+/* fuzz_throttle: the failure throttle's table (lib/store/throttle.h), read on every login by the
+ * PAM module; a file on disk is input like any other. The input is taken as a whole table image:
+ * the header (magic, geometry, size), then every slot (MAC, bounds, age order) as `gotruectl
+ * throttle show` reads them, then a check, a failure and a reset of a user and a host, which read,
+ * evict and write slots. It is also taken as a PAM_RHOST to normalise. Seeds in
+ * corpus/fuzz_throttle/ are small tables (one and two slots a half) holding locked and unlocked
+ * buckets. */
 #include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "gotrue_config.h"
 #include "log.h"
 #include "throttle.h"
 

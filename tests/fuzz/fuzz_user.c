@@ -1,5 +1,6 @@
-/* fuzz_user: GoTrue user JSON (lib/user.c), the session wrapper around it (lib/session.c), and a
- * user read from a token's claims against a body (gotrue_user_from_claims). */
+/* fuzz_user: GoTrue user JSON (lib/client/user.c), the session wrapper around it
+ * (lib/client/session.c), and a user read from a token's claims against a body
+ * (gotrue_user_from_claims). */
 #include <config.h>
 
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* listing_diff: the differential check of lib/listing.c against json-c, shared by the fuzz target
- * (tests/fuzz/fuzz_listing.c) and the unit test (tests/unit/test_listing.c) so that both judge
- * the scanner by the same rule: whatever it accepts, gotrue_json_parse must accept, and every
+/* listing_diff: the differential check of lib/sync/listing.c against json-c, shared by the fuzz
+ * target (tests/fuzz/fuzz_listing.c) and the unit test (tests/unit/test_listing.c) so that both
+ * judge the scanner by the same rule: whatever it accepts, gotrue_json_parse must accept, and every
  * member it keeps must equal json-c's member of the same user. */
 #ifndef GOTRUE_LISTING_DIFF_H
 #define GOTRUE_LISTING_DIFF_H
@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "gotrue_json.h"
 #include "listing.h"
 #include "user.h"
 
-/* The members the sync keeps (lib/api_admin.c sync_keep) plus one that is often an object. */
+/* The members the sync keeps (lib/sync/api_admin.c sync_keep) plus one that is often an object. */
 static const char *const listing_diff_keep[] = {"id",
 						"aud",
 						"role",

@@ -16,9 +16,9 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_throttle \
 	tests/fuzz/fuzz_mfa_replay
 
-FUZZ_CC_FLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
+FUZZ_CC_FLAGS = $(AM_CFLAGS) $(GOTRUE_CPPFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-FUZZ_LD_LIBS = lib/libgotrue.la
+FUZZ_LD_LIBS = $(GOTRUE_LIBS)
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
@@ -61,9 +61,10 @@ tests_fuzz_fuzz_throttle_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_mfa_replay_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_mfa_replay_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_mfa_replay_LDADD = $(FUZZ_LD_LIBS)
-tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS)
+# The cache reader alone, as the NSS module has it.
+tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
-tests_fuzz_fuzz_cache_LDADD = lib/libgotrue-cache.la
+tests_fuzz_fuzz_cache_LDADD = lib/cache/reader/libgotrue-cache-reader.la
 
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers tests/fuzz/listing_diff.h
 

@@ -26,8 +26,8 @@ tests_hardening_test_attacks_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $
 tests_hardening_test_attacks_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_hardening_test_attacks_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
 	pam/pam_gotrue.la
-# Local accounts first (pam/util.c pg_local_first, lib/owner.c): the program runs itself again
-# under nss_wrapper, with the test build of the NSS module standing in for LDAP.
+# Local accounts first (pam/util.c pg_local_first, lib/directory/owner.c): the program runs itself
+# again under nss_wrapper, with the test build of the NSS module standing in for LDAP.
 if HAVE_MHD
 HARDENING_TESTS += tests/hardening/test_local_first
 endif

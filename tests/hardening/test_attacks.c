@@ -1029,8 +1029,8 @@ static void test_wiped(void)
 	       "wiped: no block the module, json-c or libpam freed still held the password %s",
 	       where);
 	/* libcurl 7.88 copies a small POSTFIELDS body into its request buffer and frees it; the
-	 * wiping allocator of lib/http.c, installed first in main(), wipes it. Without it, those
-	 * unwiped blocks are recycled into other libraries' allocations and show up there. */
+	 * wiping allocator of lib/client/http.c, installed first in main(), wipes it. Without it,
+	 * those unwiped blocks are recycled into other libraries' allocations and show up there. */
 	is_int(curl_hits, 0, "wiped: no block libcurl freed still held the password");
 	teardown(&v);
 	remove_store();

@@ -36,8 +36,8 @@
 #include <security/pam_appl.h>
 
 #include "api.h"
-#include "config.h"
 #include "emu.h"
+#include "gotrue_config.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "mfa_replay.h"
@@ -62,7 +62,7 @@ enum via {
 	V_TLS_NAME,	   /* a --tls-name wrong.example emulator, its CA trusted */
 };
 
-/* What the refresh pass does with an active record due for refresh (lib/lifecycle.c). */
+/* What the refresh pass does with an active record due for refresh (lib/sync/lifecycle.c). */
 enum refresh_expect {
 	RX_DOWN,    /* GET /health fails first: -EHOSTUNREACH, nothing written */
 	RX_RETRY,   /* /token answered "not processed" (429, 500, 503): counted failed, the
@@ -724,8 +724,8 @@ static void cell_refresh(const struct fault *f)
 /* --- the signing keys from jwks_url ---------------------------------------------------------- */
 
 /* What authenticate gives when the keys at jwks_url cannot be had. jwks_url must be on the
- * server of url (lib/http.c refuses any other), so a connection that fails is a dropped one: a
- * server that refuses every connection fails the sign-in before the keys are fetched. */
+ * server of url (lib/client/http.c refuses any other), so a connection that fails is a dropped one:
+ * a server that refuses every connection fails the sign-in before the keys are fetched. */
 static const struct jwks_fault {
 	const char *name;
 	const char *spec; /* an emulator fault on /.well-known/jwks.json; "": none */

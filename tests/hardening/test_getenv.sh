@@ -2,26 +2,26 @@
 # test_getenv: the code that runs inside setuid programs (sudo, su: lib/, pam/, nss/) reads the
 # environment only through secure_getenv(3), which answers NULL under AT_SECURE, so the invoking
 # user cannot steer it. A plain getenv( fails this test unless its line is in ALLOWED below with
-# the reason. (libcurl's own proxy variables are switched off by CURLOPT_PROXY "" in lib/http.c;
-# that is checked here too.)
+# the reason. (libcurl's own proxy variables are switched off by CURLOPT_PROXY "" in
+# lib/client/http.c; that is checked here too.)
 : "${top_srcdir:=.}"
 n=0
 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
 
-# lib/http.c: under AT_SECURE it *hides* SSLKEYLOGFILE from curl_global_init (which would write
-# TLS secrets to a file the caller names); secure_getenv would return NULL exactly there.
-ALLOWED='lib/http.c:.*getauxval(AT_SECURE) && getenv("SSLKEYLOGFILE")
-lib/http.c:.*keylog = strdup(getenv("SSLKEYLOGFILE"));'
+# lib/client/http.c: under AT_SECURE it *hides* SSLKEYLOGFILE from curl_global_init (which would
+# write TLS secrets to a file the caller names); secure_getenv would return NULL exactly there.
+ALLOWED='lib/client/http.c:.*getauxval(AT_SECURE) && getenv("SSLKEYLOGFILE")
+lib/client/http.c:.*keylog = strdup(getenv("SSLKEYLOGFILE"));'
 
 cd "$top_srcdir" || { echo "1..0 # SKIP no source tree"; exit 0; }
 for d in lib pam nss; do
 	[ -d "$d" ] || { echo "1..0 # SKIP no $d/"; exit 0; }
 done
 # Code only: comments that mention getenv( are not calls.
-hits=$(grep -n -E '(^|[^_[:alnum:]])getenv[[:space:]]*\(' lib/*.c lib/*.h pam/*.c pam/*.h \
-	nss/*.c nss/*.h 2>/dev/null | grep -v -E ':[0-9]+:[[:space:]]*(/?\*|//)')
+hits=$(find lib pam nss -name '*.[ch]' | sort | xargs grep -n -E '(^|[^_[:alnum:]])getenv[[:space:]]*\(' \
+	2>/dev/null | grep -v -E ':[0-9]+:[[:space:]]*(/?\*|//)')
 bad=$(printf '%s\n' "$hits" | sed 's/^\([^:]*\):[0-9]*:/\1:/' | grep -v -x -e '' |
 	while IFS= read -r line; do
 		printf '%s\n' "$ALLOWED" | while IFS= read -r pat; do
@@ -48,14 +48,14 @@ else
 fi
 # curl reads http_proxy/HTTPS_PROXY/ALL_PROXY itself with plain getenv: the module must turn that
 # off, or a sudo caller could route the password through a proxy of their choosing.
-if grep -q 'CURLOPT_PROXY, ""' lib/http.c; then
+if grep -q 'CURLOPT_PROXY, ""' lib/client/http.c; then
 	ok "libcurl's proxy environment is switched off (CURLOPT_PROXY \"\")"
 else
-	notok "lib/http.c does not set CURLOPT_PROXY \"\": curl would read *_proxy from the caller"
+	notok "lib/client/http.c does not set CURLOPT_PROXY \"\": curl would read *_proxy from the caller"
 fi
 # Nor may curl read ~/.netrc (HOME): CURLOPT_NETRC stays at its default, ignored.
-if grep -q 'CURLOPT_NETRC' lib/http.c; then
-	notok "lib/http.c sets CURLOPT_NETRC: ~/.netrc of the caller would be read"
+if grep -q 'CURLOPT_NETRC' lib/client/http.c; then
+	notok "lib/client/http.c sets CURLOPT_NETRC: ~/.netrc of the caller would be read"
 else
 	ok "no CURLOPT_NETRC: the caller's ~/.netrc is not read"
 fi

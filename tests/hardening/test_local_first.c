@@ -1,6 +1,6 @@
 /* test_local_first: local accounts come first, in every phase, whatever the account index, the
- * config or the server say (pam/util.c pg_local_first, lib/owner.c), through the real libpam,
- * the built pam_gotrue.so and glibc's NSS as nss_wrapper serves it:
+ * config or the server say (pam/util.c pg_local_first, lib/directory/owner.c), through the real
+ * libpam, the built pam_gotrue.so and glibc's NSS as nss_wrapper serves it:
  * - files: `redis`, a GoTrue user (redis@example.com signed up) in the account index, and since
  *   then a system user that a package created: authenticate, acct_mgmt and chauthtok answer
  *   PAM_USER_UNKNOWN and send nothing (POST /token, PUT /user); ignore_unknown_user turns that
@@ -28,9 +28,9 @@
 #include <security/pam_appl.h>
 
 #include "accounts.h"
-#include "cache.h"
-#include "config.h"
+#include "cache_writer.h"
 #include "emu.h"
+#include "gotrue_config.h"
 #include "http.h"
 #include "owner.h"
 #include "pamtest.h"
@@ -321,8 +321,8 @@ static void test_sync(void)
 	gotrue_config_free(cfg);
 }
 
-/* Both ways a whole sync asks (lib/owner.c): one enumeration when nsswitch.conf names only
- * sources that enumerate (files, systemd, gotrue), one getpwnam_r per name otherwise (an ldap
+/* Both ways a whole sync asks (lib/directory/owner.c): one enumeration when nsswitch.conf names
+ * only sources that enumerate (files, systemd, gotrue), one getpwnam_r per name otherwise (an ldap
  * line). They must agree. */
 static void test_owner_modes(void)
 {

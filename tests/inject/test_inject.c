@@ -34,12 +34,12 @@
  * And one place where success is allowed but bounded: the open inside gotrue_store_pid_start()
  * (open_session reading /proc/PID/stat for the leader's start time). open_session may still
  * succeed there, or a host without a readable /proc would lock everyone out; but the record then
- * says "start time unknown", and the child proves that lib/terminate.c refuses to signal such a
- * leader (a recycled pid must never be killed): gotrue_terminate_session() on the record fails,
+ * says "start time unknown", and the child proves that lib/sync/terminate.c refuses to signal such
+ * a leader (a recycled pid must never be killed): gotrue_terminate_session() on the record fails,
  * no SIGHUP arrives, and a log line says why.
- * Besides the per-call matrix, lib/terminate.c is driven directly against a forked leader: it is
- * signalled when its start time matches, and not when the start time differs, was never recorded,
- * or cannot be read because every open of /proc fails. And a store read with each of its
+ * Besides the per-call matrix, lib/sync/terminate.c is driven directly against a forked leader: it
+ * is signalled when its start time matches, and not when the start time differs, was never
+ * recorded, or cannot be read because every open of /proc fails. And a store read with each of its
  * allocations failing in turn gives the record's newest version or -ENOMEM, never the older slot's
  * (a spent refresh token).
  * What this cannot see: calls inside shared libraries (libpam, libcurl, json-c, libjwt, OpenSSL,
@@ -93,7 +93,8 @@ struct result {
 	bool table_full;
 	int records_after_auth; /* session records right after authenticate */
 	int records_end;	/* and at the end of the cycle */
-	/* When open_session succeeded without the pid start time: lib/terminate.c on its record. */
+	/* When open_session succeeded without the pid start time: lib/sync/terminate.c on its
+	 * record. */
 	bool term_tried;
 	unsigned long long term_pid_start; /* what the record says */
 	int term_rc;			   /* gotrue_terminate_session() */
@@ -250,7 +251,7 @@ FORWARD(open_session, INJ_PHASE_OPEN)
 FORWARD(close_session, INJ_PHASE_CLOSE)
 
 /* open_session succeeded although the leader's start time could not be read: end that session as
- * a ban would (lib/terminate.c), with this process as its recorded leader, and note what
+ * a ban would (lib/sync/terminate.c), with this process as its recorded leader, and note what
  * happened. Unarmed: this is the judge's probe, not the module's flow. */
 static void try_terminate(pam_handle_t *pamh, const char *state_dir, struct result *res)
 {
@@ -407,7 +408,8 @@ static void judge(enum inj_kind kind, long index, const struct result *r)
 	}
 	if (r->fired_pid_start && r->rc[p] == PAM_SUCCESS) {
 		/* open_session may succeed without the start time (see the top of this file), but
-		 * the record must say "unknown" and lib/terminate.c must refuse to signal it. */
+		 * the record must say "unknown" and lib/sync/terminate.c must refuse to signal it.
+		 */
 		if (!r->term_tried) {
 			diag("%s: the record could not be read to try terminate on it", what);
 			bad++;
@@ -477,7 +479,7 @@ static void judge(enum inj_kind kind, long index, const struct result *r)
 	   r->rc[p]);
 }
 
-/* A session leader for lib/terminate.c to end: a child that waits for signals. */
+/* A session leader for lib/sync/terminate.c to end: a child that waits for signals. */
 static pid_t start_leader(void)
 {
 	pid_t pid = fork();
@@ -506,7 +508,7 @@ static void stop_leader(pid_t pid)
 	}
 }
 
-/* lib/terminate.c without logind (no XDG_SESSION_ID): SIGHUP only for the recorded leader, and
+/* lib/sync/terminate.c without logind (no XDG_SESSION_ID): SIGHUP only for the recorded leader, and
  * only while its /proc start time can be read and matches the record. */
 static void test_terminate(void)
 {
@@ -580,9 +582,9 @@ static int armed_read(const char *dir, const char *id, enum inj_kind kind, long 
 	return rc;
 }
 
-/* lib/store.c reads a record whole or not at all. A record written twice holds its newest version
- * in one slot and the one before in the other; with each allocation of the read failing in turn,
- * the read gives the newest version or -ENOMEM, never the older slot's, whose refresh token a
+/* lib/store/store.c reads a record whole or not at all. A record written twice holds its newest
+ * version in one slot and the one before in the other; with each allocation of the read failing in
+ * turn, the read gives the newest version or -ENOMEM, never the older slot's, whose refresh token a
  * rotation has spent (GoTrue revokes the whole session when it is sent again). */
 static void test_store_read_whole(void)
 {

@@ -2,11 +2,11 @@
  * fuzz/wrap.c, but deterministic: the Nth call of one function fails, not a random one).
  *
  * --wrap rewrites only the references of the objects linked into the test program: the pam/
- * sources, lib/libgotrue.la's objects, the test itself. Calls made inside shared libraries (libpam,
- * libcurl, json-c, libjwt, OpenSSL, and glibc's own fopen -> open) are neither counted nor failed
- * nor tracked; that is the boundary of what this test proves. The list of names is the one `nm -u`
- * shows for those objects: openat and renameat are not called, mkostemp, fopen, strndup, asprintf
- * and unlink are.
+ * sources, the objects of the core's libraries (lib/), the test itself. Calls made inside shared
+ * libraries (libpam, libcurl, json-c, libjwt, OpenSSL, and glibc's own fopen -> open) are neither
+ * counted nor failed nor tracked; that is the boundary of what this test proves. The list of names
+ * is the one `nm -u` shows for those objects: openat and renameat are not called, mkostemp, fopen,
+ * strndup, asprintf and unlink are.
  *
  * Everything here runs only while inj.armed, i.e. inside one pam_sm_* call; outside it each
  * wrapper is a plain call of the real function. The allocation table is a fixed array (this file
@@ -317,7 +317,7 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 	return __real_write(fd, buf, len);
 }
 
-/* The same kind as write(2): gotrue_replace_file writes with writev(2) (lib/secure.c). */
+/* The same kind as write(2): gotrue_replace_file writes with writev(2) (lib/client/secure.c). */
 ssize_t __wrap_writev(int fd, const struct iovec *iov, int n);
 ssize_t __wrap_writev(int fd, const struct iovec *iov, int n)
 {

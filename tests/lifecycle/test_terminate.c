@@ -1,7 +1,7 @@
-/* test_terminate: ending a Linux session ends all of it (lib/terminate.c), and the refresh pass
- * ends it within one pass after a ban or a revocation on the server (lib/lifecycle.c), by asking
- * GET /user about every live session, not only those due for refresh; after a ban it revokes the
- * GoTrue session too (a ban ends none).
+/* test_terminate: ending a Linux session ends all of it (lib/sync/terminate.c), and the refresh
+ * pass ends it within one pass after a ban or a revocation on the server (lib/sync/lifecycle.c),
+ * by asking GET /user about every live session, not only those due for refresh; after a ban it
+ * revokes the GoTrue session too (a ban ends none).
  *
  * Fake sessions stand in for sshd's. Their leader takes a new kernel audit session id the way
  * pam_loginuid does (it writes /proc/self/loginuid), and starts a sleep, a sleep that ignores
@@ -23,7 +23,7 @@
 #include "terminate.h"
 
 #define GRACE_MS      1000
-#define PASS_GRACE_MS 2000 /* lib/lifecycle.c TERMINATE_GRACE_MS */
+#define PASS_GRACE_MS 2000 /* lib/sync/lifecycle.c TERMINATE_GRACE_MS */
 #define NOTICE	      "test: your session was revoked"
 
 enum kind {
@@ -464,7 +464,7 @@ cleanup:
 	rmdir(top);
 }
 
-/* open_session's rule (lib/proc.h): the id is the login's own only when this process got it
+/* open_session's rule (lib/store/proc.h): the id is the login's own only when this process got it
  * itself, for the user's uid. */
 static void test_login_audit_session(void)
 {

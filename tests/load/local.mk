@@ -48,24 +48,25 @@ load-nss: tests/load/test_nss_load tests/nss/libnss_gotrue.la
 	$(LOAD_ENV) NSS_LOAD_LOOKUPS=$${NSS_LOAD_LOOKUPS:-1000000} $(builddir)/tests/load/test_nss_load
 
 # ThreadSanitizer: the module's three sources and the test, instrumented, beside the normal build
-# (the writer the test uses to replace the cache comes uninstrumented from libgotrue; it runs in
-# the main thread only). TSAN_CC=clang works as well as gcc.
+# (the writer the test uses to replace the cache comes uninstrumented from lib/cache/writer; it
+# runs in the main thread only). TSAN_CC=clang works as well as gcc.
 TSAN_CC = $(CC)
 TSAN_FLAGS = -fsanitize=thread -g -O1 -fno-omit-frame-pointer -pthread
 TSAN_CPPFLAGS = $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS)
 TSAN_DIR = tests/load/tsan
-tsan-nss: lib/libgotrue.la
+tsan-nss: $(GOTRUE_LIBS)
 	$(MKDIR_P) $(TSAN_DIR)
-	$(TSAN_CC) $(TSAN_CPPFLAGS) -DGOTRUE_NSS_TEST_BUILD $(TSAN_FLAGS) -fPIC -shared \
+	$(TSAN_CC) $(TSAN_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS) -DGOTRUE_NSS_TEST_BUILD \
+		$(TSAN_FLAGS) -fPIC -shared \
 		-o $(TSAN_DIR)/libnss_gotrue.so.2 \
 		-Wl,--version-script=$(srcdir)/nss/nss_gotrue.map \
-		$(srcdir)/nss/nss_gotrue.c $(srcdir)/nss/pack.c $(srcdir)/lib/cache_reader.c
-	$(TSAN_CC) $(TSAN_CPPFLAGS) $(TSAN_FLAGS) -I$(srcdir)/tests/common -I$(srcdir)/tests/nss \
-		-c -o $(TSAN_DIR)/test_nss_load.o $(srcdir)/tests/load/test_nss_load.c
-	$(TSAN_CC) $(TSAN_CPPFLAGS) $(TSAN_FLAGS) -I$(srcdir)/tests/nss \
+		$(srcdir)/nss/nss_gotrue.c $(srcdir)/nss/pack.c $(srcdir)/lib/cache/reader/cache_reader.c
+	$(TSAN_CC) $(TSAN_CPPFLAGS) $(GOTRUE_CPPFLAGS) $(TSAN_FLAGS) -I$(srcdir)/tests/common \
+		-I$(srcdir)/tests/nss -c -o $(TSAN_DIR)/test_nss_load.o $(srcdir)/tests/load/test_nss_load.c
+	$(TSAN_CC) $(TSAN_CPPFLAGS) $(GOTRUE_CPPFLAGS) $(TSAN_FLAGS) -I$(srcdir)/tests/nss \
 		-c -o $(TSAN_DIR)/fixture.o $(srcdir)/tests/nss/fixture.c
 	$(LIBTOOL) --tag=CC --mode=link $(TSAN_CC) $(TSAN_FLAGS) -o $(TSAN_DIR)/test_nss_load \
-		$(TSAN_DIR)/test_nss_load.o $(TSAN_DIR)/fixture.o lib/libgotrue.la -ldl
+		$(TSAN_DIR)/test_nss_load.o $(TSAN_DIR)/fixture.o $(GOTRUE_LIBS) -ldl
 	$(LOAD_ENV) NSS_LOAD_MODULE='$(abs_builddir)/$(TSAN_DIR)/libnss_gotrue.so.2' \
 	NSS_LOAD_LOOKUPS=$${NSS_LOAD_LOOKUPS:-100000} \
 	TSAN_OPTIONS='halt_on_error=1 exitcode=66 second_deadlock_stack=1' \

@@ -63,8 +63,8 @@ static void no_delay(int retval, unsigned usec_delay, void *appdata)
 
 /* What @state_dir/sessions holds: records that read back whole, pending, for a user of this test
  * (u0..), the lock file of each
- * (created with the record, lib/store.c make_lock_file), and anything else (a temp file left by
- * a writer, hidden or not, or a lock file without its record). */
+ * (created with the record, lib/store/store.c make_lock_file), and anything else (a temp file left
+ * by a writer, hidden or not, or a lock file without its record). */
 struct dir_count {
 	int whole;  /* records that read back whole */
 	int locks;  /* "<id>.lock" whose record <id> exists */

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache_writer.h"
 #include "fixture.h"
 #include "tap.h"
 

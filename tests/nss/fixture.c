@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache_writer.h"
 #include "fixture.h"
 
 static size_t split(char *s, char sep, char **out, size_t max)

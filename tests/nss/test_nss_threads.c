@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache_writer.h"
 #include "fixture.h"
 #include "tap.h"
 

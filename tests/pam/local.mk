@@ -1,7 +1,6 @@
 # tests/pam: pam_gotrue.so through the real libpam (pam_start_confdir, service files in a temporary
-# directory) against the emulator; the token store; the module's exported symbols.
+# directory) against the emulator; the module's exported symbols, and the layers it must not carry.
 PAM_C_TESTS = \
-	tests/pam/test_store \
 	tests/pam/test_dlopen
 if HAVE_MHD
 PAM_C_TESTS += \
@@ -23,8 +22,6 @@ check_LTLIBRARIES += tests/pam/libpamtest.la
 tests_pam_libpamtest_la_SOURCES = tests/pam/pamtest.c tests/pam/pamtest.h
 tests_pam_libpamtest_la_LIBADD = $(PAM_LIBS) -ldl
 
-tests_pam_test_store_CFLAGS = $(TEST_CORE_CFLAGS)
-tests_pam_test_store_LDADD = $(TEST_CORE_LIBS)
 tests_pam_test_dlopen_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_pam_test_dlopen_LDADD = -ldl
 # The module must be built before these run.

@@ -15,7 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "api.h"
-#include "config.h"
+#include "gotrue_config.h"
 #include "sync.h"
 
 /* RFC 4648 base32, padding optional. The number of bytes. */

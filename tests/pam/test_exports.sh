@@ -1,10 +1,28 @@
 #!/bin/sh
 # test_exports: pam_gotrue.so exports the PAM ABI (pam_sm_*) and nothing else (pam/pam_gotrue.map),
-# in the linker's view (nm -D). test_dlopen checks the same through dlopen(3).
+# in the linker's view (nm -D); test_dlopen checks the same through dlopen(3). And the module,
+# which sshd, sudo and login load, carries none of gotruectl's code: the layers it must not link
+# (lib/sync, lib/client/ctl) leave no symbol in its full symbol table (nm, not -D: the version
+# script makes them local, not absent).
 so="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
-echo "1..4"
+
+# What only gotruectl runs, by the symbols that would show it linked in: one line each.
+NOT_IN_MODULE='refresh pass or gotruectl sessions (lib/sync/lifecycle.c): ^gotrue_(refresh_pass|refresh_opts_init|sessions_gc|sessions_revoke)$
+ending of Linux sessions (lib/sync/terminate.c): ^gotrue_terminate_
+admin API (lib/sync/api_admin.c): ^gotrue_(admin_|user_page_clear$)
+admin listing (lib/sync/listing.c, link.c): ^gotrue_(listing_|link_next$)
+whole sync or cache show (lib/sync/sync.c): ^gotrue_(sync_run|cache_show|cache_lookup)$
+helper threads (lib/sync/thread.c): ^gotrue_thread_
+PKCE or OAuth sign-in (lib/client/ctl/oauth.c): ^gotrue_(pkce_|exchange_code$|provider_url$)'
+# Factor enrolment still shares lib/client/api_mfa.c with the challenge and verify a login needs:
+# a known failure (TAP TODO) until that file is split, and an unexpected pass (XPASS, which fails
+# the test) once it is, so that this line moves up into NOT_IN_MODULE then.
+NOT_IN_MODULE_TODO='factor enrolment (lib/client/api_mfa.c): ^gotrue_factor_(enroll|unenroll)$'
+
+echo "1..$((5 + $(printf '%s\n' "$NOT_IN_MODULE" "$NOT_IN_MODULE_TODO" | wc -l)))"
 if [ ! -f "$so" ]; then
-	echo "not ok 1 - module built ($so)"; echo "not ok 2"; echo "not ok 3"; echo "not ok 4"; exit 0
+	echo "Bail out! module not built ($so)"
+	exit 0
 fi
 echo "ok 1 - module built"
 syms=$(nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' | sort -u)
@@ -19,3 +37,34 @@ if nm -D --undefined-only "$so" | grep -q ' gotrue_'; then
 else
 	echo "ok 4 - the core is linked in, not expected from elsewhere"
 fi
+
+# The full symbol table, local symbols included. Without it (a stripped module) the checks
+# below could not fail, so that is a failure too.
+all=$(nm --defined-only "$so" 2>/dev/null | awk '{print $NF}' | sort -u)
+core=$(printf '%s\n' "$all" | grep -c '^gotrue_')
+if printf '%s\n' "$all" | grep -q '^gotrue_signin_password$'; then
+	echo "ok 5 - the symbol table shows the core the module links ($core gotrue_* symbols)"
+else
+	echo "not ok 5 - the symbol table shows the core the module links (stripped?)"
+	all=
+fi
+i=5
+check() { # check LINE [DIRECTIVE]
+	i=$((i + 1))
+	what=${1%%: ^*}
+	re=^${1#*: ^}
+	found=$(printf '%s\n' "$all" | grep -E "$re")
+	if [ -z "$all" ]; then
+		echo "not ok $i - the module carries no $what (no symbol table)$2"
+	elif [ -z "$found" ]; then
+		echo "ok $i - the module carries no $what$2"
+	else
+		echo "not ok $i - the module carries no $what$2"
+		printf '#   %s\n' $found
+	fi
+}
+printf '%s\n' "$NOT_IN_MODULE" | while IFS= read -r line; do check "$line" ""; done
+i=$((i + $(printf '%s\n' "$NOT_IN_MODULE" | wc -l)))
+printf '%s\n' "$NOT_IN_MODULE_TODO" | while IFS= read -r line; do
+	check "$line" " # TODO split lib/client/api_mfa.c"
+done

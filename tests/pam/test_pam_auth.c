@@ -41,7 +41,7 @@ static int acct_mgmt(const char *service, const char *user, struct pt_conv *c)
 	return rc;
 }
 
-/* The private account index as `gotruectl sync` writes it (lib/accounts.h). */
+/* The private account index as `gotruectl sync` writes it (lib/directory/accounts.h). */
 static int write_index(const char *erin_id)
 {
 	static char n_erin[] = "erin", n_frank[] = "frank", n_gina[] = "gina", ops[] = "ops",

@@ -17,7 +17,7 @@
 
 #include "accounts.h"
 #include "emu.h"
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "mfatest.h"
 #include "mfa_replay.h"
 #include "pamtest.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "gotrue_config.h"
 #include "throttle.h"
 
 int main(int argc, char **argv)

@@ -7,7 +7,7 @@
 #include "log.h"
 #include "secure.h"
 /* By path: <config.h> and "config.h" both name autoconf's header from here. */
-#include "../../lib/config.h"
+#include "gotrue_config.h"
 
 static struct gotrue_config *fresh(void)
 {

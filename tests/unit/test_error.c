@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 
 #include "tap.h"
-#include "error.h"
-#include "json.h"
+#include "gotrue_error.h"
+#include "gotrue_json.h"
 
 /* Decode @body (its strlen) and check kind/status/code/message. */
 static void check(long status, const char *header, const char *body, const char *want_code,

@@ -1,6 +1,7 @@
-/* test_jwt: lib/jwt.c and lib/jwks.c. Keys are generated here with OpenSSL EVP, good tokens are
- * signed with libjwt's jwt_encode_str, and the malicious ones are built by hand: alg none, HS256
- * keyed with a public key's PEM text (the RS/HS confusion), ES256 against an RSA-only verifier. */
+/* test_jwt: lib/client/gotrue_jwt.c and lib/client/jwks.c. Keys are generated here with OpenSSL
+ * EVP, good tokens are signed with libjwt's jwt_encode_str, and the malicious ones are built by
+ * hand: alg none, HS256 keyed with a public key's PEM text (the RS/HS confusion), ES256 against an
+ * RSA-only verifier. */
 #include <config.h>
 
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jwt.h> /* libjwt's (lib/ is on the quote path only) */
+#include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -17,9 +18,9 @@
 #include <openssl/pem.h>
 
 #include "tap.h"
-#include "config.h"
+#include "gotrue_config.h"
 #include "jwks.h"
-#include "jwt.h"
+#include "gotrue_jwt.h"
 #include "api.h"
 #include "emu.h"
 #include "session.h"

@@ -1,5 +1,5 @@
-/* test_user: the GoTrue user and session parsers (lib/user.c, lib/session.c) on real objects
- * recorded from GoTrue v2.69.3 (../shared/gotrue-api/transcript-v2.69.md), on every kind of
+/* test_user: the GoTrue user and session parsers (lib/client/user.c, lib/client/session.c) on real
+ * objects recorded from GoTrue v2.69.3 (../shared/gotrue-api/transcript-v2.69.md), on every kind of
  * malformed input, and the small pure helpers of the api: timestamps, versions, PKCE, the
  * provider URL. */
 #include <config.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "config.h"
+#include "gotrue_config.h"
 #include "session.h"
 #include "tap.h"
 #include "user.h"

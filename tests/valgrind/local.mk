@@ -6,10 +6,10 @@
 # TAP failures without failing. Logs go to tests/valgrind/logs/. Not part of `make check`: about
 # 2 minutes on two cores.
 VALGRIND_TESTS = \
-	tests/pam/test_store \
+	tests/store/test_store \
 	tests/nss/test_nss_direct \
 	tests/nss/test_nss_threads \
-	tests/nss/test_idmap
+	tests/directory/test_idmap
 if HAVE_MHD
 VALGRIND_TESTS += \
 	tests/pam/test_pam_auth \

@@ -1,0 +1,157 @@
+/* config: /etc/gotrue/gotrue.conf and module arguments, one grammar for both.
+ * Order: conf= (if given), then the file, then the module arguments, which override.
+ * Secrets live in separate 0600 files named by *_file keys and are loaded on demand. */
+#ifndef GOTRUE_CONFIG_H
+#define GOTRUE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <security/pam_ext.h>
+
+#define GOTRUE_DEFAULT_CONF    SYSCONFDIR "/gotrue/gotrue.conf"
+#define GOTRUE_CONF_MAX_SIZE   (64 * 1024)
+#define GOTRUE_SECRET_MAX_SIZE (16 * 1024)
+/* A CA bundle is public but can be large (the Mozilla bundle is ~200 KiB). */
+#define GOTRUE_CA_FILE_MAX_SIZE (4 * 1024 * 1024)
+/* The highest throttle_*_failures: a slot of the throttle table (lib/store/throttle.h) keeps this
+ * many failure times. */
+#define GOTRUE_THROTTLE_FAILURES_MAX 100
+
+/* Which GoTrue generation the server is: v2.69 ignores /logout?scope= and ends every session of
+ * the user; current servers honour scope=local. "auto" asks /health. */
+enum gotrue_server_generation {
+	GOTRUE_SERVER_AUTO = 0,
+	GOTRUE_SERVER_OLD,
+	GOTRUE_SERVER_CURRENT,
+};
+
+/* On a server whose /logout ends every session of the user (old generation): forget a session
+ * instead of revoking it (its tokens wiped, no /logout), or send the /logout anyway when the
+ * user's last local session ends ("global"). */
+enum gotrue_old_server_logout {
+	GOTRUE_OLD_LOGOUT_FORGET = 0,
+	GOTRUE_OLD_LOGOUT_GLOBAL,
+};
+
+/* Who needs a second factor (key "mfa"). No value lets a user skip a verified factor. */
+enum gotrue_mfa_policy {
+	GOTRUE_MFA_ENROLLED = 0, /* a user with a verified factor must use it */
+	GOTRUE_MFA_REQUIRED,	 /* and a user without one is refused */
+};
+
+/* How a user signs in (key "login"). */
+enum gotrue_login_method {
+	GOTRUE_LOGIN_PASSWORD = 0,
+	GOTRUE_LOGIN_EMAIL_CODE,	     /* a one-time code by email (POST /otp, /verify) */
+	GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE, /* an empty password asks for the code */
+};
+
+enum gotrue_revoked_action {
+	GOTRUE_REVOKED_LOG = 0,
+	GOTRUE_REVOKED_TERMINATE,
+};
+
+struct gotrue_config {
+	/* server */
+	char *url;		     /* base URL, stored without a trailing slash */
+	char *api_key_file;	     /* secret file: the `apikey` header */
+	char *service_role_key_file; /* secret file: admin bearer (gotruectl only) */
+	char *ca_file;		     /* extra CA bundle for TLS verification */
+	long timeout;		     /* seconds, total per request; default 10, 1..120 */
+	long connect_timeout;	     /* seconds; default min(timeout, 5) */
+	size_t max_response;	     /* bytes; default 1 MiB */
+	/* token verification */
+	char *jwt_secret_file; /* secret file: HS256 key */
+	char *jwt_public_key;  /* PEM file: RS256/ES256 key */
+	char *jwks_url;	       /* JWKS URL (absolute, or a path under url) */
+	char *jwt_aud;	       /* default "authenticated" */
+	char *jwt_iss;	       /* checked where set */
+	char **jwt_algs;       /* allow-list, NULL-terminated; default from the key type */
+	long jwt_leeway;       /* seconds of leeway for exp/nbf; default 30 */
+	/* accounts (NSS mapping and access) */
+	char **email_domains; /* NULL-terminated */
+	unsigned long uid_min, uid_max;
+	char *home;	      /* template, default "/home/%u" */
+	char *shell;	      /* default "/bin/bash" */
+	char **allow_groups;  /* NULL-terminated; empty admits nobody unless allow_all_users */
+	char **local_groups;  /* NULL-terminated */
+	bool allow_all_users; /* every GoTrue user is admitted: an explicit decision */
+	bool email_fallback;  /* try LOGIN@domain for a name not in the account index */
+	enum gotrue_mfa_policy mfa;	/* key "mfa": enrolled | required; default enrolled */
+	enum gotrue_login_method login; /* key "login"; default password */
+	/* sessions */
+	enum gotrue_revoked_action revoked_session;
+	enum gotrue_server_generation server;		 /* key "server": auto | v2.69 | current */
+	enum gotrue_old_server_logout old_server_logout; /* forget | global; default forget */
+	char *state_dir;				 /* default GOTRUE_STATEDIR */
+	bool debug;
+	/* the local failure throttle (lib/store/throttle.h); a limit of 0 turns that limit off */
+	long throttle_user_failures; /* per login name, default 5, 0..100 */
+	long throttle_host_failures; /* per remote host, default 20, 0..100 */
+	long throttle_interval;	     /* seconds failures are remembered, default 900 */
+	long throttle_unlock_time;   /* seconds a bucket stays locked, default 600 */
+	/* Plain http:// to any loopback port, not only to ports below 1024 that only root can
+	 * listen on: for test servers on ephemeral ports, never for production. */
+	bool insecure_http_for_testing;
+
+	/* Loaded secrets (NULL until gotrue_config_load_secret()). Wiped by gotrue_config_free. */
+	char *api_key;
+	char *service_role_key;
+	char *jwt_secret;
+
+	/* Bookkeeping for the loader and gotrue_config_check() (added by H-core). */
+	bool connect_timeout_set;   /* connect_timeout given explicitly, not derived from timeout */
+	unsigned int load_problems; /* bad lines and arguments seen (logged, then skipped) */
+	/* An allocation failed while loading (added by H-inject): a line or argument was lost, not
+	 * bad, so the config is incomplete and gotrue_config_load/_load_file fail (fail closed). */
+	bool load_oom;
+};
+
+/* A config with every default set. NULL on ENOMEM. */
+struct gotrue_config *gotrue_config_new(void);
+void gotrue_config_free(struct gotrue_config *cfg);
+
+/* The one option grammar. @value is NULL for a bare flag ("debug"). Returns 0, or -1 after logging
+ * why (unknown key: LOG_ERR and -1; the caller decides to skip). */
+int gotrue_config_set(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
+		      const char *value);
+
+/* Parse "key = value" lines: '#' comments, blank lines, surrounding blanks trimmed. Every bad line
+ * is logged with its line number; returns the number of problems (0 = clean). @source names the
+ * file in messages. */
+int gotrue_config_parse(pam_handle_t *pamh, struct gotrue_config *cfg, const char *text,
+			const char *source);
+
+/* Read @path through gotrue_read_file(GOTRUE_FILE_CONFIG) and parse it. @may_be_absent: only the
+ * default path may be missing. Returns 0 or -1. */
+int gotrue_config_load_file(pam_handle_t *pamh, struct gotrue_config *cfg, const char *path,
+			    bool may_be_absent);
+
+/* Module-style arguments: "conf=PATH" first, then the file, then every other argument through
+ * gotrue_config_set(). Unknown arguments are logged and skipped. Flags the PAM module itself
+ * handles (use_first_pass, ...) are skipped if listed in @own_flags (NULL-terminated). */
+int gotrue_config_load(pam_handle_t *pamh, struct gotrue_config *cfg, int argc, const char **argv,
+		       const char *const *own_flags);
+
+enum gotrue_secret {
+	GOTRUE_SECRET_API_KEY,
+	GOTRUE_SECRET_SERVICE_ROLE_KEY,
+	GOTRUE_SECRET_JWT_SECRET,
+};
+/* Load one secret from its *_file (GOTRUE_FILE_SECRET rules, trailing newline stripped).
+ * 0 when loaded or when no file is configured; -1 on error (logged). */
+int gotrue_config_load_secret(pam_handle_t *pamh, struct gotrue_config *cfg,
+			      enum gotrue_secret which);
+
+/* Every problem in the config, one line each through @report; returns the count of problems.
+ * Used by `gotruectl config check`: missing url, plain http a user could intercept, bad ranges,
+ * unreadable key files... @warning is true for a line that is worth reading but not an error
+ * (a deliberate choice such as allow_all_users); warnings are not counted. */
+int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			void (*report)(void *ctx, bool warning, const char *problem), void *ctx);
+
+/* Helpers shared with the rest of the core. */
+bool gotrue_strv_contains(char *const *strv, const char *s);
+
+#endif

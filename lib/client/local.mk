@@ -1,0 +1,34 @@
+# lib/client: the GoTrue client that the login path needs (libgotrue-client): the config grammar
+# (gotrue_config), logging, secure memory and files, growable arrays, the HTTP transport
+# (libcurl), GoTrue's errors, JSON helpers, users and sessions from JSON, one C function per
+# endpoint (api), token verification (gotrue_jwt, jwks) and the second factor (api_mfa). Linked
+# by pam_gotrue.so, gotruectl and the tests.
+#
+# lib/client/ctl (libgotrue-client-ctl): the client calls only gotruectl makes, PKCE and OAuth
+# sign-in (oauth.c). Linked by gotruectl and the tests, never by the PAM module.
+GOTRUE_CLIENT_CPPFLAGS = -I$(top_srcdir)/lib/client
+
+lib_client_libgotrue_client_la_SOURCES = \
+	lib/client/array.c lib/client/array.h \
+	lib/client/log.c lib/client/log.h \
+	lib/client/secure.c lib/client/secure.h \
+	lib/client/gotrue_config.c lib/client/gotrue_config.h \
+	lib/client/gotrue_error.c lib/client/gotrue_error.h \
+	lib/client/gotrue_json.c lib/client/gotrue_json.h \
+	lib/client/http.c lib/client/http.h \
+	lib/client/user.c lib/client/user.h \
+	lib/client/session.c lib/client/session.h \
+	lib/client/api.c lib/client/api.h lib/client/api_internal.h \
+	lib/client/api_mfa.c \
+	lib/client/gotrue_jwt.c lib/client/gotrue_jwt.h \
+	lib/client/jwks.c lib/client/jwks.h
+lib_client_libgotrue_client_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS)
+lib_client_libgotrue_client_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+lib_client_libgotrue_client_la_LIBADD = $(CURL_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS) \
+	$(PAM_LIBS)
+
+lib_client_ctl_libgotrue_client_ctl_la_SOURCES = lib/client/ctl/oauth.c
+lib_client_ctl_libgotrue_client_ctl_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS)
+lib_client_ctl_libgotrue_client_ctl_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
+lib_client_ctl_libgotrue_client_ctl_la_LIBADD = $(JSONC_LIBS) $(CRYPTO_LIBS)

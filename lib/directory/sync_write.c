@@ -1,0 +1,363 @@
+/* sync_write: replacing the private account index and the NSS cache from a resolved set
+ * (idmap.h) under state_dir/.sync.lock, for a whole sync (lib/sync/sync.c) and for the PAM
+ * module's update of one user's entry at login (gotrue_sync_one_user, here), which the module
+ * thus links without the listing and the admin API. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "log.h"
+#include "secure.h"
+#include "sync_write.h"
+
+void gotrue_sync_summary_clear(struct gotrue_sync_summary *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_left_out; i++) {
+		free(s->left_out[i].what);
+		free(s->left_out[i].id);
+		free(s->left_out[i].name);
+		free(s->left_out[i].reason);
+	}
+	free(s->left_out);
+	memset(s, 0, sizeof(*s));
+}
+
+char *gotrue_sync_path(const struct gotrue_config *cfg, const char *given, const char *name)
+{
+	const char *dir = cfg->state_dir ? cfg->state_dir : GOTRUE_STATEDIR;
+	char *p = NULL;
+
+	if (given != NULL)
+		return strdup(given);
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+int gotrue_sync_lock(pam_handle_t *pamh, const struct gotrue_config *cfg, int timeout_ms,
+		     int *fd_out)
+{
+	char *path = gotrue_sync_path(cfg, NULL, ".sync.lock");
+	int fd = -1, rc = -1, r;
+
+	*fd_out = -1;
+	if (path == NULL)
+		goto cleanup;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	r = fd < 0 ? -errno : gotrue_flock_wait(fd, timeout_ms);
+	if (r == -EWOULDBLOCK) {
+		gotrue_log(pamh, LOG_NOTICE,
+			   "a sync holds the sync lock for more than %d ms; leaving this update "
+			   "to it; path=%s",
+			   timeout_ms, path);
+		goto cleanup;
+	}
+	if (r != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot lock the sync lock: %s; path=%s", strerror(-r),
+			   path);
+		goto cleanup;
+	}
+	*fd_out = fd;
+	fd = -1;
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+void gotrue_sync_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+void gotrue_sync_take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *sum)
+{
+	if (sum == NULL)
+		return;
+	sum->users_seen = m->n_seen;
+	sum->not_admitted = m->n_not_admitted;
+	sum->left_out = m->left_out;
+	sum->n_left_out = m->n_left_out;
+	m->left_out = NULL;
+	m->n_left_out = m->cap_left_out = 0;
+}
+
+/* The builder fails only for memory or for one of the cache's caps (cache_format.h): both named,
+ * with the figures, since the builder does not say which. */
+static void log_cache_failed(pam_handle_t *pamh, size_t n_accounts)
+{
+	gotrue_log(pamh, LOG_ERR,
+		   "cannot build the NSS cache of %zu users: out of memory, or over its size cap "
+		   "of %u bytes or %u entries",
+		   n_accounts, GOTRUE_CACHE_MAX_SIZE, GOTRUE_CACHE_MAX_RECORDS);
+}
+
+/* The account index, written on a thread of its own while the cache image is built (both only
+ * read the resolved set), from the lines serialised as the users arrived when there are. */
+struct acct_job {
+	const char *path;
+	const struct gotrue_idmap *m;
+	const struct gotrue_accounts_lines *lines;
+	int rc;
+};
+
+static void *acct_job_main(void *arg)
+{
+	struct acct_job *j = arg;
+
+	j->rc = j->lines != NULL ? gotrue_accounts_write_lines(j->path, j->lines, j->m->accounts,
+							       j->m->n_accounts)
+				 : gotrue_accounts_write(j->path, j->m->accounts, j->m->n_accounts);
+	return NULL;
+}
+
+int gotrue_sync_resolve(pam_handle_t *pamh, struct gotrue_idmap *m)
+{
+	if (gotrue_idmap_resolve(m) == 0)
+		return 0;
+	gotrue_log(pamh, LOG_ERR,
+		   "cannot map users (local passwd/group or the last account index unreadable?)");
+	return -1;
+}
+
+int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		      const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
+		      struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum,
+		      gotrue_thread_start_fn *start_thread)
+{
+	struct gotrue_idmap *m = *mp;
+	struct gotrue_cache_builder *b = NULL;
+	char *cache_path = gotrue_sync_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
+	char *acct_path = gotrue_sync_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
+	struct acct_job job = {0};
+	struct gotrue_replacement repl = {.dirfd = -1};
+	pthread_t th;
+	bool started = false, built, prepared = false;
+	void *image = NULL;
+	size_t i, image_len = 0, n_accounts;
+	int rc = -1, r, prepare_rc = 0;
+
+	if (cache_path == NULL || acct_path == NULL)
+		goto cleanup;
+	job.path = acct_path;
+	job.m = m;
+	job.lines = lp ? *lp : NULL;
+	if (start_thread != NULL)
+		started = start_thread(&th, acct_job_main, &job) == 0;
+	if (!started)
+		acct_job_main(&job);
+	b = gotrue_idmap_take_builder(m);
+	built = b != NULL && gotrue_idmap_to_cache(m, b) == 0;
+	/* The index thread still at work: finish the image and write its temp file meanwhile (the
+	 * set it reads stays alive until it is done; only the rename waits for the index). That
+	 * takes the cache's write and fsync (~20 ms with 100k users, strace) off the sync's tail.
+	 * Done already: the set goes first, for a lower peak. */
+	if (started && pthread_tryjoin_np(th, NULL) == 0)
+		started = false;
+	if (started && built) {
+		r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
+		gotrue_cache_builder_free(b);
+		b = NULL;
+		built = r == 0;
+		if (built) {
+			prepare_rc =
+				gotrue_replace_prepare(cache_path, image, image_len, 0644, &repl);
+			prepared = prepare_rc == 0;
+			free(image);
+			image = NULL;
+		}
+	}
+	if (started)
+		pthread_join(th, NULL);
+	started = false;
+	if (lp != NULL) {
+		gotrue_accounts_lines_free(*lp);
+		*lp = NULL;
+	}
+	if (job.rc != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
+			   strerror(-job.rc), acct_path);
+		goto cleanup;
+	}
+	if (!built) {
+		log_cache_failed(pamh, m->n_accounts);
+		goto cleanup;
+	}
+	if (sum != NULL) {
+		sum->users = m->n_accounts;
+		sum->groups = m->n_accounts;
+		for (i = 0; i < m->n_groups; i++) {
+			if (m->groups[i].gid == (uint32_t)-1)
+				continue;
+			if (m->groups[i].local)
+				sum->local_groups++;
+			else
+				sum->groups++;
+		}
+	}
+	n_accounts = m->n_accounts;
+	gotrue_sync_take_left_out(m, sum);
+	gotrue_idmap_free(m);
+	*mp = NULL;
+	if (b != NULL) {
+		r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
+		gotrue_cache_builder_free(b);
+		b = NULL;
+		if (r != 0) {
+			log_cache_failed(pamh, n_accounts);
+			goto cleanup;
+		}
+	}
+	if (prepared) {
+		prepared = false;
+		r = gotrue_cache_replace_commit(&repl);
+	} else if (prepare_rc != 0) {
+		r = prepare_rc; /* its image is gone already */
+	} else {
+		r = gotrue_cache_replace(cache_path, image, image_len);
+	}
+	if (r != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
+			   cache_path);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (prepared)
+		gotrue_replace_abort(&repl);
+	free(image);
+	gotrue_cache_builder_free(b);
+	free(cache_path);
+	free(acct_path);
+	return rc;
+}
+
+/* The index, less @user_id's own entry, whose uid, gid and created_at are kept aside. */
+struct one_ctx {
+	struct gotrue_idmap *m;
+	const char *user_id;
+	struct gotrue_account own;
+	bool found;
+};
+
+static int keep_account(void *ctx, struct gotrue_account *a)
+{
+	struct one_ctx *o = ctx;
+
+	if (strcmp(a->user_id, o->user_id) != 0)
+		return gotrue_idmap_add_account(o->m, a) != 0 ? -1 : 0;
+	o->own.uid = a->uid;
+	o->own.gid = a->gid;
+	o->own.created_at = a->created_at;
+	o->own.mfa = a->mfa;
+	o->found = true;
+	return 0;
+}
+
+/* The first user the set left out, or NULL. */
+static const struct gotrue_left_out *first_user_left_out(const struct gotrue_idmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_left_out; i++) {
+		if (strcmp(m->left_out[i].what, "user") == 0)
+			return &m->left_out[i];
+	}
+	return NULL;
+}
+
+/* Add @u, with what it had in the index: a login never renumbers a user or changes its age
+ * (app_metadata.uid changed by the administrator is the next sync's). 0 kept, 1 not kept (the
+ * mapping leaves it out), -1 ENOMEM. */
+static int add_fresh(pam_handle_t *pamh, struct one_ctx *o, const struct gotrue_user *u)
+{
+	struct gotrue_idmap *m = o->m;
+	size_t n = m->n_accounts;
+	struct gotrue_account *a;
+
+	if (gotrue_idmap_add_user(m, u) != 0)
+		return -1;
+	if (m->n_accounts == n)
+		return 1;
+	a = &m->accounts[n];
+	if (o->found && a->uid != o->own.uid)
+		gotrue_log(pamh, LOG_NOTICE,
+			   "app_metadata.uid %u differs from the indexed uid %u; a login keeps the "
+			   "uid, the next sync applies it; user=%s",
+			   a->uid, o->own.uid, a->name);
+	if (o->found) {
+		a->uid = o->own.uid;
+		a->gid = o->own.gid;
+		a->created_at = o->own.created_at;
+		/* A login may mark a second factor (it used one), never unmark it: the token's
+		 * user carries no factors, and the next sync decides. */
+		a->mfa = a->mfa || o->own.mfa;
+	}
+	return 0;
+}
+
+int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			 const struct gotrue_user *u, const struct gotrue_sync_options *opt)
+{
+	struct one_ctx o = {0};
+	const struct gotrue_left_out *l = NULL;
+	char *acct_path = NULL;
+	size_t before;
+	int lock_fd = -1, rc = -1, r;
+
+	if (u == NULL || u->id == NULL)
+		goto cleanup;
+	acct_path = gotrue_sync_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
+	o.m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
+	o.user_id = u->id;
+	if (acct_path == NULL || o.m == NULL ||
+	    gotrue_idmap_check_owners(o.m, GOTRUE_NSS_CACHE_PATH, false) != 0)
+		goto cleanup;
+	if (gotrue_sync_lock(pamh, cfg, (int)cfg->timeout * 1000, &lock_fd) != 0)
+		goto cleanup;
+	/* The index holds every mapped account with what the set rules need (created_at, groups),
+	 * so the whole set is rebuilt from it plus the fresh copy of this one user. */
+	r = gotrue_accounts_each(pamh, acct_path, keep_account, &o);
+	if (r < 0)
+		goto cleanup;
+	r = add_fresh(pamh, &o, u);
+	if (r < 0)
+		goto cleanup;
+	before = o.m->n_accounts;
+	if (r == 0 && gotrue_sync_resolve(pamh, o.m) != 0)
+		goto cleanup;
+	/* Only this user's own entry may change: every other account keeps its name and uid,
+	 * whatever this user's entry now says, and the next sync settles any contest. */
+	if (r == 1 || o.m->n_accounts != before) {
+		l = first_user_left_out(o.m);
+		gotrue_log(pamh, LOG_NOTICE,
+			   "account entry not updated at login (%s: %s); the next sync decides; "
+			   "id=%s",
+			   l != NULL ? l->id : u->id, l != NULL ? l->reason : "not admitted",
+			   u->id);
+		rc = 1;
+		goto cleanup;
+	}
+	rc = gotrue_sync_write(pamh, cfg, opt, &o.m, NULL, NULL, NULL);
+cleanup:
+	gotrue_sync_unlock(lock_fd);
+	gotrue_idmap_free(o.m);
+	free(acct_path);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/* sync_write: what a whole sync (lib/sync/sync.c) and the PAM module's login-time update of one
+ * user's entry share: the options and summary of a sync, state_dir/.sync.lock, and replacing the
+ * private account index and the NSS cache from a resolved set (idmap.h). The one-user update is
+ * here too, so that the module links it without the listing and the admin API of lib/sync. */
+#ifndef GOTRUE_SYNC_WRITE_H
+#define GOTRUE_SYNC_WRITE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <security/pam_ext.h>
+
+#include "accounts.h"
+#include "gotrue_config.h"
+#include "idmap.h"
+#include "user.h"
+
+struct gotrue_sync_options {
+	const char *cache_path;	   /* NULL: state_dir/nss.cache */
+	const char *accounts_path; /* NULL: state_dir/accounts */
+	const char *passwd_path;   /* NULL: /etc/passwd */
+	const char *group_path;	   /* NULL: /etc/group */
+	int per_page;		   /* 0: 500 */
+	/* 0: GOTRUE_ACCOUNTS_MAX_SIZE; a smaller cap on the account index, for tests. */
+	size_t accounts_max_size;
+	/* Called after each page (may be NULL): users seen so far, X-Total-Count or -1. */
+	void (*progress)(void *ctx, size_t seen, long long total);
+	void *ctx;
+};
+
+struct gotrue_sync_summary {
+	size_t users_seen;		  /* listed by the server */
+	size_t users;			  /* written to the cache */
+	size_t groups;			  /* group entries written (private groups included) */
+	size_t local_groups;		  /* local_groups names mapped to a local gid */
+	size_t not_admitted;		  /* listed, but in no allow_groups group */
+	struct gotrue_left_out *left_out; /* users and groups left out, with reasons */
+	size_t n_left_out;
+};
+void gotrue_sync_summary_clear(struct gotrue_sync_summary *s);
+
+/* Replace @u's entry (matched by user id) in the index and the cache, re-applying the set rules.
+ * Only that entry changes, and not its uid, gid or created_at when the index has it: when the
+ * rules would leave any account out (a name or uid another account holds, or @u itself), nothing
+ * is written. @opt may be NULL. 0 written, 1 not written (logged; the next sync decides), or -1
+ * (logged; the old files stay). */
+int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			 const struct gotrue_user *u, const struct gotrue_sync_options *opt);
+
+/* The state file @name (NULL on ENOMEM): @given when set, else state_dir/@name. */
+char *gotrue_sync_path(const struct gotrue_config *cfg, const char *given, const char *name);
+
+/* One writer at a time: sync and PAM login refreshes serialise on state_dir/.sync.lock. A full
+ * sync waits as long as it takes (@timeout_ms -1); a login's one-entry update waits at most the
+ * configured request timeout, so a login never hangs behind a long sync (which writes the
+ * entry anyway). 0 with the lock's descriptor in *@fd_out, or -1 (logged). */
+int gotrue_sync_lock(pam_handle_t *pamh, const struct gotrue_config *cfg, int timeout_ms,
+		     int *fd_out);
+/* Release it (a descriptor of -1 is fine). */
+void gotrue_sync_unlock(int fd);
+
+/* Resolve *@m, logged when it fails. 0 or -1. */
+int gotrue_sync_resolve(pam_handle_t *pamh, struct gotrue_idmap *m);
+
+/* Hand the left-out list over to the summary (moved, not copied). @sum may be NULL. */
+void gotrue_sync_take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *sum);
+
+/* How gotrue_sync_write starts its second thread: lib/sync's gotrue_thread_start. */
+typedef int gotrue_thread_start_fn(pthread_t *th, void *(*fn)(void *), void *arg);
+
+/* Replace both files from the resolved *@mp. The index is renamed into place first: if the cache
+ * write then fails, PAM sees an index that is at most one sync newer than NSS, never the
+ * reverse. With @start_thread (a whole sync; a PAM login's refresh passes NULL: no thread is
+ * started inside a PAM caller's process), the index is serialised and written on a second thread
+ * while this one builds the cache image, which only replaces the cache once the index is in
+ * place. Once both hold what they need, the set is freed (*@mp = NULL, its left-out list moved to
+ * @sum) before the image is written out; the image is finished before that only when the index
+ * thread is still at work, so that this thread does not sit idle meanwhile. *@lp (a whole sync:
+ * the index lines serialised as the users arrived, or NULL) is freed, *@lp = NULL, as soon as the
+ * index is written. 0, or -1 (logged; the old files stay). */
+int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		      const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
+		      struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum,
+		      gotrue_thread_start_fn *start_thread);
+
+#endif
