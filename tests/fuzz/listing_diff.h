@@ -1,5 +1,5 @@
 /* listing_diff: the differential check of lib/sync/listing.c against json-c, shared by the fuzz
- * target (tests/fuzz/fuzz_listing.c) and the unit test (tests/unit/test_listing.c) so that both
+ * target (tests/fuzz/fuzz_listing.c) and the unit test (tests/sync/test_listing.c) so that both
  * judge the scanner by the same rule: whatever it accepts, gotrue_json_parse must accept, and every
  * member it keeps must equal json-c's member of the same user. */
 #ifndef GOTRUE_LISTING_DIFF_H

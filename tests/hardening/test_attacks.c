@@ -19,11 +19,12 @@
  *   delays failures only.
  * Already proven elsewhere (referenced, not repeated): the same JWT defects against the verifier
  * (tests/unit/test_jwt.c), names with ':', '/', '..', NUL, 300 characters and GECOS control
- * characters, user_metadata in the mapping, a crafted cache (tests/nss/test_idmap.c,
- * test_sync.c, test_nss_direct.c), symlinks in the store (tests/pam/test_store.c), config and
- * secret file owner/mode (tests/unit/test_config.c, test_secure.c), 429 -> AUTHINFO_UNAVAIL with
- * a message and "no secret in syslog" for a plain login (tests/pam/test_pam_auth.c), the refresh
- * pass finding a revoked session (tests/pam/test_pam_session.c). */
+ * characters, user_metadata in the mapping, a crafted cache (tests/directory/test_idmap.c,
+ * tests/sync/test_sync.c, tests/nss/test_nss_direct.c), symlinks in the store
+ * (tests/store/test_store.c), config and secret file owner/mode (tests/unit/test_config.c,
+ * test_secure.c), 429 -> AUTHINFO_UNAVAIL with a message and "no secret in syslog" for a plain
+ * login (tests/pam/test_pam_auth.c), the refresh pass finding a revoked session
+ * (tests/pam/test_pam_session.c). */
 #define _GNU_SOURCE
 #include <config.h>
 

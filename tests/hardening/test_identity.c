@@ -13,8 +13,9 @@
  *   has no GoTrue account: refused.
  * Names, through sync and then a login: an unconfirmed jdoe@ never takes jdoe from the account an
  * administrator named jdoe (app_metadata.username), and an older account whose address becomes
- * bob@ never takes bob from the account that holds it. tests/nss/test_idmap.c and test_sync.c
- * hold the same rules in every order; tests/unit/test_user.c the field-by-field comparison. */
+ * bob@ never takes bob from the account that holds it. tests/directory/test_idmap.c and
+ * tests/sync/test_sync.c hold the same rules in every order; tests/unit/test_user.c the
+ * field-by-field comparison. */
 #define _GNU_SOURCE
 #include <config.h>
 

@@ -4,7 +4,7 @@
  * host limit spans users, another host is unaffected, a success clears the user's count but not
  * the host's; concurrent attempts are counted exactly; server outages are not failures; a damaged,
  * oversized or linked table is replaced and logged, a refused directory refuses the login; and
- * `gotruectl throttle reset` unlocks. The core's arithmetic is tests/unit/test_throttle. */
+ * `gotruectl throttle reset` unlocks. The core's arithmetic is tests/store/test_throttle. */
 #include <config.h>
 
 #include <stdio.h>
