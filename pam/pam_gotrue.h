@@ -8,8 +8,8 @@
 #include <security/pam_modules.h>
 
 #include "api.h"
-#include "idmap.h"
 #include "gotrue_jwt.h"
+#include "idmap.h"
 
 /* The PAM environment variable that carries the store record id from authenticate to
  * open_session, across sshd's fork (DESIGN.md "Trap: sshd's forked authentication"). */
