@@ -29,10 +29,15 @@ static void log_v(pam_handle_t *pamh, int priority, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 static void log_v(pam_handle_t *pamh, int priority, const char *fmt, va_list ap)
 {
+	char dropped[1024];
+
 	if (pamh != NULL) {
 		pam_vsyslog(pamh, priority, fmt, ap);
 	} else if (log_sink == GOTRUE_LOG_SYSLOG) {
 		vsyslog(priority, fmt, ap);
+	} else if (log_sink == GOTRUE_LOG_DISCARD) {
+		/* Still formatted, so that every argument is read as it would be. */
+		vsnprintf(dropped, sizeof(dropped), fmt, ap);
 	} else {
 		/* Locked so that a line from another thread cannot land in the middle of ours. */
 		flockfile(stderr);

@@ -13,7 +13,7 @@ pam_pam_gotrue_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)
 # dlcloses the module), and reloading the TLS stack on every transaction made each login cost
 # several milliseconds more (tests/bench/bench_pam).
 pam_pam_gotrue_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
-	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete
+	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map $(MODULE_NO_UNDEFINED) -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete
 pam_pam_gotrue_la_LIBADD = lib/libgotrue.la $(PAM_LIBS)
 EXTRA_pam_pam_gotrue_la_DEPENDENCIES = pam/pam_gotrue.map
 EXTRA_DIST += pam/pam_gotrue.map
