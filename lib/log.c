@@ -71,3 +71,29 @@ void gotrue_debug(pam_handle_t *pamh, bool debug, const char *fmt, ...)
 		va_end(ap);
 	}
 }
+
+/* @in as one field: printable, non-blank ASCII only, cut to fit @out. */
+static const char *log_field(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < size; i++)
+		out[i] = in[i] > ' ' && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+void gotrue_log_auth(pam_handle_t *pamh, int priority, const char *user, const char *fmt, ...)
+{
+	const void *rhost = NULL;
+	char what[1024], host[256], name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (pamh != NULL && pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	gotrue_log(pamh, priority, "%s; rhost=%s user=%s", what,
+		   log_field(rhost, host, sizeof(host)), log_field(user, name, sizeof(name)));
+}

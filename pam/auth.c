@@ -86,7 +86,7 @@ static enum pg_outcome step_get_password(struct auth_state *st)
 			return PG_AUTH_FAILED;
 	}
 	if (*tok == '\0') {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "empty password refused; user=%s", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "empty password refused");
 		return PG_AUTH_FAILED;
 	}
 	st->password = tok;
@@ -117,9 +117,8 @@ static enum pg_outcome step_sign_in(struct auth_state *st)
 		return PG_OK;
 	}
 	out = pg_classify_error(&ctx->err);
-	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
-		   "sign-in failed (%s); user=%s", gotrue_error_str(&ctx->err, why, sizeof(why)),
-		   ctx->user);
+	gotrue_log_auth(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR, ctx->user,
+			"sign-in failed (%s)", gotrue_error_str(&ctx->err, why, sizeof(why)));
 	return out;
 }
 
@@ -146,9 +145,9 @@ static enum pg_outcome step_verify_token(struct auth_state *st)
 	expect.leeway = ctx->cfg->jwt_leeway;
 	expect.require_exp = true;
 	if (gotrue_jwt_verify(v, st->session.access_token, &expect, &st->claims, &ctx->err) != 0) {
-		gotrue_log(ctx->pamh, LOG_ALERT,
-			   "access token failed verification, possible attack (%s); user=%s",
-			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
+				"access token failed verification, possible attack (%s)",
+				gotrue_error_str(&ctx->err, why, sizeof(why)));
 		out = PG_BAD_TOKEN;
 		goto cleanup;
 	}
@@ -168,10 +167,10 @@ static enum pg_outcome step_trust_claims(struct auth_state *st)
 	char why[256] = "";
 
 	if (gotrue_user_from_claims(st->claims.all, body, &st->user, why, sizeof(why)) != 0) {
-		gotrue_log(ctx->pamh, LOG_ALERT,
-			   "the answer's user disagrees with the verified token, possible attack "
-			   "(%s); user=%s",
-			   why, ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
+				"the answer's user disagrees with the verified token, possible "
+				"attack (%s)",
+				why);
 		return PG_BAD_TOKEN;
 	}
 	/* The token carries no confirmation time. GoTrue refuses the password grant for an
@@ -192,7 +191,7 @@ static enum pg_outcome step_check_account(struct auth_state *st)
 	enum pg_outcome out = PG_INTERNAL;
 
 	if (gotrue_user_is_banned(u, time(NULL))) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "account banned; user=%s", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "account banned");
 		out = PG_BANNED;
 		goto cleanup;
 	}
@@ -313,7 +312,7 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 	if (out == PG_API_ERROR)
 		out = pg_classify_error(&ctx->err);
 	if (out == PG_OK) {
-		gotrue_log(ctx->pamh, LOG_INFO, "authenticated; user=%s", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_INFO, ctx->user, "authenticated");
 	} else {
 		tell_outcome(ctx, out);
 		/* A session we got but refuse should not linger on the server. Only scope=local is
