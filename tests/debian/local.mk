@@ -1,5 +1,5 @@
-# tests/debian: the Debian packages (debian/, scripts/build-debs). test_maintscripts runs
-# libnss-gotrue's maintainer scripts on a copy of nsswitch.conf (no root); test_packages installs,
+# tests/debian: the Debian packages (debian/, scripts/build-debs). test_maintscripts runs the
+# maintainer scripts on copies of nsswitch.conf and /etc/pam.d (no root); test_packages installs,
 # upgrades, removes and purges the built packages in a fresh bookworm root (root; SKIP otherwise,
 # and in sanitizer builds: the packages are built without sanitizers either way).
 DEBIAN_TESTS = tests/debian/test_maintscripts.sh tests/debian/test_packages.sh

@@ -1,10 +1,13 @@
 #!/bin/sh
-# test_maintscripts: libnss-gotrue's maintainer scripts (debian/libnss-gotrue.{preinst,postinst,
-# postrm}) on nsswitch.conf files of every shape an administrator may have, run as dpkg runs
-# them but on a copy (DPKG_ROOT names a temporary root; dpkg-query is a stub that reports the
-# other installed instances). A new installation adds "gotrue" after "files" on the passwd and
-# group lines and nowhere else; an upgrade adds nothing; the removal of the last instance gives
-# back the file as it was, byte for byte. No root needed: the host's /etc is never read.
+# test_maintscripts: the packages' maintainer scripts, run as dpkg runs them but on copies
+# (DPKG_ROOT names a temporary root; dpkg-query and pam-auth-update are stubs). No root needed:
+# the host's /etc is never read.
+# - libnss-gotrue (preinst, postinst, postrm) on nsswitch.conf files of every shape an
+#   administrator may have: a new installation adds "gotrue" after "files" on the passwd and
+#   group lines and nowhere else; an upgrade adds nothing; the removal of the last instance
+#   gives back the file as it was, byte for byte.
+# - libpam-gotrue's prerm: the profile goes on removal only, and a file in /etc/pam.d that still
+#   names the module afterwards is reported.
 set -u
 : "${top_srcdir:=.}"
 deb="$top_srcdir/debian"
@@ -13,23 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 conf=$root/etc/nsswitch.conf
 mkdir -p "$root/etc" "$tmp/bin"
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $*"
-}
-check() {
-	_d=$1
-	shift
-	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
-}
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# ok, not_ok, check, diag and e2e_done (the TAP helpers; nothing here needs a namespace).
+. "$top_srcdir/tests/e2e/e2e.sh"
 
 # The other instances of libnss-gotrue (Multi-Arch: same) that dpkg-query reports.
 others=
@@ -139,6 +127,35 @@ check "a symlinked nsswitch.conf: still a link" test -L "$conf"
 check "a symlinked nsswitch.conf: its target edited" \
 	same "$root/managed/nsswitch.conf" 'passwd: files gotrue\ngroup: files gotrue\n'
 
+# libpam-gotrue's prerm: after pam-auth-update (a stub here) has taken the profile out, a file
+# in /etc/pam.d that still names the module is reported before the module goes.
+cat >"$tmp/bin/pam-auth-update" <<'EOF'
+#!/bin/sh
+echo "$*" >>"$PAM_AUTH_UPDATE_LOG"
+EOF
+chmod 0755 "$tmp/bin/pam-auth-update"
+mkdir -p "$root/etc/pam.d"
+printf 'auth required pam_unix.so\n' >"$root/etc/pam.d/common-auth"
+printf '# account required pam_gotrue.so\n' >"$root/etc/pam.d/login"
+prerm() {
+	DPKG_ROOT=$root PAM_AUTH_UPDATE_LOG=$tmp/pau PATH="$tmp/bin:$PATH" \
+		sh "$deb/libpam-gotrue.prerm" "$@" 2>"$tmp/err"
+}
+: >"$tmp/pau"
+check "libpam-gotrue prerm remove" prerm remove
+check "prerm remove: pam-auth-update --package --remove gotrue" \
+	test "$(cat "$tmp/pau")" = "--package --remove gotrue"
+check "prerm remove: nothing to report when no file names the module (comments aside)" \
+	test ! -s "$tmp/err"
+printf 'auth required pam_unix.so\naccount [default=bad success=ok] pam_gotrue.so\n' \
+	>"$root/etc/pam.d/sshd"
+prerm remove
+check "prerm remove: a hand-written stack still naming it is reported" \
+	grep -q "WARNING: .*pam_gotrue.so.* sshd$" "$tmp/err"
+: >"$tmp/pau"
+check "prerm upgrade" prerm upgrade 0.1.0+1
+check "prerm upgrade: pam-auth-update not run (the profile stays as enabled)" test ! -s "$tmp/pau"
+
 for s in preinst postinst postrm; do
 	check "libnss-gotrue.$s is POSIX sh (sh -n)" sh -n "$deb/libnss-gotrue.$s"
 done
@@ -146,5 +163,4 @@ for s in libpam-gotrue.postinst libpam-gotrue.prerm gotruectl.postrm; do
 	check "$s is POSIX sh (sh -n)" sh -n "$deb/$s"
 done
 
-echo "1..$n"
-exit $failed
+e2e_done

@@ -24,6 +24,7 @@
 #   e2e_users               start the emulator, create the test users, write $CONF, sync
 #   e2e_sync                sync again (after changing users or the config)
 #   e2e_pam SERVICE LINES   write /etc/pam.d/SERVICE
+#   e2e_start_sshd ...      sshd on a free loopback port
 #   ok / not_ok / check     TAP output; e2e_done prints the plan
 
 E2E_PAM_SO="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
@@ -241,6 +242,30 @@ e2e_ban() { # e2e_ban USER_ID
 	[ "$(printf '{"ban_duration":"876000h"}' | emu_curl -o /dev/null -w '%{http_code}' -X PUT \
 		-H 'Content-Type: application/json' -H "Authorization: Bearer $EMU_SERVICE_KEY" \
 		--data-binary @- "$EMU_URL/admin/users/$1")" = 200 ]
+}
+
+# e2e_start_sshd WRITE_CONFIG LOG SSHD...: start sshd (the command SSHD..., in the foreground
+# with -D -e) on a random loopback port, and on another when that one is taken. WRITE_CONFIG
+# PORT writes the config the command names. Sets port and SSHD_PID; returns 1, the log on
+# stderr, when sshd never listened.
+e2e_start_sshd() {
+	_write=$1 _log=$2
+	shift 2
+	for _try in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		"$_write" "$port"
+		: >"$_log"
+		"$@" 2>>"$_log" &
+		SSHD_PID=$!
+		if e2e_wait "grep -q 'Server listening' '$_log'" 50; then
+			return 0
+		fi
+		kill "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+		SSHD_PID=
+	done
+	cat "$_log" >&2
+	return 1
 }
 
 # Session records in the token store (32 hex digits each).
