@@ -40,10 +40,7 @@ cleanup() {
 		kill -TERM "$LIVE_PID" 2>/dev/null
 		wait "$LIVE_PID" 2>/dev/null
 	fi
-	if [ -n "$SSHD_PID" ]; then
-		kill -TERM "$SSHD_PID" 2>/dev/null
-		wait "$SSHD_PID" 2>/dev/null
-	fi
+	e2e_stop_sshd
 	emu_stop 2>/dev/null
 }
 trap cleanup EXIT

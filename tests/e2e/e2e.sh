@@ -24,7 +24,7 @@
 #   e2e_users               start the emulator, create the test users, write $CONF, sync
 #   e2e_sync                sync again (after changing users or the config)
 #   e2e_pam SERVICE LINES   write /etc/pam.d/SERVICE
-#   e2e_start_sshd ...      sshd on a free loopback port
+#   e2e_start_sshd ...      sshd on a free loopback port (e2e_stop_sshd stops it)
 #   ok / not_ok / check     TAP output; e2e_done prints the plan
 
 E2E_PAM_SO="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
@@ -266,6 +266,15 @@ e2e_start_sshd() {
 	done
 	cat "$_log" >&2
 	return 1
+}
+
+# e2e_stop_sshd: stop the sshd e2e_start_sshd started, if any (for the tests' EXIT traps).
+e2e_stop_sshd() {
+	if [ -n "${SSHD_PID:-}" ]; then
+		kill -TERM "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+		SSHD_PID=
+	fi
 }
 
 # Session records in the token store (32 hex digits each).

@@ -18,10 +18,7 @@ cleanup() {
 		ssh | sshpass | sleep) kill -TERM "$_p" 2>/dev/null ;;
 		esac
 	done
-	if [ -n "$SSHD_PID" ]; then
-		kill -TERM "$SSHD_PID" 2>/dev/null
-		wait "$SSHD_PID" 2>/dev/null
-	fi
+	e2e_stop_sshd
 	emu_stop 2>/dev/null
 }
 trap cleanup EXIT
