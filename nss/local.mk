@@ -8,7 +8,7 @@ nss_libnss_gotrue_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
 nss_libnss_gotrue_la_CFLAGS = $(AM_CFLAGS) -pthread
 nss_libnss_gotrue_la_LIBADD = lib/cache/reader/libgotrue-cache-reader.la
 nss_libnss_gotrue_la_LDFLAGS = $(AM_LDFLAGS) -module -shared -avoid-version -shrext .so.2 \
-	-Wl,--version-script=$(srcdir)/nss/nss_gotrue.map $(MODULE_ZDEFS) -Wl,-z,relro \
+	-Wl,--version-script=$(srcdir)/nss/nss_gotrue.map $(MODULE_NO_UNDEFINED) -Wl,-z,relro \
 	-Wl,-z,now -Wl,--as-needed
 EXTRA_DIST += nss/nss_gotrue.map
 dist_man_MANS += man/nss_gotrue.8

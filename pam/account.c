@@ -122,11 +122,11 @@ enum pg_outcome pg_account(struct pg_ctx *ctx)
 	if (lookup_account(ctx, &a) != 0)
 		goto cleanup;
 	if (!a.found) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "account unknown to GoTrue on this host; user=%s",
-			   ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
+				"account unknown to GoTrue on this host");
 		out = PG_USER_UNKNOWN;
 	} else if (a.banned_until > time(NULL)) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "account denied: banned; user=%s", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "account denied: banned");
 		pg_tell(ctx, PAM_ERROR_MSG, "Your account is locked.");
 		out = PG_BANNED;
 	} else if (!pg_groups_allowed(ctx, a.groups)) {

@@ -122,7 +122,7 @@ static enum pg_outcome step_get_credential(struct auth_state *st)
 		return PG_OK;
 	}
 	if (*tok == '\0') {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "empty password refused; user=%s", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "empty password refused");
 		return PG_AUTH_FAILED;
 	}
 	st->password = tok;
@@ -182,9 +182,9 @@ static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
 	expect.leeway = ctx->cfg->jwt_leeway;
 	expect.require_exp = true;
 	if (gotrue_jwt_verify(v, s->session.access_token, &expect, &s->claims, &ctx->err) != 0) {
-		gotrue_log(ctx->pamh, LOG_ALERT,
-			   "access token failed verification, possible attack (%s); user=%s",
-			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
+				"access token failed verification, possible attack (%s)",
+				gotrue_error_str(&ctx->err, why, sizeof(why)));
 		out = PG_BAD_TOKEN;
 		goto cleanup;
 	}
@@ -205,10 +205,10 @@ static enum pg_outcome trust_claims(struct pg_ctx *ctx, const struct pg_mapped *
 	gotrue_user_clear(&s->user);
 	if (gotrue_user_from_claims(s->claims.all, &s->session.user, &s->user, why, sizeof(why)) !=
 	    0) {
-		gotrue_log(ctx->pamh, LOG_ALERT,
-			   "the answer's user disagrees with the verified token, possible attack "
-			   "(%s); user=%s",
-			   why, ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
+				"the answer's user disagrees with the verified token, possible "
+				"attack (%s)",
+				why);
 		return PG_BAD_TOKEN;
 	}
 	/* The token carries no confirmation time. GoTrue refuses the password grant for an
@@ -270,7 +270,7 @@ static enum pg_outcome step_check_account(struct auth_state *st)
 	enum pg_outcome out = PG_INTERNAL;
 
 	if (gotrue_user_is_banned(u, time(NULL))) {
-		gotrue_log(ctx->pamh, LOG_NOTICE, "account banned; user=%s", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "account banned");
 		out = PG_BANNED;
 		goto cleanup;
 	}
@@ -419,8 +419,8 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 	 * delay, and the same count for any local failure throttle. */
 	if (out == PG_OK) {
 		pg_throttle_success(ctx);
-		gotrue_log(ctx->pamh, LOG_INFO, "authenticated%s; user=%s",
-			   st.si.user.n_factors > 0 ? " with a second factor" : "", ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_INFO, ctx->user, "authenticated%s",
+				st.si.user.n_factors > 0 ? " with a second factor" : "");
 	} else {
 		/* A password or code the server refused is a guess; an outage is none. */
 		if (out == PG_AUTH_FAILED && ctx->secret_refused)

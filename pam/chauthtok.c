@@ -35,8 +35,8 @@ static enum pg_outcome confirm_old(struct pg_ctx *ctx, struct gotrue_client *cli
 	cred.password = *old;
 	if (gotrue_signin_password(client, &cred, s, &ctx->err) != 0) {
 		out = pg_classify_error(&ctx->err);
-		gotrue_log(ctx->pamh, LOG_NOTICE, "password change: old password refused; user=%s",
-			   ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
+				"password change: old password refused");
 		if (out == PG_UNAVAILABLE || out == PG_RATE_LIMITED)
 			pg_tell(ctx, PAM_ERROR_MSG,
 				"Authentication service unavailable, try again later.");

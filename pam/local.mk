@@ -21,7 +21,7 @@ pam_pam_gotrue_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS)
 # dlcloses the module), and reloading the TLS stack on every transaction made each login cost
 # several milliseconds more (tests/bench/bench_pam).
 pam_pam_gotrue_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
-	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map $(MODULE_ZDEFS) -Wl,-z,relro -Wl,-z,now \
+	-Wl,--version-script=$(srcdir)/pam/pam_gotrue.map $(MODULE_NO_UNDEFINED) -Wl,-z,relro -Wl,-z,now \
 	-Wl,-z,nodelete
 # The cache writer only for gotrue_sync_one_user (lib/directory/sync_write.c).
 pam_pam_gotrue_la_LIBADD = \

@@ -58,9 +58,8 @@ enum pg_outcome pg_api_failed(struct pg_ctx *ctx, const char *what)
 
 	if (out == PG_AUTH_FAILED)
 		ctx->secret_refused = true;
-	gotrue_log(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR,
-		   "%s failed (%s); user=%s", what, gotrue_error_str(&ctx->err, why, sizeof(why)),
-		   ctx->user);
+	gotrue_log_auth(ctx->pamh, out == PG_AUTH_FAILED ? LOG_NOTICE : LOG_ERR, ctx->user,
+			"%s failed (%s)", what, gotrue_error_str(&ctx->err, why, sizeof(why)));
 	return out;
 }
 
@@ -253,8 +252,8 @@ bool pg_user_matches(struct pg_ctx *ctx, const struct pg_mapped *m, const struct
 		match = true;
 	}
 	if (!match)
-		gotrue_log(ctx->pamh, LOG_NOTICE, "GoTrue account is not this login (%s); user=%s",
-			   why, ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
+				"GoTrue account is not this login (%s)", why);
 	if (match && mapped != NULL) {
 		*mapped = acct;
 		memset(&acct, 0, sizeof(acct));
@@ -294,14 +293,12 @@ bool pg_groups_allowed(struct pg_ctx *ctx, char *const *groups)
 	bool admitted = gotrue_idmap_admitted(ctx->cfg, groups, strv_len(groups));
 
 	if (!admitted && strv_len(ctx->cfg->allow_groups) == 0)
-		gotrue_log(
-			ctx->pamh, LOG_WARNING,
-			"no GoTrue user is admitted: allow_groups is empty and allow_all_users is "
-			"not set; user=%s",
-			ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_WARNING, ctx->user,
+				"no GoTrue user is admitted: allow_groups is empty and "
+				"allow_all_users is not set");
 	else if (!admitted)
-		gotrue_log(ctx->pamh, LOG_NOTICE, "not admitted: in no allow_groups group; user=%s",
-			   ctx->user);
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
+				"not admitted: in no allow_groups group");
 	return admitted;
 }
 

@@ -26,6 +26,7 @@
 #   e2e_pam SERVICE LINES   write /etc/pam.d/SERVICE
 #   e2e_devlog              capture syslog(3) in $E2E_TMP/syslog (opt-in; see below)
 #   e2e_mfa_expect FILE     write the expect script that answers password and code prompts
+#   e2e_start_sshd ...      sshd on a free loopback port (e2e_stop_sshd stops it)
 #   ok / not_ok / check     TAP output; e2e_done prints the plan
 
 E2E_PAM_SO="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
@@ -244,6 +245,39 @@ e2e_ban() { # e2e_ban USER_ID
 	[ "$(printf '{"ban_duration":"876000h"}' | emu_curl -o /dev/null -w '%{http_code}' -X PUT \
 		-H 'Content-Type: application/json' -H "Authorization: Bearer $EMU_SERVICE_KEY" \
 		--data-binary @- "$EMU_URL/admin/users/$1")" = 200 ]
+}
+
+# e2e_start_sshd WRITE_CONFIG LOG SSHD...: start sshd (the command SSHD..., in the foreground
+# with -D -e) on a random loopback port, and on another when that one is taken. WRITE_CONFIG
+# PORT writes the config the command names. Sets port and SSHD_PID; returns 1, the log on
+# stderr, when sshd never listened.
+e2e_start_sshd() {
+	_write=$1 _log=$2
+	shift 2
+	for _try in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		"$_write" "$port"
+		: >"$_log"
+		"$@" 2>>"$_log" &
+		SSHD_PID=$!
+		if e2e_wait "grep -q 'Server listening' '$_log'" 50; then
+			return 0
+		fi
+		kill "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+		SSHD_PID=
+	done
+	cat "$_log" >&2
+	return 1
+}
+
+# e2e_stop_sshd: stop the sshd e2e_start_sshd started, if any (for the tests' EXIT traps).
+e2e_stop_sshd() {
+	if [ -n "${SSHD_PID:-}" ]; then
+		kill -TERM "$SSHD_PID" 2>/dev/null
+		wait "$SSHD_PID" 2>/dev/null
+		SSHD_PID=
+	fi
 }
 
 # Session records in the token store (32 hex digits each).

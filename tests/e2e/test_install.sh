@@ -82,6 +82,10 @@ else
 	skip "systemd-analyze verify: systemd-analyze not installed"
 fi
 
+check "tmpfiles.d entry /usr/lib/tmpfiles.d/gotrue.conf creates the state dir 0755 and its store 0700" \
+	sh -c 'grep -qx "d $2 0755 root root -" "$1" && grep -qx "d $2/sessions 0700 root root -" "$1"' \
+	sh "$D/usr/lib/tmpfiles.d/gotrue.conf" "$(e2e_statedir)"
+
 # --- the example configuration --------------------------------------------------------------
 ex=/usr/share/doc/pam_gotrue/examples/gotrue.conf
 check "example configuration $ex" test -f "$D$ex"

@@ -18,10 +18,7 @@ cleanup() {
 		ssh | sshpass | sleep) kill -TERM "$_p" 2>/dev/null ;;
 		esac
 	done
-	if [ -n "$SSHD_PID" ]; then
-		kill -TERM "$SSHD_PID" 2>/dev/null
-		wait "$SSHD_PID" 2>/dev/null
-	fi
+	e2e_stop_sshd
 	emu_stop 2>/dev/null
 	[ -n "${E2E_DEVLOG_PID:-}" ] && kill "$E2E_DEVLOG_PID" 2>/dev/null
 }
@@ -40,11 +37,9 @@ e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$t/hostkey" || { echo "Bail out! ssh-keygen"; exit 99; }
-start_sshd() {
-	for _try in 1 2 3 4 5 6 7 8; do
-		port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 40000) }')
-		cat >"$t/sshd_config" <<EOF
-ListenAddress 127.0.0.1:$port
+sshd_config() { # sshd_config PORT
+	cat >"$t/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$1
 HostKey $t/hostkey
 PidFile $t/sshd.pid
 UsePAM yes
@@ -62,20 +57,9 @@ MaxAuthTries 3
 Match User olga
 	AuthenticationMethods publickey,keyboard-interactive
 EOF
-		: >"$t/sshd.log"
-		/usr/sbin/sshd -D -e -f "$t/sshd_config" 2>>"$t/sshd.log" &
-		SSHD_PID=$!
-		if e2e_wait "grep -q 'Server listening' '$t/sshd.log'" 50; then
-			return 0
-		fi
-		kill "$SSHD_PID" 2>/dev/null
-		wait "$SSHD_PID" 2>/dev/null
-		SSHD_PID=
-	done
-	cat "$t/sshd.log" >&2
-	return 1
 }
-start_sshd || { echo "Bail out! sshd did not start"; exit 99; }
+e2e_start_sshd sshd_config "$t/sshd.log" /usr/sbin/sshd -D -e -f "$t/sshd_config" ||
+	{ echo "Bail out! sshd did not start"; exit 99; }
 
 SSH_OPTS="-F /dev/null -p $port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 -o LogLevel=INFO -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1 -o BatchMode=no"

@@ -17,8 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text;
 
 	if (!quiet) {
-		/* Every bad line is logged; keep the fuzzer's output readable. */
-		gotrue_log_init("fuzz_config", GOTRUE_LOG_SYSLOG, false);
+		/* Every bad line is logged: formatted, then dropped, so that neither the fuzzer's
+		 * output nor a syslog(3) round trip per line (most of the time, at 6k runs a
+		 * second) is in the way. What is parsed is the same. */
+		gotrue_log_init("fuzz_config", GOTRUE_LOG_DISCARD, false);
 		quiet = 1;
 	}
 	if (size > GOTRUE_CONF_MAX_SIZE)

@@ -5,10 +5,10 @@
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"
 src="$top_srcdir/tools/systemd"
-echo "1..6"
+echo "1..7"
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "ok 1 # SKIP systemd-analyze not installed"
-	for i in 2 3 4 5 6; do echo "ok $i # SKIP systemd-analyze not installed"; done
+	for i in 2 3 4 5 6 7; do echo "ok $i # SKIP systemd-analyze not installed"; done
 	exit 0
 fi
 ctl="${GOTRUECTL:-$top_builddir/tools/gotruectl}"
@@ -16,7 +16,7 @@ bindir=$(cd "$(dirname "$ctl")" && pwd)
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 for u in gotrue-refresh gotrue-sync; do
-	sed -e "s|@bindir@|$bindir|g" -e "s|@gotruestatedir@|/var/lib/gotrue|g" \
+	sed -e "s|@bindir@|$bindir|g" -e "s|@gotruestatedir@|/var/lib/gotrue|g" -e "s|@sysconfdir@|/etc|g" \
 		"$src/$u.service.in" >"$dir/$u.service"
 	cp "$src/$u.timer" "$dir/$u.timer"
 done
@@ -49,3 +49,7 @@ grep -q '^ExecStart=.*/gotruectl refresh$' "$dir/gotrue-refresh.service" &&
 	grep -q '^OnUnitActiveSec=' "$src/gotrue-refresh.timer" &&
 	echo "ok 6 - the timer runs gotruectl refresh periodically" ||
 	echo "not ok 6 - the timer runs gotruectl refresh periodically"
+grep -qxF "ConditionPathExists=/etc/gotrue/gotrue.conf" "$dir/gotrue-refresh.service" &&
+	grep -qxF "ConditionPathExists=/etc/gotrue/gotrue.conf" "$dir/gotrue-sync.service" &&
+	echo "ok 7 - both services wait for the config file (a package installs them unconfigured)" ||
+	echo "not ok 7 - both services wait for the config file (a package installs them unconfigured)"

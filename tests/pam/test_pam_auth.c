@@ -4,6 +4,7 @@
  * what the module would send to /dev/log, nothing less. */
 #include <config.h>
 
+#include <regex.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
@@ -92,6 +93,88 @@ static void svc_then(const char *name, const char *extra, const char *then)
 static void svc(const char *name, const char *extra)
 {
 	svc_then(name, extra, NULL);
+}
+
+#define LINE_SIZE 1024
+
+/* One PAM step (pam_authenticate or pam_acct_mgmt) of @user from @rhost (NULL: none set), as
+ * sshd makes it, through the "plain" service; its result. The first line it logged that
+ * contains @what is left in @line ("" when none). */
+static int from_host(int (*step)(pam_handle_t *, int), const char *user, const char *password,
+		     const char *rhost, const char *what, char line[LINE_SIZE])
+{
+	size_t mark = pt_log_len();
+	const char *at, *start, *end;
+	struct pt_conv c;
+	pam_handle_t *pamh;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.answers[0] = password;
+	pamh = pt_start("plain", user, &c);
+	if (pamh != NULL) {
+		if (rhost != NULL)
+			pam_set_item(pamh, PAM_RHOST, rhost);
+		rc = step(pamh, 0);
+		pam_end(pamh, rc);
+	}
+	line[0] = '\0';
+	at = strstr(pt_log() + mark, what);
+	if (at != NULL) {
+		for (start = at; start > pt_log() + mark && start[-1] != '\n'; start--)
+			;
+		end = strchr(at, '\n');
+		snprintf(line, LINE_SIZE, "%.*s",
+			 (int)(end != NULL ? end - start : (long)strlen(start)), start);
+	}
+	return rc;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+
+	return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+/* Authentication outcomes end in "; rhost=HOST user=NAME", as pam_unix's lines do, so that a
+ * fail2ban filter finds the host in pam_gotrue's own line. */
+static void test_rhost(void)
+{
+	/* What a fail2ban failregex for pam_gotrue matches (man/pam_gotrue.8, DIAGNOSTICS). */
+	static const char filter[] =
+		"^pam_gotrue\\([^)]*\\): sign-in failed \\(.*\\); rhost=([^ ]+) user=[^ ]*$";
+	char line[LINE_SIZE], host[64] = "";
+	regmatch_t m[2];
+	regex_t re;
+
+	is_int(from_host(pam_authenticate, "alice", WRONG, "192.0.2.7", "sign-in failed", line),
+	       PAM_AUTH_ERR, "rhost: a wrong password from 192.0.2.7 refused");
+	ok(ends_with(line, "; rhost=192.0.2.7 user=alice"),
+	   "rhost: the failure line ends in rhost=192.0.2.7 user=alice (%s)", line);
+	if (regcomp(&re, filter, REG_EXTENDED) == 0) {
+		if (regexec(&re, line, 2, m, 0) == 0)
+			snprintf(host, sizeof(host), "%.*s", (int)(m[1].rm_eo - m[1].rm_so),
+				 line + m[1].rm_so);
+		regfree(&re);
+	}
+	is_str(host, "192.0.2.7", "rhost: a fail2ban-style filter takes the host from it");
+	is_int(from_host(pam_authenticate, "alice", PASSWORD, "192.0.2.7", "authenticated", line),
+	       PAM_SUCCESS, "rhost: the right password from 192.0.2.7");
+	is_str(line, "pam_gotrue(plain:auth): authenticated; rhost=192.0.2.7 user=alice",
+	       "rhost: the success line names the host too");
+	from_host(pam_authenticate, "alice", PASSWORD, NULL, "authenticated", line);
+	ok(ends_with(line, "; rhost= user=alice"),
+	   "rhost: none set: an empty rhost=, as pam_unix logs it (%s)", line);
+	from_host(pam_authenticate, "alice", WRONG, "203.0.113.9 user=root\n", "sign-in failed",
+		  line);
+	ok(ends_with(line, "; rhost=203.0.113.9?user=root? user=alice"),
+	   "rhost: blanks and control characters in it cannot forge a field (%s)", line);
+	is_int(from_host(pam_acct_mgmt, "frank", NULL, "192.0.2.8", "banned", line),
+	       PAM_ACCT_EXPIRED, "rhost: account step of a banned user from 192.0.2.8");
+	is_str(line,
+	       "pam_gotrue(plain:account): account denied: banned; rhost=192.0.2.8 user=frank",
+	       "rhost: the account step's refusal names the host");
 }
 
 /* True when a user was created; the id is not needed. */
@@ -321,6 +404,8 @@ int main(void)
 	ok(pt_log_alerts() > alerts && strstr(pt_log() + mark, "possible attack") != NULL,
 	   "token failing verification: logged as an attack");
 	is_int(pt_store_count(state_dir), before, "token failing verification: nothing kept");
+
+	test_rhost();
 
 	/* secrets never reach the log: passwords, and the tokens of a kept record */
 	ok(strstr(pt_log(), PASSWORD) == NULL && strstr(pt_log(), WRONG) == NULL,
