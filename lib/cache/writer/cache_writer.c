@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -579,7 +578,7 @@ static bool replaced(int fd, const char *path)
  * its directory fsync has replaced it all the same. Callers serialise writers (sync.c's
  * state_dir/.sync.lock): two writers racing could leave the middle file unmarked, which readers
  * would then only notice at their next once-a-second stat(). */
-int gotrue_cache_replace_commit(struct gotrue_replacement *r)
+static int replace_commit(struct gotrue_replacement *r)
 {
 	const char *path = r->path;
 	int old = open_for_mark(path);
@@ -598,19 +597,5 @@ int gotrue_cache_replace(const char *path, const void *data, size_t len)
 	struct gotrue_replacement r;
 	int rc = gotrue_replace_prepare(path, data, len, 0644, &r);
 
-	return rc != 0 ? rc : gotrue_cache_replace_commit(&r);
-}
-
-int gotrue_cache_builder_write(struct gotrue_cache_builder *b, const char *path)
-{
-	void *data = NULL;
-	size_t len = 0;
-	int rc = -ENOMEM;
-
-	if (gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &data, &len) != 0)
-		goto cleanup;
-	rc = gotrue_cache_replace(path, data, len);
-cleanup:
-	free(data);
-	return rc;
+	return rc != 0 ? rc : replace_commit(&r);
 }
