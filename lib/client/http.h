@@ -52,6 +52,32 @@ int gotrue_http_request(struct gotrue_http *h, const char *method, const char *p
 int gotrue_http_get_head(struct gotrue_http *h, const char *path_and_query, const char *bearer,
 			 struct gotrue_http_response *resp, bool *cut, struct gotrue_error *err);
 
+/* Requests side by side on one thread, through libcurl's multi interface: a caller starts one
+ * request on each of several handles, goes on with its own work while the server answers, then
+ * finishes each (waiting for it if need be). Every rule of gotrue_http_request holds for each
+ * request, its timeout included. */
+struct gotrue_http_multi;
+/* NULL on ENOMEM or a libcurl init failure. */
+struct gotrue_http_multi *gotrue_http_multi_new(void);
+/* Cancel what is still in flight first (gotrue_http_cancel). */
+void gotrue_http_multi_free(struct gotrue_http_multi *m);
+/* Start a request on @h (one at a time per handle) as gotrue_http_request would send it, or with
+ * @keep_head as gotrue_http_get_head. @body and @resp must live until it is finished or
+ * cancelled. 0 when it is on its way, or -1 with @err (nothing was sent). */
+int gotrue_http_start(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		      const char *path_and_query, const char *bearer, const char *body,
+		      bool keep_head, struct gotrue_http_response *resp, struct gotrue_error *err);
+/* Wait for @h's request to end, moving every other started one on meanwhile. The result is
+ * gotrue_http_request's (or gotrue_http_get_head's, with *@cut; @cut may be NULL); @method and
+ * @path_and_query are those it was started with, for the debug log. */
+int gotrue_http_finish(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		       const char *path_and_query, bool *cut, struct gotrue_error *err);
+/* Move every started request on without waiting: a caller busy for long calls it now and then,
+ * so that answers are read while they arrive. */
+void gotrue_http_multi_poke(struct gotrue_http_multi *m);
+/* Abandon @h's request, if one is in flight, and clear its response. */
+void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h);
+
 /* The usual wrapper: send, then for a 2xx parse the body as JSON into @out (may be NULL when the
  * caller wants no body, e.g. 204); for a non-2xx decode the error. Returns 0 or -1 with @err. */
 int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,
