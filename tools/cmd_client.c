@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_ctl.h"
 #include "gotrue_json.h"
+#include "oauth.h"
 #include "secure.h"
 
 #include "gotruectl.h"

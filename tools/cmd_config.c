@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_ctl.h"
+#include "config_check.h"
 #include "gotrue_jwt.h"
 #include "jwks.h"
 #include "secure.h"

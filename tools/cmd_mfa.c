@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "enrol.h"
 #include "gotrue_json.h"
 #include "secure.h"
 
@@ -186,16 +187,6 @@ cleanup:
 	return rc;
 }
 
-static const char *enroll_str(json_object *obj, const char *member)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(obj, member, &v) &&
-			       json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
 /* The new factor as text, the QR code, and what to do next. */
 static void print_enrolled(const struct ctl *ctl, const char *id, const char *name, const char *uri,
 			   const char *secret, enum ctl_qr_style qr)
@@ -221,11 +212,11 @@ static void output_enrolled(struct ctl *ctl, json_object *ans, const char *name,
 			    enum ctl_qr_style qr)
 {
 	json_object *totp = NULL, *doc;
-	const char *id = enroll_str(ans, "id"), *uri, *secret;
+	const char *id = gotrue_json_get_str(ans, "id"), *uri, *secret;
 
 	json_object_object_get_ex(ans, "totp", &totp);
-	uri = enroll_str(totp, "uri");
-	secret = enroll_str(totp, "secret");
+	uri = gotrue_json_get_str(totp, "uri");
+	secret = gotrue_json_get_str(totp, "secret");
 	if (ctl->json) {
 		doc = json_object_new_object();
 		json_object_object_add(doc, "id", json_object_new_string(id));

@@ -175,21 +175,6 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	resp->total_count = -1;
 }
 
-char *gotrue_http_escape(const char *s)
-{
-	char *esc, *copy = NULL;
-
-	if (!s || !global_ok())
-		return NULL;
-	/* curl's memory goes back through curl_free; the contract gives the caller free(). */
-	esc = curl_easy_escape(NULL, s, 0);
-	if (esc) {
-		copy = strdup(esc);
-		curl_free(esc);
-	}
-	return copy;
-}
-
 /* ---- URL rules ---------------------------------------------------------------------------- */
 
 /* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to (DESIGN.md, Transport). */

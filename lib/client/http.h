@@ -71,9 +71,6 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp);
 int gotrue_http_url_check(const struct gotrue_config *cfg, const char *url, char *why,
 			  size_t why_len);
 
-/* URL-encode one query value (curl_easy_escape); free with free(). */
-char *gotrue_http_escape(const char *s);
-
 /* Parse an RFC 8288 Link header and return the target of rel="next" (or NULL). The targets
  * GoTrue sends are relative ("/admin/users?page=2&per_page=50"). Hand-written because libcurl
  * has no Link parser; it is a fuzz target. Free with free(). */

@@ -21,9 +21,12 @@
 #include <openssl/hmac.h>
 
 #include "api.h"
+#include "api_ctl.h"
 #include "emu.h"
+#include "enrol.h"
 #include "gotrue_config.h"
 #include "gotrue_json.h"
+#include "oauth.h"
 #include "tap.h"
 
 #define N_PAGE_USERS 7

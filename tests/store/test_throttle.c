@@ -8,6 +8,7 @@
 
 #include "tap.h"
 #include "core_util.h"
+#include "config_check.h"
 #include "gotrue_config.h"
 #include "log.h"
 #include "throttle.h"

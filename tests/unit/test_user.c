@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "gotrue_config.h"
+#include "oauth.h"
 #include "session.h"
 #include "tap.h"
 #include "user.h"
