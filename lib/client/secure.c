@@ -357,6 +357,25 @@ int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_
 	return rc != 0 ? rc : gotrue_replace_commit(&r);
 }
 
+int gotrue_create_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	struct iovec iov = {(void *)(uintptr_t)data, len};
+	struct gotrue_replacement r;
+	int rc = prepare_iov(path, &iov, 1, mode, &r);
+
+	if (rc != 0)
+		goto cleanup;
+	/* link(2), unlike rename(2), never replaces: of many creators, one name wins and the others
+	 * get EEXIST. The name then points at a file already written and synced in full. */
+	rc = link(r.tmp, r.path) == 0 ? 0 : -errno;
+	unlink(r.tmp);
+	if (rc == 0 && fsync(r.dirfd) != 0 && errno != EINVAL)
+		rc = -errno;
+	replacement_free(&r);
+cleanup:
+	return rc;
+}
+
 int gotrue_sync_dir(const char *dir)
 {
 	int fd, rc;
