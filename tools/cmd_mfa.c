@@ -136,7 +136,7 @@ static int mfa_fail(const struct ctl *ctl, const struct gotrue_error *err)
 {
 	int rc = ctl_fail(ctl, err);
 
-	if (err->kind == GOTRUE_ERR_HTTP && strcmp(err->code, "insufficient_aal") == 0)
+	if (gotrue_error_is(err, "insufficient_aal"))
 		ctl_errorf(ctl,
 			   "this needs an aal2 session: `gotruectl mfa verify` with a code of a "
 			   "verified factor gives one");

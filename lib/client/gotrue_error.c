@@ -249,6 +249,11 @@ void gotrue_why_set(char *why, size_t why_len, const char *fmt, ...)
 	va_end(ap);
 }
 
+bool gotrue_error_is(const struct gotrue_error *err, const char *code)
+{
+	return err->kind == GOTRUE_ERR_HTTP && strcmp(err->code, code) == 0;
+}
+
 const char *gotrue_error_kind_name(enum gotrue_error_kind kind)
 {
 	switch (kind) {

@@ -10,6 +10,7 @@
 #ifndef GOTRUE_ERROR_H
 #define GOTRUE_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum gotrue_error_kind {
@@ -50,6 +51,10 @@ void gotrue_why_set(char *why, size_t why_len, const char *fmt, ...)
  * Always fills @err with kind GOTRUE_ERR_HTTP (never crashes on any input). */
 void gotrue_error_decode(struct gotrue_error *err, long status, const char *header_code,
 			 const char *body, size_t body_len);
+
+/* True when @err is the server's refusal with the (normalised) code @code: kind GOTRUE_ERR_HTTP
+ * and err->code equal to @code. */
+bool gotrue_error_is(const struct gotrue_error *err, const char *code);
 
 /* Stable names for messages and --json output: "transport", "timeout", "tls", ... */
 const char *gotrue_error_kind_name(enum gotrue_error_kind kind);
