@@ -452,70 +452,153 @@ static char **parse_list(pam_handle_t *pamh, struct gotrue_config *cfg, const st
 	return strv;
 }
 
-static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
-		      const char *value, const struct where *w)
+/* A value an option must not hold was given, or none was where one is needed: say so. The caller
+ * logs a value that is merely invalid; this one already did. */
+#define LOGGED (-2)
+
+static int set_url(struct gotrue_config *cfg, const struct option_def *def, const char *value)
 {
-	const struct option_def *def = find_option(key);
-	void *field;
-	unsigned long long n;
-	size_t len;
-	char **strv;
-	bool flag;
+	size_t len = strlen(value);
 	int rc = -1;
 
-	if (def == NULL) {
-		if (strcmp(key, "conf") == 0)
-			opt_log(pamh, w, "conf= is only accepted as a module argument; option=%s",
-				key);
-		else
-			opt_log(pamh, w, "unknown option; option=%s", key);
-		goto cleanup;
-	}
-	if (def->type == OPT_INLINE_SECRET) {
-		/* The config file is world-readable and module arguments are in /etc/pam.d: a
-		 * secret in either is already disclosed. */
-		opt_log(pamh, w,
-			"refusing a secret given inline; option=%s: put it in a root-owned 0600 "
-			"file and name that file with %s",
-			key, def->hint);
-		goto cleanup;
-	}
-	if (value == NULL && def->type != OPT_BOOL) {
-		opt_log(pamh, w, "option needs a value; option=%s (expected %s)", key, def->hint);
-		goto cleanup;
-	}
-	field = (char *)cfg + def->offset;
-	switch (def->type) {
-	case OPT_URL:
-		if (!url_valid(value, false))
-			break;
-		len = strlen(value);
+	if (url_valid(value, false)) {
 		/* Stored without trailing slashes so that callers can append "/token". */
 		while (len > 0 && value[len - 1] == '/')
 			len--;
 		rc = set_string(cfg, def, value, len);
+	}
+	return rc;
+}
+
+/* An absolute path, or for jwks_url a path under url too. A new path drops a secret loaded
+ * from the old one, which no longer matches the config. */
+static int set_path(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	bool ok = value[0] == '/' && !has_control(value);
+	char **loaded;
+	int rc = -1;
+
+	if (def->type == OPT_JWKS_URL)
+		ok = (ok && strchr(value, ' ') == NULL) || url_valid(value, true);
+	else if (def->type == OPT_ENTRY_PATH)
+		ok = ok && strchr(value, ':') == NULL;
+	if (ok)
+		rc = set_string(cfg, def, value, strlen(value));
+	if (rc == 0 && def->loaded != NO_SECRET) {
+		loaded = cfg_field(cfg, def->loaded);
+		gotrue_wipe_free_str(*loaded);
+		*loaded = NULL;
+	}
+	return rc;
+}
+
+static int set_number(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	void *field = cfg_field(cfg, def->offset);
+	unsigned long long n;
+	bool parsed = def->type == OPT_SIZE ? parse_size(value, &n) : parse_number(value, &n);
+	int rc = -1;
+
+	if (!parsed || n < (unsigned long long)def->min || n > (unsigned long long)def->max)
+		goto cleanup;
+	if (def->type == OPT_LONG)
+		*(long *)field = (long)n;
+	else if (def->type == OPT_UID)
+		*(unsigned long *)field = (unsigned long)n;
+	else
+		*(size_t *)field = (size_t)n;
+	/* connect_timeout follows timeout down until it is given itself. */
+	if (def->offset == FIELD(connect_timeout))
+		cfg->connect_timeout_set = true;
+	else if (def->offset == FIELD(timeout) && !cfg->connect_timeout_set)
+		cfg->connect_timeout = cfg->timeout < DEFAULT_CONNECT_TIMEOUT
+					       ? cfg->timeout
+					       : DEFAULT_CONNECT_TIMEOUT;
+	rc = 0;
+cleanup:
+	return rc;
+}
+
+static int set_list(pam_handle_t *pamh, struct gotrue_config *cfg, const struct where *w,
+		    const struct option_def *def, const char *value)
+{
+	char **strv = parse_list(pamh, cfg, w, def, value);
+
+	return strv != NULL ? set_strv(cfg, def, strv) : LOGGED;
+}
+
+/* The words of the options that take one of a few. */
+static const struct keyword {
+	enum opt_type type;
+	const char *word;
+	int value;
+} keywords[] = {
+	{OPT_REVOKED, "log", GOTRUE_REVOKED_LOG},
+	{OPT_REVOKED, "terminate", GOTRUE_REVOKED_TERMINATE},
+	/* v2.69 is the last generation whose /logout ignores scope. */
+	{OPT_SERVER, "auto", GOTRUE_SERVER_AUTO},
+	{OPT_SERVER, "v2.69", GOTRUE_SERVER_OLD},
+	{OPT_SERVER, "old", GOTRUE_SERVER_OLD},
+	{OPT_SERVER, "current", GOTRUE_SERVER_CURRENT},
+	/* What a /logout that ends every session of the user is worth on old servers. */
+	{OPT_OLD_LOGOUT, "forget", GOTRUE_OLD_LOGOUT_FORGET},
+	{OPT_OLD_LOGOUT, "global", GOTRUE_OLD_LOGOUT_GLOBAL},
+	/* There is deliberately no value that lets a verified factor be skipped. */
+	{OPT_MFA, "enrolled", GOTRUE_MFA_ENROLLED},
+	{OPT_MFA, "required", GOTRUE_MFA_REQUIRED},
+	{OPT_LOGIN, "password", GOTRUE_LOGIN_PASSWORD},
+	{OPT_LOGIN, "email_code", GOTRUE_LOGIN_EMAIL_CODE},
+	{OPT_LOGIN, "password_or_email_code", GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE},
+};
+
+static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	const struct keyword *k = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]) && k == NULL; i++)
+		if (keywords[i].type == def->type && strcmp(keywords[i].word, value) == 0)
+			k = &keywords[i];
+	if (k != NULL && def->type == OPT_REVOKED)
+		cfg->revoked_session = (enum gotrue_revoked_action)k->value;
+	else if (k != NULL && def->type == OPT_SERVER)
+		cfg->server = (enum gotrue_server_generation)k->value;
+	else if (k != NULL && def->type == OPT_OLD_LOGOUT)
+		cfg->old_server_logout = (enum gotrue_old_server_logout)k->value;
+	else if (k != NULL && def->type == OPT_MFA)
+		cfg->mfa = (enum gotrue_mfa_policy)k->value;
+	else if (k != NULL && def->type == OPT_LOGIN)
+		cfg->login = (enum gotrue_login_method)k->value;
+	return k != NULL ? 0 : -1;
+}
+
+static int set_bool(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	bool flag;
+	int rc = -1;
+
+	if (parse_bool(value, &flag)) {
+		*(bool *)cfg_field(cfg, def->offset) = flag;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* @value into @def's field: 0, -1 for a value the option does not take, or LOGGED. */
+static int set_value(pam_handle_t *pamh, struct gotrue_config *cfg, const struct where *w,
+		     const struct option_def *def, const char *value)
+{
+	int rc = -1;
+
+	switch (def->type) {
+	case OPT_URL:
+		rc = set_url(cfg, def, value);
 		break;
 	case OPT_JWKS_URL:
-		if ((value[0] == '/' && !has_control(value) && strchr(value, ' ') == NULL) ||
-		    url_valid(value, true))
-			rc = set_string(cfg, def, value, strlen(value));
-		break;
 	case OPT_SECRET_PATH:
 	case OPT_PATH:
-		if (value[0] != '/' || has_control(value))
-			break;
-		rc = set_string(cfg, def, value, strlen(value));
-		if (rc == 0 && def->loaded != NO_SECRET) {
-			/* A secret loaded from the old path no longer matches the config. */
-			char **loaded = cfg_field(cfg, def->loaded);
-
-			gotrue_wipe_free_str(*loaded);
-			*loaded = NULL;
-		}
-		break;
 	case OPT_ENTRY_PATH:
-		if (value[0] == '/' && !has_control(value) && strchr(value, ':') == NULL)
-			rc = set_string(cfg, def, value, strlen(value));
+		rc = set_path(cfg, def, value);
 		break;
 	case OPT_TEXT:
 		if (value[0] != '\0' && !has_control(value))
@@ -524,97 +607,65 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 	case OPT_LONG:
 	case OPT_UID:
 	case OPT_SIZE:
-		if (!(def->type == OPT_SIZE ? parse_size(value, &n) : parse_number(value, &n)) ||
-		    n < (unsigned long long)def->min || n > (unsigned long long)def->max)
-			break;
-		if (def->type == OPT_LONG)
-			*(long *)field = (long)n;
-		else if (def->type == OPT_UID)
-			*(unsigned long *)field = (unsigned long)n;
-		else
-			*(size_t *)field = (size_t)n;
-		if (def->offset == FIELD(connect_timeout))
-			cfg->connect_timeout_set = true;
-		else if (def->offset == FIELD(timeout) && !cfg->connect_timeout_set)
-			cfg->connect_timeout = cfg->timeout < DEFAULT_CONNECT_TIMEOUT
-						       ? cfg->timeout
-						       : DEFAULT_CONNECT_TIMEOUT;
-		rc = 0;
+		rc = set_number(cfg, def, value);
 		break;
 	case OPT_ALGS:
 	case OPT_DOMAINS:
 	case OPT_NAMES:
-		strv = parse_list(pamh, cfg, w, def, value);
-		if (strv == NULL)
-			goto cleanup; /* logged */
-		rc = set_strv(cfg, def, strv);
+		rc = set_list(pamh, cfg, w, def, value);
 		break;
 	case OPT_REVOKED:
-		if (strcmp(value, "log") == 0) {
-			cfg->revoked_session = GOTRUE_REVOKED_LOG;
-			rc = 0;
-		} else if (strcmp(value, "terminate") == 0) {
-			cfg->revoked_session = GOTRUE_REVOKED_TERMINATE;
-			rc = 0;
-		}
-		break;
 	case OPT_SERVER:
-		/* v2.69 is the last generation whose /logout ignores scope (gotrue-api/README.md).
-		 */
-		if (strcmp(value, "auto") == 0)
-			cfg->server = GOTRUE_SERVER_AUTO;
-		else if (strcmp(value, "v2.69") == 0 || strcmp(value, "old") == 0)
-			cfg->server = GOTRUE_SERVER_OLD;
-		else if (strcmp(value, "current") == 0)
-			cfg->server = GOTRUE_SERVER_CURRENT;
-		else
-			break;
-		rc = 0;
-		break;
 	case OPT_OLD_LOGOUT:
-		/* What a /logout that ends every session of the user is worth on old servers. */
-		if (strcmp(value, "forget") == 0)
-			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_FORGET;
-		else if (strcmp(value, "global") == 0)
-			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_GLOBAL;
-		else
-			break;
-		rc = 0;
-		break;
 	case OPT_MFA:
-		/* There is deliberately no value that lets a verified factor be skipped. */
-		if (strcmp(value, "enrolled") == 0)
-			cfg->mfa = GOTRUE_MFA_ENROLLED;
-		else if (strcmp(value, "required") == 0)
-			cfg->mfa = GOTRUE_MFA_REQUIRED;
-		else
-			break;
-		rc = 0;
-		break;
 	case OPT_LOGIN:
-		if (strcmp(value, "password") == 0)
-			cfg->login = GOTRUE_LOGIN_PASSWORD;
-		else if (strcmp(value, "email_code") == 0)
-			cfg->login = GOTRUE_LOGIN_EMAIL_CODE;
-		else if (strcmp(value, "password_or_email_code") == 0)
-			cfg->login = GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE;
-		else
-			break;
-		rc = 0;
+		rc = set_keyword(cfg, def, value);
 		break;
 	case OPT_BOOL:
-		if (parse_bool(value, &flag)) {
-			*(bool *)field = flag;
-			rc = 0;
-		}
+		rc = set_bool(cfg, def, value);
 		break;
 	case OPT_INLINE_SECRET:
 		break;
 	}
-	if (rc != 0)
-		opt_log(pamh, w, "invalid value; option=%s (expected %s)", key, def->hint);
-cleanup:
 	return rc;
+}
+
+/* The definition of option @key, or NULL after logging why it cannot be set to @value. */
+static const struct option_def *usable_option(pam_handle_t *pamh, const char *key,
+					      const char *value, const struct where *w)
+{
+	const struct option_def *def = find_option(key);
+
+	if (def == NULL && strcmp(key, "conf") == 0) {
+		opt_log(pamh, w, "conf= is only accepted as a module argument; option=%s", key);
+	} else if (def == NULL) {
+		opt_log(pamh, w, "unknown option; option=%s", key);
+	} else if (def->type == OPT_INLINE_SECRET) {
+		/* The config file is world-readable and module arguments are in /etc/pam.d: a
+		 * secret in either is already disclosed. */
+		opt_log(pamh, w,
+			"refusing a secret given inline; option=%s: put it in a root-owned 0600 "
+			"file and name that file with %s",
+			key, def->hint);
+		def = NULL;
+	} else if (value == NULL && def->type != OPT_BOOL) {
+		opt_log(pamh, w, "option needs a value; option=%s (expected %s)", key, def->hint);
+		def = NULL;
+	}
+	return def;
+}
+
+static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
+		      const char *value, const struct where *w)
+{
+	const struct option_def *def = usable_option(pamh, key, value, w);
+	int rc = -1;
+
+	if (def != NULL)
+		rc = set_value(pamh, cfg, w, def, value);
+	if (rc == -1 && def != NULL)
+		opt_log(pamh, w, "invalid value; option=%s (expected %s)", key, def->hint);
+	return rc == 0 ? 0 : -1;
 }
 
 int gotrue_config_set(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
