@@ -207,7 +207,7 @@ enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 		goto cleanup;
 	}
 	/* Not synced yet. A name of another account source never gets here (pg_local_first).
-	 * DESIGN.md "A user not in it yet": name@domain, only when the administrator enabled it
+	 * Then name@domain (email_fallback), only when the administrator enabled it
 	 * and exactly one domain is configured; pg_user_matches() then checks that the user GoTrue
 	 * returns maps back to this name. Otherwise no request is sent for a name sync never saw.
 	 */

@@ -1,10 +1,10 @@
 /* cmd_mfa: `mfa enroll | verify | list | unenroll`, the TOTP factors of a signed-in user
- * (lib/client/api_mfa.c). The user is named by an access token, read as every secret of gotruectl
+ * (lib/client/ctl/enrol.c). The user is named by an access token, read as every secret of gotruectl
  * is (prompt.c: the terminal, or stdin with --token-stdin; a `gotruectl --json signin` document
  * works too). enroll prints the otpauth:// URI and its secret, which are the point of the
  * command, and draws the URI as a QR code (qr.c); nothing else ever shows the secret.
- * verify prints the aal2 session as signin does. GoTrue's rules (../shared/gotrue-api/
- * transcript-v2.185.md, steps 159-169 and 207-212): a verified factor needs an aal2 session
+ * verify prints the aal2 session as signin does. GoTrue's rules (v2.185 steps 159-169 and
+ * 207-212 of tests/emulator/conformance-current.tsv): a verified factor needs an aal2 session
  * to add another factor (current servers) or to remove it. */
 #include <config.h> /* autoconf */
 

@@ -1,9 +1,9 @@
 /* error: the typed result of a failed GoTrue call, and the one decoder that turns a response
  * (status, x-sb-error-code header, body) into it. Every body shape of both server generations is
- * understood (../shared/gotrue-api/transcript-v2.69.md, current-server.md), and old-server
- * messages are normalised into the current error codes (supabase/auth internal/api/apierrors), so
- * that callers compare one vocabulary. Bodies come from the network: nothing here trusts their
- * length, termination, types or encoding. Also the length-bounded JSON parser shared by the core.
+ * understood (gotrue_error.h lists them), and old-server messages are normalised into the current
+ * error codes (supabase/auth internal/api/apierrors), so that callers compare one vocabulary.
+ * Bodies come from the network: nothing here trusts their length, termination, types or encoding.
+ * Also the length-bounded JSON parser shared by the core.
  */
 #include <config.h>
 

@@ -1,6 +1,6 @@
 /* error: one typed result for every way a GoTrue call can fail, and the decoder that turns a
  * response (status, x-sb-error-code header, body) into it. It understands every body shape the
- * servers send (see ../shared/gotrue-api/):
+ * servers of both generations (v2.69.3 and current) send:
  *   {"error": "...", "error_description": "..."}    v2.69 /token (OAuth style)
  *   {"code": 400, "msg": "..."}                      v2.69 everything else
  *   {"code": 400, "error_code": "...", "msg": "..."}  current, no API-version header

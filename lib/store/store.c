@@ -1,4 +1,4 @@
-/* store: the token store of DESIGN.md "Token store". Owns the sessions directory, reading and
+/* store: the token store of store.h. Owns the sessions directory, reading and
  * writing record files (the two-slot layout is lib/store/store_file.c's, the JSON record
  * lib/store/store_record.c's): in-place updates of the older slot and when they are durable, atomic
  * creation through gotrue_replace_file, safe reads (O_NOFOLLOW, owner, mode and link checks,
@@ -51,7 +51,7 @@ struct gotrue_store {
  * what the read learnt of its slots, so that a write needs neither open(2) nor a re-read. Valid
  * while the caller holds the record's lock, which every writer of an existing record takes: no
  * one else can have changed the file. Not re-checked per write: fstat(2) and two header reads
- * cost about what the write itself costs (measured, issue 5 "Benchmark"). */
+ * would cost about what the write itself costs. */
 struct held {
 	int fd;	      /* O_RDWR; -1: unused entry */
 	int next;     /* unused entry: the next unused one */
@@ -389,7 +389,7 @@ static void hold(struct gotrue_store *st, struct touched *t, int fd, size_t size
 /* Open record file @path (O_NOFOLLOW: a planted link fails with ELOOP) and check what was
  * opened: a regular file, owned by root (or by us, for tests), mode 0600 or stricter, with one
  * name (a record is only ever made by rename(2) of a fresh file; a second name, a hard link
- * planted in or out of the store (issue 7), means the file is not the store's alone), and the
+ * planted in or out of the store, means the file is not the store's alone), and the
  * size of a two-slot file. A descriptor, or -errno: ENOENT, ELOOP, EPERM (owner, mode, links),
  * EINVAL (not a regular file), EBADMSG (size). Logged unless @quiet (ENOENT never). */
 static int open_record(struct gotrue_store *st, const char *name, int flags, struct stat *sb,
@@ -553,7 +553,7 @@ cleanup:
 
 /* Create the lock file of a new record with it, at login, where one file creation is lost in the
  * request's time, rather than in the refresh pass's first gotrue_store_lock() of the record,
- * where creating thousands of files is most of the pass's cost (issue 5, "Benchmark"). Before
+ * where creating thousands of files would be most of the pass's cost. Before
  * the record, and a failure fails the write: a record is never made without its lock file (the
  * caller's gotrue_store_remove() after a failed write takes both away). 0 or -errno. */
 static int make_lock_file(struct gotrue_store *st, const char *id)

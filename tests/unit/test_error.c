@@ -1,5 +1,5 @@
-/* test_error: gotrue_error_decode on every body shape both server generations send (bodies copied
- * from ../shared/gotrue-api/transcript-v2.69.md and current-server.md, as sent: one compact line),
+/* test_error: gotrue_error_decode on every body shape both server generations send (bodies as
+ * recorded from v2.69.3 and current servers, as sent: one compact line),
  * the x-sb-error-code header, and hostile input: garbage, truncated or deeply nested JSON, wrong
  * types, huge strings, bodies without a NUL terminator. */
 #include <config.h>

@@ -8,14 +8,13 @@
  * (a root user truncating it in place could still raise SIGBUS, as with every mmap-based NSS
  * cache).
  *
- * Freshness. The first version stat()ed the path on every lookup, and that one system call was
- * most of the cost of a lookup (about 3.4 us of it here, slower than nss_files on a 10-line
- * /etc/passwd). Now, as SSSD's memcache does, the writer marks the file it replaces as stale and
- * a lookup only loads that word from the mapping it holds: a sync or login refresh is seen by the
- * very next call. A file replaced by something else (an admin's cp, a backup restore) carries no
- * mark, so as a safety net the path is still stat()ed, but at most once per
- * GOTRUE_CACHE_RECHECK_MS per process, timed with CLOCK_MONOTONIC_COARSE (a vDSO read, no system
- * call). The price: such a foreign replacement may go unseen for up to one second. */
+ * Freshness. A stat() of the path on every lookup would be most of the cost of a lookup, more
+ * than nss_files spends on a short /etc/passwd. So, as SSSD's memcache does, the writer marks the
+ * file it replaces as stale and a lookup only loads that word from the mapping it holds: a sync or
+ * login refresh is seen by the very next call. A file replaced by something else (an admin's cp, a
+ * backup restore) carries no mark, so as a safety net the path is still stat()ed, but at most once
+ * per GOTRUE_CACHE_RECHECK_MS per process, timed with CLOCK_MONOTONIC_COARSE (a vDSO read, no
+ * system call). The price: such a foreign replacement may go unseen for up to one second. */
 #include <config.h>
 
 #include <errno.h>
