@@ -138,9 +138,6 @@ void pg_signin_clear(struct pg_signin *s); /* not the client */
  * them. PG_OK, PG_BAD_TOKEN (logged as an attack) or PG_CONFIG. */
 enum pg_outcome pg_verify_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
 				 struct pg_signin *s);
-/* The codes a user types: digits only once blanks are dropped, 6 to 10 of them (GoTrue's TOTP
- * codes are 6, its email and SMS codes 6 to 10). Normalised into @out (11 bytes). */
-bool pg_code_valid(const char *typed, char out[11]);
 /* Ask for a one-time code through a PAM_PROMPT_ECHO_OFF @prompt, as pam_google_authenticator
  * asks. An answer that is @password (may be NULL) is refused, never sent: it gives away a
  * conversation that cannot ask (sshd's PasswordAuthentication). PG_OK with the code in @code,
