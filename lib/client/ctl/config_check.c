@@ -22,6 +22,8 @@ struct check {
 };
 
 static void vsay(struct check *c, bool warning, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vsay(struct check *c, bool warning, const char *fmt, va_list ap)
 {
 	char msg[512];
 
