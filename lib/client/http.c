@@ -1,9 +1,9 @@
 /* http: the only code that talks to the network. One libcurl easy handle per struct gotrue_http,
  * reused so that keep-alive connections survive between the calls of one PAM conversation or one
- * sync run. It enforces the transport rules of DESIGN.md ("Transport"): TLS verification always on,
- * plain http only to loopback (checked before any I/O), connect and total timeouts, a response-size
- * cap, no redirects, and the apikey / X-Supabase-Api-Version headers. Request and response buffers
- * carry passwords and tokens, so every copy we own is wiped before it is freed. */
+ * sync run. It enforces the transport rules (README.md, "How it talks to GoTrue"): TLS verification
+ * always on, plain http only to loopback (checked before any I/O), connect and total timeouts, a
+ * response-size cap, no redirects, and the apikey / X-Supabase-Api-Version headers. Request and
+ * response buffers carry passwords and tokens, so every copy we own is wiped before it is freed. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -181,24 +181,9 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	resp->total_count = -1;
 }
 
-char *gotrue_http_escape(const char *s)
-{
-	char *esc, *copy = NULL;
-
-	if (!s || !global_ok())
-		return NULL;
-	/* curl's memory goes back through curl_free; the contract gives the caller free(). */
-	esc = curl_easy_escape(NULL, s, 0);
-	if (esc) {
-		copy = strdup(esc);
-		curl_free(esc);
-	}
-	return copy;
-}
-
 /* ---- URL rules ---------------------------------------------------------------------------- */
 
-/* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to (DESIGN.md, Transport). */
+/* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to. */
 static bool host_is_loopback(const char *host)
 {
 	struct in_addr a4;
@@ -930,7 +915,7 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 		goto cleanup;
 	/* A 2xx body must be JSON even when the caller wants none: GoTrue answers /logout with an
 	 * empty 204, so a 200 carrying a proxy's HTML page did not come from GoTrue, and taking it
-	 * for a revocation would lose one (found by tests/hardening/test_fault_matrix). */
+	 * for a revocation would lose one (tests/hardening/test_fault_matrix). */
 	if (r->body_len > 0) {
 		parsed = gotrue_json_parse(r->body, r->body_len);
 		if (!parsed) {

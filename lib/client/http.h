@@ -1,9 +1,9 @@
 /* http: the only place that talks to the network, on libcurl, with the transport rules of
- * DESIGN.md: TLS verification always on (ca_file adds a CA); plain http only to a loopback port
- * only root can listen on;
- * connect and total timeouts; a response-size cap; redirects never followed to another host;
- * `apikey` and `X-Supabase-Api-Version: 2024-01-01` on every request. Request and response
- * buffers are wiped when freed, since they carry passwords and tokens. */
+ * README.md ("How it talks to GoTrue"): TLS verification always on (ca_file adds a CA); plain http
+ * only to a loopback port only root can listen on; connect and total timeouts; a response-size cap;
+ * redirects never followed to another host; `apikey` and `X-Supabase-Api-Version: 2024-01-01` on
+ * every request. Request and response buffers are wiped when freed, since they carry passwords and
+ * tokens. */
 #ifndef GOTRUE_HTTP_H
 #define GOTRUE_HTTP_H
 
@@ -91,14 +91,11 @@ int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue
 /* A response starts zeroed (= {0}); gotrue_http_request clears it first, so one can be reused. */
 void gotrue_http_response_clear(struct gotrue_http_response *resp);
 
-/* The transport rule for @url (DESIGN.md "Transport"): https, or plain http only to a loopback
+/* The transport rule for @url: https, or plain http only to a loopback
  * port below 1024 (any loopback port with insecure_http_for_testing). 0 when allowed, else -1
  * with the reason in @why. Every request is held to it; `config check` reports it. */
 int gotrue_http_url_check(const struct gotrue_config *cfg, const char *url, char *why,
 			  size_t why_len);
-
-/* URL-encode one query value (curl_easy_escape); free with free(). */
-char *gotrue_http_escape(const char *s);
 
 /* Parse an RFC 8288 Link header and return the target of rel="next" (or NULL). The targets
  * GoTrue sends are relative ("/admin/users?page=2&per_page=50"). Hand-written because libcurl

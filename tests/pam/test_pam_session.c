@@ -837,7 +837,7 @@ static bool same_file(const struct stat *a, const char *path)
 	       a->st_mtim.tv_sec == b.st_mtim.tv_sec && a->st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-/* DESIGN.md "Data flow" 1: a login updates the user's entry in the account index and the NSS
+/* A login updates the user's entry in the account index and the NSS
  * cache from what GoTrue returned, and writes nothing when the entry is unchanged. */
 static void test_entry_refresh(struct env *v)
 {
