@@ -429,8 +429,14 @@ two_sessions() {
 	_l=$_m
 	[ "$_m" = v2.69 ] && _l="$_m ($_p)"
 	# The earlier logins' sessions close in sshd after their clients have gone: on a loaded
-	# machine that can take a moment, so start counting from an empty store.
-	e2e_wait '[ "$(nrec)" = 0 ]' 150 || diag "$_l: records left from earlier logins: $(nrec)" "$("$GOTRUECTL" --conf "$CONF" sessions list 2>&1)"
+	# machine that can take a moment, so start counting from an empty store. A close whose
+	# /logout outlived `timeout` leaves its record for the refresh pass (the outbox): drain it
+	# as the timer would.
+	if ! e2e_wait '[ "$(nrec)" = 0 ]' 150; then
+		diag "$_l: records left from earlier logins: $(nrec)" "$("$GOTRUECTL" --conf "$CONF" sessions list 2>&1)"
+		refresh_pass
+		e2e_wait '[ "$(nrec)" = 0 ]' 50 || diag "$_l: the pass left $(nrec)" "$(cat "$t/pass.out" "$t/pass.err")"
+	fi
 	emu_reset_counts
 	rm -f "$t/cm"
 	if ! bg_login a -o ControlMaster=yes -o ControlPath="$t/cm" || ! bg_login b; then
