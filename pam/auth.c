@@ -32,6 +32,7 @@ struct auth_state {
 	struct gotrue_account account; /* the user, mapped as sync would */
 	char **groups;
 	char handle[GOTRUE_STORE_ID_LEN + 1];
+	bool offline; /* authenticated by the offline verifier (offline.c): no token */
 };
 
 typedef enum pg_outcome (*auth_step)(struct auth_state *st);
@@ -317,6 +318,7 @@ static enum pg_outcome step_keep_tokens(struct auth_state *st)
 	rec.expires_at = st->si.claims.exp ? st->si.claims.exp : st->si.session.expires_at;
 	rec.banned_until = st->si.user.banned_until;
 	rec.groups = st->groups;
+	rec.offline = st->offline;
 	if (gotrue_store_write(store, &rec) != 0) {
 		/* The write may have failed after the rename (the directory fsync): a record with
 		 * live tokens must not outlive a failed authentication. ENOENT is the usual case.
@@ -375,10 +377,18 @@ cleanup:
 	return PG_OK;
 }
 
+/* With offline_login, the password's verifier for the next outage (offline.c); housekeeping
+ * after the decision too. Not for an emailed code: there is no password. */
+static enum pg_outcome step_keep_verifier(struct auth_state *st)
+{
+	pg_offline_remember(st->ctx, st->si.user.id, st->password, st->si.claims.aal);
+	return PG_OK;
+}
+
 static const auth_step auth_steps[] = {
-	step_map_user,	    step_throttle,    step_get_credential,
-	step_sign_in,	    step_verify,      step_second_factor,
-	step_check_account, step_keep_tokens, step_refresh_entry,
+	step_map_user,	    step_throttle,	step_get_credential, step_sign_in,
+	step_verify,	    step_second_factor, step_check_account,  step_keep_tokens,
+	step_refresh_entry, step_keep_verifier,
 };
 
 /* A session the server opened but this login refuses must not linger on the server: a token that
@@ -415,12 +425,21 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 		out = auth_steps[i](&st);
 	if (out == PG_API_ERROR)
 		out = pg_classify_error(&ctx->err);
+	/* No answer from GoTrue: a recent online login's verifier may stand in (offline.c). */
+	if (out == PG_UNAVAILABLE && st.password != NULL) {
+		out = pg_offline_login(ctx, &st.mapped, st.password, &st.si, &st.groups);
+		st.offline = out == PG_OK;
+		if (st.offline)
+			out = step_keep_tokens(&st);
+	}
 	/* A wrong second-factor code ends as PG_AUTH_FAILED, as a wrong password does: the same
 	 * delay, and the same count for any local failure throttle. */
 	if (out == PG_OK) {
 		pg_throttle_success(ctx);
 		gotrue_log_auth(ctx->pamh, LOG_INFO, ctx->user, "authenticated%s",
-				st.si.user.n_factors > 0 ? " with a second factor" : "");
+				st.offline		   ? " offline: GoTrue cannot be reached"
+				: st.si.user.n_factors > 0 ? " with a second factor"
+							   : "");
 	} else {
 		/* A password or code the server refused is a guess; an outage is none. */
 		if (out == PG_AUTH_FAILED && ctx->secret_refused)

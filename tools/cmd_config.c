@@ -144,7 +144,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {CTL_COMMON_LONGOPTS};
 	struct check_ctx cc = {.ctl = ctl};
 	struct gotrue_error err = {0};
-	json_object *health = NULL, *server = NULL, *doc, *v;
+	json_object *health = NULL, *server = NULL, *offline = NULL, *doc, *v;
 	const char *version = NULL, *generation = NULL, *tls;
 	bool reachable = false, https;
 	int rc;
@@ -174,6 +174,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 		goto cleanup;
 	}
 	gotrue_config_check(NULL, ctl->cfg, report, &cc);
+	offline = ctl_offline_state(ctl);
 
 	/* The server, when there is one to try. */
 	https = ctl->cfg->url && strncmp(ctl->cfg->url, "https://", 8) == 0;
@@ -232,6 +233,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 		json_object_object_add(doc, "problems", json_object_get(cc.problems));
 		json_object_object_add(doc, "warnings", json_object_get(cc.warnings));
 		json_object_object_add(doc, "server", json_object_get(server));
+		json_object_object_add(doc, "offline", json_object_get(offline));
 		ctl_print_json(doc);
 	} else {
 		printf("%d problem%s\n", cc.count, cc.count == 1 ? "" : "s");
@@ -239,6 +241,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 cleanup:
 	json_object_put(health);
 	json_object_put(server);
+	json_object_put(offline);
 	json_object_put(cc.problems);
 	json_object_put(cc.warnings);
 	gotrue_error_clear(&err);

@@ -38,6 +38,10 @@
 #define DEFAULT_THROTTLE_INTERVAL      900L
 #define DEFAULT_THROTTLE_UNLOCK_TIME   600L
 #define PUBLIC_KEY_MAX_SIZE	       (64 * 1024)
+/* SSSD's offline_credentials_expiration defaults to no limit; a fleet's hosts are rarely cut off
+ * for longer than a long weekend. The attempts: pam_faillock's deny, and the throttle's. */
+#define DEFAULT_OFFLINE_DAYS	 3L
+#define DEFAULT_OFFLINE_ATTEMPTS 5L
 
 /* Where an option came from, for log lines: a file and line, or a module argument. */
 struct where {
@@ -63,6 +67,7 @@ enum opt_type {
 	OPT_OLD_LOGOUT,
 	OPT_MFA,
 	OPT_LOGIN,
+	OPT_OFFLINE_MFA,
 	OPT_BOOL,
 	OPT_INLINE_SECRET,
 };
@@ -118,6 +123,11 @@ static const struct option_def options[] = {
 	{"mfa", OPT_MFA, FIELD(mfa), 0, 0, NO_SECRET, "enrolled or required"},
 	{"login", OPT_LOGIN, FIELD(login), 0, 0, NO_SECRET,
 	 "password, email_code or password_or_email_code"},
+	{"offline_login", OPT_BOOL, FIELD(offline_login), 0, 0, NO_SECRET, "yes or no"},
+	{"offline_days", OPT_LONG, FIELD(offline_days), 1, 365, NO_SECRET, "1..365 days"},
+	{"offline_attempts", OPT_LONG, FIELD(offline_attempts), 1, GOTRUE_THROTTLE_FAILURES_MAX,
+	 NO_SECRET, "1..100 failed attempts"},
+	{"offline_mfa", OPT_OFFLINE_MFA, FIELD(offline_mfa), 0, 0, NO_SECRET, "refuse or allow"},
 	{"insecure_http_for_testing", OPT_BOOL, FIELD(insecure_http_for_testing), 0, 0, NO_SECRET,
 	 "yes or no"},
 	{"revoked_session", OPT_REVOKED, FIELD(revoked_session), 0, 0, NO_SECRET,
@@ -603,6 +613,15 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 			break;
 		rc = 0;
 		break;
+	case OPT_OFFLINE_MFA:
+		if (strcmp(value, "refuse") == 0)
+			cfg->offline_mfa = GOTRUE_OFFLINE_MFA_REFUSE;
+		else if (strcmp(value, "allow") == 0)
+			cfg->offline_mfa = GOTRUE_OFFLINE_MFA_ALLOW;
+		else
+			break;
+		rc = 0;
+		break;
 	case OPT_BOOL:
 		if (parse_bool(value, &flag)) {
 			*(bool *)field = flag;
@@ -642,6 +661,8 @@ struct gotrue_config *gotrue_config_new(void)
 	cfg->throttle_host_failures = DEFAULT_THROTTLE_HOST_FAILURES;
 	cfg->throttle_interval = DEFAULT_THROTTLE_INTERVAL;
 	cfg->throttle_unlock_time = DEFAULT_THROTTLE_UNLOCK_TIME;
+	cfg->offline_days = DEFAULT_OFFLINE_DAYS;
+	cfg->offline_attempts = DEFAULT_OFFLINE_ATTEMPTS;
 	/* jwt_algs stays NULL: the allow-list then follows from the configured key type. Other
 	 * lists start empty rather than NULL so that callers can iterate without a check. */
 	cfg->jwt_aud = strdup(DEFAULT_JWT_AUD);
@@ -1032,6 +1053,29 @@ static void check_public_file(pam_handle_t *pamh, struct check *c, const char *o
 	gotrue_wipe_free(text, len + 1);
 }
 
+/* Offline login (pam_gotrue(8), OFFLINE LOGIN): what it means here, and settings under which
+ * it can never be used. */
+static void check_offline(struct check *c, const struct gotrue_config *cfg)
+{
+	if (!cfg->offline_login)
+		return;
+	warning(c,
+		"offline_login = yes: while GoTrue cannot be reached, a user who logged in here "
+		"in the last %ld day(s) logs in with that password, even if it was changed or "
+		"the user banned since (until the next sync or refresh pass sees it)",
+		cfg->offline_days);
+	if (cfg->login == GOTRUE_LOGIN_EMAIL_CODE)
+		warning(c, "offline_login = yes with login = email_code: no password is typed, so "
+			   "no offline login is possible");
+	if (cfg->offline_mfa == GOTRUE_OFFLINE_MFA_ALLOW)
+		warning(c, "offline_mfa = allow: offline, users with a second factor log in with "
+			   "their password alone");
+	else if (cfg->mfa == GOTRUE_MFA_REQUIRED)
+		warning(c,
+			"offline_login = yes with mfa = required and offline_mfa = refuse: every "
+			"user has a second factor, so nobody can log in offline");
+}
+
 static bool algs_need(char *const *algs, char family)
 {
 	bool found = false;
@@ -1117,5 +1161,6 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		warning(&c, "throttle_user_failures and throttle_host_failures are 0: one guesser "
 			    "can spend this host's request allowance at GoTrue and lock every user "
 			    "out");
+	check_offline(&c, cfg);
 	return c.count;
 }

@@ -17,6 +17,7 @@
 #include "array.h"
 #include "api.h"
 #include "log.h"
+#include "offline_sweep.h"
 #include "sync.h"
 #include "thread.h"
 
@@ -309,6 +310,7 @@ static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
+	gotrue_sync_offline_sweep(pamh, cfg, holders.path);
 	rc = 0;
 cleanup:
 	gotrue_sync_unlock(lock_fd);
