@@ -1,9 +1,9 @@
 /* http: the only code that talks to the network. One libcurl easy handle per struct gotrue_http,
  * reused so that keep-alive connections survive between the calls of one PAM conversation or one
- * sync run. It enforces the transport rules of DESIGN.md ("Transport"): TLS verification always on,
- * plain http only to loopback (checked before any I/O), connect and total timeouts, a response-size
- * cap, no redirects, and the apikey / X-Supabase-Api-Version headers. Request and response buffers
- * carry passwords and tokens, so every copy we own is wiped before it is freed. */
+ * sync run. It enforces the transport rules (README.md, "How it talks to GoTrue"): TLS verification
+ * always on, plain http only to loopback (checked before any I/O), connect and total timeouts, a
+ * response-size cap, no redirects, and the apikey / X-Supabase-Api-Version headers. Request and
+ * response buffers carry passwords and tokens, so every copy we own is wiped before it is freed. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -54,6 +54,12 @@ struct gotrue_http {
 	 * names when libcurl opens it. */
 	char *ca;
 	size_t ca_len;
+	/* The request in flight's URL and header list, which curl reads until it ends. */
+	char *url;
+	struct curl_slist *headers;
+	/* In a gotrue_http_multi: started and not finished yet; done, with its result. */
+	bool in_multi, done;
+	CURLcode result;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -175,24 +181,9 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	resp->total_count = -1;
 }
 
-char *gotrue_http_escape(const char *s)
-{
-	char *esc, *copy = NULL;
-
-	if (!s || !global_ok())
-		return NULL;
-	/* curl's memory goes back through curl_free; the contract gives the caller free(). */
-	esc = curl_easy_escape(NULL, s, 0);
-	if (esc) {
-		copy = strdup(esc);
-		curl_free(esc);
-	}
-	return copy;
-}
-
 /* ---- URL rules ---------------------------------------------------------------------------- */
 
-/* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to (DESIGN.md, Transport). */
+/* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to. */
 static bool host_is_loopback(const char *host)
 {
 	struct in_addr a4;
@@ -746,13 +737,26 @@ static void log_request(const struct gotrue_http *h, const char *method, const c
 		     err ? gotrue_error_kind_name(err->kind) : "");
 }
 
-/* gotrue_http_request(), and with @keep_head gotrue_http_get_head(). */
-static int perform(struct gotrue_http *h, const char *method, const char *path_and_query,
-		   const char *bearer, const char *body, bool keep_head,
-		   struct gotrue_http_response *resp, struct gotrue_error *err)
+/* Drop curl's pointers to the body and the header list, then the list and the URL. */
+static void request_release(struct gotrue_http *h)
 {
-	struct curl_slist *headers = NULL;
-	char *url = NULL;
+	if (h == NULL || h->curl == NULL)
+		return;
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	h->resp = NULL;
+	headers_free(h->headers);
+	h->headers = NULL;
+	free(h->url);
+	h->url = NULL;
+}
+
+/* The part of a request before the transfer: checks, URL, headers, options. On success @h holds
+ * the URL and the header list until request_end; on failure nothing is left to release. */
+static int request_begin(struct gotrue_http *h, const char *method, const char *path_and_query,
+			 const char *bearer, const char *body, bool keep_head,
+			 struct gotrue_http_response *resp, struct gotrue_error *err)
+{
 	CURLcode cc;
 	int rc = -1;
 
@@ -766,19 +770,18 @@ static int perform(struct gotrue_http *h, const char *method, const char *path_a
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: invalid method");
 		goto cleanup;
 	}
-	url = build_url(h->cfg, path_and_query, err);
-	if (!url || load_ca(h, err) != 0)
+	h->url = build_url(h->cfg, path_and_query, err);
+	if (!h->url || load_ca(h, err) != 0)
 		goto cleanup;
 	if ((bearer && !header_value_ok(bearer)) ||
 	    (h->cfg->api_key && !header_value_ok(h->cfg->api_key))) {
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "http: api key or token is not one line");
 		goto cleanup;
 	}
-	if (build_headers(h->cfg, bearer, body != NULL, &headers) != 0) {
+	if (build_headers(h->cfg, bearer, body != NULL, &h->headers) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-
 	/* Reset forgets the last request's options (and its pointers to freed buffers) but keeps
 	 * the connection and DNS caches. */
 	curl_easy_reset(h->curl);
@@ -789,9 +792,26 @@ static int perform(struct gotrue_http *h, const char *method, const char *path_a
 	h->too_large = h->header_too_large = h->cut = h->nomem = false;
 	h->keep_head = keep_head;
 	h->errbuf[0] = '\0';
-	cc = set_options(h, url, method, body, headers);
-	if (cc == CURLE_OK)
-		cc = curl_easy_perform(h->curl);
+	cc = set_options(h, h->url, method, body, h->headers);
+	if (cc != CURLE_OK) {
+		transfer_error(h, cc, err);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		request_release(h);
+	return rc;
+}
+
+/* The part after the transfer ended with @cc: the status, an empty body as "", the debug line,
+ * and curl's pointers to our buffers dropped. 0 or -1 with @err. */
+static int request_end(struct gotrue_http *h, CURLcode cc, const char *method,
+		       const char *path_and_query, struct gotrue_error *err)
+{
+	struct gotrue_http_response *resp = h->resp;
+	int rc = -1;
+
 	if (cc == CURLE_WRITE_ERROR && h->cut && !h->nomem)
 		cc = CURLE_OK; /* cut on purpose: the head is the answer */
 	if (cc != CURLE_OK) {
@@ -810,18 +830,22 @@ static int perform(struct gotrue_http *h, const char *method, const char *path_a
 	}
 	rc = 0;
 cleanup:
-	if (h && h->curl) {
-		/* Drop curl's pointers to the body and the header list before they go away. */
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-		h->resp = NULL;
-	}
-	if (h && h->cfg && path_and_query)
-		log_request(h, method, path_and_query, rc == 0 ? resp->status : 0L,
-			    rc == 0 ? NULL : err);
-	headers_free(headers);
-	free(url);
+	log_request(h, method, path_and_query, rc == 0 ? resp->status : 0L, rc == 0 ? NULL : err);
+	request_release(h);
 	return rc;
+}
+
+/* gotrue_http_request(), and with @keep_head gotrue_http_get_head(). */
+static int perform(struct gotrue_http *h, const char *method, const char *path_and_query,
+		   const char *bearer, const char *body, bool keep_head,
+		   struct gotrue_http_response *resp, struct gotrue_error *err)
+{
+	if (request_begin(h, method, path_and_query, bearer, body, keep_head, resp, err) != 0) {
+		if (h && h->cfg && path_and_query)
+			log_request(h, method, path_and_query, 0L, err);
+		return -1;
+	}
+	return request_end(h, curl_easy_perform(h->curl), method, path_and_query, err);
 }
 
 int gotrue_http_request(struct gotrue_http *h, const char *method, const char *path_and_query,
@@ -891,7 +915,7 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 		goto cleanup;
 	/* A 2xx body must be JSON even when the caller wants none: GoTrue answers /logout with an
 	 * empty 204, so a 200 carrying a proxy's HTML page did not come from GoTrue, and taking it
-	 * for a revocation would lose one (found by tests/hardening/test_fault_matrix). */
+	 * for a revocation would lose one (tests/hardening/test_fault_matrix). */
 	if (r->body_len > 0) {
 		parsed = gotrue_json_parse(r->body, r->body_len);
 		if (!parsed) {
@@ -913,4 +937,144 @@ cleanup:
 	if (r == &local)
 		gotrue_http_response_clear(&local);
 	return rc;
+}
+
+/* ---- requests side by side on one thread (libcurl's multi interface) ----------------------- */
+
+struct gotrue_http_multi {
+	CURLM *m;
+};
+
+struct gotrue_http_multi *gotrue_http_multi_new(void)
+{
+	struct gotrue_http_multi *m;
+
+	if (!global_ok())
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (m != NULL)
+		m->m = curl_multi_init();
+	if (m != NULL && m->m == NULL) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+void gotrue_http_multi_free(struct gotrue_http_multi *m)
+{
+	if (m == NULL)
+		return;
+	curl_multi_cleanup(m->m);
+	free(m);
+}
+
+/* Note every transfer that has ended, whichever handle it belongs to. */
+static void collect_done(struct gotrue_http_multi *m)
+{
+	struct gotrue_http *h;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE ||
+		    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h) !=
+			    CURLE_OK ||
+		    h == NULL)
+			continue;
+		h->done = true;
+		h->result = msg->data.result;
+	}
+}
+
+/* How long gotrue_http_start waits, at most, for its request to leave. */
+#define START_ROUNDS  20
+#define START_WAIT_MS 5
+
+/* Move every transfer on; whether @h's request has been sent (or its transfer ended). */
+static bool sent(struct gotrue_http_multi *m, struct gotrue_http *h)
+{
+	long size = 0;
+
+	gotrue_http_multi_poke(m);
+	return h->done ||
+	       (curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &size) == CURLE_OK && size > 0);
+}
+
+int gotrue_http_start(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		      const char *path_and_query, const char *bearer, const char *body,
+		      bool keep_head, struct gotrue_http_response *resp, struct gotrue_error *err)
+{
+	int i;
+
+	if (h != NULL && h->in_multi) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: a request is in flight already");
+		return -1;
+	}
+	if (request_begin(h, method, path_and_query, bearer, body, keep_head, resp, err) != 0) {
+		if (h && h->cfg && path_and_query)
+			log_request(h, method, path_and_query, 0L, err);
+		return -1;
+	}
+	if (curl_easy_setopt(h->curl, CURLOPT_PRIVATE, h) != CURLE_OK ||
+	    curl_multi_add_handle(m->m, h->curl) != CURLM_OK) {
+		request_release(h);
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	h->in_multi = true;
+	h->done = false;
+	/* Sent now (connection, request), so that the server works on it while the caller works:
+	 * a new connection takes a few rounds, each bounded by a short wait. */
+	for (i = 0; i < START_ROUNDS && !sent(m, h); i++)
+		curl_multi_poll(m->m, NULL, 0, START_WAIT_MS, NULL);
+	return 0;
+}
+
+void gotrue_http_multi_poke(struct gotrue_http_multi *m)
+{
+	int running;
+
+	curl_multi_perform(m->m, &running);
+	collect_done(m);
+}
+
+int gotrue_http_finish(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		       const char *path_and_query, bool *cut, struct gotrue_error *err)
+{
+	CURLMcode mc = CURLM_OK;
+	int running, rc;
+
+	if (cut != NULL)
+		*cut = false;
+	if (!h->in_multi) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: no request in flight");
+		return -1;
+	}
+	/* Each transfer ends by its own CURLOPT_TIMEOUT; the poll only bounds one wait. */
+	while (mc == CURLM_OK && !h->done) {
+		mc = curl_multi_perform(m->m, &running);
+		collect_done(m);
+		if (mc == CURLM_OK && !h->done)
+			mc = curl_multi_poll(m->m, NULL, 0, 1000, NULL);
+	}
+	curl_multi_remove_handle(m->m, h->curl);
+	h->in_multi = false;
+	rc = request_end(h, h->done ? h->result : CURLE_OUT_OF_MEMORY, method, path_and_query, err);
+	if (cut != NULL)
+		*cut = rc == 0 && h->cut;
+	return rc;
+}
+
+void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h)
+{
+	struct gotrue_http_response *resp;
+
+	if (h == NULL || !h->in_multi)
+		return;
+	curl_multi_remove_handle(m->m, h->curl);
+	h->in_multi = false;
+	resp = h->resp;
+	request_release(h);
+	gotrue_http_response_clear(resp);
 }

@@ -1,9 +1,9 @@
 /* http: the only place that talks to the network, on libcurl, with the transport rules of
- * DESIGN.md: TLS verification always on (ca_file adds a CA); plain http only to a loopback port
- * only root can listen on;
- * connect and total timeouts; a response-size cap; redirects never followed to another host;
- * `apikey` and `X-Supabase-Api-Version: 2024-01-01` on every request. Request and response
- * buffers are wiped when freed, since they carry passwords and tokens. */
+ * README.md ("How it talks to GoTrue"): TLS verification always on (ca_file adds a CA); plain http
+ * only to a loopback port only root can listen on; connect and total timeouts; a response-size cap;
+ * redirects never followed to another host; `apikey` and `X-Supabase-Api-Version: 2024-01-01` on
+ * every request. Request and response buffers are wiped when freed, since they carry passwords and
+ * tokens. */
 #ifndef GOTRUE_HTTP_H
 #define GOTRUE_HTTP_H
 
@@ -52,6 +52,32 @@ int gotrue_http_request(struct gotrue_http *h, const char *method, const char *p
 int gotrue_http_get_head(struct gotrue_http *h, const char *path_and_query, const char *bearer,
 			 struct gotrue_http_response *resp, bool *cut, struct gotrue_error *err);
 
+/* Requests side by side on one thread, through libcurl's multi interface: a caller starts one
+ * request on each of several handles, goes on with its own work while the server answers, then
+ * finishes each (waiting for it if need be). Every rule of gotrue_http_request holds for each
+ * request, its timeout included. */
+struct gotrue_http_multi;
+/* NULL on ENOMEM or a libcurl init failure. */
+struct gotrue_http_multi *gotrue_http_multi_new(void);
+/* Cancel what is still in flight first (gotrue_http_cancel). */
+void gotrue_http_multi_free(struct gotrue_http_multi *m);
+/* Start a request on @h (one at a time per handle) as gotrue_http_request would send it, or with
+ * @keep_head as gotrue_http_get_head. @body and @resp must live until it is finished or
+ * cancelled. 0 when it is on its way, or -1 with @err (nothing was sent). */
+int gotrue_http_start(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		      const char *path_and_query, const char *bearer, const char *body,
+		      bool keep_head, struct gotrue_http_response *resp, struct gotrue_error *err);
+/* Wait for @h's request to end, moving every other started one on meanwhile. The result is
+ * gotrue_http_request's (or gotrue_http_get_head's, with *@cut; @cut may be NULL); @method and
+ * @path_and_query are those it was started with, for the debug log. */
+int gotrue_http_finish(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		       const char *path_and_query, bool *cut, struct gotrue_error *err);
+/* Move every started request on without waiting: a caller busy for long calls it now and then,
+ * so that answers are read while they arrive. */
+void gotrue_http_multi_poke(struct gotrue_http_multi *m);
+/* Abandon @h's request, if one is in flight, and clear its response. */
+void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h);
+
 /* The usual wrapper: send, then for a 2xx parse the body as JSON into @out (may be NULL when the
  * caller wants no body, e.g. 204); for a non-2xx decode the error. Returns 0 or -1 with @err. */
 int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,
@@ -65,14 +91,11 @@ int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue
 /* A response starts zeroed (= {0}); gotrue_http_request clears it first, so one can be reused. */
 void gotrue_http_response_clear(struct gotrue_http_response *resp);
 
-/* The transport rule for @url (DESIGN.md "Transport"): https, or plain http only to a loopback
+/* The transport rule for @url: https, or plain http only to a loopback
  * port below 1024 (any loopback port with insecure_http_for_testing). 0 when allowed, else -1
  * with the reason in @why. Every request is held to it; `config check` reports it. */
 int gotrue_http_url_check(const struct gotrue_config *cfg, const char *url, char *why,
 			  size_t why_len);
-
-/* URL-encode one query value (curl_easy_escape); free with free(). */
-char *gotrue_http_escape(const char *s);
 
 /* Parse an RFC 8288 Link header and return the target of rel="next" (or NULL). The targets
  * GoTrue sends are relative ("/admin/users?page=2&per_page=50"). Hand-written because libcurl

@@ -1,6 +1,5 @@
-/* thread: the core's helper threads (the sync's page fetcher and account-index writer, the
- * refresh pass's sender). They are started only by gotruectl's whole sync and refresh pass, never
- * inside a PAM caller's process. */
+/* thread: the refresh pass's helper threads. They are started only by gotruectl's refresh pass,
+ * never inside a PAM caller's process. */
 #ifndef GOTRUE_THREAD_H
 #define GOTRUE_THREAD_H
 
