@@ -488,6 +488,79 @@ two_sessions() {
 
 two_sessions current
 
+# --- offline login (pam_gotrue(8), OFFLINE LOGIN) -----------------------------------------
+# With offline_login, alice's online login keeps a verifier of her password; while GoTrue
+# answers only 503, that password logs her in offline, through sshd's forked authentication,
+# and nothing else does.
+e2e_wait '[ "$(nrec)" = 0 ]' 150 || diag "records left from earlier logins: $(nrec)"
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins offline_login=yes')"
+check "offline_login: alice logs in online, which keeps her verifier" \
+	ssh_pw alice "$PW_ALICE" password true
+check "offline_login: the verifier is root's 0600, in a root 0700 directory" \
+	test "$(stat -c %a:%u "$E2E_STATEDIR/offline" "$E2E_STATEDIR/offline/$ALICE_ID" 2>&1 |
+		tr '\n' ' ')" = "700:0 600:0 "
+check "offline_login: it holds no password" \
+	sh -c '! grep -qF -- "$1" "$2"' sh "$PW_ALICE" "$E2E_STATEDIR/offline/$ALICE_ID"
+# quinn has a second factor: her online login (password and code) keeps a verifier too.
+# shellcheck disable=SC2086
+if mfa_user quinn && e2e_sync &&
+	ssh_mfa quinn totp "$PW_ALICE" 'echo "IN-AS-$(id -un)"' $KBD && grep -q IN-AS-quinn "$t/out"; then
+	ok "offline_login: quinn logs in online with password and code"
+else
+	not_ok "offline_login: quinn logs in online with password and code"
+	diag "$(tr -d '\r' <"$t/out")"
+fi
+e2e_wait '[ "$(nrec)" = 0 ]' 150
+# (the counts first: resetting them clears the faults too)
+emu_reset_counts
+emu_fault '{"path":"*","kind":"status","status":503,"count":-1}' || diag "fault not set"
+if ssh_pw alice "$PW_ALICE" keyboard-interactive 'id -un' && [ "$(cat "$t/out")" = alice ]; then
+	ok "GoTrue answers 503: alice logs in offline with her password"
+else
+	not_ok "GoTrue answers 503: alice logs in offline with her password"
+	show
+fi
+check "... and is told so" grep -q 'Logged in offline: the authentication service cannot be reached' \
+	"$t/err" "$t/out"
+if e2e_wait "grep -q 'authenticated offline.*user=alice' '$E2E_TMP/syslog'" 30; then
+	ok "... and syslog says so"
+else
+	not_ok "... and syslog says so"
+fi
+refused "offline: a wrong password is refused" alice 'not-her-password' keyboard-interactive
+refused "offline: bob, who never logged in with offline_login, is refused" bob "$PW_BOB" password
+if bg_login off; then
+	"$GOTRUECTL" --conf "$CONF" --json sessions list >"$t/list.out" 2>&1
+	check "offline: gotruectl sessions list shows the open session as offline" \
+		grep -q '"offline":true' "$t/list.out"
+	end_remote off "$BG_PID"
+	if e2e_wait '[ "$(nrec)" = 0 ]' 100; then
+		ok "offline: sshd's close_session removed the record"
+	else
+		not_ok "offline: sshd's close_session removed the record ($(nrec) left)"
+	fi
+else
+	not_ok "offline: a session opened offline"
+	diag "$(cat "$t/off.err")"
+fi
+# shellcheck disable=SC2086
+ssh_mfa quinn totp "$PW_ALICE" 'echo "IN-AS-$(id -un)"' $KBD
+mfa_refused $? "offline: quinn, who has a second factor, is refused (offline_mfa = refuse)"
+check "... and told why" grep -q 'Offline login is not possible for an account with a second factor' \
+	"$t/out"
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins offline_login=yes offline_mfa=allow')"
+if ssh_pw quinn "$PW_ALICE" keyboard-interactive 'id -un' && [ "$(cat "$t/out")" = quinn ]; then
+	ok "offline_mfa = allow: quinn logs in offline with her password alone"
+else
+	not_ok "offline_mfa = allow: quinn logs in offline with her password alone"
+	show
+fi
+e2e_wait '[ "$(nrec)" = 0 ]' 100
+check "offline: no /logout was sent for the offline sessions" \
+	test "$(emu_count 'POST /logout')" = 0
+emu_clear_faults
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
+
 # --- a ban ends two live sessions, with and without a pty (revoked_session=terminate) --------
 # As Debian's /etc/pam.d/sshd has it, pam_loginuid comes before the common session stack: each
 # login gets a kernel audit session id of its own, which every process it starts inherits, and
