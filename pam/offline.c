@@ -62,26 +62,29 @@ void pg_offline_forget(struct pg_ctx *ctx, const char *user_id, const char *why)
 static enum pg_outcome index_admits(struct pg_ctx *ctx, const struct pg_mapped *m, char ***groups)
 {
 	size_t i, n = m->entry.n_groups;
+	enum pg_outcome out = PG_UNAVAILABLE;
 
 	if (!m->indexed || m->user_id == NULL) {
 		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
 				"no offline login: not in the account index");
-		return PG_UNAVAILABLE;
+		goto cleanup;
 	}
+	out = PG_BANNED;
 	if (m->entry.banned_until > time(NULL)) {
 		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
 				"offline login refused: banned (account index)");
-		return PG_BANNED;
+		goto cleanup;
 	}
+	/* Filled in place: the caller frees what there is, whatever comes back. */
+	out = PG_INTERNAL;
 	*groups = calloc(n + 1, sizeof(**groups));
-	for (i = 0; *groups != NULL && i < n; i++) {
-		(*groups)[i] = strdup(m->entry.groups[i]);
-		if ((*groups)[i] == NULL)
-			return PG_INTERNAL;
-	}
-	if (*groups == NULL)
-		return PG_INTERNAL;
-	return pg_groups_allowed(ctx, *groups) ? PG_OK : PG_NOT_ALLOWED;
+	for (i = 0; *groups != NULL && i < n; i++)
+		if (((*groups)[i] = strdup(m->entry.groups[i])) == NULL)
+			goto cleanup;
+	if (*groups != NULL)
+		out = pg_groups_allowed(ctx, *groups) ? PG_OK : PG_NOT_ALLOWED;
+cleanup:
+	return out;
 }
 
 /* What a verdict other than a match comes to, logged and told. */
@@ -99,14 +102,16 @@ static enum pg_outcome refused(struct pg_ctx *ctx, enum gotrue_offline_verdict v
 				"offline login: wrong password (%u of %ld attempts before the "
 				"verifier is erased)",
 				seen->failures, cfg->offline_attempts);
-		return PG_AUTH_FAILED;
+		out = PG_AUTH_FAILED;
+		break;
 	case GOTRUE_OFFLINE_EXHAUSTED:
 		ctx->secret_refused = true;
 		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user,
 				"offline login: wrong password, %ld attempts: verifier erased, the "
 				"next login must reach the server",
 				cfg->offline_attempts);
-		return PG_AUTH_FAILED;
+		out = PG_AUTH_FAILED;
+		break;
 	case GOTRUE_OFFLINE_NEEDS_FACTOR:
 		pg_tell(ctx, PAM_ERROR_MSG,
 			"Offline login is not possible for an account with a second factor.");
@@ -125,7 +130,8 @@ static enum pg_outcome refused(struct pg_ctx *ctx, enum gotrue_offline_verdict v
 		why = "no verifier (no online login on this host with offline_login on)";
 		break;
 	}
-	gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "no offline login: %s", why);
+	if (why != NULL)
+		gotrue_log_auth(ctx->pamh, LOG_NOTICE, ctx->user, "no offline login: %s", why);
 	return out;
 }
 

@@ -48,20 +48,22 @@ static int keep_row(void *ctx, const char *name, const struct gotrue_offline_ver
 {
 	struct list_ctx *lc = ctx;
 	struct row *grown;
-	size_t cap;
+	size_t cap = lc->cap ? lc->cap * 2 : 16;
+	int rc = 0;
 
 	(void)name;
 	if (v == NULL) {
 		lc->damaged++;
-		return 0;
+		goto cleanup;
 	}
 	if (lc->n == lc->cap) {
-		cap = lc->cap ? lc->cap * 2 : 16;
+		rc = -ENOMEM;
 		grown = realloc(lc->rows, cap * sizeof(*grown));
 		if (grown == NULL)
-			return -ENOMEM;
+			goto cleanup;
 		lc->rows = grown;
 		lc->cap = cap;
+		rc = 0;
 	}
 	memcpy(lc->rows[lc->n].user_id, v->user_id, sizeof(v->user_id));
 	memcpy(lc->rows[lc->n].login, v->login, sizeof(v->login));
@@ -70,7 +72,8 @@ static int keep_row(void *ctx, const char *name, const struct gotrue_offline_ver
 	lc->rows[lc->n].failures = v->failures;
 	if (row_is(&lc->rows[lc->n], lc->user))
 		lc->n++;
-	return 0;
+cleanup:
+	return rc;
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -184,12 +187,11 @@ struct forget_ctx {
 static int forget_one(void *ctx, const char *name, const struct gotrue_offline_verifier *v)
 {
 	struct forget_ctx *f = ctx;
-	int r;
+	int r = -ENOENT;
 
-	if (f->user != NULL &&
-	    (v == NULL || (strcmp(v->login, f->user) != 0 && strcmp(v->user_id, f->user) != 0)))
-		return 0;
-	r = gotrue_offline_forget(NULL, state_dir(f->ctl), name);
+	if (f->user == NULL ||
+	    (v != NULL && (strcmp(v->login, f->user) == 0 || strcmp(v->user_id, f->user) == 0)))
+		r = gotrue_offline_forget(NULL, state_dir(f->ctl), name);
 	if (r == 0)
 		f->erased++;
 	else if (r != -ENOENT)
@@ -199,12 +201,15 @@ static int forget_one(void *ctx, const char *name, const struct gotrue_offline_v
 
 static int forget_option(const struct ctl *ctl, int opt, const char *arg, void *o)
 {
+	int rc = CTL_EXIT_INTERNAL; /* an option in the table but not here: a bug */
+
 	(void)ctl;
 	(void)arg;
-	if (opt != OPT_ALL)
-		return CTL_EXIT_INTERNAL; /* an option in the table but not here: a bug */
-	*(bool *)o = true;
-	return CTL_CONTINUE;
+	if (opt == OPT_ALL) {
+		*(bool *)o = true;
+		rc = CTL_CONTINUE;
+	}
+	return rc;
 }
 
 int cmd_offline_forget(struct ctl *ctl, int argc, char **argv)

@@ -33,29 +33,20 @@
 
 bool gotrue_offline_id_valid(const char *id)
 {
-	size_t n = 0;
+	size_t n = id != NULL ? strspn(id, "0123456789abcdef-") : 0;
 
-	for (; id != NULL && *id != '\0' && n <= GOTRUE_OFFLINE_ID_MAX; id++, n++) {
-		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' && *id <= 'f') || *id == '-'))
-			return false;
-	}
-	return id != NULL && n > 0 && n <= GOTRUE_OFFLINE_ID_MAX;
+	return n > 0 && n <= GOTRUE_OFFLINE_ID_MAX && id[n] == '\0';
 }
 
 /* The login names lib/directory/idmap.h allows; checked here again, since the name is written
  * into the file as it is. */
 static bool login_valid(const char *s)
 {
-	size_t n;
+	size_t n = s != NULL && ((*s >= 'a' && *s <= 'z') || *s == '_')
+			   ? 1 + strspn(s + 1, "abcdefghijklmnopqrstuvwxyz0123456789_.-")
+			   : 0;
 
-	if (s == NULL || !((*s >= 'a' && *s <= 'z') || *s == '_'))
-		return false;
-	for (n = 1; s[n] != '\0' && n <= GOTRUE_OFFLINE_LOGIN_MAX; n++) {
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
-		      strchr("_.-", s[n]) != NULL))
-			return false;
-	}
-	return n <= GOTRUE_OFFLINE_LOGIN_MAX;
+	return n > 0 && n <= GOTRUE_OFFLINE_LOGIN_MAX && s[n] == '\0';
 }
 
 /* A yescrypt string in crypt(5)'s alphabet: nothing a JSON string would need to escape. */
@@ -81,48 +72,58 @@ void gotrue_offline_clear(struct gotrue_offline_verifier *v)
 /* A string member into @out (@cap bytes). */
 static int copy_str(json_object *o, char *out, size_t cap)
 {
-	size_t len;
+	size_t len = json_object_is_type(o, json_type_string)
+			     ? (size_t)json_object_get_string_len(o)
+			     : cap;
+	int rc = -1;
 
-	if (!json_object_is_type(o, json_type_string))
-		return -1;
-	len = (size_t)json_object_get_string_len(o);
-	if (len >= cap || memchr(json_object_get_string(o), '\0', len) != NULL)
-		return -1;
-	memcpy(out, json_object_get_string(o), len + 1);
-	return 0;
+	if (len < cap && memchr(json_object_get_string(o), '\0', len) == NULL) {
+		memcpy(out, json_object_get_string(o), len + 1);
+		rc = 0;
+	}
+	return rc;
+}
+
+/* A number member: @key's value, or -1 for another type or a value it cannot take. */
+static int64_t take_number(const char *key, json_object *o)
+{
+	int64_t n = json_object_is_type(o, json_type_int) ? json_object_get_int64(o) : -1;
+
+	if (strcmp(key, "version") == 0 && n != FORMAT_VERSION)
+		n = -1;
+	else if (strcmp(key, "at") == 0 && (n <= 0 || n == INT64_MAX))
+		n = -1;
+	else if (strcmp(key, "failures") == 0 && n >= UINT_MAX)
+		n = -1;
+	return n;
 }
 
 /* Member @key of @obj into @out. */
 static int take_member(const char *key, json_object *o, struct gotrue_offline_verifier *out)
 {
+	const char *aal = json_object_is_type(o, json_type_string) ? json_object_get_string(o) : "";
 	int64_t n;
+	int rc = -1;
 
-	if (strcmp(key, "user_id") == 0)
-		return copy_str(o, out->user_id, sizeof(out->user_id));
-	if (strcmp(key, "login") == 0)
-		return copy_str(o, out->login, sizeof(out->login));
-	if (strcmp(key, "hash") == 0)
-		return copy_str(o, out->hash, sizeof(out->hash));
-	if (strcmp(key, "aal") == 0) {
-		if (!json_object_is_type(o, json_type_string))
-			return -1;
-		out->aal2 = strcmp(json_object_get_string(o), "aal2") == 0;
-		return out->aal2 || strcmp(json_object_get_string(o), "aal1") == 0 ? 0 : -1;
+	if (strcmp(key, "user_id") == 0) {
+		rc = copy_str(o, out->user_id, sizeof(out->user_id));
+	} else if (strcmp(key, "login") == 0) {
+		rc = copy_str(o, out->login, sizeof(out->login));
+	} else if (strcmp(key, "hash") == 0) {
+		rc = copy_str(o, out->hash, sizeof(out->hash));
+	} else if (strcmp(key, "aal") == 0) {
+		out->aal2 = strcmp(aal, "aal2") == 0;
+		rc = out->aal2 || strcmp(aal, "aal1") == 0 ? 0 : -1;
+	} else if (strcmp(key, "version") == 0 || strcmp(key, "at") == 0 ||
+		   strcmp(key, "failures") == 0) {
+		n = take_number(key, o);
+		if (n >= 0 && strcmp(key, "at") == 0)
+			out->at = (time_t)n;
+		else if (n >= 0 && strcmp(key, "failures") == 0)
+			out->failures = (unsigned int)n;
+		rc = n >= 0 ? 0 : -1;
 	}
-	if (!json_object_is_type(o, json_type_int))
-		return -1;
-	n = json_object_get_int64(o);
-	if (strcmp(key, "version") == 0)
-		return n == FORMAT_VERSION ? 0 : -1;
-	if (strcmp(key, "at") == 0 && n > 0 && n < INT64_MAX) {
-		out->at = (time_t)n;
-		return 0;
-	}
-	if (strcmp(key, "failures") == 0 && n >= 0 && n < UINT_MAX) {
-		out->failures = (unsigned int)n;
-		return 0;
-	}
-	return -1;
+	return rc;
 }
 
 int gotrue_offline_parse(const char *buf, size_t len, struct gotrue_offline_verifier *out)
@@ -153,16 +154,15 @@ cleanup:
 
 size_t gotrue_offline_format(const struct gotrue_offline_verifier *v, char *buf)
 {
-	int n;
+	int n = -1;
 
-	if (!verifier_valid(v))
-		return 0;
-	/* Every string was checked to need no escaping (verifier_valid). */
-	n = snprintf(buf, GOTRUE_OFFLINE_FILE_MAX,
-		     "{\"version\":%d,\"user_id\":\"%s\",\"login\":\"%s\",\"at\":%lld,"
-		     "\"aal\":\"%s\",\"failures\":%u,\"hash\":\"%s\"}\n",
-		     FORMAT_VERSION, v->user_id, v->login, (long long)v->at,
-		     v->aal2 ? "aal2" : "aal1", v->failures, v->hash);
+	/* Every string is checked to need no escaping (verifier_valid). */
+	if (verifier_valid(v))
+		n = snprintf(buf, GOTRUE_OFFLINE_FILE_MAX,
+			     "{\"version\":%d,\"user_id\":\"%s\",\"login\":\"%s\",\"at\":%lld,"
+			     "\"aal\":\"%s\",\"failures\":%u,\"hash\":\"%s\"}\n",
+			     FORMAT_VERSION, v->user_id, v->login, (long long)v->at,
+			     v->aal2 ? "aal2" : "aal1", v->failures, v->hash);
 	return n > 0 && n < GOTRUE_OFFLINE_FILE_MAX ? (size_t)n : 0;
 }
 
@@ -253,7 +253,7 @@ static void vdir_close(struct vdir *d)
  * 0, -ENOENT unlogged without @create, else -errno logged. */
 static int vdir_open(pam_handle_t *pamh, const char *state_dir, bool create, struct vdir *d)
 {
-	int rc;
+	int rc = -ENOMEM;
 
 	d->fd = d->dirfd = -1;
 	d->path = NULL;
@@ -261,14 +261,15 @@ static int vdir_open(pam_handle_t *pamh, const char *state_dir, bool create, str
 		rc = -errno;
 		gotrue_log(pamh, LOG_ERR, "cannot create state directory; path=%s error=%s",
 			   state_dir, strerror(-rc));
-		return rc;
+		goto cleanup;
 	}
 	if (asprintf(&d->path, "%s/%s", state_dir, GOTRUE_OFFLINE_DIR) < 0) {
 		d->path = NULL;
-		return -ENOMEM;
+		goto cleanup;
 	}
 	d->dirfd = gotrue_open_dir(pamh, d->path, 0700, create);
 	rc = d->dirfd < 0 ? d->dirfd : 0;
+cleanup:
 	if (rc != 0)
 		vdir_close(d);
 	return rc;
@@ -334,11 +335,8 @@ static int read_fd(int fd, const char *name, struct gotrue_offline_verifier *out
 {
 	char buf[GOTRUE_OFFLINE_FILE_MAX + 1];
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	int rc;
+	int rc = n < 0 ? -errno : gotrue_offline_parse(buf, (size_t)n, out);
 
-	if (n < 0)
-		return -errno;
-	rc = gotrue_offline_parse(buf, (size_t)n, out);
 	if (rc == 0 && strcmp(out->user_id, name) != 0) {
 		gotrue_offline_clear(out);
 		rc = -EBADMSG;
@@ -413,17 +411,17 @@ static enum gotrue_offline_verdict precheck(const struct gotrue_offline_try *t,
 					    const struct gotrue_offline_verifier *v)
 {
 	bool factor = t->has_factor || v->aal2 || t->factor_required;
+	enum gotrue_offline_verdict verdict = GOTRUE_OFFLINE_MATCH;
 
 	if (strcmp(v->login, t->login) != 0)
-		return GOTRUE_OFFLINE_MISFIT;
-	if (v->at > t->now + FUTURE_SLACK_S || t->now - v->at >= t->max_age)
-		return GOTRUE_OFFLINE_EXPIRED;
-	/* A limit lowered since the failures were counted. */
-	if (v->failures >= t->max_failures)
-		return GOTRUE_OFFLINE_EXHAUSTED;
-	if ((factor && !t->factor_allowed) || (t->factor_required && !v->aal2))
-		return GOTRUE_OFFLINE_NEEDS_FACTOR;
-	return GOTRUE_OFFLINE_MATCH;
+		verdict = GOTRUE_OFFLINE_MISFIT;
+	else if (v->at > t->now + FUTURE_SLACK_S || t->now - v->at >= t->max_age)
+		verdict = GOTRUE_OFFLINE_EXPIRED;
+	else if (v->failures >= t->max_failures) /* a limit lowered since they were counted */
+		verdict = GOTRUE_OFFLINE_EXHAUSTED;
+	else if ((factor && !t->factor_allowed) || (t->factor_required && !v->aal2))
+		verdict = GOTRUE_OFFLINE_NEEDS_FACTOR;
+	return verdict;
 }
 
 /* The attempt on the verifier @v of the locked d->fd. */
@@ -431,28 +429,30 @@ static int try_locked(pam_handle_t *pamh, struct vdir *d, const struct gotrue_of
 		      struct gotrue_offline_verifier *v, enum gotrue_offline_verdict *verdict)
 {
 	bool match = false;
-	int rc;
+	int rc = 0;
 
 	*verdict = precheck(t, v);
-	if (*verdict != GOTRUE_OFFLINE_MATCH)
-		return *verdict == GOTRUE_OFFLINE_NEEDS_FACTOR ? 0 : erase_locked(d, t->user_id);
+	if (*verdict == GOTRUE_OFFLINE_NEEDS_FACTOR)
+		goto cleanup; /* kept: the user may log in online, or with offline_mfa = allow */
+	if (*verdict != GOTRUE_OFFLINE_MATCH) {
+		rc = erase_locked(d, t->user_id);
+		goto cleanup;
+	}
 	rc = hash_matches(v, t->password, &match);
-	if (rc != 0) {
+	if (rc != 0)
 		gotrue_log(pamh, LOG_ERR,
 			   "cannot check the offline verifier (no yescrypt in libcrypt?); user=%s",
 			   t->login);
-		return rc;
-	}
-	if (match)
-		return 0;
+	if (rc != 0 || match)
+		goto cleanup;
 	/* Counted before the answer leaves: a guesser who is cut off now has learnt nothing. */
 	v->failures++;
-	if (v->failures >= t->max_failures) {
-		*verdict = GOTRUE_OFFLINE_EXHAUSTED;
-		return erase_locked(d, t->user_id);
-	}
-	*verdict = GOTRUE_OFFLINE_MISMATCH;
-	return write_verifier(pamh, d, v);
+	*verdict =
+		v->failures >= t->max_failures ? GOTRUE_OFFLINE_EXHAUSTED : GOTRUE_OFFLINE_MISMATCH;
+	rc = *verdict == GOTRUE_OFFLINE_EXHAUSTED ? erase_locked(d, t->user_id)
+						  : write_verifier(pamh, d, v);
+cleanup:
+	return rc;
 }
 
 int gotrue_offline_try(pam_handle_t *pamh, const char *state_dir,
@@ -529,10 +529,12 @@ static int read_name(pam_handle_t *pamh, int dirfd, const char *name,
 
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) == 0 && gotrue_check_file_stat(pamh, name, GOTRUE_FILE_SECRET, &st) == 0)
+		rc = -errno;
+	else if (fstat(fd, &st) == 0 &&
+		 gotrue_check_file_stat(pamh, name, GOTRUE_FILE_SECRET, &st) == 0)
 		rc = read_fd(fd, name, out);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

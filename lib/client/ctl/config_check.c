@@ -209,16 +209,14 @@ static void check_sessions(struct check *c, const struct gotrue_config *cfg)
 			   "out");
 }
 
-/* Offline login (pam_gotrue(8), OFFLINE LOGIN): what it means here, and settings under which
- * it can never be used. */
+/* Offline login (pam_gotrue(8), OFFLINE LOGIN), when it is on: what it means here, and settings
+ * under which it can never be used. */
 static void check_offline(struct check *c, const struct gotrue_config *cfg)
 {
-	if (!cfg->offline_login)
-		return;
 	warning(c,
 		"offline_login = yes: while GoTrue cannot be reached, a user who logged in here "
 		"in the last %ld day(s) logs in with that password, even if it was changed or "
-		"the user banned since (until the next sync or refresh pass sees it)",
+		"the user banned since (until the next sync sees the ban)",
 		cfg->offline_days);
 	if (cfg->login == GOTRUE_LOGIN_EMAIL_CODE)
 		warning(c, "offline_login = yes with login = email_code: no password is typed, so "
@@ -245,7 +243,8 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	check_tokens(pamh, &c, cfg);
 	check_accounts(&c, cfg);
 	check_sessions(&c, cfg);
-	check_offline(&c, cfg);
+	if (cfg->offline_login)
+		check_offline(&c, cfg);
 	return c.count;
 }
 
