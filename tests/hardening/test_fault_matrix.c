@@ -483,6 +483,7 @@ static void cell_authenticate(const struct fault *f)
  * keeps it (pam/offline.c). */
 static void cell_offline(const struct fault *f)
 {
+	struct gotrue_store_record rec = {0};
 	struct snapshot before;
 	struct pt_conv c = {.answers = {PASSWORD}};
 	struct gotrue_store *st;
@@ -516,6 +517,11 @@ static void cell_offline(const struct fault *f)
 	/* The pending record of an offline login, checked and removed: the rest must be intact. */
 	id = rc == PAM_SUCCESS ? pam_getenv(pamh, "GOTRUE_SESSION_HANDLE") : NULL;
 	st = id != NULL ? gotrue_store_open(NULL, state_dir) : NULL;
+	if (!answered)
+		ok(st != NULL && gotrue_store_read(st, id, &rec) == 0 && rec.offline &&
+			   rec.access_token == NULL && rec.refresh_token == NULL,
+		   "%s: its record is marked offline and holds no token", cell);
+	gotrue_store_record_clear(&rec);
 	if (st != NULL)
 		gotrue_store_remove(st, id);
 	gotrue_store_close(st);
