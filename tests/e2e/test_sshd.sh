@@ -558,7 +558,58 @@ fi
 e2e_wait '[ "$(nrec)" = 0 ]' 100
 check "offline: no /logout was sent for the offline sessions" \
 	test "$(emu_count 'POST /logout')" = 0
+V_ALICE="$E2E_STATEDIR/offline/$ALICE_ID"
+# failures: the failed offline attempts alice's verifier counts (read as text: it is root's,
+# as this test is).
+failures() { sed -n 's/.*"failures":\([0-9]*\).*/\1/p' "$V_ALICE"; }
+# The server answers: "invalid credentials" for her right password keeps its answer, and the
+# verifier, which that password matches, is not even read. (The throttle is reset around these
+# refusals, which are the guesses it counts, so that they do not lock alice or this host out of
+# what follows.)
+"$GOTRUECTL" --conf "$CONF" throttle reset --all >/dev/null 2>&1 || diag "throttle reset failed"
 emu_clear_faults
+check "online again" ssh_pw alice "$PW_ALICE" password true
+check "... a new verifier, no failed offline attempt" test "$(failures)" = 0
+emu_fault '{"path":"/token","kind":"status","status":400,"count":-1,"body":"{\"error\":\"invalid_grant\",\"error_description\":\"Invalid login credentials\"}"}' ||
+	diag "fault not set"
+refused "offline: GoTrue says invalid credentials: refused, the verifier not consulted" \
+	alice "$PW_ALICE" password
+check "... its failures unchanged (0)" test "$(failures)" = 0
+# Attempts exhausted: offline_attempts = 2, two wrong passwords offline erase the verifier.
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins offline_login=yes offline_attempts=2')"
+emu_clear_faults
+emu_fault '{"path":"*","kind":"status","status":503,"count":-1}' || diag "fault not set"
+refused "offline_attempts = 2: a wrong password offline, refused" alice 'not-her-password' password
+check "... counted in the verifier (1)" test "$(failures)" = 1
+refused "... a second, refused" alice 'still-not-her-password' password
+check "... which erases the verifier" test ! -e "$V_ALICE"
+refused "... then her right password is refused too: she must log in online" \
+	alice "$PW_ALICE" password
+# Expired: a verifier two days old, offline_days = 1.
+emu_clear_faults
+check "online again" ssh_pw alice "$PW_ALICE" password true
+check "... a new verifier" test -e "$V_ALICE"
+sed -i "s/\"at\":[0-9]*/\"at\":$(($(date +%s) - 2 * 86400))/" "$V_ALICE"
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins offline_login=yes offline_days=1')"
+emu_fault '{"path":"*","kind":"status","status":503,"count":-1}' || diag "fault not set"
+refused "offline_days = 1: a verifier two days old is refused" alice "$PW_ALICE" password
+check "... and erased" test ! -e "$V_ALICE"
+# Banned by the last sync: the sync erases her verifier, and nothing logs her in offline.
+emu_clear_faults
+e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins offline_login=yes')"
+check "online again" ssh_pw alice "$PW_ALICE" password true
+check "... a new verifier" test -e "$V_ALICE"
+"$GOTRUECTL" --conf "$CONF" admin users ban "$ALICE_ID" 24h >/dev/null 2>&1 ||
+	diag "ban failed"
+check "banned: a sync" e2e_sync
+check "... erases her verifier" test ! -e "$V_ALICE"
+emu_fault '{"path":"*","kind":"status","status":503,"count":-1}' || diag "fault not set"
+refused "banned by the last sync: refused offline" alice "$PW_ALICE" password
+emu_clear_faults
+"$GOTRUECTL" --conf "$CONF" admin users unban "$ALICE_ID" >/dev/null 2>&1 || diag "unban failed"
+e2e_sync || diag "sync after the unban failed"
+"$GOTRUECTL" --conf "$CONF" throttle reset --all >/dev/null 2>&1 || diag "throttle reset failed"
+e2e_wait '[ "$(nrec)" = 0 ]' 100
 e2e_pam sshd "$(e2e_stack 'allow_groups=devs,admins')"
 
 # --- a ban ends two live sessions, with and without a pty (revoked_session=terminate) --------
