@@ -50,22 +50,6 @@ static struct mt_factor gina_f;
 static char *conf, dir[256], state_dir[300], passwd_path[300], group_path[300], down_url[64];
 static int refused_fd = -1;
 
-static void svc(const char *name, const char *extra)
-{
-	char args[1024];
-
-	snprintf(args, sizeof(args), "conf=%s %s", conf, extra);
-	if (pt_service(name, args) != 0)
-		diag("cannot write service %s", name);
-}
-
-static int sync_now(void)
-{
-	struct gotrue_sync_options opt = {.passwd_path = passwd_path, .group_path = group_path};
-
-	return mt_sync(conf, &opt);
-}
-
 static void vpath(int u, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s/%s", state_dir, GOTRUE_OFFLINE_DIR, ids[u]);
@@ -376,7 +360,8 @@ static void t_banned_by_sync(void)
 	admin(DAVE, "{\"ban_duration\":\"24h\"}", false);
 	admin(ERIN, NULL, true);
 	mark = pt_log_len();
-	is_int(sync_now(), 0, "dave is banned and erin deleted; a sync");
+	is_int(mt_sync_files(conf, passwd_path, group_path), 0,
+	       "dave is banned and erin deleted; a sync");
 	ok(!has_verifier(DAVE), "... erases dave's verifier (banned)");
 	ok(!has_verifier(ERIN), "... and erin's (no longer listed)");
 	ok(has_verifier(ALICE), "... and keeps alice's");
@@ -564,7 +549,7 @@ static void services(void)
 	for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		snprintf(args, sizeof(args), "%s%s%s", list[i].args, list[i].down ? " url=" : "",
 			 list[i].down ? down_url : "");
-		svc(list[i].name, args);
+		pt_service_conf(list[i].name, conf, args);
 	}
 }
 
@@ -598,7 +583,7 @@ static int setup(void)
 	    mt_enroll(conf, "gina@example.com", PW, "gina-phone", NULL, true, &gina_f, NULL) != 0)
 		return -1;
 	services();
-	return sync_now();
+	return mt_sync_files(conf, passwd_path, group_path);
 }
 
 int main(void)
