@@ -445,6 +445,12 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 		/* A password or code the server refused is a guess; an outage is none. */
 		if (out == PG_AUTH_FAILED && ctx->secret_refused)
 			pg_throttle_fail(ctx);
+		/* A ban the server or the index just showed ends offline logins now, not at the
+		 * next sync (offline.c). */
+		if (out == PG_BANNED)
+			pg_offline_forget(ctx,
+					  st.mapped.user_id ? st.mapped.user_id : st.si.user.id,
+					  "banned");
 		tell_outcome(ctx, out);
 		sign_out_refused(&st, out);
 	}

@@ -5,11 +5,11 @@
  * without a /logout); a wrong one is refused and counted, in the verifier and in the throttle,
  * exactly, even when attempts run at once, and offline_attempts of them erase it; a server that
  * answers (a wrong password, a ban, a rate limit) keeps its answer and the verifier is not
- * consulted; an expired verifier, a user the last sync banned, deleted or no longer admits, and
- * a user with a second factor (unless offline_mfa = allow) are refused; a password change, a sync
- * and `gotruectl offline forget` erase verifiers; an online login with another password replaces
- * it; `gotruectl sessions list` and `offline list` show it all. The verifier file itself is
- * tests/store/test_offline's. */
+ * consulted, a ban erasing it at once; an expired verifier, a user the last sync banned, deleted or
+ * no longer admits, and a user with a second factor (unless offline_mfa = allow) are refused; a
+ * password change, a sync and `gotruectl offline forget` erase verifiers; an online login with
+ * another password replaces it; `gotruectl sessions list` and `offline list` show it all. The
+ * verifier file itself is tests/store/test_offline's. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -323,6 +323,7 @@ static void t_server_answers(void)
 	admin(CAROL, "{\"ban_duration\":\"24h\"}", false);
 	is_int(auth("online", "carol", PW_NEW, NULL), PAM_PERM_DENIED,
 	       "the server says banned: PAM_PERM_DENIED, not offline");
+	ok(!has_verifier(CAROL), "... and her verifier is erased at once, not at the next sync");
 	admin(CAROL, "{\"ban_duration\":\"none\"}", false);
 	is_int(auth("online", "carol", PW_NEW, NULL), PAM_SUCCESS, "the new password online ...");
 	verifier(CAROL, &after);
