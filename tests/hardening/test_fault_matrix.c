@@ -993,6 +993,30 @@ static void cell_factor(const struct fault *f, const char *action)
 
 /* --- setup and the matrix -------------------------------------------------------------------- */
 
+/* The offline column's service, and alice's verifier from a healthy login; its pending record
+ * goes. */
+static int offline_setup(void)
+{
+	struct pt_conv c = {.answers = {PASSWORD}};
+	struct gotrue_store *st;
+	pam_handle_t *pamh;
+	char args[512];
+	int rc = -1;
+
+	snprintf(args, sizeof(args), "conf=%s offline_login=yes", conf_path);
+	pamh = pt_service(SERVICE "-offline", args) == 0 ? pt_start(SERVICE "-offline", "alice", &c)
+							 : NULL;
+	if (pamh != NULL)
+		rc = pam_authenticate(pamh, 0) == PAM_SUCCESS ? 0 : -1;
+	st = rc == 0 ? gotrue_store_open(NULL, state_dir) : NULL;
+	if (st != NULL)
+		gotrue_store_remove(st, pam_getenv(pamh, "GOTRUE_SESSION_HANDLE"));
+	gotrue_store_close(st);
+	if (pamh != NULL)
+		pam_end(pamh, rc == 0 ? PAM_SUCCESS : PAM_AUTH_ERR);
+	return rc;
+}
+
 static int setup(void)
 {
 	static const char *const tls[] = {"--tls", NULL};
@@ -1001,7 +1025,6 @@ static int setup(void)
 	struct gotrue_sync_summary sum = {0};
 	struct gotrue_error err = {0};
 	struct gotrue_config *cfg = NULL;
-	struct gotrue_store *st;
 	struct pt_conv c = {0};
 	pam_handle_t *pamh;
 	char args[512], *id = NULL, *mona = NULL;
@@ -1041,9 +1064,6 @@ static int setup(void)
 	    forget_codes() != 0)
 		goto cleanup;
 	snprintf(alice_id, sizeof(alice_id), "%s", id);
-	snprintf(args, sizeof(args), "conf=%s offline_login=yes", conf_path);
-	if (pt_service(SERVICE "-offline", args) != 0)
-		goto cleanup;
 	free(id);
 	id = emu_create_user(emu_jwks, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
 	snprintf(args, sizeof(args), "conf=%s", jwks_conf_path);
@@ -1062,15 +1082,8 @@ static int setup(void)
 		goto cleanup;
 	account_baseline = pam_acct_mgmt(pamh, 0);
 	pam_end(pamh, account_baseline);
-	/* alice's offline verifier, from a healthy login; its pending record goes. */
-	c.answers[0] = PASSWORD;
-	pamh = pt_start(SERVICE "-offline", "alice", &c);
-	if (pamh == NULL || pam_authenticate(pamh, 0) != PAM_SUCCESS)
+	if (offline_setup() != 0)
 		goto cleanup;
-	st = gotrue_store_open(NULL, state_dir);
-	gotrue_store_remove(st, pam_getenv(pamh, "GOTRUE_SESSION_HANDLE"));
-	gotrue_store_close(st);
-	pam_end(pamh, PAM_SUCCESS);
 	rc = 0;
 cleanup:
 	gotrue_sync_summary_clear(&sum);
