@@ -378,18 +378,10 @@ cleanup:
 	return PG_OK;
 }
 
-/* With offline_login, the password's verifier for the next outage (offline.c); housekeeping
- * after the decision too. Not for an emailed code: there is no password. */
-static enum pg_outcome step_keep_verifier(struct auth_state *st)
-{
-	pg_offline_remember(st->ctx, st->si.user.id, st->password, st->si.claims.aal);
-	return PG_OK;
-}
-
 static const auth_step auth_steps[] = {
-	step_map_user,	    step_throttle,	step_get_credential, step_sign_in,
-	step_verify,	    step_second_factor, step_check_account,  step_keep_tokens,
-	step_refresh_entry, step_keep_verifier,
+	step_map_user,	    step_throttle,    step_get_credential,
+	step_sign_in,	    step_verify,      step_second_factor,
+	step_check_account, step_keep_tokens, step_refresh_entry,
 };
 
 /* A session the server opened but this login refuses must not linger on the server: a token that
@@ -437,6 +429,11 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 	 * delay, and the same count for any local failure throttle. */
 	if (out == PG_OK) {
 		pg_throttle_success(ctx);
+		/* With offline_login, the password's verifier for the next outage (offline.c),
+		 * after the decision; never from an offline login, whose verifier would then
+		 * outlive offline_days, nor from an emailed code, which has no password. */
+		if (!st.offline)
+			pg_offline_remember(ctx, st.si.user.id, st.password, st.si.claims.aal);
 		gotrue_log_auth(ctx->pamh, LOG_INFO, ctx->user, "authenticated%s",
 				st.offline		   ? " offline: GoTrue cannot be reached"
 				: st.si.user.n_factors > 0 ? " with a second factor"
