@@ -348,6 +348,14 @@ static char **strv_new(struct gotrue_idmap_state *st, size_t n)
 	return v;
 }
 
+uint32_t gotrue_idmap_probe(unsigned long min, unsigned long max, const char *user_id, uint64_t k)
+{
+	uint64_t span = (uint64_t)max - min + 1;
+	uint64_t d = gotrue_idmap_derive(min, max, "uid", user_id) - min;
+
+	return (uint32_t)(min + (d + k % span) % span);
+}
+
 /* --- One user ---------------------------------------------------------------------------- */
 
 static void set_why(char *why, size_t len, const char *msg)
@@ -505,13 +513,37 @@ static int pick_groups(struct gotrue_idmap_state *st, json_object *meta, struct 
 	return 0;
 }
 
+/* app_metadata.uid into *@uid where it is usable here, else the derived uid; and which it is. */
+static enum gotrue_uid_source pick_uid(const struct gotrue_config *cfg, json_object *meta,
+				       const char *user_id, uint32_t *uid)
+{
+	json_object *o, *auto_o;
+	enum gotrue_uid_source src = GOTRUE_UID_DERIVED;
+
+	*uid = gotrue_idmap_derive(cfg->uid_min, cfg->uid_max, "uid", user_id);
+	if (!json_object_object_get_ex(meta, "uid", &o) || json_object_is_type(o, json_type_null))
+		return src;
+	src = GOTRUE_UID_FOREIGN;
+	if (json_object_is_type(o, json_type_int) &&
+	    json_object_get_int64(o) >= (int64_t)cfg->uid_min &&
+	    json_object_get_int64(o) <= (int64_t)cfg->uid_max) {
+		*uid = (uint32_t)json_object_get_int64(o);
+		src = json_object_object_get_ex(meta, "uid_auto", &auto_o) &&
+				      json_object_is_type(auto_o, json_type_boolean) &&
+				      json_object_get_boolean(auto_o)
+			      ? GOTRUE_UID_AUTO
+			      : GOTRUE_UID_ADMIN;
+	}
+	return src;
+}
+
 /* gotrue_idmap_user, with the strings in @st's pool when @st is not NULL. */
 static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *cfg,
 		    const struct gotrue_user *u, struct gotrue_account *out, char *why,
 		    size_t why_len)
 {
 	struct gotrue_account a = {0};
-	json_object *meta = u->app_metadata, *o;
+	json_object *meta = u->app_metadata;
 	const char *gecos;
 	char clean[GOTRUE_GECOS_MAX + 1];
 	int rc = -1;
@@ -523,12 +555,7 @@ static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *c
 	}
 	if (pick_name(st, cfg, u, &a.name, &a.admin_name, why, why_len) != 0)
 		goto cleanup;
-	if (json_object_object_get_ex(meta, "uid", &o) && json_object_is_type(o, json_type_int) &&
-	    json_object_get_int64(o) >= (int64_t)cfg->uid_min &&
-	    json_object_get_int64(o) <= (int64_t)cfg->uid_max)
-		a.uid = (uint32_t)json_object_get_int64(o);
-	else
-		a.uid = gotrue_idmap_derive(cfg->uid_min, cfg->uid_max, "uid", u->id);
+	a.uid_source = pick_uid(cfg, meta, u->id, &a.uid);
 	a.gid = a.uid;
 	gecos = meta_string(meta, "gecos");
 	if (gecos == NULL)
@@ -1115,6 +1142,181 @@ static int drop_later(struct gotrue_idmap *m, struct htab *t, bool by_name)
 	return 0;
 }
 
+/* --- Assigned uids ---------------------------------------------------------------------------
+ * With assign_uids (idmap.h, gotrue_idmap_resolve), a contested uid is settled by tier, and the
+ * loser of a derived one probes on rather than being left out. The sync then writes every uid
+ * that is not yet in app_metadata there, so that hosts which sync independently read the same
+ * table back and a uid once written never depends on who else is listed. */
+
+/* A tier's rank: higher keeps a contested uid. */
+static int uid_rank(const struct gotrue_account *a)
+{
+	return a->uid_source == GOTRUE_UID_ADMIN ? 2 : a->uid_source == GOTRUE_UID_AUTO ? 1 : 0;
+}
+
+/* Whether account @ai takes the uid it shares with @bi, the account keeping it so far: 1 or 0,
+ * with what decided in *@why, or -1 (holds). @ai and @bi are places in age order. A sync's uid
+ * goes to the older account alone: the index differs from host to host, the age does not. */
+static int uid_takes_over(struct gotrue_idmap *m, size_t ai, size_t bi, const char **why)
+{
+	const struct gotrue_account *a = &m->accounts[ai], *b = &m->accounts[bi];
+	bool ha = false, hb = false;
+
+	*why = ai < bi ? "a later user" : "an earlier user";
+	if (uid_rank(a) != uid_rank(b)) {
+		*why = "the app_metadata.uid of user";
+		return uid_rank(a) > uid_rank(b);
+	}
+	if (uid_rank(a) != 1 && (holds(m, a, false, &ha) != 0 || holds(m, b, false, &hb) != 0))
+		return -1;
+	if (ha != hb) {
+		*why = "its holder since the last sync, user";
+		return ha;
+	}
+	return ai < bi;
+}
+
+/* The loser @li of a contested uid: an administrator's is left out (two administrators' values
+ * are theirs to settle), a sync's becomes derived, a derived one steps on. 1 when it must be
+ * placed again, 0 when it is out, -1 on ENOMEM. */
+static int uid_lost(struct gotrue_idmap *m, size_t li, size_t wi, uint64_t *k, const char *why)
+{
+	struct gotrue_account *loser = &m->accounts[li], *winner = &m->accounts[wi];
+
+	if (loser->uid_source == GOTRUE_UID_ADMIN) {
+		if (left_out(m, "user", loser->user_id, loser->name, "uid collides with %s %s (%s)",
+			     why, winner->user_id, winner->name) != 0)
+			return -1;
+		loser->name = NULL;
+		return 0;
+	}
+	if (loser->uid_source == GOTRUE_UID_AUTO) {
+		loser->uid_source = GOTRUE_UID_DERIVED;
+		k[li] = 0;
+	} else {
+		k[li]++;
+	}
+	return 1;
+}
+
+/* Place account @i in @t (uid -> place in age order), and every account it displaces. */
+static int place_uid(struct gotrue_idmap *m, struct htab *t, const struct local *l, uint64_t *k,
+		     size_t i)
+{
+	uint64_t span = (uint64_t)m->cfg->uid_max - m->cfg->uid_min + 1;
+	const char *why;
+	struct hslot *e;
+	size_t cur = i, keeper, next;
+	int over;
+
+	for (;;) {
+		struct gotrue_account *a = &m->accounts[cur];
+		bool probing =
+			a->uid_source == GOTRUE_UID_DERIVED || a->uid_source == GOTRUE_UID_FOREIGN;
+
+		if (probing && k[cur] >= span) {
+			if (left_out(m, "user", a->user_id, a->name,
+				     "no free uid left in [uid_min, uid_max]") != 0)
+				return -1;
+			a->name = NULL;
+			return 0;
+		}
+		if (probing)
+			a->uid = gotrue_idmap_probe(m->cfg->uid_min, m->cfg->uid_max, a->user_id,
+						    k[cur]);
+		a->gid = a->uid;
+		if (htab_find(&l->ids, NULL, a->uid) != NULL) {
+			/* A local uid or gid: a sync's value is given up, a derived one steps on.
+			 */
+			if (a->uid_source == GOTRUE_UID_AUTO)
+				a->uid_source = GOTRUE_UID_DERIVED;
+			else
+				k[cur]++;
+			continue;
+		}
+		if (htab_put(t, NULL, a->uid, (uint32_t)cur, NULL) != 0)
+			return -1;
+		e = htab_slot(t, NULL, a->uid);
+		keeper = e->val1 - 1;
+		if (keeper == cur || m->accounts[keeper].name == NULL) {
+			e->val1 = (uint32_t)cur + 1;
+			return 0;
+		}
+		over = uid_takes_over(m, cur, keeper, &why);
+		if (over < 0)
+			return -1;
+		if (over) {
+			e->val1 = (uint32_t)cur + 1;
+			next = keeper;
+			over = uid_lost(m, keeper, cur, k, why);
+		} else {
+			next = cur;
+			over = uid_lost(m, cur, keeper, k, why);
+		}
+		if (over <= 0)
+			return over;
+		cur = next;
+	}
+}
+
+/* Every kept account's uid, assigned (the tiers and probing above); then which ones the sync
+ * writes to app_metadata, and which differ from what the mapping gave. */
+static int settle_uids(struct gotrue_idmap *m, struct htab *t, const struct local *l)
+{
+	uint32_t *mapped = NULL;
+	uint64_t *k = NULL;
+	size_t i, n = m->n_accounts;
+	int rc = -1;
+
+	k = calloc(n ? n : 1, sizeof(*k));
+	mapped = malloc((n ? n : 1) * sizeof(*mapped));
+	if (k == NULL || mapped == NULL || htab_reserve(t, n) != 0)
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		mapped[i] = m->accounts[i].uid;
+	for (i = 0; i < n; i++) {
+		if (m->accounts[i].name != NULL && place_uid(m, t, l, k, i) != 0)
+			goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		struct gotrue_account *a = &m->accounts[i];
+
+		/* A value this host cannot use is the administrator's: never overwritten. */
+		a->uid_new = a->name != NULL && a->uid_source == GOTRUE_UID_DERIVED;
+		a->uid_moved = a->name != NULL && a->uid != mapped[i];
+	}
+	rc = 0;
+cleanup:
+	free(k);
+	free(mapped);
+	return rc;
+}
+
+/* Accounts whose name (or, unless uids are assigned, uid) is a local user's or group's. */
+static int drop_local(struct gotrue_idmap *m, const struct local *l)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_accounts; i++) {
+		struct gotrue_account *a = &m->accounts[i];
+		const char *why = NULL;
+
+		if (htab_find(&l->user_names, a->name, 0) != NULL)
+			why = "name clashes with a local user";
+		else if (htab_find(&l->group_names, a->name, 0) != NULL)
+			why = "name clashes with a local group";
+		else if (htab_find(&l->ids, NULL, a->uid) != NULL &&
+			 (!m->assign_uids || a->uid_source == GOTRUE_UID_ADMIN))
+			why = "uid clashes with a local uid or gid";
+		if (why != NULL) {
+			if (left_out(m, "user", a->user_id, a->name, "%s", why) != 0)
+				return -1;
+			a->name = NULL;
+		}
+	}
+	return 0;
+}
+
 int gotrue_idmap_resolve(struct gotrue_idmap *m)
 {
 	struct local l = {0};
@@ -1129,26 +1331,11 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 	/* Oldest first (created_at, then id): a later user displaces an earlier one only when it
 	 * ranks higher (drop_later), and the outcome does not depend on the order the server
 	 * listed them in. */
-	if (sort_by_age(m) != 0)
+	if (sort_by_age(m) != 0 || drop_local(m, &l) != 0)
 		goto cleanup;
-	for (i = 0; i < m->n_accounts; i++) {
-		struct gotrue_account *a = &m->accounts[i];
-		const char *why = NULL;
-
-		if (htab_find(&l.user_names, a->name, 0) != NULL)
-			why = "name clashes with a local user";
-		else if (htab_find(&l.group_names, a->name, 0) != NULL)
-			why = "name clashes with a local group";
-		else if (htab_find(&l.ids, NULL, a->uid) != NULL)
-			why = "uid clashes with a local uid or gid";
-		if (why != NULL) {
-			if (left_out(m, "user", a->user_id, a->name, "%s", why) != 0)
-				goto cleanup;
-			a->name = NULL;
-		}
-	}
 	/* Names first over every account, then uids over those that kept their name. */
-	if (drop_later(m, &names, true) != 0 || drop_later(m, &uids, false) != 0)
+	if (drop_later(m, &names, true) != 0 ||
+	    (m->assign_uids ? settle_uids(m, &uids, &l) : drop_later(m, &uids, false)) != 0)
 		goto cleanup;
 
 	/* Groups, in the same order, so that derived-gid ties go to the group met first. */
