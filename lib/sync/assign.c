@@ -44,7 +44,14 @@ size_t gotrue_assign_write(pam_handle_t *pamh, struct gotrue_client *c,
 
 		if (!a->uid_new)
 			continue;
-		if (write_one(c, a, &err) != 0) {
+		if (write_one(c, a, &err) != 0 && err.http_status == 404) {
+			/* Deleted since it was listed: nothing to write, and no reason to stop. */
+			gotrue_log(pamh, LOG_INFO,
+				   "user deleted before its uid was written; user=%s", a->name);
+			gotrue_error_clear(&err);
+			continue;
+		}
+		if (err.kind != GOTRUE_OK) {
 			gotrue_log(
 				pamh, LOG_ERR,
 				"cannot write the uid to app_metadata (%s); it is this host's "

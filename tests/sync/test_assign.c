@@ -4,7 +4,7 @@
  * two users that two racing hosts gave one uid are settled (the older keeps it, the other gets
  * a new one, written); an administrator's app_metadata.uid never changes and always wins over a
  * sync's; a value outside this host's range is never overwritten; with assign_uids = no
- * nothing is written. */
+ * nothing is written; a failed write leaves the sync whole, and a 404 does not stop it. */
 #include <config.h>
 
 #include <stdio.h>
@@ -328,6 +328,54 @@ static void test_foreign_and_off(void)
 	free(nid);
 }
 
+/* Whether every one of @emails has a uid in app_metadata that host A's cache gives it too. */
+static bool all_written(const char *const *emails, size_t n)
+{
+	struct listing l = {0};
+	char name[32];
+	bool all = list_all(&l) == 0;
+	size_t i;
+
+	for (i = 0; all && i < n; i++) {
+		const struct held *h = find(&l, emails[i]);
+
+		snprintf(name, sizeof(name), "%.*s", (int)(strchr(emails[i], '@') - emails[i]),
+			 emails[i]);
+		all = h != NULL && h->uid_auto && h->uid == cache_uid(&a, name);
+	}
+	free(l.u);
+	return all;
+}
+
+/* A write that fails: a server error stops the writes and the sync still writes the cache (the
+ * users keep the uid chosen here); a user deleted meanwhile (404) does not stop the others. */
+static void test_write_fails(void)
+{
+	static const char *const emails[] = {"wf1@example.com", "wf2@example.com",
+					     "wf3@example.com"};
+	struct gotrue_sync_summary sum = {0};
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		free(emu_create_user(emu, emails[i], "pw-123456", "{}"));
+	ok(emu_fault(emu, "{\"path\":\"*\",\"method\":\"PUT\",\"kind\":\"status\","
+			  "\"status\":500,\"count\":1}") == 0,
+	   "the next PUT fails with 500");
+	ok(sync_host(&a, &sum) == 0 && sum.uids_assigned == 0 && sum.n_left_out == 0,
+	   "a PUT failing with 500: the sync succeeds, writing no uid");
+	gotrue_sync_summary_clear(&sum);
+	ok(cache_uid(&a, "wf1") > 0 && cache_uid(&a, "wf2") > 0 && cache_uid(&a, "wf3") > 0,
+	   "the three users are in the cache all the same");
+	ok(!all_written(emails, 3), "their uids are not in app_metadata yet");
+	ok(emu_fault(emu, "{\"path\":\"*\",\"method\":\"PUT\",\"kind\":\"status\","
+			  "\"status\":404,\"count\":1}") == 0,
+	   "the next PUT answers 404, as for a user deleted meanwhile");
+	ok(sync_host(&a, &sum) == 0 && sum.uids_assigned == 3,
+	   "a 404 does not stop the others, and the next listing writes the one passed over");
+	gotrue_sync_summary_clear(&sum);
+	ok(all_written(emails, 3), "all three uids in app_metadata, as the cache has them");
+}
+
 int main(void)
 {
 	char extra[8400], *conf;
@@ -360,6 +408,7 @@ int main(void)
 	test_many();
 	test_race();
 	test_foreign_and_off();
+	test_write_fails();
 	gotrue_client_free(client);
 	gotrue_config_free(cfg);
 	free(conf);
