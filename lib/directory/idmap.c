@@ -121,6 +121,13 @@ struct gotrue_idmap_state {
 	struct htab by_group; /* group name -> index in groups, after resolve */
 	size_t cap_groups;
 	struct gotrue_prefault_mark accounts_pf;
+	size_t cap_ordinals;
+	uint32_t n_added; /* the next ordinal */
+	/* In a set that interns ahead (gotrue_idmap_cache_ahead), by ordinal: the offsets of
+	 * each account's name, gecos, home and shell in @ahead; all 0 for an account added
+	 * without (0 is no string's offset). */
+	uint32_t (*ahead_at)[4];
+	size_t n_ahead_at, cap_ahead_at;
 	/* gotrue_idmap_check_owners: who else holds a name (owner.h); NULL: nobody is asked. */
 	struct gotrue_owners *owners;
 	/* The last index's holders (gotrue_idmap_holders_from): name and uid -> index in
@@ -650,6 +657,8 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 		return;
 	groups_free(m);
 	free(m->accounts);
+	free(m->ordinals);
+	free(m->st->ahead_at);
 	htab_free(&m->st->interned);
 	gotrue_owners_free(m->st->owners);
 	htab_free(&m->st->held_names);
@@ -695,12 +704,30 @@ static int left_out(struct gotrue_idmap *m, const char *what, const char *id, co
 	return 0;
 }
 
-/* Append a pool-backed account. */
-static int keep(struct gotrue_idmap *m, const struct gotrue_account *a)
+/* Append a pool-backed account, with its strings' offsets in the set's builder (@at) or not. */
+static int keep(struct gotrue_idmap *m, const struct gotrue_account *a, const uint32_t *at)
 {
-	if (gotrue_grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) !=
-	    0)
+	struct gotrue_idmap_state *st = m->st;
+	uint32_t ord = st->n_added;
+
+	if (ord == UINT32_MAX ||
+	    gotrue_grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) !=
+		    0 ||
+	    gotrue_grow((void **)&m->ordinals, &st->cap_ordinals, m->n_accounts + 1,
+			sizeof(*m->ordinals)) != 0)
 		return -1;
+	if (st->ahead != NULL) {
+		if (gotrue_grow((void **)&st->ahead_at, &st->cap_ahead_at, (size_t)ord + 1,
+				sizeof(*st->ahead_at)) != 0)
+			return -1;
+		memset(st->ahead_at[st->n_ahead_at], 0,
+		       ((size_t)ord + 1 - st->n_ahead_at) * sizeof(*st->ahead_at));
+		st->n_ahead_at = (size_t)ord + 1;
+		if (at != NULL)
+			memcpy(st->ahead_at[ord], at, sizeof(st->ahead_at[ord]));
+	}
+	st->n_added++;
+	m->ordinals[m->n_accounts] = ord;
 	m->accounts[m->n_accounts++] = *a;
 	m->n_seen++;
 	/* 100k accounts are 13 MB, faulted in one page at a time otherwise. */
@@ -727,9 +754,6 @@ int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
 	c.user_id = str_copy(st, a->user_id, strlen(a->user_id));
 	c.email = a->email ? str_copy(st, a->email, strlen(a->email)) : NULL;
 	c.phone = a->phone ? str_copy(st, a->phone, strlen(a->phone)) : NULL;
-	/* Offsets belong to the set (and lines) that made them. */
-	c.cache_ahead = false;
-	c.line_at = c.line_len = 0;
 	c.groups = strv_new(st, a->n_groups);
 	if (!c.name || !c.gecos || !c.home || !c.shell || !c.user_id || (a->email && !c.email) ||
 	    (a->phone && !c.phone) || !c.groups)
@@ -739,7 +763,7 @@ int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
 		if (c.groups[i] == NULL)
 			goto cleanup;
 	}
-	rc = keep(m, &c);
+	rc = keep(m, &c, NULL);
 cleanup:
 	gotrue_account_clear(a);
 	return rc;
@@ -796,6 +820,7 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 {
 	struct gotrue_cache_builder *b = m->st->ahead_taken ? NULL : m->st->ahead;
 	struct gotrue_account a;
+	uint32_t at[4];
 	const char *why_s;
 	char why[128];
 
@@ -817,15 +842,12 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	}
 	/* Interned now, used if the account is kept; a user left out later leaves strings that
 	 * the builder zeroes at finish. */
-	if (b != NULL) {
-		if (gotrue_cache_builder_intern(b, a.name, &a.cache_at[0]) != 0 ||
-		    gotrue_cache_builder_intern(b, a.gecos, &a.cache_at[1]) != 0 ||
-		    gotrue_cache_builder_intern(b, a.home, &a.cache_at[2]) != 0 ||
-		    gotrue_cache_builder_intern(b, a.shell, &a.cache_at[3]) != 0)
-			return -1;
-		a.cache_ahead = true;
-	}
-	return keep(m, &a);
+	if (b != NULL && (gotrue_cache_builder_intern(b, a.name, &at[0]) != 0 ||
+			  gotrue_cache_builder_intern(b, a.gecos, &at[1]) != 0 ||
+			  gotrue_cache_builder_intern(b, a.home, &at[2]) != 0 ||
+			  gotrue_cache_builder_intern(b, a.shell, &at[3]) != 0))
+		return -1;
+	return keep(m, &a, b != NULL ? at : NULL);
 }
 
 void gotrue_idmap_holders_from(struct gotrue_idmap *m,
@@ -956,6 +978,7 @@ static int sort_by_age(struct gotrue_idmap *m)
 {
 	struct age_key *k;
 	struct gotrue_account t;
+	uint32_t t_ord;
 	size_t i, j, from, n = m->n_accounts, l;
 
 	if (n < 2)
@@ -984,32 +1007,48 @@ static int sort_by_age(struct gotrue_idmap *m)
 		if (k[i].at == n || k[i].at == i)
 			continue;
 		t = m->accounts[i];
+		t_ord = m->ordinals[i];
 		for (j = i; k[j].at != i; j = from) {
 			from = k[j].at;
 			m->accounts[j] = m->accounts[from];
+			m->ordinals[j] = m->ordinals[from];
 			k[j].at = n;
 		}
 		m->accounts[j] = t;
+		m->ordinals[j] = t_ord;
 		k[j].at = n;
 	}
 	big_free(k, n * sizeof(*k));
 	return 0;
 }
 
-static int add_member(struct gotrue_idmap_group *g, const struct gotrue_account *a)
+/* The offsets of account @i's strings in the set's own builder, or NULL when it has none. */
+static const uint32_t *ahead_at(const struct gotrue_idmap *m, size_t i)
 {
+	const uint32_t *at;
+
+	if (m->ordinals[i] >= m->st->n_ahead_at)
+		return NULL;
+	at = m->st->ahead_at[m->ordinals[i]];
+	return at[0] != 0 ? at : NULL;
+}
+
+static int add_member(const struct gotrue_idmap *m, struct gotrue_idmap_group *g, size_t i)
+{
+	const uint32_t *at = ahead_at(m, i);
+
 	if (gotrue_grow((void **)&g->members, &g->cap_members, g->n_members + 1, sizeof(char *)) !=
 	    0)
 		return -1;
-	if (g->members_ahead && !a->cache_ahead)
+	if (g->members_ahead && at == NULL)
 		g->members_ahead = false;
 	if (g->members_ahead) {
 		if (gotrue_grow((void **)&g->member_at, &g->cap_member_at, g->n_members + 1,
 				sizeof(uint32_t)) != 0)
 			return -1;
-		g->member_at[g->n_members] = a->cache_at[0];
+		g->member_at[g->n_members] = at[0];
 	}
-	g->members[g->n_members++] = a->name;
+	g->members[g->n_members++] = m->accounts[i].name;
 	return 0;
 }
 
@@ -1355,14 +1394,16 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 			} else {
 				g = &m->groups[e->val1 - 1];
 			}
-			if (g->gid != (uint32_t)-1 && add_member(g, a) != 0)
+			if (g->gid != (uint32_t)-1 && add_member(m, g, i) != 0)
 				goto cleanup;
 		}
 	}
 	/* Compact: accepted accounts only, in order. */
 	for (i = 0, k = 0; i < m->n_accounts; i++) {
-		if (m->accounts[i].name != NULL)
-			m->accounts[k++] = m->accounts[i];
+		if (m->accounts[i].name == NULL)
+			continue;
+		m->ordinals[k] = m->ordinals[i];
+		m->accounts[k++] = m->accounts[i];
 	}
 	m->n_accounts = k;
 	rc = 0;
@@ -1379,6 +1420,7 @@ int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_buil
 	/* Offsets are only good in the builder they came from. */
 	bool ahead = b == m->st->ahead;
 	const struct hslot *e;
+	const uint32_t *at;
 	uint32_t *gids = NULL;
 	size_t i, j, n, cap = 0, n_gids = 0, n_members = 0;
 	int rc = -1;
@@ -1403,12 +1445,10 @@ int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_buil
 				gids[n++] = m->groups[e->val1 - 1].gid;
 		}
 		/* The private group: gid = uid; members empty, as useradd(8) leaves them. */
-		if (ahead && a->cache_ahead) {
-			if (gotrue_cache_builder_add_user_at(b, a->cache_at[0], a->uid, a->gid,
-							     a->cache_at[1], a->cache_at[2],
-							     a->cache_at[3], gids, n) != 0 ||
-			    gotrue_cache_builder_add_group_at(b, a->cache_at[0], a->gid, NULL, 0) !=
-				    0)
+		if (ahead && (at = ahead_at(m, i)) != NULL) {
+			if (gotrue_cache_builder_add_user_at(b, at[0], a->uid, a->gid, at[1], at[2],
+							     at[3], gids, n) != 0 ||
+			    gotrue_cache_builder_add_group_at(b, at[0], a->gid, NULL, 0) != 0)
 				goto cleanup;
 		} else if (gotrue_cache_builder_add_user(b, a->name, a->uid, a->gid, a->gecos,
 							 a->home, a->shell, gids, n) != 0 ||

@@ -43,13 +43,6 @@ struct gotrue_account {
 	 * a listing that carries the user's factors, from GET /admin/users/{id}/factors, or by a
 	 * login that used one. @mfa_known: the listed user carried a "factors" member. */
 	bool mfa, mfa_known;
-	/* In a set that interns ahead (gotrue_idmap_cache_ahead): the offsets of name, gecos, home
-	 * and shell in the set's cache builder, valid when @cache_ahead. */
-	uint32_t cache_at[4];
-	/* Its account index line, when serialised as it arrived (gotrue_accounts_lines_add):
-	 * where it is in those lines and its length; @line_len 0 when there is none. */
-	uint32_t line_at, line_len;
-	bool cache_ahead;
 	/* The name is app_metadata.username, an administrator's choice, not one derived from an
 	 * email: it wins a contested name (gotrue_idmap_resolve). Not kept in the index. */
 	bool admin_name;
@@ -104,14 +97,18 @@ struct gotrue_idmap_group {
 struct gotrue_idmap_state;
 
 /* A set being built. Add users (or already-mapped accounts from the index), then resolve.
- * The accounts' strings live in the set's own pool, interned where they repeat (shell, group
- * names), rather than in a dozen malloc'd strings per user. So an account in @accounts must never
- * go through gotrue_account_clear(); copy what outlives the set. */
+ * The set owns its accounts and their strings, which live in its own pool, interned where they
+ * repeat (shell, group names), and are released with the set (gotrue_idmap_free). */
 struct gotrue_idmap {
 	const struct gotrue_config *cfg;
 	const char *passwd_path, *group_path;
 	struct gotrue_account
 		*accounts; /* after resolve: the accepted ones, in (created_at, id) order */
+	/* Beside each account, the place it was added in (0, 1, ...), kept through the
+	 * resolve's sorting and compaction: what is filed for an account outside it (its index
+	 * line, gotrue_accounts_lines_add; its strings in the set's cache builder) is filed
+	 * under this key. */
+	uint32_t *ordinals;
 	size_t n_accounts, cap_accounts;
 	struct gotrue_idmap_group *groups; /* after resolve */
 	size_t n_groups;

@@ -81,7 +81,7 @@ static int run_each(void *ctx, const struct gotrue_user *u)
 	}
 	/* Kept (for now): its index line is written while the next page is on its way. */
 	if (r->m->n_accounts > n)
-		rc = gotrue_accounts_lines_add(r->lines, &r->m->accounts[r->m->n_accounts - 1]);
+		rc = gotrue_accounts_lines_add(r->lines, r->m->ordinals[n], &r->m->accounts[n]);
 	if (rc == -EFBIG)
 		/* What PAM's reader takes (accounts.h): an index over it could not be read. */
 		gotrue_error_set(r->err, GOTRUE_ERR_TOO_LARGE,
@@ -246,7 +246,7 @@ static int keep_marks(pam_handle_t *pamh, struct gotrue_client *c, struct run_ct
 		    bsearch(&a->user_id, mk.ids, mk.n, sizeof(*mk.ids), cmp_id) == NULL)
 			continue;
 		a->mfa = still_has_factor(pamh, c, a);
-		if (a->mfa && gotrue_accounts_lines_add(r->lines, a) != 0) {
+		if (a->mfa && gotrue_accounts_lines_add(r->lines, r->m->ordinals[i], a) != 0) {
 			gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory");
 			goto cleanup;
 		}
@@ -274,7 +274,8 @@ static int assign_uids(pam_handle_t *pamh, struct gotrue_client *c, struct run_c
 		return 1;
 	for (i = 0; i < r->m->n_accounts; i++) {
 		if (r->m->accounts[i].uid_moved &&
-		    gotrue_accounts_lines_add(r->lines, &r->m->accounts[i]) != 0) {
+		    gotrue_accounts_lines_add(r->lines, r->m->ordinals[i], &r->m->accounts[i]) !=
+			    0) {
 			gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory");
 			return -1;
 		}
