@@ -12,7 +12,8 @@
 
 #include "idmap.h"
 
-#define GOTRUE_ACCOUNTS_MAX_SIZE (512u * 1024 * 1024)
+/* About 245 bytes a user: 3 GiB holds some 12M users, and every line offset fits a uint32_t. */
+#define GOTRUE_ACCOUNTS_MAX_SIZE (3u * 1024 * 1024 * 1024)
 
 /* Serialise @n accounts and replace @path atomically (gotrue_replace_file, 0600). 0 or -errno. */
 int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, size_t n);
