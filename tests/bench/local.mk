@@ -49,15 +49,17 @@ bench: bench-refresh
 .PHONY: bench-refresh
 
 # bench_uid (uid assignment): users left out or sharing a uid after mapping 1M users with
-# assign_uids (uid_collisions_1m, goal 0), without a server; and the sync's peak RSS per user.
-# `make check` runs it small (test_bench_uid.sh), `make bench-scale-uid` at 1M.
+# assign_uids (uid_collisions_1m, goal 0), without a server; and the peak RSS per user of a
+# sync of 1M users (run-bench-scale-uid). `make check` runs bench_uid small
+# (test_bench_uid.sh), `make bench-scale-uid` at 1M.
 check_PROGRAMS += tests/bench/bench_uid
 tests_bench_bench_uid_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_bench_bench_uid_LDADD = $(TEST_CORE_LIBS)
 TESTS += tests/bench/test_bench_uid.sh
-EXTRA_DIST += tests/bench/test_bench_uid.sh
+EXTRA_DIST += tests/bench/test_bench_uid.sh tests/bench/run-bench-scale-uid
 
-bench-scale-uid: tests/bench/bench_uid
-	@$(builddir)/tests/bench/bench_uid 1000000 | sed 's/^uid_collisions /uid_collisions_1m /; s/^uid_collisions_derived /uid_collisions_derived_1m /; s/^assign_seconds /assign_seconds_1m /'
+bench-scale-uid: tests/bench/bench_uid tests/bench/bench_nss
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	$(SHELL) $(top_srcdir)/tests/bench/run-bench-scale-uid
 bench-scale: bench-scale-uid
 .PHONY: bench-scale bench-scale-uid
