@@ -125,7 +125,7 @@ struct gotrue_idmap_state {
 	uint32_t n_added; /* the next ordinal */
 	/* In a set that interns ahead (gotrue_idmap_cache_ahead), by ordinal: the offsets of
 	 * each account's name, gecos, home and shell in @ahead; all 0 for an account added
-	 * without (0 is no string's offset). */
+	 * without (0 is the empty string's offset, never a name's). */
 	uint32_t (*ahead_at)[4];
 	size_t n_ahead_at, cap_ahead_at;
 	/* gotrue_idmap_check_owners: who else holds a name (owner.h); NULL: nobody is asked. */
@@ -823,6 +823,7 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	uint32_t at[4];
 	const char *why_s;
 	char why[128];
+	int r;
 
 	if (map_user(m->st, m->cfg, u, &a, why, sizeof(why)) != 0) {
 		m->n_seen++;
@@ -842,11 +843,11 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	}
 	/* Interned now, used if the account is kept; a user left out later leaves strings that
 	 * the builder zeroes at finish. */
-	if (b != NULL && (gotrue_cache_builder_intern(b, a.name, &at[0]) != 0 ||
-			  gotrue_cache_builder_intern(b, a.gecos, &at[1]) != 0 ||
-			  gotrue_cache_builder_intern(b, a.home, &at[2]) != 0 ||
-			  gotrue_cache_builder_intern(b, a.shell, &at[3]) != 0))
-		return -1;
+	if (b != NULL && ((r = gotrue_cache_builder_intern(b, a.name, &at[0])) != 0 ||
+			  (r = gotrue_cache_builder_intern(b, a.gecos, &at[1])) != 0 ||
+			  (r = gotrue_cache_builder_intern(b, a.home, &at[2])) != 0 ||
+			  (r = gotrue_cache_builder_intern(b, a.shell, &at[3])) != 0))
+		return r == -EFBIG ? r : -1;
 	return keep(m, &a, b != NULL ? at : NULL);
 }
 
@@ -1201,7 +1202,7 @@ static int uid_takes_over(struct gotrue_idmap *m, size_t ai, size_t bi, const ch
 	const struct gotrue_account *a = &m->accounts[ai], *b = &m->accounts[bi];
 	bool ha = false, hb = false;
 
-	*why = ai < bi ? "a later user" : "an earlier user";
+	*why = "an earlier user"; /* the winner, when age decides */
 	if (uid_rank(a) != uid_rank(b)) {
 		*why = "the app_metadata.uid of user";
 		return uid_rank(a) > uid_rank(b);

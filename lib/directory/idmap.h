@@ -133,7 +133,9 @@ void gotrue_idmap_free(struct gotrue_idmap *m);
  * @whole: a whole sync, which may enumerate NSS once up front (gotrue_owners_new's @list); a
  * login's one-user update asks per name. 0 or -1 (ENOMEM). */
 int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path, bool whole);
-/* Map @u and keep it, or record it as left out, or count it as not admitted. -1 only on ENOMEM. */
+/* Map @u and keep it, or record it as left out, or count it as not admitted. -1 on ENOMEM, or
+ * -EFBIG when the set's own cache builder (gotrue_idmap_cache_ahead) would pass the NSS cache's
+ * size cap (GOTRUE_CACHE_MAX_SIZE). */
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);
 /* Keep an already-mapped account (moved in: @a is cleared). -1 on ENOMEM. */
 int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a);

@@ -75,7 +75,16 @@ static int run_each(void *ctx, const struct gotrue_user *u)
 	int rc = 0;
 
 	r->users++;
-	if (gotrue_idmap_add_user(r->m, u) != 0) {
+	rc = gotrue_idmap_add_user(r->m, u);
+	if (rc == -EFBIG) {
+		gotrue_error_set(
+			r->err, GOTRUE_ERR_TOO_LARGE,
+			"the NSS cache's strings would pass its size cap of %u bytes at user "
+			"%zu of %lld listed",
+			GOTRUE_CACHE_MAX_SIZE, r->users, r->walk->total);
+		return -1;
+	}
+	if (rc != 0) {
 		gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory at user %zu", r->users);
 		return -1;
 	}
