@@ -65,6 +65,8 @@ static json_object *summary_json(const struct gotrue_sync_summary *s, const char
 			       json_object_new_int64((int64_t)s->local_groups));
 	json_object_object_add(doc, "not_admitted",
 			       json_object_new_int64((int64_t)s->not_admitted));
+	json_object_object_add(doc, "uids_assigned",
+			       json_object_new_int64((int64_t)s->uids_assigned));
 	for (i = 0; i < s->n_left_out; i++) {
 		l = &s->left_out[i];
 		e = json_object_new_object();
@@ -87,6 +89,7 @@ static void summary_print(const struct gotrue_sync_summary *s, const char *cache
 	printf("%-10s %zu (of %zu listed)\n", "users:", s->users, s->users_seen);
 	printf("%-10s %zu (%zu of them local_groups)\n", "groups:", s->groups, s->local_groups);
 	printf("%-10s %zu (in no allow_groups group)\n", "not admitted:", s->not_admitted);
+	printf("%-10s %zu (written to app_metadata.uid)\n", "uids assigned:", s->uids_assigned);
 	printf("%-10s %zu\n", "left out:", s->n_left_out);
 	/* One line each, so that `grep` finds a user by id or name. */
 	for (i = 0; i < s->n_left_out; i++) {

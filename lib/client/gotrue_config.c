@@ -119,6 +119,7 @@ static const struct option_def options[] = {
 	 "a comma or space separated list of group names"},
 	{"allow_all_users", OPT_BOOL, FIELD(allow_all_users), 0, 0, NO_SECRET, "yes or no"},
 	{"email_fallback", OPT_BOOL, FIELD(email_fallback), 0, 0, NO_SECRET, "yes or no"},
+	{"assign_uids", OPT_BOOL, FIELD(assign_uids), 0, 0, NO_SECRET, "yes or no"},
 	{"mfa", OPT_MFA, FIELD(mfa), 0, 0, NO_SECRET, "enrolled or required"},
 	{"login", OPT_LOGIN, FIELD(login), 0, 0, NO_SECRET,
 	 "password, email_code or password_or_email_code"},
@@ -702,6 +703,7 @@ struct gotrue_config *gotrue_config_new(void)
 	cfg->jwt_leeway = DEFAULT_JWT_LEEWAY;
 	cfg->uid_min = DEFAULT_UID_MIN;
 	cfg->uid_max = DEFAULT_UID_MAX;
+	cfg->assign_uids = true;
 	cfg->revoked_session = GOTRUE_REVOKED_LOG;
 	cfg->throttle_user_failures = DEFAULT_THROTTLE_USER_FAILURES;
 	cfg->throttle_host_failures = DEFAULT_THROTTLE_HOST_FAILURES;

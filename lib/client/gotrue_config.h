@@ -85,6 +85,7 @@ struct gotrue_config {
 	char **local_groups;  /* NULL-terminated */
 	bool allow_all_users; /* every GoTrue user is admitted: an explicit decision */
 	bool email_fallback;  /* try LOGIN@domain for a name not in the account index */
+	bool assign_uids;     /* sync writes each new account's uid to app_metadata.uid */
 	enum gotrue_mfa_policy mfa;	/* key "mfa": enrolled | required; default enrolled */
 	enum gotrue_login_method login; /* key "login"; default password */
 	/* offline login (lib/store/offline.h, pam_gotrue(8) OFFLINE LOGIN) */

@@ -224,6 +224,11 @@ cleanup:
 struct gotrue_accounts_lines {
 	struct lines b;
 	size_t max; /* bytes: GOTRUE_ACCOUNTS_MAX_SIZE unless a test set less */
+	/* By key: where each line is in @b and its length; 0 bytes for a key without one. */
+	struct line_pos {
+		uint32_t at, len;
+	} * pos;
+	size_t n_pos, cap_pos;
 };
 
 struct gotrue_accounts_lines *gotrue_accounts_lines_new(void)
@@ -250,34 +255,42 @@ void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l)
 	if (l == NULL)
 		return;
 	lines_free(&l->b);
+	free(l->pos);
 	free(l);
 }
 
-int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_account *a)
+int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, uint32_t key,
+			      const struct gotrue_account *a)
 {
 	size_t at = l->b.len;
 	int rc;
 
-	a->line_at = a->line_len = 0;
+	if (gotrue_grow((void **)&l->pos, &l->cap_pos, (size_t)key + 1, sizeof(*l->pos)) != 0)
+		return -ENOMEM;
+	if (key >= l->n_pos) {
+		memset(&l->pos[l->n_pos], 0, ((size_t)key + 1 - l->n_pos) * sizeof(*l->pos));
+		l->n_pos = (size_t)key + 1;
+	}
+	l->pos[key].len = 0;
 	rc = put_line(&l->b, a) != 0 ? -ENOMEM : l->b.len > l->max ? -EFBIG : 0;
 	if (rc != 0) {
 		l->b.len = at;
 		return rc;
 	}
-	a->line_at = (uint32_t)at;
-	a->line_len = (uint32_t)(l->b.len - at);
+	l->pos[key].at = (uint32_t)at;
+	l->pos[key].len = (uint32_t)(l->b.len - at);
 	return 0;
 }
 
 int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_lines *l,
-				const struct gotrue_account *accts, size_t n)
+				const struct gotrue_account *accts, const uint32_t *keys, size_t n)
 {
 	struct iovec *iov = NULL;
 	size_t i, k = 0;
 	int rc = -ENOMEM;
 
 	for (i = 0; i < n; i++) {
-		if (accts[i].line_len == 0)
+		if (keys[i] >= l->n_pos || l->pos[keys[i]].len == 0)
 			return gotrue_accounts_write(path, accts, n);
 	}
 	iov = malloc((n ? n : 1) * sizeof(*iov));
@@ -285,13 +298,14 @@ int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_l
 		goto cleanup;
 	/* Lines that follow each other in the buffer go out as one piece. */
 	for (i = 0; i < n; i++) {
-		char *p = l->b.p + accts[i].line_at;
+		const struct line_pos *lp = &l->pos[keys[i]];
+		char *p = l->b.p + lp->at;
 
 		if (k > 0 && (char *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
-			iov[k - 1].iov_len += accts[i].line_len;
+			iov[k - 1].iov_len += lp->len;
 		} else {
 			iov[k].iov_base = p;
-			iov[k].iov_len = accts[i].line_len;
+			iov[k].iov_len = lp->len;
 			k++;
 		}
 	}

@@ -7,11 +7,13 @@
 #define GOTRUE_ACCOUNTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <security/pam_ext.h>
 
 #include "idmap.h"
 
-#define GOTRUE_ACCOUNTS_MAX_SIZE (512u * 1024 * 1024)
+/* About 245 bytes a user: 3 GiB holds some 12M users, and every line offset fits a uint32_t. */
+#define GOTRUE_ACCOUNTS_MAX_SIZE (3u * 1024 * 1024 * 1024)
 
 /* Serialise @n accounts and replace @path atomically (gotrue_replace_file, 0600). 0 or -errno. */
 int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, size_t n);
@@ -24,16 +26,19 @@ struct gotrue_accounts_lines;
 /* NULL on ENOMEM. */
 struct gotrue_accounts_lines *gotrue_accounts_lines_new(void);
 void gotrue_accounts_lines_free(struct gotrue_accounts_lines *l);
-/* Serialise @a into @l and note where (a->line_at, a->line_len). 0, -EFBIG when the index would
- * pass its size cap (GOTRUE_ACCOUNTS_MAX_SIZE: what PAM's reader takes), or -ENOMEM. */
-int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, struct gotrue_account *a);
+/* Serialise @a into @l, filed under @key (its ordinal in its set, idmap.h; a key added again
+ * gets the new line). 0, -EFBIG when the index would pass its size cap (GOTRUE_ACCOUNTS_MAX_SIZE:
+ * what PAM's reader takes), or -ENOMEM. */
+int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, uint32_t key,
+			      const struct gotrue_account *a);
 /* A smaller cap than GOTRUE_ACCOUNTS_MAX_SIZE for @l (0: that one), so that tests can reach it. */
 void gotrue_accounts_lines_cap(struct gotrue_accounts_lines *l, size_t max);
-/* As gotrue_accounts_write, from the lines in @l of @accts (in that order); an account without
- * a line is a whole gotrue_accounts_write instead. @accts must have had their lines added to @l
- * and not changed since. 0 or -errno. */
+/* As gotrue_accounts_write, from the lines in @l of @accts (in that order), @keys[i] being the
+ * key accts[i]'s line was filed under; an account without a line makes it a whole
+ * gotrue_accounts_write instead. @accts must not have changed since their lines were added.
+ * 0 or -errno. */
 int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_lines *l,
-				const struct gotrue_account *accts, size_t n);
+				const struct gotrue_account *accts, const uint32_t *keys, size_t n);
 
 /* Find @name. 0 found (@out filled; gotrue_account_clear() it), 1 not in the index (or no index
  * yet), -1 error (unreadable, refused owner/mode, corrupt line; logged). */

@@ -121,6 +121,13 @@ struct gotrue_idmap_state {
 	struct htab by_group; /* group name -> index in groups, after resolve */
 	size_t cap_groups;
 	struct gotrue_prefault_mark accounts_pf;
+	size_t cap_ordinals;
+	uint32_t n_added; /* the next ordinal */
+	/* In a set that interns ahead (gotrue_idmap_cache_ahead), by ordinal: the offsets of
+	 * each account's name, gecos, home and shell in @ahead; all 0 for an account added
+	 * without (0 is the empty string's offset, never a name's). */
+	uint32_t (*ahead_at)[4];
+	size_t n_ahead_at, cap_ahead_at;
 	/* gotrue_idmap_check_owners: who else holds a name (owner.h); NULL: nobody is asked. */
 	struct gotrue_owners *owners;
 	/* The last index's holders (gotrue_idmap_holders_from): name and uid -> index in
@@ -348,6 +355,14 @@ static char **strv_new(struct gotrue_idmap_state *st, size_t n)
 	return v;
 }
 
+uint32_t gotrue_idmap_probe(unsigned long min, unsigned long max, const char *user_id, uint64_t k)
+{
+	uint64_t span = (uint64_t)max - min + 1;
+	uint64_t d = gotrue_idmap_derive(min, max, "uid", user_id) - min;
+
+	return (uint32_t)(min + (d + k % span) % span);
+}
+
 /* --- One user ---------------------------------------------------------------------------- */
 
 static void set_why(char *why, size_t len, const char *msg)
@@ -505,13 +520,37 @@ static int pick_groups(struct gotrue_idmap_state *st, json_object *meta, struct 
 	return 0;
 }
 
+/* app_metadata.uid into *@uid where it is usable here, else the derived uid; and which it is. */
+static enum gotrue_uid_source pick_uid(const struct gotrue_config *cfg, json_object *meta,
+				       const char *user_id, uint32_t *uid)
+{
+	json_object *o, *auto_o;
+	enum gotrue_uid_source src = GOTRUE_UID_DERIVED;
+
+	*uid = gotrue_idmap_derive(cfg->uid_min, cfg->uid_max, "uid", user_id);
+	if (!json_object_object_get_ex(meta, "uid", &o) || json_object_is_type(o, json_type_null))
+		return src;
+	src = GOTRUE_UID_FOREIGN;
+	if (json_object_is_type(o, json_type_int) &&
+	    json_object_get_int64(o) >= (int64_t)cfg->uid_min &&
+	    json_object_get_int64(o) <= (int64_t)cfg->uid_max) {
+		*uid = (uint32_t)json_object_get_int64(o);
+		src = json_object_object_get_ex(meta, "uid_auto", &auto_o) &&
+				      json_object_is_type(auto_o, json_type_boolean) &&
+				      json_object_get_boolean(auto_o)
+			      ? GOTRUE_UID_AUTO
+			      : GOTRUE_UID_ADMIN;
+	}
+	return src;
+}
+
 /* gotrue_idmap_user, with the strings in @st's pool when @st is not NULL. */
 static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *cfg,
 		    const struct gotrue_user *u, struct gotrue_account *out, char *why,
 		    size_t why_len)
 {
 	struct gotrue_account a = {0};
-	json_object *meta = u->app_metadata, *o;
+	json_object *meta = u->app_metadata;
 	const char *gecos;
 	char clean[GOTRUE_GECOS_MAX + 1];
 	int rc = -1;
@@ -523,12 +562,7 @@ static int map_user(struct gotrue_idmap_state *st, const struct gotrue_config *c
 	}
 	if (pick_name(st, cfg, u, &a.name, &a.admin_name, why, why_len) != 0)
 		goto cleanup;
-	if (json_object_object_get_ex(meta, "uid", &o) && json_object_is_type(o, json_type_int) &&
-	    json_object_get_int64(o) >= (int64_t)cfg->uid_min &&
-	    json_object_get_int64(o) <= (int64_t)cfg->uid_max)
-		a.uid = (uint32_t)json_object_get_int64(o);
-	else
-		a.uid = gotrue_idmap_derive(cfg->uid_min, cfg->uid_max, "uid", u->id);
+	a.uid_source = pick_uid(cfg, meta, u->id, &a.uid);
 	a.gid = a.uid;
 	gecos = meta_string(meta, "gecos");
 	if (gecos == NULL)
@@ -623,6 +657,8 @@ void gotrue_idmap_free(struct gotrue_idmap *m)
 		return;
 	groups_free(m);
 	free(m->accounts);
+	free(m->ordinals);
+	free(m->st->ahead_at);
 	htab_free(&m->st->interned);
 	gotrue_owners_free(m->st->owners);
 	htab_free(&m->st->held_names);
@@ -668,12 +704,30 @@ static int left_out(struct gotrue_idmap *m, const char *what, const char *id, co
 	return 0;
 }
 
-/* Append a pool-backed account. */
-static int keep(struct gotrue_idmap *m, const struct gotrue_account *a)
+/* Append a pool-backed account, with its strings' offsets in the set's builder (@at) or not. */
+static int keep(struct gotrue_idmap *m, const struct gotrue_account *a, const uint32_t *at)
 {
-	if (gotrue_grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) !=
-	    0)
+	struct gotrue_idmap_state *st = m->st;
+	uint32_t ord = st->n_added;
+
+	if (ord == UINT32_MAX ||
+	    gotrue_grow((void **)&m->accounts, &m->cap_accounts, m->n_accounts + 1, sizeof(*a)) !=
+		    0 ||
+	    gotrue_grow((void **)&m->ordinals, &st->cap_ordinals, m->n_accounts + 1,
+			sizeof(*m->ordinals)) != 0)
 		return -1;
+	if (st->ahead != NULL) {
+		if (gotrue_grow((void **)&st->ahead_at, &st->cap_ahead_at, (size_t)ord + 1,
+				sizeof(*st->ahead_at)) != 0)
+			return -1;
+		memset(st->ahead_at[st->n_ahead_at], 0,
+		       ((size_t)ord + 1 - st->n_ahead_at) * sizeof(*st->ahead_at));
+		st->n_ahead_at = (size_t)ord + 1;
+		if (at != NULL)
+			memcpy(st->ahead_at[ord], at, sizeof(st->ahead_at[ord]));
+	}
+	st->n_added++;
+	m->ordinals[m->n_accounts] = ord;
 	m->accounts[m->n_accounts++] = *a;
 	m->n_seen++;
 	/* 100k accounts are 13 MB, faulted in one page at a time otherwise. */
@@ -700,9 +754,6 @@ int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
 	c.user_id = str_copy(st, a->user_id, strlen(a->user_id));
 	c.email = a->email ? str_copy(st, a->email, strlen(a->email)) : NULL;
 	c.phone = a->phone ? str_copy(st, a->phone, strlen(a->phone)) : NULL;
-	/* Offsets belong to the set (and lines) that made them. */
-	c.cache_ahead = false;
-	c.line_at = c.line_len = 0;
 	c.groups = strv_new(st, a->n_groups);
 	if (!c.name || !c.gecos || !c.home || !c.shell || !c.user_id || (a->email && !c.email) ||
 	    (a->phone && !c.phone) || !c.groups)
@@ -712,7 +763,7 @@ int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a)
 		if (c.groups[i] == NULL)
 			goto cleanup;
 	}
-	rc = keep(m, &c);
+	rc = keep(m, &c, NULL);
 cleanup:
 	gotrue_account_clear(a);
 	return rc;
@@ -769,8 +820,10 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 {
 	struct gotrue_cache_builder *b = m->st->ahead_taken ? NULL : m->st->ahead;
 	struct gotrue_account a;
+	uint32_t at[4];
 	const char *why_s;
 	char why[128];
+	int r;
 
 	if (map_user(m->st, m->cfg, u, &a, why, sizeof(why)) != 0) {
 		m->n_seen++;
@@ -790,15 +843,12 @@ int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u)
 	}
 	/* Interned now, used if the account is kept; a user left out later leaves strings that
 	 * the builder zeroes at finish. */
-	if (b != NULL) {
-		if (gotrue_cache_builder_intern(b, a.name, &a.cache_at[0]) != 0 ||
-		    gotrue_cache_builder_intern(b, a.gecos, &a.cache_at[1]) != 0 ||
-		    gotrue_cache_builder_intern(b, a.home, &a.cache_at[2]) != 0 ||
-		    gotrue_cache_builder_intern(b, a.shell, &a.cache_at[3]) != 0)
-			return -1;
-		a.cache_ahead = true;
-	}
-	return keep(m, &a);
+	if (b != NULL && ((r = gotrue_cache_builder_intern(b, a.name, &at[0])) != 0 ||
+			  (r = gotrue_cache_builder_intern(b, a.gecos, &at[1])) != 0 ||
+			  (r = gotrue_cache_builder_intern(b, a.home, &at[2])) != 0 ||
+			  (r = gotrue_cache_builder_intern(b, a.shell, &at[3])) != 0))
+		return r == -EFBIG ? r : -1;
+	return keep(m, &a, b != NULL ? at : NULL);
 }
 
 void gotrue_idmap_holders_from(struct gotrue_idmap *m,
@@ -929,6 +979,7 @@ static int sort_by_age(struct gotrue_idmap *m)
 {
 	struct age_key *k;
 	struct gotrue_account t;
+	uint32_t t_ord;
 	size_t i, j, from, n = m->n_accounts, l;
 
 	if (n < 2)
@@ -957,32 +1008,48 @@ static int sort_by_age(struct gotrue_idmap *m)
 		if (k[i].at == n || k[i].at == i)
 			continue;
 		t = m->accounts[i];
+		t_ord = m->ordinals[i];
 		for (j = i; k[j].at != i; j = from) {
 			from = k[j].at;
 			m->accounts[j] = m->accounts[from];
+			m->ordinals[j] = m->ordinals[from];
 			k[j].at = n;
 		}
 		m->accounts[j] = t;
+		m->ordinals[j] = t_ord;
 		k[j].at = n;
 	}
 	big_free(k, n * sizeof(*k));
 	return 0;
 }
 
-static int add_member(struct gotrue_idmap_group *g, const struct gotrue_account *a)
+/* The offsets of account @i's strings in the set's own builder, or NULL when it has none. */
+static const uint32_t *ahead_at(const struct gotrue_idmap *m, size_t i)
 {
+	const uint32_t *at;
+
+	if (m->ordinals[i] >= m->st->n_ahead_at)
+		return NULL;
+	at = m->st->ahead_at[m->ordinals[i]];
+	return at[0] != 0 ? at : NULL;
+}
+
+static int add_member(const struct gotrue_idmap *m, struct gotrue_idmap_group *g, size_t i)
+{
+	const uint32_t *at = ahead_at(m, i);
+
 	if (gotrue_grow((void **)&g->members, &g->cap_members, g->n_members + 1, sizeof(char *)) !=
 	    0)
 		return -1;
-	if (g->members_ahead && !a->cache_ahead)
+	if (g->members_ahead && at == NULL)
 		g->members_ahead = false;
 	if (g->members_ahead) {
 		if (gotrue_grow((void **)&g->member_at, &g->cap_member_at, g->n_members + 1,
 				sizeof(uint32_t)) != 0)
 			return -1;
-		g->member_at[g->n_members] = a->cache_at[0];
+		g->member_at[g->n_members] = at[0];
 	}
-	g->members[g->n_members++] = a->name;
+	g->members[g->n_members++] = m->accounts[i].name;
 	return 0;
 }
 
@@ -1115,6 +1182,181 @@ static int drop_later(struct gotrue_idmap *m, struct htab *t, bool by_name)
 	return 0;
 }
 
+/* --- Assigned uids ---------------------------------------------------------------------------
+ * With assign_uids (idmap.h, gotrue_idmap_resolve), a contested uid is settled by tier, and the
+ * loser of a derived one probes on rather than being left out. The sync then writes every uid
+ * that is not yet in app_metadata there, so that hosts which sync independently read the same
+ * table back and a uid once written never depends on who else is listed. */
+
+/* A tier's rank: higher keeps a contested uid. */
+static int uid_rank(const struct gotrue_account *a)
+{
+	return a->uid_source == GOTRUE_UID_ADMIN ? 2 : a->uid_source == GOTRUE_UID_AUTO ? 1 : 0;
+}
+
+/* Whether account @ai takes the uid it shares with @bi, the account keeping it so far: 1 or 0,
+ * with what decided in *@why, or -1 (holds). @ai and @bi are places in age order. A sync's uid
+ * goes to the older account alone: the index differs from host to host, the age does not. */
+static int uid_takes_over(struct gotrue_idmap *m, size_t ai, size_t bi, const char **why)
+{
+	const struct gotrue_account *a = &m->accounts[ai], *b = &m->accounts[bi];
+	bool ha = false, hb = false;
+
+	*why = "an earlier user"; /* the winner, when age decides */
+	if (uid_rank(a) != uid_rank(b)) {
+		*why = "the app_metadata.uid of user";
+		return uid_rank(a) > uid_rank(b);
+	}
+	if (uid_rank(a) != 1 && (holds(m, a, false, &ha) != 0 || holds(m, b, false, &hb) != 0))
+		return -1;
+	if (ha != hb) {
+		*why = "its holder since the last sync, user";
+		return ha;
+	}
+	return ai < bi;
+}
+
+/* The loser @li of a contested uid: an administrator's is left out (two administrators' values
+ * are theirs to settle), a sync's becomes derived, a derived one steps on. 1 when it must be
+ * placed again, 0 when it is out, -1 on ENOMEM. */
+static int uid_lost(struct gotrue_idmap *m, size_t li, size_t wi, uint64_t *k, const char *why)
+{
+	struct gotrue_account *loser = &m->accounts[li], *winner = &m->accounts[wi];
+
+	if (loser->uid_source == GOTRUE_UID_ADMIN) {
+		if (left_out(m, "user", loser->user_id, loser->name, "uid collides with %s %s (%s)",
+			     why, winner->user_id, winner->name) != 0)
+			return -1;
+		loser->name = NULL;
+		return 0;
+	}
+	if (loser->uid_source == GOTRUE_UID_AUTO) {
+		loser->uid_source = GOTRUE_UID_DERIVED;
+		k[li] = 0;
+	} else {
+		k[li]++;
+	}
+	return 1;
+}
+
+/* Place account @i in @t (uid -> place in age order), and every account it displaces. */
+static int place_uid(struct gotrue_idmap *m, struct htab *t, const struct local *l, uint64_t *k,
+		     size_t i)
+{
+	uint64_t span = (uint64_t)m->cfg->uid_max - m->cfg->uid_min + 1;
+	const char *why;
+	struct hslot *e;
+	size_t cur = i, keeper, next;
+	int over;
+
+	for (;;) {
+		struct gotrue_account *a = &m->accounts[cur];
+		bool probing =
+			a->uid_source == GOTRUE_UID_DERIVED || a->uid_source == GOTRUE_UID_FOREIGN;
+
+		if (probing && k[cur] >= span) {
+			if (left_out(m, "user", a->user_id, a->name,
+				     "no free uid left in [uid_min, uid_max]") != 0)
+				return -1;
+			a->name = NULL;
+			return 0;
+		}
+		if (probing)
+			a->uid = gotrue_idmap_probe(m->cfg->uid_min, m->cfg->uid_max, a->user_id,
+						    k[cur]);
+		a->gid = a->uid;
+		if (htab_find(&l->ids, NULL, a->uid) != NULL) {
+			/* A local uid or gid: a sync's value is given up, a derived one steps on.
+			 */
+			if (a->uid_source == GOTRUE_UID_AUTO)
+				a->uid_source = GOTRUE_UID_DERIVED;
+			else
+				k[cur]++;
+			continue;
+		}
+		if (htab_put(t, NULL, a->uid, (uint32_t)cur, NULL) != 0)
+			return -1;
+		e = htab_slot(t, NULL, a->uid);
+		keeper = e->val1 - 1;
+		if (keeper == cur || m->accounts[keeper].name == NULL) {
+			e->val1 = (uint32_t)cur + 1;
+			return 0;
+		}
+		over = uid_takes_over(m, cur, keeper, &why);
+		if (over < 0)
+			return -1;
+		if (over) {
+			e->val1 = (uint32_t)cur + 1;
+			next = keeper;
+			over = uid_lost(m, keeper, cur, k, why);
+		} else {
+			next = cur;
+			over = uid_lost(m, cur, keeper, k, why);
+		}
+		if (over <= 0)
+			return over;
+		cur = next;
+	}
+}
+
+/* Every kept account's uid, assigned (the tiers and probing above); then which ones the sync
+ * writes to app_metadata, and which differ from what the mapping gave. */
+static int settle_uids(struct gotrue_idmap *m, struct htab *t, const struct local *l)
+{
+	uint32_t *mapped = NULL;
+	uint64_t *k = NULL;
+	size_t i, n = m->n_accounts;
+	int rc = -1;
+
+	k = calloc(n ? n : 1, sizeof(*k));
+	mapped = malloc((n ? n : 1) * sizeof(*mapped));
+	if (k == NULL || mapped == NULL || htab_reserve(t, n) != 0)
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		mapped[i] = m->accounts[i].uid;
+	for (i = 0; i < n; i++) {
+		if (m->accounts[i].name != NULL && place_uid(m, t, l, k, i) != 0)
+			goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		struct gotrue_account *a = &m->accounts[i];
+
+		/* A value this host cannot use is the administrator's: never overwritten. */
+		a->uid_new = a->name != NULL && a->uid_source == GOTRUE_UID_DERIVED;
+		a->uid_moved = a->name != NULL && a->uid != mapped[i];
+	}
+	rc = 0;
+cleanup:
+	free(k);
+	free(mapped);
+	return rc;
+}
+
+/* Accounts whose name (or, unless uids are assigned, uid) is a local user's or group's. */
+static int drop_local(struct gotrue_idmap *m, const struct local *l)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_accounts; i++) {
+		struct gotrue_account *a = &m->accounts[i];
+		const char *why = NULL;
+
+		if (htab_find(&l->user_names, a->name, 0) != NULL)
+			why = "name clashes with a local user";
+		else if (htab_find(&l->group_names, a->name, 0) != NULL)
+			why = "name clashes with a local group";
+		else if (htab_find(&l->ids, NULL, a->uid) != NULL &&
+			 (!m->assign_uids || a->uid_source == GOTRUE_UID_ADMIN))
+			why = "uid clashes with a local uid or gid";
+		if (why != NULL) {
+			if (left_out(m, "user", a->user_id, a->name, "%s", why) != 0)
+				return -1;
+			a->name = NULL;
+		}
+	}
+	return 0;
+}
+
 int gotrue_idmap_resolve(struct gotrue_idmap *m)
 {
 	struct local l = {0};
@@ -1129,26 +1371,11 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 	/* Oldest first (created_at, then id): a later user displaces an earlier one only when it
 	 * ranks higher (drop_later), and the outcome does not depend on the order the server
 	 * listed them in. */
-	if (sort_by_age(m) != 0)
+	if (sort_by_age(m) != 0 || drop_local(m, &l) != 0)
 		goto cleanup;
-	for (i = 0; i < m->n_accounts; i++) {
-		struct gotrue_account *a = &m->accounts[i];
-		const char *why = NULL;
-
-		if (htab_find(&l.user_names, a->name, 0) != NULL)
-			why = "name clashes with a local user";
-		else if (htab_find(&l.group_names, a->name, 0) != NULL)
-			why = "name clashes with a local group";
-		else if (htab_find(&l.ids, NULL, a->uid) != NULL)
-			why = "uid clashes with a local uid or gid";
-		if (why != NULL) {
-			if (left_out(m, "user", a->user_id, a->name, "%s", why) != 0)
-				goto cleanup;
-			a->name = NULL;
-		}
-	}
 	/* Names first over every account, then uids over those that kept their name. */
-	if (drop_later(m, &names, true) != 0 || drop_later(m, &uids, false) != 0)
+	if (drop_later(m, &names, true) != 0 ||
+	    (m->assign_uids ? settle_uids(m, &uids, &l) : drop_later(m, &uids, false)) != 0)
 		goto cleanup;
 
 	/* Groups, in the same order, so that derived-gid ties go to the group met first. */
@@ -1168,14 +1395,16 @@ int gotrue_idmap_resolve(struct gotrue_idmap *m)
 			} else {
 				g = &m->groups[e->val1 - 1];
 			}
-			if (g->gid != (uint32_t)-1 && add_member(g, a) != 0)
+			if (g->gid != (uint32_t)-1 && add_member(m, g, i) != 0)
 				goto cleanup;
 		}
 	}
 	/* Compact: accepted accounts only, in order. */
 	for (i = 0, k = 0; i < m->n_accounts; i++) {
-		if (m->accounts[i].name != NULL)
-			m->accounts[k++] = m->accounts[i];
+		if (m->accounts[i].name == NULL)
+			continue;
+		m->ordinals[k] = m->ordinals[i];
+		m->accounts[k++] = m->accounts[i];
 	}
 	m->n_accounts = k;
 	rc = 0;
@@ -1192,6 +1421,7 @@ int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_buil
 	/* Offsets are only good in the builder they came from. */
 	bool ahead = b == m->st->ahead;
 	const struct hslot *e;
+	const uint32_t *at;
 	uint32_t *gids = NULL;
 	size_t i, j, n, cap = 0, n_gids = 0, n_members = 0;
 	int rc = -1;
@@ -1216,12 +1446,10 @@ int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_buil
 				gids[n++] = m->groups[e->val1 - 1].gid;
 		}
 		/* The private group: gid = uid; members empty, as useradd(8) leaves them. */
-		if (ahead && a->cache_ahead) {
-			if (gotrue_cache_builder_add_user_at(b, a->cache_at[0], a->uid, a->gid,
-							     a->cache_at[1], a->cache_at[2],
-							     a->cache_at[3], gids, n) != 0 ||
-			    gotrue_cache_builder_add_group_at(b, a->cache_at[0], a->gid, NULL, 0) !=
-				    0)
+		if (ahead && (at = ahead_at(m, i)) != NULL) {
+			if (gotrue_cache_builder_add_user_at(b, at[0], a->uid, a->gid, at[1], at[2],
+							     at[3], gids, n) != 0 ||
+			    gotrue_cache_builder_add_group_at(b, at[0], a->gid, NULL, 0) != 0)
 				goto cleanup;
 		} else if (gotrue_cache_builder_add_user(b, a->name, a->uid, a->gid, a->gecos,
 							 a->home, a->shell, gids, n) != 0 ||

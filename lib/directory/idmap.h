@@ -18,6 +18,16 @@
 #define GOTRUE_NAME_MAX	 32
 #define GOTRUE_GECOS_MAX 256
 
+/* Where an account's uid comes from (gotrue_idmap_user). */
+enum gotrue_uid_source {
+	GOTRUE_UID_DERIVED, /* no app_metadata.uid: derived from the user id (or probed on) */
+	GOTRUE_UID_ADMIN,   /* app_metadata.uid, set by an administrator */
+	GOTRUE_UID_AUTO,    /* app_metadata.uid written by a sync (app_metadata.uid_auto) */
+	/* app_metadata.uid is there but unusable here (outside [uid_min, uid_max], not an
+	 * integer): derived on this host, and never overwritten by a sync. */
+	GOTRUE_UID_FOREIGN,
+};
+
 /* One mapped account. Public part: name, uid, gid, gecos, home, shell, groups. Private part
  * (account index only, never the public cache): user_id, email, phone, banned_until. */
 struct gotrue_account {
@@ -33,16 +43,14 @@ struct gotrue_account {
 	 * a listing that carries the user's factors, from GET /admin/users/{id}/factors, or by a
 	 * login that used one. @mfa_known: the listed user carried a "factors" member. */
 	bool mfa, mfa_known;
-	/* In a set that interns ahead (gotrue_idmap_cache_ahead): the offsets of name, gecos, home
-	 * and shell in the set's cache builder, valid when @cache_ahead. */
-	uint32_t cache_at[4];
-	/* Its account index line, when serialised as it arrived (gotrue_accounts_lines_add):
-	 * where it is in those lines and its length; @line_len 0 when there is none. */
-	uint32_t line_at, line_len;
-	bool cache_ahead;
 	/* The name is app_metadata.username, an administrator's choice, not one derived from an
 	 * email: it wins a contested name (gotrue_idmap_resolve). Not kept in the index. */
 	bool admin_name;
+	enum gotrue_uid_source uid_source;
+	/* After a resolve that assigns uids (gotrue_idmap.assign_uids): @uid_new, the uid is not
+	 * in app_metadata yet and the sync writes it there; @uid_moved, it is not the uid the
+	 * mapping gave (a derived uid that was taken, or a sync's uid that lost a race). */
+	bool uid_new, uid_moved;
 };
 void gotrue_account_clear(struct gotrue_account *a);
 
@@ -52,6 +60,8 @@ bool gotrue_idmap_valid_name(const char *name);
  * range size. The same user id always gives the same uid, whatever else is in the listing. */
 uint32_t gotrue_idmap_derive(unsigned long min, unsigned long max, const char *prefix,
 			     const char *key);
+/* Step @k of @user_id's uid probe sequence in [min, max]: its derived uid plus @k, wrapping. */
+uint32_t gotrue_idmap_probe(unsigned long min, unsigned long max, const char *user_id, uint64_t k);
 
 /* Deny by default: whether an administrator admitted an account whose app_metadata.groups are
  * @groups (@n of them): one of them is in allow_groups, or allow_groups is empty and
@@ -87,14 +97,18 @@ struct gotrue_idmap_group {
 struct gotrue_idmap_state;
 
 /* A set being built. Add users (or already-mapped accounts from the index), then resolve.
- * The accounts' strings live in the set's own pool, interned where they repeat (shell, group
- * names), rather than in a dozen malloc'd strings per user. So an account in @accounts must never
- * go through gotrue_account_clear(); copy what outlives the set. */
+ * The set owns its accounts and their strings, which live in its own pool, interned where they
+ * repeat (shell, group names), and are released with the set (gotrue_idmap_free). */
 struct gotrue_idmap {
 	const struct gotrue_config *cfg;
 	const char *passwd_path, *group_path;
 	struct gotrue_account
 		*accounts; /* after resolve: the accepted ones, in (created_at, id) order */
+	/* Beside each account, the place it was added in (0, 1, ...), kept through the
+	 * resolve's sorting and compaction: what is filed for an account outside it (its index
+	 * line, gotrue_accounts_lines_add; its strings in the set's cache builder) is filed
+	 * under this key. */
+	uint32_t *ordinals;
 	size_t n_accounts, cap_accounts;
 	struct gotrue_idmap_group *groups; /* after resolve */
 	size_t n_groups;
@@ -102,6 +116,10 @@ struct gotrue_idmap {
 	size_t n_left_out, cap_left_out;
 	size_t n_seen;
 	size_t n_not_admitted; /* mapped, but not admitted (gotrue_idmap_admitted): counted only */
+	/* Set before the resolve by a sync that writes uids to app_metadata (assign_uids): a uid
+	 * several accounts want then goes to one of them and the others are given the next free
+	 * value of their probe sequence instead of being left out (gotrue_idmap_resolve). */
+	bool assign_uids;
 	struct gotrue_idmap_state *st; /* private to idmap.c */
 };
 
@@ -115,7 +133,9 @@ void gotrue_idmap_free(struct gotrue_idmap *m);
  * @whole: a whole sync, which may enumerate NSS once up front (gotrue_owners_new's @list); a
  * login's one-user update asks per name. 0 or -1 (ENOMEM). */
 int gotrue_idmap_check_owners(struct gotrue_idmap *m, const char *cache_path, bool whole);
-/* Map @u and keep it, or record it as left out, or count it as not admitted. -1 only on ENOMEM. */
+/* Map @u and keep it, or record it as left out, or count it as not admitted. -1 on ENOMEM, or
+ * -EFBIG when the set's own cache builder (gotrue_idmap_cache_ahead) would pass the NSS cache's
+ * size cap (GOTRUE_CACHE_MAX_SIZE). */
 int gotrue_idmap_add_user(struct gotrue_idmap *m, const struct gotrue_user *u);
 /* Keep an already-mapped account (moved in: @a is cleared). -1 on ENOMEM. */
 int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a);
@@ -134,7 +154,13 @@ int gotrue_idmap_add_holder(struct gotrue_idmap *m, const char *name, uint32_t u
  * and a contested name must not be given by guess). A name or uid several accounts want goes,
  * in this order, to an app_metadata.username over a name derived from an email (names only),
  * to its holder in the last index, then to the oldest account (created_at, then id); the others
- * are left out. */
+ * are left out.
+ * With @assign_uids, uids are settled in tiers instead: an administrator's app_metadata.uid
+ * (two of them on one value: as above), then a sync's (the oldest account keeps it, whatever
+ * the index says, so that every host decides alike; the others become derived), then derived
+ * ones (holder, then oldest). An account that loses a derived value, or whose derived value is a
+ * local uid or gid, takes the next one of its probe sequence: derived + 1, + 2, ... modulo the
+ * range, the first that no account and no local entry holds. Only a full range leaves it out. */
 int gotrue_idmap_resolve(struct gotrue_idmap *m);
 /* Fill a cache builder from a resolved set. 0 or -1. */
 int gotrue_idmap_to_cache(const struct gotrue_idmap *m, struct gotrue_cache_builder *b);

@@ -171,7 +171,8 @@ int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (cache_path == NULL || acct_path == NULL)
 		goto cleanup;
 	r = lp != NULL && *lp != NULL
-		    ? gotrue_accounts_write_lines(acct_path, *lp, m->accounts, m->n_accounts)
+		    ? gotrue_accounts_write_lines(acct_path, *lp, m->accounts, m->ordinals,
+						  m->n_accounts)
 		    : gotrue_accounts_write(acct_path, m->accounts, m->n_accounts);
 	if (lp != NULL) {
 		gotrue_accounts_lines_free(*lp);

@@ -32,6 +32,7 @@ struct gotrue_sync_summary {
 	size_t groups;			  /* group entries written (private groups included) */
 	size_t local_groups;		  /* local_groups names mapped to a local gid */
 	size_t not_admitted;		  /* listed, but in no allow_groups group */
+	size_t uids_assigned;		  /* uids written to app_metadata (assign_uids) */
 	struct gotrue_left_out *left_out; /* users and groups left out, with reasons */
 	size_t n_left_out;
 };

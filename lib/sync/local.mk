@@ -8,6 +8,7 @@ GOTRUE_SYNC_CPPFLAGS = -I$(top_srcdir)/lib/sync
 
 lib_sync_libgotrue_sync_la_SOURCES = \
 	lib/sync/api_admin.c \
+	lib/sync/assign.c lib/sync/assign.h \
 	lib/sync/listing.c lib/sync/listing.h \
 	lib/sync/link.c \
 	lib/sync/sync.c lib/sync/sync.h \

@@ -15,6 +15,7 @@
 #include "accounts.h"
 #include "array.h"
 #include "api.h"
+#include "assign.h"
 #include "log.h"
 #include "offline_sweep.h"
 #include "sync.h"
@@ -24,6 +25,10 @@
  * lib/sync/api_admin.c); a user list that keeps shrinking fails the sync, which keeps the old
  * files. */
 #define SYNC_ATTEMPTS 3
+/* Listings read again after this sync wrote uids to app_metadata, to see what every host wrote
+ * (assign.h): a uid another host gave meanwhile, or a race both lost, is settled from what the
+ * server now holds before the cache is written. */
+#define SYNC_ASSIGN_ROUNDS 2
 
 /* The last account index, read only when a resolve meets a contested name or uid (idmap.h). */
 struct holders_src {
@@ -71,13 +76,22 @@ static int run_each(void *ctx, const struct gotrue_user *u)
 	int rc = 0;
 
 	r->users++;
-	if (gotrue_idmap_add_user(r->m, u) != 0) {
+	rc = gotrue_idmap_add_user(r->m, u);
+	if (rc == -EFBIG) {
+		gotrue_error_set(
+			r->err, GOTRUE_ERR_TOO_LARGE,
+			"the NSS cache's strings would pass its size cap of %u bytes at user "
+			"%zu of %lld listed",
+			GOTRUE_CACHE_MAX_SIZE, r->users, r->walk->total);
+		return -1;
+	}
+	if (rc != 0) {
 		gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory at user %zu", r->users);
 		return -1;
 	}
 	/* Kept (for now): its index line is written while the next page is on its way. */
 	if (r->m->n_accounts > n)
-		rc = gotrue_accounts_lines_add(r->lines, &r->m->accounts[r->m->n_accounts - 1]);
+		rc = gotrue_accounts_lines_add(r->lines, r->m->ordinals[n], &r->m->accounts[n]);
 	if (rc == -EFBIG)
 		/* What PAM's reader takes (accounts.h): an index over it could not be read. */
 		gotrue_error_set(r->err, GOTRUE_ERR_TOO_LARGE,
@@ -242,7 +256,7 @@ static int keep_marks(pam_handle_t *pamh, struct gotrue_client *c, struct run_ct
 		    bsearch(&a->user_id, mk.ids, mk.n, sizeof(*mk.ids), cmp_id) == NULL)
 			continue;
 		a->mfa = still_has_factor(pamh, c, a);
-		if (a->mfa && gotrue_accounts_lines_add(r->lines, a) != 0) {
+		if (a->mfa && gotrue_accounts_lines_add(r->lines, r->m->ordinals[i], a) != 0) {
 			gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory");
 			goto cleanup;
 		}
@@ -253,11 +267,38 @@ cleanup:
 	return rc;
 }
 
+/* The uids the resolve assigned, written to app_metadata; the accounts whose uid is not the
+ * one their index line was serialised with get a new line. 1 when uids were written and the
+ * listing is to be read again (@relist), 0 to go on, -1 on ENOMEM. */
+static int assign_uids(pam_handle_t *pamh, struct gotrue_client *c, struct run_ctx *r,
+		       struct gotrue_sync_summary *sum, bool relist)
+{
+	size_t i, n;
+
+	if (!r->m->assign_uids)
+		return 0;
+	n = gotrue_assign_write(pamh, c, r->m);
+	if (sum != NULL)
+		sum->uids_assigned += n;
+	if (n > 0 && relist)
+		return 1;
+	for (i = 0; i < r->m->n_accounts; i++) {
+		if (r->m->accounts[i].uid_moved &&
+		    gotrue_accounts_lines_add(r->lines, r->m->ordinals[i], &r->m->accounts[i]) !=
+			    0) {
+			gotrue_error_set(r->err, GOTRUE_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One listing and, when it is whole, both files replaced. *@shrank: it failed because users
- * were deleted while it ran (lib/sync/api_admin.c), and a new listing may succeed. */
+ * were deleted while it ran (lib/sync/api_admin.c), and a new listing may succeed. @relist:
+ * after writing uids (assign_uids), return 1 without writing the files, for another listing. */
 static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		     const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
-		     struct gotrue_error *err, bool *shrank)
+		     struct gotrue_error *err, bool *shrank, bool relist)
 {
 	struct run_ctx r = {.opt = opt, .pamh = pamh, .err = err};
 	struct gotrue_user_walk walk = {.members = GOTRUE_USER_MEMBERS_ACCOUNT,
@@ -303,8 +344,16 @@ static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	if (keep_marks(pamh, c, &r, holders.path) != 0)
 		goto cleanup;
-	if (gotrue_sync_lock(pamh, cfg, -1, &lock_fd) != 0 || gotrue_sync_resolve(pamh, r.m) != 0 ||
-	    gotrue_sync_write(pamh, cfg, opt, &r.m, &r.lines, sum) != 0) {
+	r.m->assign_uids = cfg->assign_uids;
+	if (gotrue_sync_lock(pamh, cfg, -1, &lock_fd) != 0 || gotrue_sync_resolve(pamh, r.m) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
+		goto cleanup;
+	}
+	rc = assign_uids(pamh, c, &r, sum, relist);
+	if (rc != 0)
+		goto cleanup;
+	rc = -1;
+	if (gotrue_sync_write(pamh, cfg, opt, &r.m, &r.lines, sum) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
@@ -328,7 +377,8 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 {
 	char first[GOTRUE_ERROR_MSG_MAX] = "";
 	bool shrank = false;
-	int attempt, rc = -1;
+	int attempt, rounds = 0, rc = -1;
+	size_t assigned = 0;
 
 	if (sum != NULL)
 		memset(sum, 0, sizeof(*sum));
@@ -338,11 +388,19 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		return -1;
 	}
 	for (attempt = 1; attempt <= SYNC_ATTEMPTS; attempt++) {
-		if (attempt > 1)
+		if (sum != NULL) {
+			assigned += sum->uids_assigned;
 			gotrue_sync_summary_clear(sum);
+		}
 		gotrue_error_clear(err);
 		shrank = false;
-		rc = sync_once(pamh, cfg, opt, sum, err, &shrank);
+		rc = sync_once(pamh, cfg, opt, sum, err, &shrank, rounds < SYNC_ASSIGN_ROUNDS);
+		if (rc == 1) {
+			/* uids written: a new listing, not one of the attempts. */
+			rounds++;
+			attempt--;
+			continue;
+		}
 		if (rc == 0 || !shrank)
 			break;
 		if (attempt == 1)
@@ -351,6 +409,8 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			gotrue_log(pamh, LOG_NOTICE, "listing again (%d of %d attempts): %s",
 				   attempt + 1, SYNC_ATTEMPTS, err->message);
 	}
+	if (sum != NULL)
+		sum->uids_assigned += assigned;
 	/* A listing that keeps losing users to deletions fails closed: the old files stay. */
 	if (rc != 0 && shrank)
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL,

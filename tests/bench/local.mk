@@ -67,3 +67,19 @@ bench-refresh: tests/bench/bench_refresh tests/emulator/gotrue-emulator
 	$(builddir)/tests/bench/bench_refresh
 bench: bench-refresh
 .PHONY: bench-refresh
+
+# bench_uid (uid assignment): users left out or sharing a uid after mapping 1M users with
+# assign_uids (uid_collisions_1m, goal 0), without a server; and the peak RSS per user of a
+# sync of 1M users (run-bench-scale-uid). `make check` runs bench_uid small
+# (test_bench_uid.sh), `make bench-scale-uid` at 1M.
+check_PROGRAMS += tests/bench/bench_uid
+tests_bench_bench_uid_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_bench_bench_uid_LDADD = $(TEST_CORE_LIBS)
+TESTS += tests/bench/test_bench_uid.sh
+EXTRA_DIST += tests/bench/test_bench_uid.sh tests/bench/run-bench-scale-uid
+
+bench-scale-uid: tests/bench/bench_uid tests/bench/bench_nss
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	$(SHELL) $(top_srcdir)/tests/bench/run-bench-scale-uid
+bench-scale: bench-scale-uid
+.PHONY: bench-scale bench-scale-uid

@@ -727,6 +727,100 @@ static void test_set(const char *dir)
 	unlink(group);
 }
 
+static const struct gotrue_account *account(const struct gotrue_idmap *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_accounts; i++) {
+		if (strcmp(m->accounts[i].user_id, id) == 0)
+			return &m->accounts[i];
+	}
+	return NULL;
+}
+
+/* assign_uids: the tiers of a contested uid (an administrator's, a sync's, derived), probing
+ * past a local uid, and which uids the sync is to write. */
+static void test_assign_tiers(const char *dir)
+{
+	char passwd[4200], group[4200], line[128];
+	uint32_t d = gotrue_idmap_derive(cfg.uid_min, cfg.uid_max, "uid", "id-localhit");
+	const struct gotrue_account *a, *b;
+	struct gotrue_idmap *m;
+	int pass;
+	FILE *f;
+
+	snprintf(passwd, sizeof(passwd), "%s/passwd.assign", dir);
+	snprintf(group, sizeof(group), "%s/group.assign", dir);
+	snprintf(line, sizeof(line), "loc:x:%u:%u::/:/bin/sh\n", (unsigned)d, (unsigned)d);
+	f = fopen(passwd, "w");
+	if (f != NULL) {
+		fputs(line, f);
+		fclose(f);
+	}
+	f = fopen(group, "w");
+	if (f != NULL)
+		fclose(f);
+	for (pass = 0; pass < 2; pass++) {
+		m = gotrue_idmap_new(&cfg, passwd, group);
+		if (m == NULL)
+			return;
+		m->assign_uids = pass == 1;
+		add(m, "id-adm2", 200, "{\"username\":\"adm2\",\"uid\":1879048600}");
+		add(m, "id-adm1", 100, "{\"username\":\"adm1\",\"uid\":1879048600}");
+		add(m, "id-auto1", 300,
+		    "{\"username\":\"auto1\",\"uid\":1879048700,\"uid_auto\":true}");
+		add(m, "id-auto2", 250,
+		    "{\"username\":\"auto2\",\"uid\":1879048700,\"uid_auto\":true}");
+		add(m, "id-autolose", 50,
+		    "{\"username\":\"autolose\",\"uid\":1879048800,\"uid_auto\":true}");
+		add(m, "id-admwin", 400, "{\"username\":\"admwin\",\"uid\":1879048800}");
+		add(m, "id-far", 500, "{\"username\":\"far\",\"uid\":5}");
+		add(m, "id-localhit", 600, "{\"username\":\"localhit\"}");
+		add(m, "id-plain", 700, "{\"username\":\"plain\"}");
+		if (!ok(gotrue_idmap_resolve(m) == 0, "assign %d: resolve", pass)) {
+			gotrue_idmap_free(m);
+			return;
+		}
+		ok(find_left(m, "id-adm2") != NULL && account(m, "id-adm1") != NULL,
+		   "assign %d: two administrators' uids: the later user left out", pass);
+		if (pass == 0) {
+			ok(find_left(m, "id-localhit") != NULL &&
+				   find_left(m, "id-auto1") != NULL &&
+				   find_left(m, "id-admwin") != NULL,
+			   "no assign: a derived uid on a local uid, and every other contested "
+			   "uid, "
+			   "leave a user out");
+			gotrue_idmap_free(m);
+			continue;
+		}
+		is_int(m->n_left_out, 1, "assign: only the administrators' duplicate is left out");
+		a = account(m, "id-auto2");
+		b = account(m, "id-auto1");
+		ok(a && b && a->uid == 1879048700u && !a->uid_new && b->uid != 1879048700u &&
+			   b->uid_new && b->uid_moved && b->uid_source == GOTRUE_UID_DERIVED,
+		   "assign: two syncs' values: the older keeps it, the younger is given another");
+		a = account(m, "id-admwin");
+		b = account(m, "id-autolose");
+		ok(a && b && a->uid == 1879048800u && !a->uid_new && b->uid != 1879048800u &&
+			   b->uid_new,
+		   "assign: an administrator's value over an older user's sync value");
+		a = account(m, "id-far");
+		ok(a && !a->uid_new && a->uid >= cfg.uid_min && a->uid_source == GOTRUE_UID_FOREIGN,
+		   "assign: an out-of-range app_metadata.uid is never written over");
+		a = account(m, "id-localhit");
+		ok(a && a->uid == d + 1 && a->uid_new && a->uid_moved,
+		   "assign: a derived uid on a local uid steps on to the next value");
+		a = account(m, "id-plain");
+		ok(a && a->uid_new && !a->uid_moved &&
+			   a->uid ==
+				   gotrue_idmap_derive(cfg.uid_min, cfg.uid_max, "uid", "id-plain"),
+		   "assign: a free derived uid is kept, and written");
+		gotrue_idmap_free(m);
+	}
+	unlink(passwd);
+	unlink(group);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/idmap-XXXXXX";
@@ -743,6 +837,7 @@ int main(void)
 	test_one();
 	test_confirmed();
 	test_set(dir);
+	test_assign_tiers(dir);
 	rmdir(dir);
 	return done_testing();
 }

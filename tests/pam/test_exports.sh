@@ -12,6 +12,7 @@ ending of Linux sessions (lib/sync/terminate.c): ^gotrue_terminate_
 admin API (lib/sync/api_admin.c): ^gotrue_(admin_|user_page_clear$)
 admin listing (lib/sync/listing.c, link.c): ^gotrue_(listing_|link_next$)
 whole sync or cache show (lib/sync/sync.c): ^gotrue_(sync_run|cache_show|cache_lookup)$
+uid assignment through app_metadata (lib/sync/assign.c): ^gotrue_assign_
 helper threads (lib/sync/thread.c): ^gotrue_thread_
 PKCE or OAuth sign-in (lib/client/ctl/oauth.c): ^gotrue_(pkce_|exchange_code$|provider_url$)
 factor enrolment (lib/client/ctl/enrol.c): ^gotrue_factor_(enroll|unenroll|challenge_verify)$

@@ -329,21 +329,22 @@ static void test_lines(struct gotrue_account *w)
 {
 	struct gotrue_accounts_lines *l = gotrue_accounts_lines_new();
 	struct gotrue_account v[2], *many;
+	uint32_t keys[2] = {2, 0}, *many_keys;
 	char p1[4300], p2[4300];
 	unsigned char *b1 = NULL, *b2 = NULL;
 	size_t l1 = 0, l2 = 0, i;
 
 	snprintf(p1, sizeof(p1), "%s/accounts.whole", dir);
 	snprintf(p2, sizeof(p2), "%s/accounts.lines", dir);
-	ok(l != NULL && gotrue_accounts_lines_add(l, &w[0]) == 0 &&
-		   gotrue_accounts_lines_add(l, &w[1]) == 0 &&
-		   gotrue_accounts_lines_add(l, &w[2]) == 0 && w[0].line_len > 0 &&
-		   w[1].line_at == w[0].line_len,
-	   "lines: three accounts serialised ahead");
+	ok(l != NULL && gotrue_accounts_lines_add(l, 0, &w[0]) == 0 &&
+		   gotrue_accounts_lines_add(l, 1, &w[1]) == 0 &&
+		   gotrue_accounts_lines_add(l, 2, &w[2]) == 0,
+	   "lines: three accounts serialised ahead, under keys 0, 1, 2");
 	/* w[1] left out, the other two in the opposite order. */
 	v[0] = w[2];
 	v[1] = w[0];
-	ok(gotrue_accounts_write(p1, v, 2) == 0 && gotrue_accounts_write_lines(p2, l, v, 2) == 0,
+	ok(gotrue_accounts_write(p1, v, 2) == 0 &&
+		   gotrue_accounts_write_lines(p2, l, v, keys, 2) == 0,
 	   "lines: index written both ways");
 	b1 = slurp(p1, &l1);
 	b2 = slurp(p2, &l2);
@@ -355,22 +356,26 @@ static void test_lines(struct gotrue_account *w)
 	/* More pieces than one writev(2) takes (IOV_MAX): 3000 lines, no two adjacent in the
 	 * buffer. */
 	many = calloc(3000, sizeof(*many));
-	for (i = 0; many != NULL && i < 3000; i++)
+	many_keys = calloc(3000, sizeof(*many_keys));
+	for (i = 0; many != NULL && many_keys != NULL && i < 3000; i++) {
 		many[i] = i % 2 ? w[0] : w[2];
-	ok(many != NULL && gotrue_accounts_write(p1, many, 3000) == 0 &&
-		   gotrue_accounts_write_lines(p2, l, many, 3000) == 0 &&
+		many_keys[i] = i % 2 ? 0 : 2;
+	}
+	ok(many != NULL && many_keys != NULL && gotrue_accounts_write(p1, many, 3000) == 0 &&
+		   gotrue_accounts_write_lines(p2, l, many, many_keys, 3000) == 0 &&
 		   (b1 = slurp(p1, &l1)) != NULL && (b2 = slurp(p2, &l2)) != NULL && l1 == l2 &&
 		   memcmp(b1, b2, l1) == 0,
 	   "lines: 3000 pieces, byte-identical to the whole write");
 	free(many);
+	free(many_keys);
 	free(b1);
 	free(b2);
 	b1 = b2 = NULL;
 	/* An account without a line: the whole write instead. */
 	if (gotrue_accounts_write(p1, v, 2) == 0)
 		b1 = slurp(p1, &l1);
-	v[0].line_len = 0;
-	ok(b1 != NULL && gotrue_accounts_write_lines(p2, l, v, 2) == 0 &&
+	keys[0] = 7;
+	ok(b1 != NULL && gotrue_accounts_write_lines(p2, l, v, keys, 2) == 0 &&
 		   (b2 = slurp(p2, &l2)) != NULL && l1 == l2 && memcmp(b1, b2, l1) == 0,
 	   "lines: an account without a line falls back to the whole write");
 	free(b1);

@@ -99,7 +99,7 @@ static int strtab_add(struct strtab *t, const char *s, uint32_t *off)
 	}
 	len = strlen(s);
 	if (t->data.len + len + 1 > GOTRUE_CACHE_MAX_SIZE)
-		return -1;
+		return -EFBIG;
 	*off = (uint32_t)t->data.len;
 	if (sbuf_put(&t->data, s, len + 1) != 0)
 		return -1;

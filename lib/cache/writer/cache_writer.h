@@ -22,8 +22,9 @@ int gotrue_cache_builder_add_group(struct gotrue_cache_builder *b, const char *n
 				   const char *const *members, size_t n_members);
 /* Strings ahead of the entries: a sync interns each user's strings as the listing arrives, and
  * adds the entries by offset once the set is settled. *@off is @s's offset in the string table
- * (0 or -1). A string interned ahead that no entry references in the end (a user left out) is
- * zeroed by finish, so that the file keeps nothing of it. */
+ * (0, -EFBIG when the table would pass GOTRUE_CACHE_MAX_SIZE, or -1). A string interned ahead that
+ * no entry references in the end (a user left out) is zeroed by finish, so that the file keeps
+ * nothing of it. */
 int gotrue_cache_builder_intern(struct gotrue_cache_builder *b, const char *s, uint32_t *off);
 /* Room for @n_users users with @n_gids supplementary gids in all, and @n_groups groups with
  * @n_members members in all, made at once rather than by doubling as entries come. 0 or -1. */
