@@ -165,7 +165,8 @@ static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
 
 	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_JWT_SECRET) != 0)
 		goto cleanup;
-	v = gotrue_verifier_from_config(ctx->pamh, ctx->cfg, s->client, &ctx->err);
+	v = gotrue_verifier_for_token(ctx->pamh, ctx->cfg, s->client, s->session.access_token,
+				      &ctx->err);
 	if (v == NULL) {
 		gotrue_log(ctx->pamh, LOG_ERR, "no usable token verification key (%s); user=%s",
 			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);

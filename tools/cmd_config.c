@@ -13,6 +13,7 @@
 #include "config_check.h"
 #include "gotrue_jwt.h"
 #include "jwks.h"
+#include "jwks_cache.h"
 #include "secure.h"
 
 #include "gotruectl.h"

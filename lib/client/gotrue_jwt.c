@@ -31,6 +31,7 @@
 #include "gotrue_jwt.h"
 #include "gotrue_json.h"
 #include "jwks.h"
+#include "jwks_cache.h"
 #include "log.h"
 #include "secure.h"
 #include "session.h"
@@ -749,47 +750,12 @@ cleanup:
 
 /* --- from the config ----------------------------------------------------------------------- */
 
-int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
-		      struct gotrue_jwk **keys, struct gotrue_error *err)
-{
-	struct gotrue_http_response resp = {0};
-	struct gotrue_http *h = gotrue_client_http(c);
-	int n = -1;
-
-	*keys = NULL;
-	if (!h || !cfg->jwks_url) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no jwks_url or no http handle for it");
-		goto cleanup;
-	}
-	if (gotrue_http_request(h, "GET", cfg->jwks_url, NULL, NULL, &resp, err) != 0)
-		goto cleanup;
-	/* A server that fails, or asks for fewer requests, is an outage; any other answer than a
-	 * key set means jwks_url names something else than the server's GET
-	 * /.well-known/jwks.json. */
-	if (resp.status >= 500 || resp.status == 429) {
-		gotrue_error_decode(err, resp.status, resp.error_code, resp.body, resp.body_len);
-		goto cleanup;
-	}
-	if (resp.status < 200 || resp.status > 299) {
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "jwks_url answers HTTP %ld, not a key set",
-				 resp.status);
-		goto cleanup;
-	}
-	n = gotrue_jwks_parse(resp.body, resp.body_len, keys);
-	if (n < 0)
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
-				 "jwks_url answers something else than a JWK set");
-cleanup:
-	gotrue_http_response_clear(&resp);
-	return n;
-}
-
-/* The keys at jwks_url, pinned to their algs. */
+/* The keys at jwks_url (cached, jwks_cache.h), pinned to their algs. */
 static int load_jwks(pam_handle_t *pamh, const struct gotrue_config *cfg, struct gotrue_client *c,
-		     struct gotrue_verifier *v, struct gotrue_error *err)
+		     const char *kid, struct gotrue_verifier *v, struct gotrue_error *err)
 {
 	struct gotrue_jwk *keys = NULL;
-	int n = gotrue_jwks_fetch(cfg, c, &keys, err);
+	int n = gotrue_jwks_get(pamh, cfg, c, kid, &keys, err);
 
 	if (n >= 0)
 		gotrue_debug(pamh, cfg->debug, "jwks: %d usable keys", add_jwk_keys(v, keys, n));
@@ -828,15 +794,37 @@ cleanup:
 	return rc;
 }
 
+/* The kid a token's header names, read unverified: it only decides whether the key set is
+ * fetched again. NULL when there is none. */
+static char *token_kid(const char *token)
+{
+	json_object *header = NULL, *val;
+	char *kid = NULL;
+
+	if (token != NULL && gotrue_jwt_peek_unverified(token, &header, NULL) == 0 &&
+	    json_object_object_get_ex(header, "kid", &val))
+		dup_json_string(val, &kid);
+	json_object_put(header);
+	return kid;
+}
+
 struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 						    const struct gotrue_config *cfg,
 						    struct gotrue_client *c,
 						    struct gotrue_error *err)
 {
+	return gotrue_verifier_for_token(pamh, cfg, c, NULL, err);
+}
+
+struct gotrue_verifier *gotrue_verifier_for_token(pam_handle_t *pamh,
+						  const struct gotrue_config *cfg,
+						  struct gotrue_client *c, const char *token,
+						  struct gotrue_error *err)
+{
 	struct gotrue_verifier *v = NULL;
 	struct gotrue_error local = {0};
 	struct gotrue_config scratch;
-	char *pem = NULL, *secret = NULL;
+	char *pem = NULL, *secret = NULL, *kid = NULL;
 	size_t pem_len = 0;
 	bool ok = false;
 	int r;
@@ -879,7 +867,8 @@ struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 			goto cleanup;
 		}
 	}
-	if (cfg->jwks_url && c && load_jwks(pamh, cfg, c, v, err) != 0)
+	kid = token_kid(token);
+	if (cfg->jwks_url && c && load_jwks(pamh, cfg, c, kid, v, err) != 0)
 		goto cleanup;
 	if (v->nkeys == 0) {
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
@@ -898,6 +887,7 @@ cleanup:
 	gotrue_wipe_free_str(secret);
 	if (pem)
 		gotrue_wipe_free(pem, pem_len + 1);
+	free(kid);
 	gotrue_error_clear(&local);
 	return v;
 }
