@@ -62,6 +62,7 @@ enum opt_type {
 	OPT_OLD_LOGOUT,
 	OPT_MFA,
 	OPT_LOGIN,
+	OPT_JWT_VERIFY,
 	OPT_BOOL,
 	OPT_INLINE_SECRET,
 };
@@ -101,6 +102,7 @@ static const struct option_def options[] = {
 	{"jwt_algs", OPT_ALGS, FIELD(jwt_algs), 0, 0, NO_SECRET,
 	 "a comma list of HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512"},
 	{"jwt_leeway", OPT_LONG, FIELD(jwt_leeway), 0, 300, NO_SECRET, "0..300 seconds"},
+	{"jwt_verify", OPT_JWT_VERIFY, FIELD(jwt_verify), 0, 0, NO_SECRET, "local or server"},
 	{"email_domains", OPT_DOMAINS, FIELD(email_domains), 0, 0, NO_SECRET,
 	 "a comma or space separated list of domain names"},
 	{"uid_min", OPT_UID, FIELD(uid_min), 1000, 4294967294LL, NO_SECRET, "1000..4294967294"},
@@ -549,6 +551,8 @@ static const struct keyword {
 	{OPT_LOGIN, "password", GOTRUE_LOGIN_PASSWORD},
 	{OPT_LOGIN, "email_code", GOTRUE_LOGIN_EMAIL_CODE},
 	{OPT_LOGIN, "password_or_email_code", GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE},
+	{OPT_JWT_VERIFY, "local", GOTRUE_JWT_VERIFY_LOCAL},
+	{OPT_JWT_VERIFY, "server", GOTRUE_JWT_VERIFY_SERVER},
 };
 
 static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, const char *value)
@@ -569,6 +573,8 @@ static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, 
 		cfg->mfa = (enum gotrue_mfa_policy)k->value;
 	else if (k != NULL && def->type == OPT_LOGIN)
 		cfg->login = (enum gotrue_login_method)k->value;
+	else if (k != NULL && def->type == OPT_JWT_VERIFY)
+		cfg->jwt_verify = (enum gotrue_jwt_verify)k->value;
 	return k != NULL ? 0 : -1;
 }
 
@@ -619,6 +625,7 @@ static int set_value(pam_handle_t *pamh, struct gotrue_config *cfg, const struct
 	case OPT_OLD_LOGOUT:
 	case OPT_MFA:
 	case OPT_LOGIN:
+	case OPT_JWT_VERIFY:
 		rc = set_keyword(cfg, def, value);
 		break;
 	case OPT_BOOL:

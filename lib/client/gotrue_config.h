@@ -47,6 +47,12 @@ enum gotrue_login_method {
 	GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE, /* an empty password asks for the code */
 };
 
+/* How an access token is confirmed (key "jwt_verify"). */
+enum gotrue_jwt_verify {
+	GOTRUE_JWT_VERIFY_LOCAL = 0, /* its signature, with the keys this host holds */
+	GOTRUE_JWT_VERIFY_SERVER,    /* the server accepts it (GET /user): no key on this host */
+};
+
 enum gotrue_revoked_action {
 	GOTRUE_REVOKED_LOG = 0,
 	GOTRUE_REVOKED_TERMINATE,
@@ -69,6 +75,7 @@ struct gotrue_config {
 	char *jwt_iss;	       /* checked where set */
 	char **jwt_algs;       /* allow-list, NULL-terminated; default from the key type */
 	long jwt_leeway;       /* seconds of leeway for exp/nbf; default 30 */
+	enum gotrue_jwt_verify jwt_verify; /* key "jwt_verify": local | server; default local */
 	/* accounts (NSS mapping and access) */
 	char **email_domains; /* NULL-terminated */
 	unsigned long uid_min, uid_max;

@@ -748,6 +748,76 @@ cleanup:
 	return rc;
 }
 
+/* --- confirmed by the server (jwt_verify = server) ----------------------------------------- */
+
+/* The claims of @token, checked as gotrue_jwt_verify checks them but for the signature: only for
+ * a token the server has just accepted. NULL or a reason. */
+static const char *accepted_claims(const char *token, const struct gotrue_jwt_expect *e,
+				   struct gotrue_claims *out, char *buf, size_t buf_len)
+{
+	struct token_parts p;
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+	const char *why;
+
+	why = split_token(token, true, &p);
+	if (why == NULL &&
+	    (gotrue_base64url_decode(p.body, p.body_len, GOTRUE_TOKEN_MAX, &raw, &raw_len) != 0 ||
+	     gotrue_claims_parse((const char *)raw, raw_len, out) != 0))
+		why = "claims malformed";
+	if (why == NULL)
+		why = check_claims(out, e, buf, buf_len);
+	free(raw);
+	return why;
+}
+
+int gotrue_jwt_confirm_by_server(struct gotrue_client *c, const char *token,
+				 const struct gotrue_jwt_expect *expect, struct gotrue_claims *out,
+				 struct gotrue_error *err)
+{
+	static const struct gotrue_jwt_expect strict = {.require_exp = true};
+	struct gotrue_claims cl = {0};
+	struct gotrue_user u = {0};
+	char buf[128];
+	const char *why = NULL;
+	int rc = -1;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!expect)
+		expect = &strict;
+	if (!c || !out || !token) {
+		why = "nothing to confirm";
+		goto cleanup;
+	}
+	/* GoTrue checks the signature (and, on current servers, the session) before it answers;
+	 * any 4xx is its refusal. A 5xx, a 429 or no answer is an outage, reported as such. */
+	if (gotrue_user_get(c, token, &u, err) != 0) {
+		if (err && err->kind == GOTRUE_ERR_HTTP && err->http_status >= 400 &&
+		    err->http_status < 500 && err->http_status != 429) {
+			snprintf(buf, sizeof(buf),
+				 "the server refuses it (GET /user: HTTP %ld %.32s)",
+				 err->http_status, err->code);
+			why = buf;
+		}
+		goto cleanup;
+	}
+	why = accepted_claims(token, expect, &cl, buf, sizeof(buf));
+	if (why == NULL && (u.id == NULL || cl.sub == NULL || strcmp(u.id, cl.sub) != 0))
+		why = "GET /user names another user than sub";
+	if (why != NULL)
+		goto cleanup;
+	*out = cl;
+	memset(&cl, 0, sizeof(cl));
+	rc = 0;
+cleanup:
+	if (why != NULL)
+		bad_jwt(err, "token refused: %s", why);
+	gotrue_claims_clear(&cl);
+	gotrue_user_clear(&u);
+	return rc;
+}
+
 /* --- from the config ----------------------------------------------------------------------- */
 
 /* The keys at jwks_url (cached, jwks_cache.h), pinned to their algs. */

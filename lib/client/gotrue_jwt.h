@@ -77,6 +77,18 @@ int gotrue_jwt_verify(const struct gotrue_verifier *v, const char *token,
 		      const struct gotrue_jwt_expect *expect, struct gotrue_claims *out,
 		      struct gotrue_error *err);
 
+/* jwt_verify = server, for a host without the key (an HS256 server's secret): GET /user with
+ * @token through @c, which the caller has just used for the sign-in, so that libcurl sends it on
+ * the same connection; GoTrue answers only for a token whose signature it verified. Then, and
+ * only then, the token's claims are read and checked as gotrue_jwt_verify checks them (exp, nbf,
+ * aud, iss, sub, literals), and the id GET /user names must be the claims' sub. 0 with @out
+ * filled; -1 with @err: "bad_jwt" (GOTRUE_ERR_PROTOCOL) when the server refused the token (any
+ * 4xx but 429) or a check failed, the transport's or the server's error otherwise. */
+struct gotrue_client;
+int gotrue_jwt_confirm_by_server(struct gotrue_client *c, const char *token,
+				 const struct gotrue_jwt_expect *expect, struct gotrue_claims *out,
+				 struct gotrue_error *err);
+
 /* UNVERIFIED: decode header and payload without checking anything. For display (`gotruectl token
  * peek`) and for choosing a key by kid; never for a decision. */
 int gotrue_jwt_peek_unverified(const char *token, json_object **header, json_object **claims);
