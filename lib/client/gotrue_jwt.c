@@ -14,7 +14,6 @@
  * aud, iss, sub and literal claims are checked here, on the payload libjwt verified. */
 #include <config.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -397,20 +396,11 @@ static int claim_string(json_object *all, const char *name, char **out)
 /* RFC 7519 §2 NumericDate; GoTrue writes integers, so a fraction or a string is refused. */
 static int claim_time(json_object *all, const char *name, time_t *out)
 {
-	json_object *val;
-	int64_t t;
+	long long t = 0;
+	int r = gotrue_json_get_count(all, name, CLAIM_TIME_MAX, &t);
 
-	*out = 0;
-	if (!json_object_object_get_ex(all, name, &val))
-		return 0;
-	if (!json_object_is_type(val, json_type_int))
-		return -1;
-	errno = 0;
-	t = json_object_get_int64(val);
-	if (errno != 0 || t < 0 || t > CLAIM_TIME_MAX)
-		return -1;
 	*out = (time_t)t;
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 /* RFC 7519 §4.1.3: a string or an array of strings. */

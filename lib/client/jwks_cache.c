@@ -90,24 +90,6 @@ long gotrue_cache_control_max_age(const char *value)
 
 /* --- the cache file ------------------------------------------------------------------------ */
 
-/* An integer member within [0, @max], or absent (*@out untouched). 0 or -1. */
-static int int_member(json_object *doc, const char *name, long long max, long long *out)
-{
-	json_object *v;
-	long long n;
-
-	if (!json_object_object_get_ex(doc, name, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return -1;
-	errno = 0;
-	n = json_object_get_int64(v);
-	if (errno != 0 || n < 0 || n > max)
-		return -1;
-	*out = n;
-	return 0;
-}
-
 int gotrue_jwks_cache_parse(const char *text, size_t len, time_t *fetched_at, long *max_age,
 			    struct gotrue_jwk **keys)
 {
@@ -119,8 +101,8 @@ int gotrue_jwks_cache_parse(const char *text, size_t len, time_t *fetched_at, lo
 	*fetched_at = 0;
 	*max_age = -1;
 	/* 9999-12-31 bounds fetched_at, as it bounds a token's exp. */
-	if (!doc || int_member(doc, "fetched_at", 253402300799LL, &at) != 0 ||
-	    int_member(doc, "max_age", INT32_MAX, &age) != 0)
+	if (!doc || gotrue_json_get_count(doc, "fetched_at", 253402300799LL, &at) < 0 ||
+	    gotrue_json_get_count(doc, "max_age", INT32_MAX, &age) < 0)
 		goto cleanup;
 	n = gotrue_jwks_from_object(doc, keys);
 	*fetched_at = (time_t)at;
