@@ -167,7 +167,8 @@ static enum pg_outcome verify_locally(struct pg_ctx *ctx, struct pg_signin *s,
 		goto cleanup;
 	v = gotrue_verifier_for_token(ctx->pamh, ctx->cfg, s->client, s->session.access_token,
 				      &ctx->err);
-	if (v == NULL) {
+	/* A token whose header cannot even be read is refused below, as any bad token. */
+	if (v == NULL && strcmp(ctx->err.code, "bad_jwt") != 0) {
 		gotrue_log(ctx->pamh, LOG_ERR, "no usable token verification key (%s); user=%s",
 			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
 		/* A JWKS that could not be fetched (refused, timed out, 5xx) is the server being
@@ -177,7 +178,8 @@ static enum pg_outcome verify_locally(struct pg_ctx *ctx, struct pg_signin *s,
 			out = pg_classify_error(&ctx->err);
 		goto cleanup;
 	}
-	if (gotrue_jwt_verify(v, s->session.access_token, expect, &s->claims, &ctx->err) != 0) {
+	if (v == NULL ||
+	    gotrue_jwt_verify(v, s->session.access_token, expect, &s->claims, &ctx->err) != 0) {
 		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
 				"access token failed verification, possible attack (%s)",
 				gotrue_error_str(&ctx->err, why, sizeof(why)));

@@ -854,18 +854,23 @@ cleanup:
 	return rc;
 }
 
-/* The kid a token's header names, read unverified: it only decides whether the key set is
- * fetched again. NULL when there is none. */
-static char *token_kid(const char *token)
+/* The kid a token's header names (*@kid NULL when there is none), read unverified: it only
+ * decides whether the key set is fetched again. -1 when the header cannot be read (malformed,
+ * or memory ran out): the token is then refused rather than checked without the hint. */
+static int token_kid(const char *token, char **kid)
 {
 	json_object *header = NULL, *val;
-	char *kid = NULL;
+	int rc = -1;
 
-	if (token != NULL && gotrue_jwt_peek_unverified(token, &header, NULL) == 0 &&
-	    json_object_object_get_ex(header, "kid", &val))
-		dup_json_string(val, &kid);
+	*kid = NULL;
+	if (gotrue_jwt_peek_unverified(token, &header, NULL) != 0)
+		goto cleanup;
+	if (json_object_object_get_ex(header, "kid", &val) && dup_json_string(val, kid) != 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
 	json_object_put(header);
-	return kid;
+	return rc;
 }
 
 struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
@@ -927,7 +932,10 @@ struct gotrue_verifier *gotrue_verifier_for_token(pam_handle_t *pamh,
 			goto cleanup;
 		}
 	}
-	kid = token_kid(token);
+	if (cfg->jwks_url && c && token && token_kid(token, &kid) != 0) {
+		bad_jwt(err, "token refused: malformed token (header)");
+		goto cleanup;
+	}
 	if (cfg->jwks_url && c && load_jwks(pamh, cfg, c, kid, v, err) != 0)
 		goto cleanup;
 	if (v->nkeys == 0) {

@@ -28,7 +28,8 @@ struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 						    struct gotrue_client *c,
 						    struct gotrue_error *err);
 /* The same for verifying @token: a kid its header names that the cached key set lacks makes
- * the set be fetched again (jwks_cache.h). */
+ * the set be fetched again (jwks_cache.h). With jwks_url, a header that cannot be read fails
+ * with "bad_jwt", as gotrue_jwt_verify would. */
 struct gotrue_verifier *gotrue_verifier_for_token(pam_handle_t *pamh,
 						  const struct gotrue_config *cfg,
 						  struct gotrue_client *c, const char *token,

@@ -150,6 +150,21 @@ allow_all_users = no")
 	[ $rc -eq 5 ]
 	ok $? "$m token verify of a tampered token exits 5"
 
+	# jwt_verify = server: the server accepts the token (GET /user), no key is held here.
+	{ grep -v '^jwt_secret_file' "$CONF"; echo 'jwt_verify = server'; } >"$T/verify-server.conf"
+	chmod 0644 "$T/verify-server.conf"
+	CONF_SAVED=$CONF
+	CONF=$T/verify-server.conf
+	with "$access"
+	run token verify --sub "$alice"
+	[ $rc -eq 0 ] && out_has 'VALID (the server accepts it: GET /user' && out_has "sub: *$alice"
+	ok $? "$m token verify, jwt_verify = server and no JWT secret: GET /user accepts the token"
+	with "$bad"
+	run token verify
+	[ $rc -eq 5 ] && err_has 'the server refuses it'
+	ok $? "$m token verify, jwt_verify = server: a tampered token exits 5"
+	CONF=$CONF_SAVED
+
 	with "$bad"
 	run token peek
 	[ $rc -eq 0 ] && out_has 'UNVERIFIED' && err_has 'UNVERIFIED' && out_has "$alice"
