@@ -132,16 +132,12 @@ static void cached_clear(struct cached *c)
 static char *state_path(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *name)
 {
 	char *path = NULL;
-	int fd;
+	int fd = cfg->state_dir != NULL ? gotrue_open_dir(pamh, cfg->state_dir, 0700, false) : -1;
 
-	if (cfg->state_dir == NULL)
-		return NULL;
-	fd = gotrue_open_dir(pamh, cfg->state_dir, 0700, false);
-	if (fd < 0)
-		return NULL;
-	close(fd);
-	if (asprintf(&path, "%s/%s", cfg->state_dir, name) < 0)
+	if (fd >= 0 && asprintf(&path, "%s/%s", cfg->state_dir, name) < 0)
 		path = NULL;
+	if (fd >= 0)
+		close(fd);
 	return path;
 }
 
@@ -167,9 +163,13 @@ static void read_cache(pam_handle_t *pamh, const char *path, time_t now, struct 
 	/* A plain set put there by another tool: its age is the file's. */
 	if (at == 0 && stat(path, &st) == 0)
 		at = st.st_mtime;
-	c->age = now > at ? (long)(now - at) : 0;
 	if (c->max_age < 0)
 		c->max_age = GOTRUE_JWKS_DEFAULT_MAX_AGE;
+	c->age = now >= at ? (long)(now - at) : 0;
+	/* Fetched "in the future": the clock went back since. Its true age is unknown, so it is
+	 * stale, usable only while the server cannot be had. */
+	if (at > now + GOTRUE_JWKS_REFETCH_EVERY)
+		c->age = c->max_age + 1;
 	if (c->age > c->max_age + GOTRUE_JWKS_STALE_FOR)
 		cached_clear(c);
 cleanup:
@@ -182,19 +182,18 @@ static bool tried_lately(const char *path, time_t now)
 {
 	struct stat st;
 
-	if (path == NULL || lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()))
-		return false;
-	return st.st_mtime <= now && now - st.st_mtime < GOTRUE_JWKS_REFETCH_EVERY;
+	return path != NULL && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (st.st_uid == 0 || st.st_uid == geteuid()) && st.st_mtime <= now &&
+	       now - st.st_mtime < GOTRUE_JWKS_REFETCH_EVERY;
 }
 
 static void mark_tried(const char *path)
 {
-	int fd;
+	const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int fd = -1;
 
-	if (path == NULL)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (path != NULL)
+		fd = open(path, flags, 0600);
 	if (fd >= 0) {
 		futimens(fd, NULL);
 		close(fd);
@@ -258,19 +257,6 @@ cleanup:
 	return f->n;
 }
 
-int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
-		      struct gotrue_jwk **keys, struct gotrue_error *err)
-{
-	struct fetched f;
-	int n = fetch_set(cfg, c, &f, err);
-
-	*keys = f.keys;
-	f.keys = NULL;
-	f.n = -1;
-	fetched_clear(&f);
-	return n;
-}
-
 /* The fetched set into the cache file, with when and for how long; a failure costs the next
  * login a request, nothing more. */
 static void keep_set(pam_handle_t *pamh, const char *path, struct fetched *f, time_t now)
@@ -328,6 +314,12 @@ static int fetch_and_keep(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	return n;
 }
 
+int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
+		      struct gotrue_jwk **keys, struct gotrue_error *err)
+{
+	return fetch_and_keep(NULL, cfg, c, NULL, 0, keys, err);
+}
+
 int gotrue_jwks_get(pam_handle_t *pamh, const struct gotrue_config *cfg, struct gotrue_client *c,
 		    const char *kid, struct gotrue_jwk **keys, struct gotrue_error *err)
 {
@@ -359,7 +351,13 @@ int gotrue_jwks_get(pam_handle_t *pamh, const struct gotrue_config *cfg, struct 
 	if (cache.n >= 0)
 		mark_tried(attempt);
 	n = fetch_and_keep(pamh, cfg, c, path, now, keys, err);
-	if (n < 0 && cache.n >= 0) {
+	/* A set without a usable key is no better than none: the kept one goes on serving. */
+	if (n == 0 && cache.n >= 0) {
+		gotrue_jwks_free(*keys, 0);
+		*keys = NULL;
+		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "it answers a set without a usable key");
+	}
+	if (n <= 0 && cache.n >= 0) {
 		gotrue_log(pamh, LOG_WARNING,
 			   "using a %s key set: jwks_url cannot be had (%s); age=%lds max_age=%lds",
 			   cache.age > cache.max_age ? "stale" : "cached",

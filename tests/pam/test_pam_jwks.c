@@ -144,6 +144,27 @@ static void test_stale(void)
 	n = fetches();
 	is_int(login(), PAM_SUCCESS, "endpoint back: the login succeeds");
 	is_int(fetches(), n + 1, "and the set was fetched again");
+
+	/* The clock went back since the fetch: the set's age is unknown, so it is not fresh. */
+	forget_attempt();
+	ok(write_cache(e, -86400L, 0600) == 0,
+	   "a cache whose fetched_at is a day ahead of the clock");
+	n = fetches();
+	is_int(login(), PAM_SUCCESS, "fetched_at ahead of the clock: the login succeeds");
+	is_int(fetches(), n + 1, "after fetching the set again");
+
+	/* An answer without a usable key (a proxy's, or a server back on HS256) is no better
+	 * than none: the kept set serves on. */
+	forget_attempt();
+	ok(write_cache(e, 23 * 3600L, 0600) == 0, "again a cache fetched 23 hours ago");
+	emu_fault(e, "{\"path\":\"/.well-known/jwks.json\",\"kind\":\"status\",\"status\":200,"
+		     "\"body\":\"{\\\"keys\\\":[]}\",\"count\":-1}");
+	mark = pt_log_len();
+	is_int(login(), PAM_SUCCESS, "the endpoint answers an empty set: the stale set serves on");
+	ok(strstr(pt_log() + mark, "without a usable key") != NULL &&
+		   strstr(pt_log() + mark, "using a stale key set") != NULL,
+	   "logged as stale, saying why");
+	emu_clear_faults(e);
 }
 
 static void test_untrusted_file(void)
