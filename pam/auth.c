@@ -156,18 +156,20 @@ static enum pg_outcome step_sign_in(struct auth_state *st)
 	return pg_api_failed(ctx, "sign-in");
 }
 
-/* The token must be GoTrue's, for this audience, about the user the answer names. */
-static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
+/* jwt_verify = local: the signature, with the keys this host holds. */
+static enum pg_outcome verify_locally(struct pg_ctx *ctx, struct pg_signin *s,
+				      const struct gotrue_jwt_expect *expect)
 {
 	struct gotrue_verifier *v = NULL;
-	struct gotrue_jwt_expect expect = {0};
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 	enum pg_outcome out = PG_CONFIG;
 
 	if (gotrue_config_load_secret(ctx->pamh, ctx->cfg, GOTRUE_SECRET_JWT_SECRET) != 0)
 		goto cleanup;
-	v = gotrue_verifier_from_config(ctx->pamh, ctx->cfg, s->client, &ctx->err);
-	if (v == NULL) {
+	v = gotrue_verifier_for_token(ctx->pamh, ctx->cfg, s->client, s->session.access_token,
+				      &ctx->err);
+	/* A token whose header cannot even be read is refused below, as any bad token. */
+	if (v == NULL && strcmp(ctx->err.code, "bad_jwt") != 0) {
 		gotrue_log(ctx->pamh, LOG_ERR, "no usable token verification key (%s); user=%s",
 			   gotrue_error_str(&ctx->err, why, sizeof(why)), ctx->user);
 		/* A JWKS that could not be fetched (refused, timed out, 5xx) is the server being
@@ -177,12 +179,8 @@ static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
 			out = pg_classify_error(&ctx->err);
 		goto cleanup;
 	}
-	expect.aud = ctx->cfg->jwt_aud;
-	expect.iss = ctx->cfg->jwt_iss;
-	expect.sub = s->session.user.id;
-	expect.leeway = ctx->cfg->jwt_leeway;
-	expect.require_exp = true;
-	if (gotrue_jwt_verify(v, s->session.access_token, &expect, &s->claims, &ctx->err) != 0) {
+	if (v == NULL ||
+	    gotrue_jwt_verify(v, s->session.access_token, expect, &s->claims, &ctx->err) != 0) {
 		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
 				"access token failed verification, possible attack (%s)",
 				gotrue_error_str(&ctx->err, why, sizeof(why)));
@@ -193,6 +191,43 @@ static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
 cleanup:
 	gotrue_verifier_free(v);
 	return out;
+}
+
+/* jwt_verify = server: GoTrue itself accepts the token, over the connection the sign-in used
+ * (pam_gotrue(8), TOKEN VERIFICATION). A server that cannot be asked is unavailable; one that
+ * refuses the token it has just issued, or names another user, is an attack. */
+static enum pg_outcome confirm_by_server(struct pg_ctx *ctx, struct pg_signin *s,
+					 const struct gotrue_jwt_expect *expect)
+{
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum pg_outcome out = PG_OK;
+
+	if (gotrue_jwt_confirm_by_server(s->client, s->session.access_token, expect, &s->claims,
+					 &ctx->err) == 0) {
+		/* confirmed */
+	} else if (strcmp(ctx->err.code, "bad_jwt") == 0) {
+		gotrue_log_auth(ctx->pamh, LOG_ALERT, ctx->user,
+				"access token not confirmed by the server, possible attack (%s)",
+				gotrue_error_str(&ctx->err, why, sizeof(why)));
+		out = PG_BAD_TOKEN;
+	} else {
+		out = pg_api_failed(ctx, "token confirmation");
+	}
+	return out;
+}
+
+/* The token must be GoTrue's, for this audience, about the user the answer names. */
+static enum pg_outcome verify_token(struct pg_ctx *ctx, struct pg_signin *s)
+{
+	struct gotrue_jwt_expect expect = {0};
+
+	expect.aud = ctx->cfg->jwt_aud;
+	expect.iss = ctx->cfg->jwt_iss;
+	expect.sub = s->session.user.id;
+	expect.leeway = ctx->cfg->jwt_leeway;
+	expect.require_exp = true;
+	return ctx->cfg->jwt_verify == GOTRUE_JWT_VERIFY_SERVER ? confirm_by_server(ctx, s, &expect)
+								: verify_locally(ctx, s, &expect);
 }
 
 /* Identity and access come from the verified claims alone (pam_gotrue(8), IDENTITY AND

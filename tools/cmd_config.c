@@ -13,6 +13,7 @@
 #include "config_check.h"
 #include "gotrue_jwt.h"
 #include "jwks.h"
+#include "jwks_cache.h"
 #include "secure.h"
 
 #include "gotruectl.h"
@@ -92,6 +93,15 @@ static void check_jwks(struct check_ctx *cc, struct gotrue_client *client,
 				 ? ""
 				 : ": with no other key configured, no token can be verified");
 		report(cc, cfg->jwt_secret_file || cfg->jwt_public_key, why);
+	} else if (cfg->jwt_secret_file && cfg->jwt_verify == GOTRUE_JWT_VERIFY_LOCAL) {
+		/* A server that publishes keys signs its tokens with them. */
+		snprintf(why, sizeof(why),
+			 "jwt_secret_file: jwks_url %s publishes the server's signing keys, so the "
+			 "JWT secret verifies only tokens signed before the server changed keys, "
+			 "and root here can mint a token for any user with it: remove it from "
+			 "this host",
+			 cfg->jwks_url);
+		report(cc, true, why);
 	}
 	for (int i = 0; i < n; i++) {
 		json_object *k = json_object_new_object();

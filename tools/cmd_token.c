@@ -105,9 +105,11 @@ static int verify_option(const struct ctl *ctl, int opt, const char *arg, void *
 	return rc;
 }
 
-/* The verifier of the config's keys: its JWT secret, public key or key set (fetched, the only
- * use of the client here). CTL_EXIT_OK or the exit code after printing why. */
-static int config_verifier(struct ctl *ctl, struct gotrue_verifier **v, struct gotrue_error *err)
+/* The verifier of the config's keys for @token: its JWT secret, public key or key set (kept in
+ * state_dir as the module keeps it, fetched again for a kid it lacks: the only use of the
+ * client here). CTL_EXIT_OK or the exit code after printing why. */
+static int config_verifier(struct ctl *ctl, const char *token, struct gotrue_verifier **v,
+			   struct gotrue_error *err)
 {
 	int rc = CTL_EXIT_CONFIG;
 
@@ -121,23 +123,58 @@ static int config_verifier(struct ctl *ctl, struct gotrue_verifier **v, struct g
 		if (rc != CTL_EXIT_OK)
 			goto cleanup;
 	}
-	*v = gotrue_verifier_from_config(NULL, ctl->cfg, ctl->client, err);
+	*v = gotrue_verifier_for_token(NULL, ctl->cfg, ctl->client, token, err);
 	rc = *v ? CTL_EXIT_OK : ctl_fail(ctl, err);
 cleanup:
 	return rc;
 }
 
+/* @token checked as the module checks it: with jwt_verify = local, its signature with the
+ * config's keys; with server, GET /user. CTL_EXIT_OK with @cl filled, or the exit code after
+ * printing why (CTL_EXIT_VERIFY for a token refused). */
+static int check_token(struct ctl *ctl, const char *token, const struct gotrue_jwt_expect *e,
+		       struct gotrue_claims *cl, struct gotrue_error *err)
+{
+	struct gotrue_verifier *v = NULL;
+	bool refused = false;
+	int rc;
+
+	if (ctl->cfg->jwt_verify == GOTRUE_JWT_VERIFY_SERVER) {
+		rc = ctl_client(ctl, false);
+		if (rc == CTL_EXIT_OK &&
+		    gotrue_jwt_confirm_by_server(ctl->client, token, e, cl, err) != 0) {
+			refused = strcmp(err->code, "bad_jwt") == 0;
+			rc = ctl_fail(ctl, err);
+		}
+	} else {
+		rc = config_verifier(ctl, token, &v, err);
+		if (rc == CTL_EXIT_OK && gotrue_jwt_verify(v, token, e, cl, err) != 0) {
+			refused = true;
+			ctl_fail(ctl, err);
+		}
+	}
+	if (refused)
+		rc = CTL_EXIT_VERIFY;
+	gotrue_verifier_free(v);
+	return rc;
+}
+
 static void print_verified(const struct ctl *ctl, const struct gotrue_claims *cl)
 {
+	bool server = ctl->cfg->jwt_verify == GOTRUE_JWT_VERIFY_SERVER;
 	json_object *doc;
 
 	if (ctl->json) {
 		doc = json_object_new_object();
 		json_object_object_add(doc, "verified", json_object_new_boolean(1));
+		json_object_object_add(doc, "by",
+				       json_object_new_string(server ? "server" : "signature"));
 		json_object_object_add(doc, "claims", json_object_get(cl->all));
 		ctl_print_json(doc);
 	} else {
-		printf("%-12s %s\n", "token:", "VALID (signature, alg and claims checked)");
+		printf("%-12s %s\n", "token:",
+		       server ? "VALID (the server accepts it: GET /user; claims checked)"
+			      : "VALID (signature, alg and claims checked)");
 		print_claims_human(cl);
 	}
 }
@@ -151,7 +188,6 @@ int cmd_token_verify(struct ctl *ctl, int argc, char **argv)
 					     CTL_COMMON_LONGOPTS};
 	struct gotrue_jwt_expect expect = {.require_exp = true};
 	struct verify_opts o = {0};
-	struct gotrue_verifier *v = NULL;
 	struct gotrue_claims cl = {0};
 	struct gotrue_error err = {0};
 	char *token = NULL;
@@ -167,8 +203,6 @@ int cmd_token_verify(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	rc = ctl_config(ctl);
-	if (rc == CTL_EXIT_OK)
-		rc = config_verifier(ctl, &v, &err);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
 	token = read_token(ctl, &rc);
@@ -179,17 +213,12 @@ int cmd_token_verify(struct ctl *ctl, int argc, char **argv)
 	expect.sub = o.sub;
 	expect.literal = json_object_object_length(o.literal) ? o.literal : NULL;
 	expect.leeway = ctl->cfg->jwt_leeway;
-	if (gotrue_jwt_verify(v, token, &expect, &cl, &err) != 0) {
-		ctl_fail(ctl, &err);
-		rc = CTL_EXIT_VERIFY;
-		goto cleanup;
-	}
-	print_verified(ctl, &cl);
-	rc = CTL_EXIT_OK;
+	rc = check_token(ctl, token, &expect, &cl, &err);
+	if (rc == CTL_EXIT_OK)
+		print_verified(ctl, &cl);
 cleanup:
 	gotrue_wipe_free_str(token);
 	gotrue_claims_clear(&cl);
-	gotrue_verifier_free(v);
 	json_object_put(o.literal);
 	gotrue_error_clear(&err);
 	return rc;

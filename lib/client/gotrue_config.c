@@ -67,6 +67,8 @@ enum opt_type {
 	OPT_MFA,
 	OPT_LOGIN,
 	OPT_OFFLINE_MFA,
+	OPT_JWT_VERIFY,
+	OPT_ROLE,
 	OPT_BOOL,
 	OPT_INLINE_SECRET,
 };
@@ -106,6 +108,7 @@ static const struct option_def options[] = {
 	{"jwt_algs", OPT_ALGS, FIELD(jwt_algs), 0, 0, NO_SECRET,
 	 "a comma list of HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512"},
 	{"jwt_leeway", OPT_LONG, FIELD(jwt_leeway), 0, 300, NO_SECRET, "0..300 seconds"},
+	{"jwt_verify", OPT_JWT_VERIFY, FIELD(jwt_verify), 0, 0, NO_SECRET, "local or server"},
 	{"email_domains", OPT_DOMAINS, FIELD(email_domains), 0, 0, NO_SECRET,
 	 "a comma or space separated list of domain names"},
 	{"uid_min", OPT_UID, FIELD(uid_min), 1000, 4294967294LL, NO_SECRET, "1000..4294967294"},
@@ -136,6 +139,7 @@ static const struct option_def options[] = {
 	{"old_server_logout", OPT_OLD_LOGOUT, FIELD(old_server_logout), 0, 0, NO_SECRET,
 	 "forget or global"},
 	{"state_dir", OPT_PATH, FIELD(state_dir), 0, 0, NO_SECRET, "an absolute path"},
+	{"role", OPT_ROLE, FIELD(role), 0, 0, NO_SECRET, "standalone, publisher or host"},
 	{"debug", OPT_BOOL, FIELD(debug), 0, 0, NO_SECRET, "no value, or yes/no/true/false/1/0"},
 	{"throttle_user_failures", OPT_LONG, FIELD(throttle_user_failures), 0,
 	 GOTRUE_THROTTLE_FAILURES_MAX, NO_SECRET, "0..100 failures (0: no per-user limit)"},
@@ -562,6 +566,11 @@ static const struct keyword {
 	{OPT_LOGIN, "password_or_email_code", GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE},
 	{OPT_OFFLINE_MFA, "refuse", GOTRUE_OFFLINE_MFA_REFUSE},
 	{OPT_OFFLINE_MFA, "allow", GOTRUE_OFFLINE_MFA_ALLOW},
+	{OPT_JWT_VERIFY, "local", GOTRUE_JWT_VERIFY_LOCAL},
+	{OPT_JWT_VERIFY, "server", GOTRUE_JWT_VERIFY_SERVER},
+	{OPT_ROLE, "standalone", GOTRUE_ROLE_STANDALONE},
+	{OPT_ROLE, "publisher", GOTRUE_ROLE_PUBLISHER},
+	{OPT_ROLE, "host", GOTRUE_ROLE_HOST},
 };
 
 static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, const char *value)
@@ -584,6 +593,10 @@ static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, 
 		cfg->login = (enum gotrue_login_method)k->value;
 	else if (k != NULL && def->type == OPT_OFFLINE_MFA)
 		cfg->offline_mfa = (enum gotrue_offline_mfa)k->value;
+	else if (k != NULL && def->type == OPT_JWT_VERIFY)
+		cfg->jwt_verify = (enum gotrue_jwt_verify)k->value;
+	else if (k != NULL && def->type == OPT_ROLE)
+		cfg->role = (enum gotrue_host_role)k->value;
 	return k != NULL ? 0 : -1;
 }
 
@@ -635,6 +648,8 @@ static int set_value(pam_handle_t *pamh, struct gotrue_config *cfg, const struct
 	case OPT_MFA:
 	case OPT_LOGIN:
 	case OPT_OFFLINE_MFA:
+	case OPT_JWT_VERIFY:
+	case OPT_ROLE:
 		rc = set_keyword(cfg, def, value);
 		break;
 	case OPT_BOOL:

@@ -54,6 +54,20 @@ enum gotrue_offline_mfa {
 	GOTRUE_OFFLINE_MFA_ALLOW,      /* the password alone, offline */
 };
 
+/* How an access token is confirmed (key "jwt_verify"). */
+enum gotrue_jwt_verify {
+	GOTRUE_JWT_VERIFY_LOCAL = 0, /* its signature, with the keys this host holds */
+	GOTRUE_JWT_VERIFY_SERVER,    /* the server accepts it (GET /user): no key on this host */
+};
+
+/* What this host does for the others (key "role"); only `gotruectl config check` reads it, to say
+ * which keys the host holds without needing them. */
+enum gotrue_host_role {
+	GOTRUE_ROLE_STANDALONE = 0, /* it runs `gotruectl sync` itself */
+	GOTRUE_ROLE_PUBLISHER,	    /* it runs the sync and publishes the directory for a fleet */
+	GOTRUE_ROLE_HOST,	    /* it fetches the directory a publisher made: no sync here */
+};
+
 enum gotrue_revoked_action {
 	GOTRUE_REVOKED_LOG = 0,
 	GOTRUE_REVOKED_TERMINATE,
@@ -76,6 +90,8 @@ struct gotrue_config {
 	char *jwt_iss;	       /* checked where set */
 	char **jwt_algs;       /* allow-list, NULL-terminated; default from the key type */
 	long jwt_leeway;       /* seconds of leeway for exp/nbf; default 30 */
+	enum gotrue_jwt_verify jwt_verify; /* key "jwt_verify": local | server; default local */
+	enum gotrue_host_role role;	   /* key "role"; default standalone */
 	/* accounts (NSS mapping and access) */
 	char **email_domains; /* NULL-terminated */
 	unsigned long uid_min, uid_max;

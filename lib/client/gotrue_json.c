@@ -4,6 +4,7 @@
  * wiping them and has no hook for it, hence the hand-written walk below. */
 #include <config.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
 
@@ -145,4 +146,27 @@ const char *gotrue_json_get_str(json_object *obj, const char *key)
 	if (s && strlen(s) != (size_t)json_object_get_string_len(v))
 		s = NULL;
 	return s;
+}
+
+int gotrue_json_get_count(json_object *obj, const char *key, long long max, long long *out)
+{
+	json_object *v;
+	long long n;
+	int rc = -1;
+
+	if (!json_object_object_get_ex(obj, key, &v)) {
+		rc = 0;
+		goto cleanup;
+	}
+	/* A fraction, a string or a number json-c cannot hold exactly is not one. */
+	if (!json_object_is_type(v, json_type_int))
+		goto cleanup;
+	errno = 0;
+	n = json_object_get_int64(v);
+	if (errno != 0 || n < 0 || n > max)
+		goto cleanup;
+	*out = n;
+	rc = 1;
+cleanup:
+	return rc;
 }

@@ -29,6 +29,9 @@ int gotrue_json_add_str(json_object *obj, const char *key, const char *value,
 /* The string member @key of the object @obj, or NULL when there is none, it is not a string, or
  * it holds a NUL (a "\u0000" escape). It belongs to @obj. */
 const char *gotrue_json_get_str(json_object *obj, const char *key);
+/* The integer member @key of the object @obj, within [0, @max], into *@out: 1 when it is there,
+ * 0 when it is absent (*@out untouched), -1 when it is not an integer or out of range. */
+int gotrue_json_get_count(json_object *obj, const char *key, long long max, long long *out);
 /* Overwrite in place every string inside @obj (json-c's own copies of passwords, one-time
  * codes and tokens), then drop the reference. NULL is fine. Only for trees nobody else holds a
  * reference into. */

@@ -14,7 +14,6 @@
  * aud, iss, sub and literal claims are checked here, on the payload libjwt verified. */
 #include <config.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -31,6 +30,7 @@
 #include "gotrue_jwt.h"
 #include "gotrue_json.h"
 #include "jwks.h"
+#include "jwks_cache.h"
 #include "log.h"
 #include "secure.h"
 #include "session.h"
@@ -396,20 +396,11 @@ static int claim_string(json_object *all, const char *name, char **out)
 /* RFC 7519 §2 NumericDate; GoTrue writes integers, so a fraction or a string is refused. */
 static int claim_time(json_object *all, const char *name, time_t *out)
 {
-	json_object *val;
-	int64_t t;
+	long long t = 0;
+	int r = gotrue_json_get_count(all, name, CLAIM_TIME_MAX, &t);
 
-	*out = 0;
-	if (!json_object_object_get_ex(all, name, &val))
-		return 0;
-	if (!json_object_is_type(val, json_type_int))
-		return -1;
-	errno = 0;
-	t = json_object_get_int64(val);
-	if (errno != 0 || t < 0 || t > CLAIM_TIME_MAX)
-		return -1;
 	*out = (time_t)t;
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 /* RFC 7519 §4.1.3: a string or an array of strings. */
@@ -747,49 +738,84 @@ cleanup:
 	return rc;
 }
 
-/* --- from the config ----------------------------------------------------------------------- */
+/* --- confirmed by the server (jwt_verify = server) ----------------------------------------- */
 
-int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
-		      struct gotrue_jwk **keys, struct gotrue_error *err)
+/* The claims of @token, checked as gotrue_jwt_verify checks them but for the signature: only for
+ * a token the server has just accepted. NULL or a reason. */
+static const char *accepted_claims(const char *token, const struct gotrue_jwt_expect *e,
+				   struct gotrue_claims *out, char *buf, size_t buf_len)
 {
-	struct gotrue_http_response resp = {0};
-	struct gotrue_http *h = gotrue_client_http(c);
-	int n = -1;
+	struct token_parts p;
+	unsigned char *raw = NULL;
+	size_t raw_len = 0;
+	const char *why;
 
-	*keys = NULL;
-	if (!h || !cfg->jwks_url) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no jwks_url or no http handle for it");
-		goto cleanup;
-	}
-	if (gotrue_http_request(h, "GET", cfg->jwks_url, NULL, NULL, &resp, err) != 0)
-		goto cleanup;
-	/* A server that fails, or asks for fewer requests, is an outage; any other answer than a
-	 * key set means jwks_url names something else than the server's GET
-	 * /.well-known/jwks.json. */
-	if (resp.status >= 500 || resp.status == 429) {
-		gotrue_error_decode(err, resp.status, resp.error_code, resp.body, resp.body_len);
-		goto cleanup;
-	}
-	if (resp.status < 200 || resp.status > 299) {
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "jwks_url answers HTTP %ld, not a key set",
-				 resp.status);
-		goto cleanup;
-	}
-	n = gotrue_jwks_parse(resp.body, resp.body_len, keys);
-	if (n < 0)
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
-				 "jwks_url answers something else than a JWK set");
-cleanup:
-	gotrue_http_response_clear(&resp);
-	return n;
+	why = split_token(token, true, &p);
+	if (why == NULL &&
+	    (gotrue_base64url_decode(p.body, p.body_len, GOTRUE_TOKEN_MAX, &raw, &raw_len) != 0 ||
+	     gotrue_claims_parse((const char *)raw, raw_len, out) != 0))
+		why = "claims malformed";
+	if (why == NULL)
+		why = check_claims(out, e, buf, buf_len);
+	free(raw);
+	return why;
 }
 
-/* The keys at jwks_url, pinned to their algs. */
+int gotrue_jwt_confirm_by_server(struct gotrue_client *c, const char *token,
+				 const struct gotrue_jwt_expect *expect, struct gotrue_claims *out,
+				 struct gotrue_error *err)
+{
+	static const struct gotrue_jwt_expect strict = {.require_exp = true};
+	struct gotrue_claims cl = {0};
+	struct gotrue_user u = {0};
+	char buf[128];
+	const char *why = NULL;
+	int rc = -1;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!expect)
+		expect = &strict;
+	if (!c || !out || !token) {
+		why = "nothing to confirm";
+		goto cleanup;
+	}
+	/* GoTrue checks the signature (and, on current servers, the session) before it answers;
+	 * any 4xx is its refusal. A 5xx, a 429 or no answer is an outage, reported as such. */
+	if (gotrue_user_get(c, token, &u, err) != 0) {
+		if (err && err->kind == GOTRUE_ERR_HTTP && err->http_status >= 400 &&
+		    err->http_status < 500 && err->http_status != 429) {
+			snprintf(buf, sizeof(buf),
+				 "the server refuses it (GET /user: HTTP %ld %.32s)",
+				 err->http_status, err->code);
+			why = buf;
+		}
+		goto cleanup;
+	}
+	why = accepted_claims(token, expect, &cl, buf, sizeof(buf));
+	if (why == NULL && (u.id == NULL || cl.sub == NULL || strcmp(u.id, cl.sub) != 0))
+		why = "GET /user names another user than sub";
+	if (why != NULL)
+		goto cleanup;
+	*out = cl;
+	memset(&cl, 0, sizeof(cl));
+	rc = 0;
+cleanup:
+	if (why != NULL)
+		bad_jwt(err, "token refused: %s", why);
+	gotrue_claims_clear(&cl);
+	gotrue_user_clear(&u);
+	return rc;
+}
+
+/* --- from the config ----------------------------------------------------------------------- */
+
+/* The keys at jwks_url (cached, jwks_cache.h), pinned to their algs. */
 static int load_jwks(pam_handle_t *pamh, const struct gotrue_config *cfg, struct gotrue_client *c,
-		     struct gotrue_verifier *v, struct gotrue_error *err)
+		     const char *kid, struct gotrue_verifier *v, struct gotrue_error *err)
 {
 	struct gotrue_jwk *keys = NULL;
-	int n = gotrue_jwks_fetch(cfg, c, &keys, err);
+	int n = gotrue_jwks_get(pamh, cfg, c, kid, &keys, err);
 
 	if (n >= 0)
 		gotrue_debug(pamh, cfg->debug, "jwks: %d usable keys", add_jwk_keys(v, keys, n));
@@ -828,15 +854,42 @@ cleanup:
 	return rc;
 }
 
+/* The kid a token's header names (*@kid NULL when there is none), read unverified: it only
+ * decides whether the key set is fetched again. -1 when the header cannot be read (malformed,
+ * or memory ran out): the token is then refused rather than checked without the hint. */
+static int token_kid(const char *token, char **kid)
+{
+	json_object *header = NULL, *val;
+	int rc = -1;
+
+	*kid = NULL;
+	if (gotrue_jwt_peek_unverified(token, &header, NULL) != 0)
+		goto cleanup;
+	if (json_object_object_get_ex(header, "kid", &val) && dup_json_string(val, kid) != 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	json_object_put(header);
+	return rc;
+}
+
 struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 						    const struct gotrue_config *cfg,
 						    struct gotrue_client *c,
 						    struct gotrue_error *err)
 {
+	return gotrue_verifier_for_token(pamh, cfg, c, NULL, err);
+}
+
+struct gotrue_verifier *gotrue_verifier_for_token(pam_handle_t *pamh,
+						  const struct gotrue_config *cfg,
+						  struct gotrue_client *c, const char *token,
+						  struct gotrue_error *err)
+{
 	struct gotrue_verifier *v = NULL;
 	struct gotrue_error local = {0};
 	struct gotrue_config scratch;
-	char *pem = NULL, *secret = NULL;
+	char *pem = NULL, *secret = NULL, *kid = NULL;
 	size_t pem_len = 0;
 	bool ok = false;
 	int r;
@@ -879,7 +932,11 @@ struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 			goto cleanup;
 		}
 	}
-	if (cfg->jwks_url && c && load_jwks(pamh, cfg, c, v, err) != 0)
+	if (cfg->jwks_url && c && token && token_kid(token, &kid) != 0) {
+		bad_jwt(err, "token refused: malformed token (header)");
+		goto cleanup;
+	}
+	if (cfg->jwks_url && c && load_jwks(pamh, cfg, c, kid, v, err) != 0)
 		goto cleanup;
 	if (v->nkeys == 0) {
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
@@ -898,6 +955,7 @@ cleanup:
 	gotrue_wipe_free_str(secret);
 	if (pem)
 		gotrue_wipe_free(pem, pem_len + 1);
+	free(kid);
 	gotrue_error_clear(&local);
 	return v;
 }

@@ -20,12 +20,20 @@ struct gotrue_verifier; /* keys + allow-list; immutable once built, safe to shar
 
 /* From the config: jwt_secret (HS256), jwt_public_key (PEM; RS256/ES256 by key type) and/or the
  * JWKS at jwks_url (fetched through @c when non-NULL). The alg allow-list is cfg->jwt_algs, or by
- * default the algs the configured keys can verify. NULL on error (logged, @err set). */
+ * default the algs the configured keys can verify. The JWKS is cached on disk (jwks_cache.h).
+ * NULL on error (logged, @err set). */
 struct gotrue_client;
 struct gotrue_verifier *gotrue_verifier_from_config(pam_handle_t *pamh,
 						    const struct gotrue_config *cfg,
 						    struct gotrue_client *c,
 						    struct gotrue_error *err);
+/* The same for verifying @token: a kid its header names that the cached key set lacks makes
+ * the set be fetched again (jwks_cache.h). With jwks_url, a header that cannot be read fails
+ * with "bad_jwt", as gotrue_jwt_verify would. */
+struct gotrue_verifier *gotrue_verifier_for_token(pam_handle_t *pamh,
+						  const struct gotrue_config *cfg,
+						  struct gotrue_client *c, const char *token,
+						  struct gotrue_error *err);
 
 /* Building blocks, also used by tests. */
 struct gotrue_verifier *gotrue_verifier_new(void);
@@ -36,12 +44,6 @@ int gotrue_verifier_add_pem(struct gotrue_verifier *v, const char *pem, const ch
 /* A JWKS document ({"keys":[...]}); keys are turned into PEM with OpenSSL's EVP API. Returns the
  * number of usable keys added, or -1 for a malformed document. */
 int gotrue_verifier_add_jwks(struct gotrue_verifier *v, const char *json, size_t len);
-/* GET cfg->jwks_url through @c and parse it (jwks.h). The number of usable keys in *@keys (free
- * with gotrue_jwks_free), or -1 with @err: GOTRUE_ERR_CONFIG for an answer that is not a key set
- * (a 4xx, another document), the transport's or the server's error otherwise. */
-struct gotrue_jwk;
-int gotrue_jwks_fetch(const struct gotrue_config *cfg, struct gotrue_client *c,
-		      struct gotrue_jwk **keys, struct gotrue_error *err);
 /* Replace the allow-list ("HS256", "RS256", "ES256", ...). NULL-terminated. */
 int gotrue_verifier_allow(struct gotrue_verifier *v, const char *const *algs);
 
@@ -75,6 +77,18 @@ struct gotrue_jwt_expect {
 int gotrue_jwt_verify(const struct gotrue_verifier *v, const char *token,
 		      const struct gotrue_jwt_expect *expect, struct gotrue_claims *out,
 		      struct gotrue_error *err);
+
+/* jwt_verify = server, for a host without the key (an HS256 server's secret): GET /user with
+ * @token through @c, which the caller has just used for the sign-in, so that libcurl sends it on
+ * the same connection; GoTrue answers only for a token whose signature it verified. Then, and
+ * only then, the token's claims are read and checked as gotrue_jwt_verify checks them (exp, nbf,
+ * aud, iss, sub, literals), and the id GET /user names must be the claims' sub. 0 with @out
+ * filled; -1 with @err: "bad_jwt" (GOTRUE_ERR_PROTOCOL) when the server refused the token (any
+ * 4xx but 429) or a check failed, the transport's or the server's error otherwise. */
+struct gotrue_client;
+int gotrue_jwt_confirm_by_server(struct gotrue_client *c, const char *token,
+				 const struct gotrue_jwt_expect *expect, struct gotrue_claims *out,
+				 struct gotrue_error *err);
 
 /* UNVERIFIED: decode header and payload without checking anything. For display (`gotruectl token
  * peek`) and for choosing a key by kid; never for a decision. */

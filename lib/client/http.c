@@ -177,6 +177,7 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	free_str(&resp->error_code);
 	free_str(&resp->link);
 	free_str(&resp->location);
+	free_str(&resp->cache_control);
 	memset(resp, 0, sizeof(*resp));
 	resp->total_count = -1;
 }
@@ -455,6 +456,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		free_str(&r->error_code);
 		free_str(&r->link);
 		free_str(&r->location);
+		free_str(&r->cache_control);
 		r->total_count = -1;
 		return n;
 	}
@@ -478,6 +480,8 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		dst = &r->link;
 	else if (name_len == 8 && strncasecmp(data, "location", 8) == 0)
 		dst = &r->location;
+	else if (name_len == 13 && strncasecmp(data, "cache-control", 13) == 0)
+		dst = &r->cache_control;
 	else if (name_len == 13 && strncasecmp(data, "x-total-count", 13) == 0) {
 		char num[24];
 		char *end = NULL;

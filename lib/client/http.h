@@ -25,6 +25,7 @@ struct gotrue_http_response {
 	char *link;	       /* Link header, or NULL */
 	long long total_count; /* X-Total-Count, or -1 */
 	char *location;	       /* Location header, or NULL */
+	char *cache_control;   /* Cache-Control header, or NULL */
 };
 
 /* @cfg is borrowed and must outlive the handle. NULL on ENOMEM or a libcurl init failure. */

@@ -21,7 +21,6 @@
 #include "gotrue_json.h"
 #include "jwks.h"
 
-#define JWKS_MAX_SIZE	(256 * 1024) /* a JWKS is a few KiB; GoTrue's has one to three keys */
 #define JWKS_MAX_KEYS	64
 #define JWKS_MAX_KID	256
 #define RSA_MIN_BYTES	256  /* 2048 bits: RFC 7518 §3.3 */
@@ -295,17 +294,17 @@ cleanup:
 	return rc;
 }
 
-int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out)
+int gotrue_jwks_from_object(json_object *doc, struct gotrue_jwk **out)
 {
-	json_object *doc = NULL, *keys;
+	json_object *keys;
 	struct gotrue_jwk *arr = NULL;
 	size_t i, count;
 	int n = 0, rc = -1;
 
 	*out = NULL;
-	doc = gotrue_json_parse_object(json, len, JWKS_MAX_SIZE);
 	/* RFC 7517 §5: the set is an object whose "keys" member is an array. */
-	if (!doc || !json_object_object_get_ex(doc, "keys", &keys) ||
+	if (!json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, "keys", &keys) ||
 	    !json_object_is_type(keys, json_type_array))
 		goto cleanup;
 	count = json_object_array_length(keys);
@@ -322,6 +321,16 @@ int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out)
 	arr = NULL;
 cleanup:
 	gotrue_jwks_free(arr, n);
+	return rc;
+}
+
+int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out)
+{
+	json_object *doc = gotrue_json_parse_object(json, len, GOTRUE_JWKS_MAX_SIZE);
+	int rc;
+
+	*out = NULL;
+	rc = doc ? gotrue_jwks_from_object(doc, out) : -1;
 	json_object_put(doc);
 	return rc;
 }

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+/* A JWKS is a few KiB; GoTrue's has one to three keys. */
+#define GOTRUE_JWKS_MAX_SIZE (256 * 1024)
+
 struct gotrue_jwk {
 	char *kid; /* may be NULL */
 	char *alg; /* "RS256", "ES256", ... from the JWK or inferred from kty/crv */
@@ -17,6 +20,8 @@ struct gotrue_jwk {
 /* Parse @json into keys. Symmetric ("oct") and unusable keys are skipped. Returns the number of
  * keys in *@out (free with gotrue_jwks_free), or -1 for a malformed document. */
 int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out);
+/* The same for a document already parsed (borrowed). */
+int gotrue_jwks_from_object(json_object *doc, struct gotrue_jwk **out);
 void gotrue_jwks_free(struct gotrue_jwk *keys, int n);
 
 /* Shared with gotrue_jwt.c. Unpadded base64url (RFC 7515 §2): any character outside

@@ -1,7 +1,8 @@
 # lib/client: the GoTrue client that the login path needs (libgotrue-client): the config grammar
 # (gotrue_config), logging, secure memory and files, growable arrays, the HTTP transport
 # (libcurl), GoTrue's errors, JSON helpers, users and sessions from JSON, one C function per
-# endpoint (api), token verification (gotrue_jwt, jwks) and the second factor (api_mfa). Linked
+# endpoint (api), token verification (gotrue_jwt, jwks, and jwks_cache: the key set kept on
+# disk) and the second factor (api_mfa). Linked
 # by pam_gotrue.so, gotruectl and the tests.
 #
 # lib/client/ctl (libgotrue-client-ctl): what only gotruectl runs of the client, so that the PAM
@@ -25,7 +26,8 @@ lib_client_libgotrue_client_la_SOURCES = \
 	lib/client/api.c lib/client/api.h lib/client/api_internal.h \
 	lib/client/api_mfa.c \
 	lib/client/gotrue_jwt.c lib/client/gotrue_jwt.h \
-	lib/client/jwks.c lib/client/jwks.h
+	lib/client/jwks.c lib/client/jwks.h \
+	lib/client/jwks_cache.c lib/client/jwks_cache.h
 lib_client_libgotrue_client_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS)
 lib_client_libgotrue_client_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) \
 	$(CRYPTO_CFLAGS)

@@ -7,6 +7,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_jwt \
 	tests/fuzz/fuzz_jwks \
+	tests/fuzz/fuzz_jwks_cache \
 	tests/fuzz/fuzz_link \
 	tests/fuzz/fuzz_pkce_code \
 	tests/fuzz/fuzz_cache \
@@ -40,6 +41,9 @@ tests_fuzz_fuzz_jwt_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_jwks_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_jwks_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_jwks_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_jwks_cache_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_jwks_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_jwks_cache_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_link_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_link_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_link_LDADD = $(FUZZ_LD_LIBS)

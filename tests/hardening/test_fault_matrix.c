@@ -784,9 +784,10 @@ static void cell_refresh(const struct fault *f)
 
 /* --- the signing keys from jwks_url ---------------------------------------------------------- */
 
-/* What authenticate gives when the keys at jwks_url cannot be had. jwks_url must be on the
- * server of url (lib/client/http.c refuses any other), so a connection that fails is a dropped one:
- * a server that refuses every connection fails the sign-in before the keys are fetched. */
+/* What authenticate gives when the keys at jwks_url cannot be had and none are cached (each cell
+ * starts without the cache file; tests/pam/test_pam_jwks.c covers the cache). jwks_url must be on
+ * the server of url (lib/client/http.c refuses any other), so a connection that fails is a dropped
+ * one: a server that refuses every connection fails the sign-in before the keys are fetched. */
 static const struct jwks_fault {
 	const char *name;
 	const char *spec; /* an emulator fault on /.well-known/jwks.json; "": none */
@@ -823,13 +824,15 @@ static int write_jwks_conf(const char *jwks_url)
 static void cell_jwks(const struct jwks_fault *f)
 {
 	struct pt_conv c = {.answers = {PASSWORD}};
-	char url[256], json[512], cell[128];
+	char url[256], json[512], cell[128], path[300];
 	pam_handle_t *pamh;
 	double t0;
 	int rc;
 
 	snprintf(cell, sizeof(cell), "%s / authenticate", f->name);
 	emu_clear_faults(emu_jwks);
+	snprintf(path, sizeof(path), "%s/jwks.json", jwks_state_dir);
+	unlink(path);
 	snprintf(url, sizeof(url), "%s/.well-known/jwks.json", emu_url(emu_jwks));
 	if (write_jwks_conf(url) != 0) {
 		ok(0, "%s: config", cell);

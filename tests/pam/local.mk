@@ -8,7 +8,9 @@ PAM_C_TESTS += \
 	tests/pam/test_pam_session \
 	tests/pam/test_pam_throttle \
 	tests/pam/test_pam_mfa \
-	tests/pam/test_pam_offline
+	tests/pam/test_pam_offline \
+	tests/pam/test_pam_jwks \
+	tests/pam/test_pam_jwt_server
 endif
 check_PROGRAMS += $(PAM_C_TESTS)
 TESTS += $(PAM_C_TESTS) tests/pam/test_exports.sh
@@ -54,3 +56,15 @@ tests_pam_test_pam_offline_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(P
 tests_pam_test_pam_offline_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_pam_test_pam_offline_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
 	pam/pam_gotrue.la tools/gotruectl
+# The key set at jwks_url kept on disk; its own syslog capture as above.
+tests_pam_test_pam_jwks_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_pam_test_pam_jwks_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_pam_test_pam_jwks_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_test_pam_jwks_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la
+# jwt_verify = server; its own syslog capture as above; libjwt forges a token.
+tests_pam_test_pam_jwt_server_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam $(JWT_CFLAGS)
+tests_pam_test_pam_jwt_server_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS) \
+	$(JWT_LIBS)
+tests_pam_test_pam_jwt_server_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_test_pam_jwt_server_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
+	pam/pam_gotrue.la

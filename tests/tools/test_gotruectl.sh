@@ -150,6 +150,21 @@ allow_all_users = no")
 	[ $rc -eq 5 ]
 	ok $? "$m token verify of a tampered token exits 5"
 
+	# jwt_verify = server: the server accepts the token (GET /user), no key is held here.
+	{ grep -v '^jwt_secret_file' "$CONF"; echo 'jwt_verify = server'; } >"$T/verify-server.conf"
+	chmod 0644 "$T/verify-server.conf"
+	CONF_SAVED=$CONF
+	CONF=$T/verify-server.conf
+	with "$access"
+	run token verify --sub "$alice"
+	[ $rc -eq 0 ] && out_has 'VALID (the server accepts it: GET /user' && out_has "sub: *$alice"
+	ok $? "$m token verify, jwt_verify = server and no JWT secret: GET /user accepts the token"
+	with "$bad"
+	run token verify
+	[ $rc -eq 5 ] && err_has 'the server refuses it'
+	ok $? "$m token verify, jwt_verify = server: a tampered token exits 5"
+	CONF=$CONF_SAVED
+
 	with "$bad"
 	run token peek
 	[ $rc -eq 0 ] && out_has 'UNVERIFIED' && err_has 'UNVERIFIED' && out_has "$alice"
@@ -380,6 +395,27 @@ allow_all_users = no")
 	ok $? "$m config check: a config that admits nobody exits 3 and says why"
 	CONF=$CONF_SAVED
 
+	# Keys a host holds without needing them: warnings (exit 0), never problems.
+	{ cat "$CONF_SAVED"; echo 'role = host'; } >"$T/host.conf"
+	{ grep -v '^jwt_secret_file' "$CONF_SAVED"; echo 'jwt_verify = server'; } >"$T/server.conf"
+	{ cat "$CONF_SAVED"; echo 'jwt_verify = server'; } >"$T/server-secret.conf"
+	chmod 0644 "$T/host.conf" "$T/server.conf" "$T/server-secret.conf"
+	CONF=$T/host.conf
+	run config check
+	[ $rc -eq 0 ] &&
+		out_has '^warning: service_role_key_file: role = host runs no sync, yet holds the service-role key' &&
+		out_has '^warning: jwt_secret_file: a fleet host needs no JWT secret'
+	ok $? "$m config check: role = host holding the service-role key and the JWT secret: warned"
+	CONF=$T/server.conf
+	run config check
+	[ $rc -eq 0 ] && ! out_has 'jwt_secret_file' && ! out_has 'verification key'
+	ok $? "$m config check: jwt_verify = server without a JWT secret: nothing to say about keys"
+	CONF=$T/server-secret.conf
+	run config check
+	[ $rc -eq 0 ] && out_has '^warning: jwt_secret_file: jwt_verify = server does not use the JWT secret'
+	ok $? "$m config check: jwt_verify = server holding the JWT secret: warned"
+	CONF=$CONF_SAVED
+
 	# A second config whose service-role key file is group/other-readable.
 	cp "$EMU_DIR/service_role.key" "$T/open.key"
 	chmod 0644 "$T/open.key"
@@ -394,7 +430,9 @@ allow_all_users = no")
 
 	# jwks_url is fetched: a URL with no key set behind it, or a set whose keys jwt_algs would
 	# not take, fails every login.
-	{ cat "$CONF_SAVED"; echo 'jwks_url = /.well-known/no-such-jwks.json'; } >"$T/jwks404.conf"
+	# Their own state_dir (none here: nothing kept), never the host's.
+	{ cat "$CONF_SAVED"; echo 'jwks_url = /.well-known/no-such-jwks.json'
+		echo "state_dir = $T/no-state"; } >"$T/jwks404.conf"
 	{ cat "$CONF_SAVED"; echo 'jwks_url = /.well-known/jwks.json'; echo 'jwt_algs = ES256'; } \
 		>"$T/jwks-es.conf"
 	chmod 0644 "$T/jwks404.conf" "$T/jwks-es.conf"
@@ -937,9 +975,13 @@ jwks_suite() {
 allow_groups = staff
 allow_all_users = no
 jwks_url = /.well-known/jwks.json" >/dev/null
-	grep -v '^jwt_public_key' "$EMU_DIR/gotrue.conf" >"$T/es.conf"
+	# The key set is kept in this state_dir, never in the host's.
+	mkdir -m 0700 "$T/es-state"
+	{ grep -v '^jwt_public_key' "$EMU_DIR/gotrue.conf"; echo "state_dir = $T/es-state"; } \
+		>"$T/es.conf"
 	{ cat "$T/es.conf"; echo 'jwt_algs = RS256'; } >"$T/es-rs.conf"
-	chmod 0644 "$T/es.conf" "$T/es-rs.conf"
+	{ cat "$T/es.conf"; echo "jwt_secret_file = $EMU_DIR/jwt_secret"; } >"$T/es-secret.conf"
+	chmod 0644 "$T/es.conf" "$T/es-rs.conf" "$T/es-secret.conf"
 	CONF=$T/es.conf
 	run config check
 	[ $rc -eq 0 ] && out_has '^jwks: 1 key: ES256 (kid [0-9a-f-]*)$'
@@ -952,6 +994,14 @@ jwks_url = /.well-known/jwks.json" >/dev/null
 	run token verify
 	[ $rc -eq 0 ] && out_has 'VALID'
 	ok $? "$m token verify with the key from jwks_url"
+	[ -f "$T/es-state/jwks.json" ] && [ "$(stat -c %a "$T/es-state/jwks.json")" = 600 ]
+	ok $? "$m token verify keeps the key set in state_dir, mode 0600"
+	CONF=$T/es-secret.conf
+	run config check
+	[ $rc -eq 0 ] &&
+		out_has '^warning: jwt_secret_file: jwks_url /.well-known/jwks.json publishes the server.s signing keys'
+	ok $? "$m config check: a JWT secret beside a published key set: warned"
+	CONF=$T/es.conf
 	CONF=$T/es-rs.conf
 	run config check
 	[ $rc -eq 3 ] &&

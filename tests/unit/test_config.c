@@ -174,6 +174,16 @@ static const struct case_ cases[] = {
 	{"login", "password_or_email_code", 0},
 	{"login", "magic_link", -1},
 	{"login", "", -1},
+	{"jwt_verify", "local", 0},
+	{"jwt_verify", "server", 0},
+	{"jwt_verify", "none", -1},
+	{"jwt_verify", "Server", -1},
+	{"jwt_verify", "", -1},
+	{"role", "standalone", 0},
+	{"role", "publisher", 0},
+	{"role", "host", 0},
+	{"role", "client", -1},
+	{"role", "", -1},
 	{"state_dir", "/var/lib/gotrue", 0},
 	{"state_dir", "var/lib/gotrue", -1},
 	{"debug", NULL, 0},
@@ -565,6 +575,62 @@ static int check(struct gotrue_config *cfg, struct reports *r)
 	return n;
 }
 
+/* Keys a host holds without needing them: warnings, never problems. */
+static void test_check_host_keys(void)
+{
+	const char *secret = tu_write("jwt.secret", "super-secret-jwt-key\n", 0600);
+	const char *pem = tu_write(
+		"jwt.pem", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n", 0644);
+	struct gotrue_config *cfg = fresh();
+	struct reports r;
+
+	set(cfg, "url", "https://gotrue.example.org");
+	set(cfg, "email_domains", "example.org");
+	set(cfg, "allow_groups", "staff");
+	set(cfg, "jwt_verify", "server");
+	is_int(check(cfg, &r), 0, "jwt_verify = server without any key: no problem");
+	is_int(r.warnings, 0, "and no warning: nothing held, nothing missing");
+	set(cfg, "jwt_public_key", pem);
+	check(cfg, &r);
+	ok(strstr(r.text, "warning: jwt_verify = server: jwt_public_key and jwks_url are not used"),
+	   "jwt_verify = server beside a public key: warned that the key is not used");
+	gotrue_config_free(cfg);
+
+	cfg = fresh();
+	set(cfg, "url", "https://gotrue.example.org");
+	set(cfg, "email_domains", "example.org");
+	set(cfg, "allow_groups", "staff");
+	set(cfg, "jwt_secret_file", secret);
+	set(cfg, "service_role_key_file", secret);
+	is_int(check(cfg, &r), 0, "standalone with the secret and the service-role key: fine");
+	is_int(r.warnings, 0, "standalone needs both: no warning");
+	set(cfg, "role", "publisher");
+	check(cfg, &r);
+	is_int(r.warnings, 0, "a publisher needs both: no warning");
+	set(cfg, "role", "host");
+	is_int(check(cfg, &r), 0, "role = host holding both: no problem");
+	ok(strstr(r.text, "warning: service_role_key_file: role = host runs no sync") &&
+		   strstr(r.text, "admin of every GoTrue account"),
+	   "role = host with the service-role key: warned");
+	ok(strstr(r.text, "warning: jwt_secret_file: a fleet host needs no JWT secret") &&
+		   strstr(r.text, "jwt_verify = server"),
+	   "role = host with the JWT secret: warned, saying what to use instead");
+	set(cfg, "role", "standalone");
+	set(cfg, "jwt_verify", "server");
+	check(cfg, &r);
+	ok(strstr(r.text, "warning: jwt_secret_file: jwt_verify = server does not use") != NULL &&
+		   r.warnings == 1,
+	   "jwt_verify = server holding the JWT secret: warned");
+	set(cfg, "jwt_verify", "local");
+	set(cfg, "jwt_public_key", pem);
+	set(cfg, "jwt_algs", "ES256");
+	check(cfg, &r);
+	ok(strstr(r.text, "warning: jwt_secret_file: jwt_algs allows no HS* algorithm") != NULL,
+	   "jwt_algs without HS*, holding the JWT secret: warned");
+	ok(strstr(r.text, "super-secret") == NULL, "no warning shows the secret");
+	gotrue_config_free(cfg);
+}
+
 static void test_check(void)
 {
 	const char *secret = tu_write("jwt.secret", "super-secret-jwt-key\n", 0600);
@@ -728,6 +794,7 @@ int main(void)
 	test_load();
 	test_secrets();
 	test_check();
+	test_check_host_keys();
 	tu_cleanup();
 	return done_testing();
 }

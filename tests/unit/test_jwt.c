@@ -20,6 +20,7 @@
 #include "tap.h"
 #include "gotrue_config.h"
 #include "jwks.h"
+#include "jwks_cache.h"
 #include "gotrue_jwt.h"
 #include "api.h"
 #include "emu.h"
@@ -840,9 +841,43 @@ static void test_emulator_jwks(const char *alg)
 	emu_stop(emu);
 }
 
+/* The lifetime a JWKS answer gives itself, and the cache file's own members. */
+static void test_jwks_cache_parse(void)
+{
+	struct gotrue_jwk *keys = NULL;
+	time_t at;
+	long age;
+	int n;
+
+	is_int(gotrue_cache_control_max_age("public, max-age=600"), 600, "max-age: GoTrue's");
+	is_int(gotrue_cache_control_max_age("MAX-AGE=\"30\""), 30, "max-age: any case, quoted");
+	is_int(gotrue_cache_control_max_age("no-cache, max-age=5, max-age=9"), 5,
+	       "max-age: the first counts");
+	is_int(gotrue_cache_control_max_age("max-age=99999999999999999999"), 86400,
+	       "max-age: capped at a day, even past any integer");
+	is_int(gotrue_cache_control_max_age("public"), -1, "max-age: absent");
+	is_int(gotrue_cache_control_max_age("max-age=-1"), -1, "max-age: negative is malformed");
+	is_int(gotrue_cache_control_max_age("max-age=1x, max-age=5"), -1,
+	       "max-age: a malformed first one is not replaced by a later one");
+	is_int(gotrue_cache_control_max_age("s-maxage=5"), -1, "max-age: s-maxage is another");
+
+	n = gotrue_jwks_cache_parse("{\"keys\":[],\"fetched_at\":1700000000,\"max_age\":60}", 48,
+				    &at, &age, &keys);
+	ok(n == 0 && at == 1700000000 && age == 60, "cache file: fetched_at and max_age read");
+	gotrue_jwks_free(keys, n < 0 ? 0 : n);
+	n = gotrue_jwks_cache_parse("{\"keys\":[]}", 11, &at, &age, &keys);
+	ok(n == 0 && at == 0 && age == -1, "cache file: a plain set has neither");
+	gotrue_jwks_free(keys, n < 0 ? 0 : n);
+	n = gotrue_jwks_cache_parse("{\"keys\":[],\"fetched_at\":\"1\"}", 28, &at, &age, &keys);
+	is_int(n, -1, "cache file: a fetched_at of the wrong type makes it unusable");
+	n = gotrue_jwks_cache_parse("{\"keys\":[],\"max_age\":-5}", 24, &at, &age, &keys);
+	is_int(n, -1, "cache file: a negative max_age makes it unusable");
+}
+
 int main(void)
 {
 	keygen();
+	test_jwks_cache_parse();
 	test_base64url();
 	test_jwks_parse();
 	test_claims_parse();

@@ -130,26 +130,58 @@ static void check_server(pam_handle_t *pamh, struct check *c, const struct gotru
 	check_public_file(pamh, c, "ca_file", cfg->ca_file, GOTRUE_CA_FILE_MAX_SIZE, "-----BEGIN ");
 }
 
-/* Token verification: a key for every algorithm jwt_algs allows. */
+/* Token verification: with jwt_verify = local, a key for every algorithm jwt_algs allows. */
 static void check_tokens(pam_handle_t *pamh, struct check *c, const struct gotrue_config *cfg)
 {
 	bool have_public = cfg->jwt_public_key != NULL || cfg->jwks_url != NULL;
+	bool local = cfg->jwt_verify == GOTRUE_JWT_VERIFY_LOCAL;
 
-	if (cfg->jwt_secret_file == NULL && !have_public)
+	if (local && cfg->jwt_secret_file == NULL && !have_public)
 		problem(c, "no token verification key configured (jwt_secret_file, jwt_public_key "
 			   "or jwks_url): tokens will not be signature-checked");
 	check_secret_file(pamh, c, "jwt_secret_file", cfg->jwt_secret_file);
 	check_public_file(pamh, c, "jwt_public_key", cfg->jwt_public_key, PUBLIC_KEY_MAX_SIZE,
 			  "-----BEGIN ");
-	if (algs_need(cfg->jwt_algs, 'H') && cfg->jwt_secret_file == NULL)
+	if (local && algs_need(cfg->jwt_algs, 'H') && cfg->jwt_secret_file == NULL)
 		problem(c, "jwt_algs allows HS* algorithms but jwt_secret_file is not set");
-	if ((algs_need(cfg->jwt_algs, 'R') || algs_need(cfg->jwt_algs, 'E')) && !have_public)
+	if (local && (algs_need(cfg->jwt_algs, 'R') || algs_need(cfg->jwt_algs, 'E')) &&
+	    !have_public)
 		problem(c, "jwt_algs allows RS*/ES* algorithms but neither jwt_public_key nor "
 			   "jwks_url is set");
+	if (!local && have_public)
+		warning(c,
+			"jwt_verify = server: jwt_public_key and jwks_url are not used (GET /user "
+			"confirms each token); jwt_verify = local would check the signature here");
 	if (cfg->jwt_algs != NULL && cfg->jwt_algs[0] == NULL)
 		problem(c, "jwt_algs is empty: no token can be accepted");
 	if (cfg->jwt_leeway < 0 || cfg->jwt_leeway > 300)
 		problem(c, "jwt_leeway %ld is outside 0..300 seconds", cfg->jwt_leeway);
+}
+
+/* Keys that make whoever is root on this host master of every account, held where nothing
+ * needs them: the service-role key only serves the sync (role standalone or publisher), the JWT
+ * secret only jwt_verify = local with an HS* algorithm. */
+static void check_host_keys(struct check *c, const struct gotrue_config *cfg)
+{
+	if (cfg->service_role_key_file != NULL && cfg->role == GOTRUE_ROLE_HOST)
+		warning(c, "service_role_key_file: role = host runs no sync, yet holds the "
+			   "service-role key, which is admin of every GoTrue account: remove it "
+			   "from this host");
+	if (cfg->jwt_secret_file == NULL) {
+		/* nothing held */
+	} else if (cfg->jwt_verify == GOTRUE_JWT_VERIFY_SERVER) {
+		warning(c, "jwt_secret_file: jwt_verify = server does not use the JWT secret, "
+			   "with which root here can mint a token for any user, service_role "
+			   "included: remove it from this host");
+	} else if (cfg->jwt_algs != NULL && !algs_need(cfg->jwt_algs, 'H')) {
+		warning(c, "jwt_secret_file: jwt_algs allows no HS* algorithm, so the JWT secret "
+			   "is not used, and root here can mint a token for any user with it: "
+			   "remove it from this host");
+	} else if (cfg->role == GOTRUE_ROLE_HOST) {
+		warning(c, "jwt_secret_file: a fleet host needs no JWT secret, with which root "
+			   "here can mint a token for any user: verify with the server's key set "
+			   "(jwks_url) or, on an HS256-only server, with jwt_verify = server");
+	}
 }
 
 /* Deny by default: only an administrator's app_metadata admits a GoTrue user. */
@@ -241,6 +273,7 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			cfg->load_problems);
 	check_server(pamh, &c, cfg);
 	check_tokens(pamh, &c, cfg);
+	check_host_keys(&c, cfg);
 	check_accounts(&c, cfg);
 	check_sessions(&c, cfg);
 	if (cfg->offline_login)
