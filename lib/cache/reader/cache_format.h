@@ -122,18 +122,29 @@ struct gotrue_cache_idx {
 
 #define GOTRUE_CACHE_HASH_INIT 2166136261u
 
-/* FNV-1a, 32 bits: @h updated with @n bytes at @p. The name indexes' key and every check but
- * the whole-file checksum. Hand-written because the reader links libc only. */
+/* @h updated with @n bytes at @p: the name indexes' key and every check but the whole-file
+ * checksum. Eight bytes a step (FNV-1a's multiply on 64-bit words, then a shift to fold the
+ * high bits down), since a lookup hashes a record and its strings; each step is a bijection of
+ * the state for a given word, so any one changed word changes the result but for the final
+ * fold to 32 bits. Hand-written because the reader links libc only. */
 static inline uint32_t gotrue_cache_hash(uint32_t h, const void *p, size_t n)
 {
 	const unsigned char *c = p;
+	uint64_t s = h ^ ((uint64_t)n << 32), w;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 16777619u;
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, c + i, 8);
+		s = (s ^ w) * 1099511628211ull;
+		s ^= s >> 29;
 	}
-	return h;
+	if (i < n) {
+		w = 0;
+		memcpy(&w, c + i, n - i);
+		s = (s ^ w) * 1099511628211ull;
+		s ^= s >> 29;
+	}
+	return (uint32_t)(s ^ (s >> 32));
 }
 
 /* The key of the name indexes. Collisions are harmless (the reader compares the names of every
