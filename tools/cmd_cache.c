@@ -300,14 +300,17 @@ cleanup:
 	return rc;
 }
 
+/* Print verify_path's result @r (the header @h when good, @why when corrupt); its exit code. */
 static int report_verify(const struct ctl *ctl, const char *path, int r, const char *why,
 			 const struct gotrue_cache_header *h)
 {
 	json_object *doc;
+	int rc = r == 0 ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
 
 	if (r < 0) {
 		ctl_errorf(ctl, "cannot open %s: %s", path, strerror(errno));
-		return CTL_EXIT_CONFIG;
+		rc = CTL_EXIT_CONFIG;
+		goto cleanup;
 	}
 	if (ctl->json) {
 		doc = json_object_new_object();
@@ -326,7 +329,8 @@ static int report_verify(const struct ctl *ctl, const char *path, int r, const c
 	}
 	if (r != 0)
 		ctl_errorf(ctl, "%s is corrupt: %s; run gotruectl sync to rewrite it", path, why);
-	return r == 0 ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
+cleanup:
+	return rc;
 }
 
 int cmd_cache_verify(struct ctl *ctl, int argc, char **argv)

@@ -247,10 +247,14 @@ static const struct index_kind GR_NAME = {false, true}, GR_GID = {false, false};
 static const struct gotrue_cache_idx *index_of(const struct gotrue_cache_view *v,
 					       const struct index_kind *k, uint32_t *n)
 {
+	const struct gotrue_cache_idx *idx;
+
 	*n = k->users ? v->hdr->n_users : v->hdr->n_groups;
 	if (k->users)
-		return k->by_name ? v->pw_name : v->pw_uid;
-	return k->by_name ? v->gr_name : v->gr_gid;
+		idx = k->by_name ? v->pw_name : v->pw_uid;
+	else
+		idx = k->by_name ? v->gr_name : v->gr_gid;
+	return idx;
 }
 
 /* The name of a record that entry_ok() has checked. */
@@ -264,15 +268,14 @@ static const char *rec_name(const struct gotrue_cache_view *v, const struct inde
 static bool entry_ok(const struct gotrue_cache_view *v, const struct index_kind *k,
 		     const struct gotrue_cache_idx *e)
 {
-	uint32_t key;
+	bool ok = k->users ? user_ok(v, e->rec) : group_ok(v, e->rec, false);
+	uint32_t key = 0;
 
-	if (!(k->users ? user_ok(v, e->rec) : group_ok(v, e->rec, false)))
-		return false;
-	if (k->by_name)
+	if (ok && k->by_name)
 		key = gotrue_cache_name_hash(rec_name(v, k, e->rec));
-	else
+	else if (ok)
 		key = k->users ? v->pw[e->rec].uid : v->gr[e->rec].gid;
-	return key == e->key;
+	return ok && key == e->key;
 }
 
 /* First index entry whose key is >= @key. */
