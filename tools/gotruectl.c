@@ -85,6 +85,8 @@ static const struct ctl_command commands[] = {
 	 "every user and group in the NSS cache, passwd(5)/group(5) style"},
 	{"cache lookup", cmd_cache_lookup, "cache lookup NAME|ID [--cache FILE]",
 	 "one user (with its groups) or group from the NSS cache"},
+	{"cache verify", cmd_cache_verify, "cache verify [PATH] [--cache FILE]",
+	 "check the whole NSS cache (checksum, every record and index); 1 if corrupt"},
 	{"sessions list", cmd_sessions_list, "sessions list [--user NAME]",
 	 "the PAM sessions in the token store (never their tokens)"},
 	{"sessions revoke", cmd_sessions_revoke, "sessions revoke ID | --user NAME",
@@ -129,8 +131,8 @@ static void print_help(FILE *f)
 		"  3 configuration problem; 4 server unreachable, timeout, TLS failure or 5xx;\n"
 		"  5 token verification failed; 6 internal error.\n"
 		"  sync: non-zero (4 unreachable, 1 refused, 3 config) keeps the old cache.\n"
-		"  cache lookup: 1 when nothing matches; cache, sessions, throttle: 3 when\n"
-		"  unreadable.\n");
+		"  cache lookup: 1 when nothing matches; cache verify: 1 when corrupt;\n"
+		"  cache, sessions, throttle: 3 when unreadable.\n");
 }
 
 /* Resets getopt before a subcommand parses its own argv (argv[0] is the subcommand's name). */

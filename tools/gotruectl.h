@@ -179,6 +179,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv);
 int cmd_sync(struct ctl *ctl, int argc, char **argv);
 int cmd_cache_show(struct ctl *ctl, int argc, char **argv);
 int cmd_cache_lookup(struct ctl *ctl, int argc, char **argv);
+int cmd_cache_verify(struct ctl *ctl, int argc, char **argv);
 int cmd_sessions_list(struct ctl *ctl, int argc, char **argv);
 int cmd_refresh_pass(struct ctl *ctl, int argc, char **argv);
 int cmd_sessions_revoke(struct ctl *ctl, int argc, char **argv);

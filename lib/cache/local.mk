@@ -4,7 +4,8 @@
 #   reader/ (libgotrue-cache-reader): maps the file, checks it, answers lookups. libc only.
 #           Linked by libnss_gotrue.so.2, pam_gotrue.so, gotruectl and the tests. Its headers are
 #           the only ones of lib/ that nss/ can include (tests/nss/test_nss_includes.sh).
-#   writer/ (libgotrue-cache-writer): builds an image and replaces the file by rename. No
+#   writer/ (libgotrue-cache-writer): builds an image and replaces the file by rename, and
+#           verifies a whole image (cache_verify.c, `gotruectl cache verify`; libc only). No
 #           libcurl, json-c or libjwt; its growable arrays and atomic replacement are
 #           lib/client's array.c and secure.c. Linked by pam_gotrue.so (a login's one-user
 #           update), gotruectl (sync) and the tests.
@@ -21,7 +22,8 @@ lib_cache_reader_libgotrue_cache_reader_la_CFLAGS = $(AM_CFLAGS) -pthread
 lib_cache_reader_libgotrue_cache_reader_la_LIBADD =
 
 lib_cache_writer_libgotrue_cache_writer_la_SOURCES = \
-	lib/cache/writer/cache_writer.c lib/cache/writer/cache_writer.h
+	lib/cache/writer/cache_writer.c lib/cache/writer/cache_writer.h \
+	lib/cache/writer/cache_verify.c lib/cache/writer/cache_verify.h
 lib_cache_writer_libgotrue_cache_writer_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	$(GOTRUE_CACHE_WRITER_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS)
 lib_cache_writer_libgotrue_cache_writer_la_CFLAGS = $(AM_CFLAGS)

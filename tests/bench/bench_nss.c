@@ -4,6 +4,9 @@
  *   bench_nss lookup pwnam|pwuid|initgroups KEYFILE ITERS REPS
  *       ITERS lookups through glibc (getpwnam_r, getpwuid_r, getgrouplist: whatever
  *       /etc/nsswitch.conf says), REPS times; prints the median ns per lookup.
+ *   bench_nss fresh NAME
+ *       one getpwnam_r through glibc, the first of this process (what `id` or `ls -l` does:
+ *       nsswitch.conf read, the module loaded, its file mapped); prints "ns name:uid".
  *   bench_nss direct MODULE.so KEYFILE ITERS REPS
  *       the same getpwnam_r through the module's own _nss_gotrue_getpwnam_r (dlopen).
  *   bench_nss stat PATH ITERS REPS      a bare stat() of PATH, median ns.
@@ -119,6 +122,22 @@ static int lookup(const char *kind, const char *module, const char *keyfile, int
 		return 1;
 	}
 	printf("%.1f\n", bench_median(t, (size_t)reps));
+	return 0;
+}
+
+static int fresh(const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	double t0 = now(), t;
+	int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+
+	t = now() - t0;
+	if (e != 0 || res == NULL) {
+		fprintf(stderr, "bench_nss: fresh getpwnam_r(%s) failed\n", name);
+		return 1;
+	}
+	printf("%.0f %s:%u\n", t * 1e9, pw.pw_name, (unsigned)pw.pw_uid);
 	return 0;
 }
 
@@ -243,6 +262,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "lookup") == 0)
 		return lookup(argv[2], NULL, argv[3], atoi(argv[4]), atoi(argv[5]));
+	if (argc == 3 && strcmp(argv[1], "fresh") == 0)
+		return fresh(argv[2]);
 	if (argc == 6 && strcmp(argv[1], "direct") == 0)
 		return lookup("pwnam", argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
 	if (argc == 5 && strcmp(argv[1], "stat") == 0)

@@ -51,6 +51,21 @@ bench-nss: tests/bench/bench_nss tests/nss/mkcache tests/nss/libnss_gotrue.la te
 bench: bench-nss
 .PHONY: bench-nss
 
+# bench-scale-nss: getpwnam at a million users against libnss-cache, in fresh processes (one
+# lookup each, fork+exec per sample) and warm (run-bench-scale-nss says how). Part of bench-scale
+# and so of `make bench`; test_bench_scale_nss.sh runs it at 300 users under `make check`, as a
+# correctness test with no timing asserted.
+EXTRA_DIST += tests/bench/run-bench-scale-nss tests/bench/test_bench_scale_nss.sh
+check_SCRIPTS += tests/bench/test_bench_scale_nss.sh
+TESTS += tests/bench/test_bench_scale_nss.sh
+
+bench-scale-nss: tests/bench/bench_nss tests/nss/mkcache tests/nss/libnss_gotrue.la
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	$(SHELL) $(top_srcdir)/tests/bench/run-bench-scale-nss
+bench-scale: bench-scale-nss
+bench: bench-scale-nss
+.PHONY: bench-scale bench-scale-nss
+
 # bench_refresh (lifecycle work): the refresh pass over 1k and 10k due sessions vs the same number
 # of bare libcurl refresh calls, and what bounds that ratio on the host (two bare loops at once,
 # CPU time, busy cores). `make bench-refresh` (BENCH_STATE_DIR picks the store's disk).

@@ -69,10 +69,12 @@ tests_fuzz_fuzz_mfa_replay_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_offline_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_offline_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_offline_LDADD = $(FUZZ_LD_LIBS)
-# The cache reader alone, as the NSS module has it.
-tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
+# The cache reader, as the NSS module has it, and the whole-file check (cache_verify.o, libc only:
+# the linker takes nothing else from the writer's archive).
+tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_WRITER_CPPFLAGS)
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
-tests_fuzz_fuzz_cache_LDADD = lib/cache/reader/libgotrue-cache-reader.la
+tests_fuzz_fuzz_cache_LDADD = lib/cache/writer/libgotrue-cache-writer.la \
+	lib/cache/reader/libgotrue-cache-reader.la
 
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run-fuzzers tests/fuzz/listing_diff.h
 

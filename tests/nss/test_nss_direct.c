@@ -1,6 +1,8 @@
 /* test_nss_direct: dlopen the built libnss_gotrue.so.2 and call its _nss_gotrue_* entry points on
  * fixture caches: every answer, buffers from 1 byte upward (TRYAGAIN/ERANGE until it fits, then
- * SUCCESS), NOTFOUND/ENOENT, UNAVAIL for a missing, truncated (at every byte) or corrupted cache,
+ * SUCCESS), NOTFOUND/ENOENT, UNAVAIL for a missing, truncated (at every byte), old-format or
+ * corrupted cache (a flipped bit at every byte: never an answer from it; damage to one record
+ * leaves the others answering),
  * enumeration, initgroups_dyn, that the mapping follows replacements (at once for the writer's,
  * within a second for anyone else's), and that nothing but _nss_gotrue_* is exported. */
 #include <config.h>
@@ -11,6 +13,8 @@
 #include <grp.h>
 #include <nss.h>
 #include <pwd.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache_verify.h"
 #include "cache_writer.h"
 #include "fixture.h"
 #include "tap.h"
@@ -185,11 +190,268 @@ static enum nss_status probe(int *err)
 	return getpwnam_r_("alice", &pw, buf, sizeof(buf), err);
 }
 
+/* Install @len bytes at @img with our writer's replacement, which marks the file it replaces
+ * stale: the module's next call maps the new one, even when the old one was mapped (a cache
+ * with a corrupt record maps fine; only its lookups that read the record refuse). */
+static int install(const void *img, size_t len)
+{
+	return gotrue_cache_replace(path, img, len);
+}
+
+#define N_PROBES  10
+#define PROBE_LEN 512
+
+static void put_status(char *out, enum nss_status st)
+{
+	snprintf(out, PROBE_LEN, "%s",
+		 st == NSS_STATUS_UNAVAIL    ? "UNAVAIL"
+		 : st == NSS_STATUS_NOTFOUND ? "NOTFOUND"
+					     : "OTHER");
+}
+
+static void put_pw(char *out, enum nss_status st, const struct passwd *pw)
+{
+	if (st != NSS_STATUS_SUCCESS)
+		put_status(out, st);
+	else
+		snprintf(out, PROBE_LEN, "%s:%s:%u:%u:%s:%s:%s", pw->pw_name, pw->pw_passwd,
+			 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, pw->pw_gecos, pw->pw_dir,
+			 pw->pw_shell);
+}
+
+static void put_gr(char *out, enum nss_status st, const struct group *gr)
+{
+	size_t n;
+	int i;
+
+	if (st != NSS_STATUS_SUCCESS) {
+		put_status(out, st);
+		return;
+	}
+	n = (size_t)snprintf(out, PROBE_LEN, "%s:%u:", gr->gr_name, (unsigned)gr->gr_gid);
+	for (i = 0; gr->gr_mem[i] != NULL && n < PROBE_LEN; i++)
+		n += (size_t)snprintf(out + n, PROBE_LEN - n, "%s,", gr->gr_mem[i]);
+}
+
+static void append(char *out, const char *s)
+{
+	size_t n = strlen(out);
+
+	snprintf(out + n, PROBE_LEN - n, "%s", s);
+}
+
+/* How an enumeration ended: "END" at NOTFOUND, else the status. */
+static void append_end(char *out, enum nss_status st)
+{
+	char one[PROBE_LEN];
+
+	put_status(one, st);
+	append(out, st == NSS_STATUS_NOTFOUND ? "END" : one);
+}
+
+/* Both enumerations: "entry|entry|...|END", or "...|UNAVAIL" where one stopped. */
+static void put_enum(char *pw_out, char *gr_out)
+{
+	struct passwd pw;
+	struct group gr;
+	char buf[1024], one[PROBE_LEN];
+	enum nss_status st;
+	int err;
+
+	pw_out[0] = gr_out[0] = '\0';
+	setpwent_(1);
+	while ((st = getpwent_r_(&pw, buf, sizeof(buf), &err)) == NSS_STATUS_SUCCESS) {
+		put_pw(one, st, &pw);
+		append(pw_out, one);
+		append(pw_out, "|");
+	}
+	append_end(pw_out, st);
+	endpwent_();
+	setgrent_(1);
+	while ((st = getgrent_r_(&gr, buf, sizeof(buf), &err)) == NSS_STATUS_SUCCESS) {
+		put_gr(one, st, &gr);
+		append(gr_out, one);
+		append(gr_out, "|");
+	}
+	append_end(gr_out, st);
+	endgrent_();
+}
+
+/* What the module answers now to every kind of lookup of SPEC's entries. */
+static void probes(char out[N_PROBES][PROBE_LEN])
+{
+	struct passwd pw;
+	struct group gr;
+	char buf[1024];
+	long start = 1, size = 8;
+	gid_t groups[8] = {1879048193u}, *gp = groups;
+	enum nss_status st;
+	int err, i;
+
+	put_pw(out[0], getpwnam_r_("alice", &pw, buf, sizeof(buf), &err), &pw);
+	put_pw(out[1], getpwnam_r_("bob", &pw, buf, sizeof(buf), &err), &pw);
+	put_pw(out[2], getpwuid_r_(1879048193u, &pw, buf, sizeof(buf), &err), &pw);
+	put_pw(out[3], getpwuid_r_(1879048194u, &pw, buf, sizeof(buf), &err), &pw);
+	put_gr(out[4], getgrnam_r_("devs", &gr, buf, sizeof(buf), &err), &gr);
+	put_gr(out[5], getgrgid_r_(1879050000u, &gr, buf, sizeof(buf), &err), &gr);
+	put_gr(out[6], getgrnam_r_("alice", &gr, buf, sizeof(buf), &err), &gr);
+	/* A fixed array (size 8, no growth needed): initgroups_dyn must not realloc it. */
+	st = initgroups_dyn_("alice", 1879048193u, &start, &size, &gp, 8, &err);
+	if (st != NSS_STATUS_SUCCESS) {
+		put_status(out[7], st);
+	} else {
+		out[7][0] = '\0';
+		for (i = 0; i < start; i++) {
+			snprintf(buf, sizeof(buf), "%u,", (unsigned)groups[i]);
+			append(out[7], buf);
+		}
+	}
+	put_enum(out[8], out[9]);
+}
+
+/* An answer from a damaged file is right when it is the good file's answer, UNAVAIL, or (for an
+ * enumeration) the good file's first entries and then UNAVAIL. */
+static bool answer_ok(const char *got, const char *good)
+{
+	size_t n = strlen(got);
+
+	if (strcmp(got, good) == 0 || strcmp(got, "UNAVAIL") == 0)
+		return true;
+	return n > 7 && strcmp(got + n - 7, "UNAVAIL") == 0 && strncmp(got, good, n - 7) == 0;
+}
+
+/* Offset and length of section @sec of the image at @img. */
+static void section_of(const void *img, int sec, size_t *off, size_t *len)
+{
+	struct gotrue_cache_header h;
+
+	memcpy(&h, img, sizeof(h));
+	*off = h.sections[sec].offset;
+	*len = h.sections[sec].length;
+}
+
+/* One flipped bit at every byte of SPEC's image. Lookups check only what they read, so a flip
+ * elsewhere need not stop them; but no lookup may ever answer from a damaged byte, each flip in
+ * alice's passwd record must make her lookup UNAVAIL, and the whole-file check must catch every
+ * flip. */
+static void test_flips(const unsigned char *img, size_t len)
+{
+	static char good[N_PROBES][PROBE_LEN], got[N_PROBES][PROBE_LEN];
+	unsigned char *copy = malloc(len);
+	size_t i, wrong = 0, unnoticed = 0, alice_answered = 0, unavail = 0, pw_off, pw_len;
+	char why[256];
+	int p, err;
+
+	section_of(img, GOTRUE_CACHE_SEC_PASSWD, &pw_off, &pw_len);
+	install(img, len);
+	probes(good);
+	ok(strcmp(good[0], "alice:*:1879048193:1879048193:Alice Liddell:/home/alice:/bin/bash") ==
+			   0 &&
+		   strcmp(good[4], "devs:1879050000:alice,bob,") == 0 &&
+		   strncmp(good[8], "alice:", 6) == 0,
+	   "the good file's answers (%s; %s)", good[0], good[4]);
+	for (i = 0; i < len && copy != NULL; i++) {
+		memcpy(copy, img, len);
+		copy[i] ^= 0x01;
+		if (install(copy, len) != 0)
+			break;
+		probes(got);
+		for (p = 0; p < N_PROBES; p++) {
+			if (!answer_ok(got[p], good[p])) {
+				if (wrong++ < 5)
+					diag("byte %zu, probe %d: '%s'", i, p, got[p]);
+			}
+			unavail += strstr(got[p], "UNAVAIL") != NULL;
+		}
+		if (gotrue_cache_verify(copy, len, why, sizeof(why)) == 0)
+			unnoticed++;
+		/* The first record (alice's, 36 bytes): any flip in it. */
+		if (i >= pw_off && i < pw_off + sizeof(struct gotrue_cache_pw_rec) &&
+		    probe(&err) != NSS_STATUS_UNAVAIL)
+			alice_answered++;
+	}
+	is_int(i, len, "each of the %zu flipped images installed", len);
+	is_int(wrong, 0, "no lookup of any kind answers from a flipped byte (UNAVAIL instead; %zu)",
+	       unavail);
+	is_int(alice_answered, 0, "a flip in alice's passwd record: her lookup is UNAVAIL");
+	is_int(unnoticed, 0, "gotrue_cache_verify catches every flip");
+	ok(gotrue_cache_verify(img, len, why, sizeof(why)) == 0, "and passes the good image");
+	free(copy);
+}
+
+/* A cache of many users with one record damaged: every other user still answers with its own
+ * entry, the damaged one is UNAVAIL (nss_gotrue(8), "Damaged caches"). */
+static void test_unrelated(void)
+{
+	enum { N = 64, BAD = 40 };
+	char spec[N * 96], name[16], buf[1024];
+	unsigned char *img = NULL;
+	void *raw = NULL;
+	size_t len = 0, off, seclen, n = 0, answered = 0, unavail = 0, wrong = 0;
+	struct passwd pw;
+	int i, err;
+
+	for (i = 0; i < N; i++)
+		n += (size_t)snprintf(spec + n, sizeof(spec) - n,
+				      "user u%02d %u %u U%02d /home/u%02d /bin/sh\n", i,
+				      1879048193u + (unsigned)i, 1879048193u + (unsigned)i, i, i);
+	if (!ok(fixture_image(spec, &raw, &len) == 0, "a cache of %d users", N))
+		return;
+	img = raw;
+	section_of(img, GOTRUE_CACHE_SEC_PASSWD, &off, &seclen);
+	/* u40's uid, inside its record. */
+	img[off + BAD * sizeof(struct gotrue_cache_pw_rec) +
+	    offsetof(struct gotrue_cache_pw_rec, uid)] ^= 0x04;
+	install(img, len);
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "u%02d", i);
+		switch (getpwnam_r_(name, &pw, buf, sizeof(buf), &err)) {
+		case NSS_STATUS_SUCCESS:
+			answered++;
+			wrong += i == BAD || pw.pw_uid != 1879048193u + (unsigned)i;
+			break;
+		case NSS_STATUS_UNAVAIL:
+			unavail++;
+			break;
+		default:
+			wrong++;
+			break;
+		}
+	}
+	ok(getpwnam_r_("u40", &pw, buf, sizeof(buf), &err) == NSS_STATUS_UNAVAIL,
+	   "the damaged user's lookup is UNAVAIL");
+	ok(getpwuid_r_(1879048193u + BAD, &pw, buf, sizeof(buf), &err) == NSS_STATUS_UNAVAIL,
+	   "by uid too");
+	ok(wrong == 0 && answered == N - 1,
+	   "the other users still answer, with their own entries (%zu answered, %zu UNAVAIL)",
+	   answered, unavail);
+	free(raw);
+}
+
+/* A cache written before the format changed (version 2): UNAVAIL, until the writer's
+ * replacement (what the next sync does) puts a current one there. */
+static void test_version(const void *img, size_t len)
+{
+	struct gotrue_cache_header h;
+	unsigned char *old = malloc(len);
+	int err;
+
+	memcpy(old, img, len);
+	memcpy(&h, old, sizeof(h));
+	h.version = 2;
+	h.header_check = gotrue_cache_header_check(&h);
+	memcpy(old, &h, sizeof(h));
+	fixture_write_raw(path, old, len);
+	ok(probe(&err) == NSS_STATUS_UNAVAIL, "a cache of format version 2: UNAVAIL");
+	ok(install(img, len) == 0 && probe(&err) == NSS_STATUS_SUCCESS,
+	   "the writer replaces it and the next lookup answers");
+	free(old);
+}
+
 static void test_broken(void)
 {
 	void *img = NULL;
-	unsigned char *copy;
-	size_t len = 0, cut, bad = 0, i;
+	size_t len = 0, cut, bad = 0;
 	double t0;
 	int err;
 
@@ -211,24 +473,15 @@ static void test_broken(void)
 			bad++;
 	}
 	is_int(bad, 0, "truncated at each of %zu byte positions: UNAVAIL every time", len);
-	/* One flipped bit at every byte: the checksum, or a field check, must catch each. */
-	copy = malloc(len);
-	bad = 0;
-	for (i = 0; i < len; i++) {
-		memcpy(copy, img, len);
-		copy[i] ^= 0x01;
-		fixture_write_raw(path, copy, len);
-		if (probe(&err) != NSS_STATUS_UNAVAIL)
-			bad++;
-	}
-	is_int(bad, 0, "a flipped bit at each byte: UNAVAIL every time");
 	/* A foreign file. */
 	fixture_write_raw(path, "root:x:0:0:root:/root:/bin/bash\n", 32);
 	ok(probe(&err) == NSS_STATUS_UNAVAIL, "a passwd text file: UNAVAIL");
+	test_version(img, len);
+	test_flips(img, len);
+	test_unrelated();
 	/* And back: the module notices the new file and answers again. */
-	fixture_write_raw(path, img, len);
+	install(img, len);
 	ok(probe(&err) == NSS_STATUS_SUCCESS, "a good file again: SUCCESS (remapped)");
-	free(copy);
 	free(img);
 }
 

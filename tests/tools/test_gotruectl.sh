@@ -56,6 +56,11 @@ outbox_token() {
 
 PW='correct horse battery staple 9!'
 
+flip_byte() { # flip_byte FILE OFFSET: flip the lowest bit of one byte in place
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 suite() {
 	mode=$1
 	emu_start --mode "$mode" || {
@@ -558,6 +563,33 @@ state_dir = $T/state-$mode")
 	run --json cache lookup bob
 	[ $rc -eq 0 ] && out_has '"found":true' && out_has '"lines":\["bob:\*:'
 	ok $? "$m cache lookup --json"
+
+	# cache verify: the whole-file check that lookups no longer make.
+	run cache verify
+	[ $rc -eq 0 ] && out_has "^$cache: ok, 3 users, [0-9]* groups, generated_at [0-9]*\$"
+	ok $? "$m cache verify of the synced cache: ok, exit 0"
+	size=$(wc -c <"$cache")
+	cp "$cache" "$T/flipped"
+	flip_byte "$T/flipped" $((size / 2))
+	run cache verify "$T/flipped"
+	[ $rc -eq 1 ] && err_has "$T/flipped is corrupt: .*; run gotruectl sync"
+	ok $? "$m cache verify of a cache with one flipped byte: corrupt, exit 1"
+	cp "$cache" "$T/flipped"
+	flip_byte "$T/flipped" $((size - 1))
+	run --json cache verify --cache "$T/flipped"
+	[ $rc -eq 1 ] && out_has '"ok":false' && out_has '"reason":"'
+	ok $? "$m cache verify --json of a flip in the last byte: ok false with the reason, exit 1"
+	head -c $((size - 8)) "$cache" >"$T/truncated"
+	run cache verify "$T/truncated"
+	[ $rc -eq 1 ] && err_has 'corrupt: .*truncated'
+	ok $? "$m cache verify of a truncated cache: corrupt (truncated), exit 1"
+	cp "$cache" "$T/loose" && chmod 0666 "$T/loose"
+	run cache verify "$T/loose"
+	[ $rc -eq 1 ] && err_has 'writable by group or others'
+	ok $? "$m cache verify of a world-writable cache: refused as nss_gotrue would, exit 1"
+	run cache verify "$T/state-$mode/none"
+	[ $rc -eq 3 ] && err_has 'cannot open'
+	ok $? "$m cache verify of a missing file exits 3"
 
 	# The server fails partway: the old cache stays, byte for byte, and the exit is non-zero.
 	cp "$cache" "$T/cache.before"

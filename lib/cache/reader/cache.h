@@ -31,8 +31,9 @@ enum gotrue_cache_status {
 	GOTRUE_CACHE_UNAVAIL, /* missing, unreadable, corrupt, truncated or foreign */
 };
 
-/* A validated, read-only view of one cache file: every offset, length and count inside it has
- * been checked by gotrue_cache_parse(), so lookups on it never read outside @base. */
+/* A read-only view of one cache file whose header and section bounds gotrue_cache_parse() has
+ * checked; each lookup checks the entries and records it reads (cache_reader.c), so that no
+ * lookup on it reads outside @base or answers from corrupt data. */
 struct gotrue_cache_view {
 	const unsigned char *base;
 	size_t len;
@@ -65,17 +66,23 @@ struct gotrue_cache_gr {
 	uint32_t rec;
 };
 
-/* Check a whole file image (alignment, header, checksum, every section, record, string offset,
- * slice and index) and fill @view. GOTRUE_CACHE_OK or GOTRUE_CACHE_UNAVAIL. @buf must be 8-byte
- * aligned (mmap'd or malloc'd). The fuzz target. */
+/* Check what a file image needs before any lookup, in O(1): alignment, the header (its check,
+ * magic, version, sizes, the stale word), that every section lies inside the image, and the
+ * counts; fill @view. GOTRUE_CACHE_OK or GOTRUE_CACHE_UNAVAIL. @buf must be 8-byte aligned
+ * (mmap'd or malloc'd). The rest of the file is checked by the lookups as they read it, and all
+ * of it by gotrue_cache_verify() (cache_verify.h). */
 enum gotrue_cache_status gotrue_cache_parse(const void *buf, size_t len,
 					    struct gotrue_cache_view *view);
+/* The same, with *@why set to what is wrong (a static string) on UNAVAIL, NULL on OK. */
+enum gotrue_cache_status gotrue_cache_parse_why(const void *buf, size_t len,
+						struct gotrue_cache_view *view, const char **why);
 
+/* Lookups: OK with @out filled, NOTFOUND, or UNAVAIL when what the lookup reads is corrupt. */
 enum gotrue_cache_status gotrue_cache_getpwnam(const struct gotrue_cache_view *v, const char *name,
 					       struct gotrue_cache_pw *out);
 enum gotrue_cache_status gotrue_cache_getpwuid(const struct gotrue_cache_view *v, uint32_t uid,
 					       struct gotrue_cache_pw *out);
-/* Record @rec in file order (enumeration); NOTFOUND past the end. */
+/* Record @rec in file order (enumeration); NOTFOUND past the end, UNAVAIL if it is corrupt. */
 enum gotrue_cache_status gotrue_cache_getpwent(const struct gotrue_cache_view *v, uint32_t rec,
 					       struct gotrue_cache_pw *out);
 enum gotrue_cache_status gotrue_cache_getgrnam(const struct gotrue_cache_view *v, const char *name,

@@ -6,7 +6,7 @@
  * file from another byte order fails the magic check and is UNAVAIL. Everything is a uint32_t so
  * that every section is 4-aligned inside a page-aligned mmap (sections start 8-aligned).
  *
- *   header      struct gotrue_cache_header (fixed size, version 2)
+ *   header      struct gotrue_cache_header (fixed size, version 3)
  *   strings     NUL-terminated strings; offset 0 is "" and the last byte is NUL, so any offset
  *               inside the section names a terminated string
  *   passwd      n_users  x struct gotrue_cache_pw_rec
@@ -20,14 +20,25 @@
  *
  * Lookups binary-search one dense 8-byte-per-entry index (O(log n), a few cache lines), as
  * libnss-cache's sorted .ixname files and SSSD's memcache hash tables do, but without a scan of
- * the records or a second file. The checksum covers the whole file with the checksum field and
- * the stale word read as zero.
+ * the records or a second file.
  *
- * The stale word (version 2) is how a reader learns, with one load from memory it already has
- * mapped, that its file has been replaced: the writer sets it in the OLD file right after renaming
- * the new one in (lib/cache/writer/cache_writer.c), the way SSSD's memcache invalidates its old
- * file. It is the only byte range of a cache that ever changes after the rename, hence outside the
- * checksum. */
+ * Integrity is checked at three grains, so that a reader never has to read the whole file: a
+ * process pays for what its own lookups read, not for the number of users.
+ *   - the header carries header_check, over itself: checked when the file is mapped;
+ *   - each record carries a check over its fields, its strings and its slices: checked by every
+ *     lookup that reads the record (a group's member names have a check of their own, read only
+ *     when the group itself is the answer, since a group can have a million members);
+ *   - the whole-file checksum, with the checksum field and the stale word read as zero: computed
+ *     by the writer and checked by `gotruectl cache verify` (gotrue_cache_verify), never by a
+ *     lookup.
+ * The index entries carry no check: a lookup checks every entry it stops at against the record
+ * it names (the key must be that record's), which catches a corrupt entry on the way to the
+ * answer (lib/cache/reader/cache_reader.c says why that suffices).
+ *
+ * The stale word is how a reader learns, with one load from memory it already has mapped, that
+ * its file has been replaced: the writer sets it in the OLD file right after renaming the new one
+ * in (lib/cache/writer/cache_writer.c), the way SSSD's memcache invalidates its old file. It is
+ * the only byte range of a cache that ever changes after the rename, hence outside every check. */
 #ifndef GOTRUE_CACHE_FORMAT_H
 #define GOTRUE_CACHE_FORMAT_H
 
@@ -36,7 +47,7 @@
 #include <string.h>
 
 #define GOTRUE_CACHE_MAGIC   "GTNSSCA\n" /* 8 bytes, no NUL used */
-#define GOTRUE_CACHE_VERSION 2u
+#define GOTRUE_CACHE_VERSION 3u
 /* The value of the stale word once the file has been replaced; any other non-zero value is
  * corruption (a single flipped bit cannot turn 0 into this, so bit flips stay UNAVAIL). */
 #define GOTRUE_CACHE_STALE 0x454c5453u
@@ -78,6 +89,9 @@ struct gotrue_cache_header {
 	uint32_t n_users;
 	uint32_t n_groups;
 	struct gotrue_cache_section_ref sections[GOTRUE_CACHE_N_SECTIONS];
+	/* gotrue_cache_header_check(): what the reader checks when it maps the file. */
+	uint32_t header_check;
+	uint32_t header_pad; /* 0 */
 };
 
 struct gotrue_cache_pw_rec {
@@ -89,6 +103,7 @@ struct gotrue_cache_pw_rec {
 	uint32_t gid;
 	uint32_t gids_start; /* index into user_gids */
 	uint32_t gids_count;
+	uint32_t check; /* gotrue_cache_user_check() */
 };
 
 struct gotrue_cache_gr_rec {
@@ -96,6 +111,8 @@ struct gotrue_cache_gr_rec {
 	uint32_t gid;
 	uint32_t members_start; /* index into members */
 	uint32_t members_count;
+	uint32_t check;		/* gotrue_cache_group_check(): fields, name, member offsets */
+	uint32_t members_check; /* gotrue_cache_members_check(): the member names */
 };
 
 struct gotrue_cache_idx {
@@ -103,16 +120,109 @@ struct gotrue_cache_idx {
 	uint32_t rec; /* record number */
 };
 
-/* FNV-1a, 32 bits, over a name: the key of the name indexes. Collisions are harmless (the
- * reader compares the names of every entry with an equal key). */
+#define GOTRUE_CACHE_HASH_INIT 2166136261u
+
+/* @h updated with @n bytes at @p: the name indexes' key and every check but the whole-file
+ * checksum. Eight bytes a step (FNV-1a's multiply on 64-bit words, then a shift to fold the
+ * high bits down), since a lookup hashes a record and its strings; each step is a bijection of
+ * the state for a given word, so any one changed word changes the result but for the final
+ * fold to 32 bits. Hand-written because the reader links libc only. */
+static inline uint32_t gotrue_cache_hash(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint64_t s = h ^ ((uint64_t)n << 32), w;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, c + i, 8);
+		s = (s ^ w) * 1099511628211ull;
+		s ^= s >> 29;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, c + i, n - i);
+		s = (s ^ w) * 1099511628211ull;
+		s ^= s >> 29;
+	}
+	return (uint32_t)(s ^ (s >> 32));
+}
+
+/* The key of the name indexes. Collisions are harmless (the reader compares the names of every
+ * entry with an equal key). */
 static inline uint32_t gotrue_cache_name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	return gotrue_cache_hash(GOTRUE_CACHE_HASH_INIT, s, strlen(s));
+}
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
+/* @h updated with the string at @off, its NUL included (so that two strings run together by a
+ * lost NUL do not hash as they did apart). The caller has checked @off. */
+static inline uint32_t gotrue_cache_hash_string(uint32_t h, const char *strings, uint32_t off)
+{
+	return gotrue_cache_hash(h, strings + off, strlen(strings + off) + 1);
+}
+
+/* @h updated with @count words of @base from @start (none read when @count is 0: a writer with
+ * no gids or members at all may have @base NULL). The caller has checked the slice. */
+static inline uint32_t gotrue_cache_hash_slice(uint32_t h, const uint32_t *base, uint32_t start,
+					       uint32_t count)
+{
+	return count == 0 ? h : gotrue_cache_hash(h, base + start, (size_t)count * sizeof(*base));
+}
+
+/* The header's check: every byte of it but the whole-file checksum, the stale word and
+ * header_check itself (read as zero). */
+static inline uint32_t gotrue_cache_header_check(const struct gotrue_cache_header *h)
+{
+	struct gotrue_cache_header c = *h;
+
+	c.checksum = 0;
+	c.stale = c.stale_pad = 0;
+	c.header_check = 0;
+	return gotrue_cache_hash(GOTRUE_CACHE_HASH_INIT, &c, sizeof(c));
+}
+
+/* A user record's check: its fields (check read as zero), its four strings and its slice of
+ * user_gids. The caller has checked every offset and the slice. */
+static inline uint32_t gotrue_cache_user_check(const char *strings,
+					       const struct gotrue_cache_pw_rec *r,
+					       const uint32_t *user_gids)
+{
+	struct gotrue_cache_pw_rec c = *r;
+	uint32_t h;
+
+	c.check = 0;
+	h = gotrue_cache_hash(GOTRUE_CACHE_HASH_INIT, &c, sizeof(c));
+	h = gotrue_cache_hash_string(h, strings, r->name);
+	h = gotrue_cache_hash_string(h, strings, r->gecos);
+	h = gotrue_cache_hash_string(h, strings, r->dir);
+	h = gotrue_cache_hash_string(h, strings, r->shell);
+	return gotrue_cache_hash_slice(h, user_gids, r->gids_start, r->gids_count);
+}
+
+/* A group record's check: its fields (both checks read as zero), its name and its slice of
+ * member offsets; the member names themselves are gotrue_cache_members_check()'s. */
+static inline uint32_t gotrue_cache_group_check(const char *strings,
+						const struct gotrue_cache_gr_rec *r,
+						const uint32_t *members)
+{
+	struct gotrue_cache_gr_rec c = *r;
+	uint32_t h;
+
+	c.check = c.members_check = 0;
+	h = gotrue_cache_hash(GOTRUE_CACHE_HASH_INIT, &c, sizeof(c));
+	h = gotrue_cache_hash_string(h, strings, r->name);
+	return gotrue_cache_hash_slice(h, members, r->members_start, r->members_count);
+}
+
+/* The member names of a group, in order. The caller has checked every member offset. */
+static inline uint32_t gotrue_cache_members_check(const char *strings,
+						  const struct gotrue_cache_gr_rec *r,
+						  const uint32_t *members)
+{
+	uint32_t h = GOTRUE_CACHE_HASH_INIT, i;
+
+	for (i = 0; i < r->members_count; i++)
+		h = gotrue_cache_hash_string(h, strings, members[r->members_start + i]);
 	return h;
 }
 

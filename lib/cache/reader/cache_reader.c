@@ -1,12 +1,31 @@
-/* cache_reader: maps the NSS cache, validates it completely once per file, and answers lookups
- * from its indexes. libc only: this code runs inside every process that resolves a user name.
+/* cache_reader: maps the NSS cache and answers lookups from its indexes, checking what each
+ * lookup reads as it reads it. libc only: this code runs inside every process that resolves a
+ * user name.
  *
- * Validation happens once, when a new file is mapped (gotrue_cache_parse), and covers every
- * offset, length, count, string and index entry; lookups then index only what was checked. A file
- * that fails any check is UNAVAIL, never a crash. The writer replaces the file by rename only, so
- * a mapped file is never changed under us except for its stale word, which is outside the checksum
- * (a root user truncating it in place could still raise SIGBUS, as with every mmap-based NSS
- * cache).
+ * Lazy validation. Mapping a file checks its header (header_check, magic, version, sizes, the
+ * stale word) and that every section lies inside the file: O(1). A lookup then checks what it
+ * touches before using it: every index entry it stops at names a record in range whose key is
+ * that entry's, every record it reads has its offsets and slices inside their sections and its
+ * own check right (cache_format.h), and a group answer's member names their check. The
+ * strings section ends in a NUL, so an offset inside it is a terminated string. A lookup that
+ * meets corrupt data is UNAVAIL, never a crash and never an answer built from it; corruption
+ * elsewhere in the file does not stop the lookups that do not read it (nss_gotrue(8) says so),
+ * and `gotruectl cache verify` (gotrue_cache_verify) checks the whole file. So one lookup in a
+ * fresh process (what `id` or `ls -l` does) costs the same whatever the number of users.
+ *
+ * Why that suffices for the indexes, whose entries carry no check of their own: an answer is
+ * only given from an entry whose record is sound and carries the key and name sought, so it is
+ * right whatever else is damaged. A miss is where a corrupt key could mislead: a binary search's
+ * last step left of the key sought and its last step right of it are the two entries around
+ * where it ends (lower_bound). An entry whose key is corrupt either misleads the search, and then
+ * it is one of those two, or the search passes it by, and then it did no harm. So a miss checks
+ * those two against their records, and a corrupt key on the way to an answer is UNAVAIL, not a
+ * wrong NOTFOUND (several corrupt entries together can still give NOTFOUND, which grants
+ * nothing; verify finds them).
+ *
+ * The writer replaces the file by rename only, so a mapped file is never changed under us except
+ * for its stale word, which is outside every check (a root user truncating it in place could
+ * still raise SIGBUS, as with every mmap-based NSS cache).
  *
  * Freshness. A stat() of the path on every lookup would be most of the cost of a lookup, more
  * than nss_files spends on a short /etc/passwd. So, as SSSD's memcache does, the writer marks the
@@ -23,6 +42,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,69 +57,41 @@ static bool section_ok(const struct gotrue_cache_header *h, size_t len, enum got
 	       (size_t)r->length <= len - r->offset && r->length % elem == 0;
 }
 
-static bool string_ok(const struct gotrue_cache_view *v, uint32_t off)
-{
-	return off < v->strings_len;
-}
-
-/* The key entry @e of an index of @kind must carry, or false when its record is out of range. */
-static bool index_key(const struct gotrue_cache_view *v, const struct gotrue_cache_idx *e, int kind,
-		      uint32_t *key)
-{
-	bool users = kind == GOTRUE_CACHE_SEC_PW_NAME || kind == GOTRUE_CACHE_SEC_PW_UID;
-	bool ok = e->rec < (users ? v->hdr->n_users : v->hdr->n_groups);
-
-	if (!ok)
-		*key = 0;
-	else if (kind == GOTRUE_CACHE_SEC_PW_NAME)
-		*key = gotrue_cache_name_hash(v->strings + v->pw[e->rec].name);
-	else if (kind == GOTRUE_CACHE_SEC_PW_UID)
-		*key = v->pw[e->rec].uid;
-	else if (kind == GOTRUE_CACHE_SEC_GR_NAME)
-		*key = gotrue_cache_name_hash(v->strings + v->gr[e->rec].name);
-	else
-		*key = v->gr[e->rec].gid;
-	return ok;
-}
-
-/* An index must be a permutation-free list of valid records, sorted by (key, rec), and each key
- * must match its record, so that binary search cannot be led astray. */
-static bool index_ok(const struct gotrue_cache_view *v, const struct gotrue_cache_idx *idx,
-		     uint32_t n, int kind)
-{
-	uint32_t i, key;
-	bool ok = true;
-
-	for (i = 0; i < n && ok; i++) {
-		ok = (i == 0 || idx[i - 1].key < idx[i].key ||
-		      (idx[i - 1].key == idx[i].key && idx[i - 1].rec < idx[i].rec)) &&
-		     index_key(v, &idx[i], kind, &key) && key == idx[i].key;
-	}
-	return ok;
-}
-
-/* The header of a file of @len bytes at @buf: magic, version, sizes, limits, the checksum and
- * the stale word. */
-static bool header_ok(const void *buf, size_t len)
+/* Why the header of a file of @len bytes at @buf is unusable, or NULL: magic, version, its
+ * check, sizes, limits and the stale word. */
+static const char *header_problem(const void *buf, size_t len)
 {
 	const struct gotrue_cache_header *h = buf;
-	bool ok = buf != NULL && (uintptr_t)buf % 8 == 0 && len >= sizeof(*h) &&
-		  len <= GOTRUE_CACHE_MAX_SIZE;
+	const char *why = NULL;
 	uint32_t stale;
 
-	ok = ok && memcmp(h->magic, GOTRUE_CACHE_MAGIC, 8) == 0 &&
-	     h->version == GOTRUE_CACHE_VERSION && h->header_size == sizeof(*h) &&
-	     h->file_size == len && h->flags == 0 && h->n_users <= GOTRUE_CACHE_MAX_RECORDS &&
-	     h->n_groups <= GOTRUE_CACHE_MAX_RECORDS &&
-	     gotrue_cache_checksum(buf, len) == h->checksum;
-	if (ok) {
-		/* Outside the checksum, so checked here: 0 or the one stale value, nothing else.
+	if (buf == NULL || (uintptr_t)buf % 8 != 0)
+		why = "the image is not 8-byte aligned";
+	else if (len < sizeof(*h))
+		why = "shorter than its header (truncated)";
+	else if (len > GOTRUE_CACHE_MAX_SIZE)
+		why = "larger than the size limit";
+	else if (memcmp(h->magic, GOTRUE_CACHE_MAGIC, 8) != 0)
+		why = "not an NSS cache of this byte order (bad magic)";
+	else if (h->version != GOTRUE_CACHE_VERSION)
+		why = "another format version (run gotruectl sync to rewrite it)";
+	else if (gotrue_cache_header_check(h) != h->header_check)
+		why = "the header's check does not match (corrupt header)";
+	else if (h->header_size != sizeof(*h) || h->flags != 0 || h->header_pad != 0)
+		why = "unknown header size or flags";
+	else if (h->file_size != len)
+		why = "its size differs from the header's (truncated or extended)";
+	else if (h->n_users > GOTRUE_CACHE_MAX_RECORDS || h->n_groups > GOTRUE_CACHE_MAX_RECORDS)
+		why = "more records than the limit";
+	if (why == NULL) {
+		/* Outside every check, so checked here: 0 or the one stale value, nothing else.
 		 * The atomic load because the writer may be setting it in this very file right
 		 * now. */
 		stale = __atomic_load_n(&h->stale, __ATOMIC_RELAXED);
-		ok = (stale == 0 || stale == GOTRUE_CACHE_STALE) && h->stale_pad == 0;
+		if ((stale != 0 && stale != GOTRUE_CACHE_STALE) || h->stale_pad != 0)
+			why = "a corrupt stale word";
 	}
-	return ok;
+	return why;
 }
 
 /* Every section inside the file, aligned and a whole number of its elements. */
@@ -167,61 +159,123 @@ static bool sizes_ok(const struct gotrue_cache_view *v)
 	       sec[GOTRUE_CACHE_SEC_GR_GID].length / sizeof(*v->gr_gid) == h->n_groups;
 }
 
-/* Each user's strings and its slice of the supplementary gids. */
-static bool users_ok(const struct gotrue_cache_view *v)
+enum gotrue_cache_status gotrue_cache_parse_why(const void *buf, size_t len,
+						struct gotrue_cache_view *view, const char **why)
 {
-	const struct gotrue_cache_pw_rec *r;
-	bool ok = true;
-	uint32_t i;
+	struct gotrue_cache_view v;
+	enum gotrue_cache_status rc = GOTRUE_CACHE_UNAVAIL;
+	const char *problem;
 
-	for (i = 0; i < v->hdr->n_users && ok; i++) {
-		r = &v->pw[i];
-		ok = string_ok(v, r->name) && string_ok(v, r->gecos) && string_ok(v, r->dir) &&
-		     string_ok(v, r->shell) && v->strings[r->name] != '\0' &&
-		     r->gids_start <= v->n_user_gids &&
-		     r->gids_count <= v->n_user_gids - r->gids_start;
+	memset(view, 0, sizeof(*view));
+	problem = header_problem(buf, len);
+	if (problem == NULL && !sections_ok(buf, len))
+		problem = "a section lies outside the file";
+	if (problem != NULL)
+		goto cleanup;
+	view_map(buf, len, &v);
+	if (!sizes_ok(&v)) {
+		problem = "section sizes disagree with the header's counts";
+		goto cleanup;
 	}
-	return ok;
-}
-
-/* Each group's name and its slice of member names. */
-static bool groups_ok(const struct gotrue_cache_view *v)
-{
-	const struct gotrue_cache_gr_rec *r;
-	bool ok = true;
-	uint32_t i, m;
-
-	for (i = 0; i < v->hdr->n_groups && ok; i++) {
-		r = &v->gr[i];
-		ok = string_ok(v, r->name) && v->strings[r->name] != '\0' &&
-		     r->members_start <= v->n_members &&
-		     r->members_count <= v->n_members - r->members_start;
-		for (m = 0; m < r->members_count && ok; m++)
-			ok = string_ok(v, v->members[r->members_start + m]);
-	}
-	return ok;
+	*view = v;
+	rc = GOTRUE_CACHE_OK;
+cleanup:
+	if (why != NULL)
+		*why = problem;
+	return rc;
 }
 
 enum gotrue_cache_status gotrue_cache_parse(const void *buf, size_t len,
 					    struct gotrue_cache_view *view)
 {
-	struct gotrue_cache_view v;
-	enum gotrue_cache_status rc = GOTRUE_CACHE_UNAVAIL;
+	return gotrue_cache_parse_why(buf, len, view, NULL);
+}
 
-	memset(view, 0, sizeof(*view));
-	if (!header_ok(buf, len) || !sections_ok(buf, len))
-		goto cleanup;
-	view_map(buf, len, &v);
-	if (!sizes_ok(&v) || !users_ok(&v) || !groups_ok(&v) ||
-	    !index_ok(&v, v.pw_name, v.hdr->n_users, GOTRUE_CACHE_SEC_PW_NAME) ||
-	    !index_ok(&v, v.pw_uid, v.hdr->n_users, GOTRUE_CACHE_SEC_PW_UID) ||
-	    !index_ok(&v, v.gr_name, v.hdr->n_groups, GOTRUE_CACHE_SEC_GR_NAME) ||
-	    !index_ok(&v, v.gr_gid, v.hdr->n_groups, GOTRUE_CACHE_SEC_GR_GID))
-		goto cleanup;
-	*view = v;
-	rc = GOTRUE_CACHE_OK;
-cleanup:
-	return rc;
+/* --- What a lookup checks as it reads ------------------------------------------------------ */
+
+static bool string_ok(const struct gotrue_cache_view *v, uint32_t off)
+{
+	return off < v->strings_len;
+}
+
+/* User record @rec: in range, its strings and its gid slice inside their sections, a name, and
+ * its check right. */
+static bool user_ok(const struct gotrue_cache_view *v, uint32_t rec)
+{
+	const struct gotrue_cache_pw_rec *r;
+
+	if (rec >= v->hdr->n_users)
+		return false;
+	r = &v->pw[rec];
+	return string_ok(v, r->name) && string_ok(v, r->gecos) && string_ok(v, r->dir) &&
+	       string_ok(v, r->shell) && v->strings[r->name] != '\0' &&
+	       r->gids_start <= v->n_user_gids && r->gids_count <= v->n_user_gids - r->gids_start &&
+	       gotrue_cache_user_check(v->strings, r, v->user_gids) == r->check;
+}
+
+/* Group record @rec: in range, its name and its member slice inside their sections, and its
+ * check right. With @members, also every member offset and the member names' check: only for
+ * the group that is the answer (the one whose names get read). */
+static bool group_ok(const struct gotrue_cache_view *v, uint32_t rec, bool members)
+{
+	const struct gotrue_cache_gr_rec *r;
+	bool ok;
+	uint32_t m;
+
+	if (rec >= v->hdr->n_groups)
+		return false;
+	r = &v->gr[rec];
+	ok = string_ok(v, r->name) && v->strings[r->name] != '\0' &&
+	     r->members_start <= v->n_members &&
+	     r->members_count <= v->n_members - r->members_start &&
+	     gotrue_cache_group_check(v->strings, r, v->members) == r->check;
+	for (m = 0; members && m < r->members_count && ok; m++)
+		ok = string_ok(v, v->members[r->members_start + m]);
+	if (ok && members)
+		ok = gotrue_cache_members_check(v->strings, r, v->members) == r->members_check;
+	return ok;
+}
+
+/* One of the four indexes. */
+struct index_kind {
+	bool users;   /* pw_name, pw_uid; else gr_name, gr_gid */
+	bool by_name; /* keyed by the name's hash; else by uid or gid */
+};
+static const struct index_kind PW_NAME = {true, true}, PW_UID = {true, false};
+static const struct index_kind GR_NAME = {false, true}, GR_GID = {false, false};
+
+static const struct gotrue_cache_idx *index_of(const struct gotrue_cache_view *v,
+					       const struct index_kind *k, uint32_t *n)
+{
+	const struct gotrue_cache_idx *idx;
+
+	*n = k->users ? v->hdr->n_users : v->hdr->n_groups;
+	if (k->users)
+		idx = k->by_name ? v->pw_name : v->pw_uid;
+	else
+		idx = k->by_name ? v->gr_name : v->gr_gid;
+	return idx;
+}
+
+/* The name of a record that entry_ok() has checked. */
+static const char *rec_name(const struct gotrue_cache_view *v, const struct index_kind *k,
+			    uint32_t rec)
+{
+	return v->strings + (k->users ? v->pw[rec].name : v->gr[rec].name);
+}
+
+/* Index entry @e names a sound record whose key is the entry's. */
+static bool entry_ok(const struct gotrue_cache_view *v, const struct index_kind *k,
+		     const struct gotrue_cache_idx *e)
+{
+	bool ok = k->users ? user_ok(v, e->rec) : group_ok(v, e->rec, false);
+	uint32_t key = 0;
+
+	if (ok && k->by_name)
+		key = gotrue_cache_name_hash(rec_name(v, k, e->rec));
+	else if (ok)
+		key = k->users ? v->pw[e->rec].uid : v->gr[e->rec].gid;
+	return ok && key == e->key;
 }
 
 /* First index entry whose key is >= @key. */
@@ -240,6 +294,32 @@ static uint32_t lower_bound(const struct gotrue_cache_idx *idx, uint32_t n, uint
 	return lo;
 }
 
+/* The record with @key (and, for a name index, @name) in index @k: OK with *@rec set, NOTFOUND,
+ * or UNAVAIL when an entry the search stops at is corrupt (see the top of this file). An answer
+ * needs only its own entry and record checked; a miss also checks the entries on either side of
+ * where the search ended, since a corrupt key there may be what hid the answer. */
+static enum gotrue_cache_status find(const struct gotrue_cache_view *v, const struct index_kind *k,
+				     uint32_t key, const char *name, uint32_t *rec)
+{
+	enum gotrue_cache_status rc = GOTRUE_CACHE_NOTFOUND;
+	uint32_t n, lo, i;
+	const struct gotrue_cache_idx *idx = index_of(v, k, &n);
+
+	lo = lower_bound(idx, n, key);
+	for (i = lo; i < n && idx[i].key == key && rc == GOTRUE_CACHE_NOTFOUND; i++) {
+		if (!entry_ok(v, k, &idx[i])) {
+			rc = GOTRUE_CACHE_UNAVAIL;
+		} else if (name == NULL || strcmp(rec_name(v, k, idx[i].rec), name) == 0) {
+			*rec = idx[i].rec;
+			rc = GOTRUE_CACHE_OK;
+		}
+	}
+	if (rc == GOTRUE_CACHE_NOTFOUND &&
+	    ((lo > 0 && !entry_ok(v, k, &idx[lo - 1])) || (i < n && !entry_ok(v, k, &idx[i]))))
+		rc = GOTRUE_CACHE_UNAVAIL;
+	return rc;
+}
+
 static void fill_pw(const struct gotrue_cache_view *v, uint32_t rec, struct gotrue_cache_pw *out)
 {
 	const struct gotrue_cache_pw_rec *r = &v->pw[rec];
@@ -255,89 +335,81 @@ static void fill_pw(const struct gotrue_cache_view *v, uint32_t rec, struct gotr
 	out->rec = rec;
 }
 
-static void fill_gr(const struct gotrue_cache_view *v, uint32_t rec, struct gotrue_cache_gr *out)
+/* Group @rec as the answer: with its member names checked. */
+static enum gotrue_cache_status fill_gr(const struct gotrue_cache_view *v, uint32_t rec,
+					struct gotrue_cache_gr *out)
 {
-	const struct gotrue_cache_gr_rec *r = &v->gr[rec];
+	const struct gotrue_cache_gr_rec *r;
+	enum gotrue_cache_status rc = GOTRUE_CACHE_UNAVAIL;
 
-	out->name = v->strings + r->name;
-	out->gid = r->gid;
-	out->members = v->members + r->members_start;
-	out->n_members = r->members_count;
-	out->rec = rec;
+	if (group_ok(v, rec, true)) {
+		r = &v->gr[rec];
+		out->name = v->strings + r->name;
+		out->gid = r->gid;
+		out->members = v->members + r->members_start;
+		out->n_members = r->members_count;
+		out->rec = rec;
+		rc = GOTRUE_CACHE_OK;
+	}
+	return rc;
 }
 
 enum gotrue_cache_status gotrue_cache_getpwnam(const struct gotrue_cache_view *v, const char *name,
 					       struct gotrue_cache_pw *out)
 {
-	uint32_t n = v->hdr->n_users, key = gotrue_cache_name_hash(name), i;
+	uint32_t rec = 0;
+	enum gotrue_cache_status rc = find(v, &PW_NAME, gotrue_cache_name_hash(name), name, &rec);
 
-	for (i = lower_bound(v->pw_name, n, key); i < n && v->pw_name[i].key == key; i++) {
-		uint32_t rec = v->pw_name[i].rec;
-
-		if (strcmp(v->strings + v->pw[rec].name, name) == 0) {
-			fill_pw(v, rec, out);
-			return GOTRUE_CACHE_OK;
-		}
-	}
-	return GOTRUE_CACHE_NOTFOUND;
+	if (rc == GOTRUE_CACHE_OK)
+		fill_pw(v, rec, out);
+	return rc;
 }
 
 enum gotrue_cache_status gotrue_cache_getpwuid(const struct gotrue_cache_view *v, uint32_t uid,
 					       struct gotrue_cache_pw *out)
 {
-	uint32_t n = v->hdr->n_users, i = lower_bound(v->pw_uid, n, uid);
+	uint32_t rec = 0;
+	enum gotrue_cache_status rc = find(v, &PW_UID, uid, NULL, &rec);
 
-	if (i < n && v->pw_uid[i].key == uid) {
-		fill_pw(v, v->pw_uid[i].rec, out);
-		return GOTRUE_CACHE_OK;
-	}
-	return GOTRUE_CACHE_NOTFOUND;
+	if (rc == GOTRUE_CACHE_OK)
+		fill_pw(v, rec, out);
+	return rc;
 }
 
 enum gotrue_cache_status gotrue_cache_getpwent(const struct gotrue_cache_view *v, uint32_t rec,
 					       struct gotrue_cache_pw *out)
 {
-	if (rec >= v->hdr->n_users)
-		return GOTRUE_CACHE_NOTFOUND;
-	fill_pw(v, rec, out);
-	return GOTRUE_CACHE_OK;
+	enum gotrue_cache_status rc = GOTRUE_CACHE_NOTFOUND;
+
+	if (rec < v->hdr->n_users)
+		rc = user_ok(v, rec) ? GOTRUE_CACHE_OK : GOTRUE_CACHE_UNAVAIL;
+	if (rc == GOTRUE_CACHE_OK)
+		fill_pw(v, rec, out);
+	return rc;
 }
 
 enum gotrue_cache_status gotrue_cache_getgrnam(const struct gotrue_cache_view *v, const char *name,
 					       struct gotrue_cache_gr *out)
 {
-	uint32_t n = v->hdr->n_groups, key = gotrue_cache_name_hash(name), i;
+	uint32_t rec = 0;
+	enum gotrue_cache_status rc = find(v, &GR_NAME, gotrue_cache_name_hash(name), name, &rec);
 
-	for (i = lower_bound(v->gr_name, n, key); i < n && v->gr_name[i].key == key; i++) {
-		uint32_t rec = v->gr_name[i].rec;
-
-		if (strcmp(v->strings + v->gr[rec].name, name) == 0) {
-			fill_gr(v, rec, out);
-			return GOTRUE_CACHE_OK;
-		}
-	}
-	return GOTRUE_CACHE_NOTFOUND;
+	return rc == GOTRUE_CACHE_OK ? fill_gr(v, rec, out) : rc;
 }
 
 enum gotrue_cache_status gotrue_cache_getgrgid(const struct gotrue_cache_view *v, uint32_t gid,
 					       struct gotrue_cache_gr *out)
 {
-	uint32_t n = v->hdr->n_groups, i = lower_bound(v->gr_gid, n, gid);
+	uint32_t rec = 0;
+	enum gotrue_cache_status rc = find(v, &GR_GID, gid, NULL, &rec);
 
-	if (i < n && v->gr_gid[i].key == gid) {
-		fill_gr(v, v->gr_gid[i].rec, out);
-		return GOTRUE_CACHE_OK;
-	}
-	return GOTRUE_CACHE_NOTFOUND;
+	return rc == GOTRUE_CACHE_OK ? fill_gr(v, rec, out) : rc;
 }
 
 enum gotrue_cache_status gotrue_cache_getgrent(const struct gotrue_cache_view *v, uint32_t rec,
 					       struct gotrue_cache_gr *out)
 {
-	if (rec >= v->hdr->n_groups)
-		return GOTRUE_CACHE_NOTFOUND;
-	fill_gr(v, rec, out);
-	return GOTRUE_CACHE_OK;
+	return rec < v->hdr->n_groups ? fill_gr(v, rec, out) : GOTRUE_CACHE_NOTFOUND;
 }
 
 const char *gotrue_cache_member(const struct gotrue_cache_view *v, const struct gotrue_cache_gr *gr,
@@ -414,6 +486,23 @@ static bool fresh(struct gotrue_cache *c, bool have_now, uint32_t now)
 	return true;
 }
 
+/* A cache of another format version (one written before an upgrade) is UNAVAIL until the next
+ * sync rewrites it; say so in syslog, once per process, since every lookup meets it. */
+static void report_version(const char *path, const void *map, size_t len)
+{
+	static int reported;
+	const struct gotrue_cache_header *h = map;
+
+	if (len < offsetof(struct gotrue_cache_header, header_size) ||
+	    memcmp(h->magic, GOTRUE_CACHE_MAGIC, 8) != 0 || h->version == GOTRUE_CACHE_VERSION ||
+	    __atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED) != 0)
+		return;
+	syslog(LOG_AUTHPRIV | LOG_WARNING,
+	       "nss cache has format version %u, this reader reads %u: no GoTrue users until "
+	       "gotruectl sync rewrites it; path=%s",
+	       h->version, GOTRUE_CACHE_VERSION, path);
+}
+
 /* Called with the write lock held. Maps the file at the path, or leaves nothing mapped. */
 static void map_path(struct gotrue_cache *c, uint32_t now)
 {
@@ -437,8 +526,10 @@ static void map_path(struct gotrue_cache *c, uint32_t now)
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		goto cleanup;
-	if (gotrue_cache_parse(map, (size_t)st.st_size, &v) != GOTRUE_CACHE_OK)
+	if (gotrue_cache_parse(map, (size_t)st.st_size, &v) != GOTRUE_CACHE_OK) {
+		report_version(c->path, map, (size_t)st.st_size);
 		goto cleanup;
+	}
 	c->map = map;
 	c->map_len = (size_t)st.st_size;
 	map = MAP_FAILED;

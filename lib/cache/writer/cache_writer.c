@@ -441,6 +441,24 @@ static int build_indexes(const struct gotrue_cache_builder *b, struct indexes *x
 	return unique_keys(x->pw_uid, b->n_users) && unique_keys(x->gr_gid, b->n_groups) ? 0 : -1;
 }
 
+/* Each record's check (cache_format.h), once the strings are final: after zero_unreferenced,
+ * which may zero strings, and before the records move into the image. */
+static void seal_records(struct gotrue_cache_builder *b)
+{
+	const char *strings = (const char *)b->st.data.p;
+	const uint32_t *gids = (const uint32_t *)b->ugids.p;
+	const uint32_t *members = (const uint32_t *)b->members.p;
+	size_t i;
+
+	for (i = 0; i < b->n_users; i++)
+		b->users[i].check = gotrue_cache_user_check(strings, &b->users[i], gids);
+	for (i = 0; i < b->n_groups; i++) {
+		b->groups[i].check = gotrue_cache_group_check(strings, &b->groups[i], members);
+		b->groups[i].members_check =
+			gotrue_cache_members_check(strings, &b->groups[i], members);
+	}
+}
+
 /* Append @len bytes of a builder part at @p as section @sec, then release the part (*@p =
  * NULL): the image grows as the builder shrinks, instead of both being whole at once. */
 static int move_section(struct sbuf *out, struct gotrue_cache_header *h, int sec, void **p,
@@ -499,6 +517,7 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	b->st.slots = NULL;
 	if ((b->ahead && zero_unreferenced(b) != 0) || build_indexes(b, &x) != 0)
 		goto cleanup;
+	seal_records(b);
 	memcpy(h.magic, GOTRUE_CACHE_MAGIC, 8);
 	h.version = GOTRUE_CACHE_VERSION;
 	h.header_size = sizeof(h);
@@ -519,6 +538,7 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	if (sbuf_put(&out, &h, sizeof(h)) != 0 || put_sections(b, &x, &out, &h) != 0)
 		goto cleanup;
 	h.file_size = (uint32_t)out.len;
+	h.header_check = gotrue_cache_header_check(&h);
 	memcpy(out.p, &h, sizeof(h));
 	h.checksum = gotrue_cache_checksum(out.p, out.len);
 	memcpy(out.p, &h, sizeof(h));
