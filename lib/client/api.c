@@ -50,7 +50,8 @@ void gotrue_client_free(struct gotrue_client *c)
 {
 	if (!c)
 		return;
-	gotrue_http_free(c->http);
+	gotrue_http_free(c->http); /* first: a request in flight reads the body */
+	gotrue_json_put_wiped(c->body);
 	free(c);
 }
 
@@ -113,17 +114,13 @@ int gotrue_api_call(struct gotrue_client *c, const char *method, const char *pat
 	return gotrue_api_json(c, method, path, bearer, body, NULL, err);
 }
 
-int gotrue_api_session(struct gotrue_client *c, const char *method, const char *path,
-		       const char *bearer, json_object *body, struct gotrue_session *out,
-		       struct gotrue_error *err)
+/* A 2xx answer @obj (consumed) that must be a session, from @path. */
+static int session_answer(json_object *obj, const char *path, struct gotrue_session *out,
+			  struct gotrue_error *err)
 {
-	json_object *obj = NULL;
 	char why[WHY_MAX] = "";
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
-		goto cleanup;
 	if (gotrue_session_from_json(obj, out, why, sizeof(why)) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable session from %s: %s", path,
 				 why);
@@ -139,25 +136,43 @@ cleanup:
 	return rc;
 }
 
+/* A 2xx answer @obj (consumed) that must be a user, from @path. */
+static int user_answer(json_object *obj, const char *path, struct gotrue_user *out,
+		       struct gotrue_error *err)
+{
+	char why[WHY_MAX] = "";
+	int rc = 0;
+
+	if (gotrue_user_from_json(obj, out, why, sizeof(why)) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable user from %s: %s", path, why);
+		rc = -1;
+	}
+	json_object_put(obj);
+	return rc;
+}
+
+int gotrue_api_session(struct gotrue_client *c, const char *method, const char *path,
+		       const char *bearer, json_object *body, struct gotrue_session *out,
+		       struct gotrue_error *err)
+{
+	json_object *obj = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
+		return -1;
+	return session_answer(obj, path, out, err);
+}
+
 int gotrue_api_user(struct gotrue_client *c, const char *method, const char *path,
 		    const char *bearer, json_object *body, struct gotrue_user *out,
 		    struct gotrue_error *err)
 {
 	json_object *obj = NULL;
-	char why[WHY_MAX] = "";
-	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
-		goto cleanup;
-	if (gotrue_user_from_json(obj, out, why, sizeof(why)) != 0) {
-		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable user from %s: %s", path, why);
-		goto cleanup;
-	}
-	rc = 0;
-cleanup:
-	json_object_put(obj);
-	return rc;
+		return -1;
+	return user_answer(obj, path, out, err);
 }
 
 static int get_object(struct gotrue_client *c, const char *path, json_object **out,
@@ -362,24 +377,78 @@ cleanup:
 }
 
 /* POST /token?grant_type=refresh_token {refresh_token} (step 29). */
+#define REFRESH_PATH "/token?grant_type=refresh_token"
+
+static json_object *refresh_body(const char *refresh_token, struct gotrue_error *err)
+{
+	json_object *body = NULL;
+
+	if (!refresh_token || !*refresh_token) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no refresh token");
+		return NULL;
+	}
+	body = new_body(err);
+	if (body && gotrue_json_add_str(body, "refresh_token", refresh_token, err) != 0) {
+		gotrue_json_put_wiped(body);
+		body = NULL;
+	}
+	return body;
+}
+
 int gotrue_refresh(struct gotrue_client *c, const char *refresh_token, struct gotrue_session *out,
 		   struct gotrue_error *err)
 {
-	json_object *body = NULL;
+	json_object *body;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!refresh_token || !*refresh_token) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no refresh token");
-		goto cleanup;
-	}
-	body = new_body(err);
-	if (!body || gotrue_json_add_str(body, "refresh_token", refresh_token, err) != 0)
-		goto cleanup;
-	rc = gotrue_api_session(c, "POST", "/token?grant_type=refresh_token", NULL, body, out, err);
-cleanup:
+	body = refresh_body(refresh_token, err);
+	if (body)
+		rc = gotrue_api_session(c, "POST", REFRESH_PATH, NULL, body, out, err);
 	gotrue_json_put_wiped(body);
 	return rc;
+}
+
+/* The request of @c that a *_start call began (@body: its body, or NULL), on the multi @c's http
+ * handle is attached to. */
+static int api_start(struct gotrue_client *c, const char *method, const char *path,
+		     const char *bearer, json_object *body, void *ctx, struct gotrue_error *err)
+{
+	if (gotrue_http_json_start(c->http, method, path, bearer, body, ctx, err) != 0) {
+		gotrue_json_put_wiped(body);
+		return -1;
+	}
+	c->body = body;
+	return 0;
+}
+
+/* Its answer: the JSON of a 2xx, under gotrue_http_json()'s rules; the body is wiped. */
+static int api_end(struct gotrue_client *c, json_object **out, struct gotrue_error *err)
+{
+	int rc = gotrue_http_json_end(c->http, out, err);
+
+	gotrue_json_put_wiped(c->body);
+	c->body = NULL;
+	return rc;
+}
+
+int gotrue_refresh_start(struct gotrue_client *c, const char *refresh_token, void *ctx,
+			 struct gotrue_error *err)
+{
+	json_object *body = refresh_body(refresh_token, err);
+
+	return body ? api_start(c, "POST", REFRESH_PATH, NULL, body, ctx, err) : -1;
+}
+
+int gotrue_refresh_end(struct gotrue_client *c, struct gotrue_session *out,
+		       struct gotrue_error *err)
+{
+	json_object *obj = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (api_end(c, &obj, err) != 0)
+		return -1;
+	return session_answer(obj, REFRESH_PATH, out, err);
 }
 
 /* POST /logout[?scope=local|others]: 204 (step 63). Global is the server's default, so it is
@@ -420,6 +489,26 @@ int gotrue_user_get(struct gotrue_client *c, const char *access_token, struct go
 		return -1;
 	}
 	return gotrue_api_user(c, "GET", "/user", access_token, NULL, out, err);
+}
+
+int gotrue_user_get_start(struct gotrue_client *c, const char *access_token, void *ctx,
+			  struct gotrue_error *err)
+{
+	if (!access_token || !*access_token) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "/user needs an access token");
+		return -1;
+	}
+	return api_start(c, "GET", "/user", access_token, NULL, ctx, err);
+}
+
+int gotrue_user_get_end(struct gotrue_client *c, struct gotrue_user *out, struct gotrue_error *err)
+{
+	json_object *obj = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (api_end(c, &obj, err) != 0)
+		return -1;
+	return user_answer(obj, "/user", out, err);
 }
 
 /* PUT /user (steps 52-55). @update belongs to the caller, who wipes any password in it. */

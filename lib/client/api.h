@@ -208,6 +208,19 @@ int gotrue_factor_challenge_verify(struct gotrue_client *c, const char *access_t
 int gotrue_factor_unenroll(struct gotrue_client *c, const char *access_token, const char *factor_id,
 			   struct gotrue_error *err);
 
+/* --- Several at once (the refresh pass) ------------------------------------------------------
+ * The same requests in two halves, for a client whose http handle is attached to a multi
+ * (gotrue_http_attach): _start sends and returns at once (0, or -1 with @err: nothing was
+ * sent), the multi hands @ctx back (gotrue_http_multi_next) when the answer is in, and _end reads
+ * it as the one-call form does. One request per client at a time. */
+int gotrue_refresh_start(struct gotrue_client *c, const char *refresh_token, void *ctx,
+			 struct gotrue_error *err);
+int gotrue_refresh_end(struct gotrue_client *c, struct gotrue_session *out,
+		       struct gotrue_error *err);
+int gotrue_user_get_start(struct gotrue_client *c, const char *access_token, void *ctx,
+			  struct gotrue_error *err);
+int gotrue_user_get_end(struct gotrue_client *c, struct gotrue_user *out, struct gotrue_error *err);
+
 /* The http handle, for callers that need a raw request (JWKS fetch). */
 struct gotrue_http *gotrue_client_http(struct gotrue_client *c);
 

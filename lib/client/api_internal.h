@@ -16,6 +16,9 @@ struct gotrue_client {
 	/* Not owned. Not const: its secrets are loaded into it on demand (config.h). */
 	struct gotrue_config *cfg;
 	struct gotrue_http *http;
+	/* The body of the request started by a *_start call, kept (its serialisation is what the
+	 * transfer reads) until the matching *_end wipes it. */
+	json_object *body;
 };
 
 /* The service-role key, loaded from service_role_key_file on first use. NULL with

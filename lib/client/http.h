@@ -65,6 +65,34 @@ int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue
 /* A response starts zeroed (= {0}); gotrue_http_request clears it first, so one can be reused. */
 void gotrue_http_response_clear(struct gotrue_http_response *resp);
 
+/* Several requests at once on the caller's thread, on libcurl's multi interface
+ * (curl_multi_perform(3)): each handle carries one request, under every rule above, and the
+ * multi moves all of them while the caller waits for the next to end. */
+struct gotrue_http_multi;
+
+/* NULL on ENOMEM or a libcurl init failure. Free it only once no handle is attached to it (free
+ * or detach them first). */
+struct gotrue_http_multi *gotrue_http_multi_new(void);
+void gotrue_http_multi_free(struct gotrue_http_multi *m);
+
+/* From now on @h's requests run on @m (NULL: on its own again). gotrue_http_request() and the
+ * calls over it still return when their request is over, and move @m's other transfers
+ * meanwhile; gotrue_http_json_start() leaves its request running there. */
+void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m);
+
+/* gotrue_http_json() in two halves, for a handle attached to a multi. _start checks and sets up
+ * the request and hands it to the multi: 0, or -1 with @err when nothing was sent. @body and
+ * @path_and_query must stay valid until gotrue_http_json_end(), which @ctx then identifies. */
+int gotrue_http_json_start(struct gotrue_http *h, const char *method, const char *path_and_query,
+			   const char *bearer, json_object *body, void *ctx,
+			   struct gotrue_error *err);
+/* Move @m's transfers, waiting at most @timeout_ms (0: not at all) for one to end. The @ctx of a
+ * request of gotrue_http_json_start() that is over, oldest first, or NULL when none is. */
+void *gotrue_http_multi_next(struct gotrue_http_multi *m, int timeout_ms);
+/* The answer of the request whose @ctx gotrue_http_multi_next() returned, under
+ * gotrue_http_json()'s rules: 0, or -1 with @err. @h is then free for its next request. */
+int gotrue_http_json_end(struct gotrue_http *h, json_object **out, struct gotrue_error *err);
+
 /* The transport rule for @url (DESIGN.md "Transport"): https, or plain http only to a loopback
  * port below 1024 (any loopback port with insecure_http_for_testing). 0 when allowed, else -1
  * with the reason in @why. Every request is held to it; `config check` reports it. */
