@@ -1,7 +1,8 @@
 # lib/: the core, one folder and one convenience library per layer, each described in its own
 # local.mk. A layer uses only the layers listed below it:
 #   lib/sync/          listing, the admin API, sync, the refresh pass, ending Linux sessions
-#   lib/client/ctl/    the client calls only gotruectl makes: PKCE and OAuth sign-in
+#   lib/client/ctl/    what only gotruectl runs of the client: the endpoints a login never
+#                      calls, factor enrolment, PKCE and OAuth sign-in, config check
 #   lib/directory/     the private account index, the GoTrue -> Unix mapping, local accounts first
 #   lib/store/         the token store, what /proc says of a session, the failure throttle, the
 #                      second-factor codes already sent
@@ -30,5 +31,6 @@ GOTRUE_LIBS = \
 	lib/cache/writer/libgotrue-cache-writer.la \
 	lib/client/libgotrue-client.la \
 	lib/cache/reader/libgotrue-cache-reader.la
-GOTRUE_CPPFLAGS = $(GOTRUE_SYNC_CPPFLAGS) $(GOTRUE_DIRECTORY_CPPFLAGS) $(GOTRUE_STORE_CPPFLAGS) \
-	$(GOTRUE_CACHE_WRITER_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
+GOTRUE_CPPFLAGS = $(GOTRUE_SYNC_CPPFLAGS) $(GOTRUE_CLIENT_CTL_CPPFLAGS) \
+	$(GOTRUE_DIRECTORY_CPPFLAGS) $(GOTRUE_STORE_CPPFLAGS) $(GOTRUE_CACHE_WRITER_CPPFLAGS) \
+	$(GOTRUE_CLIENT_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)

@@ -1,7 +1,7 @@
-/* auth: pam_sm_authenticate as a sequence of steps over one state (DESIGN.md "Logging in").
+/* auth: pam_sm_authenticate as a sequence of steps over one state.
  * A second factor or a one-time code is one more entry in auth_steps[]. The tokens end in the store
  * as a pending record whose id goes into the PAM environment, because sshd authenticates in a
- * forked child and only the environment comes back (DESIGN.md "Trap"). */
+ * forked child and only the environment comes back (pam_set_data made there is lost). */
 #include <config.h>
 
 #include <stdio.h>
@@ -194,9 +194,10 @@ cleanup:
 	return out;
 }
 
-/* Identity and access come from the verified claims alone (DESIGN.md "Logging in" 4). The
- * answer's user object is unsigned: where it states a signed field otherwise than the token
- * does, something between us and GoTrue rewrote it, and the login is refused as an attack. */
+/* Identity and access come from the verified claims alone (pam_gotrue(8), IDENTITY AND
+ * ACCESS). The answer's user object is unsigned: where it states a signed field otherwise than
+ * the token does, something between us and GoTrue rewrote it, and the login is refused as an
+ * attack. */
 static enum pg_outcome trust_claims(struct pg_ctx *ctx, const struct pg_mapped *m,
 				    struct pg_signin *s)
 {
@@ -339,7 +340,7 @@ cleanup:
 	return out;
 }
 
-/* DESIGN.md "Data flow" 1: a successful login also refreshes this user's entry in the account
+/* A successful login also refreshes this user's entry in the account
  * index and the NSS cache, from the verified claims (the /token answer carries the same user as
  * GET /user, so this costs no request). Only a changed entry is written (gotrue_sync_one_user
  * rewrites both files whole, and every NSS reader then maps the cache again), so an ordinary

@@ -87,7 +87,7 @@ static enum pg_outcome set_new(struct pg_ctx *ctx, struct gotrue_client *client,
 		out = pg_classify_error(&ctx->err);
 		if (out == PG_WEAK_PASSWORD) {
 			tell_weak(ctx);
-		} else if (strcmp(ctx->err.code, "same_password") == 0) {
+		} else if (gotrue_error_is(&ctx->err, "same_password")) {
 			pg_tell(ctx, PAM_ERROR_MSG,
 				"The new password must differ from the old one.");
 			out = PG_WEAK_PASSWORD;

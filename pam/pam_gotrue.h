@@ -12,7 +12,8 @@
 #include "idmap.h"
 
 /* The PAM environment variable that carries the store record id from authenticate to
- * open_session, across sshd's fork (DESIGN.md "Trap: sshd's forked authentication"). */
+ * open_session, across sshd's fork: sshd authenticates in a child whose pam_set_data the parent
+ * never sees, but it carries the PAM environment back. */
 #define PG_ENV_HANDLE "GOTRUE_SESSION_HANDLE"
 /* pam_set_data key for the same handle, for the same-process case. */
 #define PG_DATA_HANDLE "pam_gotrue_session_handle"
@@ -84,11 +85,11 @@ struct pg_mapped {
 	struct gotrue_account entry; /* as the index has it, to see whether a login changes it */
 };
 void pg_mapped_clear(struct pg_mapped *m);
-/* Local accounts first (DESIGN.md "Admission"), in every phase and before gotrue.conf is read:
- * PG_OK when NSS knows no account of this name or answers with this module's own cache entry
- * (lib/directory/owner.h); otherwise the name is another source's (files, LDAP, SSSD...) and never
- * this module's, whatever the account index says: PG_USER_UNKNOWN, or PG_NOT_OURS for setcred and
- * the session, which then hold only what this very transaction's authenticate left (sudo: the
+/* Local accounts first (pam_gotrue(8), LOCAL ACCOUNTS FIRST), in every phase and before gotrue.conf
+ * is read: PG_OK when NSS knows no account of this name or answers with this module's own cache
+ * entry (lib/directory/owner.h); otherwise the name is another source's (files, LDAP, SSSD...) and
+ * never this module's, whatever the account index says: PG_USER_UNKNOWN, or PG_NOT_OURS for setcred
+ * and the session, which then hold only what this very transaction's authenticate left (sudo: the
  * invoking GoTrue user's record while PAM_USER is root). Logged at debug level only. */
 enum pg_outcome pg_local_first(struct pg_ctx *ctx, enum pg_phase phase);
 /* Map PAM_USER through the private account index, else the name@domain fallback. */
@@ -134,12 +135,9 @@ struct pg_signin {
 void pg_signin_clear(struct pg_signin *s); /* not the client */
 /* Verify @s's access token (signature, alg, exp, aud, sub = the answer's user id) into
  * s->claims, then the user from those claims into s->user; the answer's user must agree with
- * them (DESIGN.md "Logging in" 4). PG_OK, PG_BAD_TOKEN (logged as an attack) or PG_CONFIG. */
+ * them. PG_OK, PG_BAD_TOKEN (logged as an attack) or PG_CONFIG. */
 enum pg_outcome pg_verify_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
 				 struct pg_signin *s);
-/* The codes a user types: digits only once blanks are dropped, 6 to 10 of them (GoTrue's TOTP
- * codes are 6, its email and SMS codes 6 to 10). Normalised into @out (11 bytes). */
-bool pg_code_valid(const char *typed, char out[11]);
 /* Ask for a one-time code through a PAM_PROMPT_ECHO_OFF @prompt, as pam_google_authenticator
  * asks. An answer that is @password (may be NULL) is refused, never sent: it gives away a
  * conversation that cannot ask (sshd's PasswordAuthentication). PG_OK with the code in @code,

@@ -1,5 +1,5 @@
 /* result: the module's one mapping from a flow's outcome (and, for API failures, the decoded
- * GoTrue error) to a PAM code, per DESIGN.md "PAM results", and the one place where
+ * GoTrue error) to a PAM code, the table of pam_gotrue(8) RESULTS, and the one place where
  * ignore_unknown_user and ignore_authinfo_unavail apply (as nss-pam-ldapd's remap_pam_rc).
  * No path here returns PAM_SUCCESS except PG_OK. */
 #include <config.h>

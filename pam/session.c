@@ -1,11 +1,12 @@
-/* session: pam_sm_open_session and pam_sm_close_session (DESIGN.md "Session").
+/* session: pam_sm_open_session and pam_sm_close_session.
  * open_session turns the pending record named by the handle into an active one; close_session
  * refreshes if needed (storing the rotated tokens first), revokes with POST /logout?scope=local and
  * removes the record. A revocation that cannot reach the server is kept as a closing record for
  * `gotruectl refresh`; it is never lost.
  *
- * Old servers (v2.69) ignore scope and end every session of the user, on every host and in the web
- * application (../shared/gotrue-api/README.md point 2). Policy (old_server_logout):
+ * Old servers (v2.69; scope arrived in v2.78.0) ignore scope and end every session of the user, on
+ * every host and in the web application (steps 72-73 of tests/emulator/conformance.tsv). Policy
+ * (old_server_logout):
  *   - forget (the default): a close on an old server sends no /logout; it removes the record,
  *     whose removal wipes its tokens. The GoTrue session ends when its lifetime runs out.
  *   - global: while another active session of the same GoTrue user exists on this host, a close
@@ -193,8 +194,8 @@ static enum pg_outcome forget(struct closing *c, const char *what)
 	return out;
 }
 
-/* Refresh tokens rotate: the new pair is stored before anything else uses it
- * (../shared/gotrue-api/README.md point 1). PG_OK, or the outcome that ends the close. */
+/* Refresh tokens rotate, and a spent one is refused: the new pair is stored before anything else
+ * uses it. PG_OK, or the outcome that ends the close. */
 static enum pg_outcome refresh_first(struct closing *c, bool *gone)
 {
 	struct pg_ctx *ctx = c->ctx;

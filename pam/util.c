@@ -32,7 +32,9 @@ void pg_tell(struct pg_ctx *ctx, int style, const char *msg)
 		pam_prompt(ctx->pamh, style, NULL, "%s", msg);
 }
 
-bool pg_code_valid(const char *typed, char out[11])
+/* The codes a user types: digits only once blanks are dropped, 6 to 10 of them (GoTrue's TOTP
+ * codes are 6, its email and SMS codes 6 to 10). Normalised into @out (11 bytes). */
+static bool code_valid(const char *typed, char out[11])
 {
 	size_t n = 0;
 	bool ok = typed != NULL;
@@ -89,7 +91,7 @@ enum pg_outcome pg_ask_code(struct pg_ctx *ctx, const char *prompt, const char *
 			what, ctx->user);
 		goto cleanup;
 	}
-	if (!pg_code_valid(answer, code)) {
+	if (!code_valid(answer, code)) {
 		gotrue_log(ctx->pamh, LOG_NOTICE,
 			   "the answer to the %s prompt is not a code (sshd with "
 			   "PasswordAuthentication only answers the password); user=%s",
@@ -207,7 +209,7 @@ enum pg_outcome pg_map_user(struct pg_ctx *ctx, struct pg_mapped *m)
 		goto cleanup;
 	}
 	/* Not synced yet. A name of another account source never gets here (pg_local_first).
-	 * DESIGN.md "A user not in it yet": name@domain, only when the administrator enabled it
+	 * Then name@domain (email_fallback), only when the administrator enabled it
 	 * and exactly one domain is configured; pg_user_matches() then checks that the user GoTrue
 	 * returns maps back to this name. Otherwise no request is sent for a name sync never saw.
 	 */

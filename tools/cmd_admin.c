@@ -416,7 +416,7 @@ cleanup:
 	return rc;
 }
 
-/* PUT /admin/users/{id} {"ban_duration": D}; "none" lifts the ban (README point 8). */
+/* PUT /admin/users/{id} {"ban_duration": D}, a Go duration ("24h"); "none" lifts the ban. */
 static int ban(struct ctl *ctl, const char *id, const char *duration)
 {
 	struct gotrue_error err = {0};

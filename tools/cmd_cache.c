@@ -1,8 +1,11 @@
 /* cmd_cache: `cache show` and `cache lookup NAME|UID`, what nss_gotrue sees: the cache file read
- * through the same reader the NSS module uses (gotrue_cache_show/gotrue_cache_lookup in
- * lib/sync/sync.h), printed as passwd(5) and group(5) lines. No network and no NSS call. */
+ * through the same reader the NSS module uses (lib/cache/reader), printed as passwd(5) and
+ * group(5) lines. No network and no NSS call. */
 #include <config.h> /* autoconf */
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +64,95 @@ cleanup:
 	return rc;
 }
 
+static void print_pw(FILE *out, const struct gotrue_cache_pw *p)
+{
+	fprintf(out, "%s:*:%u:%u:%s:%s:%s\n", p->name, p->uid, p->gid, p->gecos, p->dir, p->shell);
+}
+
+static void print_gr(FILE *out, const struct gotrue_cache_view *v, const struct gotrue_cache_gr *g)
+{
+	uint32_t i;
+
+	fprintf(out, "%s:x:%u:", g->name, g->gid);
+	for (i = 0; i < g->n_members; i++)
+		fprintf(out, "%s%s", i ? "," : "", gotrue_cache_member(v, g, i));
+	fputc('\n', out);
+}
+
+/* Map the cache through the reader the NSS module uses and run @fn on it: 0 printed, 1 not
+ * found, -1 when the cache is missing, unreadable or corrupt. */
+static int with_view(const struct gotrue_config *cfg, const char *cache_path,
+		     int (*fn)(const struct gotrue_cache_view *v, const char *key, FILE *out),
+		     const char *key, FILE *out)
+{
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v;
+	char *path = gotrue_sync_path(cfg, cache_path, "nss.cache");
+	int rc = -1;
+
+	if (path == NULL)
+		return -1;
+	gotrue_cache_init(&c, path);
+	if (gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK) {
+		rc = fn(v, key, out);
+		gotrue_cache_release(&c);
+	}
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	free(path);
+	return rc;
+}
+
+/* A header line (users, groups, generated_at), then every entry. */
+static int show(const struct gotrue_cache_view *v, const char *key, FILE *out)
+{
+	struct gotrue_cache_pw p;
+	struct gotrue_cache_gr g;
+	uint32_t i;
+
+	fprintf(out, "# users %u, groups %u, generated_at %llu\n", v->hdr->n_users,
+		v->hdr->n_groups, (unsigned long long)v->hdr->generated_at);
+	for (i = 0; gotrue_cache_getpwent(v, i, &p) == GOTRUE_CACHE_OK; i++)
+		print_pw(out, &p);
+	for (i = 0; gotrue_cache_getgrent(v, i, &g) == GOTRUE_CACHE_OK; i++)
+		print_gr(out, v, &g);
+	return 0;
+}
+
+/* The passwd line and initgroups list of a name or uid, and the group line of a group name or
+ * gid. */
+static int lookup(const struct gotrue_cache_view *v, const char *key, FILE *out)
+{
+	struct gotrue_cache_pw p;
+	struct gotrue_cache_gr g;
+	char *end;
+	unsigned long id;
+	bool numeric, found = false;
+	uint32_t i;
+
+	errno = 0;
+	id = strtoul(key, &end, 10);
+	numeric = *key != '\0' && *end == '\0' && errno == 0 && id <= UINT32_MAX;
+	if ((numeric ? gotrue_cache_getpwuid(v, (uint32_t)id, &p)
+		     : gotrue_cache_getpwnam(v, key, &p)) == GOTRUE_CACHE_OK) {
+		print_pw(out, &p);
+		fprintf(out, "initgroups:");
+		for (i = 0; i < p.n_gids; i++)
+			fprintf(out, " %u", p.gids[i]);
+		fputc('\n', out);
+		found = true;
+	}
+	if ((numeric ? gotrue_cache_getgrgid(v, (uint32_t)id, &g)
+		     : gotrue_cache_getgrnam(v, key, &g)) == GOTRUE_CACHE_OK) {
+		print_gr(out, v, &g);
+		found = true;
+	}
+	return found ? 0 : 1;
+}
+
 /* Run @show (with @key NULL) or a lookup of @key, then print its lines: as they are, or with
- * --json as {"found":B,"lines":[...]}, captured through a memory stream so that the library's
- * one formatter serves both. */
+ * --json as {"found":B,"lines":[...]}, captured through a memory stream so that one
+ * formatter serves both. */
 static int print_view(struct ctl *ctl, const struct cache_opts *o, const char *key)
 {
 	char *buf = NULL, *line, *save = NULL;
@@ -77,8 +166,7 @@ static int print_view(struct ctl *ctl, const struct cache_opts *o, const char *k
 		if (!mem)
 			goto cleanup;
 	}
-	r = key ? gotrue_cache_lookup(ctl->cfg, o->cache, key, mem ? mem : stdout)
-		: gotrue_cache_show(ctl->cfg, o->cache, mem ? mem : stdout);
+	r = with_view(ctl->cfg, o->cache, key ? lookup : show, key, mem ? mem : stdout);
 	if (mem && fclose(mem) != 0) {
 		mem = NULL;
 		goto cleanup;

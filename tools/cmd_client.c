@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_ctl.h"
 #include "gotrue_json.h"
+#include "oauth.h"
 #include "secure.h"
 
 #include "gotruectl.h"
@@ -338,8 +340,8 @@ int cmd_refresh(struct ctl *ctl, int argc, char **argv)
 	char *token = NULL;
 	int rc, i;
 
-	/* `refresh` is two commands: the administrator's pass over the token store (issue 5's
-	 * `gotruectl refresh`, what the timer runs), and the client API's trade of one refresh
+	/* `refresh` is two commands: the administrator's pass over the token store (`gotruectl
+	 * refresh`, what the timer runs), and the client API's trade of one refresh
 	 * token, which always reads that token from stdin. */
 	for (i = 1; i < argc && strcmp(argv[i], "--token-stdin") != 0; i++)
 		;

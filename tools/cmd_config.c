@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_ctl.h"
+#include "config_check.h"
 #include "gotrue_jwt.h"
 #include "jwks.h"
 #include "secure.h"
@@ -139,14 +141,94 @@ static void print_server(const char *url, const char *version, const char *gener
 		printf("\n");
 }
 
+/* What GET /health said of the server. */
+struct probe {
+	bool reachable;
+	const char *version;	/* as /health reports it, or NULL */
+	const char *generation; /* "current", "old", or NULL when the version does not parse */
+	const char *tls;	/* "verified", "failed", "unknown" or "not used" */
+	json_object *health;
+	struct gotrue_error err;
+};
+
+/* GET /health, and when it answers, the checks that need the server (sign-ups, the key set). */
+static void probe_server(struct ctl *ctl, struct check_ctx *cc, json_object *server,
+			 struct probe *pr)
+{
+	bool https = ctl->cfg->url && strncmp(ctl->cfg->url, "https://", 8) == 0;
+	json_object *v;
+
+	pr->tls = https ? "unknown" : "not used";
+	if (!ctl->cfg->url) {
+		/* nothing to try */
+	} else if (ctl_client(ctl, false) != CTL_EXIT_OK) {
+		report(cc, false, "cannot set up a client for the server (see above)");
+	} else if (gotrue_health(ctl->client, &pr->health, &pr->err) != 0) {
+		if (pr->err.kind == GOTRUE_ERR_TLS)
+			pr->tls = "failed";
+	} else {
+		pr->reachable = true;
+		if (https)
+			pr->tls = "verified";
+		if (json_object_object_get_ex(pr->health, "version", &v) &&
+		    json_object_is_type(v, json_type_string))
+			pr->version = json_object_get_string(v);
+		if (pr->version &&
+		    gotrue_version_parse(pr->version, &(int){0}, &(int){0}, &(int){0}) == 0)
+			pr->generation = gotrue_version_honours_logout_scope(pr->version)
+						 ? "current"
+						 : "old";
+		check_signups(cc, ctl->client, ctl->cfg);
+		if (ctl->cfg->jwks_url)
+			check_jwks(cc, ctl->client, ctl->cfg, server);
+	}
+}
+
+/* The server's part of the result: into @server for --json, and printed for people. */
+static void report_server(const struct ctl *ctl, const struct probe *pr, json_object *server)
+{
+	char buf[GOTRUE_ERROR_CODE_MAX + GOTRUE_ERROR_MSG_MAX + 64];
+	const char *url = ctl->cfg->url;
+
+	json_object_object_add(server, "url", url ? json_object_new_string(url) : NULL);
+	json_object_object_add(server, "reachable", json_object_new_boolean(pr->reachable));
+	json_object_object_add(server, "version",
+			       pr->version ? json_object_new_string(pr->version) : NULL);
+	json_object_object_add(server, "generation",
+			       pr->generation ? json_object_new_string(pr->generation) : NULL);
+	json_object_object_add(server, "tls", json_object_new_string(pr->tls));
+	if (url && !pr->reachable && pr->err.kind != GOTRUE_OK) {
+		json_object_object_add(
+			server, "error",
+			json_object_new_string(gotrue_error_str(&pr->err, buf, sizeof(buf))));
+		if (!ctl->json)
+			printf("server: %s: UNREACHABLE: %s\n", url, buf);
+	} else if (pr->reachable && !ctl->json) {
+		print_server(url, pr->version, pr->generation, pr->tls, server);
+	}
+}
+
+/* The --json document: whether all is well, the problems, the warnings and (when the config
+ * loaded) the server. */
+static void print_result(const struct check_ctx *cc, bool ok, json_object *server)
+{
+	json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "ok", json_object_new_boolean(ok));
+	json_object_object_add(doc, "problems", json_object_get(cc->problems));
+	if (server) {
+		json_object_object_add(doc, "warnings", json_object_get(cc->warnings));
+		json_object_object_add(doc, "server", json_object_get(server));
+	}
+	ctl_print_json(doc);
+}
+
 int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {CTL_COMMON_LONGOPTS};
 	struct check_ctx cc = {.ctl = ctl};
-	struct gotrue_error err = {0};
-	json_object *health = NULL, *server = NULL, *doc, *v;
-	const char *version = NULL, *generation = NULL, *tls;
-	bool reachable = false, https;
+	struct probe pr = {0};
+	json_object *server = NULL;
 	int rc;
 
 	rc = ctl_parse_options(ctl, argc, argv, opts, NULL, NULL);
@@ -163,84 +245,28 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	}
 	/* A file that cannot be read or parsed is the problem; the library logged the details. */
 	rc = ctl_config(ctl);
-	if (rc != CTL_EXIT_OK) {
-		if (ctl->json) {
-			report(&cc, false, "the config file cannot be loaded");
-			doc = json_object_new_object();
-			json_object_object_add(doc, "ok", json_object_new_boolean(0));
-			json_object_object_add(doc, "problems", json_object_get(cc.problems));
-			ctl_print_json(doc);
-		}
+	if (rc != CTL_EXIT_OK && ctl->json) {
+		report(&cc, false, "the config file cannot be loaded");
+		print_result(&cc, false, NULL);
+	}
+	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	}
 	gotrue_config_check(NULL, ctl->cfg, report, &cc);
-
-	/* The server, when there is one to try. */
-	https = ctl->cfg->url && strncmp(ctl->cfg->url, "https://", 8) == 0;
-	tls = https ? "unknown" : "not used";
-	if (ctl->cfg->url) {
-		if (ctl_client(ctl, false) != CTL_EXIT_OK) {
-			report(&cc, false, "cannot set up a client for the server (see above)");
-		} else if (gotrue_health(ctl->client, &health, &err) != 0) {
-			if (err.kind == GOTRUE_ERR_TLS)
-				tls = "failed";
-		} else {
-			reachable = true;
-			if (https)
-				tls = "verified";
-			if (json_object_object_get_ex(health, "version", &v) &&
-			    json_object_is_type(v, json_type_string))
-				version = json_object_get_string(v);
-			if (version &&
-			    gotrue_version_parse(version, &(int){0}, &(int){0}, &(int){0}) == 0)
-				generation = gotrue_version_honours_logout_scope(version)
-						     ? "current"
-						     : "old";
-			check_signups(&cc, ctl->client, ctl->cfg);
-			if (ctl->cfg->jwks_url)
-				check_jwks(&cc, ctl->client, ctl->cfg, server);
-		}
-	}
-	json_object_object_add(server, "url",
-			       ctl->cfg->url ? json_object_new_string(ctl->cfg->url) : NULL);
-	json_object_object_add(server, "reachable", json_object_new_boolean(reachable));
-	json_object_object_add(server, "version", version ? json_object_new_string(version) : NULL);
-	json_object_object_add(server, "generation",
-			       generation ? json_object_new_string(generation) : NULL);
-	json_object_object_add(server, "tls", json_object_new_string(tls));
-	if (ctl->cfg->url && !reachable && err.kind != GOTRUE_OK) {
-		char buf[GOTRUE_ERROR_CODE_MAX + GOTRUE_ERROR_MSG_MAX + 64];
-
-		json_object_object_add(
-			server, "error",
-			json_object_new_string(gotrue_error_str(&err, buf, sizeof(buf))));
-		if (!ctl->json)
-			printf("server: %s: UNREACHABLE: %s\n", ctl->cfg->url, buf);
-	} else if (reachable && !ctl->json) {
-		print_server(ctl->cfg->url, version, generation, tls, server);
-	}
-
+	probe_server(ctl, &cc, server, &pr);
+	report_server(ctl, &pr, server);
 	if (cc.count > 0)
 		rc = CTL_EXIT_CONFIG;
-	else if (!reachable)
+	else if (!pr.reachable)
 		rc = CTL_EXIT_UNREACHABLE;
+	if (ctl->json)
+		print_result(&cc, rc == CTL_EXIT_OK, server);
 	else
-		rc = CTL_EXIT_OK;
-	if (ctl->json) {
-		doc = json_object_new_object();
-		json_object_object_add(doc, "ok", json_object_new_boolean(rc == CTL_EXIT_OK));
-		json_object_object_add(doc, "problems", json_object_get(cc.problems));
-		json_object_object_add(doc, "warnings", json_object_get(cc.warnings));
-		json_object_object_add(doc, "server", json_object_get(server));
-		ctl_print_json(doc);
-	} else {
 		printf("%d problem%s\n", cc.count, cc.count == 1 ? "" : "s");
-	}
 cleanup:
-	json_object_put(health);
+	json_object_put(pr.health);
 	json_object_put(server);
 	json_object_put(cc.problems);
 	json_object_put(cc.warnings);
-	gotrue_error_clear(&err);
+	gotrue_error_clear(&pr.err);
 	return rc;
 }

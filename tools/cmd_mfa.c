@@ -1,10 +1,10 @@
 /* cmd_mfa: `mfa enroll | verify | list | unenroll`, the TOTP factors of a signed-in user
- * (lib/client/api_mfa.c). The user is named by an access token, read as every secret of gotruectl
+ * (lib/client/ctl/enrol.c). The user is named by an access token, read as every secret of gotruectl
  * is (prompt.c: the terminal, or stdin with --token-stdin; a `gotruectl --json signin` document
  * works too). enroll prints the otpauth:// URI and its secret, which are the point of the
  * command, and draws the URI as a QR code (qr.c); nothing else ever shows the secret.
- * verify prints the aal2 session as signin does. GoTrue's rules (../shared/gotrue-api/
- * transcript-v2.185.md, steps 159-169 and 207-212): a verified factor needs an aal2 session
+ * verify prints the aal2 session as signin does. GoTrue's rules (v2.185 steps 159-169 and
+ * 207-212 of tests/emulator/conformance-current.tsv): a verified factor needs an aal2 session
  * to add another factor (current servers) or to remove it. */
 #include <config.h> /* autoconf */
 
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "enrol.h"
 #include "gotrue_json.h"
 #include "secure.h"
 
@@ -135,7 +136,7 @@ static int mfa_fail(const struct ctl *ctl, const struct gotrue_error *err)
 {
 	int rc = ctl_fail(ctl, err);
 
-	if (err->kind == GOTRUE_ERR_HTTP && strcmp(err->code, "insufficient_aal") == 0)
+	if (gotrue_error_is(err, "insufficient_aal"))
 		ctl_errorf(ctl,
 			   "this needs an aal2 session: `gotruectl mfa verify` with a code of a "
 			   "verified factor gives one");
@@ -186,16 +187,6 @@ cleanup:
 	return rc;
 }
 
-static const char *enroll_str(json_object *obj, const char *member)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(obj, member, &v) &&
-			       json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
 /* The new factor as text, the QR code, and what to do next. */
 static void print_enrolled(const struct ctl *ctl, const char *id, const char *name, const char *uri,
 			   const char *secret, enum ctl_qr_style qr)
@@ -221,11 +212,11 @@ static void output_enrolled(struct ctl *ctl, json_object *ans, const char *name,
 			    enum ctl_qr_style qr)
 {
 	json_object *totp = NULL, *doc;
-	const char *id = enroll_str(ans, "id"), *uri, *secret;
+	const char *id = gotrue_json_get_str(ans, "id"), *uri, *secret;
 
 	json_object_object_get_ex(ans, "totp", &totp);
-	uri = enroll_str(totp, "uri");
-	secret = enroll_str(totp, "secret");
+	uri = gotrue_json_get_str(totp, "uri");
+	secret = gotrue_json_get_str(totp, "secret");
 	if (ctl->json) {
 		doc = json_object_new_object();
 		json_object_object_add(doc, "id", json_object_new_string(id));

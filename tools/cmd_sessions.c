@@ -1,8 +1,8 @@
-/* cmd_sessions: `sessions list`, the PAM sessions in the token store (lib/store/store.h, DESIGN.md
- * "Token store"): who, which service, tty and host, the record's state, when its access token
- * expires and the owning pid. The records hold each session's access and refresh tokens; this
- * file copies only the public fields out of them, so no mode (--json, --show-tokens) can print a
- * token: there is none in memory here to print. */
+/* cmd_sessions: `sessions list`, the PAM sessions in the token store (lib/store/store.h): who,
+ * which service, tty and host, the record's state, when its access token expires and the owning
+ * pid. The records hold each session's access and refresh tokens; this file copies only the public
+ * fields out of them, so no mode (--json, --show-tokens) can print a token: there is none in memory
+ * here to print. */
 #include <config.h> /* autoconf */
 
 #include <errno.h>

@@ -83,6 +83,65 @@ static void print_claims_human(const struct gotrue_claims *cl)
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* What `token verify` expects beyond the config: --aud, --iss, --sub and every --claim. */
+struct verify_opts {
+	const char *aud, *iss, *sub;
+	json_object *literal;
+};
+
+static int verify_option(const struct ctl *ctl, int opt, const char *arg, void *o)
+{
+	struct verify_opts *vo = o;
+	int rc = CTL_CONTINUE;
+
+	if (opt == OPT_AUD)
+		vo->aud = arg;
+	else if (opt == OPT_ISS)
+		vo->iss = arg;
+	else if (opt == OPT_SUB)
+		vo->sub = arg;
+	else if (opt == OPT_CLAIM)
+		rc = add_claim(ctl, vo->literal, arg);
+	return rc;
+}
+
+/* The verifier of the config's keys: its JWT secret, public key or key set (fetched, the only
+ * use of the client here). CTL_EXIT_OK or the exit code after printing why. */
+static int config_verifier(struct ctl *ctl, struct gotrue_verifier **v, struct gotrue_error *err)
+{
+	int rc = CTL_EXIT_CONFIG;
+
+	*v = NULL;
+	if (gotrue_config_load_secret(NULL, ctl->cfg, GOTRUE_SECRET_JWT_SECRET) != 0) {
+		ctl_errorf(ctl, "cannot load the JWT secret %s", ctl->cfg->jwt_secret_file);
+		goto cleanup;
+	}
+	if (ctl->cfg->jwks_url) {
+		rc = ctl_client(ctl, false);
+		if (rc != CTL_EXIT_OK)
+			goto cleanup;
+	}
+	*v = gotrue_verifier_from_config(NULL, ctl->cfg, ctl->client, err);
+	rc = *v ? CTL_EXIT_OK : ctl_fail(ctl, err);
+cleanup:
+	return rc;
+}
+
+static void print_verified(const struct ctl *ctl, const struct gotrue_claims *cl)
+{
+	json_object *doc;
+
+	if (ctl->json) {
+		doc = json_object_new_object();
+		json_object_object_add(doc, "verified", json_object_new_boolean(1));
+		json_object_object_add(doc, "claims", json_object_get(cl->all));
+		ctl_print_json(doc);
+	} else {
+		printf("%-12s %s\n", "token:", "VALID (signature, alg and claims checked)");
+		print_claims_human(cl);
+	}
+}
+
 int cmd_token_verify(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {{"aud", required_argument, NULL, OPT_AUD},
@@ -91,90 +150,47 @@ int cmd_token_verify(struct ctl *ctl, int argc, char **argv)
 					     {"claim", required_argument, NULL, OPT_CLAIM},
 					     CTL_COMMON_LONGOPTS};
 	struct gotrue_jwt_expect expect = {.require_exp = true};
+	struct verify_opts o = {0};
 	struct gotrue_verifier *v = NULL;
 	struct gotrue_claims cl = {0};
 	struct gotrue_error err = {0};
-	json_object *literal = NULL, *doc;
-	const char *aud = NULL, *iss = NULL;
 	char *token = NULL;
-	int c, rc = CTL_CONTINUE;
+	int rc = CTL_EXIT_INTERNAL;
 
-	literal = json_object_new_object();
-	if (!literal) {
-		rc = CTL_EXIT_INTERNAL;
+	o.literal = json_object_new_object();
+	if (!o.literal)
 		goto cleanup;
-	}
-	ctl_getopt_reset();
-	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_AUD:
-			aud = optarg;
-			break;
-		case OPT_ISS:
-			iss = optarg;
-			break;
-		case OPT_SUB:
-			expect.sub = optarg;
-			break;
-		case OPT_CLAIM:
-			rc = add_claim(ctl, literal, optarg);
-			break;
-		default:
-			rc = ctl_common_option(ctl, c, optarg, argv);
-			break;
-		}
-	}
+	rc = ctl_parse_options(ctl, argc, argv, opts, verify_option, &o);
 	if (rc == CTL_CONTINUE && optind < argc)
 		rc = ctl_usage_error(ctl,
 				     "the token is read from stdin, not from the command line");
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
 	rc = ctl_config(ctl);
+	if (rc == CTL_EXIT_OK)
+		rc = config_verifier(ctl, &v, &err);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	rc = CTL_EXIT_CONFIG;
-	if (gotrue_config_load_secret(NULL, ctl->cfg, GOTRUE_SECRET_JWT_SECRET) != 0) {
-		ctl_errorf(ctl, "cannot load the JWT secret %s", ctl->cfg->jwt_secret_file);
-		goto cleanup;
-	}
-	/* The client is needed only to fetch a JWKS. */
-	if (ctl->cfg->jwks_url) {
-		rc = ctl_client(ctl, false);
-		if (rc != CTL_EXIT_OK)
-			goto cleanup;
-	}
-	v = gotrue_verifier_from_config(NULL, ctl->cfg, ctl->client, &err);
-	if (!v) {
-		rc = ctl_fail(ctl, &err);
-		goto cleanup;
-	}
 	token = read_token(ctl, &rc);
 	if (!token)
 		goto cleanup;
-	expect.aud = aud ? aud : ctl->cfg->jwt_aud;
-	expect.iss = iss ? iss : ctl->cfg->jwt_iss;
-	expect.literal = json_object_object_length(literal) ? literal : NULL;
+	expect.aud = o.aud ? o.aud : ctl->cfg->jwt_aud;
+	expect.iss = o.iss ? o.iss : ctl->cfg->jwt_iss;
+	expect.sub = o.sub;
+	expect.literal = json_object_object_length(o.literal) ? o.literal : NULL;
 	expect.leeway = ctl->cfg->jwt_leeway;
 	if (gotrue_jwt_verify(v, token, &expect, &cl, &err) != 0) {
 		ctl_fail(ctl, &err);
 		rc = CTL_EXIT_VERIFY;
 		goto cleanup;
 	}
-	if (ctl->json) {
-		doc = json_object_new_object();
-		json_object_object_add(doc, "verified", json_object_new_boolean(1));
-		json_object_object_add(doc, "claims", json_object_get(cl.all));
-		ctl_print_json(doc);
-	} else {
-		printf("%-12s %s\n", "token:", "VALID (signature, alg and claims checked)");
-		print_claims_human(&cl);
-	}
+	print_verified(ctl, &cl);
 	rc = CTL_EXIT_OK;
 cleanup:
 	gotrue_wipe_free_str(token);
 	gotrue_claims_clear(&cl);
 	gotrue_verifier_free(v);
-	json_object_put(literal);
+	json_object_put(o.literal);
 	gotrue_error_clear(&err);
 	return rc;
 }

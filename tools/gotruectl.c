@@ -129,30 +129,17 @@ static void print_help(FILE *f)
 		"  unreadable.\n");
 }
 
-void ctl_getopt_reset(void)
+/* Resets getopt before a subcommand parses its own argv (argv[0] is the subcommand's name). */
+static void getopt_reset(void)
 {
 	/* glibc: optind = 0 re-initialises getopt completely (permutation state included). */
 	optind = 0;
 	opterr = 0;
 }
 
-int ctl_parse_options(struct ctl *ctl, int argc, char **argv, const struct option *opts,
-		      ctl_local_option local, void *o)
-{
-	int c, rc = CTL_CONTINUE;
-
-	ctl_getopt_reset();
-	/* ":" first: a missing value comes back as ':' for a message that names the option. */
-	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		if (local && c >= CTL_OPT_LOCAL)
-			rc = local(ctl, c, optarg, o);
-		else
-			rc = ctl_common_option(ctl, c, optarg, argv);
-	}
-	return rc;
-}
-
-int ctl_common_option(struct ctl *ctl, int opt, const char *arg, char **argv)
+/* A common option (or getopt's '?'): CTL_CONTINUE when parsing goes on, else the exit code to
+ * stop with (CTL_EXIT_OK after --help, CTL_EXIT_USAGE after printing why). */
+static int common_option(struct ctl *ctl, int opt, const char *arg, char **argv)
 {
 	int rc = CTL_CONTINUE;
 
@@ -189,6 +176,22 @@ int ctl_common_option(struct ctl *ctl, int opt, const char *arg, char **argv)
 	default:
 		rc = ctl_usage_error(ctl, "unknown or ambiguous option %s", argv[optind - 1]);
 		break;
+	}
+	return rc;
+}
+
+int ctl_parse_options(struct ctl *ctl, int argc, char **argv, const struct option *opts,
+		      ctl_local_option local, void *o)
+{
+	int c, rc = CTL_CONTINUE;
+
+	getopt_reset();
+	/* ":" first: a missing value comes back as ':' for a message that names the option. */
+	while (rc == CTL_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (local && c >= CTL_OPT_LOCAL)
+			rc = local(ctl, c, optarg, o);
+		else
+			rc = common_option(ctl, c, optarg, argv);
 	}
 	return rc;
 }
@@ -297,7 +300,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	gotrue_log_init(ctl.prog, GOTRUE_LOG_STDERR, false);
-	ctl_getopt_reset();
+	getopt_reset();
 	/* '+': stop at the subcommand; its own options are parsed by its handler. */
 	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
 		if (c == 'V') {
@@ -310,7 +313,7 @@ int main(int argc, char **argv)
 			rc = CTL_EXIT_OK;
 			goto cleanup;
 		}
-		rc = ctl_common_option(&ctl, c, optarg, argv);
+		rc = common_option(&ctl, c, optarg, argv);
 		if (rc != CTL_CONTINUE)
 			goto cleanup;
 	}

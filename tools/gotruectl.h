@@ -41,8 +41,8 @@ struct ctl {
 };
 
 /* The options every subcommand accepts as well (they may come after the subcommand). Add
- * CTL_COMMON_LONGOPTS at the end of each subcommand's option table and call ctl_common_option()
- * from its default case. */
+ * CTL_COMMON_LONGOPTS at the end of each subcommand's option table and parse it with
+ * ctl_parse_options(). */
 enum {
 	CTL_OPT_CONF = 0x1000,
 	CTL_OPT_URL,
@@ -68,17 +68,14 @@ enum {
 		NULL, 0, NULL, 0                                                                   \
 	}
 
-/* Handles a common option (or getopt's '?'). Returns CTL_CONTINUE when parsing goes on, else the
- * exit code to stop with (CTL_EXIT_OK after --help, CTL_EXIT_USAGE after printing why). */
+/* Option parsing goes on. */
 #define CTL_CONTINUE (-1)
-int ctl_common_option(struct ctl *ctl, int opt, const char *arg, char **argv);
-/* Resets getopt before a subcommand parses its own argv (argv[0] is the subcommand's name). */
-void ctl_getopt_reset(void);
 /* A subcommand's own options (values from CTL_OPT_LOCAL up), into its own struct @o. */
 typedef int (*ctl_local_option)(const struct ctl *ctl, int opt, const char *arg, void *o);
 /* The getopt loop of every subcommand: resets getopt, hands its own options to @local (may be
- * NULL when it has none) and the rest to ctl_common_option(). Returns CTL_CONTINUE with the
- * positional arguments at argv[optind..], or the exit code to stop with. */
+ * NULL when it has none) and the rest, the common ones, to gotruectl.c. Returns CTL_CONTINUE with
+ * the positional arguments at argv[optind..], or the exit code to stop with (CTL_EXIT_OK after
+ * --help, CTL_EXIT_USAGE after printing why). */
 int ctl_parse_options(struct ctl *ctl, int argc, char **argv, const struct option *opts,
 		      ctl_local_option local, void *o);
 
@@ -94,7 +91,6 @@ void ctl_errorf(const struct ctl *ctl, const char *fmt, ...) __attribute__((form
 /* Report a library error (stderr line, plus {"error":...} on stdout with --json) and return the
  * exit code its kind maps to. */
 int ctl_fail(const struct ctl *ctl, const struct gotrue_error *err);
-int ctl_exit_for_error(const struct gotrue_error *err);
 /* Print a usage error and return CTL_EXIT_USAGE. */
 int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -105,12 +101,7 @@ void ctl_print_json(json_object *doc);
  * verifier): its strings are wiped as it is released. */
 void ctl_print_json_wiped(json_object *doc);
 json_object *ctl_user_json(const struct gotrue_user *u);
-json_object *ctl_session_json(const struct gotrue_session *s);
-/* Human output. */
-void ctl_print_user(const struct ctl *ctl, const struct gotrue_user *u);
-void ctl_print_session(const struct ctl *ctl, const struct gotrue_session *s);
-/* Either mode: the user or the session. */
-void ctl_output_user(const struct ctl *ctl, const struct gotrue_user *u);
+/* Either mode: the session. */
 void ctl_output_session(const struct ctl *ctl, const struct gotrue_session *s);
 /* Either mode: a one-line confirmation ("sent", "deleted"), {"ok":true,...} with --json. */
 void ctl_output_done(const struct ctl *ctl, const char *what);

@@ -42,7 +42,7 @@ int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-int ctl_exit_for_error(const struct gotrue_error *err)
+static int exit_for_error(const struct gotrue_error *err)
 {
 	int rc = CTL_EXIT_INTERNAL;
 
@@ -88,7 +88,7 @@ int ctl_fail(const struct ctl *ctl, const struct gotrue_error *err)
 		json_object_object_add(doc, "error", e);
 		ctl_print_json(doc);
 	}
-	return ctl_exit_for_error(err);
+	return exit_for_error(err);
 }
 
 void ctl_print_json(json_object *doc)
@@ -189,7 +189,7 @@ json_object *ctl_user_json(const struct gotrue_user *u)
 	return o;
 }
 
-json_object *ctl_session_json(const struct gotrue_session *s)
+static json_object *session_json(const struct gotrue_session *s)
 {
 	json_object *o = json_object_new_object();
 
@@ -210,7 +210,7 @@ static void print_meta(const char *label, json_object *m)
 		 : "{}");
 }
 
-void ctl_print_user(const struct ctl *ctl, const struct gotrue_user *u)
+static void print_user(const struct ctl *ctl, const struct gotrue_user *u)
 {
 	char buf[32];
 	size_t i;
@@ -244,7 +244,7 @@ void ctl_print_user(const struct ctl *ctl, const struct gotrue_user *u)
 		       u->factors[i].friendly_name ? u->factors[i].friendly_name : "");
 }
 
-void ctl_print_session(const struct ctl *ctl, const struct gotrue_session *s)
+static void print_session(const struct ctl *ctl, const struct gotrue_session *s)
 {
 	char buf[32];
 
@@ -264,15 +264,15 @@ void ctl_print_session(const struct ctl *ctl, const struct gotrue_session *s)
 		}
 	}
 	if (s->has_user)
-		ctl_print_user(ctl, &s->user);
+		print_user(ctl, &s->user);
 }
 
-void ctl_output_user(const struct ctl *ctl, const struct gotrue_user *u)
+static void output_user(const struct ctl *ctl, const struct gotrue_user *u)
 {
 	if (ctl->json)
 		ctl_print_json(ctl_user_json(u));
 	else
-		ctl_print_user(ctl, u);
+		print_user(ctl, u);
 }
 
 void ctl_output_session(const struct ctl *ctl, const struct gotrue_session *s)
@@ -280,10 +280,10 @@ void ctl_output_session(const struct ctl *ctl, const struct gotrue_session *s)
 	json_object *doc;
 
 	if (ctl->json) {
-		doc = ctl_session_json(s);
+		doc = session_json(s);
 		ctl_print_json(doc);
 	} else {
-		ctl_print_session(ctl, s);
+		print_session(ctl, s);
 	}
 }
 
@@ -306,7 +306,7 @@ int ctl_result_user(const struct ctl *ctl, int call_rc, const struct gotrue_erro
 {
 	if (call_rc != 0)
 		return ctl_fail(ctl, err);
-	ctl_output_user(ctl, u);
+	output_user(ctl, u);
 	return CTL_EXIT_OK;
 }
 

@@ -1,8 +1,9 @@
-/* api: the GoTrue client and its user-facing endpoints, one function each, over
- * gotrue_http_json. Paths and bodies follow supabase/auth's router (internal/api/api.go) as
- * recorded in ../shared/gotrue-api/transcript-v2.69.md and current-server.md. Passwords and
- * one-time codes enter only the request body object, whose json-c copies are wiped before it is
- * released (gotrue_json_put_wiped); the serialised body is wiped by http.c. */
+/* api: the GoTrue client and the endpoints a login uses, one function each, over gotrue_http_json
+ * (the endpoints only gotruectl calls are lib/client/ctl's). Paths and bodies follow
+ * supabase/auth's router (internal/api/api.go); "step N" is the recorded exchange of that number
+ * that tests/emulator/conformance.tsv replays. Passwords and one-time codes enter only the request
+ * body object, whose json-c copies are wiped before it is released (gotrue_json_put_wiped); the
+ * serialised body is wiped by http.c. */
 #include <config.h>
 
 #include <ctype.h>
@@ -48,46 +49,38 @@ cleanup:
 
 void gotrue_client_free(struct gotrue_client *c)
 {
-	if (!c)
-		return;
-	gotrue_http_free(c->http); /* first: a request in flight reads the body */
+	if (c) {
+		gotrue_client_cancel(c);
+		gotrue_http_free(c->http);
+		free(c);
+	}
+}
+
+/* What a *_start call holds until its *_end: the body, its serialisation (in the object's own
+ * print buffer, which the transfer reads) and the response, wiped, since they carry tokens. */
+static void started_clear(struct gotrue_client *c)
+{
+	if (c->text != NULL)
+		explicit_bzero(c->text, c->text_len);
 	gotrue_json_put_wiped(c->body);
-	free(c);
+	gotrue_http_response_clear(&c->resp);
+	c->body = NULL;
+	c->text = NULL;
+	c->text_len = 0;
+	c->path = NULL;
+}
+
+void gotrue_client_cancel(struct gotrue_client *c)
+{
+	if (c != NULL && c->path != NULL) {
+		gotrue_http_cancel(c->multi, c->http);
+		started_clear(c);
+	}
 }
 
 struct gotrue_http *gotrue_client_http(struct gotrue_client *c)
 {
 	return c ? c->http : NULL;
-}
-
-const char *gotrue_client_admin_bearer(struct gotrue_client *c, struct gotrue_error *err)
-{
-	if (!c->cfg->service_role_key &&
-	    gotrue_config_load_secret(c->pamh, c->cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) != 0) {
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "cannot read service_role_key_file");
-		return NULL;
-	}
-	if (!c->cfg->service_role_key || !*c->cfg->service_role_key) {
-		gotrue_error_set(err, GOTRUE_ERR_CONFIG,
-				 "admin call needs service_role_key_file, which is not set");
-		return NULL;
-	}
-	return c->cfg->service_role_key;
-}
-
-/* --- JSON helpers ---------------------------------------------------------------------------- */
-
-/* Parse caller-supplied JSON text that must be an object (signup/invite "data"). */
-static json_object *parse_object(const char *text, struct gotrue_error *err)
-{
-	json_object *obj = json_tokener_parse(text);
-
-	if (!obj || !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "data is not a JSON object");
-		return NULL;
-	}
-	return obj;
 }
 
 /* --- Request helpers ---------------------------------------------------------------------------
@@ -115,8 +108,8 @@ int gotrue_api_call(struct gotrue_client *c, const char *method, const char *pat
 }
 
 /* A 2xx answer @obj (consumed) that must be a session, from @path. */
-static int session_answer(json_object *obj, const char *path, struct gotrue_session *out,
-			  struct gotrue_error *err)
+int gotrue_api_session_answer(json_object *obj, const char *path, struct gotrue_session *out,
+			      struct gotrue_error *err)
 {
 	char why[WHY_MAX] = "";
 	int rc = -1;
@@ -137,8 +130,8 @@ cleanup:
 }
 
 /* A 2xx answer @obj (consumed) that must be a user, from @path. */
-static int user_answer(json_object *obj, const char *path, struct gotrue_user *out,
-		       struct gotrue_error *err)
+int gotrue_api_user_answer(json_object *obj, const char *path, struct gotrue_user *out,
+			   struct gotrue_error *err)
 {
 	char why[WHY_MAX] = "";
 	int rc = 0;
@@ -156,11 +149,12 @@ int gotrue_api_session(struct gotrue_client *c, const char *method, const char *
 		       struct gotrue_error *err)
 {
 	json_object *obj = NULL;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
-		return -1;
-	return session_answer(obj, path, out, err);
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) == 0)
+		rc = gotrue_api_session_answer(obj, path, out, err);
+	return rc;
 }
 
 int gotrue_api_user(struct gotrue_client *c, const char *method, const char *path,
@@ -168,15 +162,16 @@ int gotrue_api_user(struct gotrue_client *c, const char *method, const char *pat
 		    struct gotrue_error *err)
 {
 	json_object *obj = NULL;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
-		return -1;
-	return user_answer(obj, path, out, err);
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) == 0)
+		rc = gotrue_api_user_answer(obj, path, out, err);
+	return rc;
 }
 
-static int get_object(struct gotrue_client *c, const char *path, json_object **out,
-		      struct gotrue_error *err)
+int gotrue_api_get_object(struct gotrue_client *c, const char *path, json_object **out,
+			  struct gotrue_error *err)
 {
 	json_object *obj = NULL;
 	int rc = -1;
@@ -197,20 +192,21 @@ cleanup:
 }
 
 /* "email" or "phone", exactly one (the server refuses both: transcript step 20). */
-static int add_identity(json_object *body, const char *email, const char *phone,
-			struct gotrue_error *err)
+int gotrue_api_add_identity(json_object *body, const char *email, const char *phone,
+			    struct gotrue_error *err)
 {
 	bool has_email = email && *email, has_phone = phone && *phone;
+	int rc = -1;
 
-	if (has_email == has_phone) {
+	if (has_email == has_phone)
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "need exactly one of email or phone");
-		return -1;
-	}
-	return has_email ? gotrue_json_add_str(body, "email", email, err)
-			 : gotrue_json_add_str(body, "phone", phone, err);
+	else
+		rc = has_email ? gotrue_json_add_str(body, "email", email, err)
+			       : gotrue_json_add_str(body, "phone", phone, err);
+	return rc;
 }
 
-static json_object *new_body(struct gotrue_error *err)
+json_object *gotrue_api_new_body(struct gotrue_error *err)
 {
 	json_object *body = json_object_new_object();
 
@@ -224,13 +220,7 @@ static json_object *new_body(struct gotrue_error *err)
 /* GET /health: {"version", "name", "description"} (step 1). */
 int gotrue_health(struct gotrue_client *c, json_object **out, struct gotrue_error *err)
 {
-	return get_object(c, "/health", out, err);
-}
-
-/* GET /settings: providers, mailer_autoconfirm, disable_signup (step 2). */
-int gotrue_settings(struct gotrue_client *c, json_object **out, struct gotrue_error *err)
-{
-	return get_object(c, "/settings", out, err);
+	return gotrue_api_get_object(c, "/health", out, err);
 }
 
 /* At most 9 digits, so the value fits an int. */
@@ -244,35 +234,35 @@ static bool version_number(const char **p, int *out)
 		(*p)++;
 		n++;
 	}
-	if (n == 0 || isdigit((unsigned char)**p))
-		return false;
 	*out = (int)v;
-	return true;
+	return n > 0 && !isdigit((unsigned char)**p);
 }
 
 /* "v2.69.3-2-g26f19659" (git describe, as /health reports it: step 1), "2.190.0", "v2.69.3". */
 int gotrue_version_parse(const char *version, int *major, int *minor, int *patch)
 {
 	const char *p = version;
-	int ma, mi, pa;
+	int ma, mi, pa, rc = -1;
 
 	if (!p)
-		return -1;
+		goto cleanup;
 	if (*p == 'v' || *p == 'V')
 		p++;
 	if (!version_number(&p, &ma) || *p++ != '.' || !version_number(&p, &mi) || *p++ != '.' ||
 	    !version_number(&p, &pa))
-		return -1;
+		goto cleanup;
 	/* A pre-release or describe suffix may follow; nothing else may. */
 	if (*p != '\0' && *p != '-' && *p != '+')
-		return -1;
+		goto cleanup;
 	if (major)
 		*major = ma;
 	if (minor)
 		*minor = mi;
 	if (patch)
 		*patch = pa;
-	return 0;
+	rc = 0;
+cleanup:
+	return rc;
 }
 
 /* /logout?scope= arrived with supabase/auth PR #1112 "feat: add different logout scopes"
@@ -284,9 +274,8 @@ bool gotrue_version_honours_logout_scope(const char *version)
 {
 	int ma, mi, pa;
 
-	if (gotrue_version_parse(version, &ma, &mi, &pa) != 0)
-		return false;
-	return ma > 2 || (ma == 2 && mi >= 78);
+	return gotrue_version_parse(version, &ma, &mi, &pa) == 0 &&
+	       (ma > 2 || (ma == 2 && mi >= 78));
 }
 
 bool gotrue_health_honours_logout_scope(json_object *health)
@@ -321,38 +310,6 @@ cleanup:
 
 /* --- Users -------------------------------------------------------------------------------- */
 
-/* POST /signup {email|phone, password, data} (steps 4-5). */
-int gotrue_signup(struct gotrue_client *c, const struct gotrue_credentials *cred,
-		  const char *data_json, struct gotrue_session *out, struct gotrue_error *err)
-{
-	json_object *body = NULL, *data = NULL;
-	int rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (!cred || !cred->password) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "signup needs a password");
-		goto cleanup;
-	}
-	body = new_body(err);
-	if (!body || add_identity(body, cred->email, cred->phone, err) != 0 ||
-	    gotrue_json_add_str(body, "password", cred->password, err) != 0)
-		goto cleanup;
-	if (data_json) {
-		data = parse_object(data_json, err);
-		if (!data)
-			goto cleanup;
-		if (json_object_object_add(body, "data", data) != 0) {
-			json_object_put(data);
-			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-			goto cleanup;
-		}
-	}
-	rc = gotrue_api_session(c, "POST", "/signup", NULL, body, out, err);
-cleanup:
-	gotrue_json_put_wiped(body);
-	return rc;
-}
-
 /* POST /token?grant_type=password {email|phone, password} (step 11). The grant type must be in
  * the query string; the body must be JSON (steps 25-26). */
 int gotrue_signin_password(struct gotrue_client *c, const struct gotrue_credentials *cred,
@@ -366,8 +323,8 @@ int gotrue_signin_password(struct gotrue_client *c, const struct gotrue_credenti
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "sign-in needs a password");
 		goto cleanup;
 	}
-	body = new_body(err);
-	if (!body || add_identity(body, cred->email, cred->phone, err) != 0 ||
+	body = gotrue_api_new_body(err);
+	if (!body || gotrue_api_add_identity(body, cred->email, cred->phone, err) != 0 ||
 	    gotrue_json_add_str(body, "password", cred->password, err) != 0)
 		goto cleanup;
 	rc = gotrue_api_session(c, "POST", "/token?grant_type=password", NULL, body, out, err);
@@ -377,17 +334,14 @@ cleanup:
 }
 
 /* POST /token?grant_type=refresh_token {refresh_token} (step 29). */
-#define REFRESH_PATH "/token?grant_type=refresh_token"
-
-static json_object *refresh_body(const char *refresh_token, struct gotrue_error *err)
+json_object *gotrue_api_refresh_body(const char *refresh_token, struct gotrue_error *err)
 {
 	json_object *body = NULL;
 
-	if (!refresh_token || !*refresh_token) {
+	if (!refresh_token || !*refresh_token)
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no refresh token");
-		return NULL;
-	}
-	body = new_body(err);
+	else
+		body = gotrue_api_new_body(err);
 	if (body && gotrue_json_add_str(body, "refresh_token", refresh_token, err) != 0) {
 		gotrue_json_put_wiped(body);
 		body = NULL;
@@ -402,53 +356,11 @@ int gotrue_refresh(struct gotrue_client *c, const char *refresh_token, struct go
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	body = refresh_body(refresh_token, err);
+	body = gotrue_api_refresh_body(refresh_token, err);
 	if (body)
-		rc = gotrue_api_session(c, "POST", REFRESH_PATH, NULL, body, out, err);
+		rc = gotrue_api_session(c, "POST", GOTRUE_API_REFRESH_PATH, NULL, body, out, err);
 	gotrue_json_put_wiped(body);
 	return rc;
-}
-
-/* The request of @c that a *_start call began (@body: its body, or NULL), on the multi @c's http
- * handle is attached to. */
-static int api_start(struct gotrue_client *c, const char *method, const char *path,
-		     const char *bearer, json_object *body, void *ctx, struct gotrue_error *err)
-{
-	if (gotrue_http_json_start(c->http, method, path, bearer, body, ctx, err) != 0) {
-		gotrue_json_put_wiped(body);
-		return -1;
-	}
-	c->body = body;
-	return 0;
-}
-
-/* Its answer: the JSON of a 2xx, under gotrue_http_json()'s rules; the body is wiped. */
-static int api_end(struct gotrue_client *c, json_object **out, struct gotrue_error *err)
-{
-	int rc = gotrue_http_json_end(c->http, out, err);
-
-	gotrue_json_put_wiped(c->body);
-	c->body = NULL;
-	return rc;
-}
-
-int gotrue_refresh_start(struct gotrue_client *c, const char *refresh_token, void *ctx,
-			 struct gotrue_error *err)
-{
-	json_object *body = refresh_body(refresh_token, err);
-
-	return body ? api_start(c, "POST", REFRESH_PATH, NULL, body, ctx, err) : -1;
-}
-
-int gotrue_refresh_end(struct gotrue_client *c, struct gotrue_session *out,
-		       struct gotrue_error *err)
-{
-	json_object *obj = NULL;
-
-	memset(out, 0, sizeof(*out));
-	if (api_end(c, &obj, err) != 0)
-		return -1;
-	return session_answer(obj, REFRESH_PATH, out, err);
 }
 
 /* POST /logout[?scope=local|others]: 204 (step 63). Global is the server's default, so it is
@@ -456,7 +368,8 @@ int gotrue_refresh_end(struct gotrue_client *c, struct gotrue_session *out,
 int gotrue_signout(struct gotrue_client *c, const char *access_token,
 		   enum gotrue_logout_scope scope, struct gotrue_error *err)
 {
-	const char *path;
+	const char *path = NULL;
+	int rc = -1;
 
 	switch (scope) {
 	case GOTRUE_LOGOUT_GLOBAL:
@@ -468,88 +381,72 @@ int gotrue_signout(struct gotrue_client *c, const char *access_token,
 	case GOTRUE_LOGOUT_OTHERS:
 		path = "/logout?scope=others";
 		break;
-	default:
+	}
+	if (!path)
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "unknown logout scope %d", (int)scope);
-		return -1;
-	}
-	if (!access_token || !*access_token) {
+	else if (!access_token || !*access_token)
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "logout needs an access token");
-		return -1;
-	}
-	return gotrue_api_call(c, "POST", path, access_token, NULL, err);
+	else
+		rc = gotrue_api_call(c, "POST", path, access_token, NULL, err);
+	return rc;
 }
 
 /* GET /user (step 38). */
 int gotrue_user_get(struct gotrue_client *c, const char *access_token, struct gotrue_user *out,
 		    struct gotrue_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (!access_token || !*access_token) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "/user needs an access token");
-		return -1;
-	}
-	return gotrue_api_user(c, "GET", "/user", access_token, NULL, out, err);
-}
-
-int gotrue_user_get_start(struct gotrue_client *c, const char *access_token, void *ctx,
-			  struct gotrue_error *err)
-{
-	if (!access_token || !*access_token) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "/user needs an access token");
-		return -1;
-	}
-	return api_start(c, "GET", "/user", access_token, NULL, ctx, err);
-}
-
-int gotrue_user_get_end(struct gotrue_client *c, struct gotrue_user *out, struct gotrue_error *err)
-{
-	json_object *obj = NULL;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (api_end(c, &obj, err) != 0)
-		return -1;
-	return user_answer(obj, "/user", out, err);
+	if (!access_token || !*access_token)
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "/user needs an access token");
+	else
+		rc = gotrue_api_user(c, "GET", "/user", access_token, NULL, out, err);
+	return rc;
 }
 
 /* PUT /user (steps 52-55). @update belongs to the caller, who wipes any password in it. */
 int gotrue_user_update(struct gotrue_client *c, const char *access_token, json_object *update,
 		       struct gotrue_user *out, struct gotrue_error *err)
 {
+	int rc = -1;
+
 	memset(out, 0, sizeof(*out));
-	if (!access_token || !*access_token || !json_object_is_type(update, json_type_object)) {
+	if (!access_token || !*access_token || !json_object_is_type(update, json_type_object))
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "PUT /user needs a token and an object");
-		return -1;
-	}
-	return gotrue_api_user(c, "PUT", "/user", access_token, update, out, err);
+	else
+		rc = gotrue_api_user(c, "PUT", "/user", access_token, update, out, err);
+	return rc;
 }
 
 /* PKCE (RFC 7636): code_challenge with code_challenge_method "s256", the spelling supabase's own
  * clients send (the server lowercases it: models.ParseCodeChallengeMethod). Nothing for NULL. */
-static int add_challenge(json_object *body, const char *code_challenge, struct gotrue_error *err)
+int gotrue_api_add_challenge(json_object *body, const char *code_challenge,
+			     struct gotrue_error *err)
 {
+	int rc = -1;
+
 	if (!code_challenge)
-		return 0;
-	if (!*code_challenge) {
+		rc = 0;
+	else if (!*code_challenge)
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "empty code challenge");
-		return -1;
-	}
-	if (gotrue_json_add_str(body, "code_challenge", code_challenge, err) != 0 ||
-	    gotrue_json_add_str(body, "code_challenge_method", "s256", err) != 0)
-		return -1;
-	return 0;
+	else if (gotrue_json_add_str(body, "code_challenge", code_challenge, err) == 0 &&
+		 gotrue_json_add_str(body, "code_challenge_method", "s256", err) == 0)
+		rc = 0;
+	return rc;
 }
 
 /* POST /otp {email|phone, create_user[, code_challenge, code_challenge_method]}: 200 {}
  * (steps 77, 86-87). */
-static int send_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
-		    const char *code_challenge, struct gotrue_error *err)
+int gotrue_api_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
+		   const char *code_challenge, struct gotrue_error *err)
 {
 	json_object *body = NULL, *flag;
 	int rc = -1;
 
-	body = new_body(err);
-	if (!body || add_identity(body, email, phone, err) != 0 ||
-	    add_challenge(body, code_challenge, err) != 0)
+	body = gotrue_api_new_body(err);
+	if (!body || gotrue_api_add_identity(body, email, phone, err) != 0 ||
+	    gotrue_api_add_challenge(body, code_challenge, err) != 0)
 		goto cleanup;
 	flag = json_object_new_boolean(create_user);
 	if (!flag || json_object_object_add(body, "create_user", flag) != 0) {
@@ -566,59 +463,7 @@ cleanup:
 int gotrue_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
 	       struct gotrue_error *err)
 {
-	return send_otp(c, email, phone, create_user, NULL, err);
-}
-
-int gotrue_otp_pkce(struct gotrue_client *c, const char *email, bool create_user,
-		    const char *code_challenge, struct gotrue_error *err)
-{
-	if (!code_challenge) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "PKCE needs a code challenge");
-		return -1;
-	}
-	return send_otp(c, email, NULL, create_user, code_challenge, err);
-}
-
-/* POST {"email"[, code_challenge, code_challenge_method]} to /magiclink or /recover: 200 {}
- * (steps 92, recover). */
-static int post_email(struct gotrue_client *c, const char *path, const char *email,
-		      const char *code_challenge, struct gotrue_error *err)
-{
-	json_object *body = NULL;
-	int rc = -1;
-
-	if (!email || !*email) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "%s needs an email", path);
-		goto cleanup;
-	}
-	body = new_body(err);
-	if (!body || gotrue_json_add_str(body, "email", email, err) != 0 ||
-	    add_challenge(body, code_challenge, err) != 0)
-		goto cleanup;
-	rc = gotrue_api_call(c, "POST", path, NULL, body, err);
-cleanup:
-	json_object_put(body);
-	return rc;
-}
-
-int gotrue_magiclink(struct gotrue_client *c, const char *email, struct gotrue_error *err)
-{
-	return post_email(c, "/magiclink", email, NULL, err);
-}
-
-int gotrue_magiclink_pkce(struct gotrue_client *c, const char *email, const char *code_challenge,
-			  struct gotrue_error *err)
-{
-	if (!code_challenge) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "PKCE needs a code challenge");
-		return -1;
-	}
-	return post_email(c, "/magiclink", email, code_challenge, err);
-}
-
-int gotrue_recover(struct gotrue_client *c, const char *email, struct gotrue_error *err)
-{
-	return post_email(c, "/recover", email, NULL, err);
+	return gotrue_api_otp(c, email, phone, create_user, NULL, err);
 }
 
 /* POST /verify {type, email|phone, token} -> session (steps 80, 88, 104). The one-time code is
@@ -634,48 +479,13 @@ int gotrue_verify(struct gotrue_client *c, const char *type, const char *email, 
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "verify needs a type and a token");
 		goto cleanup;
 	}
-	body = new_body(err);
+	body = gotrue_api_new_body(err);
 	if (!body || gotrue_json_add_str(body, "type", type, err) != 0 ||
-	    add_identity(body, email, phone, err) != 0 ||
+	    gotrue_api_add_identity(body, email, phone, err) != 0 ||
 	    gotrue_json_add_str(body, "token", token, err) != 0)
 		goto cleanup;
 	rc = gotrue_api_session(c, "POST", "/verify", NULL, body, out, err);
 cleanup:
 	gotrue_json_put_wiped(body);
-	return rc;
-}
-
-/* POST /invite {email, data} with the service-role key -> the invited user (step 97). */
-int gotrue_invite(struct gotrue_client *c, const char *email, const char *data_json,
-		  struct gotrue_user *out, struct gotrue_error *err)
-{
-	json_object *body = NULL, *data = NULL;
-	const char *bearer;
-	int rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (!email || !*email) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "invite needs an email");
-		goto cleanup;
-	}
-	bearer = gotrue_client_admin_bearer(c, err);
-	if (!bearer)
-		goto cleanup;
-	body = new_body(err);
-	if (!body || gotrue_json_add_str(body, "email", email, err) != 0)
-		goto cleanup;
-	if (data_json) {
-		data = parse_object(data_json, err);
-		if (!data)
-			goto cleanup;
-		if (json_object_object_add(body, "data", data) != 0) {
-			json_object_put(data);
-			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-			goto cleanup;
-		}
-	}
-	rc = gotrue_api_user(c, "POST", "/invite", bearer, body, out, err);
-cleanup:
-	json_object_put(body);
 	return rc;
 }

@@ -10,9 +10,9 @@
 int gotrue_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* Fault in the whole pages inside [@p, @p + @len) with one madvise(MADV_POPULATE_WRITE) (Linux
- * 5.14) instead of a page fault per 4 KiB: a first touch costs ~11 us a page on the VMs the sync
- * was measured on, about four times what populating in bulk costs. For memory about to be
- * written in full; best effort (without the flag the pages fault in as before). */
+ * 5.14) instead of a page fault per 4 KiB, which costs several times more a page than populating
+ * in bulk. For memory about to be written in full; best effort (without the flag the pages fault
+ * in as before). */
 void gotrue_prefault(void *p, size_t len);
 /* The same for an array that grows as it is filled (@used of @cap bytes at @base): its pages
  * are populated a step ahead of @used, so that a 100k-entry array is populated in a hundred

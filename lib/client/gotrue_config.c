@@ -1,7 +1,8 @@
 /* config: the option grammar shared by /etc/gotrue/gotrue.conf and the module arguments, the
- * loader (conf=, then the file, then the arguments, as pam_faillock does), loading the secrets
- * named by *_file keys, and `gotruectl config check`. Values are never echoed in log lines: a
- * misplaced secret (a key pasted into the wrong option) must not end up in syslog. */
+ * loader (conf=, then the file, then the arguments, as pam_faillock does) and loading the secrets
+ * named by *_file keys (`gotruectl config check` is lib/client/ctl/config_check.c). Values are
+ * never echoed in log lines: a misplaced secret (a key pasted into the wrong option) must not end
+ * up in syslog. */
 #include <config.h>
 
 #include <ctype.h>
@@ -16,7 +17,6 @@
 #include <strings.h>
 
 #include "gotrue_config.h"
-#include "http.h"
 #include "log.h"
 #include "secure.h"
 
@@ -37,7 +37,6 @@
 #define DEFAULT_THROTTLE_HOST_FAILURES 20L
 #define DEFAULT_THROTTLE_INTERVAL      900L
 #define DEFAULT_THROTTLE_UNLOCK_TIME   600L
-#define PUBLIC_KEY_MAX_SIZE	       (64 * 1024)
 
 /* Where an option came from, for log lines: a file and line, or a module argument. */
 struct where {
@@ -453,70 +452,153 @@ static char **parse_list(pam_handle_t *pamh, struct gotrue_config *cfg, const st
 	return strv;
 }
 
-static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
-		      const char *value, const struct where *w)
+/* A value an option must not hold was given, or none was where one is needed: say so. The caller
+ * logs a value that is merely invalid; this one already did. */
+#define LOGGED (-2)
+
+static int set_url(struct gotrue_config *cfg, const struct option_def *def, const char *value)
 {
-	const struct option_def *def = find_option(key);
-	void *field;
-	unsigned long long n;
-	size_t len;
-	char **strv;
-	bool flag;
+	size_t len = strlen(value);
 	int rc = -1;
 
-	if (def == NULL) {
-		if (strcmp(key, "conf") == 0)
-			opt_log(pamh, w, "conf= is only accepted as a module argument; option=%s",
-				key);
-		else
-			opt_log(pamh, w, "unknown option; option=%s", key);
-		goto cleanup;
-	}
-	if (def->type == OPT_INLINE_SECRET) {
-		/* The config file is world-readable and module arguments are in /etc/pam.d: a
-		 * secret in either is already disclosed. */
-		opt_log(pamh, w,
-			"refusing a secret given inline; option=%s: put it in a root-owned 0600 "
-			"file and name that file with %s",
-			key, def->hint);
-		goto cleanup;
-	}
-	if (value == NULL && def->type != OPT_BOOL) {
-		opt_log(pamh, w, "option needs a value; option=%s (expected %s)", key, def->hint);
-		goto cleanup;
-	}
-	field = (char *)cfg + def->offset;
-	switch (def->type) {
-	case OPT_URL:
-		if (!url_valid(value, false))
-			break;
-		len = strlen(value);
+	if (url_valid(value, false)) {
 		/* Stored without trailing slashes so that callers can append "/token". */
 		while (len > 0 && value[len - 1] == '/')
 			len--;
 		rc = set_string(cfg, def, value, len);
+	}
+	return rc;
+}
+
+/* An absolute path, or for jwks_url a path under url too. A new path drops a secret loaded
+ * from the old one, which no longer matches the config. */
+static int set_path(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	bool ok = value[0] == '/' && !has_control(value);
+	char **loaded;
+	int rc = -1;
+
+	if (def->type == OPT_JWKS_URL)
+		ok = (ok && strchr(value, ' ') == NULL) || url_valid(value, true);
+	else if (def->type == OPT_ENTRY_PATH)
+		ok = ok && strchr(value, ':') == NULL;
+	if (ok)
+		rc = set_string(cfg, def, value, strlen(value));
+	if (rc == 0 && def->loaded != NO_SECRET) {
+		loaded = cfg_field(cfg, def->loaded);
+		gotrue_wipe_free_str(*loaded);
+		*loaded = NULL;
+	}
+	return rc;
+}
+
+static int set_number(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	void *field = cfg_field(cfg, def->offset);
+	unsigned long long n;
+	bool parsed = def->type == OPT_SIZE ? parse_size(value, &n) : parse_number(value, &n);
+	int rc = -1;
+
+	if (!parsed || n < (unsigned long long)def->min || n > (unsigned long long)def->max)
+		goto cleanup;
+	if (def->type == OPT_LONG)
+		*(long *)field = (long)n;
+	else if (def->type == OPT_UID)
+		*(unsigned long *)field = (unsigned long)n;
+	else
+		*(size_t *)field = (size_t)n;
+	/* connect_timeout follows timeout down until it is given itself. */
+	if (def->offset == FIELD(connect_timeout))
+		cfg->connect_timeout_set = true;
+	else if (def->offset == FIELD(timeout) && !cfg->connect_timeout_set)
+		cfg->connect_timeout = cfg->timeout < DEFAULT_CONNECT_TIMEOUT
+					       ? cfg->timeout
+					       : DEFAULT_CONNECT_TIMEOUT;
+	rc = 0;
+cleanup:
+	return rc;
+}
+
+static int set_list(pam_handle_t *pamh, struct gotrue_config *cfg, const struct where *w,
+		    const struct option_def *def, const char *value)
+{
+	char **strv = parse_list(pamh, cfg, w, def, value);
+
+	return strv != NULL ? set_strv(cfg, def, strv) : LOGGED;
+}
+
+/* The words of the options that take one of a few. */
+static const struct keyword {
+	enum opt_type type;
+	const char *word;
+	int value;
+} keywords[] = {
+	{OPT_REVOKED, "log", GOTRUE_REVOKED_LOG},
+	{OPT_REVOKED, "terminate", GOTRUE_REVOKED_TERMINATE},
+	/* v2.69 is the last generation whose /logout ignores scope. */
+	{OPT_SERVER, "auto", GOTRUE_SERVER_AUTO},
+	{OPT_SERVER, "v2.69", GOTRUE_SERVER_OLD},
+	{OPT_SERVER, "old", GOTRUE_SERVER_OLD},
+	{OPT_SERVER, "current", GOTRUE_SERVER_CURRENT},
+	/* What a /logout that ends every session of the user is worth on old servers. */
+	{OPT_OLD_LOGOUT, "forget", GOTRUE_OLD_LOGOUT_FORGET},
+	{OPT_OLD_LOGOUT, "global", GOTRUE_OLD_LOGOUT_GLOBAL},
+	/* There is deliberately no value that lets a verified factor be skipped. */
+	{OPT_MFA, "enrolled", GOTRUE_MFA_ENROLLED},
+	{OPT_MFA, "required", GOTRUE_MFA_REQUIRED},
+	{OPT_LOGIN, "password", GOTRUE_LOGIN_PASSWORD},
+	{OPT_LOGIN, "email_code", GOTRUE_LOGIN_EMAIL_CODE},
+	{OPT_LOGIN, "password_or_email_code", GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE},
+};
+
+static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	const struct keyword *k = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]) && k == NULL; i++)
+		if (keywords[i].type == def->type && strcmp(keywords[i].word, value) == 0)
+			k = &keywords[i];
+	if (k != NULL && def->type == OPT_REVOKED)
+		cfg->revoked_session = (enum gotrue_revoked_action)k->value;
+	else if (k != NULL && def->type == OPT_SERVER)
+		cfg->server = (enum gotrue_server_generation)k->value;
+	else if (k != NULL && def->type == OPT_OLD_LOGOUT)
+		cfg->old_server_logout = (enum gotrue_old_server_logout)k->value;
+	else if (k != NULL && def->type == OPT_MFA)
+		cfg->mfa = (enum gotrue_mfa_policy)k->value;
+	else if (k != NULL && def->type == OPT_LOGIN)
+		cfg->login = (enum gotrue_login_method)k->value;
+	return k != NULL ? 0 : -1;
+}
+
+static int set_bool(struct gotrue_config *cfg, const struct option_def *def, const char *value)
+{
+	bool flag;
+	int rc = -1;
+
+	if (parse_bool(value, &flag)) {
+		*(bool *)cfg_field(cfg, def->offset) = flag;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* @value into @def's field: 0, -1 for a value the option does not take, or LOGGED. */
+static int set_value(pam_handle_t *pamh, struct gotrue_config *cfg, const struct where *w,
+		     const struct option_def *def, const char *value)
+{
+	int rc = -1;
+
+	switch (def->type) {
+	case OPT_URL:
+		rc = set_url(cfg, def, value);
 		break;
 	case OPT_JWKS_URL:
-		if ((value[0] == '/' && !has_control(value) && strchr(value, ' ') == NULL) ||
-		    url_valid(value, true))
-			rc = set_string(cfg, def, value, strlen(value));
-		break;
 	case OPT_SECRET_PATH:
 	case OPT_PATH:
-		if (value[0] != '/' || has_control(value))
-			break;
-		rc = set_string(cfg, def, value, strlen(value));
-		if (rc == 0 && def->loaded != NO_SECRET) {
-			/* A secret loaded from the old path no longer matches the config. */
-			char **loaded = cfg_field(cfg, def->loaded);
-
-			gotrue_wipe_free_str(*loaded);
-			*loaded = NULL;
-		}
-		break;
 	case OPT_ENTRY_PATH:
-		if (value[0] == '/' && !has_control(value) && strchr(value, ':') == NULL)
-			rc = set_string(cfg, def, value, strlen(value));
+		rc = set_path(cfg, def, value);
 		break;
 	case OPT_TEXT:
 		if (value[0] != '\0' && !has_control(value))
@@ -525,97 +607,65 @@ static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char 
 	case OPT_LONG:
 	case OPT_UID:
 	case OPT_SIZE:
-		if (!(def->type == OPT_SIZE ? parse_size(value, &n) : parse_number(value, &n)) ||
-		    n < (unsigned long long)def->min || n > (unsigned long long)def->max)
-			break;
-		if (def->type == OPT_LONG)
-			*(long *)field = (long)n;
-		else if (def->type == OPT_UID)
-			*(unsigned long *)field = (unsigned long)n;
-		else
-			*(size_t *)field = (size_t)n;
-		if (def->offset == FIELD(connect_timeout))
-			cfg->connect_timeout_set = true;
-		else if (def->offset == FIELD(timeout) && !cfg->connect_timeout_set)
-			cfg->connect_timeout = cfg->timeout < DEFAULT_CONNECT_TIMEOUT
-						       ? cfg->timeout
-						       : DEFAULT_CONNECT_TIMEOUT;
-		rc = 0;
+		rc = set_number(cfg, def, value);
 		break;
 	case OPT_ALGS:
 	case OPT_DOMAINS:
 	case OPT_NAMES:
-		strv = parse_list(pamh, cfg, w, def, value);
-		if (strv == NULL)
-			goto cleanup; /* logged */
-		rc = set_strv(cfg, def, strv);
+		rc = set_list(pamh, cfg, w, def, value);
 		break;
 	case OPT_REVOKED:
-		if (strcmp(value, "log") == 0) {
-			cfg->revoked_session = GOTRUE_REVOKED_LOG;
-			rc = 0;
-		} else if (strcmp(value, "terminate") == 0) {
-			cfg->revoked_session = GOTRUE_REVOKED_TERMINATE;
-			rc = 0;
-		}
-		break;
 	case OPT_SERVER:
-		/* v2.69 is the last generation whose /logout ignores scope (gotrue-api/README.md).
-		 */
-		if (strcmp(value, "auto") == 0)
-			cfg->server = GOTRUE_SERVER_AUTO;
-		else if (strcmp(value, "v2.69") == 0 || strcmp(value, "old") == 0)
-			cfg->server = GOTRUE_SERVER_OLD;
-		else if (strcmp(value, "current") == 0)
-			cfg->server = GOTRUE_SERVER_CURRENT;
-		else
-			break;
-		rc = 0;
-		break;
 	case OPT_OLD_LOGOUT:
-		/* What a /logout that ends every session of the user is worth on old servers. */
-		if (strcmp(value, "forget") == 0)
-			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_FORGET;
-		else if (strcmp(value, "global") == 0)
-			cfg->old_server_logout = GOTRUE_OLD_LOGOUT_GLOBAL;
-		else
-			break;
-		rc = 0;
-		break;
 	case OPT_MFA:
-		/* There is deliberately no value that lets a verified factor be skipped. */
-		if (strcmp(value, "enrolled") == 0)
-			cfg->mfa = GOTRUE_MFA_ENROLLED;
-		else if (strcmp(value, "required") == 0)
-			cfg->mfa = GOTRUE_MFA_REQUIRED;
-		else
-			break;
-		rc = 0;
-		break;
 	case OPT_LOGIN:
-		if (strcmp(value, "password") == 0)
-			cfg->login = GOTRUE_LOGIN_PASSWORD;
-		else if (strcmp(value, "email_code") == 0)
-			cfg->login = GOTRUE_LOGIN_EMAIL_CODE;
-		else if (strcmp(value, "password_or_email_code") == 0)
-			cfg->login = GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE;
-		else
-			break;
-		rc = 0;
+		rc = set_keyword(cfg, def, value);
 		break;
 	case OPT_BOOL:
-		if (parse_bool(value, &flag)) {
-			*(bool *)field = flag;
-			rc = 0;
-		}
+		rc = set_bool(cfg, def, value);
 		break;
 	case OPT_INLINE_SECRET:
 		break;
 	}
-	if (rc != 0)
-		opt_log(pamh, w, "invalid value; option=%s (expected %s)", key, def->hint);
-cleanup:
 	return rc;
+}
+
+/* The definition of option @key, or NULL after logging why it cannot be set to @value. */
+static const struct option_def *usable_option(pam_handle_t *pamh, const char *key,
+					      const char *value, const struct where *w)
+{
+	const struct option_def *def = find_option(key);
+
+	if (def == NULL && strcmp(key, "conf") == 0) {
+		opt_log(pamh, w, "conf= is only accepted as a module argument; option=%s", key);
+	} else if (def == NULL) {
+		opt_log(pamh, w, "unknown option; option=%s", key);
+	} else if (def->type == OPT_INLINE_SECRET) {
+		/* The config file is world-readable and module arguments are in /etc/pam.d: a
+		 * secret in either is already disclosed. */
+		opt_log(pamh, w,
+			"refusing a secret given inline; option=%s: put it in a root-owned 0600 "
+			"file and name that file with %s",
+			key, def->hint);
+		def = NULL;
+	} else if (value == NULL && def->type != OPT_BOOL) {
+		opt_log(pamh, w, "option needs a value; option=%s (expected %s)", key, def->hint);
+		def = NULL;
+	}
+	return def;
+}
+
+static int set_option(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
+		      const char *value, const struct where *w)
+{
+	const struct option_def *def = usable_option(pamh, key, value, w);
+	int rc = -1;
+
+	if (def != NULL)
+		rc = set_value(pamh, cfg, w, def, value);
+	if (rc == -1 && def != NULL)
+		opt_log(pamh, w, "invalid value; option=%s (expected %s)", key, def->hint);
+	return rc == 0 ? 0 : -1;
 }
 
 int gotrue_config_set(pam_handle_t *pamh, struct gotrue_config *cfg, const char *key,
@@ -859,9 +909,7 @@ cleanup:
 	return rc;
 }
 
-/* Read one secret file: SECRET rules, trailing blanks and newlines stripped, one printable line.
- * *out is released with gotrue_wipe_free_str(). 0 or -1 after logging. */
-static int read_secret(pam_handle_t *pamh, const char *option, const char *path, char **out)
+int gotrue_config_read_secret(pam_handle_t *pamh, const char *option, const char *path, char **out)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -926,196 +974,7 @@ int gotrue_config_load_secret(pam_handle_t *pamh, struct gotrue_config *cfg,
 	}
 	if (path == NULL || *slot != NULL)
 		goto cleanup; /* nothing configured, or loaded already */
-	rc = read_secret(pamh, option, path, slot);
+	rc = gotrue_config_read_secret(pamh, option, path, slot);
 cleanup:
 	return rc;
-}
-
-struct check {
-	void (*report)(void *ctx, bool warning, const char *problem);
-	void *ctx;
-	int count;
-};
-
-static void vsay(struct check *c, bool warning, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (!warning)
-		c->count++;
-	if (c->report != NULL)
-		c->report(c->ctx, warning, msg);
-}
-
-static void problem(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct check *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(c, false, fmt, ap);
-	va_end(ap);
-}
-
-static void warning(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warning(struct check *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(c, true, fmt, ap);
-	va_end(ap);
-}
-
-static void check_url(struct check *c, const struct gotrue_config *cfg, const char *option,
-		      const char *url)
-{
-	char why[256];
-
-	/* A jwks_url that is a path lives under url, which is checked itself. */
-	if (url != NULL && url[0] != '/' && gotrue_http_url_check(cfg, url, why, sizeof(why)) != 0)
-		problem(c, "%s %s: %s", option, url, why);
-}
-
-/* Deny by default: only an administrator's app_metadata admits a GoTrue user. */
-static void check_admission(struct check *c, const struct gotrue_config *cfg)
-{
-	bool groups = cfg->allow_groups != NULL && cfg->allow_groups[0] != NULL;
-
-	if (cfg->allow_all_users && groups)
-		warning(c, "allow_all_users has no effect while allow_groups is set");
-	else if (cfg->allow_all_users)
-		warning(c,
-			"allow_all_users = yes admits every GoTrue user of the project, anyone who "
-			"can sign up included");
-	else if (!groups)
-		problem(c, "allow_groups is empty and allow_all_users is not set: no GoTrue user "
-			   "can log in (name the app_metadata.groups that may)");
-	if (cfg->email_fallback && (cfg->email_domains == NULL || cfg->email_domains[0] == NULL ||
-				    cfg->email_domains[1] != NULL))
-		warning(c, "email_fallback needs exactly one domain in email_domains; it does "
-			   "nothing here");
-}
-
-static void check_secret_file(pam_handle_t *pamh, struct check *c, const char *option,
-			      const char *path)
-{
-	char *secret = NULL;
-
-	if (path == NULL)
-		return;
-	/* Loaded and wiped at once: only whether it loads is reported, never what it holds. */
-	if (read_secret(pamh, option, path, &secret) != 0)
-		problem(c,
-			"%s: %s cannot be used (missing, empty, or wrong owner or mode; it must "
-			"be a root-owned regular file with mode 0600 or 0400)",
-			option, path);
-	gotrue_wipe_free_str(secret);
-}
-
-static void check_public_file(pam_handle_t *pamh, struct check *c, const char *option,
-			      const char *path, size_t max, const char *marker)
-{
-	char *text = NULL;
-	size_t len = 0;
-
-	if (path == NULL)
-		return;
-	if (gotrue_read_file(pamh, path, GOTRUE_FILE_CONFIG, max, &text, &len) != 0)
-		problem(c,
-			"%s: %s cannot be used (missing, too large, or not a root-owned regular "
-			"file that only its owner can write)",
-			option, path);
-	else if (marker != NULL && strstr(text, marker) == NULL)
-		problem(c, "%s: %s holds no PEM data (no \"%s\")", option, path, marker);
-	gotrue_wipe_free(text, len + 1);
-}
-
-static bool algs_need(char *const *algs, char family)
-{
-	bool found = false;
-
-	for (; algs != NULL && *algs != NULL && !found; algs++)
-		found = (*algs)[0] == family;
-	return found;
-}
-
-int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
-			void (*report)(void *ctx, bool warning, const char *problem), void *ctx)
-{
-	struct check c = {report, ctx, 0};
-	bool have_public = cfg->jwt_public_key != NULL || cfg->jwks_url != NULL;
-
-	if (cfg->load_problems > 0)
-		problem(&c,
-			"%u invalid line(s) or argument(s) were ignored (see the messages above)",
-			cfg->load_problems);
-	/* Server and transport. */
-	if (cfg->url == NULL)
-		problem(&c, "url is not set");
-	check_url(&c, cfg, "url", cfg->url);
-	check_url(&c, cfg, "jwks_url", cfg->jwks_url);
-	if (cfg->insecure_http_for_testing)
-		warning(&c,
-			"insecure_http_for_testing = yes: passwords may go to whoever listens on "
-			"a loopback port; never use it in production");
-	if (cfg->timeout < 1 || cfg->timeout > 120)
-		problem(&c, "timeout %ld is outside 1..120 seconds", cfg->timeout);
-	if (cfg->connect_timeout < 1 || cfg->connect_timeout > cfg->timeout)
-		problem(&c, "connect_timeout %ld must be between 1 and timeout (%ld)",
-			cfg->connect_timeout, cfg->timeout);
-	if (cfg->max_response < 1024 || cfg->max_response > 64 * 1024 * 1024)
-		problem(&c, "max_response %zu is outside 1024..67108864 bytes", cfg->max_response);
-	check_secret_file(pamh, &c, "api_key_file", cfg->api_key_file);
-	check_secret_file(pamh, &c, "service_role_key_file", cfg->service_role_key_file);
-	check_public_file(pamh, &c, "ca_file", cfg->ca_file, GOTRUE_CA_FILE_MAX_SIZE,
-			  "-----BEGIN ");
-	/* Token verification. */
-	if (cfg->jwt_secret_file == NULL && !have_public)
-		problem(&c, "no token verification key configured (jwt_secret_file, jwt_public_key "
-			    "or jwks_url): tokens will not be signature-checked");
-	check_secret_file(pamh, &c, "jwt_secret_file", cfg->jwt_secret_file);
-	check_public_file(pamh, &c, "jwt_public_key", cfg->jwt_public_key, PUBLIC_KEY_MAX_SIZE,
-			  "-----BEGIN ");
-	if (algs_need(cfg->jwt_algs, 'H') && cfg->jwt_secret_file == NULL)
-		problem(&c, "jwt_algs allows HS* algorithms but jwt_secret_file is not set");
-	if ((algs_need(cfg->jwt_algs, 'R') || algs_need(cfg->jwt_algs, 'E')) && !have_public)
-		problem(&c, "jwt_algs allows RS*/ES* algorithms but neither jwt_public_key nor "
-			    "jwks_url is set");
-	if (cfg->jwt_algs != NULL && cfg->jwt_algs[0] == NULL)
-		problem(&c, "jwt_algs is empty: no token can be accepted");
-	if (cfg->jwt_leeway < 0 || cfg->jwt_leeway > 300)
-		problem(&c, "jwt_leeway %ld is outside 0..300 seconds", cfg->jwt_leeway);
-	/* Accounts. */
-	if (cfg->uid_min < 1000)
-		problem(&c, "uid_min %lu is below 1000, the range of system accounts",
-			cfg->uid_min);
-	if (cfg->uid_min >= cfg->uid_max)
-		problem(&c, "uid_min %lu must be below uid_max %lu", cfg->uid_min, cfg->uid_max);
-	if (cfg->email_domains == NULL || cfg->email_domains[0] == NULL)
-		warning(&c, "email_domains is empty: users without app_metadata.username "
-			    "cannot be mapped");
-	check_admission(&c, cfg);
-	if (cfg->login != GOTRUE_LOGIN_PASSWORD && cfg->mfa != GOTRUE_MFA_REQUIRED)
-		warning(&c,
-			"login = %s: whoever can read a user's mail can log in as them, "
-			"unless the user has a second factor (mfa = required refuses users "
-			"without one)",
-			cfg->login == GOTRUE_LOGIN_EMAIL_CODE ? "email_code"
-							      : "password_or_email_code");
-	/* Sessions. */
-	if (cfg->old_server_logout == GOTRUE_OLD_LOGOUT_GLOBAL &&
-	    cfg->server != GOTRUE_SERVER_CURRENT)
-		warning(&c,
-			"old_server_logout = global: on an old server the last session of a user "
-			"to close on this host ends every session of theirs, on every host and in "
-			"the web application");
-	if (cfg->state_dir == NULL || cfg->state_dir[0] != '/')
-		problem(&c, "state_dir must be an absolute path");
-	if (cfg->throttle_user_failures == 0 && cfg->throttle_host_failures == 0)
-		warning(&c, "throttle_user_failures and throttle_host_failures are 0: one guesser "
-			    "can spend this host's request allowance at GoTrue and lock every user "
-			    "out");
-	return c.count;
 }

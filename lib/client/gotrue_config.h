@@ -100,10 +100,10 @@ struct gotrue_config {
 	char *service_role_key;
 	char *jwt_secret;
 
-	/* Bookkeeping for the loader and gotrue_config_check() (added by H-core). */
+	/* Bookkeeping for the loader and `gotruectl config check`. */
 	bool connect_timeout_set;   /* connect_timeout given explicitly, not derived from timeout */
 	unsigned int load_problems; /* bad lines and arguments seen (logged, then skipped) */
-	/* An allocation failed while loading (added by H-inject): a line or argument was lost, not
+	/* An allocation failed while loading: a line or argument was lost, not
 	 * bad, so the config is incomplete and gotrue_config_load/_load_file fail (fail closed). */
 	bool load_oom;
 };
@@ -144,12 +144,10 @@ enum gotrue_secret {
 int gotrue_config_load_secret(pam_handle_t *pamh, struct gotrue_config *cfg,
 			      enum gotrue_secret which);
 
-/* Every problem in the config, one line each through @report; returns the count of problems.
- * Used by `gotruectl config check`: missing url, plain http a user could intercept, bad ranges,
- * unreadable key files... @warning is true for a line that is worth reading but not an error
- * (a deliberate choice such as allow_all_users); warnings are not counted. */
-int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
-			void (*report)(void *ctx, bool warning, const char *problem), void *ctx);
+/* Read the secret file @path of @option: GOTRUE_FILE_SECRET rules, trailing blanks and newlines
+ * stripped, one printable line. *@out is released with gotrue_wipe_free_str(). 0, or -1 after
+ * logging. */
+int gotrue_config_read_secret(pam_handle_t *pamh, const char *option, const char *path, char **out);
 
 /* Helpers shared with the rest of the core. */
 bool gotrue_strv_contains(char *const *strv, const char *s);

@@ -1,9 +1,9 @@
 /* error: the typed result of a failed GoTrue call, and the one decoder that turns a response
  * (status, x-sb-error-code header, body) into it. Every body shape of both server generations is
- * understood (../shared/gotrue-api/transcript-v2.69.md, current-server.md), and old-server
- * messages are normalised into the current error codes (supabase/auth internal/api/apierrors), so
- * that callers compare one vocabulary. Bodies come from the network: nothing here trusts their
- * length, termination, types or encoding. Also the length-bounded JSON parser shared by the core.
+ * understood (gotrue_error.h lists them), and old-server messages are normalised into the current
+ * error codes (supabase/auth internal/api/apierrors), so that callers compare one vocabulary.
+ * Bodies come from the network: nothing here trusts their length, termination, types or encoding.
+ * Also the length-bounded JSON parser shared by the core.
  */
 #include <config.h>
 
@@ -135,16 +135,6 @@ static const char *code_for_message(const char *msg)
 	return NULL;
 }
 
-/* The string member @key of @obj, or NULL when absent or not a string. */
-static const char *get_string(json_object *obj, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* "weak_password": {"reasons": ["length", "characters", ...]} -> "length, characters". */
 static char *weak_reasons(json_object *obj)
 {
@@ -190,16 +180,16 @@ void gotrue_error_decode(struct gotrue_error *err, long status, const char *head
 		obj = gotrue_json_parse(body, body_len);
 	if (obj && json_object_is_type(obj, json_type_object)) {
 		/* current, no version header: {"code":N,"error_code":"...","msg":"..."} */
-		error_code = get_string(obj, "error_code");
+		error_code = gotrue_json_get_str(obj, "error_code");
 		/* current, 2024-01-01: {"code":"...","message":"..."}; v2.69 {"code":N} is a status
 		 */
-		body_code = get_string(obj, "code");
+		body_code = gotrue_json_get_str(obj, "code");
 		/* v2.69 /token: {"error":"invalid_grant","error_description":"..."} */
-		oauth_error = get_string(obj, "error");
-		oauth_desc = get_string(obj, "error_description");
-		msg = get_string(obj, "msg");
+		oauth_error = gotrue_json_get_str(obj, "error");
+		oauth_desc = gotrue_json_get_str(obj, "error_description");
+		msg = gotrue_json_get_str(obj, "msg");
 		if (!msg)
-			msg = get_string(obj, "message");
+			msg = gotrue_json_get_str(obj, "message");
 		if (!msg)
 			msg = oauth_desc;
 		err->weak_password_reasons = weak_reasons(obj);
@@ -257,6 +247,11 @@ void gotrue_why_set(char *why, size_t why_len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, why_len, fmt, ap);
 	va_end(ap);
+}
+
+bool gotrue_error_is(const struct gotrue_error *err, const char *code)
+{
+	return err->kind == GOTRUE_ERR_HTTP && strcmp(err->code, code) == 0;
 }
 
 const char *gotrue_error_kind_name(enum gotrue_error_kind kind)

@@ -1,6 +1,6 @@
 /* error: one typed result for every way a GoTrue call can fail, and the decoder that turns a
  * response (status, x-sb-error-code header, body) into it. It understands every body shape the
- * servers send (see ../shared/gotrue-api/):
+ * servers of both generations (v2.69.3 and current) send:
  *   {"error": "...", "error_description": "..."}    v2.69 /token (OAuth style)
  *   {"code": 400, "msg": "..."}                      v2.69 everything else
  *   {"code": 400, "error_code": "...", "msg": "..."}  current, no API-version header
@@ -10,6 +10,7 @@
 #ifndef GOTRUE_ERROR_H
 #define GOTRUE_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum gotrue_error_kind {
@@ -50,6 +51,10 @@ void gotrue_why_set(char *why, size_t why_len, const char *fmt, ...)
  * Always fills @err with kind GOTRUE_ERR_HTTP (never crashes on any input). */
 void gotrue_error_decode(struct gotrue_error *err, long status, const char *header_code,
 			 const char *body, size_t body_len);
+
+/* True when @err is the server's refusal with the (normalised) code @code: kind GOTRUE_ERR_HTTP
+ * and err->code equal to @code. */
+bool gotrue_error_is(const struct gotrue_error *err, const char *code);
 
 /* Stable names for messages and --json output: "transport", "timeout", "tls", ... */
 const char *gotrue_error_kind_name(enum gotrue_error_kind kind);

@@ -124,11 +124,25 @@ int gotrue_json_add_str(json_object *obj, const char *key, const char *value,
 			struct gotrue_error *err)
 {
 	json_object *s = json_object_new_string(value);
+	int rc = 0;
 
 	if (!s || json_object_object_add(obj, key, s) != 0) {
 		gotrue_json_put_wiped(s);
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	return rc;
+}
+
+const char *gotrue_json_get_str(json_object *obj, const char *key)
+{
+	json_object *v;
+	const char *s = NULL;
+
+	if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
+		s = json_object_get_string(v);
+	/* "\u0000" decodes to an embedded NUL: C would see a shorter string than JSON holds. */
+	if (s && strlen(s) != (size_t)json_object_get_string_len(v))
+		s = NULL;
+	return s;
 }

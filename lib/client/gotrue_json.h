@@ -26,6 +26,9 @@ json_object *gotrue_json_parse_object(const char *buf, size_t len, size_t max_le
  * added: json-c copies it, so the object must be released with gotrue_json_put_wiped. */
 int gotrue_json_add_str(json_object *obj, const char *key, const char *value,
 			struct gotrue_error *err);
+/* The string member @key of the object @obj, or NULL when there is none, it is not a string, or
+ * it holds a NUL (a "\u0000" escape). It belongs to @obj. */
+const char *gotrue_json_get_str(json_object *obj, const char *key);
 /* Overwrite in place every string inside @obj (json-c's own copies of passwords, one-time
  * codes and tokens), then drop the reference. NULL is fine. Only for trees nobody else holds a
  * reference into. */

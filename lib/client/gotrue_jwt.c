@@ -610,12 +610,12 @@ cleanup:
 
 static bool aud_contains(char **aud, const char *want)
 {
+	bool found = false;
 	size_t i;
 
-	for (i = 0; aud && aud[i]; i++)
-		if (strcmp(aud[i], want) == 0)
-			return true;
-	return false;
+	for (i = 0; aud && aud[i] && !found; i++)
+		found = strcmp(aud[i], want) == 0;
+	return found;
 }
 
 /* RFC 7519 §4.1: exp, nbf with leeway (§4.1.4 "MAY provide for some small leeway"), aud, iss,
@@ -623,36 +623,66 @@ static bool aud_contains(char **aud, const char *want)
 static const char *check_claims(const struct gotrue_claims *cl, const struct gotrue_jwt_expect *e,
 				char *buf, size_t buf_len)
 {
+	bool has_exp = json_object_object_get_ex(cl->all, "exp", NULL);
+	bool has_nbf = json_object_object_get_ex(cl->all, "nbf", NULL);
+	const char *why = NULL;
 	long long now, leeway;
 	json_object *got;
 
 	now = e->now ? (long long)e->now : (long long)time(NULL);
 	leeway = e->leeway < 0 ? 0 : (e->leeway > LEEWAY_MAX ? LEEWAY_MAX : e->leeway);
-	if (json_object_object_get_ex(cl->all, "exp", NULL)) {
-		if (now >= (long long)cl->exp + leeway)
-			return "exp: token expired";
-	} else if (e->require_exp) {
-		return "exp missing";
-	}
-	if (json_object_object_get_ex(cl->all, "nbf", NULL) && now + leeway < (long long)cl->nbf)
-		return "nbf: token not yet valid";
-	if (e->aud && !aud_contains(cl->aud, e->aud))
-		return "aud mismatch";
-	if (e->iss && (!cl->iss || strcmp(cl->iss, e->iss) != 0))
-		return "iss mismatch";
-	if (e->sub && (!cl->sub || strcmp(cl->sub, e->sub) != 0))
-		return "sub mismatch";
-	if (e->literal) {
+	if (has_exp && now >= (long long)cl->exp + leeway)
+		why = "exp: token expired";
+	else if (!has_exp && e->require_exp)
+		why = "exp missing";
+	else if (has_nbf && now + leeway < (long long)cl->nbf)
+		why = "nbf: token not yet valid";
+	else if (e->aud && !aud_contains(cl->aud, e->aud))
+		why = "aud mismatch";
+	else if (e->iss && (!cl->iss || strcmp(cl->iss, e->iss) != 0))
+		why = "iss mismatch";
+	else if (e->sub && (!cl->sub || strcmp(cl->sub, e->sub) != 0))
+		why = "sub mismatch";
+	if (why == NULL && e->literal) {
 		json_object_object_foreach(e->literal, key, want)
 		{
-			if (!json_object_object_get_ex(cl->all, key, &got) ||
-			    !json_object_equal(got, want)) {
+			if (why == NULL && (!json_object_object_get_ex(cl->all, key, &got) ||
+					    !json_object_equal(got, want))) {
 				snprintf(buf, buf_len, "claim %.64s mismatch", key);
-				return buf;
+				why = buf;
 			}
 		}
 	}
-	return NULL;
+	return why;
+}
+
+/* The signature of @token checked with the keys of @v that fit its alg (table entry @idx) and, in
+ * a key set, its @kid: *@jwt is libjwt's decoded token. NULL or a reason. */
+static const char *check_signature(const struct gotrue_verifier *v, const char *token, int idx,
+				   const char *kid, jwt_t **jwt)
+{
+	bool kid_select = false, tried = false;
+	const char *why = NULL;
+	const struct vkey *k;
+	size_t i;
+
+	*jwt = NULL;
+	/* A kid selects among the keys that have one (a JWKS); HMAC secrets carry no kid. */
+	for (i = 0; kid && alg_table[idx].kind != KEY_HMAC && i < v->nkeys; i++)
+		kid_select = kid_select || v->keys[i].kid;
+	for (i = 0; i < v->nkeys && !*jwt; i++) {
+		k = &v->keys[i];
+		if (!key_fits_alg(k, idx) || (kid_select && (!k->kid || strcmp(k->kid, kid) != 0)))
+			continue;
+		tried = true;
+		if (jwt_decode(jwt, token, k->material, (int)k->len) != 0)
+			*jwt = NULL;
+	}
+	if (!tried)
+		why = kid_select ? "kid matches no key" : "no key for alg";
+	else if (!*jwt)
+		why = "signature";
+	return why;
 }
 
 int gotrue_jwt_verify(const struct gotrue_verifier *v, const char *token,
@@ -666,8 +696,6 @@ int gotrue_jwt_verify(const struct gotrue_verifier *v, const char *token,
 	char *kid = NULL, *grants = NULL, buf[128];
 	const char *why;
 	unsigned allow;
-	bool kid_select = false, tried = false;
-	size_t i;
 	int idx = -1, rc = -1;
 
 	if (out)
@@ -689,28 +717,8 @@ int gotrue_jwt_verify(const struct gotrue_verifier *v, const char *token,
 		why = "alg not allowed";
 		goto cleanup;
 	}
-	/* A kid selects among the keys that have one (a JWKS); HMAC secrets carry no kid. */
-	if (kid && alg_table[idx].kind != KEY_HMAC)
-		for (i = 0; i < v->nkeys; i++)
-			if (v->keys[i].kid)
-				kid_select = true;
-	why = "signature";
-	for (i = 0; i < v->nkeys && !jwt; i++) {
-		const struct vkey *k = &v->keys[i];
-
-		if (!key_fits_alg(k, idx))
-			continue;
-		if (kid_select && (!k->kid || strcmp(k->kid, kid) != 0))
-			continue;
-		tried = true;
-		if (jwt_decode(&jwt, token, k->material, (int)k->len) != 0)
-			jwt = NULL;
-	}
-	if (!tried) {
-		why = kid_select ? "kid matches no key" : "no key for alg";
-		goto cleanup;
-	}
-	if (!jwt)
+	why = check_signature(v, token, idx, kid, &jwt);
+	if (why)
 		goto cleanup;
 	/* libjwt chose the alg from its own parse of the header; it must be the one we checked. */
 	if (jwt_get_alg(jwt) != alg_table[idx].alg) {

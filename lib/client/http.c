@@ -1,9 +1,9 @@
 /* http: the only code that talks to the network. One libcurl easy handle per struct gotrue_http,
  * reused so that keep-alive connections survive between the calls of one PAM conversation or one
- * sync run. It enforces the transport rules of DESIGN.md ("Transport"): TLS verification always on,
- * plain http only to loopback (checked before any I/O), connect and total timeouts, a response-size
- * cap, no redirects, and the apikey / X-Supabase-Api-Version headers. Request and response buffers
- * carry passwords and tokens, so every copy we own is wiped before it is freed. */
+ * sync run. It enforces the transport rules (README.md, "How it talks to GoTrue"): TLS verification
+ * always on, plain http only to loopback (checked before any I/O), connect and total timeouts, a
+ * response-size cap, no redirects, and the apikey / X-Supabase-Api-Version headers. Request and
+ * response buffers carry passwords and tokens, so every copy we own is wiped before it is freed. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -32,18 +32,6 @@
  * answer; the response is refused as too large rather than cut (a cut Link would end paging). */
 #define HEADER_VALUE_MAX (16 * 1024)
 #define BODY_INITIAL_CAP 4096
-/* ms: the longest wait in one turn of a multi for a request run on it (perform()); libcurl's
- * own timeouts end the transfer itself. */
-#define MULTI_WAIT_MS 100
-
-/* Where a handle's request is: on a multi it goes through all four; on its own it only runs
- * inside perform(). */
-enum transfer_state {
-	T_IDLE,	    /* no request, or one inside perform() */
-	T_RUNNING,  /* a transfer on the multi */
-	T_ENDED,    /* on the multi's list of those ended */
-	T_ANSWERED, /* handed back by gotrue_http_multi_next(), gotrue_http_json_end() to come */
-};
 
 struct gotrue_http {
 	pam_handle_t *pamh;
@@ -66,29 +54,14 @@ struct gotrue_http {
 	 * names when libcurl opens it. */
 	char *ca;
 	size_t ca_len;
-	/* The request between request_begin() and request_end(): what the transfer reads, and
-	 * what the debug line names (the caller's strings, valid until the end). */
-	struct curl_slist *headers;
+	/* The request in flight's URL and header list, which curl reads until it ends. */
 	char *url;
-	const char *method, *path;
+	struct curl_slist *headers;
+	/* In a gotrue_http_multi: started and not finished yet; done, with its result. */
+	bool in_multi, done;
 	CURLcode result;
-	/* gotrue_http_json_start(): its answer, and the serialised body, wiped at the end. */
-	struct gotrue_http_response json_resp;
-	char *json_text;
-	size_t json_len;
-	/* The multi its requests run on (gotrue_http_attach), and its place there: on the
-	 * multi's list of transfers running or of those ended and not handed back yet. */
+	/* gotrue_http_attach: the multi its one-call requests run on, or NULL. */
 	struct gotrue_http_multi *multi;
-	struct gotrue_http *next;
-	enum transfer_state state;
-	void *ctx;
-};
-
-/* Transfers of several handles on one thread (curl_multi_perform(3)). */
-struct gotrue_http_multi {
-	CURLM *curlm;
-	struct gotrue_http *running; /* added to curlm */
-	struct gotrue_http *ended;   /* removed from curlm, in the order they ended */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -180,14 +153,12 @@ struct gotrue_http *gotrue_http_new(pam_handle_t *pamh, const struct gotrue_conf
 	return h;
 }
 
-static void request_drop(struct gotrue_http *h);
-
 void gotrue_http_free(struct gotrue_http *h)
 {
 	if (!h)
 		return;
-	if (h->state != T_IDLE)
-		request_drop(h);
+	if (h->multi != NULL)
+		gotrue_http_cancel(h->multi, h); /* a request left in flight on it */
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	if (h->ca != NULL)
@@ -214,24 +185,9 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	resp->total_count = -1;
 }
 
-char *gotrue_http_escape(const char *s)
-{
-	char *esc, *copy = NULL;
-
-	if (!s || !global_ok())
-		return NULL;
-	/* curl's memory goes back through curl_free; the contract gives the caller free(). */
-	esc = curl_easy_escape(NULL, s, 0);
-	if (esc) {
-		copy = strdup(esc);
-		curl_free(esc);
-	}
-	return copy;
-}
-
 /* ---- URL rules ---------------------------------------------------------------------------- */
 
-/* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to (DESIGN.md, Transport). */
+/* 127.0.0.0/8, ::1 and localhost: the only hosts plain http may go to. */
 static bool host_is_loopback(const char *host)
 {
 	struct in_addr a4;
@@ -785,39 +741,55 @@ static void log_request(const struct gotrue_http *h, const char *method, const c
 		     err ? gotrue_error_kind_name(err->kind) : "");
 }
 
-/* Everything before the transfer: the request's checks, URL rule, CA, headers and options, on
- * @h, whose last request is over. Nothing is sent. 0, or -1 with @err; request_end() follows in
- * both cases. */
+/* Drop curl's pointers to the body and the header list, then the list and the URL. */
+static void request_release(struct gotrue_http *h)
+{
+	if (h == NULL || h->curl == NULL)
+		return;
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	h->resp = NULL;
+	headers_free(h->headers);
+	h->headers = NULL;
+	free(h->url);
+	h->url = NULL;
+}
+
+/* The part of a request before the transfer: checks, URL, headers, options. On success @h holds
+ * the URL and the header list until request_end; on failure nothing is left to release. */
 static int request_begin(struct gotrue_http *h, const char *method, const char *path_and_query,
 			 const char *bearer, const char *body, bool keep_head,
 			 struct gotrue_http_response *resp, struct gotrue_error *err)
 {
 	CURLcode cc;
+	int rc = -1;
 
 	gotrue_error_clear(err);
 	gotrue_http_response_clear(resp);
-	h->resp = resp;
-	h->method = method;
-	h->path = path_and_query;
+	if (!h || !h->curl || !resp) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: no handle");
+		goto cleanup;
+	}
 	if (!valid_method(method)) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: invalid method");
-		return -1;
+		goto cleanup;
 	}
 	h->url = build_url(h->cfg, path_and_query, err);
 	if (!h->url || load_ca(h, err) != 0)
-		return -1;
+		goto cleanup;
 	if ((bearer && !header_value_ok(bearer)) ||
 	    (h->cfg->api_key && !header_value_ok(h->cfg->api_key))) {
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "http: api key or token is not one line");
-		return -1;
+		goto cleanup;
 	}
 	if (build_headers(h->cfg, bearer, body != NULL, &h->headers) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-		return -1;
+		goto cleanup;
 	}
 	/* Reset forgets the last request's options (and its pointers to freed buffers) but keeps
 	 * the connection and DNS caches. */
 	curl_easy_reset(h->curl);
+	h->resp = resp;
 	h->body_cap = 0;
 	h->header_bytes = 0;
 	h->limit = h->cfg->max_response > 0 ? h->cfg->max_response : 1024 * 1024;
@@ -827,22 +799,23 @@ static int request_begin(struct gotrue_http *h, const char *method, const char *
 	cc = set_options(h, h->url, method, body, h->headers);
 	if (cc != CURLE_OK) {
 		transfer_error(h, cc, err);
-		return -1;
+		goto cleanup;
 	}
-	return 0;
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		request_release(h);
+	return rc;
 }
 
-/* Everything after the transfer, whose result is h->result (@begun: request_begin() said 0):
- * the error, the status, an empty body as ""; then the request's buffers go and the debug line
- * is written. 0 when a response arrived, or -1 with @err. */
-static int request_end(struct gotrue_http *h, bool begun, struct gotrue_error *err)
+/* The part after the transfer ended with @cc: the status, an empty body as "", the debug line,
+ * and curl's pointers to our buffers dropped. 0 or -1 with @err. */
+static int request_end(struct gotrue_http *h, CURLcode cc, const char *method,
+		       const char *path_and_query, struct gotrue_error *err)
 {
 	struct gotrue_http_response *resp = h->resp;
-	CURLcode cc = h->result;
 	int rc = -1;
 
-	if (!begun)
-		goto cleanup;
 	if (cc == CURLE_WRITE_ERROR && h->cut && !h->nomem)
 		cc = CURLE_OK; /* cut on purpose: the head is the answer */
 	if (cc != CURLE_OK) {
@@ -861,41 +834,28 @@ static int request_end(struct gotrue_http *h, bool begun, struct gotrue_error *e
 	}
 	rc = 0;
 cleanup:
-	/* Drop curl's pointers to the body and the header list before they go away. */
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-	if (h->path)
-		log_request(h, h->method, h->path, rc == 0 ? resp->status : 0L,
-			    rc == 0 ? NULL : err);
-	headers_free(h->headers);
-	free(h->url);
-	h->headers = NULL;
-	h->url = NULL;
-	h->resp = NULL;
-	h->method = h->path = NULL;
+	log_request(h, method, path_and_query, rc == 0 ? resp->status : 0L, rc == 0 ? NULL : err);
+	request_release(h);
 	return rc;
 }
 
-static CURLcode multi_run(struct gotrue_http *h);
-
-/* gotrue_http_request(), and with @keep_head gotrue_http_get_head(): on the caller's thread, or
- * on the multi @h is attached to, while its other transfers go on. */
+/* gotrue_http_request(), and with @keep_head gotrue_http_get_head(). */
 static int perform(struct gotrue_http *h, const char *method, const char *path_and_query,
 		   const char *bearer, const char *body, bool keep_head,
 		   struct gotrue_http_response *resp, struct gotrue_error *err)
 {
-	int rc;
-
-	if (!h || !h->curl || !resp || h->state != T_IDLE) {
-		gotrue_http_response_clear(resp);
-		gotrue_error_clear(err);
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: no handle");
+	if (h != NULL && h->multi != NULL) {
+		if (gotrue_http_start(h->multi, h, method, path_and_query, bearer, body, keep_head,
+				      resp, err) != 0)
+			return -1;
+		return gotrue_http_finish(h->multi, h, method, path_and_query, NULL, err);
+	}
+	if (request_begin(h, method, path_and_query, bearer, body, keep_head, resp, err) != 0) {
+		if (h && h->cfg && path_and_query)
+			log_request(h, method, path_and_query, 0L, err);
 		return -1;
 	}
-	rc = request_begin(h, method, path_and_query, bearer, body, keep_head, resp, err);
-	if (rc == 0)
-		h->result = h->multi != NULL ? multi_run(h) : curl_easy_perform(h->curl);
-	return request_end(h, rc == 0, err);
+	return request_end(h, curl_easy_perform(h->curl), method, path_and_query, err);
 }
 
 int gotrue_http_request(struct gotrue_http *h, const char *method, const char *path_and_query,
@@ -936,33 +896,19 @@ int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue
 	return 0;
 }
 
-/* @body's serialisation, in the object's own print buffer: the caller wipes it (it holds a
- * password or a token) before the object goes. NULL for no body, and on ENOMEM with @err. */
-static char *json_text(json_object *body, size_t *len, struct gotrue_error *err)
-{
-	char *text;
-
-	*len = 0;
-	if (!body)
-		return NULL;
-	text = (char *)json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, len);
-	if (!text)
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-	return text;
-}
-
-/* gotrue_http_json()'s rules on a response received: the status (gotrue_http_check_status),
- * then the body of a 2xx, which must be JSON even when the caller wants none: GoTrue answers
- * /logout with an empty 204, so a 200 carrying a proxy's HTML page did not come from GoTrue, and
- * taking it for a revocation would lose one (found by tests/hardening/test_fault_matrix). */
-static int json_answer(const struct gotrue_http_response *r, json_object **out,
-		       struct gotrue_error *err)
+int gotrue_http_json_answer(const struct gotrue_http_response *r, json_object **out,
+			    struct gotrue_error *err)
 {
 	json_object *parsed = NULL;
 	int rc = -1;
 
+	if (out)
+		*out = NULL;
 	if (gotrue_http_check_status(r, err) != 0)
 		goto cleanup;
+	/* A 2xx body must be JSON even when the caller wants none: GoTrue answers /logout with an
+	 * empty 204, so a 200 carrying a proxy's HTML page did not come from GoTrue, and taking it
+	 * for a revocation would lose one (tests/hardening/test_fault_matrix). */
 	if (r->body_len > 0) {
 		parsed = gotrue_json_parse(r->body, r->body_len);
 		if (!parsed) {
@@ -988,18 +934,25 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 {
 	struct gotrue_http_response local = {.total_count = -1};
 	struct gotrue_http_response *r = resp ? resp : &local;
-	size_t text_len = 0;
 	char *text = NULL;
+	size_t text_len = 0;
 	int rc = -1;
 
 	if (out)
 		*out = NULL;
-	text = json_text(body, &text_len, err);
-	if (body && !text)
-		goto cleanup;
+	if (body) {
+		/* The serialisation lives in the object's own print buffer; it is wiped below,
+		 * since it holds a password or a token. */
+		text = (char *)json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN,
+								 &text_len);
+		if (!text) {
+			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
 	if (gotrue_http_request(h, method, path_and_query, bearer, text, r, err) != 0)
 		goto cleanup;
-	rc = json_answer(r, out, err);
+	rc = gotrue_http_json_answer(r, out, err);
 cleanup:
 	if (text)
 		explicit_bzero(text, text_len);
@@ -1008,88 +961,147 @@ cleanup:
 	return rc;
 }
 
-/* ---- several transfers on one thread ------------------------------------------------------ */
+/* ---- requests side by side on one thread (libcurl's multi interface) ----------------------- */
+
+struct gotrue_http_multi {
+	CURLM *m;
+};
 
 struct gotrue_http_multi *gotrue_http_multi_new(void)
 {
-	struct gotrue_http_multi *m = NULL;
+	struct gotrue_http_multi *m;
 
 	if (!global_ok())
 		return NULL;
 	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->curlm = curl_multi_init();
-	if (!m->curlm) {
+	if (m != NULL)
+		m->m = curl_multi_init();
+	if (m != NULL && m->m == NULL) {
 		free(m);
-		return NULL;
+		m = NULL;
 	}
 	return m;
 }
 
-/* Take @h off the list at *@head, where it is. */
-static void unlink_from(struct gotrue_http **head, struct gotrue_http *h)
-{
-	for (; *head != NULL; head = &(*head)->next) {
-		if (*head == h) {
-			*head = h->next;
-			h->next = NULL;
-			return;
-		}
-	}
-}
-
-/* Take @h out of its multi's transfers, ended with @cc; it goes to the end of the list of those
- * ended (multi_ended). */
-static void multi_remove(struct gotrue_http *h, CURLcode cc)
-{
-	struct gotrue_http_multi *m = h->multi;
-	struct gotrue_http **tail = &m->ended;
-
-	curl_multi_remove_handle(m->curlm, h->curl);
-	unlink_from(&m->running, h);
-	h->result = cc;
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	*tail = h;
-	h->state = T_ENDED;
-}
-
-/* Drop @h's request, whatever its state (a caller that gave up on it): off its multi, its buffers
- * freed, the serialised body wiped (the caller's body object must still be there). */
-static void request_drop(struct gotrue_http *h)
-{
-	if (h->state == T_RUNNING) {
-		curl_multi_remove_handle(h->multi->curlm, h->curl);
-		unlink_from(&h->multi->running, h);
-	} else if (h->state == T_ENDED) {
-		unlink_from(&h->multi->ended, h);
-	}
-	h->state = T_IDLE;
-	headers_free(h->headers);
-	free(h->url);
-	h->headers = NULL;
-	h->url = NULL;
-	h->resp = NULL;
-	gotrue_http_response_clear(&h->json_resp);
-	if (h->json_text) {
-		explicit_bzero(h->json_text, h->json_len);
-		h->json_text = NULL;
-	}
-}
-
 void gotrue_http_multi_free(struct gotrue_http_multi *m)
 {
-	struct gotrue_http *h;
-
-	if (!m)
+	if (m == NULL)
 		return;
-	while ((h = m->running != NULL ? m->running : m->ended) != NULL) {
-		request_drop(h);
-		h->multi = NULL;
-	}
-	curl_multi_cleanup(m->curlm);
+	curl_multi_cleanup(m->m);
 	free(m);
+}
+
+/* Note every transfer that has ended, whichever handle it belongs to; how many. */
+static size_t collect_done(struct gotrue_http_multi *m)
+{
+	struct gotrue_http *h;
+	CURLMsg *msg;
+	size_t n = 0;
+	int left;
+
+	while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE ||
+		    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h) !=
+			    CURLE_OK ||
+		    h == NULL)
+			continue;
+		h->done = true;
+		h->result = msg->data.result;
+		n++;
+	}
+	return n;
+}
+
+/* How long gotrue_http_start waits, at most, for its request to leave. */
+#define START_ROUNDS  20
+#define START_WAIT_MS 5
+
+/* Move every transfer on; whether @h's request has been sent (or its transfer ended). */
+static bool sent(struct gotrue_http_multi *m, struct gotrue_http *h)
+{
+	long size = 0;
+
+	gotrue_http_multi_poke(m);
+	return h->done ||
+	       (curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &size) == CURLE_OK && size > 0);
+}
+
+int gotrue_http_start(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		      const char *path_and_query, const char *bearer, const char *body,
+		      bool keep_head, struct gotrue_http_response *resp, struct gotrue_error *err)
+{
+	int i;
+
+	if (h != NULL && h->in_multi) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: a request is in flight already");
+		return -1;
+	}
+	if (request_begin(h, method, path_and_query, bearer, body, keep_head, resp, err) != 0) {
+		if (h && h->cfg && path_and_query)
+			log_request(h, method, path_and_query, 0L, err);
+		return -1;
+	}
+	if (curl_easy_setopt(h->curl, CURLOPT_PRIVATE, h) != CURLE_OK ||
+	    curl_multi_add_handle(m->m, h->curl) != CURLM_OK) {
+		request_release(h);
+		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	h->in_multi = true;
+	h->done = false;
+	/* Sent now (connection, request), so that the server works on it while the caller works:
+	 * a new connection takes a few rounds, each bounded by a short wait. */
+	for (i = 0; i < START_ROUNDS && !sent(m, h); i++)
+		curl_multi_poll(m->m, NULL, 0, START_WAIT_MS, NULL);
+	return 0;
+}
+
+void gotrue_http_multi_poke(struct gotrue_http_multi *m)
+{
+	int running;
+
+	curl_multi_perform(m->m, &running);
+	collect_done(m);
+}
+
+int gotrue_http_finish(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		       const char *path_and_query, bool *cut, struct gotrue_error *err)
+{
+	CURLMcode mc = CURLM_OK;
+	int running, rc;
+
+	if (cut != NULL)
+		*cut = false;
+	if (!h->in_multi) {
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: no request in flight");
+		return -1;
+	}
+	/* Each transfer ends by its own CURLOPT_TIMEOUT; the poll only bounds one wait. */
+	while (mc == CURLM_OK && !h->done) {
+		mc = curl_multi_perform(m->m, &running);
+		collect_done(m);
+		if (mc == CURLM_OK && !h->done)
+			mc = curl_multi_poll(m->m, NULL, 0, 1000, NULL);
+	}
+	curl_multi_remove_handle(m->m, h->curl);
+	h->in_multi = false;
+	rc = request_end(h, h->done ? h->result : CURLE_OUT_OF_MEMORY, method, path_and_query, err);
+	if (cut != NULL)
+		*cut = rc == 0 && h->cut;
+	return rc;
+}
+
+void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h)
+{
+	struct gotrue_http_response *resp;
+
+	if (h == NULL || !h->in_multi)
+		return;
+	curl_multi_remove_handle(m->m, h->curl);
+	h->in_multi = false;
+	resp = h->resp;
+	request_release(h);
+	gotrue_http_response_clear(resp);
 }
 
 void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m)
@@ -1097,140 +1109,24 @@ void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m)
 	h->multi = m;
 }
 
-/* Hand @h's prepared transfer to its multi. 0, or -1 when libcurl refuses it. */
-static int multi_add(struct gotrue_http *h, void *ctx)
+bool gotrue_http_ended(const struct gotrue_http *h)
 {
-	if (curl_easy_setopt(h->curl, CURLOPT_PRIVATE, h) != CURLE_OK ||
-	    curl_multi_add_handle(h->multi->curlm, h->curl) != CURLM_OK)
-		return -1;
-	h->next = h->multi->running;
-	h->multi->running = h;
-	h->state = T_RUNNING;
-	h->ctx = ctx;
-	return 0;
+	return h != NULL && h->in_multi && h->done;
 }
 
-/* Move the transfers that ended from libcurl's queue to @m's list of those ended. Returns how
- * many. */
-static size_t multi_collect(struct gotrue_http_multi *m)
-{
-	CURLMsg *msg;
-	char *priv;
-	size_t n = 0;
-	int left;
-
-	while ((msg = curl_multi_info_read(m->curlm, &left)) != NULL) {
-		priv = NULL;
-		if (msg->msg != CURLMSG_DONE ||
-		    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
-		    priv == NULL)
-			continue;
-		multi_remove((struct gotrue_http *)priv, msg->data.result);
-		n++;
-	}
-	return n;
-}
-
-/* One turn of @m: move the transfers, and when none ended, wait up to @timeout_ms for their
- * sockets (curl_multi_poll(3) waits no longer than libcurl's own next timeout) and move them
- * again. A multi that fails ends every transfer with that failure, so that no caller waits for
- * an end that would never come. */
-static void multi_turn(struct gotrue_http_multi *m, int timeout_ms)
+int gotrue_http_multi_wait(struct gotrue_http_multi *m, int timeout_ms)
 {
 	CURLMcode mc;
-	int still = 0;
+	int running = 0;
 
-	mc = curl_multi_perform(m->curlm, &still);
-	if (multi_collect(m) == 0 && mc == CURLM_OK && still > 0 && timeout_ms > 0) {
-		mc = curl_multi_poll(m->curlm, NULL, 0, timeout_ms, NULL);
+	mc = curl_multi_perform(m->m, &running);
+	if (mc == CURLM_OK && collect_done(m) == 0 && running > 0 && timeout_ms > 0) {
+		/* curl_multi_poll(3) returns at the first socket event, or libcurl's own next
+		 * timeout: a transfer's CURLOPT_TIMEOUT still ends it on time. */
+		mc = curl_multi_poll(m->m, NULL, 0, timeout_ms, NULL);
 		if (mc == CURLM_OK)
-			mc = curl_multi_perform(m->curlm, &still);
-		multi_collect(m);
+			mc = curl_multi_perform(m->m, &running);
+		collect_done(m);
 	}
-	while (mc != CURLM_OK && m->running != NULL)
-		multi_remove(m->running,
-			     mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_SEND_ERROR);
-}
-
-/* perform() on the multi @h is attached to: the others' transfers go on meanwhile, and those
- * that end wait on the list for gotrue_http_multi_next(). */
-static CURLcode multi_run(struct gotrue_http *h)
-{
-	struct gotrue_http_multi *m = h->multi;
-
-	if (multi_add(h, NULL) != 0)
-		return CURLE_OUT_OF_MEMORY;
-	while (h->state == T_RUNNING)
-		multi_turn(m, MULTI_WAIT_MS);
-	unlink_from(&m->ended, h);
-	h->state = T_IDLE;
-	return h->result;
-}
-
-int gotrue_http_json_start(struct gotrue_http *h, const char *method, const char *path_and_query,
-			   const char *bearer, json_object *body, void *ctx,
-			   struct gotrue_error *err)
-{
-	int rc = -1;
-
-	if (!h || !h->curl || !h->multi || h->state != T_IDLE) {
-		gotrue_error_clear(err);
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: no handle on a multi");
-		return -1;
-	}
-	h->json_text = json_text(body, &h->json_len, err);
-	if (body && !h->json_text)
-		goto cleanup;
-	rc = request_begin(h, method, path_and_query, bearer, h->json_text, false, &h->json_resp,
-			   err);
-	if (rc == 0 && multi_add(h, ctx) != 0) {
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "http: cannot add the transfer");
-		rc = -1;
-	}
-	if (rc != 0)
-		request_end(h, false, err);
-cleanup:
-	if (rc != 0 && h->json_text) {
-		explicit_bzero(h->json_text, h->json_len);
-		h->json_text = NULL;
-	}
-	return rc;
-}
-
-void *gotrue_http_multi_next(struct gotrue_http_multi *m, int timeout_ms)
-{
-	struct gotrue_http *h;
-
-	if (m->ended == NULL && m->running != NULL)
-		multi_turn(m, timeout_ms);
-	h = m->ended;
-	if (h == NULL)
-		return NULL;
-	m->ended = h->next;
-	h->next = NULL;
-	h->state = T_ANSWERED;
-	return h->ctx;
-}
-
-int gotrue_http_json_end(struct gotrue_http *h, json_object **out, struct gotrue_error *err)
-{
-	int rc;
-
-	if (out)
-		*out = NULL;
-	if (h->state != T_ANSWERED) {
-		gotrue_error_clear(err);
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "http: no answer to end");
-		return -1;
-	}
-	h->state = T_IDLE;
-	rc = request_end(h, true, err);
-	if (rc == 0)
-		rc = json_answer(&h->json_resp, out, err);
-	gotrue_http_response_clear(&h->json_resp);
-	if (h->json_text) {
-		explicit_bzero(h->json_text, h->json_len);
-		h->json_text = NULL;
-	}
-	return rc;
+	return mc == CURLM_OK ? 0 : -1;
 }

@@ -1,9 +1,9 @@
 /* http: the only place that talks to the network, on libcurl, with the transport rules of
- * DESIGN.md: TLS verification always on (ca_file adds a CA); plain http only to a loopback port
- * only root can listen on;
- * connect and total timeouts; a response-size cap; redirects never followed to another host;
- * `apikey` and `X-Supabase-Api-Version: 2024-01-01` on every request. Request and response
- * buffers are wiped when freed, since they carry passwords and tokens. */
+ * README.md ("How it talks to GoTrue"): TLS verification always on (ca_file adds a CA); plain http
+ * only to a loopback port only root can listen on; connect and total timeouts; a response-size cap;
+ * redirects never followed to another host; `apikey` and `X-Supabase-Api-Version: 2024-01-01` on
+ * every request. Request and response buffers are wiped when freed, since they carry passwords and
+ * tokens. */
 #ifndef GOTRUE_HTTP_H
 #define GOTRUE_HTTP_H
 
@@ -52,6 +52,46 @@ int gotrue_http_request(struct gotrue_http *h, const char *method, const char *p
 int gotrue_http_get_head(struct gotrue_http *h, const char *path_and_query, const char *bearer,
 			 struct gotrue_http_response *resp, bool *cut, struct gotrue_error *err);
 
+/* Requests side by side on one thread, through libcurl's multi interface: a caller starts one
+ * request on each of several handles, goes on with its own work while the server answers, then
+ * finishes each (waiting for it if need be). Every rule of gotrue_http_request holds for each
+ * request, its timeout included. */
+struct gotrue_http_multi;
+/* NULL on ENOMEM or a libcurl init failure. */
+struct gotrue_http_multi *gotrue_http_multi_new(void);
+/* Cancel what is still in flight first (gotrue_http_cancel). */
+void gotrue_http_multi_free(struct gotrue_http_multi *m);
+/* Start a request on @h (one at a time per handle) as gotrue_http_request would send it, or with
+ * @keep_head as gotrue_http_get_head. @body and @resp must live until it is finished or
+ * cancelled. 0 when it is on its way, or -1 with @err (nothing was sent). */
+int gotrue_http_start(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		      const char *path_and_query, const char *bearer, const char *body,
+		      bool keep_head, struct gotrue_http_response *resp, struct gotrue_error *err);
+/* Wait for @h's request to end, moving every other started one on meanwhile. The result is
+ * gotrue_http_request's (or gotrue_http_get_head's, with *@cut; @cut may be NULL); @method and
+ * @path_and_query are those it was started with, for the debug log. */
+int gotrue_http_finish(struct gotrue_http_multi *m, struct gotrue_http *h, const char *method,
+		       const char *path_and_query, bool *cut, struct gotrue_error *err);
+/* Move every started request on without waiting: a caller busy for long calls it now and then,
+ * so that answers are read while they arrive. */
+void gotrue_http_multi_poke(struct gotrue_http_multi *m);
+/* Abandon @h's request, if one is in flight, and clear its response. */
+void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h);
+/* For a caller with requests on several handles, finished in the order they end: move every
+ * started request on, waiting up to @timeout_ms when none has ended since the last call. 0, or
+ * -1 when the multi itself fails (then gotrue_http_finish ends each request with an error). */
+int gotrue_http_multi_wait(struct gotrue_http_multi *m, int timeout_ms);
+/* Whether @h's started request has ended: gotrue_http_finish returns at once. */
+bool gotrue_http_ended(const struct gotrue_http *h);
+/* From now on @h's one-call requests (gotrue_http_request and the calls over it) run on @m, so
+ * that the requests started there go on while they wait; NULL: on its own again. A handle
+ * attached to @m is freed before @m. */
+void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m);
+
+/* gotrue_http_json's reading of a response received: the status, then a 2xx body, which must be
+ * JSON, into @out (may be NULL). 0 or -1 with @err. */
+int gotrue_http_json_answer(const struct gotrue_http_response *r, json_object **out,
+			    struct gotrue_error *err);
 /* The usual wrapper: send, then for a 2xx parse the body as JSON into @out (may be NULL when the
  * caller wants no body, e.g. 204); for a non-2xx decode the error. Returns 0 or -1 with @err. */
 int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,
@@ -65,42 +105,11 @@ int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue
 /* A response starts zeroed (= {0}); gotrue_http_request clears it first, so one can be reused. */
 void gotrue_http_response_clear(struct gotrue_http_response *resp);
 
-/* Several requests at once on the caller's thread, on libcurl's multi interface
- * (curl_multi_perform(3)): each handle carries one request, under every rule above, and the
- * multi moves all of them while the caller waits for the next to end. */
-struct gotrue_http_multi;
-
-/* NULL on ENOMEM or a libcurl init failure. Free it only once no handle is attached to it (free
- * or detach them first). */
-struct gotrue_http_multi *gotrue_http_multi_new(void);
-void gotrue_http_multi_free(struct gotrue_http_multi *m);
-
-/* From now on @h's requests run on @m (NULL: on its own again). gotrue_http_request() and the
- * calls over it still return when their request is over, and move @m's other transfers
- * meanwhile; gotrue_http_json_start() leaves its request running there. */
-void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m);
-
-/* gotrue_http_json() in two halves, for a handle attached to a multi. _start checks and sets up
- * the request and hands it to the multi: 0, or -1 with @err when nothing was sent. @body and
- * @path_and_query must stay valid until gotrue_http_json_end(), which @ctx then identifies. */
-int gotrue_http_json_start(struct gotrue_http *h, const char *method, const char *path_and_query,
-			   const char *bearer, json_object *body, void *ctx,
-			   struct gotrue_error *err);
-/* Move @m's transfers, waiting at most @timeout_ms (0: not at all) for one to end. The @ctx of a
- * request of gotrue_http_json_start() that is over, oldest first, or NULL when none is. */
-void *gotrue_http_multi_next(struct gotrue_http_multi *m, int timeout_ms);
-/* The answer of the request whose @ctx gotrue_http_multi_next() returned, under
- * gotrue_http_json()'s rules: 0, or -1 with @err. @h is then free for its next request. */
-int gotrue_http_json_end(struct gotrue_http *h, json_object **out, struct gotrue_error *err);
-
-/* The transport rule for @url (DESIGN.md "Transport"): https, or plain http only to a loopback
+/* The transport rule for @url: https, or plain http only to a loopback
  * port below 1024 (any loopback port with insecure_http_for_testing). 0 when allowed, else -1
  * with the reason in @why. Every request is held to it; `config check` reports it. */
 int gotrue_http_url_check(const struct gotrue_config *cfg, const char *url, char *why,
 			  size_t why_len);
-
-/* URL-encode one query value (curl_easy_escape); free with free(). */
-char *gotrue_http_escape(const char *s);
 
 /* Parse an RFC 8288 Link header and return the target of rel="next" (or NULL). The targets
  * GoTrue sends are relative ("/admin/users?page=2&per_page=50"). Hand-written because libcurl

@@ -82,20 +82,6 @@ cleanup:
 	return rc;
 }
 
-/* A string member, or NULL when absent or not a string (or holding a NUL). */
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *val;
-	const char *s;
-
-	if (!json_object_object_get_ex(o, key, &val) || !json_object_is_type(val, json_type_string))
-		return NULL;
-	s = json_object_get_string(val);
-	if (strlen(s) != (size_t)json_object_get_string_len(val))
-		return NULL;
-	return s;
-}
-
 static bool has_member(json_object *o, const char *key)
 {
 	return json_object_object_get_ex(o, key, NULL);
@@ -105,7 +91,7 @@ static bool has_member(json_object *o, const char *key)
 static int get_b64_member(json_object *o, const char *key, size_t min, size_t max,
 			  unsigned char **out, size_t *out_len)
 {
-	const char *s = get_str(o, key);
+	const char *s = gotrue_json_get_str(o, key);
 	int rc = -1;
 
 	*out = NULL;
@@ -262,10 +248,10 @@ static int jwk_convert(json_object *jwk, struct gotrue_jwk *out)
 	memset(out, 0, sizeof(*out));
 	if (!json_object_is_type(jwk, json_type_object))
 		goto cleanup;
-	kty = get_str(jwk, "kty");
-	use = get_str(jwk, "use");
-	kid = get_str(jwk, "kid");
-	alg = get_str(jwk, "alg");
+	kty = gotrue_json_get_str(jwk, "kty");
+	use = gotrue_json_get_str(jwk, "use");
+	kid = gotrue_json_get_str(jwk, "kid");
+	alg = gotrue_json_get_str(jwk, "alg");
 	/* A member present with the wrong type makes the key unusable rather than "absent". */
 	if (!kty || (!use && has_member(jwk, "use")) || (!kid && has_member(jwk, "kid")) ||
 	    (!alg && has_member(jwk, "alg")))
@@ -281,7 +267,7 @@ static int jwk_convert(json_object *jwk, struct gotrue_jwk *out)
 		pkey = rsa_from_jwk(jwk);
 		alg = alg ? alg : "RS256";
 	} else if (strcmp(kty, "EC") == 0) {
-		curve = ec_curve_by_crv(get_str(jwk, "crv"));
+		curve = ec_curve_by_crv(gotrue_json_get_str(jwk, "crv"));
 		if (!curve || (alg && strcmp(alg, curve->alg) != 0))
 			goto cleanup;
 		pkey = ec_from_jwk(jwk, curve);
@@ -337,51 +323,6 @@ int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out)
 cleanup:
 	gotrue_jwks_free(arr, n);
 	json_object_put(doc);
-	return rc;
-}
-
-static bool alg_listed(char *const *algs, const char *alg)
-{
-	bool found = false;
-
-	for (; alg != NULL && *algs != NULL && !found; algs++)
-		found = strcmp(*algs, alg) == 0;
-	return found;
-}
-
-int gotrue_jwks_fit_algs(const struct gotrue_jwk *keys, int n, char *const *algs, bool need_each,
-			 char *why, size_t why_len)
-{
-	int i, rc = -1;
-	bool found;
-
-	if (algs == NULL) {
-		rc = 0;
-		goto cleanup;
-	}
-	for (i = 0; i < n; i++) {
-		if (!alg_listed(algs, keys[i].alg)) {
-			snprintf(why, why_len,
-				 "its key %.64s is for %.16s, which jwt_algs does not allow: the "
-				 "tokens it signs are refused",
-				 keys[i].kid ? keys[i].kid : "(no kid)",
-				 keys[i].alg ? keys[i].alg : "?");
-			goto cleanup;
-		}
-	}
-	/* HMAC secrets are never published (RFC 7517 §4.1 "oct" keys stay private to GoTrue) */
-	for (; need_each && *algs != NULL; algs++) {
-		found = (*algs)[0] == 'H';
-		for (i = 0; i < n && !found; i++)
-			found = keys[i].alg != NULL && strcmp(keys[i].alg, *algs) == 0;
-		if (!found) {
-			snprintf(why, why_len, "it has no key for %.16s, which jwt_algs allows",
-				 *algs);
-			goto cleanup;
-		}
-	}
-	rc = 0;
-cleanup:
 	return rc;
 }
 

@@ -19,13 +19,7 @@ struct gotrue_jwk {
 int gotrue_jwks_parse(const char *json, size_t len, struct gotrue_jwk **out);
 void gotrue_jwks_free(struct gotrue_jwk *keys, int n);
 
-/* Do @n @keys fit the allow-list @algs (jwt_algs; NULL = whatever the keys are)? Each key's alg
- * must be allowed, else the tokens it signs are refused; with @need_each, each RS/ES/PS alg of
- * @algs must have a key of the set. 0, or -1 with the reason in @why. */
-int gotrue_jwks_fit_algs(const struct gotrue_jwk *keys, int n, char *const *algs, bool need_each,
-			 char *why, size_t why_len);
-
-/* Shared with jwt.c (added by H-jwt). Unpadded base64url (RFC 7515 §2): any character outside
+/* Shared with gotrue_jwt.c. Unpadded base64url (RFC 7515 §2): any character outside
  * the url alphabet, or output over @max_out bytes, is an error. *@out is NUL-terminated, free().
  * 0 or -1. */
 int gotrue_base64url_decode(const char *in, size_t len, size_t max_out, unsigned char **out,

@@ -4,9 +4,14 @@
 # endpoint (api), token verification (gotrue_jwt, jwks) and the second factor (api_mfa). Linked
 # by pam_gotrue.so, gotruectl and the tests.
 #
-# lib/client/ctl (libgotrue-client-ctl): the client calls only gotruectl makes, PKCE and OAuth
-# sign-in (oauth.c). Linked by gotruectl and the tests, never by the PAM module.
+# lib/client/ctl (libgotrue-client-ctl): what only gotruectl runs of the client, so that the PAM
+# module does not carry it: the endpoints a login never calls (api_ctl: sign-up, magic links,
+# recovery, invitations, /settings, and the service-role key the admin calls send), the refresh
+# pass's requests in two halves (api_multi), enrolling and
+# removing a factor (enrol), PKCE and OAuth sign-in (oauth) and `config check` (config_check).
+# Linked by gotruectl and the tests, never by the PAM module (tests/pam/test_exports.sh).
 GOTRUE_CLIENT_CPPFLAGS = -I$(top_srcdir)/lib/client
+GOTRUE_CLIENT_CTL_CPPFLAGS = -I$(top_srcdir)/lib/client/ctl $(GOTRUE_CLIENT_CPPFLAGS)
 
 lib_client_libgotrue_client_la_SOURCES = \
 	lib/client/array.c lib/client/array.h \
@@ -28,7 +33,13 @@ lib_client_libgotrue_client_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLA
 lib_client_libgotrue_client_la_LIBADD = $(CURL_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS) \
 	$(PAM_LIBS)
 
-lib_client_ctl_libgotrue_client_ctl_la_SOURCES = lib/client/ctl/oauth.c
-lib_client_ctl_libgotrue_client_ctl_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CLIENT_CPPFLAGS)
-lib_client_ctl_libgotrue_client_ctl_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
-lib_client_ctl_libgotrue_client_ctl_la_LIBADD = $(JSONC_LIBS) $(CRYPTO_LIBS)
+lib_client_ctl_libgotrue_client_ctl_la_SOURCES = \
+	lib/client/ctl/api_ctl.c lib/client/ctl/api_ctl.h \
+	lib/client/ctl/api_multi.c lib/client/ctl/api_multi.h \
+	lib/client/ctl/enrol.c lib/client/ctl/enrol.h \
+	lib/client/ctl/oauth.c lib/client/ctl/oauth.h \
+	lib/client/ctl/config_check.c lib/client/ctl/config_check.h
+lib_client_ctl_libgotrue_client_ctl_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CLIENT_CTL_CPPFLAGS)
+lib_client_ctl_libgotrue_client_ctl_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+lib_client_ctl_libgotrue_client_ctl_la_LIBADD = $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)

@@ -88,30 +88,24 @@ int gotrue_check_file_stat(pam_handle_t *pamh, const char *path, enum gotrue_fil
 	return rc;
 }
 
-int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
-		     size_t max_size, char **out, size_t *out_len)
+/* Open @path for gotrue_read_file and check what was opened: a descriptor, with its size in
+ * *@size, or -errno after logging (a missing file is not logged). */
+static int open_checked(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+			size_t max_size, size_t *size)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t cap = 0, len = 0;
-	ssize_t n;
-	char extra;
-	int fd = -1;
-	int rc;
+	int fd, rc;
 
-	*out = NULL;
-	*out_len = 0;
 	/* O_NONBLOCK: opening a FIFO planted at @path must not hang a login; fstat refuses it. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		if (rc == -ELOOP)
-			gotrue_log(pamh, LOG_ERR, "refusing a symbolic link; path=%s", path);
-		else if (rc != -ENOENT) /* callers decide whether a missing file is an error */
-			gotrue_log(pamh, LOG_ERR, "cannot open file; path=%s error=%s", path,
-				   strerror(-rc));
+	rc = fd < 0 ? -errno : 0;
+	if (rc == -ELOOP)
+		gotrue_log(pamh, LOG_ERR, "refusing a symbolic link; path=%s", path);
+	else if (rc != 0 && rc != -ENOENT) /* callers decide whether a missing file is an error */
+		gotrue_log(pamh, LOG_ERR, "cannot open file; path=%s error=%s", path,
+			   strerror(-rc));
+	if (rc != 0)
 		goto cleanup;
-	}
 	if (fstat(fd, &st) != 0) {
 		rc = -errno;
 		gotrue_log(pamh, LOG_ERR, "cannot stat file; path=%s error=%s", path,
@@ -119,51 +113,75 @@ int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind
 		goto cleanup;
 	}
 	rc = gotrue_check_file_stat(pamh, path, kind, &st);
-	if (rc != 0)
-		goto cleanup;
-	if (st.st_size < 0 || (unsigned long long)st.st_size > max_size) {
+	if (rc == 0 && (st.st_size < 0 || (unsigned long long)st.st_size > max_size)) {
 		gotrue_log(pamh, LOG_ERR,
 			   "refusing a file larger than %zu bytes; path=%s size=%lld", max_size,
 			   path, (long long)st.st_size);
 		rc = -EFBIG;
-		goto cleanup;
 	}
-	cap = (size_t)st.st_size;
-	/* calloc: whatever part a shrinking file leaves unread is zero, not heap garbage. */
-	buf = calloc(1, cap + 1);
-	if (buf == NULL) {
-		rc = -ENOMEM;
-		goto cleanup;
-	}
-	while (len < cap) {
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+	if (rc == 0)
+		*size = (size_t)st.st_size;
+cleanup:
+	if (rc != 0)
+		close_fd(&fd);
+	return rc == 0 ? fd : rc;
+}
+
+/* Read the whole of @fd, which fstat said is @cap bytes, into @buf: *@len bytes, fewer when the
+ * file shrank meanwhile. A file that grew is refused (-EAGAIN) rather than used truncated, a key
+ * or a config cut short. 0 or -errno after logging. */
+static int read_whole(pam_handle_t *pamh, const char *path, int fd, char *buf, size_t cap,
+		      size_t *len)
+{
+	ssize_t n = 1;
+	char extra;
+	int rc = 0;
+
+	*len = 0;
+	while (*len < cap && n != 0 && rc == 0) {
+		n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno != EINTR)
 			rc = -errno;
-			gotrue_log(pamh, LOG_ERR, "cannot read file; path=%s error=%s", path,
-				   strerror(-rc));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+		else if (n > 0)
+			*len += (size_t)n;
 	}
-	/* A file that grew after fstat() would be read only partly: refuse it rather than use a
-	 * truncated key or config. */
+	if (rc != 0) {
+		gotrue_log(pamh, LOG_ERR, "cannot read file; path=%s error=%s", path,
+			   strerror(-rc));
+		goto cleanup;
+	}
 	do
 		n = read(fd, &extra, 1);
 	while (n < 0 && errno == EINTR);
 	if (n != 0) {
 		rc = n > 0 ? -EAGAIN : -errno; /* before logging can change errno */
 		gotrue_log(pamh, LOG_ERR, "file changed while it was read; path=%s", path);
-		goto cleanup;
 	}
+cleanup:
+	return rc;
+}
+
+int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+		     size_t max_size, char **out, size_t *out_len)
+{
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	int fd, rc;
+
+	*out = NULL;
+	*out_len = 0;
+	fd = rc = open_checked(pamh, path, kind, max_size, &cap);
+	if (rc < 0)
+		goto cleanup;
+	/* calloc: whatever part a shrinking file leaves unread is zero, not heap garbage. */
+	buf = calloc(1, cap + 1);
+	rc = buf != NULL ? read_whole(pamh, path, fd, buf, cap, &len) : -ENOMEM;
+	if (rc != 0)
+		goto cleanup;
 	buf[len] = '\0';
 	*out = buf;
 	*out_len = len;
 	buf = NULL;
-	rc = 0;
 cleanup:
 	gotrue_wipe_free(buf, cap + 1);
 	close_fd(&fd);
@@ -355,6 +373,25 @@ int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_
 	int rc = prepare_iov(path, iov, n, mode, &r);
 
 	return rc != 0 ? rc : gotrue_replace_commit(&r);
+}
+
+int gotrue_create_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	struct iovec iov = {(void *)(uintptr_t)data, len};
+	struct gotrue_replacement r;
+	int rc = prepare_iov(path, &iov, 1, mode, &r);
+
+	if (rc != 0)
+		goto cleanup;
+	/* link(2), unlike rename(2), never replaces: of many creators, one name wins and the others
+	 * get EEXIST. The name then points at a file already written and synced in full. */
+	rc = link(r.tmp, r.path) == 0 ? 0 : -errno;
+	unlink(r.tmp);
+	if (rc == 0 && fsync(r.dirfd) != 0 && errno != EINVAL)
+		rc = -errno;
+	replacement_free(&r);
+cleanup:
+	return rc;
 }
 
 int gotrue_sync_dir(const char *dir)

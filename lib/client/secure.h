@@ -43,6 +43,11 @@ int gotrue_replace_file(const char *path, const void *data, size_t len, mode_t m
  * account index, one line per account) needs no copy of them in one buffer first. @iov is used
  * up (advanced past what was written). */
 int gotrue_replace_file_iov(const char *path, struct iovec *iov, size_t n, mode_t mode);
+/* Put @path in place with @data only where nothing is there yet: the temp file of
+ * gotrue_replace_file, linked (link(2)) to @path instead of renamed over it, so that concurrent
+ * creators agree on one file, which no reader ever sees half written. 0, -EEXIST when @path
+ * exists (the file already there is kept), or another -errno. */
+int gotrue_create_file(const char *path, const void *data, size_t len, mode_t mode);
 /* gotrue_replace_file in two steps, for a caller that must put another file in place between
  * writing this one and renaming it (the sync: the account index goes first) and wants the writing
  * done meanwhile. prepare writes and fsyncs the temp file; then exactly one of commit (rename

@@ -1,5 +1,5 @@
 /* user: turns GoTrue's user object (GET /user, GET /admin/users, the "user" inside a session;
- * see ../shared/gotrue-api/transcript-v2.69.md steps 11, 134, 166) into struct gotrue_user.
+ * steps 11, 134 and 166 of tests/emulator/conformance.tsv) into struct gotrue_user.
  * Every field is checked for type and size against the limits in user.h; a malformed object is
  * refused with a reason, never half-filled. Also owns the RFC 3339 timestamp parser and the UUID
  * shape check that guards ids before they go into a URL path. */
@@ -54,9 +54,9 @@ static bool leap_year(int y)
 
 /* Days from 1970-01-01 to @y-@m-@d in the proleptic Gregorian calendar, the arithmetic timegm(3)
  * does (the era method of H. Hinnant's "chrono-Compatible Low-Level Date Algorithms"). By hand
- * because timegm goes through glibc's mktime normalisation and time zone code: with seven
- * timestamps per user it was 3% of a 100k-user sync (perf, issue 4). test_user checks it against
- * timegm day by day over four centuries. */
+ * because timegm goes through glibc's mktime normalisation and time zone code, a cost a sync
+ * pays seven times per user. test_user checks it against timegm day by day over four
+ * centuries. */
 static long long days_from_civil(int y, int m, int d)
 {
 	long long era, yoe, doy, doe;
@@ -187,8 +187,9 @@ static int get_time(json_object *obj, const char *key, time_t *out, char *why, s
 
 /* An upper bound of @v's size as json-c serialises it plainly (every string character escaped
  * as \u00XX at worst, a number as long as any it prints), stopping once past @max. A sync maps
- * 100k app_metadata objects, and serialising each just to measure it was 4% of the sync (perf,
- * issue 4); only an object whose bound is over the limit is serialised to measure it exactly. */
+ * every user's app_metadata, and serialising each just to measure it would cost the sync more
+ * than the check is worth; only an object whose bound is over the limit is serialised to measure
+ * it exactly. */
 static size_t meta_bound(json_object *v, size_t max)
 {
 	enum json_type type = json_object_get_type(v);

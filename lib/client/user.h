@@ -90,7 +90,7 @@ bool gotrue_user_has_verified_factor(const struct gotrue_user *u);
 int gotrue_parse_time(const char *s, time_t *out);
 
 /* True when @s has the 8-4-4-4-12 hex shape of a UUID (GoTrue's user and factor ids). Used
- * before an id goes into a URL path. (Added by H-api.) */
+ * before an id goes into a URL path. */
 bool gotrue_uuid_valid(const char *s);
 
 #endif

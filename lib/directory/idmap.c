@@ -172,10 +172,9 @@ static void pool_free(struct gotrue_idmap_state *st)
 }
 
 /* Zeroed memory for resolve's large transient arrays (the 100k-entry hash tables, the sort
- * keys): from mmap(2) with MAP_POPULATE, not calloc. On the VMs this was measured on, a first
- * touch of a fresh page costs ~11 us, so faulting in a 6 MB table one page at a time took
- * ~17 ms of a sync's tail; MAP_POPULATE maps it in one call, about four times faster. Small sizes
- * stay with calloc. @len must be the same at big_free. */
+ * keys): from mmap(2) with MAP_POPULATE, not calloc, so that a table of megabytes is mapped in
+ * one call instead of being faulted in one page at a time on the sync's tail. Small sizes stay
+ * with calloc. @len must be the same at big_free. */
 #define BIG_ALLOC (256u * 1024)
 
 static void *big_zalloc(size_t len)
@@ -922,9 +921,9 @@ static int age_cmp(const void *x_, const void *y_, void *ctx)
 }
 
 /* Sort m->accounts oldest first (created_at, then user id): compact keys sorted with qsort_r(3),
- * then the accounts moved into place along the cycles of the permutation. Sorting the ~120-byte
- * accounts themselves was half of resolve: every step moved them and nearly every comparison
- * called strcmp (ids decide when created_at ties); a second array of 100k accounts would cost
+ * then the accounts moved into place along the cycles of the permutation. Sorting the accounts
+ * themselves moved a whole account at every step and called strcmp at nearly every comparison
+ * (ids decide when created_at ties); a second array of 100k accounts would cost
  * its page faults and the sync's peak. 0 or -1 (ENOMEM). */
 static int sort_by_age(struct gotrue_idmap *m)
 {

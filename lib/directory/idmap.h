@@ -88,9 +88,8 @@ struct gotrue_idmap_state;
 
 /* A set being built. Add users (or already-mapped accounts from the index), then resolve.
  * The accounts' strings live in the set's own pool, interned where they repeat (shell, group
- * names): a 100k-user sync then holds ~200 bytes per user instead of a dozen malloc'd strings.
- * So an account in @accounts must never go through gotrue_account_clear(); copy what outlives
- * the set. */
+ * names), rather than in a dozen malloc'd strings per user. So an account in @accounts must never
+ * go through gotrue_account_clear(); copy what outlives the set. */
 struct gotrue_idmap {
 	const struct gotrue_config *cfg;
 	const char *passwd_path, *group_path;
@@ -123,8 +122,8 @@ int gotrue_idmap_add_account(struct gotrue_idmap *m, struct gotrue_account *a);
 /* Who held each name and uid in the last account index: a name or uid that several accounts
  * want stays with the one that held it (gotrue_idmap_resolve). @load adds them with
  * gotrue_idmap_add_holder, and is called at the resolve's first contest only, if there is one:
- * most syncs have none, and reading 100k index lines takes ~0.4 s. Non-zero from @load fails
- * the resolve. */
+ * most syncs have none, and reading every line of a large index is not free. Non-zero from @load
+ * fails the resolve. */
 void gotrue_idmap_holders_from(struct gotrue_idmap *m,
 			       int (*load)(void *ctx, struct gotrue_idmap *m), void *ctx);
 /* @user_id held @name and @uid in the last index. 0 or -1 (ENOMEM). */

@@ -6,8 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,35 +98,6 @@ void gotrue_sync_take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summar
 	m->n_left_out = m->cap_left_out = 0;
 }
 
-/* The builder fails only for memory or for one of the cache's caps (cache_format.h): both named,
- * with the figures, since the builder does not say which. */
-static void log_cache_failed(pam_handle_t *pamh, size_t n_accounts)
-{
-	gotrue_log(pamh, LOG_ERR,
-		   "cannot build the NSS cache of %zu users: out of memory, or over its size cap "
-		   "of %u bytes or %u entries",
-		   n_accounts, GOTRUE_CACHE_MAX_SIZE, GOTRUE_CACHE_MAX_RECORDS);
-}
-
-/* The account index, written on a thread of its own while the cache image is built (both only
- * read the resolved set), from the lines serialised as the users arrived when there are. */
-struct acct_job {
-	const char *path;
-	const struct gotrue_idmap *m;
-	const struct gotrue_accounts_lines *lines;
-	int rc;
-};
-
-static void *acct_job_main(void *arg)
-{
-	struct acct_job *j = arg;
-
-	j->rc = j->lines != NULL ? gotrue_accounts_write_lines(j->path, j->lines, j->m->accounts,
-							       j->m->n_accounts)
-				 : gotrue_accounts_write(j->path, j->m->accounts, j->m->n_accounts);
-	return NULL;
-}
-
 int gotrue_sync_resolve(pam_handle_t *pamh, struct gotrue_idmap *m)
 {
 	if (gotrue_idmap_resolve(m) == 0)
@@ -136,102 +107,84 @@ int gotrue_sync_resolve(pam_handle_t *pamh, struct gotrue_idmap *m)
 	return -1;
 }
 
-int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
-		      const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
-		      struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum,
-		      gotrue_thread_start_fn *start_thread)
+static void count_written(const struct gotrue_idmap *m, struct gotrue_sync_summary *sum)
+{
+	size_t i;
+
+	if (sum == NULL)
+		return;
+	sum->users = m->n_accounts;
+	sum->groups = m->n_accounts; /* each user's private group */
+	for (i = 0; i < m->n_groups; i++) {
+		if (m->groups[i].gid == (uint32_t)-1)
+			continue;
+		if (m->groups[i].local)
+			sum->local_groups++;
+		else
+			sum->groups++;
+	}
+}
+
+/* The NSS cache image of the resolved *@mp. The set is freed as soon as the builder holds what
+ * it needs (*@mp = NULL, its left-out list moved to @sum), so that the set and the image are
+ * never whole at once. 0, or -1 (logged). */
+static int build_image(pam_handle_t *pamh, struct gotrue_idmap **mp,
+		       struct gotrue_sync_summary *sum, void **image, size_t *image_len)
 {
 	struct gotrue_idmap *m = *mp;
-	struct gotrue_cache_builder *b = NULL;
+	struct gotrue_cache_builder *b = gotrue_idmap_take_builder(m);
+	size_t n_accounts = m->n_accounts;
+	int rc = -1;
+
+	if (b == NULL || gotrue_idmap_to_cache(m, b) != 0)
+		goto cleanup;
+	count_written(m, sum);
+	gotrue_sync_take_left_out(m, sum);
+	gotrue_idmap_free(m);
+	*mp = NULL;
+	if (gotrue_cache_builder_finish(b, (uint64_t)time(NULL), image, image_len) != 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	/* The builder fails only for memory or for one of the cache's caps (cache_format.h): both
+	 * named, with the figures, since the builder does not say which. */
+	if (rc != 0)
+		gotrue_log(pamh, LOG_ERR,
+			   "cannot build the NSS cache of %zu users: out of memory, or over its "
+			   "size cap of %u bytes or %u entries",
+			   n_accounts, GOTRUE_CACHE_MAX_SIZE, GOTRUE_CACHE_MAX_RECORDS);
+	gotrue_cache_builder_free(b);
+	return rc;
+}
+
+int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
+		      const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
+		      struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum)
+{
+	const struct gotrue_idmap *m = *mp;
 	char *cache_path = gotrue_sync_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
 	char *acct_path = gotrue_sync_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
-	struct acct_job job = {0};
-	struct gotrue_replacement repl = {.dirfd = -1};
-	pthread_t th;
-	bool started = false, built, prepared = false;
 	void *image = NULL;
-	size_t i, image_len = 0, n_accounts;
-	int rc = -1, r, prepare_rc = 0;
+	size_t image_len = 0;
+	int rc = -1, r;
 
 	if (cache_path == NULL || acct_path == NULL)
 		goto cleanup;
-	job.path = acct_path;
-	job.m = m;
-	job.lines = lp ? *lp : NULL;
-	if (start_thread != NULL)
-		started = start_thread(&th, acct_job_main, &job) == 0;
-	if (!started)
-		acct_job_main(&job);
-	b = gotrue_idmap_take_builder(m);
-	built = b != NULL && gotrue_idmap_to_cache(m, b) == 0;
-	/* The index thread still at work: finish the image and write its temp file meanwhile (the
-	 * set it reads stays alive until it is done; only the rename waits for the index). That
-	 * takes the cache's write and fsync (~20 ms with 100k users, strace) off the sync's tail.
-	 * Done already: the set goes first, for a lower peak. */
-	if (started && pthread_tryjoin_np(th, NULL) == 0)
-		started = false;
-	if (started && built) {
-		r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
-		gotrue_cache_builder_free(b);
-		b = NULL;
-		built = r == 0;
-		if (built) {
-			prepare_rc =
-				gotrue_replace_prepare(cache_path, image, image_len, 0644, &repl);
-			prepared = prepare_rc == 0;
-			free(image);
-			image = NULL;
-		}
-	}
-	if (started)
-		pthread_join(th, NULL);
-	started = false;
+	r = lp != NULL && *lp != NULL
+		    ? gotrue_accounts_write_lines(acct_path, *lp, m->accounts, m->n_accounts)
+		    : gotrue_accounts_write(acct_path, m->accounts, m->n_accounts);
 	if (lp != NULL) {
 		gotrue_accounts_lines_free(*lp);
 		*lp = NULL;
 	}
-	if (job.rc != 0) {
+	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
-			   strerror(-job.rc), acct_path);
+			   strerror(-r), acct_path);
 		goto cleanup;
 	}
-	if (!built) {
-		log_cache_failed(pamh, m->n_accounts);
+	if (build_image(pamh, mp, sum, &image, &image_len) != 0)
 		goto cleanup;
-	}
-	if (sum != NULL) {
-		sum->users = m->n_accounts;
-		sum->groups = m->n_accounts;
-		for (i = 0; i < m->n_groups; i++) {
-			if (m->groups[i].gid == (uint32_t)-1)
-				continue;
-			if (m->groups[i].local)
-				sum->local_groups++;
-			else
-				sum->groups++;
-		}
-	}
-	n_accounts = m->n_accounts;
-	gotrue_sync_take_left_out(m, sum);
-	gotrue_idmap_free(m);
-	*mp = NULL;
-	if (b != NULL) {
-		r = gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &image, &image_len);
-		gotrue_cache_builder_free(b);
-		b = NULL;
-		if (r != 0) {
-			log_cache_failed(pamh, n_accounts);
-			goto cleanup;
-		}
-	}
-	if (prepared) {
-		prepared = false;
-		r = gotrue_cache_replace_commit(&repl);
-	} else if (prepare_rc != 0) {
-		r = prepare_rc; /* its image is gone already */
-	} else {
-		r = gotrue_cache_replace(cache_path, image, image_len);
-	}
+	r = gotrue_cache_replace(cache_path, image, image_len);
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the NSS cache: %s; path=%s", strerror(-r),
 			   cache_path);
@@ -239,10 +192,7 @@ int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	}
 	rc = 0;
 cleanup:
-	if (prepared)
-		gotrue_replace_abort(&repl);
 	free(image);
-	gotrue_cache_builder_free(b);
 	free(cache_path);
 	free(acct_path);
 	return rc;
@@ -354,7 +304,7 @@ int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		rc = 1;
 		goto cleanup;
 	}
-	rc = gotrue_sync_write(pamh, cfg, opt, &o.m, NULL, NULL, NULL);
+	rc = gotrue_sync_write(pamh, cfg, opt, &o.m, NULL, NULL);
 cleanup:
 	gotrue_sync_unlock(lock_fd);
 	gotrue_idmap_free(o.m);

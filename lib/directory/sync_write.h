@@ -5,7 +5,6 @@
 #ifndef GOTRUE_SYNC_WRITE_H
 #define GOTRUE_SYNC_WRITE_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <security/pam_ext.h>
 
@@ -64,22 +63,14 @@ int gotrue_sync_resolve(pam_handle_t *pamh, struct gotrue_idmap *m);
 /* Hand the left-out list over to the summary (moved, not copied). @sum may be NULL. */
 void gotrue_sync_take_left_out(struct gotrue_idmap *m, struct gotrue_sync_summary *sum);
 
-/* How gotrue_sync_write starts its second thread: lib/sync's gotrue_thread_start. */
-typedef int gotrue_thread_start_fn(pthread_t *th, void *(*fn)(void *), void *arg);
-
-/* Replace both files from the resolved *@mp. The index is renamed into place first: if the cache
- * write then fails, PAM sees an index that is at most one sync newer than NSS, never the
- * reverse. With @start_thread (a whole sync; a PAM login's refresh passes NULL: no thread is
- * started inside a PAM caller's process), the index is serialised and written on a second thread
- * while this one builds the cache image, which only replaces the cache once the index is in
- * place. Once both hold what they need, the set is freed (*@mp = NULL, its left-out list moved to
- * @sum) before the image is written out; the image is finished before that only when the index
- * thread is still at work, so that this thread does not sit idle meanwhile. *@lp (a whole sync:
- * the index lines serialised as the users arrived, or NULL) is freed, *@lp = NULL, as soon as the
- * index is written. 0, or -1 (logged; the old files stay). */
+/* Replace both files from the resolved *@mp: the index first, renamed into place before the
+ * cache is, so that if the cache write then fails PAM sees an index at most one sync newer than
+ * NSS, never the reverse. *@lp (a whole sync: the index lines serialised as the users arrived,
+ * or NULL) is freed once the index is written (*@lp = NULL), and the set once the cache image
+ * holds what it needs (*@mp = NULL, its left-out list moved to @sum). 0, or -1 (logged; the old
+ * files stay, or only the index is new). */
 int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		      const struct gotrue_sync_options *opt, struct gotrue_idmap **mp,
-		      struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum,
-		      gotrue_thread_start_fn *start_thread);
+		      struct gotrue_accounts_lines **lp, struct gotrue_sync_summary *sum);
 
 #endif

@@ -3,25 +3,19 @@
  * lib/store so that the PAM module has them without the refresh pass of lib/sync. */
 #include <config.h>
 
-#include <string.h>
-
 #include "gotrue_error.h"
 #include "session_end.h"
 
-static bool has_code(const struct gotrue_error *err, const char *code)
-{
-	return err->kind == GOTRUE_ERR_HTTP && strcmp(err->code, code) == 0;
-}
-
 bool gotrue_lifecycle_session_gone(const struct gotrue_error *err)
 {
-	return has_code(err, "session_not_found") || has_code(err, "refresh_token_not_found") ||
-	       has_code(err, "user_not_found");
+	return gotrue_error_is(err, "session_not_found") ||
+	       gotrue_error_is(err, "refresh_token_not_found") ||
+	       gotrue_error_is(err, "user_not_found");
 }
 
 bool gotrue_lifecycle_user_banned(const struct gotrue_error *err)
 {
-	return has_code(err, "user_banned");
+	return gotrue_error_is(err, "user_banned");
 }
 
 int gotrue_lifecycle_other_sessions(struct gotrue_store *st, const struct gotrue_store_record *rec,

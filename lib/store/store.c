@@ -1,4 +1,4 @@
-/* store: the token store of DESIGN.md "Token store". Owns the sessions directory, reading and
+/* store: the token store of store.h. Owns the sessions directory, reading and
  * writing record files (the two-slot layout is lib/store/store_file.c's, the JSON record
  * lib/store/store_record.c's): in-place updates of the older slot and when they are durable, atomic
  * creation through gotrue_replace_file, safe reads (O_NOFOLLOW, owner, mode and link checks,
@@ -51,7 +51,7 @@ struct gotrue_store {
  * what the read learnt of its slots, so that a write needs neither open(2) nor a re-read. Valid
  * while the caller holds the record's lock, which every writer of an existing record takes: no
  * one else can have changed the file. Not re-checked per write: fstat(2) and two header reads
- * cost about what the write itself costs (measured, issue 5 "Benchmark"). */
+ * would cost about what the write itself costs. */
 struct held {
 	int fd;	      /* O_RDWR; -1: unused entry */
 	int next;     /* unused entry: the next unused one */
@@ -389,7 +389,7 @@ static void hold(struct gotrue_store *st, struct touched *t, int fd, size_t size
 /* Open record file @path (O_NOFOLLOW: a planted link fails with ELOOP) and check what was
  * opened: a regular file, owned by root (or by us, for tests), mode 0600 or stricter, with one
  * name (a record is only ever made by rename(2) of a fresh file; a second name, a hard link
- * planted in or out of the store (issue 7), means the file is not the store's alone), and the
+ * planted in or out of the store, means the file is not the store's alone), and the
  * size of a two-slot file. A descriptor, or -errno: ENOENT, ELOOP, EPERM (owner, mode, links),
  * EINVAL (not a regular file), EBADMSG (size). Logged unless @quiet (ENOENT never). */
 static int open_record(struct gotrue_store *st, const char *name, int flags, struct stat *sb,
@@ -553,7 +553,7 @@ cleanup:
 
 /* Create the lock file of a new record with it, at login, where one file creation is lost in the
  * request's time, rather than in the refresh pass's first gotrue_store_lock() of the record,
- * where creating thousands of files is most of the pass's cost (issue 5, "Benchmark"). Before
+ * where creating thousands of files would be most of the pass's cost. Before
  * the record, and a failure fails the write: a record is never made without its lock file (the
  * caller's gotrue_store_remove() after a failed write takes both away). 0 or -errno. */
 static int make_lock_file(struct gotrue_store *st, const char *id)
@@ -572,150 +572,194 @@ static int make_lock_file(struct gotrue_store *st, const char *id)
 	return 0;
 }
 
+/* One write of a record (write_record): what it writes, and where. */
+struct record_write {
+	struct gotrue_store *st;
+	struct touched *t;
+	struct held *h; /* the record held open since its read, or NULL */
+	char name[NAME_LEN];
+	char *text; /* the formatted record */
+	size_t len;
+	int fd;		    /* the record file, when one is used; h->fd when held */
+	unsigned char *buf; /* the file as read */
+	size_t size;	    /* of the file */
+	size_t slot_size;
+	int newest;   /* the slot holding the newest intact version */
+	uint64_t seq; /* the new version's */
+};
+
+enum write_way {
+	WRITE_IN_PLACE, /* into the slot that does not hold the newest intact version */
+	WRITE_NEW_FILE, /* create_record(): no usable file */
+	WRITE_OUTGROWN, /* create_record(), then the old file is wiped */
+};
+
+/* The record file of @w as the read that held it left it: no open, no re-read, no checksum. The
+ * read checked the file, and every write since was this handle's, because every writer of an
+ * existing record holds its lock (store.h). */
+static void locate_held(struct record_write *w)
+{
+	w->h = &w->st->held[w->t->held];
+	w->fd = w->h->fd;
+	w->size = w->h->size;
+	w->slot_size = w->h->slot;
+	w->newest = w->h->newest;
+	w->seq = w->h->seq + 1;
+}
+
+/* Open and read the record file of @w and find its newest intact version. 0 with *@way set, or
+ * -errno. */
+static int locate_on_disk(struct record_write *w, const char *id, enum write_way *way)
+{
+	struct gotrue_store_slots sl = {0};
+	struct stat sb = {0};
+	int fd, rc = 0;
+
+	*way = WRITE_NEW_FILE;
+	fd = open_record(w->st, w->name, O_RDWR, &sb, true);
+	if (fd == -ENOENT) {
+		rc = make_lock_file(w->st, id);
+	} else if (fd == -ELOOP || fd == -EPERM || fd == -EINVAL || fd == -EBADMSG) {
+		/* Not a file the store made, or not one it may write into: replace the name by
+		 * rename(2), which never writes through a link or into another name's file. */
+		gotrue_log(w->st->pamh, LOG_WARNING,
+			   "replacing a session record that failed its checks; path=%s/%s error=%s",
+			   w->st->dir, w->name, strerror(-fd));
+	} else if (fd < 0) {
+		rc = fd;
+	}
+	if (fd < 0)
+		goto cleanup;
+	w->fd = fd;
+	w->size = (size_t)sb.st_size;
+	rc = read_all(fd, w->size, &w->buf);
+	if (rc != 0)
+		goto cleanup;
+	w->newest = gotrue_store_slots_scan(w->buf, w->size, &sl) == 0
+			    ? gotrue_store_newest_intact(&sl)
+			    : -EBADMSG;
+	if (w->newest == -ENOMEM) {
+		/* Which slot is the newest is not known: writing either could destroy it. */
+		rc = -ENOMEM;
+	} else if (w->newest < 0) {
+		gotrue_log(w->st->pamh, LOG_WARNING,
+			   "replacing a session record with no intact version; path=%s/%s",
+			   w->st->dir, w->name);
+	} else {
+		w->seq = sl.seq[w->newest] + 1;
+		w->slot_size = sl.size;
+		*way = WRITE_IN_PLACE;
+	}
+cleanup:
+	return rc;
+}
+
+/* Where the write of @w goes (enum write_way). 0 or -errno. */
+static int write_locate(struct record_write *w, const char *id, enum write_way *way)
+{
+	int rc = 0;
+
+	*way = WRITE_IN_PLACE;
+	if (w->t->held >= 0)
+		locate_held(w);
+	else
+		rc = locate_on_disk(w, id, way);
+	/* Outgrown (more groups, a longer token): a new file with bigger slots. */
+	if (rc == 0 && *way == WRITE_IN_PLACE && GOTRUE_STORE_SLOT_HEADER + w->len > w->slot_size)
+		*way = WRITE_OUTGROWN;
+	return rc;
+}
+
+/* The new version into the slot of @w's file that does not hold the newest intact one. */
+static int write_slot(struct record_write *w, bool sync)
+{
+	struct gotrue_store *st = w->st;
+	unsigned char *slot = NULL;
+	int target = 1 - w->newest, rc = 0;
+
+	/* The write rule (store.h): the newest version must be durable before the other slot is
+	 * overwritten, or a torn write could leave no intact version. This handle knows that only
+	 * of a record it saw and synced since; anything else (a writer killed between its write
+	 * and its sync leaves its version in the page cache only) is made durable first. */
+	if (!known_durable(st, w->t))
+		rc = sync ? (fdatasync(w->fd) == 0 ? 0 : -errno) : gotrue_store_sync(st);
+	if (rc != 0)
+		goto cleanup;
+	slot = malloc(w->slot_size);
+	rc = slot != NULL ? gotrue_store_slot_encode(slot, w->slot_size, w->seq, w->text, w->len)
+			  : -ENOMEM;
+	if (rc == 0)
+		rc = pwrite_all(w->fd, slot, w->slot_size, (off_t)target * (off_t)w->slot_size);
+	if (rc == 0 && sync && fdatasync(w->fd) != 0)
+		rc = -errno;
+	if (rc != 0)
+		goto cleanup;
+	w->t->gen = sync ? 0 : st->gen;
+	if (!sync) {
+		st->dirty = true;
+		st->written = st->gen;
+	}
+	if (w->h != NULL) {
+		w->h->newest = target;
+		w->h->seq = w->seq;
+	}
+cleanup:
+	if (slot != NULL)
+		gotrue_wipe_free(slot, w->slot_size);
+	return rc;
+}
+
+/* A new record file for @w, atomically; outgrown, the old file's blocks are then wiped as on
+ * removal (it was ours: checked when it was read). */
+static int write_new_file(struct record_write *w, enum write_way way)
+{
+	int rc = create_record(w->st, w->name, w->text, w->len, w->seq);
+
+	if (rc == 0 && way == WRITE_OUTGROWN)
+		wipe_fd(w->fd, w->size);
+	if (w->h != NULL) {
+		release_held(w->st, w->t);
+		w->h = NULL;
+		w->fd = -1;
+	}
+	if (rc == 0)
+		w->t->gen = 0; /* gotrue_replace_file synced it */
+	return rc;
+}
+
 /* The write of store.h: in place into the slot that does not hold the newest intact version, or
  * create_record() where there is no usable file or the payload no longer fits. With @sync the
  * write is durable on return; without, it is durable after the next gotrue_store_sync(). */
 static int write_record(struct gotrue_store *st, struct gotrue_store_record *rec, bool sync)
 {
-	char name[NAME_LEN], *text = NULL;
-	unsigned char *buf = NULL, *slot = NULL;
-	struct touched *t = NULL;
-	struct held *h = NULL;
-	struct gotrue_store_slots sl = {0};
-	struct stat sb = {0};
-	size_t len = 0, size = 0, slot_size = 0;
-	uint64_t seq = 1;
-	int fd = -1, rc, target, newest = -1;
+	struct record_write w = {.st = st, .fd = -1, .newest = -1, .seq = 1};
+	enum write_way way = WRITE_NEW_FILE;
+	int rc;
 
-	rc = record_name(rec->id, "", name);
+	rc = record_name(rec->id, "", w.name);
 	if (rc != 0)
 		goto cleanup;
-	rc = touched_get(st, rec->id, &t);
-	if (rc != 0)
-		goto done;
-	rc = prepare_write(rec, &text, &len);
-	if (rc != 0)
-		goto done;
-	if (t->held >= 0) {
-		/* Held since the read under the caller's lock (store.h): no open, no re-read, no
-		 * checksum; the read checked the file, and every write since was this handle's,
-		 * because every writer of an existing record holds its lock. */
-		h = &st->held[t->held];
-		fd = h->fd;
-		size = h->size;
-		slot_size = h->slot;
-		newest = h->newest;
-		seq = h->seq + 1;
-		goto write;
-	}
-	release_held(st, t);
-	fd = open_record(st, name, O_RDWR, &sb, true);
-	if (fd == -ENOENT) {
-		rc = make_lock_file(st, rec->id);
-		if (rc == 0)
-			rc = create_record(st, name, text, len, seq);
-		goto created;
-	}
-	if (fd == -ELOOP || fd == -EPERM || fd == -EINVAL || fd == -EBADMSG) {
-		/* Not a file the store made, or not one it may write into: replace the name by
-		 * rename(2), which never writes through a link or into another name's file. */
-		gotrue_log(st->pamh, LOG_WARNING,
-			   "replacing a session record that failed its checks; path=%s/%s error=%s",
-			   st->dir, name, strerror(-fd));
-		rc = create_record(st, name, text, len, seq);
-		goto created;
-	}
-	if (fd < 0) {
-		rc = fd;
-		goto done;
-	}
-	size = (size_t)sb.st_size;
-	rc = read_all(fd, size, &buf);
-	if (rc != 0)
-		goto done;
-	newest = gotrue_store_slots_scan(buf, size, &sl) == 0 ? gotrue_store_newest_intact(&sl)
-							      : -EBADMSG;
-	if (newest == -ENOMEM) {
-		/* Which slot is the newest is not known: writing either could destroy it. */
-		rc = newest;
-		goto done;
-	}
-	if (newest < 0) {
-		gotrue_log(st->pamh, LOG_WARNING,
-			   "replacing a session record with no intact version; path=%s/%s", st->dir,
-			   name);
-		rc = create_record(st, name, text, len, seq);
-		goto created;
-	}
-	seq = sl.seq[newest] + 1;
-	slot_size = sl.size;
-write:
-	if (GOTRUE_STORE_SLOT_HEADER + len > slot_size) {
-		/* Outgrown (more groups, a longer token): a new file with bigger slots, atomically,
-		 * then the old file's blocks are wiped as on removal (it was ours: checked above).
-		 */
-		rc = create_record(st, name, text, len, seq);
-		if (rc == 0)
-			wipe_fd(fd, size);
-		if (h != NULL) {
-			release_held(st, t);
-			h = NULL;
-			fd = -1;
-		}
-		goto created;
-	}
-	/* The write rule (store.h): the newest version must be durable before the other slot is
-	 * overwritten, or a torn write could leave no intact version. This handle knows that only
-	 * of a record it saw and synced since; anything else (a writer killed between its write
-	 * and its sync leaves its version in the page cache only) is made durable first. */
-	if (!known_durable(st, t)) {
-		rc = sync ? (fdatasync(fd) == 0 ? 0 : -errno) : gotrue_store_sync(st);
-		if (rc != 0)
-			goto done;
-	}
-	target = 1 - newest;
-	slot = malloc(slot_size);
-	if (slot == NULL) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	rc = gotrue_store_slot_encode(slot, slot_size, seq, text, len);
+	rc = touched_get(st, rec->id, &w.t);
 	if (rc == 0)
-		rc = pwrite_all(fd, slot, slot_size, (off_t)target * (off_t)slot_size);
-	if (rc == 0 && sync && fdatasync(fd) != 0)
-		rc = -errno;
-	if (rc == 0) {
-		t->gen = sync ? 0 : st->gen;
-		if (!sync) {
-			st->dirty = true;
-			st->written = st->gen;
-		}
-		if (h != NULL) {
-			h->newest = target;
-			h->seq = seq;
-		}
-	}
-	goto done;
-created:
+		rc = prepare_write(rec, &w.text, &w.len);
 	if (rc == 0)
-		t->gen = 0; /* gotrue_replace_file synced it */
-done:
+		rc = write_locate(&w, rec->id, &way);
+	if (rc == 0)
+		rc = way == WRITE_IN_PLACE ? write_slot(&w, sync) : write_new_file(&w, way);
 	if (rc != 0)
 		gotrue_log(st->pamh, LOG_ERR, "cannot write session record; path=%s/%s error=%s",
-			   st->dir, name, strerror(-rc));
-	if (rc != 0 && h != NULL) {
-		release_held(st, t); /* what is on disk now is not known */
-		h = NULL;
-		fd = -1;
+			   st->dir, w.name, strerror(-rc));
+	if (rc != 0 && w.h != NULL) {
+		release_held(st, w.t); /* what is on disk now is not known */
+		w.h = NULL;
+		w.fd = -1;
 	}
 cleanup:
-	if (fd >= 0 && h == NULL)
-		close(fd);
-	if (slot != NULL)
-		gotrue_wipe_free(slot, slot_size);
-	if (buf != NULL)
-		gotrue_wipe_free(buf, size);
-	gotrue_wipe_free(text, len);
+	if (w.fd >= 0 && w.h == NULL)
+		close(w.fd);
+	if (w.buf != NULL)
+		gotrue_wipe_free(w.buf, w.size);
+	gotrue_wipe_free(w.text, w.len);
 	return rc;
 }
 

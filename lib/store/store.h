@@ -1,10 +1,10 @@
-/* store: the root-owned token store (DESIGN.md "Token store"). One file per PAM session in
+/* store: the root-owned token store (pam_gotrue(8), FILES). One file per PAM session in
  * STATE_DIR/sessions/<id>, read with O_NOFOLLOW and owner, mode and link checks, and locked per
  * record with flock(2) on <id>.lock.
  * The record id is the opaque handle that authenticate hands to open_session through the PAM
  * environment (GOTRUE_SESSION_HANDLE): random, not a secret, and never enough to use a session.
  *
- * Record file (issue 5: an update must not create a file; creating one is what costs on ext4).
+ * Record file (an update must not create a file: creating one is what costs on ext4).
  * Two slots of slot_size bytes (a multiple of 4096, fixed for the file's life), slot 0 at offset
  * 0 and slot 1 at slot_size; each is a GOTRUE_STORE_SLOT_HEADER-byte header (magic, format
  * version, slot size, sequence number, payload length, SHA-256 over the header fields and the
@@ -77,7 +77,7 @@ struct gotrue_store_record {
 	/* Set, and written, before a refresh token is sent to /token; cleared when the rotated pair
 	 * is stored. A record found with it set may hold a spent refresh token
 	 * (lib/sync/lifecycle.c): on a current server the pass may send it once more (`resent`), on
-	 * v2.69 never; otherwise the record is resolved by revocation. (Added by H-life.) */
+	 * v2.69 never; otherwise the record is resolved by revocation. */
 	bool refreshing;
 	/* Set with `refreshing`, and written, before the pass sends that token once more: a record
 	 * found with both set is never sent again. */
@@ -154,8 +154,7 @@ int gotrue_store_read(struct gotrue_store *st, const char *id, struct gotrue_sto
  * (gotrue_store_lock, taken before this read): the writes trust that nobody else changed the file
  * meanwhile, which the lock guarantees, every writer of an existing record taking it. Release
  * it with gotrue_store_release() before the lock goes;
- * gotrue_store_remove(), a new read of the record and gotrue_store_close() release it too.
- * (Added by H-store2, issue 5 "Benchmark".) */
+ * gotrue_store_remove(), a new read of the record and gotrue_store_close() release it too. */
 int gotrue_store_read_held(struct gotrue_store *st, const char *id,
 			   struct gotrue_store_record *out);
 void gotrue_store_release(struct gotrue_store *st, const char *id);
@@ -176,14 +175,14 @@ int gotrue_store_each(struct gotrue_store *st,
 int gotrue_store_count_user(struct gotrue_store *st, const char *user_id,
 			    enum gotrue_store_state state, const char *except_id);
 
-/* The ids of every record, without reading them: *@ids (free()) holds *@n ids. 0 or -errno.
- * (Added by H-life: a pass locks each record and reads it once, under the lock.) */
+/* The ids of every record, without reading them (a refresh pass locks each record and reads it
+ * once, under the lock): *@ids (free()) holds *@n ids. 0 or -errno. */
 int gotrue_store_list_ids(struct gotrue_store *st, char (**ids)[GOTRUE_STORE_ID_LEN + 1],
 			  size_t *n);
 
 /* Remove the temp files (".<id>.XXXXXX") of record writers killed before their rename, when
- * older than @min_age seconds, wiped like a record. *@removed gets the count. 0 or -errno.
- * (Added by H-store, for gotruectl sessions gc.) */
+ * older than @min_age seconds, wiped like a record (gotruectl sessions gc). *@removed gets the
+ * count. 0 or -errno. */
 int gotrue_store_remove_stale_temp(struct gotrue_store *st, time_t min_age, unsigned int *removed);
 
 /* The record format, for the store itself, for gotruectl and for the fuzzer. Parsing is bounded
@@ -215,7 +214,7 @@ const char *gotrue_store_state_name(enum gotrue_store_state state);
  * unknown. */
 unsigned long long gotrue_store_pid_start(pid_t pid);
 /* Whether @rec's owner still runs: its pid exists, is not a zombie, and (where the record knows
- * it) has the recorded start time. False for pid 0. (Added by H-life.) */
+ * it) has the recorded start time. False for pid 0. */
 bool gotrue_store_owner_alive(const struct gotrue_store_record *rec);
 
 #endif

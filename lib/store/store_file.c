@@ -22,9 +22,9 @@
  * A hand-written layout rather than a JSON envelope: the checksum must cover bytes as written,
  * and a reader must find each slot at a fixed offset without trusting anything inside it. The
  * checksum covers one contiguous range (the magic is compared whole) so that it is one
- * EVP_Digest call. SHA-256 only because it is the digest already at hand and fast enough here
- * (about 1 us per record); any checksum that catches a torn write would do: nothing in it is a
- * secret and nobody but root can write the file. */
+ * EVP_Digest call. SHA-256 only because it is the digest already at hand and cheap next to the
+ * write itself; any checksum that catches a torn write would do: nothing in it is a secret and
+ * nobody but root can write the file. */
 #define SLOT_MAGIC   "GTSTORE2"
 #define SLOT_VERSION 2
 #define SLOT_SUM_OFF 8

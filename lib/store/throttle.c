@@ -638,9 +638,12 @@ void gotrue_throttle_close(struct gotrue_throttle *t)
 	}
 }
 
-/* A fresh empty table at @path, atomically (temp file, fsync, rename, directory fsync): what
- * was there, a link included, is replaced, never written through. */
-static int table_create(pam_handle_t *pamh, const char *path)
+/* A fresh empty table at @path, whole before anyone can open it (temp file, fsync, then a link or
+ * a rename, directory fsync). A missing table is made with @replace false: of many first failures
+ * at once, one table wins and the others get -EEXIST (unlogged) and use it, instead of each
+ * renaming its own over the last and losing the counts written meanwhile. A damaged table is
+ * replaced (@replace true), never written through, a link included. 0 or -errno. */
+static int table_create(pam_handle_t *pamh, const char *path, bool replace)
 {
 	unsigned char *img;
 	size_t len;
@@ -649,33 +652,33 @@ static int table_create(pam_handle_t *pamh, const char *path)
 	img = gotrue_throttle_image_new(GOTRUE_THROTTLE_SLOTS, GOTRUE_THROTTLE_SLOTS,
 					GOTRUE_THROTTLE_WINDOW, &len);
 	if (img != NULL)
-		rc = gotrue_replace_file(path, img, len, 0600);
-	if (rc != 0)
+		rc = replace ? gotrue_replace_file(path, img, len, 0600)
+			     : gotrue_create_file(path, img, len, 0600);
+	if (rc != 0 && rc != -EEXIST)
 		gotrue_log(pamh, LOG_ERR, "cannot create the throttle table; path=%s error=%s",
 			   path, strerror(-rc));
 	free(img);
 	return rc;
 }
 
-/* What is wrong with the open table file @fd (NULL: nothing) before it is locked. */
-static const char *file_refusal(int fd)
+/* What is wrong with the table file of status @st (NULL: nothing). */
+static const char *file_refusal(const struct stat *st)
 {
 	const char *why = NULL;
-	struct stat st;
 
-	if (fstat(fd, &st) != 0)
-		why = "cannot stat it";
-	else if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		why = "not a regular file";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
+	else if (st->st_uid != 0 && st->st_uid != geteuid())
 		why = "not owned by root";
-	else if ((st.st_mode & 077) != 0)
+	else if ((st->st_mode & 077) != 0)
 		why = "group or others can access it";
 	return why;
 }
 
-/* Lock the open table and read its header: 0, -EAGAIN when a writer replaced the file while we
- * waited, -EBADMSG with *@why set when it is not a table, or another -errno. */
+/* Lock the open table, then judge it and read its header: 0, -EAGAIN when a writer replaced the
+ * file while we waited, -EBADMSG with *@why set when it is not a table, or another -errno. It is
+ * judged under the lock so that, of the failures that find it damaged at once, the first replaces
+ * it and the others, waiting on the lock of the old file, then find it replaced. */
 static int file_lock(struct gotrue_throttle *t, int timeout_ms, const char **why)
 {
 	unsigned char h[HEADER_SIZE];
@@ -694,6 +697,11 @@ static int file_lock(struct gotrue_throttle *t, int timeout_ms, const char **why
 	}
 	if (st.st_nlink == 0) {
 		rc = -EAGAIN;
+		goto cleanup;
+	}
+	*why = file_refusal(&st);
+	if (*why != NULL) {
+		rc = -EBADMSG;
 		goto cleanup;
 	}
 	if (st.st_size < HEADER_SIZE) {
@@ -724,19 +732,18 @@ static int table_attach(struct gotrue_throttle *t, int dirfd, enum gotrue_thrott
 	if (rc == -ELOOP) {
 		why = "a symbolic link";
 	} else if (rc == -ENOENT && create) {
-		rc = table_create(t->pamh, t->path) == 0 ? -EAGAIN : -EIO;
+		rc = table_create(t->pamh, t->path, false);
+		rc = rc == 0 || rc == -EEXIST ? -EAGAIN : -EIO;
 	} else if (rc != 0 && rc != -ENOENT) {
 		gotrue_log(t->pamh, LOG_ERR, "cannot open the throttle table; path=%s error=%s",
 			   t->path, strerror(-rc));
 	} else if (rc == 0) {
-		why = file_refusal(t->fd);
-		if (why == NULL)
-			rc = file_lock(t, timeout_ms, &why);
+		rc = file_lock(t, timeout_ms, &why);
 	}
 	if (why != NULL && create) {
 		gotrue_log(t->pamh, LOG_ERR, "replacing a damaged throttle table (%s); path=%s",
 			   why, t->path);
-		rc = table_create(t->pamh, t->path) == 0 ? -EAGAIN : -EIO;
+		rc = table_create(t->pamh, t->path, true) == 0 ? -EAGAIN : -EIO;
 	} else if (why != NULL) {
 		gotrue_log(t->pamh, LOG_ERR,
 			   "damaged throttle table (%s), left as it is until a failed login "
@@ -822,7 +829,7 @@ int gotrue_throttle_clear(pam_handle_t *pamh, const char *state_dir)
 		path = NULL;
 		goto cleanup;
 	}
-	rc = table_create(pamh, path);
+	rc = table_create(pamh, path, true);
 cleanup:
 	free(path);
 	free(dir);

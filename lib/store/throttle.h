@@ -40,8 +40,11 @@
  * to free one locked bucket an attacker must first lock every other bucket of its unknown window,
  * in practice most of the table, each lock costing `limit` refused sign-ins at the server.
  *
- * A table that is not what this code writes (wrong magic, geometry or size, a link, not a regular
- * file, a wrong owner or mode) is logged at LOG_ERR and replaced by an empty one, atomically: the
+ * A missing table is created whole, and only while it is still missing (link(2) of a written
+ * temp file), so that the first failures on a host, all at once, agree on one table and lose no
+ * count. A table that is not what this code writes (wrong magic, geometry or size, a link, not a
+ * regular file, a wrong owner or mode) is logged at LOG_ERR and replaced by an empty one,
+ * atomically, by the first failure that finds it so under its lock: the
  * counts are a rate limiter's memory, they grant nothing, and losing them costs at most one
  * limit's worth of attempts per bucket, whereas refusing every login until an administrator
  * repairs the file would lock everyone out. Only root can write there, so an attacker cannot

@@ -1,11 +1,10 @@
 /* api_admin: GoTrue's admin endpoints (/admin/users, service-role key as bearer): one page of
- * users; every user, page by page (the next page fetched while the current one is used, on a
- * fetch thread of its own; a page over max_response fetched again in smaller ones, and a user
- * over it on its own reported and left out: see "Every user" below); and get / create / update /
- * ban / delete of one user. Transcript steps 107-157; README point 7. */
+ * users; every user, page by page (the next page asked for while the current one is used; a page
+ * over max_response fetched again in smaller ones, and a user over it on its own reported and
+ * left out: see "Every user" below); and get / create / update / ban / delete of one user.
+ * Transcript steps 107-157; README point 7. */
 #include <config.h>
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,12 +13,13 @@
 
 #include "api_internal.h"
 #include "listing.h"
-#include "thread.h"
 
 #define WHY_MAX 160
 /* A guard for each_user: a server whose Link never ends cannot keep us forever. At 1000 users a
  * page that is a billion users. */
 #define ADMIN_PAGES_MAX 1000000
+/* Users read between two turns of the next page's transfer. */
+#define POKE_EVERY 64
 
 void gotrue_user_page_clear(struct gotrue_user_page *p)
 {
@@ -124,15 +124,12 @@ int gotrue_admin_list_users(struct gotrue_client *c, int page, int per_page,
 	return list_page(c, path, out, err);
 }
 
-/* --- Every user, one page fetched ahead ----------------------------------------------------
+/* --- Every user, one page asked for ahead -----------------------------------------------------
  * A GoTrue renders each page when it is asked for it (a Postgres query, then encoding/json), and
- * a client that only asks for page k+1 once it has mapped page k spends the server's time and
- * its own one after the other. So a fetch thread gets page k+1 while the caller's thread parses
- * and maps page k. Pages pass through a queue of at most PREFETCH_PAGES, each body capped by
- * max_response in http.c: with the page being used and the one waiting for room, at most
- * PREFETCH_PAGES + 2 bodies whatever the listing's size. The caller's callbacks run on the
- * caller's thread only, in listing order; a failed page is queued as its error, so it is
- * reported after the pages before it, exactly as a sequential walk would.
+ * a client that only asks for page k+1 once it has mapped page k spends the server's time and its
+ * own one after the other. So page k+1 is requested (libcurl's multi interface, one thread)
+ * before page k is parsed and mapped, and read once that is done. Two requests at most are open,
+ * each body capped by max_response in http.c.
  *
  * Pages are addressed by their numbers (page=N&per_page=M, 1-based, newest first: page N holds
  * the users at positions [(N-1)M, NM)), not by following Link, which only says where the listing
@@ -141,6 +138,8 @@ int gotrue_admin_list_users(struct gotrue_client *c, int page, int per_page,
  * tile exactly its positions, q the smallest prime factor of M, down to pages of one user: one
  * user over the cap on its own is read only as far as max_response (http.c's get_head), reported
  * with its position and, from those first bytes, its id, and left out; everyone else is listed.
+ * The next page is asked for only once the current one is known not to be too large, so that the
+ * pages that tile it come first.
  *
  * A user created during the walk moves everyone after it one place on: a page then repeats the
  * last user of the one before, and users are handed over once each, by id. A user deleted moves
@@ -148,8 +147,6 @@ int gotrue_admin_list_users(struct gotrue_client *c, int page, int per_page,
  * is checked against the one before, and a fall ends the walk (gotrue_user_walk.shrank). Between
  * two answers whose count did not fall, at least as many users were created (in front of every
  * position) as were deleted, so no user moved back across a page boundary. */
-
-#define PREFETCH_PAGES 2
 
 struct fetched {
 	struct gotrue_http_response resp; /* a 2xx page, its body not parsed yet */
@@ -160,24 +157,30 @@ struct fetched {
 	struct gotrue_error err;
 };
 
-/* A page still to fetch: its number at @per users a page. */
+/* A page to ask for: its number at @per users a page. */
 struct wanted {
 	long long page, per;
 };
 
-struct prefetch {
-	struct gotrue_client *c;
+/* One of the two requests: the page being read, or the next one on its way. */
+struct slot {
+	struct gotrue_http *http;
+	struct wanted w;
+	char path[96];
+	bool started; /* in flight in the multi handle */
+	struct fetched f;
+};
+
+struct pager {
+	struct gotrue_http_multi *multi;
 	const char *bearer; /* borrowed from the config; never logged */
-	/* The fetch thread's own: the pages that tile a page that was too large, the next one last,
-	 * and the next page of the listing itself. */
+	struct slot slot[2];
+	/* The pages that tile a page that was too large, the next one last, before the next page
+	 * of the listing itself. */
 	struct wanted *todo;
 	size_t n_todo;
 	long long next_page, per_page;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct fetched q[PREFETCH_PAGES];
-	size_t head, n; /* under @mu */
-	bool stop;	/* under @mu: the caller wants no more pages */
+	long requests;
 };
 
 static void fetched_clear(struct fetched *f)
@@ -185,28 +188,6 @@ static void fetched_clear(struct fetched *f)
 	gotrue_http_response_clear(&f->resp);
 	gotrue_error_clear(&f->err);
 	memset(f, 0, sizeof(*f));
-}
-
-/* Wait for room in the queue and append @f (moved in). false when the caller stopped the walk
- * (@f is then cleared here). */
-static bool prefetch_push(struct prefetch *p, struct fetched *f)
-{
-	bool pushed = false;
-
-	pthread_mutex_lock(&p->mu);
-	while (p->n == PREFETCH_PAGES && !p->stop)
-		pthread_cond_wait(&p->cv, &p->mu);
-	if (!p->stop) {
-		p->q[(p->head + p->n) % PREFETCH_PAGES] = *f;
-		memset(f, 0, sizeof(*f));
-		p->n++;
-		pushed = true;
-		pthread_cond_broadcast(&p->cv);
-	}
-	pthread_mutex_unlock(&p->mu);
-	if (!pushed)
-		fetched_clear(f);
-	return pushed;
 }
 
 static long long smallest_factor(long long n)
@@ -222,7 +203,7 @@ static long long smallest_factor(long long n)
 /* Replace @w, which was too large, by the pages of per/q users that tile its positions. The
  * stack holds at most per_page + the number of prime factors of per_page entries: each split
  * adds q - 1 and divides the page by q. */
-static void split(struct prefetch *p, const struct wanted *w)
+static void split(struct pager *p, const struct wanted *w)
 {
 	long long q = smallest_factor(w->per), i;
 
@@ -233,22 +214,49 @@ static void split(struct prefetch *p, const struct wanted *w)
 	}
 }
 
-/* GET page @w into @f. true when it was too large and has been split instead. */
-static bool fetch(struct prefetch *p, const struct wanted *w, struct fetched *f)
+/* Ask for the next page on slot @s. A request that cannot start leaves the slot failed. */
+static void pager_start(struct pager *p, struct slot *s)
 {
-	char path[96], *next;
+	struct fetched *f = &s->f;
 	int rc;
 
-	snprintf(path, sizeof(path), "/admin/users?page=%lld&per_page=%lld", w->page, w->per);
-	f->first = (w->page - 1) * w->per;
+	memset(f, 0, sizeof(*f));
+	if (p->n_todo > 0) {
+		s->w = p->todo[--p->n_todo];
+	} else {
+		s->w.page = p->next_page++;
+		s->w.per = p->per_page;
+	}
+	f->first = (s->w.page - 1) * s->w.per;
+	if (p->requests++ == ADMIN_PAGES_MAX) {
+		gotrue_error_set(&f->err, GOTRUE_ERR_PROTOCOL,
+				 "more than %d requests for the user list", ADMIN_PAGES_MAX);
+		f->failed = true;
+		return;
+	}
+	snprintf(s->path, sizeof(s->path), "/admin/users?page=%lld&per_page=%lld", s->w.page,
+		 s->w.per);
 	/* One user a page: a body over the cap is kept in part, to learn who it is. */
-	rc = w->per == 1
-		     ? gotrue_http_get_head(p->c->http, path, p->bearer, &f->resp, &f->cut, &f->err)
-		     : gotrue_http_request(p->c->http, "GET", path, p->bearer, NULL, &f->resp,
-					   &f->err);
-	if (rc != 0 && f->err.kind == GOTRUE_ERR_TOO_LARGE && w->per > 1) {
-		gotrue_error_clear(&f->err);
-		split(p, w);
+	rc = gotrue_http_start(p->multi, s->http, "GET", s->path, p->bearer, NULL, s->w.per == 1,
+			       &f->resp, &f->err);
+	s->started = rc == 0;
+	f->failed = rc != 0;
+}
+
+/* Wait for slot @s's page. true when it was too large and has been split instead. */
+static bool pager_finish(struct pager *p, struct slot *s)
+{
+	struct fetched *f = &s->f;
+	char *next;
+	int rc;
+
+	if (!s->started)
+		return false; /* failed to start: f->err says why */
+	s->started = false;
+	rc = gotrue_http_finish(p->multi, s->http, "GET", s->path, &f->cut, &f->err);
+	if (rc != 0 && f->err.kind == GOTRUE_ERR_TOO_LARGE && s->w.per > 1) {
+		fetched_clear(f);
+		split(p, &s->w);
 		return true;
 	}
 	if (rc != 0 || gotrue_http_check_status(&f->resp, &f->err) != 0) {
@@ -261,64 +269,30 @@ static bool fetch(struct prefetch *p, const struct wanted *w, struct fetched *f)
 	return false;
 }
 
-static void *prefetch_main(void *arg)
+/* The next page in listing order, in slot *@cur; the one after it is asked for meanwhile, unless
+ * this one ends the walk. */
+static struct fetched *pager_next(struct pager *p, int *cur)
 {
-	struct prefetch *p = arg;
-	struct fetched f;
-	struct wanted w;
-	bool end;
-	long requests;
+	struct slot *s = &p->slot[*cur];
 
-	for (requests = 0;; requests++) {
-		memset(&f, 0, sizeof(f));
-		if (p->n_todo > 0) {
-			w = p->todo[--p->n_todo];
-		} else {
-			w.page = p->next_page++;
-			w.per = p->per_page;
-		}
-		if (requests == ADMIN_PAGES_MAX) {
-			gotrue_error_set(&f.err, GOTRUE_ERR_PROTOCOL,
-					 "more than %d requests for the user list",
-					 ADMIN_PAGES_MAX);
-			f.failed = true;
-		} else if (fetch(p, &w, &f)) {
-			continue;
-		}
-		end = f.failed || f.last; /* read before the page is moved away */
-		if (!prefetch_push(p, &f) || end)
-			break;
-	}
-	return NULL;
+	while (pager_finish(p, s))
+		pager_start(p, s);
+	if (!s->f.failed && !s->f.last)
+		pager_start(p, &p->slot[1 - *cur]);
+	return &s->f;
 }
 
-/* The next page, in order (moved out to @f). Blocks until the fetch thread has queued it. */
-static void prefetch_pop(struct prefetch *p, struct fetched *f)
-{
-	pthread_mutex_lock(&p->mu);
-	while (p->n == 0)
-		pthread_cond_wait(&p->cv, &p->mu);
-	*f = p->q[p->head];
-	memset(&p->q[p->head], 0, sizeof(p->q[p->head]));
-	p->head = (p->head + 1) % PREFETCH_PAGES;
-	p->n--;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* Tell the fetch thread to stop, wait for it (at most the request in flight, which http.c's
- * timeout bounds) and drop what it queued. */
-static void prefetch_finish(struct prefetch *p, pthread_t th)
+static void pager_free(struct pager *p)
 {
 	size_t i;
 
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(th, NULL);
-	for (i = 0; i < PREFETCH_PAGES; i++)
-		fetched_clear(&p->q[i]);
+	for (i = 0; i < 2; i++) {
+		gotrue_http_cancel(p->multi, p->slot[i].http);
+		fetched_clear(&p->slot[i].f);
+		gotrue_http_free(p->slot[i].http);
+	}
+	gotrue_http_multi_free(p->multi);
+	free(p->todo);
 }
 
 /* --- The ids handed over: an open-addressing set of 16-byte UUIDs ----------------------------- */
@@ -403,35 +377,19 @@ static int id_set_add(struct id_set *set, const char *id)
 
 /* --- Handing the users over ----------------------------------------------------------------- */
 
-/* The members of a listed user that are built (enum gotrue_user_members). Not building the
- * others is the point of lib/sync/listing.c: identities and user_metadata, never read, are about
- * half of each page's bytes, and the sync's smaller list halves again what json-c builds and frees
- * per user (the timestamps and factors only gotruectl admin list shows). */
-static const char *const listed_keep[] = {"id",
-					  "aud",
-					  "role",
-					  "email",
-					  "phone",
-					  "email_confirmed_at",
-					  "phone_confirmed_at",
-					  "confirmed_at",
-					  "banned_until",
-					  "created_at",
-					  "updated_at",
-					  "last_sign_in_at",
-					  "app_metadata",
-					  "factors",
-					  NULL};
-/* lib/directory/idmap.c and lib/directory/accounts.c read these (and nothing of user_metadata,
- * which never grants); the confirmation times say whether an email may name an account, the
- * factors whether the user has a verified second factor (where the listing carries them). */
-static const char *const account_keep[] = {
-	"id",		"email",	"phone",      "email_confirmed_at", "phone_confirmed_at",
-	"confirmed_at", "banned_until", "created_at", "app_metadata",	    "factors",
-	NULL,
-};
+/* The members of a listed user that gotrue_user_from_json would read but a walk does not want
+ * (enum gotrue_user_members): they are dropped first, so that what a caller never reads
+ * (user_metadata, which the user writes) is neither checked nor copied and cannot fail the walk.
+ * gotruectl admin list shows all but user_metadata. */
+static const char *const listed_skip[] = {"user_metadata", NULL};
+/* lib/directory/idmap.c and lib/directory/accounts.c read the id, the email and phone with their
+ * confirmation times (whether an email may name an account), created_at, banned_until,
+ * app_metadata, and the factors where a listing carries them (GoTrue's does not,
+ * lib/sync/sync.c); never user_metadata, which grants nothing. */
+static const char *const account_skip[] = {"aud",	    "role", "updated_at", "last_sign_in_at",
+					   "user_metadata", NULL};
 
-/* The caller's thread's side of a walk. */
+/* What a walk has handed over so far. */
 struct walk_state {
 	struct gotrue_user_walk *w;
 	struct id_set ids;
@@ -439,6 +397,8 @@ struct walk_state {
 	long long total;     /* X-Total-Count of the last answer, -1 before the first */
 	size_t max_response; /* for the report of a user over it */
 	struct gotrue_error *err;
+	struct gotrue_http_multi
+		*multi; /* the next page's request, moved on while users are read */
 };
 
 /* Stopped by the caller's callback: its own error if it set one, else this. */
@@ -449,7 +409,7 @@ static void stopped(struct walk_state *ws)
 				 "stopped by the caller after %zu users", ws->seen);
 }
 
-/* One scanned user (only the kept members) to the caller's @each, unless it was handed over
+/* One listed user (only the kept members) to the caller's @each, unless it was handed over
  * already (a user created meanwhile moved it onto this page too). */
 static int page_each_user(void *ctx, size_t i, json_object *obj)
 {
@@ -468,6 +428,9 @@ static int page_each_user(void *ctx, size_t i, json_object *obj)
 		gotrue_error_set(ws->err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
+	/* The next page's answer is read as it arrives, not left waiting in the socket. */
+	if (i % POKE_EVERY == POKE_EVERY - 1)
+		gotrue_http_multi_poke(ws->multi);
 	if (r > 0) {
 		if (ws->w->each(ws->w->ctx, &u) != 0) {
 			stopped(ws);
@@ -481,13 +444,13 @@ cleanup:
 	return rc;
 }
 
-/* Hand every user of the page @body (@len bytes, HTTP @status) to @each, scanned by
- * gotrue_listing_each rather than parsed whole; 0, or -1 with @err as the whole-page parse gave
- * ("response is not JSON", "no users array", "entry N: ..."). *@n_users is the page's length. */
+/* Hand every user of the page in @f to @each (gotrue_listing_each); 0, or -1 with @err as
+ * gotrue_http_json and list_page word it ("response is not JSON", "no users array", "entry N:
+ * ..."). *@n_users is the page's length. */
 static int page_each(struct walk_state *ws, const struct fetched *f, size_t *n_users)
 {
-	const char *const *keep =
-		ws->w->members == GOTRUE_USER_MEMBERS_ACCOUNT ? account_keep : listed_keep;
+	const char *const *skip =
+		ws->w->members == GOTRUE_USER_MEMBERS_ACCOUNT ? account_skip : listed_skip;
 	struct gotrue_error *err = ws->err;
 	char why[WHY_MAX] = "";
 	int rc = -1;
@@ -498,7 +461,7 @@ static int page_each(struct walk_state *ws, const struct fetched *f, size_t *n_u
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
 		goto cleanup;
 	}
-	switch (gotrue_listing_each(f->resp.body, f->resp.body_len, keep, page_each_user, ws,
+	switch (gotrue_listing_each(f->resp.body, f->resp.body_len, skip, page_each_user, ws,
 				    n_users, why, sizeof(why))) {
 	case GOTRUE_LISTING_OK:
 		rc = 0;
@@ -512,11 +475,7 @@ static int page_each(struct walk_state *ws, const struct fetched *f, size_t *n_u
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list has no users array");
 		break;
 	case GOTRUE_LISTING_BAD_USER:
-	case GOTRUE_LISTING_REFUSED:
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "admin user list %s", why);
-		break;
-	case GOTRUE_LISTING_NOMEM:
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		break;
 	default: /* STOPPED: page_each_user has set @err */
 		break;
@@ -614,9 +573,6 @@ static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 	}
 	if (check_total(ws, f) != 0)
 		return -1;
-	/* Scanned here, not on the fetch thread, so that a page's objects are allocated and freed
-	 * by one thread in one malloc arena: parsing there and freeing here sent every node of
-	 * 100k users through another arena's lock (a fifth of the sync). */
 	if (f->cut ? one_too_large(ws, f, head == 1 ? id : NULL) != 0
 		   : page_each(ws, f, &n_users) != 0)
 		return -1;
@@ -627,11 +583,10 @@ static int take_page(struct walk_state *ws, struct fetched *f, bool *end)
 	return 0;
 }
 
-/* The fetch thread's state for @w; -1 with @err. */
-static int prefetch_init(struct prefetch *p, struct gotrue_client *c, struct gotrue_user_walk *w,
-			 struct gotrue_error *err)
+/* The pager for @w; -1 with @err. */
+static int pager_init(struct pager *p, struct gotrue_client *c, struct gotrue_user_walk *w,
+		      struct gotrue_error *err)
 {
-	p->c = c;
 	p->next_page = 1;
 	p->per_page = w->per_page;
 	if (!w->each || w->per_page < 1) {
@@ -639,12 +594,14 @@ static int prefetch_init(struct prefetch *p, struct gotrue_client *c, struct got
 				 "each_user needs a callback and per_page");
 		return -1;
 	}
-	/* The key is loaded here, on the caller's thread, before the fetch thread exists. */
 	p->bearer = gotrue_client_admin_bearer(c, err);
 	if (!p->bearer)
 		return -1;
 	p->todo = calloc((size_t)w->per_page + 64, sizeof(*p->todo));
-	if (!p->todo) {
+	p->multi = gotrue_http_multi_new();
+	p->slot[0].http = gotrue_http_new(c->pamh, c->cfg);
+	p->slot[1].http = gotrue_http_new(c->pamh, c->cfg);
+	if (!p->todo || !p->multi || !p->slot[0].http || !p->slot[1].http) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		return -1;
 	}
@@ -654,43 +611,32 @@ static int prefetch_init(struct prefetch *p, struct gotrue_client *c, struct got
 int gotrue_admin_each_user(struct gotrue_client *c, struct gotrue_user_walk *w,
 			   struct gotrue_error *err)
 {
-	struct prefetch p;
+	struct pager p;
 	struct walk_state ws = {.w = w, .total = -1, .err = err};
-	struct fetched f;
-	pthread_t th;
-	bool started = false, end = false;
-	int rc = -1;
+	struct fetched *f;
+	bool end = false;
+	int cur = 0, rc = -1;
 
 	memset(&p, 0, sizeof(p));
-	memset(&f, 0, sizeof(f));
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
 	gotrue_error_clear(err);
 	w->shrank = false;
 	w->total = -1;
 	ws.max_response = c->cfg->max_response;
-	if (prefetch_init(&p, c, w, err) != 0)
+	if (pager_init(&p, c, w, err) != 0)
 		goto cleanup;
-	if (gotrue_thread_start(&th, prefetch_main, &p) != 0) {
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "cannot start the fetch thread");
-		goto cleanup;
-	}
-	started = true;
+	ws.multi = p.multi;
+	pager_start(&p, &p.slot[cur]);
 	while (!end) {
-		prefetch_pop(&p, &f);
-		if (take_page(&ws, &f, &end) != 0)
+		f = pager_next(&p, &cur);
+		if (take_page(&ws, f, &end) != 0)
 			goto cleanup;
-		fetched_clear(&f);
+		fetched_clear(f);
+		cur = 1 - cur;
 	}
 	rc = 0;
 cleanup:
-	fetched_clear(&f);
-	if (started)
-		prefetch_finish(&p, th);
-	free(p.todo);
+	pager_free(&p);
 	free(ws.ids.s);
-	pthread_cond_destroy(&p.cv);
-	pthread_mutex_destroy(&p.mu);
 	return rc;
 }
 

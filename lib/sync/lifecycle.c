@@ -71,6 +71,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "api_multi.h"
 #include "gotrue_error.h"
 #include "http.h"
 #include "lifecycle.h"
@@ -81,19 +82,16 @@
 #include "store.h"
 #include "terminate.h"
 
-
 #define TERMINATE_GRACE_MS 2000
-#define SLOTS		   slots_n()
-static size_t slots_n(void) { return getenv("SLOTS") ? (size_t)atoi(getenv("SLOTS")) : 4; }
-#define SLOTS_MAX 16   /* requests in flight at once, each on a connection of its own */
+#define SLOTS		   4   /* requests in flight at once, each on a connection of its own */
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
 #define BATCH_MIN	   16  /* the first batch, and the smallest */
 /* s: how long a batch's requests may take, as the server answered the last batch: a batch's
  * locks are held for about three rounds, and a close_session may be waiting for one. */
-#define SEND_SLICE_S 0.5
-#define WAIT_MS	     100 /* the longest wait for an answer before the pass looks again */
-#define LOCK_POLL_MS 10	 /* how often a busy record's lock is tried while requests are out */
-#define GC_TEMP_AGE  60	 /* s: a temp file older than this belongs to a killed writer */
+#define SEND_SLICE_S   0.5
+#define WAIT_MS	       100 /* the longest wait for an answer before the pass looks again */
+#define LOCK_POLL_MS   10  /* how often a busy record's lock is tried while requests are out */
+#define GC_TEMP_AGE    60  /* s: a temp file older than this belongs to a killed writer */
 #define REASON_REVOKED "your session was revoked by the identity server; logging out."
 
 /* What revoking a session on the server came to. */
@@ -125,7 +123,6 @@ enum refresh_result {
 	REFRESH_UNKNOWN, /* maybe processed: the marker stays, the next pass resolves it */
 	REFRESH_STORE,	 /* the marker could not be written: nothing was sent */
 };
-
 
 /* A record the pass holds, locked and read, from handle_record() to its release. */
 struct held {
@@ -167,16 +164,16 @@ struct pass {
 	 * is in while the slots' go on. */
 	struct gotrue_http_multi *multi;
 	struct gotrue_client *own;
-	struct slot slots[SLOTS_MAX];
-	size_t busy;		/* slots with a request out */
+	struct slot slots[SLOTS];
+	size_t busy; /* slots with a request out */
 	/* How many may be out: one until the server has answered one, then one more for each
 	 * answer, and back to one after a failure, so that a server that stalls or refuses
 	 * meets one request at a time (one refresh left in doubt, not one per slot). */
 	size_t window;
-	struct batch *sending;	/* whose refreshes the idle slots take */
-	bool checking;		/* the live checks have begun: idle slots take them */
-	bool gone;		/* a request could not be sent: the server went away */
-	bool backoff;		/* the server asked for fewer requests: no more live checks */
+	struct batch *sending; /* whose refreshes the idle slots take */
+	bool checking;	       /* the live checks have begun: idle slots take them */
+	bool gone;	       /* a request could not be sent: the server went away */
+	bool backoff;	       /* the server asked for fewer requests: no more live checks */
 	struct gotrue_refresh_summary *sum;
 	/* A current server: /logout?scope=local ends only one session, and the reuse of the last
 	 * refresh token is answered with the live session (not v2.69). */
@@ -325,8 +322,7 @@ static enum refresh_result refused(struct pass *p, struct gotrue_store_record *r
  * (REFRESH_RETRY, REFRESH_BANNED), the refresh token dropped (REFRESH_DEAD), or the markers left
  * set (REFRESH_UNKNOWN, REFRESH_GONE). */
 static enum refresh_result refresh_answer(struct pass *p, struct gotrue_store_record *rec, int rc,
-					  struct gotrue_session *ns,
-					  const struct gotrue_error *err)
+					  struct gotrue_session *ns, const struct gotrue_error *err)
 {
 	if (rc != 0 || ns->access_token == NULL || ns->refresh_token == NULL)
 		return refused(p, rec, err);
@@ -440,8 +436,7 @@ static enum revoke_result send_logout(struct pass *p, struct gotrue_store_record
 
 	if (rec->access_token == NULL) {
 		res = REVOKE_SPENT;
-	} else if (gotrue_signout(p->own, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) ==
-		   0) {
+	} else if (gotrue_signout(p->own, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) == 0) {
 		res = REVOKE_DONE;
 	} else if (gotrue_lifecycle_session_gone(&err)) {
 		res = REVOKE_GONE;
@@ -808,7 +803,7 @@ static void refresh_start(struct pass *p, struct slot *s, struct held *d)
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
 
 	d->sent = true;
-	if (gotrue_refresh_start(s->client, d->rec.refresh_token, s, &err) == 0) {
+	if (gotrue_refresh_start(s->client, d->rec.refresh_token, &err) == 0) {
 		s->h = d;
 		s->live = false;
 		p->busy++;
@@ -937,15 +932,33 @@ static bool live_answered(struct pass *p, struct slot *s)
 	return res != LIVE_UNKNOWN && res != LIVE_BACKOFF;
 }
 
-/* Take in every answer that has arrived, waiting up to @wait_ms for the first. No request is
- * started here (feed() does that): an answer may come in while the pass is inside another
- * record's step, and it only finishes its own record. */
+/* Whether a slot's answer is in, to be taken by pump(). */
+static bool any_ended(const struct pass *p)
+{
+	size_t k;
+
+	for (k = 0; k < SLOTS; k++)
+		if (p->slots[k].h != NULL && gotrue_client_ended(p->slots[k].client))
+			return true;
+	return false;
+}
+
+/* Take in every answer that has arrived, waiting up to @wait_ms for one when none has. No
+ * request is started here (feed() does that): an answer may come in while the pass is inside
+ * another record's step, and it only finishes its own record. A multi that fails ends every
+ * request out, each with an error. */
 static void pump(struct pass *p, int wait_ms)
 {
 	struct slot *s;
-	bool answered;
+	bool broken = false, answered;
+	size_t k;
 
-	while (p->busy > 0 && (s = gotrue_http_multi_next(p->multi, wait_ms)) != NULL) {
+	if (p->busy > 0 && !any_ended(p))
+		broken = gotrue_http_multi_wait(p->multi, wait_ms) != 0;
+	for (k = 0; k < SLOTS && p->busy > 0; k++) {
+		s = &p->slots[k];
+		if (s->h == NULL || (!broken && !gotrue_client_ended(s->client)))
+			continue;
 		p->busy--;
 		answered = s->live ? live_answered(p, s) : refresh_answered(p, s);
 		if (!answered)
@@ -953,7 +966,6 @@ static void pump(struct pass *p, int wait_ms)
 		else if (p->window < SLOTS)
 			p->window++;
 		s->h = NULL;
-		wait_ms = 0;
 	}
 }
 
@@ -998,7 +1010,7 @@ static void live_start(struct pass *p, struct slot *s)
 			p->sum->unchanged++;
 			gotrue_store_record_clear(&h->rec);
 			gotrue_store_unlock(h->lock);
-		} else if (gotrue_user_get_start(s->client, h->rec.access_token, s, &err) == 0) {
+		} else if (gotrue_user_get_start(s->client, h->rec.access_token, &err) == 0) {
 			s->h = h;
 			s->live = true;
 			p->busy++;
@@ -1115,7 +1127,6 @@ cleanup:
 	return batched;
 }
 
-
 /* --- The batches ---------------------------------------------------------------------------- */
 
 /* The pass's walk over the sorted ids. */
@@ -1136,10 +1147,9 @@ struct cursor {
 static size_t batch_size(const struct cursor *c)
 {
 	size_t left = c->n - c->next, fit;
-	double g = getenv("GROW") ? atof(getenv("GROW")) : 1.25;
-	size_t size = c->size > 0 ? (size_t)(c->size * g) + 1 : BATCH_MIN;
+	size_t size = c->size > 0 ? c->size + c->size / 4 + 1 : BATCH_MIN;
 
-	if (!getenv("NOHALF") && size > left / 2)
+	if (size > left / 2)
 		size = left / 2;
 	if (size < BATCH_MIN)
 		size = BATCH_MIN;
@@ -1258,33 +1268,26 @@ static void batch_finish(struct pass *p, struct batch *b)
 enum stage { FILL, MARK, SEND, DONE, STAGES };
 
 /* One round (see gotrue_refresh_pass). False when the pass is over. */
-double T_fin, T_fill, T_mark, T_wait, T_sync; int T_rounds;
 static bool refresh_round(struct pass *p, struct cursor *c, struct batch *b[STAGES])
 {
 	struct batch *t;
 	bool synced = true;
-	double t0;
 
-	T_rounds++;
 	p->sending = b[SEND];
 	b[SEND]->t0 = now_s();
 	feed(p);
-	t0 = now_s(); batch_finish(p, b[DONE]); T_fin += now_s() - t0;
-	t0 = now_s(); batch_fill(p, c, b[FILL]); T_fill += now_s() - t0;
-	t0 = now_s(); batch_mark(p, b[MARK]); T_mark += now_s() - t0;
-	t0 = now_s(); batch_wait(p, b[SEND]); T_wait += now_s() - t0;
-	t0 = now_s();
+	batch_finish(p, b[DONE]);
+	batch_fill(p, c, b[FILL]);
+	batch_mark(p, b[MARK]);
+	batch_wait(p, b[SEND]);
 	/* Reads to cover, or writes to make durable. */
 	if (b[FILL]->n > 0 || b[MARK]->n > 0 || b[SEND]->n > 0)
 		synced = gotrue_store_sync(p->st) == 0;
-	T_sync += now_s() - t0;
-	if (getenv("PASS_TRACE")) fprintf(stderr, "round %d: fill %zu mark %zu send %zu\n", T_rounds, b[FILL]->n, b[MARK]->n, b[SEND]->n);
 	batch_marked(p, b[MARK], synced);
 	b[SEND]->synced = synced;
 	if (b[SEND]->nsent > 0)
 		c->req_s = b[SEND]->send_s / (double)b[SEND]->nsent;
-	if (b[FILL]->n == 0 && b[MARK]->n == 0 && b[SEND]->n == 0 &&
-	    (c->next == c->n || p->gone))
+	if (b[FILL]->n == 0 && b[MARK]->n == 0 && b[SEND]->n == 0 && (c->next == c->n || p->gone))
 		return false;
 	t = b[DONE];
 	b[DONE] = b[SEND];
@@ -1320,8 +1323,9 @@ static size_t batch_max(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    (rl.rlim_cur - spare) / (2 * STAGES) < max)
-		max = rl.rlim_cur > spare + 2 * STAGES ? (size_t)(rl.rlim_cur - spare) / (2 * STAGES)
-						       : 1;
+		max = rl.rlim_cur > spare + 2 * STAGES
+			      ? (size_t)(rl.rlim_cur - spare) / (2 * STAGES)
+			      : 1;
 	return max;
 }
 
@@ -1338,7 +1342,7 @@ static struct gotrue_client *pass_client(struct pass *p)
 	struct gotrue_client *c = gotrue_client_new(p->pamh, p->cfg);
 
 	if (c != NULL)
-		gotrue_http_attach(gotrue_client_http(c), p->multi);
+		gotrue_client_attach(c, p->multi);
 	return c;
 }
 
@@ -1467,11 +1471,8 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		goto cleanup;
 	for (k = 0; k < STAGES; k++)
 		b[k] = &bufs[k];
-	T_fin = T_fill = T_mark = T_wait = T_sync = 0; T_rounds = 0;
-	double T0 = now_s();
 	while (refresh_round(&p, &c, b))
 		;
-	if (getenv("PASS_TRACE")) fprintf(stderr, "# pass %zu: %.1f ms rounds %d fin %.1f fill %.1f mark %.1f wait %.1f sync %.1f\n", c.n, (now_s()-T0)*1e3, T_rounds, T_fin*1e3, T_fill*1e3, T_mark*1e3, T_wait*1e3, T_sync*1e3);
 	check_live_records(&p);
 	if (p.gone) {
 		sum->unchanged += (unsigned int)(c.n - c.next);

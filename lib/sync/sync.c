@@ -1,13 +1,12 @@
-/* sync: GoTrue's user list -> NSS cache + private account index (see sync.h), and the cache
- * show/lookup views behind `gotruectl cache`. The listing comes from GET /admin/users (paged,
- * X-Total-Count and Link rel="next"; supabase/auth internal/api/admin.go adminUsers; the walk is
- * lib/sync/api_admin.c's). Nothing is replaced unless every page arrived: a half listing would
- * silently delete accounts. A user over max_response on its own is the one exception: it is left
- * out and reported, so that one user's metadata cannot stop every other change from arriving. */
+/* sync: GoTrue's user list -> NSS cache + private account index (see sync.h). The listing comes
+ * from GET /admin/users (paged, X-Total-Count and Link rel="next"; supabase/auth
+ * internal/api/admin.go adminUsers; the walk is lib/sync/api_admin.c's). Nothing is replaced unless
+ * every page arrived: a half listing would silently delete accounts. A user over max_response on
+ * its own is the one exception: it is left out and reported, so that one user's metadata cannot
+ * stop every other change from arriving. */
 #include <config.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include "api.h"
 #include "log.h"
 #include "sync.h"
-#include "thread.h"
 
 #define SYNC_DEFAULT_PER_PAGE 500
 /* Listings tried when users are deleted while one runs (a deletion may make a page skip a user,
@@ -305,7 +303,7 @@ static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (keep_marks(pamh, c, &r, holders.path) != 0)
 		goto cleanup;
 	if (gotrue_sync_lock(pamh, cfg, -1, &lock_fd) != 0 || gotrue_sync_resolve(pamh, r.m) != 0 ||
-	    gotrue_sync_write(pamh, cfg, opt, &r.m, &r.lines, sum, gotrue_thread_start) != 0) {
+	    gotrue_sync_write(pamh, cfg, opt, &r.m, &r.lines, sum) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
@@ -357,98 +355,4 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 				 "the user list kept changing under %d listings (first: %s)",
 				 SYNC_ATTEMPTS, first);
 	return rc;
-}
-
-/* --- What NSS sees ------------------------------------------------------------------------- */
-
-static void print_pw(FILE *out, const struct gotrue_cache_pw *p)
-{
-	fprintf(out, "%s:*:%u:%u:%s:%s:%s\n", p->name, p->uid, p->gid, p->gecos, p->dir, p->shell);
-}
-
-static void print_gr(FILE *out, const struct gotrue_cache_view *v, const struct gotrue_cache_gr *g)
-{
-	uint32_t i;
-
-	fprintf(out, "%s:x:%u:", g->name, g->gid);
-	for (i = 0; i < g->n_members; i++)
-		fprintf(out, "%s%s", i ? "," : "", gotrue_cache_member(v, g, i));
-	fputc('\n', out);
-}
-
-static int with_view(const struct gotrue_config *cfg, const char *cache_path,
-		     int (*fn)(const struct gotrue_cache_view *v, const char *key, FILE *out),
-		     const char *key, FILE *out)
-{
-	struct gotrue_cache c;
-	const struct gotrue_cache_view *v;
-	char *path = gotrue_sync_path(cfg, cache_path, "nss.cache");
-	int rc = -1;
-
-	if (path == NULL)
-		return -1;
-	gotrue_cache_init(&c, path);
-	if (gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK) {
-		rc = fn(v, key, out);
-		gotrue_cache_release(&c);
-	}
-	gotrue_cache_destroy(&c);
-	pthread_rwlock_destroy(&c.lock);
-	free(path);
-	return rc;
-}
-
-static int show(const struct gotrue_cache_view *v, const char *key, FILE *out)
-{
-	struct gotrue_cache_pw p;
-	struct gotrue_cache_gr g;
-	uint32_t i;
-
-	fprintf(out, "# users %u, groups %u, generated_at %llu\n", v->hdr->n_users,
-		v->hdr->n_groups, (unsigned long long)v->hdr->generated_at);
-	for (i = 0; gotrue_cache_getpwent(v, i, &p) == GOTRUE_CACHE_OK; i++)
-		print_pw(out, &p);
-	for (i = 0; gotrue_cache_getgrent(v, i, &g) == GOTRUE_CACHE_OK; i++)
-		print_gr(out, v, &g);
-	return 0;
-}
-
-static int lookup(const struct gotrue_cache_view *v, const char *key, FILE *out)
-{
-	struct gotrue_cache_pw p;
-	struct gotrue_cache_gr g;
-	char *end;
-	unsigned long id;
-	bool numeric, found = false;
-	uint32_t i;
-
-	errno = 0;
-	id = strtoul(key, &end, 10);
-	numeric = *key != '\0' && *end == '\0' && errno == 0 && id <= UINT32_MAX;
-	if ((numeric ? gotrue_cache_getpwuid(v, (uint32_t)id, &p)
-		     : gotrue_cache_getpwnam(v, key, &p)) == GOTRUE_CACHE_OK) {
-		print_pw(out, &p);
-		fprintf(out, "initgroups:");
-		for (i = 0; i < p.n_gids; i++)
-			fprintf(out, " %u", p.gids[i]);
-		fputc('\n', out);
-		found = true;
-	}
-	if ((numeric ? gotrue_cache_getgrgid(v, (uint32_t)id, &g)
-		     : gotrue_cache_getgrnam(v, key, &g)) == GOTRUE_CACHE_OK) {
-		print_gr(out, v, &g);
-		found = true;
-	}
-	return found ? 0 : 1;
-}
-
-int gotrue_cache_show(const struct gotrue_config *cfg, const char *cache_path, FILE *out)
-{
-	return with_view(cfg, cache_path, show, NULL, out);
-}
-
-int gotrue_cache_lookup(const struct gotrue_config *cfg, const char *cache_path, const char *key,
-			FILE *out)
-{
-	return with_view(cfg, cache_path, lookup, key, out);
 }

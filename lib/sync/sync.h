@@ -31,12 +31,4 @@ int gotrue_sync_run(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		    const struct gotrue_sync_options *opt, struct gotrue_sync_summary *sum,
 		    struct gotrue_error *err);
 
-/* For `gotruectl cache show` / `cache lookup NAME|UID`: print what NSS sees, passwd(5)/group(5)
- * style, to @out. show: a header line (users, groups, generated_at) then every entry. lookup: the
- * passwd line and initgroups list of a name or uid, and the group line of a group name or gid.
- * 0 when printed, 1 when not found, -1 when the cache is unavailable. @cache_path NULL: default. */
-int gotrue_cache_show(const struct gotrue_config *cfg, const char *cache_path, FILE *out);
-int gotrue_cache_lookup(const struct gotrue_config *cfg, const char *cache_path, const char *key,
-			FILE *out);
-
 #endif

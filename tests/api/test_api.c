@@ -1,9 +1,9 @@
-/* test_api: every GoTrue endpoint of lib/api*.c against the emulator, once per server
- * generation ("--mode v2.69" as in ../shared/gotrue-api/transcript-v2.69.md, "--mode current"
- * as in current-server.md): success paths, the main errors with their normalised codes, refresh
- * rotation, logout scopes, admin paging, one-time codes read from the emulator's outbox, TOTP
- * factors with the code computed here (RFC 6238) from enrolment to unenrolment, and PKCE on
- * mailed links (the code from the link's redirect, traded with the verifier). */
+/* test_api: every GoTrue endpoint of lib/client (api*.c, ctl/) against the emulator, once per
+ * server generation ("--mode v2.69", "--mode current"; tests/emulator/README.md): success paths,
+ * the main errors with their normalised codes, refresh rotation, logout scopes, admin paging,
+ * one-time codes read from the emulator's outbox, TOTP factors with the code computed here (RFC
+ * 6238) from enrolment to unenrolment, and PKCE on mailed links (the code from the link's redirect,
+ * traded with the verifier). */
 #include <config.h>
 
 #include <ctype.h>
@@ -21,9 +21,12 @@
 #include <openssl/hmac.h>
 
 #include "api.h"
+#include "api_ctl.h"
 #include "emu.h"
+#include "enrol.h"
 #include "gotrue_config.h"
 #include "gotrue_json.h"
+#include "oauth.h"
 #include "tap.h"
 
 #define N_PAGE_USERS 7
@@ -508,7 +511,8 @@ static void test_signup(struct gotrue_client *c)
 		    "signup data that is not an object refused locally");
 }
 
-/* Rotation (README point 1; v2.69 steps 29-31, v2.185 steps 29-31 and 194-201) from @s; @r1
+/* Rotation (a refresh token is spent once used; v2.69 steps 29-31, v2.185 steps 29-31 and
+ * 194-201) from @s; @r1
  * gets the first rotation's session. */
 static void test_rotation(struct emu *e, struct gotrue_client *c, const struct gotrue_session *s,
 			  struct gotrue_session *r1)
@@ -675,7 +679,7 @@ static void test_logout(struct emu *e, struct gotrue_client *c)
 	logout_case(e, c, GOTRUE_LOGOUT_OTHERS, "logout others", false, CUR);
 
 	/* After logout the JWT is still unexpired: current servers check the session, v2.69 does
-	 * not (README point 3). */
+	 * not. */
 	rc = gotrue_signin_password(c, &cred, &a, &err);
 	gotrue_error_clear(&err);
 	if (rc == 0) {

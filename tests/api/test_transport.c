@@ -1,9 +1,9 @@
-/* test_transport: the transport rules of lib/client/http.c (DESIGN.md "Transport") against real
- * sockets. Part one needs nothing but loopback sockets made here: a server that accepts and never
- * answers (timeout), a closed port (refused), a recording server (request headers), canned answers
- * (redirect, oversize, response headers), and the plain-http-to-remote rule (no I/O at all).
- * Part two drives the GoTrue emulator ($GOTRUE_EMULATOR): its faults (stall, delay, oversize,
- * redirect, drop, truncate) and TLS (--tls, ca.pem, --tls-name). */
+/* test_transport: the transport rules of lib/client/http.c (README.md, "How it talks to GoTrue")
+ * against real sockets. Part one needs nothing but loopback sockets made here: a server that
+ * accepts and never answers (timeout), a closed port (refused), a recording server (request
+ * headers), canned answers (redirect, oversize, response headers), and the plain-http-to-remote
+ * rule (no I/O at all). Part two drives the GoTrue emulator ($GOTRUE_EMULATOR): its faults (stall,
+ * delay, oversize, redirect, drop, truncate) and TLS (--tls, ca.pem, --tls-name). */
 #include <config.h>
 
 #include <arpa/inet.h>

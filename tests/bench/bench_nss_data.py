@@ -5,7 +5,7 @@
                    sample name/uid lists for N users (each in its private group and 2 of 50
                    shared groups), all describing the same accounts.
   serve N PORTFILE a loopback HTTP server answering GET /admin/users?page=&per_page= with N
-                   GoTrue-shaped users (X-Total-Count, Link rel="next"/"last"), pages rendered
+                   users shaped as GoTrue lists them (X-Total-Count, Link rel="next"/"last"), pages rendered
                    once up front, so that sync and bare curl fetch identical bytes at the same
                    cost. This is the floor (sync_100k_seconds_vs_prerendered_pages): a real
                    GoTrue, and the project's emulator that the main sync line is measured
@@ -90,13 +90,8 @@ def user_json(i):
         "app_metadata": {"provider": "email", "providers": ["email"],
                          "groups": ["g%02d" % (i % 50), "g%02d" % ((i * 7 + 3) % 50)]},
         "user_metadata": {"email_verified": True},
-        "identities": [{
-            "identity_id": str(uuid.UUID(int=random.Random(-i - 1).getrandbits(128), version=4)),
-            "id": uid, "user_id": uid,
-            "identity_data": {"email": email, "email_verified": False,
-                              "phone_verified": False, "sub": uid},
-            "provider": "email", "last_sign_in_at": ts, "created_at": ts, "updated_at": ts,
-            "email": email}],
+        # A listing loads no identities (transcript-v2.69 step 112).
+        "identities": None,
         "created_at": ts, "updated_at": ts, "is_anonymous": False,
     }
 

@@ -1,4 +1,4 @@
-/* bench_refresh: the refresh pass against bare libcurl (issue 5, "Benchmark"). For N = 1k and 10k
+/* bench_refresh: the refresh pass against bare libcurl. For N = 1k and 10k
  * sessions signed in on the emulator:
  *   bare: N POST /token?grant_type=refresh_token on one reused libcurl handle, each answer parsed
  *         with json-c for its new refresh token (what any client must do to use the answer);

@@ -1,4 +1,4 @@
-# tests/bench: rules added by its owner
+# tests/bench: the benchmarks of `make bench` (README.md, Testing).
 
 # bench_pam (PAM work): pam_authenticate vs a bare libcurl POST /token, median over median; then
 # a password-plus-TOTP pam_authenticate vs the same three bare requests (pam_mfa_vs_curl_ratio).

@@ -290,6 +290,21 @@ cleanup:
 	return n;
 }
 
+int emu_wait_idle(struct emu *e, int timeout_ms)
+{
+	struct timespec pause = {0, 2 * 1000 * 1000};
+	int waited = 0, idle = 0;
+
+	/* Twice in a row, a pause apart: a request the kernel has queued but the server not yet
+	 * read would not count as in flight on the first look. */
+	while (idle < 2 && waited < timeout_ms) {
+		idle = emu_count(e, "in_flight") == 0 ? idle + 1 : 0;
+		nanosleep(&pause, NULL);
+		waited += 2;
+	}
+	return idle >= 2 ? 0 : -1;
+}
+
 int emu_reset_counts(struct emu *e)
 {
 	return request(e, "POST", "/__emulator/reset", "{}", NULL, NULL) == 200 ? 0 : -1;

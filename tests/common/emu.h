@@ -26,6 +26,9 @@ int emu_fault(struct emu *e, const char *fault_json); /* POST /__emulator/fault 
 int emu_clear_faults(struct emu *e);		      /* DELETE /__emulator/fault */
 long emu_count(struct emu *e, const char *endpoint);  /* from GET /__emulator/counts; -1 on error */
 int emu_reset_counts(struct emu *e);
+/* Wait (at most @timeout_ms) until the emulator has answered every GoTrue request it accepted:
+ * what a killed client had in flight is then processed. 0, or -1 on timeout or error. */
+int emu_wait_idle(struct emu *e, int timeout_ms);
 /* Create a user through the admin API: returns its id (malloc'd) or NULL. @extra_json may add
  * fields such as "app_metadata" or "email_confirm":false; "{}" for none. */
 char *emu_create_user(struct emu *e, const char *email, const char *password,

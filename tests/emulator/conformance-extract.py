@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-# Regenerates the conformance tables from the recorded transcripts (maintainers only; the test
-# reads the committed TSVs, never ../shared):
-#   conformance-extract.py ../shared/gotrue-api/transcript-v2.69.md  > conformance.tsv
-#   conformance-extract.py ../shared/gotrue-api/transcript-v2.185.md > conformance-current.tsv
+# Regenerates the conformance tables from the recorded transcripts of real servers, which are not
+# part of this tree (maintainers only; the test reads the committed TSVs):
+#   conformance-extract.py TRANSCRIPT-v2.69.md  > conformance.tsv
+#   conformance-extract.py TRANSCRIPT-v2.185.md > conformance-current.tsv
 # Columns: step (a number, or a number and a letter for the steps the v2.185 transcript
 # inserted), status, top-level keys ("-" empty body, "text" non-JSON, "[]" array), the expected
 # error fields as JSON, the nested object's keys (the session's user, the first of a user list,
@@ -51,7 +51,9 @@ def jwt_of(rest):
     return '%s;%s;%s' % (h.get('alg'), keys_of(h), keys_of(c))
 
 
-src = sys.argv[1] if len(sys.argv) > 1 else '../shared/gotrue-api/transcript-v2.69.md'
+if len(sys.argv) != 2:
+    sys.exit('usage: conformance-extract.py TRANSCRIPT.md > TABLE.tsv')
+src = sys.argv[1]
 t = open(src).read()
 secs = re.split(r'\n### (\d+[a-z]?)\. ', t)
 print('# step\tstatus\tkeys\tfields\tnested_keys\theaders\tuser_metadata\tjwt'

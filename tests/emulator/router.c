@@ -58,6 +58,9 @@ static const struct route routes[] = {
 };
 
 static atomic_long serial;
+/* GoTrue requests accepted and not yet answered: a test that killed a client waits for the
+ * server to finish what it had in flight (GET /__emulator/counts, "in_flight"). */
+static atomic_long in_flight;
 
 /* Match @path against @pattern; the first two '*' segments are copied to @id and @sub. */
 static bool match(const char *pattern, const char *path, char *id, char *sub, size_t cap)
@@ -258,7 +261,11 @@ static void control(struct emu_req *q, struct emu_reply *r)
 		emu_faults_clear();
 		emu_reply_json(r, 200, json_object_new_object());
 	} else if (strcmp(q->path, "/__emulator/counts") == 0 && strcmp(q->method, "GET") == 0) {
-		emu_reply_json(r, 200, emu_counts_json());
+		json_object *counts = emu_counts_json();
+
+		json_object_object_add(counts, "in_flight",
+				       json_object_new_int64(atomic_load(&in_flight)));
+		emu_reply_json(r, 200, counts);
 	} else if (strcmp(q->path, "/__emulator/users/bulk") == 0 &&
 		   strcmp(q->method, "POST") == 0) {
 		emu_store_lock();
@@ -310,7 +317,7 @@ static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, cons
 	struct emu_req q = {.conn = conn, .method = method, .path = url};
 	struct emu_reply r = {0};
 	struct emu_fault f = {0};
-	bool faulted = false;
+	bool faulted = false, counted = false;
 	enum MHD_Result ret = MHD_NO;
 	const char *v;
 
@@ -325,6 +332,8 @@ static enum MHD_Result handle(struct MHD_Connection *conn, const char *url, cons
 		ret = queue(conn, &r, NULL);
 		goto cleanup;
 	}
+	atomic_fetch_add(&in_flight, 1);
+	counted = true;
 	emu_count(method, url, emu_req_arg(&q, "grant_type"));
 	faulted = emu_fault_take(method, url, &f);
 	if (faulted) {
@@ -376,6 +385,8 @@ cleanup:
 	if (faulted)
 		emu_fault_release(&f);
 	emu_reply_free(&r);
+	if (counted)
+		atomic_fetch_sub(&in_flight, 1);
 	return ret;
 }
 

@@ -426,9 +426,11 @@ json_object *emu_user_list_json(const struct emu_user *u, const struct emu_req *
 {
 	json_object *o = emu_user_json(u, q);
 
-	/* the list query loads no identities (transcript-v2.185 "Admin") */
-	if (emu_current())
-		json_object_object_add(o, "identities", NULL);
+	/* GoTrue's list query (FindUsersInAudience) loads no relation: identities are null
+	 * (transcript-v2.69 step 112, transcript-v2.185 "Admin") and factors, omitempty, are
+	 * absent. GET /admin/users/{id} and /admin/users/{id}/factors have them. */
+	json_object_object_add(o, "identities", NULL);
+	json_object_object_del(o, "factors");
 	return o;
 }
 

@@ -1,9 +1,9 @@
 #!/bin/sh
 # test_conformance.sh: replays the recorded GoTrue scenarios against fresh emulators and compares
 # each answer with the real server's, as conformance-extract.py extracted them:
-#   - v2.69 mode: ../shared/gotrue-api/transcript-v2.69.md (steps 1-169), conformance.tsv;
-#   - current mode: ../shared/gotrue-api/transcript-v2.185.md (steps 1-225, an HS256 and an
-#     ES256 instance), conformance-current.tsv.
+#   - v2.69 mode: the v2.69.3 transcript's steps 1-169, conformance.tsv;
+#   - current mode: the v2.185.0 transcript's steps 1-225 (an HS256 and an ES256 instance),
+#     conformance-current.tsv.
 # Each step checks the status, the top-level JSON keys, the error fields, the keys of the nested
 # user (or of the first listed user or factor), the watched headers (present or absent, and their
 # value where it is stable), the user's user_metadata keys and the access token's alg, header and

@@ -1,4 +1,4 @@
-# tests/hardening: issue 7, every bad day as a test case.
+# tests/hardening: every bad day as a test case.
 HARDENING_TESTS =
 
 # The fault matrix: 15 server faults x authenticate, account, close_session, refresh pass, sync
@@ -15,7 +15,7 @@ tests_hardening_test_fault_matrix_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/lib
 check_PROGRAMS += $(HARDENING_TESTS)
 TESTS += $(HARDENING_TESTS)
 
-# Attacks (issue 7 "Attacks"), end to end through libpam, the module and the emulator. The test
+# Attacks, end to end through libpam, the module and the emulator. The test
 # defines free(3) and pam_fail_delay(3) itself, and gets syslog(3) from tests/pam/pamtest.c's
 # capture: -export-dynamic makes the module and its libraries bind to them.
 if HAVE_MHD

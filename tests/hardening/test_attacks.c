@@ -1,4 +1,4 @@
-/* test_attacks: issue 7's attacks, end to end through the real libpam, the built pam_gotrue.so
+/* test_attacks: attacks on a login, end to end through the real libpam, the built pam_gotrue.so
  * and the emulator, for what the unit, NSS and store tests do not already prove:
  * - JWTs the server hands the module (the emulator's "token" fault swaps access_token in a real
  *   200 /token answer): alg none, HS256 keyed with the RSA public key, a key nobody configured,

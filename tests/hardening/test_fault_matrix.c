@@ -1,4 +1,4 @@
-/* test_fault_matrix: every server fault against every operation (issue 7, "Fault matrix").
+/* test_fault_matrix: every server fault against every operation.
  * Faults: connection refused, DNS failure, connect timeout, a stall after the headers, 500, 502,
  * 503, 429, a truncated body, garbage JSON, JSON of the wrong types, a 10 MiB body, an untrusted
  * TLS certificate, a TLS name mismatch, a redirect to another host. Operations: pam_authenticate

@@ -88,14 +88,18 @@ static const char *find_wrapper(void)
 static int write_ldap_cache(const char *path)
 {
 	struct gotrue_cache_builder *b = gotrue_cache_builder_new();
+	void *image = NULL;
+	size_t len = 0;
 	int rc = -1;
 
 	if (b != NULL &&
 	    gotrue_cache_builder_add_user(b, "ldapuser", 5001, 5001, "LDAP user", "/home/ldapuser",
 					  "/bin/sh", NULL, 0) == 0 &&
-	    gotrue_cache_builder_add_group(b, "ldapuser", 5001, NULL, 0) == 0)
-		rc = gotrue_cache_builder_write(b, path);
+	    gotrue_cache_builder_add_group(b, "ldapuser", 5001, NULL, 0) == 0 &&
+	    gotrue_cache_builder_finish(b, 1, &image, &len) == 0)
+		rc = gotrue_cache_replace(path, image, len);
 	gotrue_cache_builder_free(b);
+	free(image);
 	return rc;
 }
 

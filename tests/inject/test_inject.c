@@ -1,5 +1,5 @@
-/* test_inject: fault injection into the whole PAM flow (issue 7, "a fault-injection build").
- * the pam/ sources are compiled into this program with the core, and wrap.c replaces, through
+/* test_inject: fault injection into the whole PAM flow, to walk every cleanup path. The pam/
+ * sources are compiled into this program with the core, and wrap.c replaces, through
  * -Wl,--wrap, every allocation, open, write, fsync, rename, unlink and curl_easy_perform that
  * those objects make. A real libpam handle (pam_start_confdir, service file in a temporary
  * directory) drives pam_authenticate, pam_acct_mgmt, pam_open_session and pam_close_session,

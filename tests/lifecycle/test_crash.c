@@ -101,7 +101,8 @@ static void killed_pass(struct world *w, const struct gotrue_refresh_opts *o, lo
 	 * more while the first send is still held, the test's own refresh right after could make
 	 * that first send the reuse of an older token than the last, which no timer-driven pass
 	 * does. */
-	sleep_ms(slow ? 40 : 5);
+	if (emu_wait_idle(w->emu, 10000) != 0)
+		diag("the emulator did not finish the killed pass's requests within 10 s");
 	emu_clear_faults(w->emu);
 }
 

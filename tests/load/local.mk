@@ -1,4 +1,4 @@
-# tests/load: load and endurance (issue 7, "Load").
+# tests/load: load and endurance.
 #   test_load_concurrent  200 authentications at once, one thread each (make check)
 #   test_load_long        one process, $LOAD_TRANSACTIONS whole PAM transactions: 1000 in make
 #                         check; `make load-long` runs the issue's 10000

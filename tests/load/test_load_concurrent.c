@@ -203,7 +203,7 @@ int main(void)
 	is_int(wrong, 50, "wrong password: PAM_AUTH_ERR for all 50");
 	is_int(bad, 0, "no other answer");
 	/* Authenticate alone leaves each success's pending record for an open_session that never
-	 * came (the refresh pass reaps those: DESIGN.md, "Lifetime"). 150 writers at once: every
+	 * came (the refresh pass reaps those). 150 writers at once: every
 	 * record must be there and read back whole, and nothing else (no temp file) left beside. */
 	snprintf(extra, sizeof(extra), "%s/load.store", pt_confdir());
 	count_dir(extra, &dc);

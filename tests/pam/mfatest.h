@@ -15,6 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "api.h"
+#include "enrol.h"
 #include "gotrue_config.h"
 #include "sync.h"
 

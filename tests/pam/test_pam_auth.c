@@ -1,4 +1,4 @@
-/* test_pam_auth: every row of DESIGN.md's "PAM results" table through the real libpam and the
+/* test_pam_auth: every row of pam_gotrue(8)'s RESULTS table through the real libpam and the
  * emulator, plus the module's syslog output checked for secrets. The log is captured by
  * tests/pam/pamtest.c (this program is linked with -export-dynamic for it), so it holds exactly
  * what the module would send to /dev/log, nothing less. */

@@ -2,7 +2,8 @@
  * limit a user or a host is refused with a message and WITHOUT a POST /token (the emulator counts
  * them), even with the right password; the lock ends after throttle_unlock_time (2 s here); the
  * host limit spans users, another host is unaffected, a success clears the user's count but not
- * the host's; concurrent attempts are counted exactly; server outages are not failures; a damaged,
+ * the host's; concurrent attempts are counted exactly, the first ones too (they agree on one new
+ * table, and none is PAM_SYSTEM_ERR); server outages are not failures; a damaged,
  * oversized or linked table is replaced and logged, a refused directory refuses the login; and
  * `gotruectl throttle reset` unlocks. The core's arithmetic is tests/store/test_throttle. */
 #include <config.h>
@@ -54,9 +55,6 @@ static bool user(const char *name)
 	return id != NULL;
 }
 
-/* The failures the table holds for @label, through the core (-1: no bucket). */
-static int failures(enum gotrue_throttle_kind kind, const char *label);
-
 struct find {
 	enum gotrue_throttle_kind kind;
 	const char *label;
@@ -72,18 +70,25 @@ static int find_each(void *ctx, const struct gotrue_throttle_entry *en)
 	return 0;
 }
 
-static int failures(enum gotrue_throttle_kind kind, const char *label)
+/* The failures the table of state directory @dir holds for @label, through the core (-1: no
+ * bucket). */
+static int failures_in(const char *dir, enum gotrue_throttle_kind kind, const char *label)
 {
 	struct gotrue_config *cfg = gotrue_config_new();
 	struct gotrue_throttle *t = NULL;
 	struct find f = {kind, label, -1};
 
 	if (cfg != NULL && gotrue_config_load_file(NULL, cfg, conf, false) == 0 &&
-	    gotrue_throttle_open(NULL, state_dir, GOTRUE_THROTTLE_READ, 2000, &t) == 0)
+	    gotrue_throttle_open(NULL, dir, GOTRUE_THROTTLE_READ, 2000, &t) == 0)
 		gotrue_throttle_each(t, cfg, time(NULL), find_each, &f);
 	gotrue_throttle_close(t);
 	gotrue_config_free(cfg);
 	return f.failures;
+}
+
+static int failures(enum gotrue_throttle_kind kind, const char *label)
+{
+	return failures_in(state_dir, kind, label);
 }
 
 static void test_user_limit(void)
@@ -206,6 +211,24 @@ static void test_concurrency(void)
 	is_int(pt_auth_from("plain", "karl", PASSWORD, "192.0.2.51", NULL), PAM_AUTH_ERR,
 	       "... and then karl is locked");
 	is_int(logins(), before, "... without a request");
+}
+
+/* The first failures on a host, all at once: each finds no table and the module creates one. They
+ * must agree on one table, and none may fail the login with PAM_SYSTEM_ERR on the way. */
+static void test_first_failures(void)
+{
+	char dir[600], args[800];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/first-store", pt_confdir());
+	snprintf(args, sizeof(args),
+		 "state_dir=%s throttle_user_failures=100 throttle_host_failures=100", dir);
+	svc("fresh", args);
+	n = concurrent("fresh", "olga", "192.0.2.90", 24);
+	is_int(n, 24, "24 concurrent first failures, no table yet: all PAM_AUTH_ERR");
+	is_int(failures_in(dir, GOTRUE_THROTTLE_USER, "olga"), 24,
+	       "... one table, with all 24 counted for the user");
+	is_int(failures_in(dir, GOTRUE_THROTTLE_HOST, "192.0.2.90"), 24, "... and for the host");
 }
 
 static void test_not_failures(void)
@@ -350,7 +373,7 @@ int main(void)
 	static const char *const args[] = {"--mode", "current", NULL};
 	static const char *const names[] = {"alice", "bob",  "carol", "dave", "erin",
 					    "frank", "gina", "henry", "ivan", "judy",
-					    "karl",  "lena", "mike",  "nina"};
+					    "karl",  "lena", "mike",  "nina", "olga"};
 	char extra[1024];
 	size_t i;
 	bool made = true;
@@ -383,6 +406,7 @@ int main(void)
 	test_user_limit();
 	test_host_limit();
 	test_concurrency();
+	test_first_failures();
 	test_not_failures();
 	test_damaged();
 	test_gotruectl_reset();

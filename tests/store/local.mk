@@ -16,6 +16,9 @@ tests_store_test_store_LDADD = $(STORE_TEST_LIBS)
 tests_store_test_proc_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_store_test_proc_LDADD = $(STORE_TEST_LIBS)
 tests_store_test_throttle_CFLAGS = $(TEST_CORE_CFLAGS)
-tests_store_test_throttle_LDADD = $(STORE_TEST_LIBS)
+# gotrue_config_check's warning about the throttle's limits: lib/client/ctl.
+tests_store_test_throttle_LDADD = lib/store/libgotrue-store.la \
+	lib/client/ctl/libgotrue-client-ctl.la lib/client/libgotrue-client.la \
+	tests/common/libtestcommon.la
 tests_store_test_mfa_replay_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_store_test_mfa_replay_LDADD = $(STORE_TEST_LIBS)

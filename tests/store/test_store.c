@@ -1,4 +1,4 @@
-/* test_store: the token store's contract (DESIGN.md "Token store"): modes and ownership, planted
+/* test_store: the token store's contract (lib/store/store.h): modes and ownership, planted
  * links refused, ids that cannot become paths, the record format's bounds, the two-slot record
  * file (lib/store/store.h: a torn newer slot falls back to the older version, both torn is
  * -EBADMSG, sequence order across a wrap, updates in place, the grow fallback, removal wipes),

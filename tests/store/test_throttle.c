@@ -1,13 +1,15 @@
 /* test_throttle: the failure throttle's core (lib/store/throttle.h) with the clock in the test's
  * hands: pam_faillock's arithmetic per bucket, host keys, the eviction rule on a small in-memory
  * table, damaged slots, and the table file itself (creation, modes, a link, a damaged or oversized
- * file, concurrent writers keeping an exact count). The PAM side is tests/pam/test_pam_throttle. */
+ * file, concurrent writers keeping an exact count, concurrent first failures agreeing on one
+ * table). The PAM side is tests/pam/test_pam_throttle. */
 #include <config.h>
 
 #include <sys/wait.h>
 
 #include "tap.h"
 #include "core_util.h"
+#include "config_check.h"
 #include "gotrue_config.h"
 #include "log.h"
 #include "throttle.h"
@@ -321,6 +323,63 @@ static int kids_fail(const char *state_dir, int kids, int each)
 	return bad;
 }
 
+/* @kids processes at once, each one failed login with no table yet (gotrue_throttle_fail, as
+ * the module calls it: its error would be PAM_SYSTEM_ERR). They wait on a pipe that the parent
+ * then closes, so that they all find the table missing together. The number that failed. */
+static int kids_first_fail(int kids)
+{
+	pid_t pids[64];
+	int gate[2], i, status, bad = 0;
+	char c;
+
+	if (pipe(gate) != 0)
+		return kids;
+	for (i = 0; i < kids && i < 64; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			close(gate[1]);
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(gotrue_throttle_fail(NULL, cfg, "uma", "192.0.2.77", T0, NULL) == 0
+				      ? 0
+				      : 1);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (i = 0; i < kids && i < 64; i++)
+		bad += pids[i] < 0 || waitpid(pids[i], &status, 0) != pids[i] ||
+		       !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	return bad;
+}
+
+/* Concurrent first failures agree on one table: none fails, and none of their counts is lost to
+ * a table another one made a moment later. */
+static void test_first_failures(void)
+{
+	struct gotrue_throttle *t = NULL;
+	char state[4200];
+	int round;
+
+	for (round = 1; round <= 3; round++) {
+		snprintf(state, sizeof(state), "%s/first%d", tu_path("state"), round);
+		if (gotrue_config_set(NULL, cfg, "state_dir", state) != 0)
+			diag("cannot set state_dir");
+		is_int(kids_first_fail(32), 0,
+		       "round %d: 32 first failures at once, no table yet: none is an error",
+		       round);
+		if (!ok(gotrue_throttle_open(NULL, state, GOTRUE_THROTTLE_READ, 1000, &t) == 0,
+			"... one table made"))
+			continue;
+		is_int(find(t, GOTRUE_THROTTLE_USER, "uma", T0).failures, 32,
+		       "... holding all 32 of the user's failures");
+		is_int(find(t, GOTRUE_THROTTLE_HOST, "192.0.2.77", T0).failures, 32,
+		       "... and all 32 of the host's");
+		gotrue_throttle_close(t);
+		t = NULL;
+	}
+}
+
 static void test_file(void)
 {
 	char state[4200], dir[4300], path[4400], target[4400], got[64] = "";
@@ -421,6 +480,7 @@ int main(void)
 	test_eviction();
 	test_image_checks();
 	test_file();
+	test_first_failures();
 
 	gotrue_config_free(cfg);
 	tu_cleanup();

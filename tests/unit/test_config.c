@@ -4,6 +4,7 @@
 
 #include "tap.h"
 #include "core_util.h"
+#include "config_check.h"
 #include "log.h"
 #include "secure.h"
 /* By path: <config.h> and "config.h" both name autoconf's header from here. */

@@ -1,5 +1,5 @@
-/* test_error: gotrue_error_decode on every body shape both server generations send (bodies copied
- * from ../shared/gotrue-api/transcript-v2.69.md and current-server.md, as sent: one compact line),
+/* test_error: gotrue_error_decode on every body shape both server generations send (bodies as
+ * recorded from v2.69.3 and current servers, as sent: one compact line),
  * the x-sb-error-code header, and hostile input: garbage, truncated or deeply nested JSON, wrong
  * types, huge strings, bodies without a NUL terminator. */
 #include <config.h>
@@ -358,6 +358,23 @@ static void test_json_parse(void)
 	ok(gotrue_json_parse("{\"a\":1", 6) == NULL, "json_parse: truncated refused");
 }
 
+/* gotrue_error_is: the server's refusal with that code, and nothing else. */
+static void test_is(void)
+{
+	struct gotrue_error err = {0};
+	const char *body = "{\"code\":\"user_banned\",\"message\":\"User is banned\"}";
+
+	gotrue_error_decode(&err, 400, NULL, body, strlen(body));
+	ok(gotrue_error_is(&err, "user_banned"), "is: the decoded code");
+	ok(!gotrue_error_is(&err, "user_banned_"), "is: not a longer code");
+	ok(!gotrue_error_is(&err, "user"), "is: not a prefix");
+	gotrue_error_set(&err, GOTRUE_ERR_TRANSPORT, "no route");
+	snprintf(err.code, sizeof(err.code), "user_banned");
+	ok(!gotrue_error_is(&err, "user_banned"), "is: only for an answer of the server");
+	gotrue_error_clear(&err);
+	ok(!gotrue_error_is(&err, ""), "is: a cleared error has no code");
+}
+
 int main(void)
 {
 	test_v269_oauth_shape();
@@ -370,5 +387,6 @@ int main(void)
 	test_huge();
 	test_strings();
 	test_json_parse();
+	test_is();
 	return done_testing();
 }

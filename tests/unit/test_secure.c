@@ -1,5 +1,6 @@
 /* test_secure: gotrue_read_file's owner/mode/type/size rules, gotrue_replace_file's atomicity,
- * and that the wipe helpers really zero memory before freeing it. */
+ * gotrue_create_file's refusal to replace, and that the wipe helpers really zero memory before
+ * freeing it. */
 #include <config.h>
 
 #include <dirent.h>
@@ -233,6 +234,29 @@ static void test_replace(void)
 	is_int(count_entries(dir), 1, "nothing created in the unwritable directory");
 }
 
+/* gotrue_create_file: whole and only where nothing is: a second creator is told -EEXIST and the
+ * first file stays as it was; no temp file is left either way. */
+static void test_create(void)
+{
+	char dir[4200], target[4200];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", tu_path("create"));
+	snprintf(target, sizeof(target), "%s", tu_path("create/file"));
+	if (mkdir(dir, 0700) != 0)
+		diag("mkdir: %s", strerror(errno));
+	is_int(gotrue_create_file(target, "first\n", 6, 0600), 0, "create: a missing file is made");
+	ok(stat(target, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_size == 6,
+	   "... with its mode and its 6 bytes");
+	is_int(gotrue_create_file(target, "second\n", 7, 0644), -EEXIST,
+	       "create over an existing file: -EEXIST");
+	is_str(slurp(target), "first\n", "... which is kept as it was");
+	ok(stat(target, &st) == 0 && (st.st_mode & 07777) == 0600, "... its mode too");
+	is_int(count_entries(dir), 1, "... and no temp file is left");
+	is_int(gotrue_create_file(tu_path("nodir/file"), "x", 1, 0600), -ENOENT,
+	       "create in a missing directory: -ENOENT");
+}
+
 #if TU_HAVE_FREE_SPY
 /* Fill through a volatile pointer: a plain memset() right before free() is a dead store the
  * compiler may delete (the very reason explicit_bzero exists), which would fool the control. */
@@ -306,6 +330,7 @@ int main(void)
 	test_read_refused();
 	test_read_owner();
 	test_replace();
+	test_create();
 	test_wipe();
 	tu_cleanup();
 	return done_testing();

@@ -1,5 +1,5 @@
 /* test_user: the GoTrue user and session parsers (lib/client/user.c, lib/client/session.c) on real
- * objects recorded from GoTrue v2.69.3 (../shared/gotrue-api/transcript-v2.69.md), on every kind of
+ * objects recorded from GoTrue v2.69.3, on every kind of
  * malformed input, and the small pure helpers of the api: timestamps, versions, PKCE, the
  * provider URL. */
 #include <config.h>
@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "gotrue_config.h"
+#include "oauth.h"
 #include "session.h"
 #include "tap.h"
 #include "user.h"

@@ -8,14 +8,13 @@
  * (a root user truncating it in place could still raise SIGBUS, as with every mmap-based NSS
  * cache).
  *
- * Freshness. The first version stat()ed the path on every lookup, and that one system call was
- * most of the cost of a lookup (about 3.4 us of it here, slower than nss_files on a 10-line
- * /etc/passwd). Now, as SSSD's memcache does, the writer marks the file it replaces as stale and
- * a lookup only loads that word from the mapping it holds: a sync or login refresh is seen by the
- * very next call. A file replaced by something else (an admin's cp, a backup restore) carries no
- * mark, so as a safety net the path is still stat()ed, but at most once per
- * GOTRUE_CACHE_RECHECK_MS per process, timed with CLOCK_MONOTONIC_COARSE (a vDSO read, no system
- * call). The price: such a foreign replacement may go unseen for up to one second. */
+ * Freshness. A stat() of the path on every lookup would be most of the cost of a lookup, more
+ * than nss_files spends on a short /etc/passwd. So, as SSSD's memcache does, the writer marks the
+ * file it replaces as stale and a lookup only loads that word from the mapping it holds: a sync or
+ * login refresh is seen by the very next call. A file replaced by something else (an admin's cp, a
+ * backup restore) carries no mark, so as a safety net the path is still stat()ed, but at most once
+ * per GOTRUE_CACHE_RECHECK_MS per process, timed with CLOCK_MONOTONIC_COARSE (a vDSO read, no
+ * system call). The price: such a foreign replacement may go unseen for up to one second. */
 #include <config.h>
 
 #include <errno.h>
@@ -34,11 +33,8 @@ static bool section_ok(const struct gotrue_cache_header *h, size_t len, enum got
 {
 	const struct gotrue_cache_section_ref *r = &h->sections[s];
 
-	if (r->offset % 8 != 0 || r->offset < h->header_size)
-		return false;
-	if ((size_t)r->offset > len || (size_t)r->length > len - r->offset)
-		return false;
-	return r->length % elem == 0;
+	return r->offset % 8 == 0 && r->offset >= h->header_size && (size_t)r->offset <= len &&
+	       (size_t)r->length <= len - r->offset && r->length % elem == 0;
 }
 
 static bool string_ok(const struct gotrue_cache_view *v, uint32_t off)
@@ -46,73 +42,69 @@ static bool string_ok(const struct gotrue_cache_view *v, uint32_t off)
 	return off < v->strings_len;
 }
 
+/* The key entry @e of an index of @kind must carry, or false when its record is out of range. */
+static bool index_key(const struct gotrue_cache_view *v, const struct gotrue_cache_idx *e, int kind,
+		      uint32_t *key)
+{
+	bool users = kind == GOTRUE_CACHE_SEC_PW_NAME || kind == GOTRUE_CACHE_SEC_PW_UID;
+	bool ok = e->rec < (users ? v->hdr->n_users : v->hdr->n_groups);
+
+	if (!ok)
+		*key = 0;
+	else if (kind == GOTRUE_CACHE_SEC_PW_NAME)
+		*key = gotrue_cache_name_hash(v->strings + v->pw[e->rec].name);
+	else if (kind == GOTRUE_CACHE_SEC_PW_UID)
+		*key = v->pw[e->rec].uid;
+	else if (kind == GOTRUE_CACHE_SEC_GR_NAME)
+		*key = gotrue_cache_name_hash(v->strings + v->gr[e->rec].name);
+	else
+		*key = v->gr[e->rec].gid;
+	return ok;
+}
+
 /* An index must be a permutation-free list of valid records, sorted by (key, rec), and each key
  * must match its record, so that binary search cannot be led astray. */
 static bool index_ok(const struct gotrue_cache_view *v, const struct gotrue_cache_idx *idx,
 		     uint32_t n, int kind)
 {
-	uint32_t i;
+	uint32_t i, key;
+	bool ok = true;
 
-	for (i = 0; i < n; i++) {
-		uint32_t rec = idx[i].rec, key;
-
-		if (i > 0 && (idx[i - 1].key > idx[i].key ||
-			      (idx[i - 1].key == idx[i].key && idx[i - 1].rec >= idx[i].rec)))
-			return false;
-		switch (kind) {
-		case GOTRUE_CACHE_SEC_PW_NAME:
-			if (rec >= v->hdr->n_users)
-				return false;
-			key = gotrue_cache_name_hash(v->strings + v->pw[rec].name);
-			break;
-		case GOTRUE_CACHE_SEC_PW_UID:
-			if (rec >= v->hdr->n_users)
-				return false;
-			key = v->pw[rec].uid;
-			break;
-		case GOTRUE_CACHE_SEC_GR_NAME:
-			if (rec >= v->hdr->n_groups)
-				return false;
-			key = gotrue_cache_name_hash(v->strings + v->gr[rec].name);
-			break;
-		default:
-			if (rec >= v->hdr->n_groups)
-				return false;
-			key = v->gr[rec].gid;
-			break;
-		}
-		if (key != idx[i].key)
-			return false;
+	for (i = 0; i < n && ok; i++) {
+		ok = (i == 0 || idx[i - 1].key < idx[i].key ||
+		      (idx[i - 1].key == idx[i].key && idx[i - 1].rec < idx[i].rec)) &&
+		     index_key(v, &idx[i], kind, &key) && key == idx[i].key;
 	}
-	return true;
+	return ok;
 }
 
-enum gotrue_cache_status gotrue_cache_parse(const void *buf, size_t len,
-					    struct gotrue_cache_view *view)
+/* The header of a file of @len bytes at @buf: magic, version, sizes, limits, the checksum and
+ * the stale word. */
+static bool header_ok(const void *buf, size_t len)
 {
 	const struct gotrue_cache_header *h = buf;
-	const unsigned char *p = buf;
-	struct gotrue_cache_view v;
-	uint32_t i;
-	int s;
+	bool ok = buf != NULL && (uintptr_t)buf % 8 == 0 && len >= sizeof(*h) &&
+		  len <= GOTRUE_CACHE_MAX_SIZE;
+	uint32_t stale;
 
-	memset(view, 0, sizeof(*view));
-	if (buf == NULL || (uintptr_t)buf % 8 != 0 || len < sizeof(*h) ||
-	    len > GOTRUE_CACHE_MAX_SIZE)
-		return GOTRUE_CACHE_UNAVAIL;
-	if (memcmp(h->magic, GOTRUE_CACHE_MAGIC, 8) != 0 || h->version != GOTRUE_CACHE_VERSION ||
-	    h->header_size != sizeof(*h) || h->file_size != len || h->flags != 0)
-		return GOTRUE_CACHE_UNAVAIL;
-	if (h->n_users > GOTRUE_CACHE_MAX_RECORDS || h->n_groups > GOTRUE_CACHE_MAX_RECORDS)
-		return GOTRUE_CACHE_UNAVAIL;
-	if (gotrue_cache_checksum(p, len) != h->checksum)
-		return GOTRUE_CACHE_UNAVAIL;
-	/* Outside the checksum, so checked here: 0 or the one stale value, nothing else. The atomic
-	 * load because the writer may be setting it in this very file right now. */
-	i = __atomic_load_n(&h->stale, __ATOMIC_RELAXED);
-	if ((i != 0 && i != GOTRUE_CACHE_STALE) || h->stale_pad != 0)
-		return GOTRUE_CACHE_UNAVAIL;
+	ok = ok && memcmp(h->magic, GOTRUE_CACHE_MAGIC, 8) == 0 &&
+	     h->version == GOTRUE_CACHE_VERSION && h->header_size == sizeof(*h) &&
+	     h->file_size == len && h->flags == 0 && h->n_users <= GOTRUE_CACHE_MAX_RECORDS &&
+	     h->n_groups <= GOTRUE_CACHE_MAX_RECORDS &&
+	     gotrue_cache_checksum(buf, len) == h->checksum;
+	if (ok) {
+		/* Outside the checksum, so checked here: 0 or the one stale value, nothing else.
+		 * The atomic load because the writer may be setting it in this very file right
+		 * now. */
+		stale = __atomic_load_n(&h->stale, __ATOMIC_RELAXED);
+		ok = (stale == 0 || stale == GOTRUE_CACHE_STALE) && h->stale_pad == 0;
+	}
+	return ok;
+}
 
+/* Every section inside the file, aligned and a whole number of its elements. */
+static bool sections_ok(const struct gotrue_cache_header *h, size_t len)
+{
 	static const size_t elem[GOTRUE_CACHE_N_SECTIONS] = {
 		[GOTRUE_CACHE_SEC_STRINGS] = 1,
 		[GOTRUE_CACHE_SEC_PASSWD] = sizeof(struct gotrue_cache_pw_rec),
@@ -124,71 +116,112 @@ enum gotrue_cache_status gotrue_cache_parse(const void *buf, size_t len,
 		[GOTRUE_CACHE_SEC_GR_NAME] = sizeof(struct gotrue_cache_idx),
 		[GOTRUE_CACHE_SEC_GR_GID] = sizeof(struct gotrue_cache_idx),
 	};
-	for (s = 0; s < GOTRUE_CACHE_N_SECTIONS; s++) {
-		if (!section_ok(h, len, s, elem[s]))
-			return GOTRUE_CACHE_UNAVAIL;
-	}
+	bool ok = true;
+	int s;
+
+	for (s = 0; s < GOTRUE_CACHE_N_SECTIONS && ok; s++)
+		ok = section_ok(h, len, s, elem[s]);
+	return ok;
+}
+
+/* The view of a file whose header and sections are checked. */
+static void view_map(const unsigned char *p, size_t len, struct gotrue_cache_view *v)
+{
+	const struct gotrue_cache_header *h = (const void *)p;
+
 #define SEC(s)	  (p + h->sections[s].offset)
 #define SECLEN(s) (h->sections[s].length)
-	memset(&v, 0, sizeof(v));
-	v.base = p;
-	v.len = len;
-	v.hdr = h;
-	v.strings = (const char *)SEC(GOTRUE_CACHE_SEC_STRINGS);
-	v.strings_len = SECLEN(GOTRUE_CACHE_SEC_STRINGS);
-	v.pw = (const void *)SEC(GOTRUE_CACHE_SEC_PASSWD);
-	v.gr = (const void *)SEC(GOTRUE_CACHE_SEC_GROUP);
-	v.members = (const void *)SEC(GOTRUE_CACHE_SEC_MEMBERS);
-	v.n_members = SECLEN(GOTRUE_CACHE_SEC_MEMBERS) / sizeof(uint32_t);
-	v.user_gids = (const void *)SEC(GOTRUE_CACHE_SEC_USER_GIDS);
-	v.n_user_gids = SECLEN(GOTRUE_CACHE_SEC_USER_GIDS) / sizeof(uint32_t);
-	v.pw_name = (const void *)SEC(GOTRUE_CACHE_SEC_PW_NAME);
-	v.pw_uid = (const void *)SEC(GOTRUE_CACHE_SEC_PW_UID);
-	v.gr_name = (const void *)SEC(GOTRUE_CACHE_SEC_GR_NAME);
-	v.gr_gid = (const void *)SEC(GOTRUE_CACHE_SEC_GR_GID);
-
-	/* Every string offset is then a terminated string: the section ends in NUL. */
-	if (v.strings_len == 0 || v.strings[v.strings_len - 1] != '\0')
-		return GOTRUE_CACHE_UNAVAIL;
-	if (SECLEN(GOTRUE_CACHE_SEC_PASSWD) / sizeof(*v.pw) != h->n_users ||
-	    SECLEN(GOTRUE_CACHE_SEC_PW_NAME) / sizeof(*v.pw_name) != h->n_users ||
-	    SECLEN(GOTRUE_CACHE_SEC_PW_UID) / sizeof(*v.pw_uid) != h->n_users ||
-	    SECLEN(GOTRUE_CACHE_SEC_GROUP) / sizeof(*v.gr) != h->n_groups ||
-	    SECLEN(GOTRUE_CACHE_SEC_GR_NAME) / sizeof(*v.gr_name) != h->n_groups ||
-	    SECLEN(GOTRUE_CACHE_SEC_GR_GID) / sizeof(*v.gr_gid) != h->n_groups)
-		return GOTRUE_CACHE_UNAVAIL;
+	memset(v, 0, sizeof(*v));
+	v->base = p;
+	v->len = len;
+	v->hdr = h;
+	v->strings = (const char *)SEC(GOTRUE_CACHE_SEC_STRINGS);
+	v->strings_len = SECLEN(GOTRUE_CACHE_SEC_STRINGS);
+	v->pw = (const void *)SEC(GOTRUE_CACHE_SEC_PASSWD);
+	v->gr = (const void *)SEC(GOTRUE_CACHE_SEC_GROUP);
+	v->members = (const void *)SEC(GOTRUE_CACHE_SEC_MEMBERS);
+	v->n_members = SECLEN(GOTRUE_CACHE_SEC_MEMBERS) / sizeof(uint32_t);
+	v->user_gids = (const void *)SEC(GOTRUE_CACHE_SEC_USER_GIDS);
+	v->n_user_gids = SECLEN(GOTRUE_CACHE_SEC_USER_GIDS) / sizeof(uint32_t);
+	v->pw_name = (const void *)SEC(GOTRUE_CACHE_SEC_PW_NAME);
+	v->pw_uid = (const void *)SEC(GOTRUE_CACHE_SEC_PW_UID);
+	v->gr_name = (const void *)SEC(GOTRUE_CACHE_SEC_GR_NAME);
+	v->gr_gid = (const void *)SEC(GOTRUE_CACHE_SEC_GR_GID);
 #undef SEC
 #undef SECLEN
-	for (i = 0; i < h->n_users; i++) {
-		const struct gotrue_cache_pw_rec *r = &v.pw[i];
+}
 
-		if (!string_ok(&v, r->name) || !string_ok(&v, r->gecos) || !string_ok(&v, r->dir) ||
-		    !string_ok(&v, r->shell) || v.strings[r->name] == '\0')
-			return GOTRUE_CACHE_UNAVAIL;
-		if (r->gids_start > v.n_user_gids || r->gids_count > v.n_user_gids - r->gids_start)
-			return GOTRUE_CACHE_UNAVAIL;
-	}
-	for (i = 0; i < h->n_groups; i++) {
-		const struct gotrue_cache_gr_rec *r = &v.gr[i];
-		uint32_t m;
+/* The strings section ends in a NUL, so that every string offset inside it is a terminated
+ * string; each table holds the counts the header says. */
+static bool sizes_ok(const struct gotrue_cache_view *v)
+{
+	const struct gotrue_cache_header *h = v->hdr;
+	const struct gotrue_cache_section_ref *sec = h->sections;
 
-		if (!string_ok(&v, r->name) || v.strings[r->name] == '\0')
-			return GOTRUE_CACHE_UNAVAIL;
-		if (r->members_start > v.n_members ||
-		    r->members_count > v.n_members - r->members_start)
-			return GOTRUE_CACHE_UNAVAIL;
-		for (m = 0; m < r->members_count; m++) {
-			if (!string_ok(&v, v.members[r->members_start + m]))
-				return GOTRUE_CACHE_UNAVAIL;
-		}
+	return v->strings_len != 0 && v->strings[v->strings_len - 1] == '\0' &&
+	       sec[GOTRUE_CACHE_SEC_PASSWD].length / sizeof(*v->pw) == h->n_users &&
+	       sec[GOTRUE_CACHE_SEC_PW_NAME].length / sizeof(*v->pw_name) == h->n_users &&
+	       sec[GOTRUE_CACHE_SEC_PW_UID].length / sizeof(*v->pw_uid) == h->n_users &&
+	       sec[GOTRUE_CACHE_SEC_GROUP].length / sizeof(*v->gr) == h->n_groups &&
+	       sec[GOTRUE_CACHE_SEC_GR_NAME].length / sizeof(*v->gr_name) == h->n_groups &&
+	       sec[GOTRUE_CACHE_SEC_GR_GID].length / sizeof(*v->gr_gid) == h->n_groups;
+}
+
+/* Each user's strings and its slice of the supplementary gids. */
+static bool users_ok(const struct gotrue_cache_view *v)
+{
+	const struct gotrue_cache_pw_rec *r;
+	bool ok = true;
+	uint32_t i;
+
+	for (i = 0; i < v->hdr->n_users && ok; i++) {
+		r = &v->pw[i];
+		ok = string_ok(v, r->name) && string_ok(v, r->gecos) && string_ok(v, r->dir) &&
+		     string_ok(v, r->shell) && v->strings[r->name] != '\0' &&
+		     r->gids_start <= v->n_user_gids &&
+		     r->gids_count <= v->n_user_gids - r->gids_start;
 	}
-	if (!index_ok(&v, v.pw_name, h->n_users, GOTRUE_CACHE_SEC_PW_NAME) ||
-	    !index_ok(&v, v.pw_uid, h->n_users, GOTRUE_CACHE_SEC_PW_UID) ||
-	    !index_ok(&v, v.gr_name, h->n_groups, GOTRUE_CACHE_SEC_GR_NAME) ||
-	    !index_ok(&v, v.gr_gid, h->n_groups, GOTRUE_CACHE_SEC_GR_GID))
-		return GOTRUE_CACHE_UNAVAIL;
+	return ok;
+}
+
+/* Each group's name and its slice of member names. */
+static bool groups_ok(const struct gotrue_cache_view *v)
+{
+	const struct gotrue_cache_gr_rec *r;
+	bool ok = true;
+	uint32_t i, m;
+
+	for (i = 0; i < v->hdr->n_groups && ok; i++) {
+		r = &v->gr[i];
+		ok = string_ok(v, r->name) && v->strings[r->name] != '\0' &&
+		     r->members_start <= v->n_members &&
+		     r->members_count <= v->n_members - r->members_start;
+		for (m = 0; m < r->members_count && ok; m++)
+			ok = string_ok(v, v->members[r->members_start + m]);
+	}
+	return ok;
+}
+
+enum gotrue_cache_status gotrue_cache_parse(const void *buf, size_t len,
+					    struct gotrue_cache_view *view)
+{
+	struct gotrue_cache_view v;
+	enum gotrue_cache_status rc = GOTRUE_CACHE_UNAVAIL;
+
+	memset(view, 0, sizeof(*view));
+	if (!header_ok(buf, len) || !sections_ok(buf, len))
+		goto cleanup;
+	view_map(buf, len, &v);
+	if (!sizes_ok(&v) || !users_ok(&v) || !groups_ok(&v) ||
+	    !index_ok(&v, v.pw_name, v.hdr->n_users, GOTRUE_CACHE_SEC_PW_NAME) ||
+	    !index_ok(&v, v.pw_uid, v.hdr->n_users, GOTRUE_CACHE_SEC_PW_UID) ||
+	    !index_ok(&v, v.gr_name, v.hdr->n_groups, GOTRUE_CACHE_SEC_GR_NAME) ||
+	    !index_ok(&v, v.gr_gid, v.hdr->n_groups, GOTRUE_CACHE_SEC_GR_GID))
+		goto cleanup;
 	*view = v;
-	return GOTRUE_CACHE_OK;
+	rc = GOTRUE_CACHE_OK;
+cleanup:
+	return rc;
 }
 
 /* First index entry whose key is >= @key. */

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -338,7 +337,7 @@ static int zero_unreferenced(struct gotrue_cache_builder *b)
 
 /* Sort an index by (key, rec). Hand-written rather than qsort(3): an LSD radix sort on the
  * 32-bit key, two 16-bit passes, is linear, and stable, so that entries filled in record order
- * keep rec order among equal keys. At 100k users the four qsorts were a tenth of a sync's tail. */
+ * keep rec order among equal keys. */
 static int idx_sort(struct gotrue_cache_idx *v, size_t n)
 {
 	struct gotrue_cache_idx *tmp, *src = v, *dst;
@@ -391,14 +390,102 @@ static int put_section(struct sbuf *out, struct gotrue_cache_header *h, int sec,
 	return len ? sbuf_put(out, data, len) : 0;
 }
 
+/* The four lookup indexes of a finished builder, sorted by key: 0, or -1 (memory, or a uid or
+ * gid twice, which would make lookups ambiguous: the mapping rules that out). */
+struct indexes {
+	struct gotrue_cache_idx *pw_name, *pw_uid, *gr_name, *gr_gid;
+};
+
+static void indexes_free(struct indexes *x)
+{
+	free(x->pw_name);
+	free(x->pw_uid);
+	free(x->gr_name);
+	free(x->gr_gid);
+}
+
+static bool unique_keys(const struct gotrue_cache_idx *v, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (v[i].key == v[i - 1].key)
+			return false;
+	return true;
+}
+
+static int build_indexes(const struct gotrue_cache_builder *b, struct indexes *x)
+{
+	const char *strings = (const char *)b->st.data.p;
+	size_t i;
+
+	x->pw_name = calloc(b->n_users + 1, sizeof(*x->pw_name));
+	x->pw_uid = calloc(b->n_users + 1, sizeof(*x->pw_uid));
+	x->gr_name = calloc(b->n_groups + 1, sizeof(*x->gr_name));
+	x->gr_gid = calloc(b->n_groups + 1, sizeof(*x->gr_gid));
+	if (!x->pw_name || !x->pw_uid || !x->gr_name || !x->gr_gid)
+		return -1;
+	for (i = 0; i < b->n_users; i++) {
+		x->pw_name[i].key = gotrue_cache_name_hash(strings + b->users[i].name);
+		x->pw_uid[i].key = b->users[i].uid;
+		x->pw_name[i].rec = x->pw_uid[i].rec = (uint32_t)i;
+	}
+	for (i = 0; i < b->n_groups; i++) {
+		x->gr_name[i].key = gotrue_cache_name_hash(strings + b->groups[i].name);
+		x->gr_gid[i].key = b->groups[i].gid;
+		x->gr_name[i].rec = x->gr_gid[i].rec = (uint32_t)i;
+	}
+	if (idx_sort(x->pw_name, b->n_users) || idx_sort(x->pw_uid, b->n_users) ||
+	    idx_sort(x->gr_name, b->n_groups) || idx_sort(x->gr_gid, b->n_groups))
+		return -1;
+	return unique_keys(x->pw_uid, b->n_users) && unique_keys(x->gr_gid, b->n_groups) ? 0 : -1;
+}
+
+/* Append @len bytes of a builder part at @p as section @sec, then release the part (*@p =
+ * NULL): the image grows as the builder shrinks, instead of both being whole at once. */
+static int move_section(struct sbuf *out, struct gotrue_cache_header *h, int sec, void **p,
+			size_t len)
+{
+	int rc = put_section(out, h, sec, *p, len);
+
+	free(*p);
+	*p = NULL;
+	return rc;
+}
+
+/* The sections of @b and @x after the header, in file order. */
+static int put_sections(struct gotrue_cache_builder *b, const struct indexes *x, struct sbuf *out,
+			struct gotrue_cache_header *h)
+{
+	if (move_section(out, h, GOTRUE_CACHE_SEC_STRINGS, (void **)&b->st.data.p,
+			 b->st.data.len) ||
+	    move_section(out, h, GOTRUE_CACHE_SEC_PASSWD, (void **)&b->users,
+			 b->n_users * sizeof(*b->users)) ||
+	    move_section(out, h, GOTRUE_CACHE_SEC_GROUP, (void **)&b->groups,
+			 b->n_groups * sizeof(*b->groups)) ||
+	    move_section(out, h, GOTRUE_CACHE_SEC_MEMBERS, (void **)&b->members.p,
+			 b->members.len) ||
+	    move_section(out, h, GOTRUE_CACHE_SEC_USER_GIDS, (void **)&b->ugids.p, b->ugids.len))
+		return -1;
+	if (put_section(out, h, GOTRUE_CACHE_SEC_PW_NAME, x->pw_name,
+			b->n_users * sizeof(*x->pw_name)) ||
+	    put_section(out, h, GOTRUE_CACHE_SEC_PW_UID, x->pw_uid,
+			b->n_users * sizeof(*x->pw_uid)) ||
+	    put_section(out, h, GOTRUE_CACHE_SEC_GR_NAME, x->gr_name,
+			b->n_groups * sizeof(*x->gr_name)) ||
+	    put_section(out, h, GOTRUE_CACHE_SEC_GR_GID, x->gr_gid,
+			b->n_groups * sizeof(*x->gr_gid)))
+		return -1;
+	return out->len > GOTRUE_CACHE_MAX_SIZE ? -1 : 0;
+}
+
 int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generated_at,
 				void **out_data, size_t *out_len)
 {
 	struct gotrue_cache_header h;
 	struct sbuf out = {0};
-	struct gotrue_cache_idx *pw_name = NULL, *pw_uid = NULL, *gr_name = NULL, *gr_gid = NULL;
-	const char *strings = (const char *)b->st.data.p;
-	size_t i, total;
+	struct indexes x = {0};
+	size_t total;
 	int rc = -1;
 
 	*out_data = NULL;
@@ -410,43 +497,8 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	/* No string is added from here on: the lookup table can go first. */
 	free(b->st.slots);
 	b->st.slots = NULL;
-	if (b->ahead && zero_unreferenced(b) != 0)
+	if ((b->ahead && zero_unreferenced(b) != 0) || build_indexes(b, &x) != 0)
 		goto cleanup;
-	pw_name = calloc(b->n_users + 1, sizeof(*pw_name));
-	pw_uid = calloc(b->n_users + 1, sizeof(*pw_uid));
-	gr_name = calloc(b->n_groups + 1, sizeof(*gr_name));
-	gr_gid = calloc(b->n_groups + 1, sizeof(*gr_gid));
-	if (!pw_name || !pw_uid || !gr_name || !gr_gid)
-		goto cleanup;
-	gotrue_prefault(pw_name, b->n_users * sizeof(*pw_name));
-	gotrue_prefault(pw_uid, b->n_users * sizeof(*pw_uid));
-	gotrue_prefault(gr_name, b->n_groups * sizeof(*gr_name));
-	gotrue_prefault(gr_gid, b->n_groups * sizeof(*gr_gid));
-	for (i = 0; i < b->n_users; i++) {
-		pw_name[i].key = gotrue_cache_name_hash(strings + b->users[i].name);
-		pw_name[i].rec = (uint32_t)i;
-		pw_uid[i].key = b->users[i].uid;
-		pw_uid[i].rec = (uint32_t)i;
-	}
-	for (i = 0; i < b->n_groups; i++) {
-		gr_name[i].key = gotrue_cache_name_hash(strings + b->groups[i].name);
-		gr_name[i].rec = (uint32_t)i;
-		gr_gid[i].key = b->groups[i].gid;
-		gr_gid[i].rec = (uint32_t)i;
-	}
-	if (idx_sort(pw_name, b->n_users) || idx_sort(pw_uid, b->n_users) ||
-	    idx_sort(gr_name, b->n_groups) || idx_sort(gr_gid, b->n_groups))
-		goto cleanup;
-	/* Duplicate uids or gids would make lookups ambiguous: the mapping rules them out. */
-	for (i = 1; i < b->n_users; i++) {
-		if (pw_uid[i].key == pw_uid[i - 1].key)
-			goto cleanup;
-	}
-	for (i = 1; i < b->n_groups; i++) {
-		if (gr_gid[i].key == gr_gid[i - 1].key)
-			goto cleanup;
-	}
-
 	memcpy(h.magic, GOTRUE_CACHE_MAGIC, 8);
 	h.version = GOTRUE_CACHE_VERSION;
 	h.header_size = sizeof(h);
@@ -454,7 +506,7 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	h.n_users = (uint32_t)b->n_users;
 	h.n_groups = (uint32_t)b->n_groups;
 	/* One allocation of the final size (each section padded to 8): no regrowing copies. */
-	total = sizeof(h) + b->st.data.len + (b->n_users + b->n_groups) * 2 * sizeof(*pw_name) +
+	total = sizeof(h) + b->st.data.len + (b->n_users + b->n_groups) * 2 * sizeof(*x.pw_name) +
 		b->n_users * sizeof(*b->users) + b->n_groups * sizeof(*b->groups) + b->ugids.len +
 		b->members.len + 9 * 8;
 	if (total > GOTRUE_CACHE_MAX_SIZE + (size_t)9 * 8)
@@ -464,40 +516,7 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 		goto cleanup;
 	out.cap = total;
 	gotrue_prefault(out.p, total);
-	/* Each of the builder's parts goes as soon as it is in the image (see cache.h): the image
-	 * then grows as the builder shrinks, instead of both being whole at once (a sync's peak
-	 * memory, while the account index is still being written beside it). */
-	if (sbuf_put(&out, &h, sizeof(h)) != 0 ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_STRINGS, b->st.data.p, b->st.data.len))
-		goto cleanup;
-	free(b->st.data.p);
-	b->st.data.p = NULL;
-	if (put_section(&out, &h, GOTRUE_CACHE_SEC_PASSWD, b->users,
-			b->n_users * sizeof(*b->users)))
-		goto cleanup;
-	free(b->users);
-	b->users = NULL;
-	if (put_section(&out, &h, GOTRUE_CACHE_SEC_GROUP, b->groups,
-			b->n_groups * sizeof(*b->groups)))
-		goto cleanup;
-	free(b->groups);
-	b->groups = NULL;
-	if (put_section(&out, &h, GOTRUE_CACHE_SEC_MEMBERS, b->members.p, b->members.len))
-		goto cleanup;
-	free(b->members.p);
-	b->members.p = NULL;
-	if (put_section(&out, &h, GOTRUE_CACHE_SEC_USER_GIDS, b->ugids.p, b->ugids.len))
-		goto cleanup;
-	free(b->ugids.p);
-	b->ugids.p = NULL;
-	if (put_section(&out, &h, GOTRUE_CACHE_SEC_PW_NAME, pw_name,
-			b->n_users * sizeof(*pw_name)) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_PW_UID, pw_uid, b->n_users * sizeof(*pw_uid)) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_GR_NAME, gr_name,
-			b->n_groups * sizeof(*gr_name)) ||
-	    put_section(&out, &h, GOTRUE_CACHE_SEC_GR_GID, gr_gid, b->n_groups * sizeof(*gr_gid)))
-		goto cleanup;
-	if (out.len > GOTRUE_CACHE_MAX_SIZE)
+	if (sbuf_put(&out, &h, sizeof(h)) != 0 || put_sections(b, &x, &out, &h) != 0)
 		goto cleanup;
 	h.file_size = (uint32_t)out.len;
 	memcpy(out.p, &h, sizeof(h));
@@ -509,10 +528,7 @@ int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generat
 	rc = 0;
 cleanup:
 	free(out.p);
-	free(pw_name);
-	free(pw_uid);
-	free(gr_name);
-	free(gr_gid);
+	indexes_free(&x);
 	return rc;
 }
 
@@ -579,7 +595,7 @@ static bool replaced(int fd, const char *path)
  * its directory fsync has replaced it all the same. Callers serialise writers (sync.c's
  * state_dir/.sync.lock): two writers racing could leave the middle file unmarked, which readers
  * would then only notice at their next once-a-second stat(). */
-int gotrue_cache_replace_commit(struct gotrue_replacement *r)
+static int replace_commit(struct gotrue_replacement *r)
 {
 	const char *path = r->path;
 	int old = open_for_mark(path);
@@ -598,19 +614,5 @@ int gotrue_cache_replace(const char *path, const void *data, size_t len)
 	struct gotrue_replacement r;
 	int rc = gotrue_replace_prepare(path, data, len, 0644, &r);
 
-	return rc != 0 ? rc : gotrue_cache_replace_commit(&r);
-}
-
-int gotrue_cache_builder_write(struct gotrue_cache_builder *b, const char *path)
-{
-	void *data = NULL;
-	size_t len = 0;
-	int rc = -ENOMEM;
-
-	if (gotrue_cache_builder_finish(b, (uint64_t)time(NULL), &data, &len) != 0)
-		goto cleanup;
-	rc = gotrue_cache_replace(path, data, len);
-cleanup:
-	free(data);
-	return rc;
+	return rc != 0 ? rc : replace_commit(&r);
 }

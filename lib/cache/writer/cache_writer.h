@@ -9,7 +9,6 @@
 
 #include "cache.h"
 
-struct gotrue_replacement; /* secure.h */
 struct gotrue_cache_builder;
 
 struct gotrue_cache_builder *gotrue_cache_builder_new(void);
@@ -41,16 +40,10 @@ int gotrue_cache_builder_add_group_at(struct gotrue_cache_builder *b, uint32_t n
  * it returned, the builder takes no more entries (only gotrue_cache_builder_free()). */
 int gotrue_cache_builder_finish(struct gotrue_cache_builder *b, uint64_t generated_at, void **out,
 				size_t *out_len);
-/* Serialise and replace @path with gotrue_cache_replace(). 0 or -errno. */
-int gotrue_cache_builder_write(struct gotrue_cache_builder *b, const char *path);
 /* Replace @path atomically with the image @data (gotrue_replace_file, mode 0644), then mark the
  * file it replaced stale so that every process that has it mapped maps the new one at its next
  * lookup. @data is written as given (the tests install corrupt images this way). Marking is best
  * effort: an old file that is not a cache of this version, or not ours, is left alone (readers
  * then notice by stat() within GOTRUE_CACHE_RECHECK_MS). 0 or -errno of the replacement. */
 int gotrue_cache_replace(const char *path, const void *data, size_t len);
-/* Its second half, for an image already written to a temp file with gotrue_replace_prepare()
- * (mode 0644): renames it in and marks the old file. Releases @r. 0 or -errno. */
-int gotrue_cache_replace_commit(struct gotrue_replacement *r);
-
 #endif

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "api_internal.h"
+#include "oauth.h"
 
 /* 32 random bytes: the 256 bits RFC 7636 7.1 recommends, 43 base64url characters. */
 #define PKCE_VERIFIER_BYTES 32
@@ -102,6 +104,20 @@ cleanup:
 	return rc;
 }
 
+/* @s percent-encoded (curl_easy_escape), in memory that free() releases; NULL on ENOMEM. libcurl
+ * is first set up as every request of this client has it (gotrue_http_global_init). */
+static char *escape(const char *s)
+{
+	char *esc = NULL, *copy = NULL;
+
+	if (gotrue_http_global_init() == 0)
+		esc = curl_easy_escape(NULL, s, 0);
+	if (esc)
+		copy = strdup(esc);
+	curl_free(esc);
+	return copy;
+}
+
 /* GET /authorize (supabase/auth internal/api/external.go): provider, redirect_to, scopes and,
  * for the PKCE flow, code_challenge with code_challenge_method=s256 (the spelling supabase's
  * own clients send). Every value is percent-encoded. */
@@ -112,14 +128,14 @@ char *gotrue_provider_url(const struct gotrue_config *cfg, const char *provider,
 
 	if (!cfg || !cfg->url || !provider || !*provider)
 		goto cleanup;
-	ep = gotrue_http_escape(provider);
+	ep = escape(provider);
 	if (!ep)
 		goto cleanup;
-	if (redirect_to && !(er = gotrue_http_escape(redirect_to)))
+	if (redirect_to && !(er = escape(redirect_to)))
 		goto cleanup;
-	if (scopes && !(es = gotrue_http_escape(scopes)))
+	if (scopes && !(es = escape(scopes)))
 		goto cleanup;
-	if (code_challenge && !(ec = gotrue_http_escape(code_challenge)))
+	if (code_challenge && !(ec = escape(code_challenge)))
 		goto cleanup;
 	if (asprintf(&url, "%s/authorize?provider=%s%s%s%s%s%s%s%s", cfg->url, ep,
 		     er ? "&redirect_to=" : "", er ? er : "", es ? "&scopes=" : "", es ? es : "",
@@ -193,12 +209,8 @@ int gotrue_exchange_code(struct gotrue_client *c, const char *auth_code, const c
 				 "unreserved characters");
 		goto cleanup;
 	}
-	body = json_object_new_object();
-	if (!body) {
-		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-		goto cleanup;
-	}
-	if (gotrue_json_add_str(body, "auth_code", auth_code, err) != 0 ||
+	body = gotrue_api_new_body(err);
+	if (!body || gotrue_json_add_str(body, "auth_code", auth_code, err) != 0 ||
 	    gotrue_json_add_str(body, "code_verifier", code_verifier, err) != 0)
 		goto cleanup;
 	rc = gotrue_api_session(c, "POST", "/token?grant_type=pkce", NULL, body, out, err);
