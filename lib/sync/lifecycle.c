@@ -324,15 +324,19 @@ static enum refresh_result refused(struct pass *p, struct gotrue_store_record *r
 static enum refresh_result refresh_answer(struct pass *p, struct gotrue_store_record *rec, int rc,
 					  struct gotrue_session *ns, const struct gotrue_error *err)
 {
-	if (rc != 0 || ns->access_token == NULL || ns->refresh_token == NULL)
-		return refused(p, rec, err);
-	forget_tokens(rec);
-	rec->access_token = ns->access_token;
-	rec->refresh_token = ns->refresh_token;
-	ns->access_token = ns->refresh_token = NULL;
-	rec->expires_at = ns->expires_at;
-	rec->refreshing = rec->resent = false;
-	return REFRESH_OK;
+	enum refresh_result res = REFRESH_OK;
+
+	if (rc != 0 || ns->access_token == NULL || ns->refresh_token == NULL) {
+		res = refused(p, rec, err);
+	} else {
+		forget_tokens(rec);
+		rec->access_token = ns->access_token;
+		rec->refresh_token = ns->refresh_token;
+		ns->access_token = ns->refresh_token = NULL;
+		rec->expires_at = ns->expires_at;
+		rec->refreshing = rec->resent = false;
+	}
+	return res;
 }
 
 /* POST /token?grant_type=refresh_token for @rec on the pass's own client (refresh_answer). */
@@ -935,12 +939,12 @@ static bool live_answered(struct pass *p, struct slot *s)
 /* Whether a slot's answer is in, to be taken by pump(). */
 static bool any_ended(const struct pass *p)
 {
+	bool ended = false;
 	size_t k;
 
-	for (k = 0; k < SLOTS; k++)
-		if (p->slots[k].h != NULL && gotrue_client_ended(p->slots[k].client))
-			return true;
-	return false;
+	for (k = 0; k < SLOTS && !ended; k++)
+		ended = p->slots[k].h != NULL && gotrue_client_ended(p->slots[k].client);
+	return ended;
 }
 
 /* Take in every answer that has arrived, waiting up to @wait_ms for one when none has. No
@@ -1026,19 +1030,21 @@ static void live_start(struct pass *p, struct slot *s)
 static struct held *next_due(struct pass *p)
 {
 	struct batch *b = p->sending;
-	struct held *d;
+	struct held *d, *found = NULL;
 
-	while (b != NULL && b->next < b->n) {
+	while (found == NULL && b != NULL && b->next < b->n) {
 		d = &b->d[b->next++];
 		if (!d->want)
 			continue; /* its marker is not durable: not sent */
-		if (!p->gone)
-			return d;
-		undo_mark(&d->rec);
-		d->res = REFRESH_RETRY;
-		refresh_written(p, d);
+		if (!p->gone) {
+			found = d;
+		} else {
+			undo_mark(&d->rec);
+			d->res = REFRESH_RETRY;
+			refresh_written(p, d);
+		}
 	}
-	return NULL;
+	return found;
 }
 
 /* Give each idle slot its next request: the sending batch's refreshes, then the live checks. */
@@ -1271,7 +1277,7 @@ enum stage { FILL, MARK, SEND, DONE, STAGES };
 static bool refresh_round(struct pass *p, struct cursor *c, struct batch *b[STAGES])
 {
 	struct batch *t;
-	bool synced = true;
+	bool synced = true, more;
 
 	p->sending = b[SEND];
 	b[SEND]->t0 = now_s();
@@ -1287,14 +1293,13 @@ static bool refresh_round(struct pass *p, struct cursor *c, struct batch *b[STAG
 	b[SEND]->synced = synced;
 	if (b[SEND]->nsent > 0)
 		c->req_s = b[SEND]->send_s / (double)b[SEND]->nsent;
-	if (b[FILL]->n == 0 && b[MARK]->n == 0 && b[SEND]->n == 0 && (c->next == c->n || p->gone))
-		return false;
+	more = b[FILL]->n > 0 || b[MARK]->n > 0 || b[SEND]->n > 0 || (c->next < c->n && !p->gone);
 	t = b[DONE];
 	b[DONE] = b[SEND];
 	b[SEND] = b[MARK];
 	b[MARK] = b[FILL];
 	b[FILL] = t;
-	return true;
+	return more;
 }
 
 /* After the refreshes: every live session that was not due is checked with the server, several
