@@ -85,7 +85,7 @@
 #define TERMINATE_GRACE_MS 2000
 #define SLOTS		   4   /* requests in flight at once, each on a connection of its own */
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
-#define BATCH_MIN	   16  /* the first batch, and the smallest */
+#define BATCH_MIN	   16  /* each batch until the server's pace is known */
 /* s: how long a batch's requests may take, as the server answered the last batch: a batch's
  * locks are held for about three rounds, and a close_session may be waiting for one. */
 #define SEND_SLICE_S   0.5
@@ -1144,21 +1144,14 @@ struct cursor {
 	size_t size;  /* the size of the batch being filled */
 };
 
-/* The next batch's size: growing from BATCH_MIN by a quarter each round, and at most half of
- * what is left, so that the batches are small at both ends of the pass (the first batches'
- * reads and markers, and the last one's finish, are the store work that no request overlaps);
- * and no more than the server answers within SEND_SLICE_S, so that a slow or distant server does
- * not hold the locks for long. Slow growth, because the batch being filled is two rounds ahead
- * of the one being sent. */
+/* The next batch's size: BATCH_MIN until the server's pace is known (the batch being filled is
+ * two rounds ahead of the one being sent), then twice the last, so that a pass over many records
+ * pays few rounds, each a disk sync; and no more than the server answers within SEND_SLICE_S, so
+ * that a slow or distant server does not hold the locks for long. */
 static size_t batch_size(const struct cursor *c)
 {
-	size_t left = c->n - c->next, fit;
-	size_t size = c->size > 0 ? c->size + c->size / 4 + 1 : BATCH_MIN;
+	size_t size = c->req_s > 0 && c->size > 0 ? 2 * c->size : BATCH_MIN, fit;
 
-	if (size > left / 2)
-		size = left / 2;
-	if (size < BATCH_MIN)
-		size = BATCH_MIN;
 	if (c->req_s > 0) {
 		fit = (size_t)(SEND_SLICE_S / c->req_s);
 		if (size > fit)
