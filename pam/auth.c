@@ -32,6 +32,7 @@ struct auth_state {
 	struct gotrue_account account; /* the user, mapped as sync would */
 	char **groups;
 	char handle[GOTRUE_STORE_ID_LEN + 1];
+	bool offline; /* authenticated by the offline verifier (offline.c): no token */
 };
 
 typedef enum pg_outcome (*auth_step)(struct auth_state *st);
@@ -318,6 +319,7 @@ static enum pg_outcome step_keep_tokens(struct auth_state *st)
 	rec.expires_at = st->si.claims.exp ? st->si.claims.exp : st->si.session.expires_at;
 	rec.banned_until = st->si.user.banned_until;
 	rec.groups = st->groups;
+	rec.offline = st->offline;
 	if (gotrue_store_write(store, &rec) != 0) {
 		/* The write may have failed after the rename (the directory fsync): a record with
 		 * live tokens must not outlive a failed authentication. ENOENT is the usual case.
@@ -416,16 +418,36 @@ enum pg_outcome pg_authenticate(struct pg_ctx *ctx)
 		out = auth_steps[i](&st);
 	if (out == PG_API_ERROR)
 		out = pg_classify_error(&ctx->err);
+	/* No answer from GoTrue: a recent online login's verifier may stand in (offline.c). */
+	if (out == PG_UNAVAILABLE && st.password != NULL) {
+		out = pg_offline_login(ctx, &st.mapped, st.password, &st.si, &st.groups);
+		st.offline = out == PG_OK;
+		if (st.offline)
+			out = step_keep_tokens(&st);
+	}
 	/* A wrong second-factor code ends as PG_AUTH_FAILED, as a wrong password does: the same
 	 * delay, and the same count for any local failure throttle. */
 	if (out == PG_OK) {
 		pg_throttle_success(ctx);
+		/* With offline_login, the password's verifier for the next outage (offline.c),
+		 * after the decision; never from an offline login, whose verifier would then
+		 * outlive offline_days, nor from an emailed code, which has no password. */
+		if (!st.offline)
+			pg_offline_remember(ctx, st.si.user.id, st.password, st.si.claims.aal);
 		gotrue_log_auth(ctx->pamh, LOG_INFO, ctx->user, "authenticated%s",
-				st.si.user.n_factors > 0 ? " with a second factor" : "");
+				st.offline		   ? " offline: GoTrue cannot be reached"
+				: st.si.user.n_factors > 0 ? " with a second factor"
+							   : "");
 	} else {
 		/* A password or code the server refused is a guess; an outage is none. */
 		if (out == PG_AUTH_FAILED && ctx->secret_refused)
 			pg_throttle_fail(ctx);
+		/* A ban the server or the index just showed ends offline logins now, not at the
+		 * next sync (offline.c). */
+		if (out == PG_BANNED)
+			pg_offline_forget(ctx,
+					  st.mapped.user_id ? st.mapped.user_id : st.si.user.id,
+					  "banned");
 		tell_outcome(ctx, out);
 		sign_out_refused(&st, out);
 	}

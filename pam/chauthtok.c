@@ -171,6 +171,10 @@ enum pg_outcome pg_chauthtok(struct pg_ctx *ctx, int flags)
 	out = step_up(ctx, &mapped, &si, old);
 	if (out == PG_OK)
 		out = set_new(ctx, client, s);
+	/* The old password's offline verifier must not outlive it (offline.c). */
+	if (out == PG_OK)
+		pg_offline_forget(ctx, si.user.id != NULL ? si.user.id : mapped.user_id,
+				  "password changed");
 cleanup:
 	/* The temporary session ends here, whatever happened: scope=local ends only this one on a
 	 * current server; on an old one it is signed out only with old_server_logout = global

@@ -11,6 +11,7 @@ pam_pam_gotrue_la_SOURCES = \
 	pam/auth.c \
 	pam/mfa.c \
 	pam/email_code.c \
+	pam/offline.c \
 	pam/account.c \
 	pam/session.c \
 	pam/chauthtok.c

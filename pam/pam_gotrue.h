@@ -161,6 +161,21 @@ enum pg_outcome pg_second_factor(struct pg_ctx *ctx, const struct pg_mapped *m, 
 enum pg_outcome pg_email_code_signin(struct pg_ctx *ctx, const struct pg_mapped *m,
 				     struct pg_signin *s);
 
+/* offline.c: logging in while GoTrue cannot be reached (pam_gotrue(8), OFFLINE LOGIN). After an
+ * authenticate that ended PG_UNAVAILABLE with a password (@s: what the online steps left,
+ * wiped): PG_UNAVAILABLE when offline_login is off or no verifier will do, PG_OK when the
+ * password matches the user's verifier (s->user.id and *@groups then describe the offline
+ * session, which holds no token), PG_AUTH_FAILED when it does not (counted), PG_BANNED or
+ * PG_NOT_ALLOWED when the account index refuses. Logged, and told to the user. */
+enum pg_outcome pg_offline_login(struct pg_ctx *ctx, const struct pg_mapped *m,
+				 const char *password, struct pg_signin *s, char ***groups);
+/* After a successful online login with a password: keep its verifier, when offline_login is on.
+ * @user_id is the verified token's, @aal its "aal" claim. Errors are logged; the login stands. */
+void pg_offline_remember(struct pg_ctx *ctx, const char *user_id, const char *password,
+			 const char *aal);
+/* Erase @user_id's verifier, whatever offline_login says (a password change). Logged. */
+void pg_offline_forget(struct pg_ctx *ctx, const char *user_id, const char *why);
+
 /* flows */
 enum pg_outcome pg_authenticate(struct pg_ctx *ctx);
 enum pg_outcome pg_account(struct pg_ctx *ctx);

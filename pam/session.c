@@ -403,8 +403,11 @@ enum pg_outcome pg_close_session(struct pg_ctx *ctx)
 			   "session handle names a record of another user; user=%s", ctx->user);
 		goto cleanup;
 	}
-	if (c.rec.state == GOTRUE_STORE_REVOKED && c.rec.access_token == NULL &&
-	    c.rec.refresh_token == NULL) {
+	if (c.rec.offline && c.rec.access_token == NULL && c.rec.refresh_token == NULL) {
+		/* An offline login (offline.c) opened no GoTrue session: nothing to revoke. */
+		out = forget(&c, "offline login, nothing to revoke");
+	} else if (c.rec.state == GOTRUE_STORE_REVOKED && c.rec.access_token == NULL &&
+		   c.rec.refresh_token == NULL) {
 		/* The refresh pass (or `gotruectl sessions revoke`) found the GoTrue session ended
 		 * and kept the record, without its tokens, only because this Linux session still
 		 * ran. Nothing is left to revoke, so the close has done its whole job by removing

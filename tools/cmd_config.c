@@ -209,8 +209,9 @@ static void report_server(const struct ctl *ctl, const struct probe *pr, json_ob
 }
 
 /* The --json document: whether all is well, the problems, the warnings and (when the config
- * loaded) the server. */
-static void print_result(const struct check_ctx *cc, bool ok, json_object *server)
+ * loaded) the server and the offline login state. */
+static void print_result(const struct check_ctx *cc, bool ok, json_object *server,
+			 json_object *offline)
 {
 	json_object *doc = json_object_new_object();
 
@@ -219,6 +220,7 @@ static void print_result(const struct check_ctx *cc, bool ok, json_object *serve
 	if (server) {
 		json_object_object_add(doc, "warnings", json_object_get(cc->warnings));
 		json_object_object_add(doc, "server", json_object_get(server));
+		json_object_object_add(doc, "offline", json_object_get(offline));
 	}
 	ctl_print_json(doc);
 }
@@ -228,7 +230,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {CTL_COMMON_LONGOPTS};
 	struct check_ctx cc = {.ctl = ctl};
 	struct probe pr = {0};
-	json_object *server = NULL;
+	json_object *server = NULL, *offline = NULL;
 	int rc;
 
 	rc = ctl_parse_options(ctl, argc, argv, opts, NULL, NULL);
@@ -247,11 +249,12 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_config(ctl);
 	if (rc != CTL_EXIT_OK && ctl->json) {
 		report(&cc, false, "the config file cannot be loaded");
-		print_result(&cc, false, NULL);
+		print_result(&cc, false, NULL, NULL);
 	}
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
 	gotrue_config_check(NULL, ctl->cfg, report, &cc);
+	offline = ctl_offline_state(ctl);
 	probe_server(ctl, &cc, server, &pr);
 	report_server(ctl, &pr, server);
 	if (cc.count > 0)
@@ -259,12 +262,13 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	else if (!pr.reachable)
 		rc = CTL_EXIT_UNREACHABLE;
 	if (ctl->json)
-		print_result(&cc, rc == CTL_EXIT_OK, server);
+		print_result(&cc, rc == CTL_EXIT_OK, server, offline);
 	else
 		printf("%d problem%s\n", cc.count, cc.count == 1 ? "" : "s");
 cleanup:
 	json_object_put(pr.health);
 	json_object_put(server);
+	json_object_put(offline);
 	json_object_put(cc.problems);
 	json_object_put(cc.warnings);
 	gotrue_error_clear(&pr.err);

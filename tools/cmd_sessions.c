@@ -1,8 +1,8 @@
 /* cmd_sessions: `sessions list`, the PAM sessions in the token store (lib/store/store.h): who,
- * which service, tty and host, the record's state, when its access token expires and the owning
- * pid. The records hold each session's access and refresh tokens; this file copies only the public
- * fields out of them, so no mode (--json, --show-tokens) can print a token: there is none in memory
- * here to print. */
+ * which service, tty and host, the record's state, when its access token expires ("offline" for
+ * an offline login, which holds none) and the owning pid. The records hold each session's access
+ * and refresh tokens; this file copies only the public fields out of them, so no mode (--json,
+ * --show-tokens) can print a token: there is none in memory here to print. */
 #include <config.h> /* autoconf */
 
 #include <errno.h>
@@ -31,6 +31,7 @@ struct row {
 	time_t expires_at, created;
 	pid_t pid;
 	unsigned int audit_session; /* 0: none recorded */
+	bool offline;		    /* an offline login: no token, no expiry */
 };
 
 struct list_ctx {
@@ -104,6 +105,7 @@ static int keep_row(void *ctx, const struct gotrue_store_record *rec)
 	r->created = rec->created;
 	r->pid = rec->pid;
 	r->audit_session = rec->audit_session;
+	r->offline = rec->offline;
 	lc->n++; /* counted now, so that a half-filled row is still freed */
 	if (!dup_field(&r->login, rec->login) || !dup_field(&r->user_id, rec->user_id) ||
 	    !dup_field(&r->session_id, rec->session_id) || !dup_field(&r->service, rec->service) ||
@@ -151,7 +153,9 @@ static json_object *row_json(const struct row *r)
 	add_str(o, "xdg_session_id", r->xdg_session_id);
 	add_str(o, "state", gotrue_store_state_name(r->state));
 	add_str(o, "expires_at",
-		r->expires_at ? ctl_time_str(r->expires_at, buf, sizeof(buf)) : NULL);
+		r->expires_at && !r->offline ? ctl_time_str(r->expires_at, buf, sizeof(buf))
+					     : NULL);
+	json_object_object_add(o, "offline", json_object_new_boolean(r->offline));
 	add_str(o, "created", r->created ? ctl_time_str(r->created, buf, sizeof(buf)) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(r->pid));
 	json_object_object_add(o, "audit_session",
@@ -172,7 +176,8 @@ static void print_rows(const struct list_ctx *lc)
 		printf("%-16s %-32s %-10s %-8s %-15s %-8s %-20s %ld\n", or_dash(r->login), r->id,
 		       or_dash(r->service), or_dash(r->tty), or_dash(r->rhost),
 		       gotrue_store_state_name(r->state),
-		       ctl_time_str(r->expires_at, buf, sizeof(buf)), (long)r->pid);
+		       r->offline ? "offline" : ctl_time_str(r->expires_at, buf, sizeof(buf)),
+		       (long)r->pid);
 	}
 }
 

@@ -184,6 +184,11 @@ int cmd_refresh_pass(struct ctl *ctl, int argc, char **argv);
 int cmd_sessions_revoke(struct ctl *ctl, int argc, char **argv);
 int cmd_sessions_gc(struct ctl *ctl, int argc, char **argv);
 int cmd_throttle_show(struct ctl *ctl, int argc, char **argv);
+int cmd_offline_list(struct ctl *ctl, int argc, char **argv);
+int cmd_offline_forget(struct ctl *ctl, int argc, char **argv);
+/* cmd_offline.c: for `config check`: offline_login and the verifiers (how many, expired, their
+ * ages), printed unless --json; the same as a JSON object. */
+json_object *ctl_offline_state(const struct ctl *ctl);
 int cmd_throttle_reset(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ tools_gotruectl_SOURCES = \
 	tools/cmd_cache.c \
 	tools/cmd_sessions.c \
 	tools/cmd_throttle.c \
+	tools/cmd_offline.c \
 	tools/cmd_mfa.c \
 	tools/qr.c \
 	tools/prompt.c \

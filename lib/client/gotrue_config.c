@@ -37,6 +37,10 @@
 #define DEFAULT_THROTTLE_HOST_FAILURES 20L
 #define DEFAULT_THROTTLE_INTERVAL      900L
 #define DEFAULT_THROTTLE_UNLOCK_TIME   600L
+/* SSSD's offline_credentials_expiration defaults to no limit; a fleet's hosts are rarely cut off
+ * for longer than a long weekend. The attempts: pam_faillock's deny, and the throttle's. */
+#define DEFAULT_OFFLINE_DAYS	 3L
+#define DEFAULT_OFFLINE_ATTEMPTS 5L
 
 /* Where an option came from, for log lines: a file and line, or a module argument. */
 struct where {
@@ -62,6 +66,7 @@ enum opt_type {
 	OPT_OLD_LOGOUT,
 	OPT_MFA,
 	OPT_LOGIN,
+	OPT_OFFLINE_MFA,
 	OPT_BOOL,
 	OPT_INLINE_SECRET,
 };
@@ -117,6 +122,11 @@ static const struct option_def options[] = {
 	{"mfa", OPT_MFA, FIELD(mfa), 0, 0, NO_SECRET, "enrolled or required"},
 	{"login", OPT_LOGIN, FIELD(login), 0, 0, NO_SECRET,
 	 "password, email_code or password_or_email_code"},
+	{"offline_login", OPT_BOOL, FIELD(offline_login), 0, 0, NO_SECRET, "yes or no"},
+	{"offline_days", OPT_LONG, FIELD(offline_days), 1, 365, NO_SECRET, "1..365 days"},
+	{"offline_attempts", OPT_LONG, FIELD(offline_attempts), 1, GOTRUE_THROTTLE_FAILURES_MAX,
+	 NO_SECRET, "1..100 failed attempts"},
+	{"offline_mfa", OPT_OFFLINE_MFA, FIELD(offline_mfa), 0, 0, NO_SECRET, "refuse or allow"},
 	{"insecure_http_for_testing", OPT_BOOL, FIELD(insecure_http_for_testing), 0, 0, NO_SECRET,
 	 "yes or no"},
 	{"revoked_session", OPT_REVOKED, FIELD(revoked_session), 0, 0, NO_SECRET,
@@ -549,6 +559,8 @@ static const struct keyword {
 	{OPT_LOGIN, "password", GOTRUE_LOGIN_PASSWORD},
 	{OPT_LOGIN, "email_code", GOTRUE_LOGIN_EMAIL_CODE},
 	{OPT_LOGIN, "password_or_email_code", GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE},
+	{OPT_OFFLINE_MFA, "refuse", GOTRUE_OFFLINE_MFA_REFUSE},
+	{OPT_OFFLINE_MFA, "allow", GOTRUE_OFFLINE_MFA_ALLOW},
 };
 
 static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, const char *value)
@@ -569,6 +581,8 @@ static int set_keyword(struct gotrue_config *cfg, const struct option_def *def, 
 		cfg->mfa = (enum gotrue_mfa_policy)k->value;
 	else if (k != NULL && def->type == OPT_LOGIN)
 		cfg->login = (enum gotrue_login_method)k->value;
+	else if (k != NULL && def->type == OPT_OFFLINE_MFA)
+		cfg->offline_mfa = (enum gotrue_offline_mfa)k->value;
 	return k != NULL ? 0 : -1;
 }
 
@@ -619,6 +633,7 @@ static int set_value(pam_handle_t *pamh, struct gotrue_config *cfg, const struct
 	case OPT_OLD_LOGOUT:
 	case OPT_MFA:
 	case OPT_LOGIN:
+	case OPT_OFFLINE_MFA:
 		rc = set_keyword(cfg, def, value);
 		break;
 	case OPT_BOOL:
@@ -692,6 +707,8 @@ struct gotrue_config *gotrue_config_new(void)
 	cfg->throttle_host_failures = DEFAULT_THROTTLE_HOST_FAILURES;
 	cfg->throttle_interval = DEFAULT_THROTTLE_INTERVAL;
 	cfg->throttle_unlock_time = DEFAULT_THROTTLE_UNLOCK_TIME;
+	cfg->offline_days = DEFAULT_OFFLINE_DAYS;
+	cfg->offline_attempts = DEFAULT_OFFLINE_ATTEMPTS;
 	/* jwt_algs stays NULL: the allow-list then follows from the configured key type. Other
 	 * lists start empty rather than NULL so that callers can iterate without a check. */
 	cfg->jwt_aud = strdup(DEFAULT_JWT_AUD);

@@ -47,6 +47,13 @@ enum gotrue_login_method {
 	GOTRUE_LOGIN_PASSWORD_OR_EMAIL_CODE, /* an empty password asks for the code */
 };
 
+/* A user with a second factor, offline (key "offline_mfa"): the factor cannot be checked
+ * without the server. */
+enum gotrue_offline_mfa {
+	GOTRUE_OFFLINE_MFA_REFUSE = 0, /* such a user waits for the server */
+	GOTRUE_OFFLINE_MFA_ALLOW,      /* the password alone, offline */
+};
+
 enum gotrue_revoked_action {
 	GOTRUE_REVOKED_LOG = 0,
 	GOTRUE_REVOKED_TERMINATE,
@@ -80,6 +87,11 @@ struct gotrue_config {
 	bool email_fallback;  /* try LOGIN@domain for a name not in the account index */
 	enum gotrue_mfa_policy mfa;	/* key "mfa": enrolled | required; default enrolled */
 	enum gotrue_login_method login; /* key "login"; default password */
+	/* offline login (lib/store/offline.h, pam_gotrue(8) OFFLINE LOGIN) */
+	bool offline_login;    /* default no */
+	long offline_days;     /* usable this long after the online login; 3, 1..365 */
+	long offline_attempts; /* failed offline attempts that erase it; 5, 1..100 */
+	enum gotrue_offline_mfa offline_mfa; /* refuse | allow; default refuse */
 	/* sessions */
 	enum gotrue_revoked_action revoked_session;
 	enum gotrue_server_generation server;		 /* key "server": auto | v2.69 | current */

@@ -86,7 +86,14 @@ struct gotrue_store_record {
 	 * resolved its own interrupted refresh: revoked_session=terminate ends such a Linux
 	 * session, on every pass until it is gone. */
 	bool server_ended;
+	/* Authenticated offline, with a verifier while GoTrue could not be reached
+	 * (lib/store/offline.h): no GoTrue session, no token, nothing to refresh or revoke. Its
+	 * expires_at is GOTRUE_STORE_OFFLINE_EXPIRES. Absent (false) in older records. */
+	bool offline;
 };
+/* An offline record's expires_at: past any refresh margin, so that no pass takes it for a token
+ * due for refresh (it has none). INT32_MAX keeps it a time every tool can print. */
+#define GOTRUE_STORE_OFFLINE_EXPIRES ((time_t)INT32_MAX)
 
 struct gotrue_store; /* the sessions directory, checked once when opened */
 

@@ -142,6 +142,8 @@ int gotrue_store_record_format(const struct gotrue_store_record *rec, char **out
 		bad |= json_object_object_add(obj, "resent", json_object_new_boolean(1));
 	if (rec->server_ended)
 		bad |= json_object_object_add(obj, "server_ended", json_object_new_boolean(1));
+	if (rec->offline)
+		bad |= json_object_object_add(obj, "offline", json_object_new_boolean(1));
 	if (bad)
 		goto cleanup;
 	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
@@ -312,6 +314,7 @@ int gotrue_store_payload_parse(const char *buf, size_t len, struct gotrue_store_
 	bad |= get_bool(obj, "refreshing", &out->refreshing);
 	bad |= get_bool(obj, "resent", &out->resent);
 	bad |= get_bool(obj, "server_ended", &out->server_ended);
+	bad |= get_bool(obj, "offline", &out->offline);
 	/* A record without an owner cannot be used for anything. */
 	if (bad || out->user_id == NULL || out->login == NULL)
 		goto cleanup;

@@ -16,6 +16,7 @@
 #include "array.h"
 #include "api.h"
 #include "log.h"
+#include "offline_sweep.h"
 #include "sync.h"
 
 #define SYNC_DEFAULT_PER_PAGE 500
@@ -307,6 +308,7 @@ static int sync_once(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "cannot write the cache (see the log)");
 		goto cleanup;
 	}
+	gotrue_sync_offline_sweep(pamh, cfg, holders.path);
 	rc = 0;
 cleanup:
 	gotrue_sync_unlock(lock_fd);

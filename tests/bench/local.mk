@@ -18,6 +18,26 @@ bench-pam: tests/bench/bench_pam pam/pam_gotrue.la tests/emulator/gotrue-emulato
 bench: bench-pam
 .PHONY: bench bench-pam
 
+# bench_offline (offline login): an offline pam_authenticate of pam_gotrue (GoTrue unreachable,
+# the verifier of an earlier online login) vs pam_unix checking a yescrypt hash of the same cost,
+# median over median (offline_auth_vs_pam_unix). Root only: pam_unix's user is in an /etc/shadow
+# bind-mounted in a private mount namespace. `make bench-offline` runs it.
+if HAVE_MHD
+check_PROGRAMS += tests/bench/bench_offline
+endif
+tests_bench_bench_offline_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam $(XCRYPT_CFLAGS)
+tests_bench_bench_offline_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(CURL_LIBS) $(PAM_LIBS) \
+	$(CRYPTO_LIBS) $(XCRYPT_LIBS)
+tests_bench_bench_offline_DEPENDENCIES = tests/common/libtestcommon.la tests/pam/libpamtest.la \
+	pam/pam_gotrue.la
+
+bench-offline: tests/bench/bench_offline pam/pam_gotrue.la tests/emulator/gotrue-emulator
+	top_builddir='$(abs_top_builddir)' \
+	GOTRUE_EMULATOR='$(abs_top_builddir)/tests/emulator/gotrue-emulator' \
+	$(builddir)/tests/bench/bench_offline
+bench: bench-offline
+.PHONY: bench-offline
+
 # bench_nss (NSS work): lookups through glibc against nss_files and libnss-cache in a private
 # mount namespace, the module vs a bare stat(), sync vs bare libcurl pages. `make bench-nss`.
 check_PROGRAMS += tests/bench/bench_nss

@@ -2,7 +2,9 @@
  * Faults: connection refused, DNS failure, connect timeout, a stall after the headers, 500, 502,
  * 503, 429, a truncated body, garbage JSON, JSON of the wrong types, a 10 MiB body, an untrusted
  * TLS certificate, a TLS name mismatch, a redirect to another host. Operations: pam_authenticate
- * and pam_acct_mgmt and pam_close_session through the real libpam, the refresh pass
+ * (also with offline_login = yes, for a user with a verifier: every fault but the rate limit,
+ * which is an answer, logs her in offline) and pam_acct_mgmt and pam_close_session through the
+ * real libpam, the refresh pass
  * (gotrue_refresh_pass) and the sync (gotrue_sync_run); faults on the signing keys at
  * jwks_url, for pam_authenticate; and a second-factor login whose
  * POST /factors/{id}/challenge or POST /factors/{id}/verify meets the fault after a healthy
@@ -42,6 +44,7 @@
 #include "log.h"
 #include "mfa_replay.h"
 #include "mfatest.h"
+#include "offline.h"
 #include "pamtest.h"
 #include "secure.h"
 #include "store.h"
@@ -122,6 +125,7 @@ static const struct fault faults[] = {
 
 static struct emu *emu, *emu_tls, *emu_tls_name, *emu_jwks;
 static struct mt_factor mona_f; /* the second-factor columns' user */
+static char alice_id[64];	/* the offline column's user */
 static char dir[] = "/tmp/test-faults-XXXXXX";
 static char state_dir[256], conf_path[256], passwd_path[256], group_path[256];
 static char jwks_state_dir[256], jwks_conf_path[256];
@@ -472,6 +476,63 @@ static void cell_authenticate(const struct fault *f)
 		ok(c.told[0] != '\0', "%s: the user is told (%s)", cell, strtok(c.told, "\n"));
 	check_intact(&before, cell);
 	snap_free(&before);
+}
+
+/* With offline_login, alice has a verifier from a healthy login (setup): each fault that leaves
+ * no answer logs her in offline, without touching the verifier; a rate limit is an answer and
+ * keeps it (pam/offline.c). */
+static void cell_offline(const struct fault *f)
+{
+	struct gotrue_store_record rec = {0};
+	struct snapshot before;
+	struct pt_conv c = {.answers = {PASSWORD}};
+	struct gotrue_store *st;
+	pam_handle_t *pamh;
+	char cell[128], path[512], *verifier, *after;
+	const char *id;
+	size_t vlen, alen;
+	bool answered = f->status == 429;
+	double t0;
+	int rc;
+
+	snprintf(cell, sizeof(cell), "%s / authenticate with offline_login", f->name);
+	snprintf(path, sizeof(path), "%s/%s/%s", state_dir, GOTRUE_OFFLINE_DIR, alice_id);
+	heal();
+	verifier = slurp(path, &vlen);
+	snap(&before);
+	apply(f, "*");
+	pamh = pt_start(SERVICE "-offline", "alice", &c);
+	t0 = pt_now();
+	rc = pam_authenticate(pamh, 0);
+	check_time(t0, cell);
+	if (answered) {
+		is_int(rc, PAM_AUTHINFO_UNAVAIL, "%s: its online answer, PAM_AUTHINFO_UNAVAIL",
+		       cell);
+		ok(strstr(c.told, "Too many") != NULL && strstr(c.told, "offline") == NULL,
+		   "%s: told the server's answer, not logged in offline", cell);
+	} else {
+		is_int(rc, PAM_SUCCESS, "%s: PAM_SUCCESS, offline", cell);
+		ok(strstr(c.told, "Logged in offline") != NULL, "%s: told so", cell);
+	}
+	/* The pending record of an offline login, checked and removed: the rest must be intact. */
+	id = rc == PAM_SUCCESS ? pam_getenv(pamh, "GOTRUE_SESSION_HANDLE") : NULL;
+	st = id != NULL ? gotrue_store_open(NULL, state_dir) : NULL;
+	if (!answered)
+		ok(st != NULL && gotrue_store_read(st, id, &rec) == 0 && rec.offline &&
+			   rec.access_token == NULL && rec.refresh_token == NULL,
+		   "%s: its record is marked offline and holds no token", cell);
+	gotrue_store_record_clear(&rec);
+	if (st != NULL)
+		gotrue_store_remove(st, id);
+	gotrue_store_close(st);
+	pam_end(pamh, rc);
+	after = slurp(path, &alen);
+	ok(verifier != NULL && after != NULL && alen == vlen && memcmp(after, verifier, vlen) == 0,
+	   "%s: the verifier is untouched", cell);
+	check_intact(&before, cell);
+	snap_free(&before);
+	free(verifier);
+	free(after);
 }
 
 static void cell_account(const struct fault *f)
@@ -932,6 +993,30 @@ static void cell_factor(const struct fault *f, const char *action)
 
 /* --- setup and the matrix -------------------------------------------------------------------- */
 
+/* The offline column's service, and alice's verifier from a healthy login; its pending record
+ * goes. */
+static int offline_setup(void)
+{
+	struct pt_conv c = {.answers = {PASSWORD}};
+	struct gotrue_store *st;
+	pam_handle_t *pamh;
+	char args[512];
+	int rc = -1;
+
+	snprintf(args, sizeof(args), "conf=%s offline_login=yes", conf_path);
+	pamh = pt_service(SERVICE "-offline", args) == 0 ? pt_start(SERVICE "-offline", "alice", &c)
+							 : NULL;
+	if (pamh != NULL)
+		rc = pam_authenticate(pamh, 0) == PAM_SUCCESS ? 0 : -1;
+	st = rc == 0 ? gotrue_store_open(NULL, state_dir) : NULL;
+	if (st != NULL)
+		gotrue_store_remove(st, pam_getenv(pamh, "GOTRUE_SESSION_HANDLE"));
+	gotrue_store_close(st);
+	if (pamh != NULL)
+		pam_end(pamh, rc == 0 ? PAM_SUCCESS : PAM_AUTH_ERR);
+	return rc;
+}
+
 static int setup(void)
 {
 	static const char *const tls[] = {"--tls", NULL};
@@ -978,6 +1063,7 @@ static int setup(void)
 		      NULL) != 0 ||
 	    forget_codes() != 0)
 		goto cleanup;
+	snprintf(alice_id, sizeof(alice_id), "%s", id);
 	free(id);
 	id = emu_create_user(emu_jwks, "alice@example.com", PASSWORD, "{\"email_confirm\":true}");
 	snprintf(args, sizeof(args), "conf=%s", jwks_conf_path);
@@ -996,6 +1082,8 @@ static int setup(void)
 		goto cleanup;
 	account_baseline = pam_acct_mgmt(pamh, 0);
 	pam_end(pamh, account_baseline);
+	if (offline_setup() != 0)
+		goto cleanup;
 	rc = 0;
 cleanup:
 	gotrue_sync_summary_clear(&sum);
@@ -1055,6 +1143,7 @@ int main(void)
 	for (i = 0; i < N_FAULTS; i++) {
 		diag("fault: %s", faults[i].name);
 		cell_authenticate(&faults[i]);
+		cell_offline(&faults[i]);
 		cell_account(&faults[i]);
 		cell_close(&faults[i]);
 		cell_refresh(&faults[i]);

@@ -228,6 +228,22 @@ static inline void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Reap @pid once it has exited, waiting up to 10 s: a signal sent by the pass is delivered at
+ * once, but on a loaded machine the child may take a while to be scheduled and die. Returns
+ * @pid, or 0 while it still runs. */
+static inline pid_t wait_exit(pid_t pid, int *status)
+{
+	pid_t rc = 0;
+	int i;
+
+	for (i = 0; i < 1000 && rc == 0; i++) {
+		rc = waitpid(pid, status, WNOHANG);
+		if (rc == 0)
+			sleep_ms(10);
+	}
+	return rc;
+}
+
 static inline long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);

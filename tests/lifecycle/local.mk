@@ -5,7 +5,7 @@
 # TESTS='tests/lifecycle/test_lifecycle tests/lifecycle/test_crash'` runs the issue's full sizes.
 if HAVE_MHD
 LIFECYCLE_C_TESTS = tests/lifecycle/test_lifecycle tests/lifecycle/test_crash \
-	tests/lifecycle/test_terminate
+	tests/lifecycle/test_terminate tests/lifecycle/test_offline_pass
 check_PROGRAMS += $(LIFECYCLE_C_TESTS)
 TESTS += $(LIFECYCLE_C_TESTS)
 endif
@@ -21,3 +21,7 @@ tests_lifecycle_test_crash_SOURCES = tests/lifecycle/test_crash.c tests/lifecycl
 tests_lifecycle_test_terminate_CFLAGS = $(TEST_CORE_CFLAGS)
 tests_lifecycle_test_terminate_LDADD = $(TEST_CORE_LIBS)
 tests_lifecycle_test_terminate_SOURCES = tests/lifecycle/test_terminate.c tests/lifecycle/lifetest.h
+tests_lifecycle_test_offline_pass_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_lifecycle_test_offline_pass_LDADD = $(TEST_CORE_LIBS)
+tests_lifecycle_test_offline_pass_SOURCES = tests/lifecycle/test_offline_pass.c \
+	tests/lifecycle/lifetest.h

@@ -212,8 +212,12 @@ static void test_ban(const char *mode, const char *policy, const char *action)
 		   rec.refresh_token == NULL,
 	   "%s: record kept as revoked, without tokens, while its session runs", what);
 	gotrue_store_record_clear(&rec);
-	sleep_ms(100);
-	rc = waitpid(leader, &status, WNOHANG);
+	if (terminate)
+		rc = wait_exit(leader, &status);
+	else {
+		sleep_ms(100);
+		rc = waitpid(leader, &status, WNOHANG);
+	}
 	if (terminate) {
 		ok(rc == leader && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP,
 		   "%s: the session leader got SIGHUP", what);

@@ -7,7 +7,8 @@ PAM_C_TESTS += \
 	tests/pam/test_pam_auth \
 	tests/pam/test_pam_session \
 	tests/pam/test_pam_throttle \
-	tests/pam/test_pam_mfa
+	tests/pam/test_pam_mfa \
+	tests/pam/test_pam_offline
 endif
 check_PROGRAMS += $(PAM_C_TESTS)
 TESTS += $(PAM_C_TESTS) tests/pam/test_exports.sh
@@ -45,3 +46,11 @@ tests_pam_test_pam_throttle_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/p
 tests_pam_test_pam_throttle_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
 tests_pam_test_pam_throttle_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 tests_pam_test_pam_throttle_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la pam/pam_gotrue.la
+# Offline login (pam/offline.c); its own syslog capture as above.
+tests_pam_test_pam_offline_SOURCES = tests/pam/test_pam_offline.c tests/pam/mfatest.h
+tests_pam_test_pam_offline_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_pam_test_pam_offline_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS) \
+	$(CURL_LIBS) $(CRYPTO_LIBS)
+tests_pam_test_pam_offline_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_test_pam_offline_DEPENDENCIES = $(TEST_CORE_LIBS) tests/pam/libpamtest.la \
+	pam/pam_gotrue.la tools/gotruectl

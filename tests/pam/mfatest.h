@@ -143,4 +143,12 @@ static inline int mt_sync(const char *conf, const struct gotrue_sync_options *op
 	return rc;
 }
 
+/* mt_sync writing its passwd and group entries to @passwd_path and @group_path. */
+static inline int mt_sync_files(const char *conf, const char *passwd_path, const char *group_path)
+{
+	struct gotrue_sync_options opt = {.passwd_path = passwd_path, .group_path = group_path};
+
+	return mt_sync(conf, &opt);
+}
+
 #endif

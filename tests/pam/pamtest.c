@@ -44,6 +44,18 @@ int pt_service(const char *name, const char *args)
 	return pt_service_then(name, args, NULL);
 }
 
+int pt_service_conf(const char *name, const char *conf, const char *extra)
+{
+	char args[1024];
+	int rc;
+
+	snprintf(args, sizeof(args), "conf=%s %s", conf, extra);
+	rc = pt_service(name, args);
+	if (rc != 0)
+		printf("# cannot write service %s\n", name);
+	return rc;
+}
+
 int pt_service_then(const char *name, const char *args, const char *then)
 {
 	static const char *const types[] = {"auth", "account", "session", "password"};

@@ -32,6 +32,8 @@ int pt_service(const char *name, const char *args);
 /* The same, each type followed by "TYPE required @then" (e.g. "pam_permit.so"): libpam turns a
  * stack of only PAM_IGNORE into a failure, so PAM_IGNORE is seen as the next module's result. */
 int pt_service_then(const char *name, const char *args, const char *then);
+/* pt_service with "conf=@conf @extra"; says so in a TAP comment when it cannot. 0 or -1. */
+int pt_service_conf(const char *name, const char *conf, const char *extra);
 /* pam_start_confdir with the conversation @c; PAM_FAIL_DELAY is set to a no-op so that failures
  * are fast. NULL on error. */
 pam_handle_t *pt_start(const char *service, const char *user, struct pt_conv *c);

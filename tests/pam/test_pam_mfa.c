@@ -201,22 +201,6 @@ static struct result auth(const char *service, const char *user, const char *pas
 	return r;
 }
 
-static void svc(const char *name, const char *extra)
-{
-	char args[1024];
-
-	snprintf(args, sizeof(args), "conf=%s %s", conf, extra);
-	if (pt_service(name, args) != 0)
-		diag("cannot write service %s", name);
-}
-
-static int sync_now(void)
-{
-	struct gotrue_sync_options opt = {.passwd_path = passwd_path, .group_path = group_path};
-
-	return mt_sync(conf, &opt);
-}
-
 /* The account index entry of @name, as PAM reads it. */
 static bool marked(const char *name)
 {
@@ -314,11 +298,11 @@ static int setup(void)
 		return -1;
 	}
 	free(aal2);
-	svc("mfa", "");
-	svc("required", "mfa=required");
-	svc("email", "login=email_code");
-	svc("either", "login=password_or_email_code");
-	return sync_now();
+	pt_service_conf("mfa", conf, "");
+	pt_service_conf("required", conf, "mfa=required");
+	pt_service_conf("email", conf, "login=email_code");
+	pt_service_conf("either", conf, "login=password_or_email_code");
+	return mt_sync_files(conf, passwd_path, group_path);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *ud)
@@ -592,12 +576,13 @@ static void t_index(void)
 	snprintf(fault, sizeof(fault),
 		 "{\"path\":\"%s\",\"kind\":\"status\",\"status\":500,\"count\":-1}", path);
 	emu_fault(e, fault);
-	is_int(sync_now(), 0, "%s: a sync that cannot ask about the mark succeeds", mode);
+	is_int(mt_sync_files(conf, passwd_path, group_path), 0,
+	       "%s: a sync that cannot ask about the mark succeeds", mode);
 	emu_clear_faults(e);
 	ok(marked("judy"), "%s: ... and keeps the mark (never dropped on a guess)", mode);
 	gets = count("GET /admin/users/{id}/factors");
 	marks = n_marked();
-	is_int(sync_now(), 0, "%s: the next sync", mode);
+	is_int(mt_sync_files(conf, passwd_path, group_path), 0, "%s: the next sync", mode);
 	ok(!marked("judy") && marked("carol"), "%s: ... asks, and removes judy's mark only", mode);
 	/* GoTrue's listing carries no factors: every mark is asked about, once. */
 	ok(marks > 1 && count("GET /admin/users/{id}/factors") - gets == marks,

@@ -209,6 +209,27 @@ static void check_sessions(struct check *c, const struct gotrue_config *cfg)
 			   "out");
 }
 
+/* Offline login (pam_gotrue(8), OFFLINE LOGIN), when it is on: what it means here, and settings
+ * under which it can never be used. */
+static void check_offline(struct check *c, const struct gotrue_config *cfg)
+{
+	warning(c,
+		"offline_login = yes: while GoTrue cannot be reached, a user who logged in here "
+		"in the last %ld day(s) logs in with that password, even if it was changed or "
+		"the user banned since (until the next sync sees the ban)",
+		cfg->offline_days);
+	if (cfg->login == GOTRUE_LOGIN_EMAIL_CODE)
+		warning(c, "offline_login = yes with login = email_code: no password is typed, so "
+			   "no offline login is possible");
+	if (cfg->offline_mfa == GOTRUE_OFFLINE_MFA_ALLOW)
+		warning(c, "offline_mfa = allow: offline, users with a second factor log in with "
+			   "their password alone");
+	else if (cfg->mfa == GOTRUE_MFA_REQUIRED)
+		warning(c,
+			"offline_login = yes with mfa = required and offline_mfa = refuse: every "
+			"user has a second factor, so nobody can log in offline");
+}
+
 int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			void (*report)(void *ctx, bool warning, const char *problem), void *ctx)
 {
@@ -222,6 +243,8 @@ int gotrue_config_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	check_tokens(pamh, &c, cfg);
 	check_accounts(&c, cfg);
 	check_sessions(&c, cfg);
+	if (cfg->offline_login)
+		check_offline(&c, cfg);
 	return c.count;
 }
 
