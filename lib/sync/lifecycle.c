@@ -85,7 +85,9 @@
 #define TERMINATE_GRACE_MS 2000
 #define SLOTS		   4   /* requests in flight at once, each on a connection of its own */
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
-#define BATCH_MIN	   16  /* each batch until the server's pace is known */
+/* The batches before the server's pace is known: their reads and markers are store work that
+ * no request overlaps, but every batch costs a round, and a round a disk sync. */
+#define BATCH_FIRST 128
 /* s: how long a batch's requests may take, as the server answered the last batch: a batch's
  * locks are held for about three rounds, and a close_session may be waiting for one. */
 #define SEND_SLICE_S   0.5
@@ -174,6 +176,7 @@ struct pass {
 	bool checking;	       /* the live checks have begun: idle slots take them */
 	bool gone;	       /* a request could not be sent: the server went away */
 	bool backoff;	       /* the server asked for fewer requests: no more live checks */
+	double health_s;       /* how long GET /health took at the start */
 	struct gotrue_refresh_summary *sum;
 	/* A current server: /logout?scope=local ends only one session, and the reuse of the last
 	 * refresh token is answered with the live session (not v2.69). */
@@ -1139,21 +1142,24 @@ cleanup:
 struct cursor {
 	char (*ids)[GOTRUE_STORE_ID_LEN + 1];
 	size_t n, next;
-	double req_s; /* how long a request took in the last batch sent, 0: not known yet */
-	size_t bmax;  /* the largest batch the descriptor limit allows */
-	size_t size;  /* the size of the batch being filled */
+	double req_s;	 /* how long a request took in the last batch sent, 0: not known yet */
+	double health_s; /* how long GET /health took: the pace until req_s is known */
+	size_t bmax;	 /* the largest batch the descriptor limit allows */
+	size_t size;	 /* the size of the batch being filled */
 };
 
-/* The next batch's size: BATCH_MIN until the server's pace is known (the batch being filled is
+/* The next batch's size: BATCH_FIRST until the server's pace is known (the batch being filled is
  * two rounds ahead of the one being sent), then twice the last, so that a pass over many records
- * pays few rounds, each a disk sync; and no more than the server answers within SEND_SLICE_S, so
- * that a slow or distant server does not hold the locks for long. */
+ * pays few rounds; and no more than the server answers within SEND_SLICE_S (one request after
+ * the other at /health's pace, until a batch has been timed), so that a slow or distant server
+ * does not hold the locks for long. */
 static size_t batch_size(const struct cursor *c)
 {
-	size_t size = c->req_s > 0 && c->size > 0 ? 2 * c->size : BATCH_MIN, fit;
+	double pace = c->req_s > 0 ? c->req_s : c->health_s;
+	size_t size = c->req_s > 0 && c->size > 0 ? 2 * c->size : BATCH_FIRST, fit;
 
-	if (c->req_s > 0) {
-		fit = (size_t)(SEND_SLICE_S / c->req_s);
+	if (pace > 0) {
+		fit = (size_t)(SEND_SLICE_S / pace);
 		if (size > fit)
 			size = fit > 0 ? fit : 1;
 	}
@@ -1374,6 +1380,7 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 	}
 	if (p->own == NULL)
 		goto cleanup;
+	p->health_s = now_s();
 	if (gotrue_health(p->own, &health, &err) != 0) {
 		gotrue_log(pamh, LOG_WARNING, "server unreachable, nothing changed (%s)",
 			   gotrue_error_str(&err, why, sizeof(why)));
@@ -1381,6 +1388,7 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 		rc = -EHOSTUNREACH;
 		goto cleanup;
 	}
+	p->health_s = now_s() - p->health_s;
 	if (cfg->server == GOTRUE_SERVER_AUTO)
 		/* A server that does not say its version is treated as old: the cautious choice. */
 		p->current = gotrue_health_honours_logout_scope(health);
@@ -1464,6 +1472,7 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	if (c.n > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
 		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
 	p.ids = c.ids;
+	c.health_s = p.health_s;
 	rc = pass_alloc(&p, &c, bufs);
 	if (rc != 0)
 		goto cleanup;
