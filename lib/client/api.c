@@ -50,8 +50,31 @@ cleanup:
 void gotrue_client_free(struct gotrue_client *c)
 {
 	if (c) {
+		gotrue_client_cancel(c);
 		gotrue_http_free(c->http);
 		free(c);
+	}
+}
+
+/* What a *_start call holds until its *_end: the body, its serialisation (in the object's own
+ * print buffer, which the transfer reads) and the response, wiped, since they carry tokens. */
+static void started_clear(struct gotrue_client *c)
+{
+	if (c->text != NULL)
+		explicit_bzero(c->text, c->text_len);
+	gotrue_json_put_wiped(c->body);
+	gotrue_http_response_clear(&c->resp);
+	c->body = NULL;
+	c->text = NULL;
+	c->text_len = 0;
+	c->path = NULL;
+}
+
+void gotrue_client_cancel(struct gotrue_client *c)
+{
+	if (c != NULL && c->path != NULL) {
+		gotrue_http_cancel(c->multi, c->http);
+		started_clear(c);
 	}
 }
 
@@ -84,17 +107,13 @@ int gotrue_api_call(struct gotrue_client *c, const char *method, const char *pat
 	return gotrue_api_json(c, method, path, bearer, body, NULL, err);
 }
 
-int gotrue_api_session(struct gotrue_client *c, const char *method, const char *path,
-		       const char *bearer, json_object *body, struct gotrue_session *out,
-		       struct gotrue_error *err)
+/* A 2xx answer @obj (consumed) that must be a session, from @path. */
+int gotrue_api_session_answer(json_object *obj, const char *path, struct gotrue_session *out,
+			      struct gotrue_error *err)
 {
-	json_object *obj = NULL;
 	char why[WHY_MAX] = "";
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
-		goto cleanup;
 	if (gotrue_session_from_json(obj, out, why, sizeof(why)) != 0) {
 		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable session from %s: %s", path,
 				 why);
@@ -110,24 +129,44 @@ cleanup:
 	return rc;
 }
 
+/* A 2xx answer @obj (consumed) that must be a user, from @path. */
+int gotrue_api_user_answer(json_object *obj, const char *path, struct gotrue_user *out,
+			   struct gotrue_error *err)
+{
+	char why[WHY_MAX] = "";
+	int rc = 0;
+
+	if (gotrue_user_from_json(obj, out, why, sizeof(why)) != 0) {
+		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable user from %s: %s", path, why);
+		rc = -1;
+	}
+	json_object_put(obj);
+	return rc;
+}
+
+int gotrue_api_session(struct gotrue_client *c, const char *method, const char *path,
+		       const char *bearer, json_object *body, struct gotrue_session *out,
+		       struct gotrue_error *err)
+{
+	json_object *obj = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) == 0)
+		rc = gotrue_api_session_answer(obj, path, out, err);
+	return rc;
+}
+
 int gotrue_api_user(struct gotrue_client *c, const char *method, const char *path,
 		    const char *bearer, json_object *body, struct gotrue_user *out,
 		    struct gotrue_error *err)
 {
 	json_object *obj = NULL;
-	char why[WHY_MAX] = "";
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) != 0)
-		goto cleanup;
-	if (gotrue_user_from_json(obj, out, why, sizeof(why)) != 0) {
-		gotrue_error_set(err, GOTRUE_ERR_PROTOCOL, "unusable user from %s: %s", path, why);
-		goto cleanup;
-	}
-	rc = 0;
-cleanup:
-	json_object_put(obj);
+	if (gotrue_api_json(c, method, path, bearer, body, &obj, err) == 0)
+		rc = gotrue_api_user_answer(obj, path, out, err);
 	return rc;
 }
 
@@ -295,22 +334,31 @@ cleanup:
 }
 
 /* POST /token?grant_type=refresh_token {refresh_token} (step 29). */
+json_object *gotrue_api_refresh_body(const char *refresh_token, struct gotrue_error *err)
+{
+	json_object *body = NULL;
+
+	if (!refresh_token || !*refresh_token)
+		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no refresh token");
+	else
+		body = gotrue_api_new_body(err);
+	if (body && gotrue_json_add_str(body, "refresh_token", refresh_token, err) != 0) {
+		gotrue_json_put_wiped(body);
+		body = NULL;
+	}
+	return body;
+}
+
 int gotrue_refresh(struct gotrue_client *c, const char *refresh_token, struct gotrue_session *out,
 		   struct gotrue_error *err)
 {
-	json_object *body = NULL;
+	json_object *body;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!refresh_token || !*refresh_token) {
-		gotrue_error_set(err, GOTRUE_ERR_INTERNAL, "no refresh token");
-		goto cleanup;
-	}
-	body = gotrue_api_new_body(err);
-	if (!body || gotrue_json_add_str(body, "refresh_token", refresh_token, err) != 0)
-		goto cleanup;
-	rc = gotrue_api_session(c, "POST", "/token?grant_type=refresh_token", NULL, body, out, err);
-cleanup:
+	body = gotrue_api_refresh_body(refresh_token, err);
+	if (body)
+		rc = gotrue_api_session(c, "POST", GOTRUE_API_REFRESH_PATH, NULL, body, out, err);
 	gotrue_json_put_wiped(body);
 	return rc;
 }

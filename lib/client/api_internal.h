@@ -20,6 +20,15 @@ struct gotrue_client {
 	/* Not owned. Not const: its secrets are loaded into it on demand (config.h). */
 	struct gotrue_config *cfg;
 	struct gotrue_http *http;
+	/* gotrue_client_attach: the multi its *_start requests run on. */
+	struct gotrue_http_multi *multi;
+	/* The request a *_start call began (@path set) until its *_end: the body and its
+	 * serialisation, which the transfer reads, and the response. */
+	const char *method, *path;
+	json_object *body;
+	char *text;
+	size_t text_len;
+	struct gotrue_http_response resp;
 };
 
 /* The service-role key, loaded from service_role_key_file on first use. NULL with
@@ -50,6 +59,17 @@ int gotrue_api_get_object(struct gotrue_client *c, const char *path, json_object
  * (gotrue_api_add_challenge). */
 int gotrue_api_otp(struct gotrue_client *c, const char *email, const char *phone, bool create_user,
 		   const char *code_challenge, struct gotrue_error *err);
+
+/* The path, the body, and what the 2xx answer must be, of requests that api_multi.c also sends in
+ * two halves. An answer @obj is consumed; 0, or -1 with @err. */
+#define GOTRUE_API_REFRESH_PATH "/token?grant_type=refresh_token"
+json_object *gotrue_api_refresh_body(const char *refresh_token, struct gotrue_error *err);
+int gotrue_api_session_answer(json_object *obj, const char *path, struct gotrue_session *out,
+			      struct gotrue_error *err);
+int gotrue_api_user_answer(json_object *obj, const char *path, struct gotrue_user *out,
+			   struct gotrue_error *err);
+/* Abandon the request a *_start call began, if it is still in flight, and wipe what it held. */
+void gotrue_client_cancel(struct gotrue_client *c);
 
 /* An empty request body: NULL with GOTRUE_ERR_NOMEM in @err. */
 json_object *gotrue_api_new_body(struct gotrue_error *err);

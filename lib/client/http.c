@@ -60,6 +60,8 @@ struct gotrue_http {
 	/* In a gotrue_http_multi: started and not finished yet; done, with its result. */
 	bool in_multi, done;
 	CURLcode result;
+	/* gotrue_http_attach: the multi its one-call requests run on, or NULL. */
+	struct gotrue_http_multi *multi;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -155,6 +157,8 @@ void gotrue_http_free(struct gotrue_http *h)
 {
 	if (!h)
 		return;
+	if (h->multi != NULL)
+		gotrue_http_cancel(h->multi, h); /* a request left in flight on it */
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	if (h->ca != NULL)
@@ -844,6 +848,12 @@ static int perform(struct gotrue_http *h, const char *method, const char *path_a
 		   const char *bearer, const char *body, bool keep_head,
 		   struct gotrue_http_response *resp, struct gotrue_error *err)
 {
+	if (h != NULL && h->multi != NULL) {
+		if (gotrue_http_start(h->multi, h, method, path_and_query, bearer, body, keep_head,
+				      resp, err) != 0)
+			return -1;
+		return gotrue_http_finish(h->multi, h, method, path_and_query, NULL, err);
+	}
 	if (request_begin(h, method, path_and_query, bearer, body, keep_head, resp, err) != 0) {
 		if (h && h->cfg && path_and_query)
 			log_request(h, method, path_and_query, 0L, err);
@@ -890,31 +900,14 @@ int gotrue_http_check_status(const struct gotrue_http_response *r, struct gotrue
 	return 0;
 }
 
-int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,
-		     const char *bearer, json_object *body, json_object **out,
-		     struct gotrue_http_response *resp, struct gotrue_error *err)
+int gotrue_http_json_answer(const struct gotrue_http_response *r, json_object **out,
+			    struct gotrue_error *err)
 {
-	struct gotrue_http_response local = {.total_count = -1};
-	struct gotrue_http_response *r = resp ? resp : &local;
-	char *text = NULL;
-	size_t text_len = 0;
-	int rc = -1;
 	json_object *parsed = NULL;
+	int rc = -1;
 
 	if (out)
 		*out = NULL;
-	if (body) {
-		/* The serialisation lives in the object's own print buffer; it is wiped below,
-		 * since it holds a password or a token. */
-		text = (char *)json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN,
-								 &text_len);
-		if (!text) {
-			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
-			goto cleanup;
-		}
-	}
-	if (gotrue_http_request(h, method, path_and_query, bearer, text, r, err) != 0)
-		goto cleanup;
 	if (gotrue_http_check_status(r, err) != 0)
 		goto cleanup;
 	/* A 2xx body must be JSON even when the caller wants none: GoTrue answers /logout with an
@@ -936,6 +929,35 @@ int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path
 	rc = 0;
 cleanup:
 	json_object_put(parsed);
+	return rc;
+}
+
+int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,
+		     const char *bearer, json_object *body, json_object **out,
+		     struct gotrue_http_response *resp, struct gotrue_error *err)
+{
+	struct gotrue_http_response local = {.total_count = -1};
+	struct gotrue_http_response *r = resp ? resp : &local;
+	char *text = NULL;
+	size_t text_len = 0;
+	int rc = -1;
+
+	if (out)
+		*out = NULL;
+	if (body) {
+		/* The serialisation lives in the object's own print buffer; it is wiped below,
+		 * since it holds a password or a token. */
+		text = (char *)json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN,
+								 &text_len);
+		if (!text) {
+			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	if (gotrue_http_request(h, method, path_and_query, bearer, text, r, err) != 0)
+		goto cleanup;
+	rc = gotrue_http_json_answer(r, out, err);
+cleanup:
 	if (text)
 		explicit_bzero(text, text_len);
 	if (r == &local)
@@ -973,11 +995,12 @@ void gotrue_http_multi_free(struct gotrue_http_multi *m)
 	free(m);
 }
 
-/* Note every transfer that has ended, whichever handle it belongs to. */
-static void collect_done(struct gotrue_http_multi *m)
+/* Note every transfer that has ended, whichever handle it belongs to; how many. */
+static size_t collect_done(struct gotrue_http_multi *m)
 {
 	struct gotrue_http *h;
 	CURLMsg *msg;
+	size_t n = 0;
 	int left;
 
 	while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
@@ -988,7 +1011,9 @@ static void collect_done(struct gotrue_http_multi *m)
 			continue;
 		h->done = true;
 		h->result = msg->data.result;
+		n++;
 	}
+	return n;
 }
 
 /* How long gotrue_http_start waits, at most, for its request to leave. */
@@ -1081,4 +1106,31 @@ void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h)
 	resp = h->resp;
 	request_release(h);
 	gotrue_http_response_clear(resp);
+}
+
+void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m)
+{
+	h->multi = m;
+}
+
+bool gotrue_http_ended(const struct gotrue_http *h)
+{
+	return h != NULL && h->in_multi && h->done;
+}
+
+int gotrue_http_multi_wait(struct gotrue_http_multi *m, int timeout_ms)
+{
+	CURLMcode mc;
+	int running = 0;
+
+	mc = curl_multi_perform(m->m, &running);
+	if (mc == CURLM_OK && collect_done(m) == 0 && running > 0 && timeout_ms > 0) {
+		/* curl_multi_poll(3) returns at the first socket event, or libcurl's own next
+		 * timeout: a transfer's CURLOPT_TIMEOUT still ends it on time. */
+		mc = curl_multi_poll(m->m, NULL, 0, timeout_ms, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(m->m, &running);
+		collect_done(m);
+	}
+	return mc == CURLM_OK ? 0 : -1;
 }

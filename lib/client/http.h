@@ -78,7 +78,21 @@ int gotrue_http_finish(struct gotrue_http_multi *m, struct gotrue_http *h, const
 void gotrue_http_multi_poke(struct gotrue_http_multi *m);
 /* Abandon @h's request, if one is in flight, and clear its response. */
 void gotrue_http_cancel(struct gotrue_http_multi *m, struct gotrue_http *h);
+/* For a caller with requests on several handles, finished in the order they end: move every
+ * started request on, waiting up to @timeout_ms when none has ended since the last call. 0, or
+ * -1 when the multi itself fails (then gotrue_http_finish ends each request with an error). */
+int gotrue_http_multi_wait(struct gotrue_http_multi *m, int timeout_ms);
+/* Whether @h's started request has ended: gotrue_http_finish returns at once. */
+bool gotrue_http_ended(const struct gotrue_http *h);
+/* From now on @h's one-call requests (gotrue_http_request and the calls over it) run on @m, so
+ * that the requests started there go on while they wait; NULL: on its own again. A handle
+ * attached to @m is freed before @m. */
+void gotrue_http_attach(struct gotrue_http *h, struct gotrue_http_multi *m);
 
+/* gotrue_http_json's reading of a response received: the status, then a 2xx body, which must be
+ * JSON, into @out (may be NULL). 0 or -1 with @err. */
+int gotrue_http_json_answer(const struct gotrue_http_response *r, json_object **out,
+			    struct gotrue_error *err);
 /* The usual wrapper: send, then for a 2xx parse the body as JSON into @out (may be NULL when the
  * caller wants no body, e.g. 204); for a non-2xx decode the error. Returns 0 or -1 with @err. */
 int gotrue_http_json(struct gotrue_http *h, const char *method, const char *path_and_query,

@@ -7,7 +7,8 @@
 #
 # lib/client/ctl (libgotrue-client-ctl): what only gotruectl runs of the client, so that the PAM
 # module does not carry it: the endpoints a login never calls (api_ctl: sign-up, magic links,
-# recovery, invitations, /settings, and the service-role key the admin calls send), enrolling and
+# recovery, invitations, /settings, and the service-role key the admin calls send), the refresh
+# pass's requests in two halves (api_multi), enrolling and
 # removing a factor (enrol), PKCE and OAuth sign-in (oauth) and `config check` (config_check).
 # Linked by gotruectl and the tests, never by the PAM module (tests/pam/test_exports.sh).
 GOTRUE_CLIENT_CPPFLAGS = -I$(top_srcdir)/lib/client
@@ -36,6 +37,7 @@ lib_client_libgotrue_client_la_LIBADD = $(CURL_LIBS) $(JSONC_LIBS) $(JWT_LIBS) $
 
 lib_client_ctl_libgotrue_client_ctl_la_SOURCES = \
 	lib/client/ctl/api_ctl.c lib/client/ctl/api_ctl.h \
+	lib/client/ctl/api_multi.c lib/client/ctl/api_multi.h \
 	lib/client/ctl/enrol.c lib/client/ctl/enrol.h \
 	lib/client/ctl/oauth.c lib/client/ctl/oauth.h \
 	lib/client/ctl/config_check.c lib/client/ctl/config_check.h

@@ -773,39 +773,21 @@ int gotrue_store_write_unsynced(struct gotrue_store *st, struct gotrue_store_rec
 	return write_record(st, rec, false);
 }
 
-void gotrue_store_sync_start(struct gotrue_store *st, struct gotrue_store_sync *s)
-{
-	s->dir = st->dir;
-	s->gen = st->gen++;
-	s->rc = 0;
-}
-
-void gotrue_store_sync_run(struct gotrue_store_sync *s)
-{
-	s->rc = gotrue_sync_dir(s->dir);
-}
-
-int gotrue_store_sync_finish(struct gotrue_store *st, struct gotrue_store_sync *s)
-{
-	if (s->rc != 0) {
-		gotrue_log(st->pamh, LOG_ERR, "cannot sync session records; path=%s error=%s",
-			   st->dir, strerror(-s->rc));
-		return s->rc;
-	}
-	if (st->durable < s->gen + 1)
-		st->durable = s->gen + 1; /* every read and write up to its start is durable now */
-	if (st->written <= s->gen)
-		st->dirty = false;
-	return 0;
-}
-
 int gotrue_store_sync(struct gotrue_store *st)
 {
-	struct gotrue_store_sync s;
+	uint64_t gen = st->gen++; /* what the sync covers: every read and write before it */
+	int rc = gotrue_sync_dir(st->dir);
 
-	gotrue_store_sync_start(st, &s);
-	gotrue_store_sync_run(&s);
-	return gotrue_store_sync_finish(st, &s);
+	if (rc != 0) {
+		gotrue_log(st->pamh, LOG_ERR, "cannot sync session records; path=%s error=%s",
+			   st->dir, strerror(-rc));
+	} else {
+		if (st->durable < gen + 1)
+			st->durable = gen + 1;
+		if (st->written <= gen)
+			st->dirty = false;
+	}
+	return rc;
 }
 
 /* gotrue_store_read, and with @keep gotrue_store_read_held. */

@@ -135,22 +135,6 @@ int gotrue_store_write(struct gotrue_store *st, struct gotrue_store_record *rec)
 int gotrue_store_write_unsynced(struct gotrue_store *st, struct gotrue_store_record *rec);
 int gotrue_store_sync(struct gotrue_store *st);
 
-/* gotrue_store_sync() in three steps, for a caller that does other work on its thread while the
- * disk is busy: gotrue_store_sync_start() notes what the sync covers (every read and write
- * through @st so far); gotrue_store_sync_run() does the system calls, and may run on another
- * thread, since it uses nothing of @st but what start copied into @s; gotrue_store_sync_finish()
- * records its result on @st (and logs a failure). What is read or written between start and
- * finish is not covered: a later sync covers it. Between start and finish, @st may be used by the
- * caller's thread as usual. finish returns run's result. */
-struct gotrue_store_sync {
-	const char *dir;
-	uint64_t gen; /* the generation the sync covers, and every one before */
-	int rc;
-};
-void gotrue_store_sync_start(struct gotrue_store *st, struct gotrue_store_sync *s);
-void gotrue_store_sync_run(struct gotrue_store_sync *s);
-int gotrue_store_sync_finish(struct gotrue_store *st, struct gotrue_store_sync *s);
-
 /* Read record @id, whole: the newest version or an error, never silently an older one. 0,
  * -ENOENT when there is none, or another -errno (refused file, bad JSON: -EBADMSG; -ENOMEM),
  * logged. */

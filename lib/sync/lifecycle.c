@@ -45,13 +45,24 @@
  *
  * Concurrency: every record is handled under its flock(2) and re-read after the lock is won, so a
  * second pass (timer and manual run) waiting for the same record finds the rotated tokens, with an
- * expiry outside the margin, and leaves it alone.
+ * expiry outside the margin, and leaves it alone. Both take the locks in one order, the sorted
+ * ids.
+ *
+ * Speed: the pass runs on one thread. Its requests go out several at once on libcurl's multi
+ * interface (lib/client/http.h), and it works in the store while they are in flight. The due
+ * records go through in batches, each record through the same states as refresh_record() takes
+ * it one at a time: read (then synced: the store's write rule wants a version known durable
+ * before the other slot is written), marked (then synced, before its token is sent), sent, its
+ * answer written (then synced, before its lock goes). One gotrue_store_sync() per round makes
+ * one batch's reads, the next one's markers and a third one's answers durable at once, so a
+ * crash anywhere leaves what a crash of the one-by-one form leaves.
  *
  * Server down: the pass starts with GET /health; when that fails it changes nothing. A server
  * that goes away mid-pass stops the pass at the first request that could not be sent. */
 #include <config.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -60,7 +71,9 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "api_multi.h"
 #include "gotrue_error.h"
+#include "http.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "secure.h"
@@ -68,56 +81,20 @@
 #include "session_end.h"
 #include "store.h"
 #include "terminate.h"
-#include "thread.h"
 
 #define TERMINATE_GRACE_MS 2000
+#define SLOTS		   4   /* requests in flight at once, each on a connection of its own */
 #define BATCH_MAX	   512 /* records refreshed with one set of syncs */
-#define BATCH_MIN	   16  /* the first batch, and the smallest */
-/* s: how long a batch keeps sending. A batch is held for four rounds (filled, resting, marked,
- * sent), each about as long as the send in it: up to about four times this. */
-#define SEND_SLICE_S 0.5
-/* s: how long records handed back by a batch stay unlocked before the pass takes them again, so
- * that a close_session waiting for one (gotrue_flock_wait polls every 10 ms) gets its turn. */
-#define HANDBACK_GAP_S 0.05
-#define GC_TEMP_AGE    60 /* s: a temp file older than this belongs to a killed writer */
-#define SENDERS	       2  /* threads sending a batch's requests, each on its own connection */
+/* The batches before the server's pace is known: their reads and markers are store work that
+ * no request overlaps, but every batch costs a round, and a round a disk sync. */
+#define BATCH_FIRST 128
+/* s: how long a batch's requests may take, as the server answered the last batch: a batch's
+ * locks are held for about three rounds, and a close_session may be waiting for one. */
+#define SEND_SLICE_S   0.5
+#define WAIT_MS	       100 /* the longest wait for an answer before the pass looks again */
+#define LOCK_POLL_MS   10  /* how often a busy record's lock is tried while requests are out */
+#define GC_TEMP_AGE    60  /* s: a temp file older than this belongs to a killed writer */
 #define REASON_REVOKED "your session was revoked by the identity server; logging out."
-
-/* A connection to GoTrue. A libcurl handle belongs to one thread at a time, so the pass has one
- * of its own (revocations and single refreshes, on the caller's thread) and one per sender (the
- * batches' refreshes, on the sender threads; see gotrue_refresh_pass). */
-struct conn {
-	struct gotrue_client *client;
-	bool gone; /* a request could not be sent: the server went away */
-};
-
-struct pass {
-	pam_handle_t *pamh;
-	const struct gotrue_config *cfg;
-	struct gotrue_refresh_opts opts;
-	struct gotrue_store *st;
-	struct conn own;
-	/* Only sender k touches bulk[k] while a batch is being sent. Two requests in flight: with
-	 * one, the client waited on the server and the server on the client, and a quarter of two
-	 * cores stayed idle through a 10k pass (perf -a, bench-refresh; 18% with two). It shortens
-	 * the pass's start and end most, where no store work overlaps the requests (1k pass vs bare
-	 * 1.58 and 1.44 with one sender, 1.43 and 1.37 with two, alternating builds). GoTrue serves
-	 * each connection on a goroutine of its own. */
-	struct conn bulk[SENDERS];
-	struct gotrue_refresh_summary *sum;
-	/* A current server: /logout?scope=local ends only one session, and the reuse of the last
-	 * refresh token is answered with the live session (not v2.69). */
-	bool current;
-	bool stop; /* a bulk[k].gone, as the caller's thread last saw it */
-	/* Linux sessions to end once no record is locked (end_sessions): what they need of their
-	 * records, copied, tokens excluded. */
-	struct gotrue_store_record *ends;
-	size_t nends, ends_cap;
-	/* Live sessions not due for refresh, checked with the server after the refreshes
-	 * (check_live_records): indices into the pass's id list. */
-	size_t *live;
-	size_t nlive, live_cap;
-};
 
 /* What revoking a session on the server came to. */
 enum revoke_result {
@@ -149,15 +126,70 @@ enum refresh_result {
 	REFRESH_STORE,	 /* the marker could not be written: nothing was sent */
 };
 
-/* A record due for refresh, held (locked, read) by the current batch. */
-struct due {
+/* A record the pass holds, locked and read, from handle_record() to its release. */
+struct held {
 	struct gotrue_store_record rec;
 	int lock;
-	size_t idx;    /* in the pass's id list */
-	bool want;     /* to be written (then: was written) */
-	bool sent;     /* its refresh token went to /token */
-	bool handback; /* not sent for lack of time in its batch: the pass takes it again */
+	size_t idx; /* in the pass's id list */
+	/* A due record's way through its batch. */
 	enum refresh_result res;
+	bool want; /* to be written (then: was written) */
+	bool sent; /* its refresh token went to /token */
+};
+
+/* A connection of the pass's, and the request it carries: a due record's refresh, or the check
+ * of a live record (held by the slot itself). */
+struct slot {
+	struct gotrue_client *client;
+	struct held *h; /* NULL: idle */
+	bool live;
+	struct held check;
+};
+
+/* A batch of due records, held from its fill to its finish (see gotrue_refresh_pass). */
+struct batch {
+	struct held *d;
+	size_t n;
+	size_t next;  /* the next to send */
+	size_t nsent; /* sent, and in how long (from the round's start to the last answer) */
+	double t0, send_s;
+	bool synced; /* the sync after its answers succeeded */
+};
+
+struct pass {
+	pam_handle_t *pamh;
+	const struct gotrue_config *cfg;
+	struct gotrue_refresh_opts opts;
+	struct gotrue_store *st;
+	/* Every request of the pass runs on the multi: the slots' several at once, and the own
+	 * client's one at a time (revocations, single refreshes), which returns when its answer
+	 * is in while the slots' go on. */
+	struct gotrue_http_multi *multi;
+	struct gotrue_client *own;
+	struct slot slots[SLOTS];
+	size_t busy; /* slots with a request out */
+	/* How many may be out: one until the server has answered one, then one more for each
+	 * answer, and back to one after a failure, so that a server that stalls or refuses
+	 * meets one request at a time (one refresh left in doubt, not one per slot). */
+	size_t window;
+	struct batch *sending; /* whose refreshes the idle slots take */
+	bool checking;	       /* the live checks have begun: idle slots take them */
+	bool gone;	       /* a request could not be sent: the server went away */
+	bool backoff;	       /* the server asked for fewer requests: no more live checks */
+	double health_s;       /* how long GET /health took at the start */
+	struct gotrue_refresh_summary *sum;
+	/* A current server: /logout?scope=local ends only one session, and the reuse of the last
+	 * refresh token is answered with the live session (not v2.69). */
+	bool current;
+	/* Linux sessions to end once no record is locked (end_sessions): what they need of their
+	 * records, copied, tokens excluded. */
+	struct gotrue_store_record *ends;
+	size_t nends, ends_cap;
+	/* Live sessions not due for refresh, checked with the server after the refreshes
+	 * (check_live_records): indices into the id list. */
+	char (*ids)[GOTRUE_STORE_ID_LEN + 1];
+	size_t *live;
+	size_t nlive, live_cap, live_next;
 };
 
 static double now_s(void)
@@ -245,7 +277,7 @@ static bool may_send(const struct pass *p, const struct gotrue_store_record *rec
 }
 
 /* What a refused refresh says, logged; updates @rec in memory as send_refresh() says. */
-static enum refresh_result refused(struct pass *p, struct conn *c, struct gotrue_store_record *rec,
+static enum refresh_result refused(struct pass *p, struct gotrue_store_record *rec,
 				   const struct gotrue_error *err)
 {
 	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
@@ -274,7 +306,7 @@ static enum refresh_result refused(struct pass *p, struct conn *c, struct gotrue
 	}
 	if (not_sent(err) || answered_unprocessed(err)) {
 		if (not_sent(err))
-			c->gone = true;
+			p->gone = true;
 		undo_mark(rec);
 		gotrue_log(p->pamh, LOG_WARNING, "refresh failed, will retry (%s); user=%s", why,
 			   rec->login);
@@ -287,29 +319,38 @@ static enum refresh_result refused(struct pass *p, struct conn *c, struct gotrue
 	return REFRESH_UNKNOWN;
 }
 
-/* POST /token?grant_type=refresh_token for @rec, which the caller has locked and whose marker is
- * on disk. Updates @rec in memory only: the rotated pair with the markers cleared (REFRESH_OK),
- * the marker undone (REFRESH_RETRY, REFRESH_BANNED), the refresh token dropped (REFRESH_DEAD), or
- * the markers left set (REFRESH_UNKNOWN, REFRESH_GONE). */
-static enum refresh_result send_refresh(struct pass *p, struct conn *c,
-					struct gotrue_store_record *rec)
+/* What the answer to a refresh of @rec (@rc, and @ns or @err, from gotrue_refresh or
+ * gotrue_refresh_end) says; the caller has locked @rec and its marker is on disk. Updates @rec in
+ * memory only: the rotated pair with the markers cleared (REFRESH_OK), the marker undone
+ * (REFRESH_RETRY, REFRESH_BANNED), the refresh token dropped (REFRESH_DEAD), or the markers left
+ * set (REFRESH_UNKNOWN, REFRESH_GONE). */
+static enum refresh_result refresh_answer(struct pass *p, struct gotrue_store_record *rec, int rc,
+					  struct gotrue_session *ns, const struct gotrue_error *err)
+{
+	enum refresh_result res = REFRESH_OK;
+
+	if (rc != 0 || ns->access_token == NULL || ns->refresh_token == NULL) {
+		res = refused(p, rec, err);
+	} else {
+		forget_tokens(rec);
+		rec->access_token = ns->access_token;
+		rec->refresh_token = ns->refresh_token;
+		ns->access_token = ns->refresh_token = NULL;
+		rec->expires_at = ns->expires_at;
+		rec->refreshing = rec->resent = false;
+	}
+	return res;
+}
+
+/* POST /token?grant_type=refresh_token for @rec on the pass's own client (refresh_answer). */
+static enum refresh_result send_refresh(struct pass *p, struct gotrue_store_record *rec)
 {
 	struct gotrue_session ns = {0};
 	struct gotrue_error err = {0};
 	enum refresh_result res;
 
-	if (gotrue_refresh(c->client, rec->refresh_token, &ns, &err) == 0 &&
-	    ns.access_token != NULL && ns.refresh_token != NULL) {
-		forget_tokens(rec);
-		rec->access_token = ns.access_token;
-		rec->refresh_token = ns.refresh_token;
-		ns.access_token = ns.refresh_token = NULL;
-		rec->expires_at = ns.expires_at;
-		rec->refreshing = rec->resent = false;
-		res = REFRESH_OK;
-	} else {
-		res = refused(p, c, rec, &err);
-	}
+	res = refresh_answer(p, rec, gotrue_refresh(p->own, rec->refresh_token, &ns, &err), &ns,
+			     &err);
 	gotrue_session_clear(&ns);
 	gotrue_error_clear(&err);
 	return res;
@@ -324,8 +365,8 @@ static void log_unstored(struct pass *p, const struct gotrue_store_record *rec)
 }
 
 /* Refresh one record, which the caller has locked and whose token may_send() allows: marker,
- * request, result, each write synced. The batched form of the same steps is batch_mark(),
- * batch_send() and batch_finish(), for records without the marker. */
+ * request, result, each write synced. The batched form of the same steps (batch_mark(),
+ * refresh_start(), refresh_answered(), batch_finish()) serves records without the marker. */
 static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_record *rec)
 {
 	enum refresh_result res;
@@ -346,7 +387,7 @@ static enum refresh_result refresh_record(struct pass *p, struct gotrue_store_re
 		undo_mark(rec);
 		return REFRESH_STORE;
 	}
-	res = send_refresh(p, &p->own, rec);
+	res = send_refresh(p, rec);
 	if (res == REFRESH_OK && resend)
 		gotrue_log(p->pamh, LOG_NOTICE, "interrupted refresh recovered; user=%s",
 			   rec->login);
@@ -402,8 +443,7 @@ static enum revoke_result send_logout(struct pass *p, struct gotrue_store_record
 
 	if (rec->access_token == NULL) {
 		res = REVOKE_SPENT;
-	} else if (gotrue_signout(p->own.client, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) ==
-		   0) {
+	} else if (gotrue_signout(p->own, rec->access_token, GOTRUE_LOGOUT_LOCAL, &err) == 0) {
 		res = REVOKE_DONE;
 	} else if (gotrue_lifecycle_session_gone(&err)) {
 		res = REVOKE_GONE;
@@ -411,7 +451,7 @@ static enum revoke_result send_logout(struct pass *p, struct gotrue_store_record
 		res = REVOKE_SPENT;
 	} else {
 		if (not_sent(&err))
-			p->own.gone = true;
+			p->gone = true;
 		gotrue_log(p->pamh, LOG_WARNING, "revocation failed, will retry (%s); user=%s",
 			   gotrue_error_str(&err, why, sizeof(why)), rec->login);
 	}
@@ -751,17 +791,295 @@ static bool handle_active(struct pass *p, struct gotrue_store_record *rec, size_
 	return false;
 }
 
+/* --- The requests in flight --------------------------------------------------------------- */
+
+/* The outcome of due record @d's refresh is known (d->res, d->rec as refresh_answer() left it):
+ * written, unsynced (the round's sync follows, before the lock goes), unless the markers stay
+ * on disk for the next pass (REFRESH_UNKNOWN, REFRESH_GONE). */
+static void refresh_written(struct pass *p, struct held *d)
+{
+	d->want = d->res != REFRESH_UNKNOWN && d->res != REFRESH_GONE;
+	if (d->want && gotrue_store_write_unsynced(p->st, &d->rec) != 0)
+		d->want = false;
+}
+
+/* Send due record @d's refresh token on slot @s: its marker is durable. */
+static void refresh_start(struct pass *p, struct slot *s, struct held *d)
+{
+	struct gotrue_error err = {0};
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+
+	d->sent = true;
+	if (gotrue_refresh_start(s->client, d->rec.refresh_token, &err) == 0) {
+		s->h = d;
+		s->live = false;
+		p->busy++;
+	} else {
+		/* Nothing went out: the token is unspent. What failed (memory, the config) would
+		 * fail the next request too. */
+		undo_mark(&d->rec);
+		p->gone = true;
+		gotrue_log(p->pamh, LOG_WARNING, "refresh failed, will retry (%s); user=%s",
+			   gotrue_error_str(&err, why, sizeof(why)), d->rec.login);
+		d->res = REFRESH_RETRY;
+		refresh_written(p, d);
+	}
+	gotrue_error_clear(&err);
+}
+
+/* True when GoTrue answered the request (pump's window). */
+static bool refresh_answered(struct pass *p, struct slot *s)
+{
+	struct held *d = s->h;
+	struct gotrue_session ns = {0};
+	struct gotrue_error err = {0};
+
+	d->res = refresh_answer(p, &d->rec, gotrue_refresh_end(s->client, &ns, &err), &ns, &err);
+	refresh_written(p, d);
+	gotrue_session_clear(&ns);
+	gotrue_error_clear(&err);
+	return d->res != REFRESH_RETRY && d->res != REFRESH_UNKNOWN;
+}
+
+/* What GET /user says of a live session. */
+enum live_result {
+	LIVE_OK,      /* the session and its user are still good */
+	LIVE_GONE,    /* the server no longer knows the session, or the user */
+	LIVE_BANNED,  /* the user is banned */
+	LIVE_UNKNOWN, /* no answer to act on: asked again next pass */
+	LIVE_BACKOFF, /* the server asks for fewer requests (429, 503): the rest waits a pass */
+};
+
+/* What the answer to GET /user with @rec's access token says (@rc, and @u or @err, from
+ * gotrue_user_get_end, or the error of a request that could not start). Current servers refuse
+ * a session they ended (403 session_not_found); v2.69 answers 200 until the token's exp, so
+ * there only a deleted user (404 user_not_found, 403 on current servers) shows. A ban ends no
+ * GoTrue session (the top of this file): the token still reads /user, with banned_until ahead.
+ * That body is unsigned, and trusted only to end a session, never to grant anything. Any other
+ * refusal (an expired JWT, a 5xx) proves nothing. */
+static enum live_result live_answer(struct pass *p, const struct gotrue_store_record *rec, int rc,
+				    const struct gotrue_user *u, const struct gotrue_error *err)
+{
+	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
+	enum live_result res = LIVE_UNKNOWN;
+
+	if (rc == 0) {
+		if (u->id == NULL || strcmp(u->id, rec->user_id) != 0)
+			gotrue_log(p->pamh, LOG_ERR,
+				   "GET /user answered for another user, ignored; user=%s",
+				   rec->login);
+		else
+			res = gotrue_user_is_banned(u, time(NULL)) ? LIVE_BANNED : LIVE_OK;
+		goto cleanup;
+	}
+	gotrue_error_str(err, why, sizeof(why));
+	if (gotrue_lifecycle_user_banned(err)) {
+		res = LIVE_BANNED;
+	} else if (gotrue_lifecycle_session_gone(err)) {
+		gotrue_log(p->pamh, LOG_NOTICE, "GoTrue ended the session (%s); user=%s", why,
+			   rec->login);
+		res = LIVE_GONE;
+	} else {
+		/* No answer at all (refused, reset, timed out): asking about the next session would
+		 * cost as much, so the pass stops; the checks are only checks, nothing is lost. */
+		if (not_sent(err) || err->kind == GOTRUE_ERR_TRANSPORT ||
+		    err->kind == GOTRUE_ERR_TIMEOUT)
+			p->gone = true;
+		if (err->kind == GOTRUE_ERR_HTTP &&
+		    (err->http_status == 429 || err->http_status == 503))
+			res = LIVE_BACKOFF;
+		gotrue_log(p->pamh, LOG_WARNING,
+			   "cannot check the session with the server, will retry (%s); user=%s",
+			   why, rec->login);
+	}
+cleanup:
+	if (res == LIVE_BANNED)
+		gotrue_log(p->pamh, LOG_NOTICE, "the user is banned in GoTrue; user=%s",
+			   rec->login);
+	return res;
+}
+
+/* Act on what the check of live record @h came to, then let it go. */
+static void live_done(struct pass *p, struct held *h, enum live_result res)
+{
+	switch (res) {
+	case LIVE_OK:
+		p->sum->checked++;
+		break;
+	case LIVE_BANNED: /* the GoTrue session outlives the ban: revoked here */
+		server_refused(p, &h->rec, 0);
+		break;
+	case LIVE_GONE:
+		session_gone(p, &h->rec);
+		break;
+	case LIVE_BACKOFF:
+		p->backoff = true;
+		p->sum->failed++;
+		break;
+	default:
+		p->sum->failed++;
+		break;
+	}
+	gotrue_store_record_clear(&h->rec);
+	gotrue_store_unlock(h->lock);
+	h->lock = -1;
+}
+
+/* True when GoTrue answered the request (pump's window). */
+static bool live_answered(struct pass *p, struct slot *s)
+{
+	struct gotrue_user u = {0};
+	struct gotrue_error err = {0};
+	int rc = gotrue_user_get_end(s->client, &u, &err);
+	enum live_result res = live_answer(p, &s->h->rec, rc, &u, &err);
+
+	live_done(p, s->h, res);
+	gotrue_user_clear(&u);
+	gotrue_error_clear(&err);
+	return res != LIVE_UNKNOWN && res != LIVE_BACKOFF;
+}
+
+/* Whether a slot's answer is in, to be taken by pump(). */
+static bool any_ended(const struct pass *p)
+{
+	bool ended = false;
+	size_t k;
+
+	for (k = 0; k < SLOTS && !ended; k++)
+		ended = p->slots[k].h != NULL && gotrue_client_ended(p->slots[k].client);
+	return ended;
+}
+
+/* Take in every answer that has arrived, waiting up to @wait_ms for one when none has. No
+ * request is started here (feed() does that): an answer may come in while the pass is inside
+ * another record's step, and it only finishes its own record. A multi that fails ends every
+ * request out, each with an error. */
+static void pump(struct pass *p, int wait_ms)
+{
+	struct slot *s;
+	bool broken = false, answered;
+	size_t k;
+
+	if (p->busy > 0 && !any_ended(p))
+		broken = gotrue_http_multi_wait(p->multi, wait_ms) != 0;
+	for (k = 0; k < SLOTS && p->busy > 0; k++) {
+		s = &p->slots[k];
+		if (s->h == NULL || (!broken && !gotrue_client_ended(s->client)))
+			continue;
+		p->busy--;
+		answered = s->live ? live_answered(p, s) : refresh_answered(p, s);
+		if (!answered)
+			p->window = 1;
+		else if (p->window < SLOTS)
+			p->window++;
+		s->h = NULL;
+	}
+}
+
+/* Record @id's lock, waited for up to lock_timeout() (a close_session or another pass holds it
+ * for about a request's time), while the answers to the requests out go on coming in: a
+ * request waiting on the pass would run into its own timeout. */
+static int lock_record(struct pass *p, const char *id)
+{
+	int timeout = lock_timeout(p), left = timeout, fd;
+	double end = now_s() + timeout / 1e3;
+
+	fd = gotrue_store_lock(p->st, id, p->busy > 0 ? 0 : timeout);
+	while (fd == -EWOULDBLOCK && left > 0) {
+		pump(p, LOCK_POLL_MS);
+		left = (int)((end - now_s()) * 1e3);
+		fd = gotrue_store_lock(p->st, id, p->busy > 0 || left <= 0 ? 0 : left);
+	}
+	return fd;
+}
+
+/* Still a live session to ask about, as it was when handle_record() noted it: what changed
+ * since (closed, refreshed, due now) is the next pass's. */
+static bool still_live(const struct pass *p, const struct gotrue_store_record *rec)
+{
+	return rec->state == GOTRUE_STORE_ACTIVE && !rec->refreshing && rec->access_token != NULL &&
+	       rec->expires_at - time(NULL) > p->opts.margin && gotrue_store_owner_alive(rec);
+}
+
+/* Start the check of the next live session on idle slot @s: its lock taken, read again. */
+static void live_start(struct pass *p, struct slot *s)
+{
+	struct held *h = &s->check;
+	struct gotrue_error err = {0};
+	const char *id;
+
+	while (s->h == NULL && p->live_next < p->nlive && !p->gone && !p->backoff) {
+		id = p->ids[p->live[p->live_next++]];
+		memset(h, 0, sizeof(*h));
+		h->lock = lock_record(p, id);
+		if (h->lock < 0 || gotrue_store_read(p->st, id, &h->rec) != 0 ||
+		    !still_live(p, &h->rec)) {
+			p->sum->unchanged++;
+			gotrue_store_record_clear(&h->rec);
+			gotrue_store_unlock(h->lock);
+		} else if (gotrue_user_get_start(s->client, h->rec.access_token, &err) == 0) {
+			s->h = h;
+			s->live = true;
+			p->busy++;
+		} else {
+			live_done(p, h, live_answer(p, &h->rec, -1, NULL, &err));
+			gotrue_error_clear(&err);
+		}
+	}
+}
+
+/* The next due record of the sending batch whose refresh may go out now. One the pass no longer
+ * sends (the server went away) gets its marker cleared, written with the others. */
+static struct held *next_due(struct pass *p)
+{
+	struct batch *b = p->sending;
+	struct held *d, *found = NULL;
+
+	while (found == NULL && b != NULL && b->next < b->n) {
+		d = &b->d[b->next++];
+		if (!d->want)
+			continue; /* its marker is not durable: not sent */
+		if (!p->gone) {
+			found = d;
+		} else {
+			undo_mark(&d->rec);
+			d->res = REFRESH_RETRY;
+			refresh_written(p, d);
+		}
+	}
+	return found;
+}
+
+/* Give each idle slot its next request: the sending batch's refreshes, then the live checks. */
+static void feed(struct pass *p)
+{
+	struct slot *s;
+	struct held *d;
+	size_t k;
+
+	for (k = 0; k < SLOTS && p->busy < p->window; k++) {
+		s = &p->slots[k];
+		if (s->h != NULL)
+			continue;
+		d = next_due(p);
+		if (d != NULL)
+			refresh_start(p, s, d);
+		else if (p->checking)
+			live_start(p, s);
+	}
+}
+
 /* Handle record @idx under its lock. A plain due refresh is not done here but handed to the
  * batch in @due (lock and record moved there, true returned), and a live session that is not due
  * goes to p->live; everything else is done now. */
-static bool handle_record(struct pass *p, const char *id, size_t idx, struct due *due)
+static bool handle_record(struct pass *p, const char *id, size_t idx, struct held *due)
 {
 	struct gotrue_store_record rec = {0};
 	bool batched = false;
 	time_t now;
 	int lock, rc;
 
-	lock = gotrue_store_lock(p->st, id, lock_timeout(p));
+	lock = lock_record(p, id);
 	if (lock < 0) {
 		/* Held by a close_session or another pass for longer than a request takes. */
 		if (lock == -EWOULDBLOCK)
@@ -818,66 +1136,30 @@ cleanup:
 	return batched;
 }
 
-/* A batch of due records, held (locked, read) from its fill to its finish. */
-struct batch {
-	struct due *d;
-	size_t n;
-	size_t nsent; /* requests sent, and how long they took (batch_send, all senders) */
-	double send_s;
-	bool stop; /* the server was already gone when the batch's turn came */
-};
+/* --- The batches ---------------------------------------------------------------------------- */
 
-/* The pass's walk over the sorted ids, and the ids a batch handed back unsent. */
+/* The pass's walk over the sorted ids. */
 struct cursor {
 	char (*ids)[GOTRUE_STORE_ID_LEN + 1];
 	size_t n, next;
-	size_t *redo; /* handled before next: they were due but out of time in their batch */
-	size_t nredo, redo_next, redo_cap;
-	double redo_at; /* when the last were handed back */
-	double req_s;	/* how long a request took in the last batch sent, 0: not known yet */
-	size_t bmax;	/* the largest batch the descriptor limit allows */
-	size_t size;	/* the size of the batch being filled */
+	double req_s;	 /* how long a request took in the last batch sent, 0: not known yet */
+	double health_s; /* how long GET /health took: the pace until req_s is known */
+	size_t bmax;	 /* the largest batch the descriptor limit allows */
+	size_t size;	 /* the size of the batch being filled */
 };
 
-/* Write, in place and unsynced, every entry of @b with @want set (the pass then makes them
- * durable with one sync: store.h, before the locks go and before any request relies on a
- * marker). Clears @want where the record could not be written. Returns how many were written. */
-static size_t write_unsynced(struct pass *p, struct batch *b)
-{
-	size_t i, written = 0;
-
-	for (i = 0; i < b->n; i++) {
-		if (b->d[i].want && gotrue_store_write_unsynced(p->st, &b->d[i].rec) != 0)
-			b->d[i].want = false;
-		written += b->d[i].want;
-	}
-	return written;
-}
-
-/* Whether the caller's thread knows the server to be gone. */
-static bool halted(const struct pass *p)
-{
-	return p->stop || p->own.gone;
-}
-
-/* The next batch's size: growing from BATCH_MIN by a quarter each round, and at most half of
- * what is left, so that the batches are small at both ends of the pass (the first batches'
- * marking and the last one's finishing are the only store work that no request overlaps); and no
- * more than the server answers within SEND_SLICE_S, so that a slow or distant server does not
- * make batches hand most of their records back. Slow growth, because the batch being filled is
- * three rounds ahead of the one being sent: doubling made it eight times larger, and the rounds
- * of the ramp waited on the store instead of the server. */
+/* The next batch's size: BATCH_FIRST until the server's pace is known (the batch being filled is
+ * two rounds ahead of the one being sent), then twice the last, so that a pass over many records
+ * pays few rounds; and no more than the server answers within SEND_SLICE_S (one request after
+ * the other at /health's pace, until a batch has been timed), so that a slow or distant server
+ * does not hold the locks for long. */
 static size_t batch_size(const struct cursor *c)
 {
-	size_t left = c->n - c->next + c->nredo - c->redo_next, fit;
-	size_t size = c->size > 0 ? c->size + c->size / 4 + 1 : BATCH_MIN;
+	double pace = c->req_s > 0 ? c->req_s : c->health_s;
+	size_t size = c->req_s > 0 && c->size > 0 ? 2 * c->size : BATCH_FIRST, fit;
 
-	if (size > left / 2)
-		size = left / 2;
-	if (size < BATCH_MIN)
-		size = BATCH_MIN;
-	if (c->req_s > 0) {
-		fit = (size_t)(SEND_SLICE_S / c->req_s);
+	if (pace > 0) {
+		fit = (size_t)(SEND_SLICE_S / pace);
 		if (size > fit)
 			size = fit > 0 ? fit : 1;
 	}
@@ -885,334 +1167,169 @@ static size_t batch_size(const struct cursor *c)
 }
 
 /* Take due records into @b, by handle_record (which does everything that is not a plain due
- * refresh on the spot), until it holds the next batch size or the ids run out. */
+ * refresh on the spot), until it holds the next batch size or the ids run out; the answers
+ * that come in meanwhile are taken in, and the idle slots fed. */
 static void batch_fill(struct pass *p, struct cursor *c, struct batch *b)
 {
-	double gap;
 	size_t idx;
 
-	b->n = 0;
-	b->nsent = 0;
-	b->send_s = 0;
+	memset(b->d, 0, b->n * sizeof(*b->d));
+	b->n = b->next = b->nsent = 0;
 	c->size = batch_size(c);
-	while (b->n < c->size && !halted(p)) {
-		gap = c->redo_at + HANDBACK_GAP_S - now_s();
-		if (c->redo_next < c->nredo && gap <= 0) {
-			idx = c->redo[c->redo_next++];
-		} else if (c->next < c->n) {
-			idx = c->next++;
-		} else if (c->redo_next < c->nredo) {
-			nanosleep(&(struct timespec){0, (long)(gap * 1e9)}, NULL);
-			continue;
-		} else {
-			break;
-		}
+	while (b->n < c->size && c->next < c->n && !p->gone) {
+		idx = c->next++;
 		b->d[b->n].lock = -1;
 		if (handle_record(p, c->ids[idx], idx, &b->d[b->n])) {
 			b->d[b->n].idx = idx;
 			b->n++;
 		}
+		pump(p, 0);
+		feed(p);
 	}
 }
 
-/* Step 1 of a refresh: every marker of @b written (unsynced: the pass's sync follows). */
-static size_t batch_mark(struct pass *p, struct batch *b)
+/* Step 1 of a refresh: every marker of @b written, unsynced (the round's sync follows); not
+ * once the server has gone away. */
+static void batch_mark(struct pass *p, struct batch *b)
 {
+	struct held *d;
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
-		b->d[i].rec.refreshing = true;
-		b->d[i].want = true;
-		b->d[i].res = REFRESH_STORE;
+		d = &b->d[i];
+		d->res = p->gone ? REFRESH_RETRY : REFRESH_STORE;
+		if (p->gone)
+			continue;
+		d->rec.refreshing = true;
+		d->want = gotrue_store_write_unsynced(p->st, &d->rec) == 0;
+		if (!d->want)
+			d->rec.refreshing = false; /* nothing sent: failed, still safe */
+		pump(p, 0);
+		feed(p);
 	}
-	return write_unsynced(p, b);
 }
 
-/* After the sync of step 1: a record whose marker is not known durable is not sent. When the
- * sync failed, the markers may be visible without being durable: the records are put back as
- * they were, one by one (a failure here leaves the marker: safe). */
+/* After the round's sync (@synced): a record whose marker is not known durable is not sent.
+ * When the sync failed, the markers may be visible without being durable: the records are put
+ * back as they were, one by one (a failure here leaves the marker: safe). */
 static void batch_marked(struct pass *p, struct batch *b, bool synced)
 {
 	size_t i;
 
-	for (i = 0; i < b->n; i++) {
-		if (!synced && b->d[i].want) {
+	for (i = 0; i < b->n && !synced; i++) {
+		if (b->d[i].want) {
 			b->d[i].rec.refreshing = false;
 			gotrue_store_write(p->st, &b->d[i].rec);
 			b->d[i].want = false;
 		}
-		if (!b->d[i].want)
-			b->d[i].rec.refreshing = false; /* nothing sent: failed, still safe */
 	}
 }
 
-/* What sender @k is given: its share of batch @b (every SENDERS-th record from the @k-th), sent
- * on bulk[@k]; what it sent, and for how long, are its own until the caller joins it. */
-struct send_job {
-	struct pass *p;
-	struct batch *b;
-	size_t k;
-	size_t nsent;
-	double send_s;
-};
-
-/* Step 2: the requests of sender @j's share, one after the other on its connection. Touches only
- * those records (in memory) and its connection, so that it runs beside the other senders and
- * the caller's thread, which works in the store. After its first request, it stops when it has
- * sent for SEND_SLICE_S: a close_session may be waiting for one of the batch's locks. Unsent
- * records get their marker cleared and are handed back. */
-static void send_share(struct send_job *j)
+/* Step 2: the requests of @b, which feed() has begun to send, until every answer is in. */
+static void batch_wait(struct pass *p, struct batch *b)
 {
-	struct batch *b = j->b;
-	struct conn *c = &j->p->bulk[j->k];
-	bool sent_any = false, out_of_time = false;
-	double t0 = now_s();
 	size_t i;
 
-	for (i = j->k; i < b->n; i += SENDERS) {
-		if (!b->d[i].want)
-			continue;
-		if (!b->stop && !c->gone && !out_of_time && sent_any && now_s() - t0 > SEND_SLICE_S)
-			out_of_time = true;
-		if (b->stop || c->gone || out_of_time) {
-			b->d[i].rec.refreshing = false;
-			b->d[i].res = REFRESH_RETRY;
-			b->d[i].handback = out_of_time;
-			continue;
-		}
-		b->d[i].sent = sent_any = true;
-		b->d[i].res = send_refresh(j->p, c, &b->d[i].rec);
-		/* Written unless the markers stay (see send_refresh()). */
-		b->d[i].want = b->d[i].res != REFRESH_UNKNOWN && b->d[i].res != REFRESH_GONE;
-		j->nsent++;
+	while (b->next < b->n || p->busy > 0) {
+		feed(p);
+		pump(p, WAIT_MS);
 	}
-	j->send_s = now_s() - t0;
+	for (i = 0; i < b->n; i++)
+		b->nsent += b->d[i].sent;
+	b->send_s = now_s() - b->t0;
 }
 
-static void *sender_main(void *arg)
+/* Step 3, after the round's sync made its answers durable (b->synced): the counts, and the
+ * locks released. A failed sync leaves each record's marked version intact in its other slot:
+ * the worst case is a recovery. */
+static void batch_finish(struct pass *p, struct batch *b)
 {
-	send_share(arg);
-	return NULL;
-}
-
-/* Step 2 for the whole batch: SENDERS shares at once, each on a thread of its own (a share whose
- * thread cannot start, or that has nothing to send, is done on this one, after the others have
- * started). batch_sent() joins the threads. */
-struct sending {
-	struct send_job job[SENDERS];
-	pthread_t th[SENDERS];
-	bool threaded[SENDERS];
-};
-
-static void batch_send(struct pass *p, struct batch *b, struct sending *s)
-{
-	size_t k;
-
-	for (k = 0; k < SENDERS; k++) {
-		s->job[k] = (struct send_job){.p = p, .b = b, .k = k};
-		s->threaded[k] = b->n > k && !b->stop &&
-				 gotrue_thread_start(&s->th[k], sender_main, &s->job[k]) == 0;
-	}
-	for (k = 0; k < SENDERS; k++) {
-		if (!s->threaded[k])
-			send_share(&s->job[k]);
-	}
-}
-
-/* Join batch_send's threads and sum up what they sent; true when a connection found the server
- * gone. */
-static bool batch_sent(struct pass *p, struct batch *b, struct sending *s)
-{
-	bool gone = false;
-	size_t k;
-
-	for (k = 0; k < SENDERS; k++) {
-		if (s->threaded[k])
-			pthread_join(s->th[k], NULL);
-		b->nsent += s->job[k].nsent;
-		if (s->job[k].send_s > b->send_s)
-			b->send_s = s->job[k].send_s;
-		gone = gone || p->bulk[k].gone;
-	}
-	return gone;
-}
-
-static void *syncer_main(void *arg)
-{
-	gotrue_store_sync_run(arg);
-	return NULL;
-}
-
-/* Step 3, after the results (and cleared markers) were written and the pass's sync returned
- * (@synced): the counts, and the locks released. A failed sync leaves each record's marked
- * version intact in its other slot: the worst case is a recovery. Records the batch had no time
- * to send go to @c's redo list. */
-static void batch_finish(struct pass *p, struct cursor *c, struct batch *b, bool synced)
-{
-	bool handed_back = false;
+	struct held *d;
 	size_t i;
 
-	if (!synced && b->n > 0)
+	if (!b->synced && b->n > 0)
 		gotrue_log(p->pamh, LOG_ERR, "refreshed tokens may not be durable");
-	/* Those not taken yet move to the front, the new ones go after them. */
-	memmove(c->redo, c->redo + c->redo_next, (c->nredo - c->redo_next) * sizeof(*c->redo));
-	c->nredo -= c->redo_next;
-	c->redo_next = 0;
 	for (i = 0; i < b->n; i++) {
-		if (b->d[i].res == REFRESH_OK && !b->d[i].want) {
-			log_unstored(p, &b->d[i].rec);
-			b->d[i].res = REFRESH_UNKNOWN;
+		d = &b->d[i];
+		if (d->res == REFRESH_OK && !d->want) {
+			log_unstored(p, &d->rec);
+			d->res = REFRESH_UNKNOWN;
 		}
-		handed_back = handed_back || b->d[i].handback;
-		if (b->d[i].handback && !halted(p) && c->nredo < c->redo_cap) {
-			c->redo[c->nredo++] = b->d[i].idx; /* counted when handled again */
-			continue;
-		}
-		if (!b->d[i].sent && b->d[i].res == REFRESH_RETRY) {
+		if (!d->sent && d->res == REFRESH_RETRY)
 			p->sum->unchanged++; /* the server went away before its turn */
-			continue;
-		}
-		refresh_done(p, &b->d[i].rec, b->d[i].res);
+		else
+			refresh_done(p, &d->rec, d->res);
 	}
 	for (i = 0; i < b->n; i++) {
-		gotrue_store_release(p->st, b->d[i].rec.id);
-		gotrue_store_record_clear(&b->d[i].rec);
-		gotrue_store_unlock(b->d[i].lock);
-		memset(&b->d[i], 0, sizeof(b->d[i]));
-		b->d[i].lock = -1;
+		d = &b->d[i];
+		gotrue_store_release(p->st, d->rec.id);
+		gotrue_store_record_clear(&d->rec);
+		gotrue_store_unlock(d->lock);
 	}
-	if (handed_back)
-		c->redo_at = now_s();
+	memset(b->d, 0, b->n * sizeof(*b->d));
 	b->n = 0;
 }
 
-/* What GET /user says of a live session. */
-enum live_result {
-	LIVE_OK,      /* the session and its user are still good */
-	LIVE_GONE,    /* the server no longer knows the session, or the user */
-	LIVE_BANNED,  /* the user is banned */
-	LIVE_UNKNOWN, /* no answer to act on: asked again next pass */
-	LIVE_BACKOFF, /* the server asks for fewer requests (429, 503): the rest waits a pass */
-};
+enum stage { FILL, MARK, SEND, DONE, STAGES };
 
-/* Ask the server about @rec's session with its access token. Current servers refuse a session
- * they ended (403 session_not_found); v2.69 answers 200 until the token's exp, so there only a
- * deleted user (404 user_not_found, 403 on current servers) shows. A ban ends no GoTrue session
- * (the top of this file): the token still reads /user, with banned_until ahead. That body is
- * unsigned, and trusted only to end a session, never to grant anything. Any other refusal (an
- * expired JWT, a 5xx) proves nothing. */
-static enum live_result ask_server(struct pass *p, const struct gotrue_store_record *rec)
+/* One round (see gotrue_refresh_pass). False when the pass is over. */
+static bool refresh_round(struct pass *p, struct cursor *c, struct batch *b[STAGES])
 {
-	struct gotrue_user u = {0};
-	struct gotrue_error err = {0};
-	char why[GOTRUE_ERROR_MSG_MAX + GOTRUE_ERROR_CODE_MAX + 32];
-	enum live_result res = LIVE_UNKNOWN;
+	struct batch *t;
+	bool synced = true, more;
 
-	if (gotrue_user_get(p->own.client, rec->access_token, &u, &err) == 0) {
-		if (u.id == NULL || strcmp(u.id, rec->user_id) != 0)
-			gotrue_log(p->pamh, LOG_ERR,
-				   "GET /user answered for another user, ignored; user=%s",
-				   rec->login);
-		else if (gotrue_user_is_banned(&u, time(NULL)))
-			res = LIVE_BANNED;
-		else
-			res = LIVE_OK;
-		goto cleanup;
-	}
-	gotrue_error_str(&err, why, sizeof(why));
-	if (gotrue_lifecycle_user_banned(&err)) {
-		res = LIVE_BANNED;
-	} else if (gotrue_lifecycle_session_gone(&err)) {
-		gotrue_log(p->pamh, LOG_NOTICE, "GoTrue ended the session (%s); user=%s", why,
-			   rec->login);
-		res = LIVE_GONE;
-	} else {
-		/* No answer at all (refused, reset, timed out): asking about the next session would
-		 * cost as much, so the pass stops; the checks are only checks, nothing is lost. */
-		if (not_sent(&err) || err.kind == GOTRUE_ERR_TRANSPORT ||
-		    err.kind == GOTRUE_ERR_TIMEOUT)
-			p->own.gone = true;
-		if (err.kind == GOTRUE_ERR_HTTP &&
-		    (err.http_status == 429 || err.http_status == 503))
-			res = LIVE_BACKOFF;
-		gotrue_log(p->pamh, LOG_WARNING,
-			   "cannot check the session with the server, will retry (%s); user=%s",
-			   why, rec->login);
-	}
-cleanup:
-	if (res == LIVE_BANNED)
-		gotrue_log(p->pamh, LOG_NOTICE, "the user is banned in GoTrue; user=%s",
-			   rec->login);
-	gotrue_user_clear(&u);
-	gotrue_error_clear(&err);
-	return res;
+	p->sending = b[SEND];
+	b[SEND]->t0 = now_s();
+	feed(p);
+	batch_finish(p, b[DONE]);
+	batch_fill(p, c, b[FILL]);
+	batch_mark(p, b[MARK]);
+	batch_wait(p, b[SEND]);
+	/* Reads to cover, or writes to make durable. */
+	if (b[FILL]->n > 0 || b[MARK]->n > 0 || b[SEND]->n > 0)
+		synced = gotrue_store_sync(p->st) == 0;
+	batch_marked(p, b[MARK], synced);
+	b[SEND]->synced = synced;
+	if (b[SEND]->nsent > 0)
+		c->req_s = b[SEND]->send_s / (double)b[SEND]->nsent;
+	more = b[FILL]->n > 0 || b[MARK]->n > 0 || b[SEND]->n > 0 || (c->next < c->n && !p->gone);
+	t = b[DONE];
+	b[DONE] = b[SEND];
+	b[SEND] = b[MARK];
+	b[MARK] = b[FILL];
+	b[FILL] = t;
+	return more;
 }
 
-/* Check live session @id with the server, under its lock, read again: what changed since
- * handle_record() (closed, refreshed, due now) is the next pass's. False when the server asked
- * for fewer requests. */
-static bool check_live_record(struct pass *p, const char *id)
+/* After the refreshes: every live session that was not due is checked with the server, several
+ * at once, so that a ban or a revocation on the server ends it within one timer period rather
+ * than at its next refresh (up to an hour later). */
+static void check_live_records(struct pass *p)
 {
-	struct gotrue_store_record rec = {0};
-	bool go_on = true;
-	int lock;
-
-	lock = gotrue_store_lock(p->st, id, lock_timeout(p));
-	if (lock < 0 || gotrue_store_read(p->st, id, &rec) != 0 ||
-	    rec.state != GOTRUE_STORE_ACTIVE || rec.refreshing || rec.access_token == NULL ||
-	    rec.expires_at - time(NULL) <= p->opts.margin || !gotrue_store_owner_alive(&rec)) {
-		p->sum->unchanged++;
-		goto cleanup;
+	p->sending = NULL;
+	p->checking = true;
+	feed(p);
+	while (p->busy > 0) {
+		pump(p, WAIT_MS);
+		feed(p);
 	}
-	switch (ask_server(p, &rec)) {
-	case LIVE_OK:
-		p->sum->checked++;
-		break;
-	case LIVE_BANNED: /* the GoTrue session outlives the ban: revoked here */
-		server_refused(p, &rec, 0);
-		break;
-	case LIVE_GONE:
-		session_gone(p, &rec);
-		break;
-	case LIVE_BACKOFF:
-		go_on = false;
-		p->sum->failed++;
-		break;
-	default:
-		p->sum->failed++;
-		break;
-	}
-cleanup:
-	gotrue_store_record_clear(&rec);
-	gotrue_store_unlock(lock);
-	return go_on;
-}
-
-/* After the refreshes: every live session that was not due is checked with the server, one
- * request each, so that a ban or a revocation on the server ends it within one timer period
- * rather than at its next refresh (up to an hour later). */
-static void check_live_records(struct pass *p, char (*ids)[GOTRUE_STORE_ID_LEN + 1])
-{
-	size_t i;
-	bool go_on = true;
-
-	for (i = 0; i < p->nlive && go_on && !halted(p); i++)
-		go_on = check_live_record(p, ids[p->live[i]]);
 	/* Left for the next pass: the server went away or asked for fewer requests. */
-	p->sum->unchanged += (unsigned int)(p->nlive - i);
+	p->sum->unchanged += (unsigned int)(p->nlive - p->live_next);
 }
 
-/* How many records a batch holds locked. Five batches are held at once (see gotrue_refresh_pass),
- * two descriptors per record (the lock, the record held open by
- * gotrue_store_read_held): well inside RLIMIT_NOFILE. */
+/* How many records a batch holds locked. Four batches are held at once (see
+ * gotrue_refresh_pass), two descriptors per record (the lock, the record held open by
+ * gotrue_store_read_held), besides the connections: well inside RLIMIT_NOFILE. */
 static size_t batch_max(void)
 {
 	struct rlimit rl;
-	size_t max = BATCH_MAX;
+	size_t max = BATCH_MAX, spare = 64 + SLOTS + 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (rl.rlim_cur - 64) / 10 < max)
-		max = rl.rlim_cur > 74 ? (size_t)(rl.rlim_cur - 64) / 10 : 1;
+	    (rl.rlim_cur - spare) / (2 * STAGES) < max)
+		max = rl.rlim_cur > spare + 2 * STAGES
+			      ? (size_t)(rl.rlim_cur - spare) / (2 * STAGES)
+			      : 1;
 	return max;
 }
 
@@ -1221,8 +1338,20 @@ static int cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Open the store and the two clients, and ask /health whether the server is there and which
- * generation it is. -EHOSTUNREACH when it is not there. */
+/* --- The pass ------------------------------------------------------------------------------ */
+
+/* A new client whose requests run on the pass's multi. */
+static struct gotrue_client *pass_client(struct pass *p)
+{
+	struct gotrue_client *c = gotrue_client_new(p->pamh, p->cfg);
+
+	if (c != NULL)
+		gotrue_client_attach(c, p->multi);
+	return c;
+}
+
+/* Open the store, the multi and the clients, and ask /health whether the server is there and
+ * which generation it is. -EHOSTUNREACH when it is not there. */
 static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_config *cfg,
 		      struct gotrue_refresh_summary *sum)
 {
@@ -1241,21 +1370,25 @@ static int pass_begin(struct pass *p, pam_handle_t *pamh, const struct gotrue_co
 		rc = -EACCES;
 		goto cleanup;
 	}
-	p->own.client = gotrue_client_new(pamh, cfg);
-	if (p->own.client == NULL)
-		goto cleanup;
-	for (k = 0; k < SENDERS; k++) {
-		p->bulk[k].client = gotrue_client_new(pamh, cfg);
-		if (p->bulk[k].client == NULL)
+	p->window = 1;
+	p->multi = gotrue_http_multi_new();
+	p->own = p->multi != NULL ? pass_client(p) : NULL;
+	for (k = 0; k < SLOTS && p->own != NULL; k++) {
+		p->slots[k].client = pass_client(p);
+		if (p->slots[k].client == NULL)
 			goto cleanup;
 	}
-	if (gotrue_health(p->own.client, &health, &err) != 0) {
+	if (p->own == NULL)
+		goto cleanup;
+	p->health_s = now_s();
+	if (gotrue_health(p->own, &health, &err) != 0) {
 		gotrue_log(pamh, LOG_WARNING, "server unreachable, nothing changed (%s)",
 			   gotrue_error_str(&err, why, sizeof(why)));
 		sum->server_down = true;
 		rc = -EHOSTUNREACH;
 		goto cleanup;
 	}
+	p->health_s = now_s() - p->health_s;
 	if (cfg->server == GOTRUE_SERVER_AUTO)
 		/* A server that does not say its version is treated as old: the cautious choice. */
 		p->current = gotrue_health_honours_logout_scope(health);
@@ -1276,42 +1409,52 @@ static void pass_end(struct pass *p)
 	end_sessions(p);
 	free(p->live);
 	p->live = NULL;
-	for (k = 0; k < SENDERS; k++) {
-		gotrue_client_free(p->bulk[k].client);
-		p->bulk[k].client = NULL;
+	/* The clients first: a multi is freed with nothing attached. */
+	for (k = 0; k < SLOTS; k++) {
+		gotrue_client_free(p->slots[k].client);
+		p->slots[k].client = NULL;
 	}
-	gotrue_client_free(p->own.client);
+	gotrue_client_free(p->own);
+	gotrue_http_multi_free(p->multi);
 	gotrue_store_close(p->st);
-	p->own.client = NULL;
+	p->own = NULL;
+	p->multi = NULL;
 	p->st = NULL;
 }
 
-/* The pass is a pipeline of five batches, one round at a time. In each round the sender threads
- * sends one batch's requests (batch_send) while this thread writes the markers of another
- * (batch_mark) and the results of the one sent in the round before (its step 3), and makes them
- * durable with one sync, which runs on a thread of its own while this one fills a new batch
- * (batch_fill: locks, reads). A filled batch rests one round, so that the next round's sync
- * covers what was read (store.h, the write rule: its markers then need no sync of their own
- * before them); it is marked in the round after, sent in the next, and finished in the last.
- * The first three batches are primed before the first round.
- * The store's work and the disk's so overlap the round trips instead of adding to them, and one
- * sync serves three batches. Each record still goes through exactly the states of
- * refresh_record() (old pair, read and then synced; old pair + marker, durable before the
- * request; new pair, durable before the unlock), so a crash anywhere leaves what a crash of the
- * one-by-one pass leaves. Locks are held from the fill to the finish, so no other pass sees a
- * marker that is still being acted on. */
+/* The batches of due records, and the memory the pass needs for @c's ids. 0 or -ENOMEM. */
+static int pass_alloc(struct pass *p, struct cursor *c, struct batch bufs[STAGES])
+{
+	size_t k;
+	int rc = 0;
+
+	c->bmax = batch_max();
+	p->live = calloc(c->n + 1, sizeof(*p->live));
+	p->live_cap = p->live != NULL ? c->n : 0;
+	for (k = 0; k < STAGES; k++) {
+		bufs[k].d = calloc(c->bmax, sizeof(*bufs[k].d));
+		if (bufs[k].d == NULL)
+			rc = -ENOMEM;
+	}
+	return p->live == NULL ? -ENOMEM : rc;
+}
+
+/* The due records go through the pass in batches, one stage a round: a batch is filled (locked
+ * and read: batch_fill), marked in the next round (batch_mark), sent in the one after (its
+ * requests several at once: feed, batch_wait) and finished in the last (the records released:
+ * batch_finish). Each round ends with one sync, which makes durable what the stages before it
+ * need (store.h, the write rule): the reads of the batch being filled, before its markers; the
+ * markers, before their tokens go out; the answers, before the locks go. While a batch's
+ * requests are out, this thread works on the other batches, and an answer is written as soon as
+ * it comes in. Locks are held from the fill to the finish, so no other pass sees a marker that
+ * is still being acted on. */
 int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			const struct gotrue_refresh_opts *opts, struct gotrue_refresh_summary *sum)
 {
 	struct pass p = {0};
 	struct cursor c = {0};
-	struct batch bufs[5] = {{0}}, *filled = &bufs[0], *resting = &bufs[1], *marked = &bufs[2],
-		     *sending = &bufs[3], *done = &bufs[4], *t;
-	struct sending snd;
-	struct gotrue_store_sync sync;
-	pthread_t syncer;
-	bool need_sync, sync_threaded, synced;
-	size_t k, written;
+	struct batch bufs[STAGES] = {{0}}, *b[STAGES];
+	size_t k;
 	int rc;
 
 	if (opts != NULL)
@@ -1328,64 +1471,18 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 	 * in a cycle. */
 	if (c.n > 0) /* qsort's array may not be NULL, even for no elements (UBSan) */
 		qsort(c.ids, c.n, sizeof(*c.ids), cmp_id);
-	c.bmax = batch_max();
-	/* Handed back at most: every batch held at once. */
-	c.redo_cap = 5 * c.bmax;
-	c.redo = calloc(c.redo_cap, sizeof(*c.redo));
-	p.live = calloc(c.n + 1, sizeof(*p.live));
-	p.live_cap = p.live != NULL ? c.n : 0;
-	for (k = 0; k < 5; k++) {
-		bufs[k].d = calloc(c.bmax, sizeof(*bufs[k].d));
-		if (bufs[k].d == NULL)
-			rc = -ENOMEM;
-	}
-	if (c.redo == NULL || p.live == NULL || rc != 0) {
-		rc = -ENOMEM;
+	p.ids = c.ids;
+	c.health_s = p.health_s;
+	rc = pass_alloc(&p, &c, bufs);
+	if (rc != 0)
 		goto cleanup;
-	}
-	/* Primed: the first three batches are filled, the store's write rule syncs what was read
-	 * before the first marker, and the first batch is marked and synced, so that the first
-	 * round already sends. */
-	batch_fill(&p, &c, sending);
-	batch_fill(&p, &c, marked);
-	batch_fill(&p, &c, resting);
-	written = batch_mark(&p, sending);
-	batch_marked(&p, sending, written == 0 || gotrue_store_sync(p.st) == 0);
-	for (;;) {
-		sending->stop = halted(&p);
-		batch_send(&p, sending, &snd);
-		written = batch_mark(&p, marked) + write_unsynced(&p, done);
-		/* Writes to make durable, or reads of the resting batch to cover. */
-		need_sync = written > 0 || resting->n > 0;
-		sync_threaded = false;
-		if (need_sync) {
-			gotrue_store_sync_start(p.st, &sync);
-			sync_threaded = gotrue_thread_start(&syncer, syncer_main, &sync) == 0;
-			if (!sync_threaded)
-				gotrue_store_sync_run(&sync);
-		}
-		batch_fill(&p, &c, filled); /* not covered by this round's sync: it rests */
-		if (sync_threaded)
-			pthread_join(syncer, NULL);
-		synced = !need_sync || gotrue_store_sync_finish(p.st, &sync) == 0;
-		batch_marked(&p, marked, synced);
-		batch_finish(&p, &c, done, synced);
-		p.stop = batch_sent(&p, sending, &snd) || p.stop;
-		if (sending->nsent > 0)
-			c.req_s = sending->send_s / (double)sending->nsent;
-		if (filled->n == 0 && resting->n == 0 && marked->n == 0 && sending->n == 0 &&
-		    (c.redo_next == c.nredo || halted(&p)))
-			break;
-		t = done;
-		done = sending;
-		sending = marked;
-		marked = resting;
-		resting = filled;
-		filled = t;
-	}
-	check_live_records(&p, c.ids);
-	if (halted(&p)) {
-		sum->unchanged += (unsigned int)(c.n - c.next + c.nredo - c.redo_next);
+	for (k = 0; k < STAGES; k++)
+		b[k] = &bufs[k];
+	while (refresh_round(&p, &c, b))
+		;
+	check_live_records(&p);
+	if (p.gone) {
+		sum->unchanged += (unsigned int)(c.n - c.next);
 		gotrue_log(pamh, LOG_WARNING,
 			   "server became unreachable during the pass; the rest is left for the "
 			   "next pass");
@@ -1393,9 +1490,8 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		rc = -EHOSTUNREACH;
 	}
 cleanup:
-	for (k = 0; k < 5; k++)
+	for (k = 0; k < STAGES; k++)
 		free(bufs[k].d);
-	free(c.redo);
 	free(c.ids);
 	pass_end(&p);
 	return rc;
@@ -1471,7 +1567,7 @@ int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, 
 	rc = gotrue_store_list_ids(p.st, &ids, &n);
 	if (rc != 0)
 		goto cleanup;
-	for (i = 0; i < n && !halted(&p); i++) {
+	for (i = 0; i < n && !p.gone; i++) {
 		if (id != NULL && strcmp(ids[i], id) != 0)
 			continue;
 		lock = gotrue_store_lock(p.st, ids[i], lock_timeout(&p));
@@ -1487,7 +1583,7 @@ int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, 
 		gotrue_store_record_clear(&rec);
 		gotrue_store_unlock(lock);
 	}
-	if (halted(&p)) {
+	if (p.gone) {
 		sum->server_down = true;
 		rc = -EHOSTUNREACH;
 	} else if (matched == 0) {

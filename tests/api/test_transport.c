@@ -3,7 +3,8 @@
  * accepts and never answers (timeout), a closed port (refused), a recording server (request
  * headers), canned answers (redirect, oversize, response headers), and the plain-http-to-remote
  * rule (no I/O at all). Part two drives the GoTrue emulator ($GOTRUE_EMULATOR): its faults (stall,
- * delay, oversize, redirect, drop, truncate) and TLS (--tls, ca.pem, --tls-name). */
+ * delay, oversize, redirect, drop, truncate), TLS (--tls, ca.pem, --tls-name) and requests side
+ * by side on one multi. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -766,6 +767,64 @@ static void test_ca_file_checks(void)
 	gotrue_error_clear(&err);
 }
 
+#define EMU_MULTI_TESTS 6
+/* The multi helper (lib/client/http.h), as the refresh pass uses it: a request started on one
+ * handle goes on, and is seen to end, while a one-call request of another handle attached to the
+ * same multi runs; gotrue_http_multi_wait waits for whichever ends. */
+static void test_emulator_multi(void)
+{
+	struct gotrue_http_response r1 = {0}, r2 = {0};
+	struct gotrue_error err = {0};
+	struct gotrue_http_multi *m = gotrue_http_multi_new();
+	struct gotrue_config *cfg;
+	struct gotrue_http *h1, *h2;
+	struct emu *e = emu_start(NULL);
+	double t0;
+	int rc;
+
+	if (e == NULL || m == NULL) {
+		skip(EMU_MULTI_TESTS, "emulator or multi did not start");
+		gotrue_http_multi_free(m);
+		emu_stop(e);
+		return;
+	}
+	cfg = make_cfg(emu_url(e));
+	h1 = gotrue_http_new(NULL, cfg);
+	h2 = gotrue_http_new(NULL, cfg);
+	gotrue_http_attach(h2, m);
+	/* Faults match in the order added: 100 ms for h1's request, 400 ms for h2's. */
+	emu_fault(e, "{\"path\":\"/health\",\"kind\":\"delay\",\"ms\":100,\"count\":1}");
+	emu_fault(e, "{\"path\":\"/health\",\"kind\":\"delay\",\"ms\":400,\"count\":1}");
+	t0 = now();
+	rc = gotrue_http_start(m, h1, "GET", "/health", NULL, NULL, false, &r1, &err);
+	ok(rc == 0 && !gotrue_http_ended(h1), "multi: a request started, not ended yet");
+	rc = gotrue_http_request(h2, "GET", "/health", NULL, NULL, &r2, &err);
+	ok(rc == 0 && r2.status == 200 && now() - t0 >= 0.35,
+	   "multi: a one-call request of an attached handle answered (%.2f s)", now() - t0);
+	ok(gotrue_http_ended(h1), "multi: the other request ended meanwhile, with no wait for it");
+	rc = gotrue_http_finish(m, h1, "GET", "/health", NULL, &err);
+	ok(rc == 0 && r1.status == 200, "multi: its answer is read at once");
+
+	emu_fault(e, "{\"path\":\"/health\",\"kind\":\"delay\",\"ms\":300,\"count\":1}");
+	t0 = now();
+	rc = gotrue_http_start(m, h1, "GET", "/health", NULL, NULL, false, &r1, &err);
+	while (rc == 0 && !gotrue_http_ended(h1) && now() - t0 < 3 * TIMEOUT)
+		rc = gotrue_http_multi_wait(m, 50);
+	ok(rc == 0 && gotrue_http_ended(h1) && now() - t0 >= 0.25 && now() - t0 < TIMEOUT,
+	   "multi: waited for the request to end (%.2f s)", now() - t0);
+	rc = gotrue_http_finish(m, h1, "GET", "/health", NULL, &err);
+	ok(rc == 0 && r1.status == 200, "multi: and read it");
+
+	gotrue_http_response_clear(&r1);
+	gotrue_http_response_clear(&r2);
+	gotrue_error_clear(&err);
+	gotrue_http_free(h1);
+	gotrue_http_free(h2);
+	gotrue_http_multi_free(m);
+	gotrue_config_free(cfg);
+	emu_stop(e);
+}
+
 int main(void)
 {
 	const char *emulator = getenv("GOTRUE_EMULATOR");
@@ -782,8 +841,9 @@ int main(void)
 		test_emulator_faults();
 		test_emulator_tls();
 		test_ca_file_checks();
+		test_emulator_multi();
 	} else {
-		skip(EMU_FAULT_TESTS + EMU_TLS_TESTS + EMU_CA_CHECK_TESTS,
+		skip(EMU_FAULT_TESTS + EMU_TLS_TESTS + EMU_CA_CHECK_TESTS + EMU_MULTI_TESTS,
 		     "no emulator ($GOTRUE_EMULATOR)");
 	}
 	return done_testing();

@@ -4,17 +4,17 @@
  *         with json-c for its new refresh token (what any client must do to use the answer);
  *   pass: gotrue_refresh_pass over N stored records, all due (lock, read, marker write, the same
  *         request, write of the rotated pair; both writes in place into the record file's other
- *         slot, lib/store/store.h). The pass is a pipeline: one batch's requests go out on two
- * sender threads while other batches are read, marked and stored, with one syncfs per round on a
- * thread of its own (lib/sync/lifecycle.c gotrue_refresh_pass). Each size runs BENCH_REFRESH_REPS
- * (default 5) alternating rounds of bare then pass, on two sets of N sessions (the pass's margin
- * makes its records due in every round). Prints, from the medians, refresh_pass_1k_vs_bare,
- * refresh_pass_10k_vs_bare (pass time / bare time) and refresh_10k_over_1k_time_ratio (10k pass
- * time / 1k pass time; linear growth is about 10). Then, per size, what bounds those ratios on the
- * host it runs on (the emulator shares its cores): refresh_bare_2conn_vs_bare_<N>: the same N bare
- * refreshes as two loops at once, each on its own connection (as the pass's two senders), against
- * the one loop: the best a pass that did no store work at all could reach here;
- *   refresh_pass_cpu_vs_bare_<N>: CPU time of the pass (every thread) against the bare loop's;
+ *         slot, lib/store/store.h). The pass runs on one thread: one batch's requests go out
+ *         several at once on libcurl's multi interface while other batches are read, marked and
+ *         stored, with one syncfs per round (lib/sync/lifecycle.c gotrue_refresh_pass).
+ * Each size runs BENCH_REFRESH_REPS (default 5) alternating rounds of bare then pass, on two sets
+ * of N sessions (the pass's margin makes its records due in every round). Prints, from the medians,
+ * refresh_pass_1k_vs_bare, refresh_pass_10k_vs_bare (pass time / bare time) and
+ * refresh_10k_over_1k_time_ratio (10k pass time / 1k pass time; linear growth is about 10). Then,
+ * per size, what bounds those ratios on the host it runs on (the emulator shares its cores):
+ * refresh_bare_2conn_vs_bare_<N>: the same N bare refreshes as two loops at once, each on its own
+ * connection, against the one loop: how much requests side by side gain on this host at all;
+ *   refresh_pass_cpu_vs_bare_<N>: CPU time of the pass against the bare loop's;
  *   refresh_pass_host_busy_<N>: CPU time of the pass and the emulator during the pass, as a
  *     share of every core's time; near 1, the pass waits for cores, not for the server.
  * BENCH_REFRESH_SMALL / BENCH_REFRESH_LARGE change N; BENCH_STATE_DIR the store's parent

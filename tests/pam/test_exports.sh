@@ -13,7 +13,7 @@ admin API (lib/sync/api_admin.c): ^gotrue_(admin_|user_page_clear$)
 admin listing (lib/sync/listing.c, link.c): ^gotrue_(listing_|link_next$)
 whole sync or cache show (lib/sync/sync.c): ^gotrue_(sync_run|cache_show|cache_lookup)$
 uid assignment through app_metadata (lib/sync/assign.c): ^gotrue_assign_
-helper threads (lib/sync/thread.c): ^gotrue_thread_
+refresh pass requests in two halves (lib/client/ctl/api_multi.c): ^gotrue_(refresh_start|refresh_end|user_get_start|user_get_end|client_attach|client_ended)$
 PKCE or OAuth sign-in (lib/client/ctl/oauth.c): ^gotrue_(pkce_|exchange_code$|provider_url$)
 factor enrolment (lib/client/ctl/enrol.c): ^gotrue_factor_(enroll|unenroll|challenge_verify)$
 endpoints a login never calls, service-role key (lib/client/ctl/api_ctl.c): ^gotrue_(signup|settings|magiclink|magiclink_pkce|otp_pkce|recover|invite|client_admin_bearer)$
