@@ -1,8 +1,11 @@
 /* accounts: the private account index (default /var/lib/gotrue/accounts, root 0600). Sync writes
  * it beside the public NSS cache; PAM reads it to turn a login name into a GoTrue account (user
  * id, email or phone for sign-in, banned_until, groups for allow_groups). The public cache holds
- * no email, hence this second file. One JSON object per line, starting {"name":"LOGIN", so a
- * lookup parses only the matching line. */
+ * no email, hence this second file. A small fixed header (magic, version, counts, section
+ * offsets), a table of login names sorted for a binary search, each with its record's place, and
+ * the records, one JSON object per line starting {"name":"LOGIN",. A lookup maps the file
+ * read-only and parses only the record it finds. A file without the header (the old format,
+ * JSON lines only) is still read, by a scan, until the next sync rewrites it. */
 #ifndef GOTRUE_ACCOUNTS_H
 #define GOTRUE_ACCOUNTS_H
 
@@ -11,9 +14,12 @@
 
 #include "idmap.h"
 
-#define GOTRUE_ACCOUNTS_MAX_SIZE (512u * 1024 * 1024)
+/* Caps on the records' bytes and on the number of accounts (the table's size). */
+#define GOTRUE_ACCOUNTS_MAX_SIZE    (512u * 1024 * 1024)
+#define GOTRUE_ACCOUNTS_MAX_RECORDS (16u * 1024 * 1024)
 
-/* Serialise @n accounts and replace @path atomically (gotrue_replace_file, 0600). 0 or -errno. */
+/* Serialise @n accounts and replace @path atomically (gotrue_replace_file, 0600). 0 or -errno
+ * (-EFBIG over GOTRUE_ACCOUNTS_MAX_RECORDS, -EINVAL for a name twice or one no lookup finds). */
 int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, size_t n);
 
 /* A whole sync: each kept account's line serialised as it arrives, while the next page is on
@@ -39,6 +45,12 @@ int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_l
  * yet), -1 error (unreadable, refused owner/mode, corrupt line; logged). */
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
 			   struct gotrue_account *out);
+
+/* The lookup on an index already in memory (@size bytes at @data, which need not be aligned;
+ * @path only names it in log lines): what gotrue_accounts_lookup does once the file is mapped,
+ * for the tests and the fuzz target. The same results. */
+int gotrue_accounts_lookup_mem(pam_handle_t *pamh, const char *path, const void *data, size_t size,
+			       const char *name, struct gotrue_account *out);
 
 /* Every account in the index, in file order, through @each (non-zero stops with that value).
  * Returns 0, 1 when there is no index, -1 on error, or @each's value. */

@@ -177,6 +177,14 @@ int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_accounts_lines_free(*lp);
 		*lp = NULL;
 	}
+	if (r == -EFBIG) {
+		gotrue_log(pamh, LOG_ERR,
+			   "cannot write the account index of %zu accounts: over its cap of %u "
+			   "accounts or %u bytes; path=%s",
+			   m->n_accounts, GOTRUE_ACCOUNTS_MAX_RECORDS, GOTRUE_ACCOUNTS_MAX_SIZE,
+			   acct_path);
+		goto cleanup;
+	}
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
 			   strerror(-r), acct_path);

@@ -10,6 +10,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_link \
 	tests/fuzz/fuzz_pkce_code \
 	tests/fuzz/fuzz_cache \
+	tests/fuzz/fuzz_accounts \
 	tests/fuzz/fuzz_store \
 	tests/fuzz/fuzz_listing \
 	tests/fuzz/fuzz_proc \
@@ -61,6 +62,9 @@ tests_fuzz_fuzz_throttle_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_mfa_replay_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_mfa_replay_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_mfa_replay_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_accounts_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_accounts_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_accounts_LDADD = $(FUZZ_LD_LIBS)
 # The cache reader alone, as the NSS module has it.
 tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)

@@ -329,7 +329,7 @@ static void test_lines(struct gotrue_account *w)
 {
 	struct gotrue_accounts_lines *l = gotrue_accounts_lines_new();
 	struct gotrue_account v[2], *many;
-	char p1[4300], p2[4300];
+	char p1[4300], p2[4300], (*names)[8];
 	unsigned char *b1 = NULL, *b2 = NULL;
 	size_t l1 = 0, l2 = 0, i;
 
@@ -352,16 +352,24 @@ static void test_lines(struct gotrue_account *w)
 	free(b2);
 	free(b1);
 	b1 = b2 = NULL;
-	/* More pieces than one writev(2) takes (IOV_MAX): 3000 lines, no two adjacent in the
-	 * buffer. */
+	/* More pieces than one writev(2) takes (IOV_MAX): 3000 accounts (names are unique in an
+	 * index), written in the reverse of the order their lines were serialised in, so that no
+	 * two are adjacent in the buffer. */
 	many = calloc(3000, sizeof(*many));
-	for (i = 0; many != NULL && i < 3000; i++)
-		many[i] = i % 2 ? w[0] : w[2];
-	ok(many != NULL && gotrue_accounts_write(p1, many, 3000) == 0 &&
+	names = calloc(3000, sizeof(*names));
+	for (i = 0; many != NULL && names != NULL && i < 3000; i++) {
+		snprintf(names[i], sizeof(names[i]), "u%04zu", i);
+		many[2999 - i] = i % 2 ? w[0] : w[2];
+		many[2999 - i].name = names[i];
+		if (gotrue_accounts_lines_add(l, &many[2999 - i]) != 0)
+			break;
+	}
+	ok(many != NULL && i == 3000 && gotrue_accounts_write(p1, many, 3000) == 0 &&
 		   gotrue_accounts_write_lines(p2, l, many, 3000) == 0 &&
 		   (b1 = slurp(p1, &l1)) != NULL && (b2 = slurp(p2, &l2)) != NULL && l1 == l2 &&
 		   memcmp(b1, b2, l1) == 0,
 	   "lines: 3000 pieces, byte-identical to the whole write");
+	free(names);
 	free(many);
 	free(b1);
 	free(b2);
@@ -398,7 +406,7 @@ static void test_accounts_escapes(void)
 	static char *groups[] = {g1, g2, NULL};
 	struct gotrue_account w[3], a;
 	char every[256];
-	char path[4300], *buf;
+	char path[4300], *buf, *rec;
 	size_t len, i, lines;
 	int r, n = 0;
 
@@ -430,12 +438,14 @@ static void test_accounts_escapes(void)
 	snprintf(path, sizeof(path), "%s/accounts.esc", dir);
 	is_int(gotrue_accounts_write(path, w, 3), 0, "escapes: index written");
 	buf = (char *)slurp(path, &len);
-	for (i = 0, lines = 0; buf != NULL && i < len; i++)
+	/* The records follow the 64-byte header and the table of three 48-byte slots. */
+	rec = buf != NULL && len > 64 + 3 * 48 ? buf + 64 + 3 * 48 : NULL;
+	for (i = 64 + 3 * 48, lines = 0; rec != NULL && i < len; i++)
 		lines += buf[i] == '\n';
-	ok(buf != NULL && lines == 3 && buf[len - 1] == '\n' &&
-		   strncmp(buf, "{\"name\":\"q.uote-1\",", 19) == 0 &&
-		   strstr(buf, "\n{\"name\":\"plain\",") != NULL,
-	   "escapes: one line per account, each starting {\"name\":\"LOGIN\",");
+	ok(rec != NULL && memcmp(buf, "GTACIDX\n", 8) == 0 && lines == 3 && buf[len - 1] == '\n' &&
+		   strncmp(rec, "{\"name\":\"q.uote-1\",", 19) == 0 &&
+		   memmem(rec, len - (size_t)(rec - buf), "\n{\"name\":\"plain\",", 17) != NULL,
+	   "escapes: a header, then one line per account, each starting {\"name\":\"LOGIN\",");
 	free(buf);
 	r = gotrue_accounts_lookup(NULL, path, "q.uote-1", &a);
 	ok(r == 0 && same(a.user_id, id1) && same(a.gecos, gecos) && same(a.home, home) &&
