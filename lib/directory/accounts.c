@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <json-c/json.h>
 
+#include "account_overlay.h"
 #include "accounts.h"
 #include "array.h"
 #include "log.h"
@@ -46,6 +47,9 @@ struct acct_slot {
 	uint32_t len;  /* the record's length, its newline included */
 	uint32_t reserved;
 };
+
+/* The largest one record a login's overlay holds (accounts.h: its groups make it grow). */
+#define ACCT_MAX_RECORD (64u * 1024)
 
 /* The largest file a reader maps: the records' cap and a full table. */
 #define ACCT_MAX_FILE                                                                              \
@@ -336,6 +340,17 @@ int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, 
 	rc = write_index(path, buf.p, slots, n);
 cleanup:
 	free(slots);
+	lines_free(&buf);
+	return rc;
+}
+
+int gotrue_accounts_write_record(const char *path, const struct gotrue_account *a)
+{
+	struct lines buf = {0};
+	int rc = -ENOMEM;
+
+	if (put_line(&buf, a) == 0)
+		rc = gotrue_replace_file(path, buf.p, buf.len, 0600);
 	lines_free(&buf);
 	return rc;
 }
@@ -706,6 +721,40 @@ static void unmap_index(void *base, size_t size)
 		munmap(base, size);
 }
 
+int gotrue_accounts_read_record(pam_handle_t *pamh, const char *path, const char *name,
+				struct gotrue_account *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = gotrue_read_file(pamh, path, GOTRUE_FILE_SECRET, ACCT_MAX_RECORD, &buf, &len);
+	if (rc == -ENOENT) {
+		rc = 1;
+		goto cleanup;
+	}
+	if (rc != 0) {
+		rc = -1;
+		goto cleanup;
+	}
+	/* One whole line: a file cut short has no final newline. */
+	if (len < 2 || buf[len - 1] != '\n' || memchr(buf, '\n', len - 1) != NULL) {
+		rc = -2;
+		goto cleanup;
+	}
+	/* A whole line that does not parse, or names another account, was not written by us. */
+	if (from_line(buf, len - 1, out) != 0 || strcmp(out->name, name) != 0) {
+		gotrue_log(pamh, LOG_ERR, "account record is corrupt; path=%s user=%s", path, name);
+		gotrue_account_clear(out);
+		rc = -1;
+	}
+cleanup:
+	if (buf != NULL)
+		gotrue_wipe_free(buf, len + 1);
+	return rc;
+}
+
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
 			   struct gotrue_account *out)
 {
@@ -716,6 +765,9 @@ int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *nam
 	memset(out, 0, sizeof(*out));
 	if (!gotrue_idmap_valid_name(name))
 		return 1; /* not a name sync could have written */
+	rc = gotrue_account_overlay_find(pamh, path, name, out);
+	if (rc <= 0)
+		return rc;
 	rc = map_index(pamh, path, &base, &size);
 	if (rc == 0)
 		rc = gotrue_accounts_lookup_mem(pamh, path, base, size, name, out);
@@ -747,9 +799,28 @@ int gotrue_accounts_each(pam_handle_t *pamh, const char *path,
 	return each_record(pamh, path, NULL, each, ctx);
 }
 
+struct mfa_ctx {
+	int (*each)(void *ctx, struct gotrue_account *a);
+	void *ctx;
+};
+
+static int only_mfa(void *ctx, struct gotrue_account *a)
+{
+	struct mfa_ctx *m = ctx;
+
+	return a->mfa ? m->each(m->ctx, a) : 0;
+}
+
 int gotrue_accounts_each_mfa(pam_handle_t *pamh, const char *path,
 			     int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
 {
-	/* put_line writes the key only when it is true: the other lines are not parsed. */
-	return each_record(pamh, path, ",\"mfa\":true,", each, ctx);
+	struct mfa_ctx m = {each, ctx};
+	int rc;
+
+	/* put_line writes the key only when it is true: the other lines are not parsed. A login's
+	 * overlay may mark one too (it used a factor): the sync that folds it in keeps the mark. */
+	rc = each_record(pamh, path, ",\"mfa\":true,", each, ctx);
+	if (rc == 0 || rc == 1)
+		rc = gotrue_account_overlay_each(pamh, path, only_mfa, &m) < 0 ? -1 : rc;
+	return rc;
 }

@@ -41,8 +41,18 @@ void gotrue_accounts_lines_cap(struct gotrue_accounts_lines *l, size_t max);
 int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_lines *l,
 				const struct gotrue_account *accts, size_t n);
 
-/* Find @name. 0 found (@out filled; gotrue_account_clear() it), 1 not in the index (or no index
- * yet), -1 error (unreadable, refused owner/mode, corrupt line; logged). */
+/* One account's record alone, as the index holds it (a login's overlay: account_overlay.h),
+ * replacing @path atomically (gotrue_replace_file, 0600). 0 or -errno. */
+int gotrue_accounts_write_record(const char *path, const struct gotrue_account *a);
+/* Read such a file back: 0 (@out filled), 1 no file, -2 torn (not one whole line: the caller
+ * logs what it does about it), or -1 (logged: unreadable, refused owner or mode, a whole line
+ * that does not parse or names another account, or out of memory). */
+int gotrue_accounts_read_record(pam_handle_t *pamh, const char *path, const char *name,
+				struct gotrue_account *out);
+
+/* Find @name: a login's overlay for it first (account_overlay.h), then the index. 0 found (@out
+ * filled; gotrue_account_clear() it), 1 not in the index (or no index yet), -1 error
+ * (unreadable, refused owner/mode, corrupt index; logged). */
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
 			   struct gotrue_account *out);
 
@@ -58,7 +68,8 @@ int gotrue_accounts_each(pam_handle_t *pamh, const char *path,
 			 int (*each)(void *ctx, struct gotrue_account *a), void *ctx);
 
 /* The same, for the accounts marked as having a verified second factor only ("mfa"); the other
- * lines are skipped unparsed, so a sync can afford it at every run. */
+ * lines are skipped unparsed, so a sync can afford it at every run. Then the marked accounts of
+ * logins' overlays (the index may hold them too). */
 int gotrue_accounts_each_mfa(pam_handle_t *pamh, const char *path,
 			     int (*each)(void *ctx, struct gotrue_account *a), void *ctx);
 

@@ -24,8 +24,10 @@
 
 #include "accounts.h"
 #include "api.h"
+#include "account_overlay.h"
 #include "cache.h"
 #include "emu.h"
+#include "overlay.h"
 #include "gotrue_config.h"
 #include "sync.h"
 #include "tap.h"
@@ -558,6 +560,48 @@ static void one_user_waits_bounded(const struct gotrue_user *u, const struct sta
 	   "and leaves the cache as it was");
 }
 
+/* @fmt, a path with one %s for the directory the account index is in. */
+static void state_file(char *path, size_t len, const char *fmt)
+{
+	const char *slash = strrchr(acct_path, '/');
+	char d[4200];
+
+	snprintf(d, sizeof(d), "%.*s", (int)(slash ? slash - acct_path : 0), acct_path);
+	snprintf(path, len, fmt, d);
+}
+
+/* The mode of @fmt (state_file) is @mode. */
+static bool mode_of(const char *fmt, mode_t mode)
+{
+	char path[4400];
+	struct stat st;
+
+	state_file(path, sizeof(path), fmt);
+	return lstat(path, &st) == 0 && (st.st_mode & 07777) == mode && st.st_uid == geteuid();
+}
+
+/* No file but directories in @fmt (state_file, or a whole path). */
+static bool empty_dir(const char *fmt)
+{
+	char path[4400];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int n = 0;
+
+	state_file(path, sizeof(path), fmt);
+	d = opendir(path);
+	if (d == NULL)
+		return errno == ENOENT; /* none written yet */
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode))
+			n++;
+	}
+	closedir(d);
+	return n == 0;
+}
+
 static void test_one_user(void)
 {
 	struct gotrue_cache c;
@@ -569,7 +613,9 @@ static void test_one_user(void)
 	struct gotrue_account a;
 	json_object *attrs;
 	struct stat st1, st2;
-	uint32_t alice_uid = 0, n_users = 0;
+	struct gotrue_overlay_pw ov;
+	char ovdir[4300];
+	uint32_t alice_uid = 0, n_users = 0, bob_uid = 0;
 
 	/* The admin changes bob's groups; bob logs in, and the login refresh (GET /user data)
 	 * updates bob alone. */
@@ -585,21 +631,26 @@ static void test_one_user(void)
 	ok(gotrue_sync_one_user(NULL, cfg, &u, &opt) == 0, "gotrue_sync_one_user(bob)");
 	gotrue_user_clear(&u);
 	stat(cache_path, &st2);
-	ok(st1.st_ino != st2.st_ino, "the cache was replaced by rename (new inode)");
-	ok((st2.st_mode & 07777) == 0644, "still mode 0644");
+	ok(st1.st_ino == st2.st_ino, "the cache is not rewritten: a login writes an overlay");
+	ok(mode_of("%s/overlay", 0700) && mode_of("%s/overlay/bob", 0600) &&
+		   mode_of("%s/nss.overlay", 0755) && mode_of("%s/nss.overlay/bob", 0644),
+	   "overlays: private 0600 in a 0700 directory, public 0644");
 	gotrue_cache_init(&c, cache_path);
-	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the new cache"))
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the cache"))
 		return;
 	n_users = v->hdr->n_users;
-	ok(gotrue_cache_getpwnam(v, "bob", &p) == GOTRUE_CACHE_OK && !strcmp(p.gecos, "Robert") &&
-		   p.n_gids == 2 && has_gid(&p, 27) && p.uid != 0,
-	   "bob: new GECOS, groups ops and local sudo, uid unchanged by user_metadata");
-	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
-		   !strcmp(gotrue_cache_member(v, &g, 0), "bob"),
-	   "group ops created with member bob");
-	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
-		   !strcmp(gotrue_cache_member(v, &g, 0), "alice"),
-	   "devs no longer lists bob");
+	snprintf(ovdir, sizeof(ovdir), "%s/nss.overlay", dir);
+	ok(gotrue_overlay_getpwnam(v, ovdir, "bob", &p, &ov) == GOTRUE_CACHE_OK &&
+		   !strcmp(p.gecos, "Robert") && p.n_gids == 1 && has_gid(&p, 27) && p.uid != 0,
+	   "NSS's view of bob: new GECOS, local sudo, uid unchanged by user_metadata");
+	bob_uid = p.uid;
+	ok(gotrue_overlay_getpwuid(v, ovdir, bob_uid, &p, &ov) == GOTRUE_CACHE_OK &&
+		   !strcmp(p.gecos, "Robert"),
+	   "NSS's view of bob's uid: the same entry");
+	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_NOTFOUND,
+	   "group ops, new, waits for the next sync");
+	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 2,
+	   "the cache itself is untouched until then: devs still lists bob");
 	if (gotrue_cache_getpwnam(v, "alice", &p) == GOTRUE_CACHE_OK)
 		alice_uid = p.uid;
 	is_int(alice_uid, 1879048300u, "alice untouched");
@@ -613,7 +664,30 @@ static void test_one_user(void)
 	gotrue_account_clear(&a);
 	ok(gotrue_accounts_lookup(NULL, acct_path, "alice", &a) == 0 && a.email &&
 		   !strcmp(a.email, "alice@example.com"),
-	   "index: alice's private entry survives the one-user rewrite");
+	   "index: alice's private entry untouched");
+	gotrue_account_clear(&a);
+	/* The next sync folds the overlay in: the same data from the listing, and no overlay. */
+	ok(sync_now(NULL) == 0, "the next sync");
+	ok(access(ovdir, F_OK) == 0 && empty_dir(ovdir) && empty_dir("%s/overlay") &&
+		   empty_dir("%s/nss.overlay/uid"),
+	   "the next sync removed every overlay");
+	gotrue_cache_init(&c, cache_path);
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the new cache"))
+		return;
+	ok(gotrue_cache_getpwnam(v, "bob", &p) == GOTRUE_CACHE_OK && !strcmp(p.gecos, "Robert") &&
+		   p.n_gids == 2 && has_gid(&p, 27) && p.uid == bob_uid,
+	   "the cache now has bob's GECOS, both groups, the same uid");
+	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
+		   !strcmp(gotrue_cache_member(v, &g, 0), "bob"),
+	   "group ops created with member bob");
+	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
+		   !strcmp(gotrue_cache_member(v, &g, 0), "alice"),
+	   "devs no longer lists bob");
+	gotrue_cache_release(&c);
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	ok(gotrue_accounts_lookup(NULL, acct_path, "bob", &a) == 0 && a.n_groups == 2,
+	   "index: bob's groups, from the index now");
 	gotrue_account_clear(&a);
 }
 
@@ -1098,21 +1172,26 @@ static int user_as(const char *id, const char *app, time_t created, struct gotru
 	return rc;
 }
 
-/* One login-time update (gotrue_sync_one_user): its result, and whether the index and the cache
- * stayed byte for byte what they were. */
+/* One login-time update (gotrue_sync_one_user), from no overlay: its result, and whether
+ * nothing at all was written (the index and the cache byte for byte the same, no overlay). */
 static int one_login(const struct gotrue_user *u, bool *unchanged)
 {
 	unsigned char *a0, *c0, *a1, *c1;
 	size_t la0, lc0, la1, lc1;
 	int rc;
 
+	gotrue_account_overlay_clear(NULL, acct_path, cache_path);
 	a0 = slurp(acct_path, &la0);
 	c0 = slurp(cache_path, &lc0);
 	rc = gotrue_sync_one_user(NULL, cfg, u, &opt);
 	a1 = slurp(acct_path, &la1);
 	c1 = slurp(cache_path, &lc1);
+	/* A login never rewrites the index or the cache; what it writes is an overlay. */
 	*unchanged = a0 && a1 && c0 && c1 && la0 == la1 && lc0 == lc1 && !memcmp(a0, a1, la0) &&
-		     !memcmp(c0, c1, lc0);
+		     !memcmp(c0, c1, lc0) && empty_dir("%s/overlay") && empty_dir("%s/nss.overlay");
+	ok(a0 && a1 && c0 && c1 && la0 == la1 && lc0 == lc1 && !memcmp(a0, a1, la0) &&
+		   !memcmp(c0, c1, lc0),
+	   "login update: the index and the cache stay byte for byte the same");
 	free(a0);
 	free(a1);
 	free(c0);
