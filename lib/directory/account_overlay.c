@@ -156,28 +156,38 @@ static char *public_line(const struct gotrue_account *a, const uint32_t *gids, s
 	return line;
 }
 
-/* @dir (created with @mode where missing) and the file @name in it, replaced with @data. */
-static int put_file(pam_handle_t *pamh, const char *dir, mode_t mode, const char *name,
-		    const char *data, size_t len, mode_t fmode)
+/* @dir's file @name (NULL, logged where it is not, on ENOMEM or a directory refused), @dir
+ * created with @mode where missing. */
+static char *overlay_path(pam_handle_t *pamh, const char *dir, mode_t mode, const char *name)
 {
 	char *path = NULL;
-	int fd = gotrue_open_dir(pamh, dir, mode, true), rc = -1, r;
+	int fd = gotrue_open_dir(pamh, dir, mode, true);
 
 	if (fd < 0)
-		goto cleanup;
+		return NULL;
 	close(fd);
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		path = NULL;
-		goto cleanup;
-	}
-	r = gotrue_replace_file(path, data, len, fmode);
-	if (r != 0) {
+	return path;
+}
+
+/* 0, or -1 after logging the write's error @r. */
+static int written(pam_handle_t *pamh, const char *path, int r)
+{
+	if (r != 0)
 		gotrue_log(pamh, LOG_ERR, "cannot write an account overlay: %s; path=%s",
 			   strerror(-r), path);
-		goto cleanup;
-	}
-	rc = 0;
-cleanup:
+	return r != 0 ? -1 : 0;
+}
+
+/* @dir's file @name replaced with @data, 0644 in a 0755 directory. 0 or -1 (logged). */
+static int put_file(pam_handle_t *pamh, const char *dir, const char *name, const char *data,
+		    size_t len)
+{
+	char *path = overlay_path(pamh, dir, 0755, name);
+	int rc =
+		path != NULL ? written(pamh, path, gotrue_replace_file(path, data, len, 0644)) : -1;
+
 	free(path);
 	return rc;
 }
@@ -186,17 +196,12 @@ cleanup:
  * of at most GOTRUE_ACCOUNT_OVERLAY_MAX names, on a login's write only, never on a lookup. */
 static int put_private(pam_handle_t *pamh, const char *dir, const struct gotrue_account *a)
 {
+	char *path = overlay_path(pamh, dir, 0700, a->name);
 	size_t n = 0;
-	char *path = NULL;
-	int fd = gotrue_open_dir(pamh, dir, 0700, true), rc = -1, r;
+	int rc = -1;
 
-	if (fd < 0)
+	if (path == NULL)
 		goto cleanup;
-	close(fd);
-	if (asprintf(&path, "%s/%s", dir, a->name) < 0) {
-		path = NULL;
-		goto cleanup;
-	}
 	if (access(path, F_OK) != 0 && errno == ENOENT &&
 	    (each_file(dir, count_one, &n) < 0 || n >= GOTRUE_ACCOUNT_OVERLAY_MAX)) {
 		gotrue_log(pamh, LOG_WARNING,
@@ -206,13 +211,7 @@ static int put_private(pam_handle_t *pamh, const char *dir, const struct gotrue_
 		rc = 1;
 		goto cleanup;
 	}
-	r = gotrue_accounts_write_record(path, a);
-	if (r != 0) {
-		gotrue_log(pamh, LOG_ERR, "cannot write an account overlay: %s; path=%s",
-			   strerror(-r), path);
-		goto cleanup;
-	}
-	rc = 0;
+	rc = written(pamh, path, gotrue_accounts_write_record(path, a));
 cleanup:
 	free(path);
 	return rc;
@@ -244,8 +243,8 @@ int gotrue_account_overlay_write(pam_handle_t *pamh, const char *acct_path, cons
 	if (rc != 0)
 		goto cleanup;
 	rc = -1;
-	if (put_file(pamh, pub, 0755, a->name, line, strlen(line), 0644) != 0 ||
-	    put_file(pamh, uid_dir, 0755, uid_name, line, strlen(line), 0644) != 0)
+	if (put_file(pamh, pub, a->name, line, strlen(line)) != 0 ||
+	    put_file(pamh, uid_dir, uid_name, line, strlen(line)) != 0)
 		goto cleanup;
 	rc = 0;
 cleanup:

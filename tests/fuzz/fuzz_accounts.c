@@ -13,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Where the table starts and a slot's size (accounts.h's layout). */
-#define HDR 64
+#define HDR  64
 #define SLOT 48
 
 static void find(const uint8_t *data, size_t size, const char *name)

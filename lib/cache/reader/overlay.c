@@ -182,9 +182,9 @@ static enum gotrue_cache_status cache_pwuid(const struct gotrue_cache_view *v, u
 	return v != NULL ? gotrue_cache_getpwuid(v, uid, r) : GOTRUE_CACHE_NOTFOUND;
 }
 
-enum gotrue_cache_status gotrue_overlay_getpwnam(const struct gotrue_cache_view *v, const char *dir,
-						 const char *name, struct gotrue_cache_pw *r,
-						 struct gotrue_overlay_pw *ov)
+static enum gotrue_cache_status pwnam(const struct gotrue_cache_view *v, const char *dir,
+				      const char *name, struct gotrue_cache_pw *r,
+				      struct gotrue_overlay_pw *ov)
 {
 	struct gotrue_cache_pw other;
 	enum gotrue_cache_status st = cache_pwnam(v, name, r);
@@ -199,9 +199,9 @@ enum gotrue_cache_status gotrue_overlay_getpwnam(const struct gotrue_cache_view 
 	return GOTRUE_CACHE_OK;
 }
 
-enum gotrue_cache_status gotrue_overlay_getpwuid(const struct gotrue_cache_view *v, const char *dir,
-						 uint32_t uid, struct gotrue_cache_pw *r,
-						 struct gotrue_overlay_pw *ov)
+static enum gotrue_cache_status pwuid(const struct gotrue_cache_view *v, const char *dir,
+				      uint32_t uid, struct gotrue_cache_pw *r,
+				      struct gotrue_overlay_pw *ov)
 {
 	struct gotrue_cache_pw other;
 	enum gotrue_cache_status st = cache_pwuid(v, uid, r);
@@ -222,4 +222,26 @@ enum gotrue_cache_status gotrue_overlay_getpwuid(const struct gotrue_cache_view 
 	}
 	*r = ov->pw;
 	return GOTRUE_CACHE_OK;
+}
+
+/* Without a cache file, what no overlay answers is UNAVAIL, as a missing cache always was (the
+ * glibc manual's pair for "cannot tell"): NOTFOUND would claim a negative the host cannot make. */
+static enum gotrue_cache_status unavail_without_cache(const struct gotrue_cache_view *v,
+						      enum gotrue_cache_status st)
+{
+	return v == NULL && st == GOTRUE_CACHE_NOTFOUND ? GOTRUE_CACHE_UNAVAIL : st;
+}
+
+enum gotrue_cache_status gotrue_overlay_getpwnam(const struct gotrue_cache_view *v, const char *dir,
+						 const char *name, struct gotrue_cache_pw *r,
+						 struct gotrue_overlay_pw *ov)
+{
+	return unavail_without_cache(v, pwnam(v, dir, name, r, ov));
+}
+
+enum gotrue_cache_status gotrue_overlay_getpwuid(const struct gotrue_cache_view *v, const char *dir,
+						 uint32_t uid, struct gotrue_cache_pw *r,
+						 struct gotrue_overlay_pw *ov)
+{
+	return unavail_without_cache(v, pwuid(v, dir, uid, r, ov));
 }

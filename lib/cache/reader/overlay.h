@@ -36,8 +36,8 @@ struct gotrue_overlay_pw {
 int gotrue_overlay_dir(const char *cache_path, char *out, size_t len);
 
 /* No cache file at @cache_path at all (ENOENT): a host where logins came before any sync. The
- * overlays then answer alone (@v NULL below), as over an empty cache; a cache that is there but
- * unreadable or corrupt still fails every lookup. */
+ * overlays then answer alone (@v NULL below), and what they do not answer is UNAVAIL, as with a
+ * missing cache before; a cache that is there but unreadable or corrupt fails every lookup. */
 bool gotrue_overlay_no_cache(const char *cache_path);
 /* gotrue_cache_acquire, but OK with *@v NULL where there is no cache file at all; release with
  * gotrue_overlay_release. */
