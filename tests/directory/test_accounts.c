@@ -267,6 +267,36 @@ static void test_formats(struct gotrue_account *w)
 	unlink(path);
 }
 
+/* A login's private overlay beside the index (account_overlay.h) answers first; a torn one is
+ * ignored (the index answers), a whole line that is not a record of the name is an error. */
+static void test_overlay(const char *path, struct gotrue_account *w)
+{
+	char odir[4300], opath[4400];
+	struct gotrue_account a, o = w[7];
+	char gecos[] = "From the overlay";
+
+	snprintf(odir, sizeof(odir), "%s/overlay", dir);
+	snprintf(opath, sizeof(opath), "%s/%s", odir, w[7].name);
+	o.gecos = gecos;
+	ok(mkdir(odir, 0700) == 0 && gotrue_accounts_write_record(opath, &o) == 0,
+	   "overlay: %s's record written beside the index", w[7].name);
+	ok(gotrue_accounts_lookup(NULL, path, w[7].name, &a) == 0 && strcmp(a.gecos, gecos) == 0,
+	   "overlay: the lookup reads it before the index");
+	gotrue_account_clear(&a);
+	ok(spill(opath, "{\"name\":\"torn", 12) == 0 &&
+		   gotrue_accounts_lookup(NULL, path, w[7].name, &a) == 0 &&
+		   strcmp(a.gecos, "") == 0 && strcmp(a.user_id, w[7].user_id) == 0,
+	   "overlay: a torn one (no final newline) is ignored, the index answers");
+	gotrue_account_clear(&a);
+	ok(spill(opath, "{\"name\":\"someone\"}\n", 19) == 0 &&
+		   gotrue_accounts_lookup(NULL, path, w[7].name, &a) == -1,
+	   "overlay: a whole line that is not this account's record is an error");
+	ok(chmod(opath, 0644) == 0 && gotrue_accounts_lookup(NULL, path, w[7].name, &a) == -1,
+	   "overlay: one others can read is refused, an error");
+	unlink(opath);
+	rmdir(odir);
+}
+
 int main(void)
 {
 	static struct gotrue_account w[N_BIG];
@@ -290,6 +320,7 @@ int main(void)
 	   "header: sizes as documented");
 	if (buf != NULL) {
 		test_every_name(buf, len, w);
+		test_overlay(path, w);
 		test_header(buf, len);
 		test_slots(buf, len);
 		test_garbage(path, buf, len, names[N_BIG / 2]);
