@@ -123,6 +123,7 @@ static int setup(struct emu *e, const char *data, const char *dir, long n, const
 		 const char *service, const char *acct_service)
 {
 	char cmd[8192], extra[4300], args[4400], path[4400], *conf;
+	bool have_conf;
 	FILE *f;
 
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && '%s' '%s' %ld %s%s%s", dir, data, dir, n,
@@ -134,8 +135,10 @@ static int setup(struct emu *e, const char *data, const char *dir, long n, const
 	snprintf(extra, sizeof(extra),
 		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\n", dir);
 	conf = emu_write_config(e, extra);
+	have_conf = conf != NULL;
 	snprintf(args, sizeof(args), "conf=%s", conf ? conf : "");
-	if (conf == NULL || pt_service(service, args) != 0) {
+	free(conf);
+	if (!have_conf || pt_service(service, args) != 0) {
 		diag("setup: cannot write the config or service %s", service);
 		return -1;
 	}
