@@ -1,8 +1,10 @@
 /* nss_gotrue: the glibc NSS entry points for passwd, group and initgroups, answered from the
- * cache that `gotruectl sync` writes (lib/cache/reader/cache_reader.c). No network, no config
- * parsing, no call back into NSS: this module runs inside every process that resolves a user name.
- * Status/errno pairs follow the glibc manual ("NSS Modules Interface"): found SUCCESS; not found
- * NOTFOUND/ENOENT; buffer too small TRYAGAIN/ERANGE; cache missing or corrupt UNAVAIL/ENOENT. */
+ * cache that `gotruectl sync` writes (lib/cache/reader/cache_reader.c), passwd and initgroups
+ * with the per-user overlays logins write beside it until the next sync (overlay.h). No network, no
+ * config parsing, no call back into NSS: this module runs inside every process that resolves a user
+ * name. Status/errno pairs follow the glibc manual ("NSS Modules Interface"): found SUCCESS; not
+ * found NOTFOUND/ENOENT; buffer too small TRYAGAIN/ERANGE; cache missing or corrupt UNAVAIL/ENOENT.
+ */
 #include <config.h>
 
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <sys/types.h>
 
 #include "cache.h"
+#include "overlay.h"
 #include "pack.h"
 
 /* The declarations glibc expects; repeated here so -Wmissing-prototypes holds. */
@@ -35,6 +38,8 @@ enum nss_status _nss_gotrue_initgroups_dyn(const char *, gid_t, long int *, long
 static char cache_path[PATH_MAX] = GOTRUE_NSS_CACHE_PATH;
 static pthread_once_t path_once = PTHREAD_ONCE_INIT;
 static struct gotrue_cache cache = GOTRUE_CACHE_INIT(cache_path);
+/* A login's per-user overlay beside the cache (overlay.h); empty: none. */
+static char overlay_dir[PATH_MAX];
 
 /* Enumeration positions, behind one mutex. */
 static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,6 +58,8 @@ static void path_init(void)
 	if (p != NULL && p[0] == '/' && strlen(p) < sizeof(cache_path))
 		strcpy(cache_path, p);
 #endif
+	if (gotrue_overlay_dir(cache_path, overlay_dir, sizeof(overlay_dir)) != 0)
+		overlay_dir[0] = '\0';
 }
 
 /* The one place a cache status and a pack result become an NSS status and errno. */
@@ -81,20 +88,24 @@ static enum nss_status get_pw(enum kind k, const char *name, uint32_t id, struct
 			      char *buf, size_t len, int *errnop)
 {
 	const struct gotrue_cache_view *v;
+	const char *od;
 	struct gotrue_cache_pw r;
+	struct gotrue_overlay_pw ov;
 	enum gotrue_cache_status st;
 	int prc = 0;
 
 	pthread_once(&path_once, path_init);
-	st = gotrue_cache_acquire(&cache, &v);
+	od = overlay_dir[0] != '\0' ? overlay_dir : NULL;
+	st = gotrue_overlay_acquire(&cache, &v);
 	if (st != GOTRUE_CACHE_OK)
 		return finish(st, 0, errnop);
-	st = k == BY_NAME ? gotrue_cache_getpwnam(v, name, &r)
-	     : k == BY_ID ? gotrue_cache_getpwuid(v, id, &r)
-			  : gotrue_cache_getpwent(v, id, &r);
+	st = k == BY_NAME ? gotrue_overlay_getpwnam(v, od, name, &r, &ov)
+	     : k == BY_ID ? gotrue_overlay_getpwuid(v, od, id, &r, &ov)
+	     : v != NULL  ? gotrue_cache_getpwent(v, id, &r)
+			  : GOTRUE_CACHE_NOTFOUND;
 	if (st == GOTRUE_CACHE_OK)
 		prc = gotrue_pack_passwd(&r, pw, buf, len);
-	gotrue_cache_release(&cache);
+	gotrue_overlay_release(&cache, v);
 	return finish(st, prc, errnop);
 }
 
@@ -231,19 +242,20 @@ enum nss_status _nss_gotrue_initgroups_dyn(const char *user, gid_t group, long i
 {
 	const struct gotrue_cache_view *v;
 	struct gotrue_cache_pw r;
+	struct gotrue_overlay_pw ov;
 	enum gotrue_cache_status st;
 	enum nss_status rc;
 	uint32_t i;
 	int err = 0;
 
 	pthread_once(&path_once, path_init);
-	st = gotrue_cache_acquire(&cache, &v);
+	st = gotrue_overlay_acquire(&cache, &v);
 	if (st != GOTRUE_CACHE_OK)
 		return finish(st, 0, errnop);
-	st = gotrue_cache_getpwnam(v, user, &r);
+	st = gotrue_overlay_getpwnam(v, overlay_dir[0] != '\0' ? overlay_dir : NULL, user, &r, &ov);
 	for (i = 0; st == GOTRUE_CACHE_OK && err == 0 && i < r.n_gids; i++)
 		err = add_gid(r.gids[i], group, start, size, groupsp, limit);
-	gotrue_cache_release(&cache);
+	gotrue_overlay_release(&cache, v);
 	if (err != 0) {
 		*errnop = err;
 		rc = NSS_STATUS_TRYAGAIN;

@@ -377,15 +377,15 @@ cleanup:
 	return out;
 }
 
-/* A successful login also refreshes this user's entry in the account
- * index and the NSS cache, from the verified claims (the /token answer carries the same user as
- * GET /user, so this costs no request). Only a changed entry is written (gotrue_sync_one_user
- * rewrites both files whole, and every NSS reader then maps the cache again), so an ordinary
- * login writes nothing; a login never changes its uid or created_at, which
- * gotrue_sync_one_user keeps, so a difference there alone is no change. This runs after the
- * decision and is housekeeping, not part of it: fail closed is about who gets in, and that was
- * settled from the verified token and the account checks above. So a failure here is logged and
- * the login stands; the next sync writes the entry. */
+/* A successful login also refreshes this user's entry, from the verified claims (the /token
+ * answer carries the same user as GET /user, so this costs no request), as a per-user overlay
+ * that PAM and NSS read before the index and the cache, until the next sync folds it in
+ * (gotrue_sync_one_user: a few small files, whatever the number of users). Only a changed entry
+ * is written, so an ordinary login writes nothing; a login never changes its uid or
+ * created_at, which gotrue_sync_one_user keeps, so a difference there alone is no change. This runs
+ * after the decision and is housekeeping, not part of it: fail closed is about who gets in, and
+ * that was settled from the verified token and the account checks above. So a failure here is
+ * logged and the login stands; the next sync writes the entry. */
 static enum pg_outcome step_refresh_entry(struct auth_state *st)
 {
 	struct pg_ctx *ctx = st->ctx;

@@ -15,7 +15,8 @@ GOTRUE_CACHE_WRITER_CPPFLAGS = -I$(top_srcdir)/lib/cache/writer $(GOTRUE_CACHE_R
 lib_cache_reader_libgotrue_cache_reader_la_SOURCES = \
 	lib/cache/reader/cache.h \
 	lib/cache/reader/cache_format.h \
-	lib/cache/reader/cache_reader.c
+	lib/cache/reader/cache_reader.c \
+	lib/cache/reader/overlay.c lib/cache/reader/overlay.h
 lib_cache_reader_libgotrue_cache_reader_la_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
 # No CURL/JSON/JWT flags here on purpose: this library must build from libc headers alone.
 lib_cache_reader_libgotrue_cache_reader_la_CFLAGS = $(AM_CFLAGS) -pthread

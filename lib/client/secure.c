@@ -88,9 +88,7 @@ int gotrue_check_file_stat(pam_handle_t *pamh, const char *path, enum gotrue_fil
 	return rc;
 }
 
-/* Open @path for gotrue_read_file and check what was opened: a descriptor, with its size in
- * *@size, or -errno after logging (a missing file is not logged). */
-static int open_checked(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+int gotrue_open_checked(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
 			size_t max_size, size_t *size)
 {
 	struct stat st;
@@ -170,7 +168,7 @@ int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind
 
 	*out = NULL;
 	*out_len = 0;
-	fd = rc = open_checked(pamh, path, kind, max_size, &cap);
+	fd = rc = gotrue_open_checked(pamh, path, kind, max_size, &cap);
 	if (rc < 0)
 		goto cleanup;
 	/* calloc: whatever part a shrinking file leaves unread is zero, not heap garbage. */

@@ -29,6 +29,12 @@ enum gotrue_file_kind {
 int gotrue_read_file(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
 		     size_t max_size, char **out, size_t *out_len);
 
+/* The opening half of gotrue_read_file(), for a caller that maps the file instead of copying it:
+ * the same flags and checks, and a file over @max_size refused. A descriptor, with the file's size
+ * in *@size, or -errno after logging (a missing file, -ENOENT, is not logged). */
+int gotrue_open_checked(pam_handle_t *pamh, const char *path, enum gotrue_file_kind kind,
+			size_t max_size, size_t *size);
+
 /* The owner and mode rules of gotrue_read_file() for a file already open (its fstat @st): a
  * regular file, owned by root (or geteuid()), not writable (CONFIG) or not accessible (SECRET) by
  * group or others. 0, or -errno after logging. */

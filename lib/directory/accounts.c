@@ -1,21 +1,61 @@
-/* accounts: the private account index, one JSON object per line (see accounts.h). Written with
- * gotrue_replace_file (0600) and read with gotrue_read_file(GOTRUE_FILE_SECRET), so it obeys the
- * same owner, mode and no-symlink rules as the token store. */
+/* accounts: the private account index (see accounts.h for the layout). Written with
+ * gotrue_replace_file_iov (0600); mapped read-only after the owner, mode and no-symlink checks of
+ * gotrue_read_file (gotrue_open_checked), so it obeys the same rules as the token store. A lookup
+ * checks the header and the sections' bounds, binary-searches the table and parses the one
+ * record it finds: it touches a few pages whatever the number of accounts, and copies nothing. */
 #include <config.h>
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <json-c/json.h>
 
+#include "account_overlay.h"
 #include "accounts.h"
 #include "array.h"
 #include "log.h"
 #include "secure.h"
+
+/* Not '{': the first byte tells this format from the old one, JSON lines only. */
+#define ACCT_MAGIC   "GTACIDX\n"
+#define ACCT_VERSION 1u
+
+/* The file: this header, the table (h.n slots sorted by name, memcmp order), then the records
+ * (one JSON line per account, in the order sync wrote them). Host byte order: the file is
+ * written and read on one host. */
+struct acct_header {
+	char magic[8];	      /* ACCT_MAGIC */
+	uint32_t version;     /* ACCT_VERSION */
+	uint32_t slot_size;   /* sizeof(struct acct_slot) */
+	uint64_t n;	      /* accounts */
+	uint64_t table_off;   /* sizeof(struct acct_header) */
+	uint64_t records_off; /* table_off + n * slot_size */
+	uint64_t records_len;
+	uint64_t file_size; /* records_off + records_len */
+	uint64_t reserved;
+};
+
+struct acct_slot {
+	char name[32]; /* the login name, NUL-padded (a valid name is at most 32 bytes) */
+	uint64_t at;   /* its record, from records_off */
+	uint32_t len;  /* the record's length, its newline included */
+	uint32_t reserved;
+};
+
+/* The largest one record a login's overlay holds (accounts.h: its groups make it grow). */
+#define ACCT_MAX_RECORD (64u * 1024)
+
+/* The largest file a reader maps: the records' cap and a full table. */
+#define ACCT_MAX_FILE                                                                              \
+	(sizeof(struct acct_header) +                                                              \
+	 (size_t)GOTRUE_ACCOUNTS_MAX_RECORDS * sizeof(struct acct_slot) +                          \
+	 GOTRUE_ACCOUNTS_MAX_SIZE)
 
 /* The serialised index, in memory from mmap(2) rather than malloc: munmap'd pages (emails,
  * phones) are gone for good without a wipe. The mapping grows by doubling with mremap(2), which
@@ -203,20 +243,114 @@ static int put_line(struct lines *b, const struct gotrue_account *a)
 	return put_raw(b, "]}\n", 3);
 }
 
+/* Each account's place in the file: the table that makes a lookup a binary search. A name is
+ * at most 32 bytes (gotrue_idmap_valid_name), NUL-padded here, so the search compares fixed
+ * fields and reads no record but the one it finds. */
+static int slot_set(struct acct_slot *s, const struct gotrue_account *a, size_t at, size_t len)
+{
+	size_t nlen = a->name != NULL ? strlen(a->name) : 0;
+
+	if (nlen == 0 || nlen > sizeof(s->name) || len > UINT32_MAX)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, a->name, nlen);
+	s->at = at;
+	s->len = (uint32_t)len;
+	return 0;
+}
+
+static int slot_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct acct_slot *)x)->name, ((const struct acct_slot *)y)->name,
+		      sizeof(((const struct acct_slot *)x)->name));
+}
+
+/* Replace @path with the header, the table sorted by name and the @n records, which are pieces
+ * of @base at slots[i].at (in record order; rewritten to their offsets in the file's records).
+ * Records that follow each other in @base go out as one piece. 0 or -errno (-EFBIG over
+ * GOTRUE_ACCOUNTS_MAX_RECORDS, -EINVAL for a name twice). */
+static int write_index(const char *path, const char *base, struct acct_slot *slots, size_t n)
+{
+	struct acct_header h = {0};
+	struct iovec *iov = NULL;
+	uint64_t at = 0;
+	size_t i, k = 2;
+	int rc = -EFBIG;
+
+	if (n > GOTRUE_ACCOUNTS_MAX_RECORDS)
+		goto cleanup;
+	rc = -ENOMEM;
+	iov = malloc((n + 2) * sizeof(*iov));
+	if (iov == NULL)
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		char *p = (char *)base + slots[i].at;
+
+		if (k > 2 && (char *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
+			iov[k - 1].iov_len += slots[i].len;
+		} else {
+			iov[k].iov_base = p;
+			iov[k].iov_len = slots[i].len;
+			k++;
+		}
+		slots[i].at = at;
+		at += slots[i].len;
+	}
+	qsort(slots, n, sizeof(*slots), slot_cmp);
+	rc = -EINVAL; /* the set never maps two accounts to one name; a lookup would find either */
+	for (i = 1; i < n; i++) {
+		if (slot_cmp(&slots[i - 1], &slots[i]) == 0)
+			goto cleanup;
+	}
+	memcpy(h.magic, ACCT_MAGIC, sizeof(h.magic));
+	h.version = ACCT_VERSION;
+	h.slot_size = sizeof(struct acct_slot);
+	h.n = n;
+	h.table_off = sizeof(h);
+	h.records_off = h.table_off + n * sizeof(struct acct_slot);
+	h.records_len = at;
+	h.file_size = h.records_off + at;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = slots;
+	iov[1].iov_len = n * sizeof(struct acct_slot);
+	rc = gotrue_replace_file_iov(path, iov, k, 0600);
+cleanup:
+	free(iov);
+	return rc;
+}
+
 int gotrue_accounts_write(const char *path, const struct gotrue_account *accts, size_t n)
 {
 	struct lines buf = {0};
-	size_t i;
+	struct acct_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+	size_t i, at;
 	int rc = -ENOMEM;
 
-	if (n > 0 && lines_reserve(&buf, lines_estimate(accts, n)) != 0)
+	if (slots == NULL || (n > 0 && lines_reserve(&buf, lines_estimate(accts, n)) != 0))
 		goto cleanup;
 	for (i = 0; i < n; i++) {
-		if (put_line(&buf, &accts[i]) != 0)
+		at = buf.len;
+		rc = put_line(&buf, &accts[i]) != 0
+			     ? -ENOMEM
+			     : slot_set(&slots[i], &accts[i], at, buf.len - at);
+		if (rc != 0)
 			goto cleanup;
 	}
-	rc = gotrue_replace_file(path, buf.p ? buf.p : "", buf.len, 0600);
+	rc = write_index(path, buf.p, slots, n);
 cleanup:
+	free(slots);
+	lines_free(&buf);
+	return rc;
+}
+
+int gotrue_accounts_write_record(const char *path, const struct gotrue_account *a)
+{
+	struct lines buf = {0};
+	int rc = -ENOMEM;
+
+	if (put_line(&buf, a) == 0)
+		rc = gotrue_replace_file(path, buf.p, buf.len, 0600);
 	lines_free(&buf);
 	return rc;
 }
@@ -285,33 +419,27 @@ int gotrue_accounts_lines_add(struct gotrue_accounts_lines *l, uint32_t key,
 int gotrue_accounts_write_lines(const char *path, const struct gotrue_accounts_lines *l,
 				const struct gotrue_account *accts, const uint32_t *keys, size_t n)
 {
-	struct iovec *iov = NULL;
-	size_t i, k = 0;
+	struct acct_slot *slots = NULL;
+	size_t i;
 	int rc = -ENOMEM;
 
 	for (i = 0; i < n; i++) {
 		if (keys[i] >= l->n_pos || l->pos[keys[i]].len == 0)
 			return gotrue_accounts_write(path, accts, n);
 	}
-	iov = malloc((n ? n : 1) * sizeof(*iov));
-	if (iov == NULL)
+	slots = calloc(n ? n : 1, sizeof(*slots));
+	if (slots == NULL)
 		goto cleanup;
-	/* Lines that follow each other in the buffer go out as one piece. */
 	for (i = 0; i < n; i++) {
 		const struct line_pos *lp = &l->pos[keys[i]];
-		char *p = l->b.p + lp->at;
 
-		if (k > 0 && (char *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
-			iov[k - 1].iov_len += lp->len;
-		} else {
-			iov[k].iov_base = p;
-			iov[k].iov_len = lp->len;
-			k++;
-		}
+		rc = slot_set(&slots[i], &accts[i], lp->at, lp->len);
+		if (rc != 0)
+			goto cleanup;
 	}
-	rc = gotrue_replace_file_iov(path, iov, k, 0600);
+	rc = write_index(path, l->b.p, slots, n);
 cleanup:
-	free(iov);
+	free(slots);
 	return rc;
 }
 
@@ -396,34 +524,80 @@ cleanup:
 	return rc;
 }
 
-struct lookup_ctx {
-	const char *name;
-	struct gotrue_account *out;
+/* A mapped index, checked: its records, and for the current format its header and table. */
+struct view {
+	const char *base; /* the mapping (NULL for an empty file) */
+	size_t size;
+	struct acct_header h; /* copied out: the mapping need not be aligned for it */
+	const char *records;
+	size_t records_len;
+	bool legacy; /* one JSON line per account, no header or table */
 };
 
-/* Walk the lines; @want (may be NULL) limits parsing to the line of that login name, @needle
- * (may be NULL) to the lines that hold it. */
-static int walk(pam_handle_t *pamh, const char *path, const char *want, const char *needle,
-		int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
+/* Check @base (@size bytes) as an index and fill *@v: the header and the sections' bounds only,
+ * whatever the size; a lookup checks the slot and the record it touches. 0, or -1 (logged). */
+static int view_check(pam_handle_t *pamh, const char *path, const char *base, size_t size,
+		      struct view *v)
 {
-	char *buf = NULL, prefix[64];
-	size_t len = 0, plen = 0;
+	struct acct_header *h = &v->h;
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->base = base;
+	v->size = size;
+	if (size == 0 || base[0] == '{') {
+		/* What sync wrote before the table: still right, read by a scan (no copy), until
+		 * the next sync rewrites it. */
+		gotrue_log(pamh, LOG_NOTICE,
+			   "account index has no lookup table (an older format); it is scanned "
+			   "until the next sync rewrites it; path=%s",
+			   path);
+		v->legacy = true;
+		v->records = base;
+		v->records_len = size;
+		rc = 0;
+		goto cleanup;
+	}
+	if (size < sizeof(*h) || memcmp(base, ACCT_MAGIC, sizeof(h->magic)) != 0) {
+		gotrue_log(pamh, LOG_ERR, "account index is not in a known format; path=%s", path);
+		goto cleanup;
+	}
+	memcpy(h, base, sizeof(*h));
+	if (h->version != ACCT_VERSION) {
+		gotrue_log(pamh, LOG_ERR,
+			   "account index has version %u, this module reads %u; path=%s",
+			   h->version, ACCT_VERSION, path);
+		goto cleanup;
+	}
+	/* Each bound below keeps the sums and products after it far from overflowing. */
+	if (h->slot_size != sizeof(struct acct_slot) || h->n > GOTRUE_ACCOUNTS_MAX_RECORDS ||
+	    h->table_off != sizeof(*h) ||
+	    h->records_off != h->table_off + h->n * sizeof(struct acct_slot) ||
+	    h->records_len > GOTRUE_ACCOUNTS_MAX_SIZE || h->file_size != size ||
+	    h->records_off + h->records_len != size) {
+		gotrue_log(pamh, LOG_ERR, "account index has a corrupt header; path=%s", path);
+		goto cleanup;
+	}
+	v->records = base + h->records_off;
+	v->records_len = (size_t)h->records_len;
+	rc = 0;
+cleanup:
+	return rc;
+}
+
+/* Walk the lines of @buf; @want (may be NULL) limits parsing to the line of that login name,
+ * @needle (may be NULL) to the lines that hold it. */
+static int walk(pam_handle_t *pamh, const char *path, const char *buf, size_t len, const char *want,
+		const char *needle, int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
+{
+	char prefix[64];
+	size_t plen = 0;
 	const char *p, *end, *nl;
 	struct gotrue_account a;
-	int rc, r;
+	int rc = 0, r;
 
-	rc = gotrue_read_file(pamh, path, GOTRUE_FILE_SECRET, GOTRUE_ACCOUNTS_MAX_SIZE, &buf, &len);
-	if (rc == -ENOENT) {
-		rc = 1;
-		goto cleanup;
-	}
-	if (rc != 0) {
-		rc = -1;
-		goto cleanup;
-	}
 	if (want != NULL)
 		plen = (size_t)snprintf(prefix, sizeof(prefix), "{\"name\":\"%s\",", want);
-	rc = 0;
 	for (p = buf, end = buf + len; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
@@ -448,46 +622,220 @@ static int walk(pam_handle_t *pamh, const char *path, const char *want, const ch
 		}
 	}
 cleanup:
-	if (buf != NULL)
-		gotrue_wipe_free(buf, len + 1);
+	return rc;
+}
+
+/* The record of slot @s: bounds-checked, parsed, and its name checked against @name. */
+static int read_slot(pam_handle_t *pamh, const char *path, const struct view *v,
+		     const struct acct_slot *s, const char *name, struct gotrue_account *out)
+{
+	const char *p;
+	int rc = -1;
+
+	if (s->len < 2 || s->at > v->records_len || s->len > v->records_len - s->at)
+		goto cleanup;
+	p = v->records + s->at;
+	if (p[s->len - 1] != '\n' || from_line(p, s->len - 1, out) != 0)
+		goto cleanup;
+	if (strcmp(out->name, name) != 0) {
+		gotrue_account_clear(out);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		gotrue_log(pamh, LOG_ERR, "account index has a corrupt entry; path=%s user=%s",
+			   path, name);
 	return rc;
 }
 
 static int take_first(void *ctx, struct gotrue_account *a)
 {
-	struct lookup_ctx *l = ctx;
+	struct gotrue_account *out = ctx;
 
-	if (strcmp(a->name, l->name) != 0)
-		return 0;
-	*l->out = *a;
+	*out = *a;
 	memset(a, 0, sizeof(*a));
 	return 2; /* found: stop */
+}
+
+/* Binary search of the table (O(log n) slots, then one record), or for an old-format index the
+ * scan. 0 found, 1 not there, -1 corrupt (logged). */
+static int view_find(pam_handle_t *pamh, const char *path, const struct view *v, const char *name,
+		     struct gotrue_account *out)
+{
+	struct acct_slot s;
+	char key[sizeof(s.name)] = {0};
+	size_t lo = 0, hi, mid;
+	int c, rc;
+
+	if (v->legacy) {
+		rc = walk(pamh, path, v->records, v->records_len, name, NULL, take_first, out);
+		return rc == 2 ? 0 : rc == 0 ? 1 : rc;
+	}
+	memcpy(key, name, strlen(name)); /* a valid name fits */
+	hi = (size_t)v->h.n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		memcpy(&s, v->base + v->h.table_off + mid * sizeof(s), sizeof(s));
+		c = memcmp(key, s.name, sizeof(key));
+		if (c == 0)
+			return read_slot(pamh, path, v, &s, name, out);
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 1;
+}
+
+int gotrue_accounts_lookup_mem(pam_handle_t *pamh, const char *path, const void *data, size_t size,
+			       const char *name, struct gotrue_account *out)
+{
+	struct view v;
+
+	memset(out, 0, sizeof(*out));
+	if (!gotrue_idmap_valid_name(name))
+		return 1; /* not a name sync could have written */
+	if (view_check(pamh, path, data, size, &v) != 0)
+		return -1;
+	return view_find(pamh, path, &v, name, out);
+}
+
+/* Map @path read-only (the owner, mode and no-link rules of gotrue_read_file). 0 with *@base
+ * and *@size (NULL and 0 for an empty file), 1 when there is no index, -1 (logged). */
+static int map_index(pam_handle_t *pamh, const char *path, void **base, size_t *size)
+{
+	int fd, rc = -1;
+
+	*base = NULL;
+	*size = 0;
+	fd = gotrue_open_checked(pamh, path, GOTRUE_FILE_SECRET, ACCT_MAX_FILE, size);
+	if (fd == -ENOENT)
+		rc = 1;
+	if (fd < 0)
+		goto cleanup;
+	if (*size > 0) {
+		*base = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
+		if (*base == MAP_FAILED) {
+			*base = NULL;
+			gotrue_log(pamh, LOG_ERR, "cannot map the account index: %s; path=%s",
+				   strerror(errno), path);
+			goto cleanup;
+		}
+	}
+	rc = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void unmap_index(void *base, size_t size)
+{
+	if (base != NULL)
+		munmap(base, size);
+}
+
+int gotrue_accounts_read_record(pam_handle_t *pamh, const char *path, const char *name,
+				struct gotrue_account *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = gotrue_read_file(pamh, path, GOTRUE_FILE_SECRET, ACCT_MAX_RECORD, &buf, &len);
+	if (rc == -ENOENT) {
+		rc = 1;
+		goto cleanup;
+	}
+	if (rc != 0) {
+		rc = -1;
+		goto cleanup;
+	}
+	/* One whole line: a file cut short has no final newline. */
+	if (len < 2 || buf[len - 1] != '\n' || memchr(buf, '\n', len - 1) != NULL) {
+		rc = -2;
+		goto cleanup;
+	}
+	/* A whole line that does not parse, or names another account, was not written by us. */
+	if (from_line(buf, len - 1, out) != 0 || strcmp(out->name, name) != 0) {
+		gotrue_log(pamh, LOG_ERR, "account record is corrupt; path=%s user=%s", path, name);
+		gotrue_account_clear(out);
+		rc = -1;
+	}
+cleanup:
+	if (buf != NULL)
+		gotrue_wipe_free(buf, len + 1);
+	return rc;
 }
 
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
 			   struct gotrue_account *out)
 {
-	struct lookup_ctx l = {name, out};
+	void *base = NULL;
+	size_t size = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!gotrue_idmap_valid_name(name))
 		return 1; /* not a name sync could have written */
-	rc = walk(pamh, path, name, NULL, take_first, &l);
-	if (rc == 2)
-		return 0;
-	return rc == 0 ? 1 : rc;
+	rc = gotrue_account_overlay_find(pamh, path, name, out);
+	if (rc <= 0)
+		return rc;
+	rc = map_index(pamh, path, &base, &size);
+	if (rc == 0)
+		rc = gotrue_accounts_lookup_mem(pamh, path, base, size, name, out);
+	unmap_index(base, size);
+	return rc;
+}
+
+/* Every record of @path's index, through @each, limited to lines holding @needle if not NULL. */
+static int each_record(pam_handle_t *pamh, const char *path, const char *needle,
+		       int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
+{
+	void *base = NULL;
+	size_t size = 0;
+	struct view v;
+	int rc;
+
+	rc = map_index(pamh, path, &base, &size);
+	if (rc == 0)
+		rc = view_check(pamh, path, base, size, &v) != 0
+			     ? -1
+			     : walk(pamh, path, v.records, v.records_len, NULL, needle, each, ctx);
+	unmap_index(base, size);
+	return rc;
 }
 
 int gotrue_accounts_each(pam_handle_t *pamh, const char *path,
 			 int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
 {
-	return walk(pamh, path, NULL, NULL, each, ctx);
+	return each_record(pamh, path, NULL, each, ctx);
+}
+
+struct mfa_ctx {
+	int (*each)(void *ctx, struct gotrue_account *a);
+	void *ctx;
+};
+
+static int only_mfa(void *ctx, struct gotrue_account *a)
+{
+	struct mfa_ctx *m = ctx;
+
+	return a->mfa ? m->each(m->ctx, a) : 0;
 }
 
 int gotrue_accounts_each_mfa(pam_handle_t *pamh, const char *path,
 			     int (*each)(void *ctx, struct gotrue_account *a), void *ctx)
 {
-	/* put_line writes the key only when it is true: the other lines are not parsed. */
-	return walk(pamh, path, NULL, ",\"mfa\":true,", each, ctx);
+	struct mfa_ctx m = {each, ctx};
+	int rc;
+
+	/* put_line writes the key only when it is true: the other lines are not parsed. A login's
+	 * overlay may mark one too (it used a factor): the sync that folds it in keeps the mark. */
+	rc = each_record(pamh, path, ",\"mfa\":true,", each, ctx);
+	if (rc == 0 || rc == 1)
+		rc = gotrue_account_overlay_each(pamh, path, only_mfa, &m) < 0 ? -1 : rc;
+	return rc;
 }

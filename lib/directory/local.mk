@@ -8,6 +8,7 @@ GOTRUE_DIRECTORY_CPPFLAGS = -I$(top_srcdir)/lib/directory
 
 lib_directory_libgotrue_directory_la_SOURCES = \
 	lib/directory/accounts.c lib/directory/accounts.h \
+	lib/directory/account_overlay.c lib/directory/account_overlay.h \
 	lib/directory/idmap.c lib/directory/idmap.h \
 	lib/directory/owner.c lib/directory/owner.h \
 	lib/directory/sync_write.c lib/directory/sync_write.h

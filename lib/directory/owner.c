@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay.h"
 #include "owner.h"
 
 /* getpwnam_r's buffer: most entries fit on the stack; a larger one (a long GECOS from LDAP)
@@ -27,21 +28,34 @@ static bool not_found(int e)
 	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
 }
 
-/* The cache's entry for pw->pw_name, compared with what NSS answered. */
+static bool same_entry(const struct gotrue_cache_pw *r, const struct passwd *pw)
+{
+	return strcmp(r->name, pw->pw_name) == 0 && r->uid == (uint32_t)pw->pw_uid &&
+	       r->gid == (uint32_t)pw->pw_gid &&
+	       strcmp(r->dir, pw->pw_dir ? pw->pw_dir : "") == 0 &&
+	       strcmp(r->shell, pw->pw_shell ? pw->pw_shell : "") == 0;
+}
+
+/* The entry the NSS module serves for pw->pw_name, compared with what NSS answered: the cache's,
+ * or where that differs (or is missing), the cache's with a login's overlay applied (overlay.h).
+ * The cache first, so that a sync's enumeration opens no overlay file for an unchanged entry. */
 static enum gotrue_owner compare(struct gotrue_cache *cache, const struct passwd *pw)
 {
 	const struct gotrue_cache_view *v;
 	struct gotrue_cache_pw r;
+	struct gotrue_overlay_pw ov;
+	char dir[4096];
 	enum gotrue_owner own = GOTRUE_OWNER_OTHER;
 
-	if (cache == NULL || gotrue_cache_acquire(cache, &v) != GOTRUE_CACHE_OK)
+	if (cache == NULL || gotrue_overlay_acquire(cache, &v) != GOTRUE_CACHE_OK)
 		return own;
-	if (gotrue_cache_getpwnam(v, pw->pw_name, &r) == GOTRUE_CACHE_OK &&
-	    strcmp(r.name, pw->pw_name) == 0 && r.uid == (uint32_t)pw->pw_uid &&
-	    r.gid == (uint32_t)pw->pw_gid && strcmp(r.dir, pw->pw_dir ? pw->pw_dir : "") == 0 &&
-	    strcmp(r.shell, pw->pw_shell ? pw->pw_shell : "") == 0)
+	if ((v != NULL && gotrue_cache_getpwnam(v, pw->pw_name, &r) == GOTRUE_CACHE_OK &&
+	     same_entry(&r, pw)) ||
+	    (gotrue_overlay_dir(cache->path, dir, sizeof(dir)) == 0 &&
+	     gotrue_overlay_getpwnam(v, dir, pw->pw_name, &r, &ov) == GOTRUE_CACHE_OK &&
+	     same_entry(&r, pw)))
 		own = GOTRUE_OWNER_OURS;
-	gotrue_cache_release(cache);
+	gotrue_overlay_release(cache, v);
 	return own;
 }
 

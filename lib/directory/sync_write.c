@@ -1,11 +1,15 @@
 /* sync_write: replacing the private account index and the NSS cache from a resolved set
- * (idmap.h) under state_dir/.sync.lock, for a whole sync (lib/sync/sync.c) and for the PAM
- * module's update of one user's entry at login (gotrue_sync_one_user, here), which the module
- * thus links without the listing and the admin API. */
+ * (idmap.h) under state_dir/.sync.lock, for a whole sync (lib/sync/sync.c); and the PAM
+ * module's update of one user's entry at login (gotrue_sync_one_user, here), which checks the
+ * identity rules against the index, the cache and NSS, and writes that user's overlay
+ * (account_overlay.h) rather than the whole files. */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account_overlay.h"
 #include "accounts.h"
 #include "log.h"
+#include "overlay.h"
+#include "owner.h"
 #include "secure.h"
 #include "sync_write.h"
 
@@ -178,6 +185,14 @@ int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 		gotrue_accounts_lines_free(*lp);
 		*lp = NULL;
 	}
+	if (r == -EFBIG) {
+		gotrue_log(pamh, LOG_ERR,
+			   "cannot write the account index of %zu accounts: over its cap of %u "
+			   "accounts or %u bytes; path=%s",
+			   m->n_accounts, GOTRUE_ACCOUNTS_MAX_RECORDS, GOTRUE_ACCOUNTS_MAX_SIZE,
+			   acct_path);
+		goto cleanup;
+	}
 	if (r != 0) {
 		gotrue_log(pamh, LOG_ERR, "cannot write the account index: %s; path=%s",
 			   strerror(-r), acct_path);
@@ -191,6 +206,10 @@ int gotrue_sync_write(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			   cache_path);
 		goto cleanup;
 	}
+	/* Both files now hold what logins' overlays held, from the server's listing (the mfa
+	 * marks were read back through gotrue_accounts_each_mfa). One left behind would only
+	 * repeat what the files say, or what the server said since: a failure is logged. */
+	gotrue_account_overlay_clear(pamh, acct_path, cache_path);
 	rc = 0;
 cleanup:
 	free(image);
@@ -199,116 +218,215 @@ cleanup:
 	return rc;
 }
 
-/* The index, less @user_id's own entry, whose uid, gid and created_at are kept aside. */
-struct one_ctx {
-	struct gotrue_idmap *m;
-	const char *user_id;
-	struct gotrue_account own;
-	bool found;
+/* A login's one-user update, checked before its overlay is written. */
+struct one {
+	pam_handle_t *pamh;
+	const struct gotrue_config *cfg;
+	char *acct_path, *cache_path;
+	struct gotrue_account a; /* the fresh mapping, then with what the index keeps */
+	uint32_t gids[GOTRUE_OVERLAY_MAX_GIDS];
+	size_t n_gids;
 };
 
-static int keep_account(void *ctx, struct gotrue_account *a)
+/* Not written: why, logged once the same way for every rule. Returns 1. */
+static int refuse(const struct one *o, const char *why, const char *holder)
 {
-	struct one_ctx *o = ctx;
-
-	if (strcmp(a->user_id, o->user_id) != 0)
-		return gotrue_idmap_add_account(o->m, a) != 0 ? -1 : 0;
-	o->own.uid = a->uid;
-	o->own.gid = a->gid;
-	o->own.created_at = a->created_at;
-	o->own.mfa = a->mfa;
-	o->found = true;
-	return 0;
+	gotrue_log(o->pamh, LOG_NOTICE,
+		   "account entry not updated at login (%s%s%s); the next sync decides; user=%s",
+		   why, holder ? ": " : "", holder ? holder : "", o->a.name);
+	return 1;
 }
 
-/* The first user the set left out, or NULL. */
-static const struct gotrue_left_out *first_user_left_out(const struct gotrue_idmap *m)
+/* The index (with any earlier overlay): a name held by another account is refused; the
+ * account's own entry keeps its uid, gid and created_at (a login never renumbers a user or
+ * changes its age; app_metadata.uid changed by the administrator is the next sync's). */
+static int check_index(struct one *o)
+{
+	struct gotrue_account held;
+	int r = gotrue_accounts_lookup(o->pamh, o->acct_path, o->a.name, &held),
+	    rc = r < 0 ? -1 : 0;
+
+	if (r == 0 && strcmp(held.user_id, o->a.user_id) != 0) {
+		rc = refuse(o, "the name is another account's", held.user_id);
+	} else if (r == 0) {
+		if (held.uid != o->a.uid)
+			gotrue_log(o->pamh, LOG_NOTICE,
+				   "app_metadata.uid %u differs from the indexed uid %u; a login "
+				   "keeps the uid, the next sync applies it; user=%s",
+				   o->a.uid, held.uid, o->a.name);
+		o->a.uid = held.uid;
+		o->a.gid = held.gid;
+		o->a.created_at = held.created_at;
+		/* A login may mark a second factor (it used one), never unmark it: the token's
+		 * user carries no factors, and the next sync decides. */
+		o->a.mfa = o->a.mfa || held.mfa;
+	}
+	gotrue_account_clear(&held);
+	return rc;
+}
+
+/* The NSS cache and the public overlays: the uid is nobody else's there and the name keeps its
+ * uid; the supplementary groups the cache knows become gids (local_groups: check_local), the
+ * others wait for the next sync. A missing cache (no sync yet) holds nobody; one that cannot be
+ * read proves nothing, and nothing is written. */
+static int check_cache(struct one *o)
+{
+	struct gotrue_cache c;
+	const struct gotrue_cache_view *v = NULL;
+	struct gotrue_cache_pw p;
+	struct gotrue_cache_gr g;
+	struct gotrue_overlay_pw ov;
+	char dir[4096], held[32];
+	size_t i;
+	int rc = -1;
+
+	gotrue_cache_init(&c, o->cache_path);
+	if (gotrue_overlay_dir(o->cache_path, dir, sizeof(dir)) != 0)
+		goto cleanup;
+	if (gotrue_overlay_acquire(&c, &v) != GOTRUE_CACHE_OK) {
+		gotrue_log(o->pamh, LOG_ERR, "the NSS cache cannot be read; path=%s",
+			   o->cache_path);
+		goto cleanup;
+	}
+	rc = 0;
+	if (gotrue_overlay_getpwuid(v, dir, o->a.uid, &p, &ov) == GOTRUE_CACHE_OK &&
+	    strcmp(p.name, o->a.name) != 0) {
+		rc = refuse(o, "the uid is another account's", p.name);
+	} else if (gotrue_overlay_getpwnam(v, dir, o->a.name, &p, &ov) == GOTRUE_CACHE_OK &&
+		   p.uid != o->a.uid) {
+		snprintf(held, sizeof(held), "%u, not %u", p.uid, o->a.uid);
+		rc = refuse(o, "the name has another uid in the NSS cache", held);
+	}
+	for (i = 0;
+	     v != NULL && rc == 0 && i < o->a.n_groups && o->n_gids < GOTRUE_OVERLAY_MAX_GIDS;
+	     i++) {
+		if (gotrue_cache_getgrnam(v, o->a.groups[i], &g) == GOTRUE_CACHE_OK)
+			o->gids[o->n_gids++] = g.gid;
+	}
+	gotrue_overlay_release(&c, v);
+cleanup:
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	return rc;
+}
+
+static bool in_groups(const struct gotrue_account *a, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < m->n_left_out; i++) {
-		if (strcmp(m->left_out[i].what, "user") == 0)
-			return &m->left_out[i];
+	for (i = 0; i < a->n_groups; i++) {
+		if (strcmp(a->groups[i], name) == 0)
+			return true;
 	}
-	return NULL;
+	return false;
 }
 
-/* Add @u, with what it had in the index: a login never renumbers a user or changes its age
- * (app_metadata.uid changed by the administrator is the next sync's). 0 kept, 1 not kept (the
- * mapping leaves it out), -1 ENOMEM. */
-static int add_fresh(pam_handle_t *pamh, struct one_ctx *o, const struct gotrue_user *u)
+/* The local files a sync reads (/etc/passwd and /etc/group unless @opt names others): a name,
+ * uid or gid of a local account or group is never this module's, and local_groups members get
+ * the local gid, as a sync gives them. */
+static int check_local(struct one *o, const struct gotrue_sync_options *opt)
 {
-	struct gotrue_idmap *m = o->m;
-	size_t n = m->n_accounts;
-	struct gotrue_account *a;
+	FILE *f = fopen(opt && opt->passwd_path ? opt->passwd_path : "/etc/passwd", "re");
+	struct passwd *pw;
+	struct group *gr;
+	int rc = -1;
 
-	if (gotrue_idmap_add_user(m, u) != 0)
-		return -1;
-	if (m->n_accounts == n)
-		return 1;
-	a = &m->accounts[n];
-	if (o->found && a->uid != o->own.uid)
-		gotrue_log(pamh, LOG_NOTICE,
-			   "app_metadata.uid %u differs from the indexed uid %u; a login keeps the "
-			   "uid, the next sync applies it; user=%s",
-			   a->uid, o->own.uid, a->name);
-	if (o->found) {
-		a->uid = o->own.uid;
-		a->gid = o->own.gid;
-		a->created_at = o->own.created_at;
-		/* A login may mark a second factor (it used one), never unmark it: the token's
-		 * user carries no factors, and the next sync decides. */
-		a->mfa = a->mfa || o->own.mfa;
+	if (f == NULL)
+		goto cleanup;
+	while (rc == -1 && (pw = fgetpwent(f)) != NULL) {
+		if (strcmp(pw->pw_name, o->a.name) == 0 || pw->pw_uid == o->a.uid)
+			rc = refuse(o, "a local account's name or uid", pw->pw_name);
 	}
+	fclose(f);
+	f = fopen(opt && opt->group_path ? opt->group_path : "/etc/group", "re");
+	if (rc == 1 || f == NULL)
+		goto cleanup;
+	while (rc == -1 && (gr = fgetgrent(f)) != NULL) {
+		if ((strcmp(gr->gr_name, o->a.name) == 0 || gr->gr_gid == o->a.gid) &&
+		    !gotrue_strv_contains(o->cfg->local_groups, gr->gr_name))
+			rc = refuse(o, "a local group's name or gid", gr->gr_name);
+		else if (gotrue_strv_contains(o->cfg->local_groups, gr->gr_name) &&
+			 in_groups(&o->a, gr->gr_name) && o->n_gids < GOTRUE_OVERLAY_MAX_GIDS)
+			o->gids[o->n_gids++] = (uint32_t)gr->gr_gid;
+	}
+	if (rc == -1)
+		rc = 0;
+cleanup:
+	if (rc == -1)
+		gotrue_log(o->pamh, LOG_ERR, "cannot read the local passwd or group file");
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+/* getpwnam(3)'s "not found" errors (owner.c has the same list). */
+static bool nss_not_found(int e)
+{
+	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
+}
+
+/* Every account source through NSS (files, LDAP, this module's cache and overlays): local
+ * accounts first, and a uid or gid nobody else has. An error asking is a refusal (fail
+ * closed). */
+static int check_system(struct one *o)
+{
+	struct passwd pwb, *pw = NULL;
+	struct group grb, *gr = NULL;
+	char buf[4096];
+	enum gotrue_owner own = gotrue_owner_of_name(o->a.name, NULL);
+	int e;
+
+	if (own != GOTRUE_OWNER_NONE && own != GOTRUE_OWNER_OURS)
+		return refuse(o, "the name belongs to another account source", NULL);
+	e = getpwuid_r(o->a.uid, &pwb, buf, sizeof(buf), &pw);
+	if (!nss_not_found(e) || (pw != NULL && strcmp(pw->pw_name, o->a.name) != 0))
+		return refuse(o, "the uid is another account's", pw ? pw->pw_name : strerror(e));
+	e = getgrgid_r(o->a.gid, &grb, buf, sizeof(buf), &gr);
+	if (!nss_not_found(e) || (gr != NULL && strcmp(gr->gr_name, o->a.name) != 0))
+		return refuse(o, "the gid is another group's", gr ? gr->gr_name : strerror(e));
 	return 0;
 }
 
 int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			 const struct gotrue_user *u, const struct gotrue_sync_options *opt)
 {
-	struct one_ctx o = {0};
-	const struct gotrue_left_out *l = NULL;
-	char *acct_path = NULL;
-	size_t before;
-	int lock_fd = -1, rc = -1, r;
+	struct one o = {.pamh = pamh, .cfg = cfg};
+	char why[128];
+	int lock_fd = -1, rc = -1;
 
 	if (u == NULL || u->id == NULL)
 		goto cleanup;
-	acct_path = gotrue_sync_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
-	o.m = gotrue_idmap_new(cfg, opt ? opt->passwd_path : NULL, opt ? opt->group_path : NULL);
-	o.user_id = u->id;
-	if (acct_path == NULL || o.m == NULL ||
-	    gotrue_idmap_check_owners(o.m, GOTRUE_NSS_CACHE_PATH, false) != 0)
+	o.acct_path = gotrue_sync_path(cfg, opt ? opt->accounts_path : NULL, "accounts");
+	o.cache_path = gotrue_sync_path(cfg, opt ? opt->cache_path : NULL, "nss.cache");
+	if (o.acct_path == NULL || o.cache_path == NULL)
 		goto cleanup;
-	if (gotrue_sync_lock(pamh, cfg, (int)cfg->timeout * 1000, &lock_fd) != 0)
-		goto cleanup;
-	/* The index holds every mapped account with what the set rules need (created_at, groups),
-	 * so the whole set is rebuilt from it plus the fresh copy of this one user. */
-	r = gotrue_accounts_each(pamh, acct_path, keep_account, &o);
-	if (r < 0)
-		goto cleanup;
-	r = add_fresh(pamh, &o, u);
-	if (r < 0)
-		goto cleanup;
-	before = o.m->n_accounts;
-	if (r == 0 && gotrue_sync_resolve(pamh, o.m) != 0)
-		goto cleanup;
-	/* Only this user's own entry may change: every other account keeps its name and uid,
-	 * whatever this user's entry now says, and the next sync settles any contest. */
-	if (r == 1 || o.m->n_accounts != before) {
-		l = first_user_left_out(o.m);
+	if (gotrue_idmap_user(cfg, u, &o.a, why, sizeof(why)) != 0) {
 		gotrue_log(pamh, LOG_NOTICE,
-			   "account entry not updated at login (%s: %s); the next sync decides; "
-			   "id=%s",
-			   l != NULL ? l->id : u->id, l != NULL ? l->reason : "not admitted",
-			   u->id);
+			   "account entry not updated at login (%s); the next sync decides; id=%s",
+			   why, u->id);
 		rc = 1;
 		goto cleanup;
 	}
-	rc = gotrue_sync_write(pamh, cfg, opt, &o.m, NULL, NULL);
+	if (!gotrue_idmap_admitted(cfg, o.a.groups, o.a.n_groups)) {
+		rc = refuse(&o, "not admitted", NULL);
+		goto cleanup;
+	}
+	if (gotrue_sync_lock(pamh, cfg, (int)cfg->timeout * 1000, &lock_fd) != 0)
+		goto cleanup;
+	rc = check_local(&o, opt);
+	if (rc == 0)
+		rc = check_system(&o);
+	if (rc == 0)
+		rc = check_index(&o);
+	if (rc == 0)
+		rc = check_cache(&o);
+	if (rc == 0)
+		rc = gotrue_account_overlay_write(pamh, o.acct_path, o.cache_path, &o.a, o.gids,
+						  o.n_gids);
 cleanup:
 	gotrue_sync_unlock(lock_fd);
-	gotrue_idmap_free(o.m);
-	free(acct_path);
+	gotrue_account_clear(&o.a);
+	free(o.cache_path);
+	free(o.acct_path);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /* sync_write: what a whole sync (lib/sync/sync.c) and the PAM module's login-time update of one
  * user's entry share: the options and summary of a sync, state_dir/.sync.lock, and replacing the
- * private account index and the NSS cache from a resolved set (idmap.h). The one-user update is
- * here too, so that the module links it without the listing and the admin API of lib/sync. */
+ * private account index and the NSS cache from a resolved set (idmap.h), which removes logins'
+ * overlays. The one-user update (an overlay) is here too, so that the module links it without
+ * the listing and the admin API of lib/sync. */
 #ifndef GOTRUE_SYNC_WRITE_H
 #define GOTRUE_SYNC_WRITE_H
 
@@ -38,11 +39,12 @@ struct gotrue_sync_summary {
 };
 void gotrue_sync_summary_clear(struct gotrue_sync_summary *s);
 
-/* Replace @u's entry (matched by user id) in the index and the cache, re-applying the set rules.
- * Only that entry changes, and not its uid, gid or created_at when the index has it: when the
- * rules would leave any account out (a name or uid another account holds, or @u itself), nothing
- * is written. @opt may be NULL. 0 written, 1 not written (logged; the next sync decides), or -1
- * (logged; the old files stay). */
+/* A login's update of @u's entry: its overlay (account_overlay.h), not a rewrite of the index
+ * and the cache. O(log n) in the accounts: one index lookup and a few cache lookups, under the
+ * sync lock. The entry keeps the uid, gid and created_at the index gives its name; when the
+ * rules would leave it out (a name or uid another account holds in the index, the cache, an
+ * overlay or another account source, or @u itself not admitted), nothing is written. @opt may
+ * be NULL. 0 written, 1 not written (logged; the next sync decides), or -1 (logged). */
 int gotrue_sync_one_user(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			 const struct gotrue_user *u, const struct gotrue_sync_options *opt);
 

@@ -98,3 +98,30 @@ bench-scale-uid: tests/bench/bench_uid tests/bench/bench_nss
 	$(SHELL) $(top_srcdir)/tests/bench/run-bench-scale-uid
 bench-scale: bench-scale-uid
 .PHONY: bench-scale bench-scale-uid
+
+# bench_scale (a login whose cost does not grow with the number of users): synced files for 10 and
+# 1M users written directly (bench_scale_data), then fresh-process logins against them
+# (bench_scale_login). `make bench-scale`; bench-scale-login is this part, and a small-size run
+# of the same program is a test in make check (no timing asserted).
+check_PROGRAMS += tests/bench/bench_scale_data
+tests_bench_bench_scale_data_CFLAGS = $(TEST_CORE_CFLAGS)
+tests_bench_bench_scale_data_LDADD = $(TEST_CORE_LIBS)
+if HAVE_MHD
+check_PROGRAMS += tests/bench/bench_scale_login
+TESTS += tests/bench/bench_scale_login
+endif
+tests_bench_bench_scale_login_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
+tests_bench_bench_scale_login_LDADD = $(TEST_CORE_LIBS) tests/pam/libpamtest.la $(PAM_LIBS)
+tests_bench_bench_scale_login_DEPENDENCIES = tests/common/libtestcommon.la \
+	tests/pam/libpamtest.la pam/pam_gotrue.la tests/bench/bench_scale_data
+
+BENCH_SCALE_USERS = 1000000
+BENCH_SCALE_SAMPLES = 7
+bench-scale-login: tests/bench/bench_scale_login tests/bench/bench_scale_data \
+		pam/pam_gotrue.la tests/emulator/gotrue-emulator
+	top_builddir='$(abs_top_builddir)' \
+	GOTRUE_EMULATOR='$(abs_top_builddir)/tests/emulator/gotrue-emulator' \
+	$(builddir)/tests/bench/bench_scale_login $(BENCH_SCALE_USERS) $(BENCH_SCALE_SAMPLES)
+bench-scale: bench-scale-login
+bench: bench-scale
+.PHONY: bench-scale bench-scale-login

@@ -11,6 +11,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_link \
 	tests/fuzz/fuzz_pkce_code \
 	tests/fuzz/fuzz_cache \
+	tests/fuzz/fuzz_accounts \
+	tests/fuzz/fuzz_overlay \
 	tests/fuzz/fuzz_store \
 	tests/fuzz/fuzz_listing \
 	tests/fuzz/fuzz_proc \
@@ -69,6 +71,13 @@ tests_fuzz_fuzz_mfa_replay_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_offline_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_offline_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_offline_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_accounts_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_accounts_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_accounts_LDADD = $(FUZZ_LD_LIBS)
+# The overlay parser alone, as the NSS module has it.
+tests_fuzz_fuzz_overlay_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
+tests_fuzz_fuzz_overlay_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_overlay_LDADD = lib/cache/reader/libgotrue-cache-reader.la
 # The cache reader, as the NSS module has it, and the whole-file check (cache_verify.o, libc only:
 # the linker takes nothing else from the writer's archive).
 tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_WRITER_CPPFLAGS)

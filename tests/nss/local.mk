@@ -1,7 +1,8 @@
 # tests/nss: the NSS module on fixture caches (direct dlopen calls, threads), through glibc
 # (nss_wrapper; a private mount namespace as root), the ELF checks, and what nss/ can include.
 check_PROGRAMS += tests/nss/mkcache tests/nss/test_nss_direct tests/nss/test_nss_threads
-NSS_SCRIPT_TESTS = tests/nss/test_nss_wrapper.sh tests/nss/test_nss_elf.sh \
+NSS_SCRIPT_TESTS = tests/nss/test_nss_wrapper.sh tests/nss/test_nss_overlay.sh \
+	tests/nss/test_nss_elf.sh \
 	tests/nss/test_nss_ns.sh tests/nss/test_nss_includes.sh
 check_SCRIPTS += $(NSS_SCRIPT_TESTS)
 TESTS += tests/nss/test_nss_direct tests/nss/test_nss_threads $(NSS_SCRIPT_TESTS)

@@ -837,8 +837,9 @@ static bool same_file(const struct stat *a, const char *path)
 	       a->st_mtim.tv_sec == b.st_mtim.tv_sec && a->st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-/* A login updates the user's entry in the account index and the NSS
- * cache from what GoTrue returned, and writes nothing when the entry is unchanged. */
+/* A login updates the user's entry from what GoTrue returned as a per-user overlay, not by
+ * rewriting the index and the NSS cache: PAM sees it at once, an unchanged entry writes nothing,
+ * and the next sync folds it into both files and removes it. */
 static void test_entry_refresh(struct env *v)
 {
 	struct gotrue_config *cfg = load_cfg(v);
@@ -846,24 +847,30 @@ static void test_entry_refresh(struct env *v)
 	struct gotrue_account a = {0};
 	struct gotrue_user u = {0};
 	struct gotrue_error err = {0};
-	struct stat idx, cache;
+	struct gotrue_sync_summary sum = {0};
+	struct stat priv, pub, idx;
 	json_object *attrs = NULL;
-	char accounts[600], nss[600], line[512] = "";
+	char accounts[600], ov_priv[600], ov_pub[600], line[512] = "";
+	bool had_index;
 
 	snprintf(accounts, sizeof(accounts), "%s/accounts", v->state_dir);
-	snprintf(nss, sizeof(nss), "%s/nss.cache", v->state_dir);
+	snprintf(ov_priv, sizeof(ov_priv), "%s/overlay/alice", v->state_dir);
+	snprintf(ov_pub, sizeof(ov_pub), "%s/nss.overlay/alice", v->state_dir);
+	had_index = stat(accounts, &idx) == 0;
 	is_int(login_logout(v), PAM_SUCCESS, "entry: login");
 	ok(cfg != NULL && gotrue_accounts_lookup(NULL, accounts, "alice", &a) == 0,
-	   "entry: a user not synced yet is in the index after a login");
+	   "entry: a user not synced yet is known after a login");
 	is_int((int)a.n_groups, 0, "entry: no groups yet");
 	gotrue_account_clear(&a);
-	if (cfg == NULL || stat(accounts, &idx) != 0 || stat(nss, &cache) != 0) {
-		ok(0, "entry: index and cache written");
+	if (cfg == NULL || stat(ov_priv, &priv) != 0 || stat(ov_pub, &pub) != 0) {
+		ok(0, "entry: the login wrote alice's overlays");
 		goto cleanup;
 	}
+	ok(had_index ? same_file(&idx, accounts) : access(accounts, F_OK) != 0,
+	   "entry: the index is not rewritten by a login");
 	is_int(login_logout(v), PAM_SUCCESS, "entry: login, nothing changed");
-	ok(same_file(&idx, accounts), "entry: unchanged: the index is not rewritten");
-	ok(same_file(&cache, nss), "entry: unchanged: the cache is not rewritten");
+	ok(same_file(&priv, ov_priv) && same_file(&pub, ov_pub),
+	   "entry: unchanged: the overlays are not rewritten");
 
 	attrs = json_tokener_parse("{\"app_metadata\":{\"groups\":[\"devs\"]}}");
 	if (gotrue_config_load_secret(NULL, cfg, GOTRUE_SECRET_SERVICE_ROLE_KEY) != 0 ||
@@ -872,22 +879,29 @@ static void test_entry_refresh(struct env *v)
 		ok(0, "entry: admin sets app_metadata.groups (%s)", err.message);
 		goto cleanup;
 	}
-	is_int(group_line(cfg, "devs", line, sizeof(line)), 1,
-	       "entry: before the login, NSS has no group devs");
+	ok(group_line(cfg, "devs", line, sizeof(line)) != 0,
+	   "entry: before the login, NSS has no group devs");
 	is_int(login_logout(v), PAM_SUCCESS, "entry: login after the change");
 	ok(gotrue_accounts_lookup(NULL, accounts, "alice", &a) == 0 && a.n_groups == 1 &&
 		   strcmp(a.groups[0], "devs") == 0,
-	   "entry: the index has alice's new group");
+	   "entry: PAM sees alice's new group at once");
 	gotrue_account_clear(&a);
+	ok(!same_file(&priv, ov_priv), "entry: the private overlay was replaced");
+	/* The next sync folds the overlay in. */
+	ok(gotrue_sync_run(NULL, cfg, NULL, &sum, &err) == 0, "entry: the next sync");
+	gotrue_sync_summary_clear(&sum);
+	ok(access(ov_priv, F_OK) != 0 && access(ov_pub, F_OK) != 0,
+	   "entry: the sync removed alice's overlays");
 	if (group_line(cfg, "devs", line, sizeof(line)) != 0)
 		line[0] = '\0';
 	ok(strncmp(line, "devs:x:", 7) == 0 && strstr(line, ":alice") != NULL,
 	   "entry: NSS sees alice in devs (%s)", line);
-	if (stat(accounts, &idx) != 0 || stat(nss, &cache) != 0)
-		ok(0, "entry: files after the update");
+	ok(gotrue_accounts_lookup(NULL, accounts, "alice", &a) == 0 && a.n_groups == 1,
+	   "entry: the index has alice's group");
+	gotrue_account_clear(&a);
 	is_int(login_logout(v), PAM_SUCCESS, "entry: login again, nothing changed");
-	ok(same_file(&idx, accounts) && same_file(&cache, nss),
-	   "entry: unchanged again: neither file rewritten");
+	ok(access(ov_priv, F_OK) != 0 && access(ov_pub, F_OK) != 0,
+	   "entry: unchanged again: no overlay written");
 cleanup:
 	json_object_put(attrs);
 	gotrue_user_clear(&u);

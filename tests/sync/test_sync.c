@@ -24,8 +24,10 @@
 
 #include "accounts.h"
 #include "api.h"
+#include "account_overlay.h"
 #include "cache.h"
 #include "emu.h"
+#include "overlay.h"
 #include "gotrue_config.h"
 #include "sync.h"
 #include "tap.h"
@@ -330,7 +332,7 @@ static void test_lines(struct gotrue_account *w)
 	struct gotrue_accounts_lines *l = gotrue_accounts_lines_new();
 	struct gotrue_account v[2], *many;
 	uint32_t keys[2] = {2, 0}, *many_keys;
-	char p1[4300], p2[4300];
+	char p1[4300], p2[4300], (*names)[8];
 	unsigned char *b1 = NULL, *b2 = NULL;
 	size_t l1 = 0, l2 = 0, i;
 
@@ -353,19 +355,26 @@ static void test_lines(struct gotrue_account *w)
 	free(b2);
 	free(b1);
 	b1 = b2 = NULL;
-	/* More pieces than one writev(2) takes (IOV_MAX): 3000 lines, no two adjacent in the
-	 * buffer. */
+	/* More pieces than one writev(2) takes (IOV_MAX): 3000 accounts (names are unique in an
+	 * index), written in the reverse of the order their lines were serialised in, so that no
+	 * two are adjacent in the buffer. */
 	many = calloc(3000, sizeof(*many));
 	many_keys = calloc(3000, sizeof(*many_keys));
-	for (i = 0; many != NULL && many_keys != NULL && i < 3000; i++) {
-		many[i] = i % 2 ? w[0] : w[2];
-		many_keys[i] = i % 2 ? 0 : 2;
+	names = calloc(3000, sizeof(*names));
+	for (i = 0; many != NULL && many_keys != NULL && names != NULL && i < 3000; i++) {
+		snprintf(names[i], sizeof(names[i]), "u%04zu", i);
+		many[2999 - i] = i % 2 ? w[0] : w[2];
+		many[2999 - i].name = names[i];
+		many_keys[2999 - i] = (uint32_t)(3 + i);
+		if (gotrue_accounts_lines_add(l, (uint32_t)(3 + i), &many[2999 - i]) != 0)
+			break;
 	}
-	ok(many != NULL && many_keys != NULL && gotrue_accounts_write(p1, many, 3000) == 0 &&
+	ok(many != NULL && i == 3000 && gotrue_accounts_write(p1, many, 3000) == 0 &&
 		   gotrue_accounts_write_lines(p2, l, many, many_keys, 3000) == 0 &&
 		   (b1 = slurp(p1, &l1)) != NULL && (b2 = slurp(p2, &l2)) != NULL && l1 == l2 &&
 		   memcmp(b1, b2, l1) == 0,
 	   "lines: 3000 pieces, byte-identical to the whole write");
+	free(names);
 	free(many);
 	free(many_keys);
 	free(b1);
@@ -374,7 +383,7 @@ static void test_lines(struct gotrue_account *w)
 	/* An account without a line: the whole write instead. */
 	if (gotrue_accounts_write(p1, v, 2) == 0)
 		b1 = slurp(p1, &l1);
-	keys[0] = 7;
+	keys[0] = 9999; /* no line was added under this key */
 	ok(b1 != NULL && gotrue_accounts_write_lines(p2, l, v, keys, 2) == 0 &&
 		   (b2 = slurp(p2, &l2)) != NULL && l1 == l2 && memcmp(b1, b2, l1) == 0,
 	   "lines: an account without a line falls back to the whole write");
@@ -403,7 +412,7 @@ static void test_accounts_escapes(void)
 	static char *groups[] = {g1, g2, NULL};
 	struct gotrue_account w[3], a;
 	char every[256];
-	char path[4300], *buf;
+	char path[4300], *buf, *rec;
 	size_t len, i, lines;
 	int r, n = 0;
 
@@ -435,12 +444,14 @@ static void test_accounts_escapes(void)
 	snprintf(path, sizeof(path), "%s/accounts.esc", dir);
 	is_int(gotrue_accounts_write(path, w, 3), 0, "escapes: index written");
 	buf = (char *)slurp(path, &len);
-	for (i = 0, lines = 0; buf != NULL && i < len; i++)
+	/* The records follow the 64-byte header and the table of three 48-byte slots. */
+	rec = buf != NULL && len > 64 + 3 * 48 ? buf + 64 + 3 * 48 : NULL;
+	for (i = 64 + 3 * 48, lines = 0; rec != NULL && i < len; i++)
 		lines += buf[i] == '\n';
-	ok(buf != NULL && lines == 3 && buf[len - 1] == '\n' &&
-		   strncmp(buf, "{\"name\":\"q.uote-1\",", 19) == 0 &&
-		   strstr(buf, "\n{\"name\":\"plain\",") != NULL,
-	   "escapes: one line per account, each starting {\"name\":\"LOGIN\",");
+	ok(rec != NULL && memcmp(buf, "GTACIDX\n", 8) == 0 && lines == 3 && buf[len - 1] == '\n' &&
+		   strncmp(rec, "{\"name\":\"q.uote-1\",", 19) == 0 &&
+		   memmem(rec, len - (size_t)(rec - buf), "\n{\"name\":\"plain\",", 17) != NULL,
+	   "escapes: a header, then one line per account, each starting {\"name\":\"LOGIN\",");
 	free(buf);
 	r = gotrue_accounts_lookup(NULL, path, "q.uote-1", &a);
 	ok(r == 0 && same(a.user_id, id1) && same(a.gecos, gecos) && same(a.home, home) &&
@@ -553,6 +564,48 @@ static void one_user_waits_bounded(const struct gotrue_user *u, const struct sta
 	   "and leaves the cache as it was");
 }
 
+/* @fmt, a path with one %s for the directory the account index is in. */
+static void state_file(char *path, size_t len, const char *fmt)
+{
+	const char *slash = strrchr(acct_path, '/');
+	char d[4200];
+
+	snprintf(d, sizeof(d), "%.*s", (int)(slash ? slash - acct_path : 0), acct_path);
+	snprintf(path, len, fmt, d);
+}
+
+/* The mode of @fmt (state_file) is @mode. */
+static bool mode_of(const char *fmt, mode_t mode)
+{
+	char path[4400];
+	struct stat st;
+
+	state_file(path, sizeof(path), fmt);
+	return lstat(path, &st) == 0 && (st.st_mode & 07777) == mode && st.st_uid == geteuid();
+}
+
+/* No file but directories in @fmt (state_file, or a whole path). */
+static bool empty_dir(const char *fmt)
+{
+	char path[4400];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int n = 0;
+
+	state_file(path, sizeof(path), fmt);
+	d = opendir(path);
+	if (d == NULL)
+		return errno == ENOENT; /* none written yet */
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode))
+			n++;
+	}
+	closedir(d);
+	return n == 0;
+}
+
 static void test_one_user(void)
 {
 	struct gotrue_cache c;
@@ -564,7 +617,9 @@ static void test_one_user(void)
 	struct gotrue_account a;
 	json_object *attrs;
 	struct stat st1, st2;
-	uint32_t alice_uid = 0, n_users = 0;
+	struct gotrue_overlay_pw ov;
+	char ovdir[4300];
+	uint32_t alice_uid = 0, n_users = 0, bob_uid = 0;
 
 	/* The admin changes bob's groups; bob logs in, and the login refresh (GET /user data)
 	 * updates bob alone. */
@@ -580,21 +635,26 @@ static void test_one_user(void)
 	ok(gotrue_sync_one_user(NULL, cfg, &u, &opt) == 0, "gotrue_sync_one_user(bob)");
 	gotrue_user_clear(&u);
 	stat(cache_path, &st2);
-	ok(st1.st_ino != st2.st_ino, "the cache was replaced by rename (new inode)");
-	ok((st2.st_mode & 07777) == 0644, "still mode 0644");
+	ok(st1.st_ino == st2.st_ino, "the cache is not rewritten: a login writes an overlay");
+	ok(mode_of("%s/overlay", 0700) && mode_of("%s/overlay/bob", 0600) &&
+		   mode_of("%s/nss.overlay", 0755) && mode_of("%s/nss.overlay/bob", 0644),
+	   "overlays: private 0600 in a 0700 directory, public 0644");
 	gotrue_cache_init(&c, cache_path);
-	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the new cache"))
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the cache"))
 		return;
 	n_users = v->hdr->n_users;
-	ok(gotrue_cache_getpwnam(v, "bob", &p) == GOTRUE_CACHE_OK && !strcmp(p.gecos, "Robert") &&
-		   p.n_gids == 2 && has_gid(&p, 27) && p.uid != 0,
-	   "bob: new GECOS, groups ops and local sudo, uid unchanged by user_metadata");
-	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
-		   !strcmp(gotrue_cache_member(v, &g, 0), "bob"),
-	   "group ops created with member bob");
-	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
-		   !strcmp(gotrue_cache_member(v, &g, 0), "alice"),
-	   "devs no longer lists bob");
+	snprintf(ovdir, sizeof(ovdir), "%s/nss.overlay", dir);
+	ok(gotrue_overlay_getpwnam(v, ovdir, "bob", &p, &ov) == GOTRUE_CACHE_OK &&
+		   !strcmp(p.gecos, "Robert") && p.n_gids == 1 && has_gid(&p, 27) && p.uid != 0,
+	   "NSS's view of bob: new GECOS, local sudo, uid unchanged by user_metadata");
+	bob_uid = p.uid;
+	ok(gotrue_overlay_getpwuid(v, ovdir, bob_uid, &p, &ov) == GOTRUE_CACHE_OK &&
+		   !strcmp(p.gecos, "Robert"),
+	   "NSS's view of bob's uid: the same entry");
+	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_NOTFOUND,
+	   "group ops, new, waits for the next sync");
+	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 2,
+	   "the cache itself is untouched until then: devs still lists bob");
 	if (gotrue_cache_getpwnam(v, "alice", &p) == GOTRUE_CACHE_OK)
 		alice_uid = p.uid;
 	is_int(alice_uid, 1879048300u, "alice untouched");
@@ -608,7 +668,30 @@ static void test_one_user(void)
 	gotrue_account_clear(&a);
 	ok(gotrue_accounts_lookup(NULL, acct_path, "alice", &a) == 0 && a.email &&
 		   !strcmp(a.email, "alice@example.com"),
-	   "index: alice's private entry survives the one-user rewrite");
+	   "index: alice's private entry untouched");
+	gotrue_account_clear(&a);
+	/* The next sync folds the overlay in: the same data from the listing, and no overlay. */
+	ok(sync_now(NULL) == 0, "the next sync");
+	ok(access(ovdir, F_OK) == 0 && empty_dir(ovdir) && empty_dir("%s/overlay") &&
+		   empty_dir("%s/nss.overlay/uid"),
+	   "the next sync removed every overlay");
+	gotrue_cache_init(&c, cache_path);
+	if (!ok(gotrue_cache_acquire(&c, &v) == GOTRUE_CACHE_OK, "reader accepts the new cache"))
+		return;
+	ok(gotrue_cache_getpwnam(v, "bob", &p) == GOTRUE_CACHE_OK && !strcmp(p.gecos, "Robert") &&
+		   p.n_gids == 2 && has_gid(&p, 27) && p.uid == bob_uid,
+	   "the cache now has bob's GECOS, both groups, the same uid");
+	ok(gotrue_cache_getgrnam(v, "ops", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
+		   !strcmp(gotrue_cache_member(v, &g, 0), "bob"),
+	   "group ops created with member bob");
+	ok(gotrue_cache_getgrnam(v, "devs", &g) == GOTRUE_CACHE_OK && g.n_members == 1 &&
+		   !strcmp(gotrue_cache_member(v, &g, 0), "alice"),
+	   "devs no longer lists bob");
+	gotrue_cache_release(&c);
+	gotrue_cache_destroy(&c);
+	pthread_rwlock_destroy(&c.lock);
+	ok(gotrue_accounts_lookup(NULL, acct_path, "bob", &a) == 0 && a.n_groups == 2,
+	   "index: bob's groups, from the index now");
 	gotrue_account_clear(&a);
 }
 
@@ -1093,21 +1176,26 @@ static int user_as(const char *id, const char *app, time_t created, struct gotru
 	return rc;
 }
 
-/* One login-time update (gotrue_sync_one_user): its result, and whether the index and the cache
- * stayed byte for byte what they were. */
+/* One login-time update (gotrue_sync_one_user), from no overlay: its result, and whether
+ * nothing at all was written (the index and the cache byte for byte the same, no overlay). */
 static int one_login(const struct gotrue_user *u, bool *unchanged)
 {
 	unsigned char *a0, *c0, *a1, *c1;
 	size_t la0, lc0, la1, lc1;
 	int rc;
 
+	gotrue_account_overlay_clear(NULL, acct_path, cache_path);
 	a0 = slurp(acct_path, &la0);
 	c0 = slurp(cache_path, &lc0);
 	rc = gotrue_sync_one_user(NULL, cfg, u, &opt);
 	a1 = slurp(acct_path, &la1);
 	c1 = slurp(cache_path, &lc1);
+	/* A login never rewrites the index or the cache; what it writes is an overlay. */
 	*unchanged = a0 && a1 && c0 && c1 && la0 == la1 && lc0 == lc1 && !memcmp(a0, a1, la0) &&
-		     !memcmp(c0, c1, lc0);
+		     !memcmp(c0, c1, lc0) && empty_dir("%s/overlay") && empty_dir("%s/nss.overlay");
+	ok(a0 && a1 && c0 && c1 && la0 == la1 && lc0 == lc1 && !memcmp(a0, a1, la0) &&
+		   !memcmp(c0, c1, lc0),
+	   "login update: the index and the cache stay byte for byte the same");
 	free(a0);
 	free(a1);
 	free(c0);
