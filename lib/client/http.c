@@ -54,6 +54,9 @@ struct gotrue_http {
 	 * names when libcurl opens it. */
 	char *ca;
 	size_t ca_len;
+	/* An entity tag for the next requests' If-None-Match (gotrue_http_set_if_none_match), or
+	 * NULL. */
+	char *if_none_match;
 	/* The request in flight's URL and header list, which curl reads until it ends. */
 	char *url;
 	struct curl_slist *headers;
@@ -159,6 +162,7 @@ void gotrue_http_free(struct gotrue_http *h)
 		curl_easy_cleanup(h->curl);
 	if (h->ca != NULL)
 		gotrue_wipe_free(h->ca, h->ca_len + 1);
+	free(h->if_none_match);
 	free(h);
 }
 
@@ -177,6 +181,7 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	free_str(&resp->error_code);
 	free_str(&resp->link);
 	free_str(&resp->location);
+	free_str(&resp->etag);
 	memset(resp, 0, sizeof(*resp));
 	resp->total_count = -1;
 }
@@ -455,6 +460,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		free_str(&r->error_code);
 		free_str(&r->link);
 		free_str(&r->location);
+		free_str(&r->etag);
 		r->total_count = -1;
 		return n;
 	}
@@ -478,6 +484,8 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		dst = &r->link;
 	else if (name_len == 8 && strncasecmp(data, "location", 8) == 0)
 		dst = &r->location;
+	else if (name_len == 4 && strncasecmp(data, "etag", 4) == 0)
+		dst = &r->etag;
 	else if (name_len == 13 && strncasecmp(data, "x-total-count", 13) == 0) {
 		char num[24];
 		char *end = NULL;
@@ -543,6 +551,21 @@ static bool header_value_ok(const char *v)
 		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
 			return false;
 	return true;
+}
+
+int gotrue_http_set_if_none_match(struct gotrue_http *h, const char *etag)
+{
+	char *copy = NULL;
+	int rc = -1;
+
+	/* A tag comes from a server's ETag header: one line, or it would inject headers. */
+	if (etag != NULL && (!header_value_ok(etag) || (copy = strdup(etag)) == NULL))
+		goto cleanup;
+	free(h->if_none_match);
+	h->if_none_match = copy;
+	rc = 0;
+cleanup:
+	return rc;
 }
 
 static int build_headers(const struct gotrue_config *cfg, const char *bearer, bool has_body,
@@ -778,7 +801,9 @@ static int request_begin(struct gotrue_http *h, const char *method, const char *
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "http: api key or token is not one line");
 		goto cleanup;
 	}
-	if (build_headers(h->cfg, bearer, body != NULL, &h->headers) != 0) {
+	if (build_headers(h->cfg, bearer, body != NULL, &h->headers) != 0 ||
+	    (h->if_none_match != NULL &&
+	     header_add(&h->headers, "If-None-Match: ", h->if_none_match) != 0)) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}

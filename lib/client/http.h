@@ -25,6 +25,7 @@ struct gotrue_http_response {
 	char *link;	       /* Link header, or NULL */
 	long long total_count; /* X-Total-Count, or -1 */
 	char *location;	       /* Location header, or NULL */
+	char *etag;	       /* ETag header, or NULL */
 };
 
 /* @cfg is borrowed and must outlive the handle. NULL on ENOMEM or a libcurl init failure. */
@@ -36,6 +37,12 @@ int gotrue_http_global_init(void);
 
 struct gotrue_http *gotrue_http_new(pam_handle_t *pamh, const struct gotrue_config *cfg);
 void gotrue_http_free(struct gotrue_http *h);
+
+/* Send If-None-Match: @etag (RFC 9110 13.1.2) with the requests that follow, until called again
+ * (NULL: no more). A conditional GET's 304 is then a response like any other (status 304, no
+ * body). 0, or -1 on ENOMEM or a tag that is not one line of visible ASCII (the earlier tag
+ * stays). */
+int gotrue_http_set_if_none_match(struct gotrue_http *h, const char *etag);
 
 /* METHOD url + @path_and_query. @bearer (may be NULL) goes in Authorization; @body (may be NULL)
  * is sent as application/json. Returns 0 when a response arrived (any status; the caller decodes
