@@ -14,7 +14,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_listing \
 	tests/fuzz/fuzz_proc \
 	tests/fuzz/fuzz_throttle \
-	tests/fuzz/fuzz_mfa_replay
+	tests/fuzz/fuzz_mfa_replay \
+	tests/fuzz/fuzz_manifest
 
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(GOTRUE_CPPFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -61,6 +62,9 @@ tests_fuzz_fuzz_throttle_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_mfa_replay_CFLAGS = $(FUZZ_CC_FLAGS)
 tests_fuzz_fuzz_mfa_replay_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_mfa_replay_LDADD = $(FUZZ_LD_LIBS)
+tests_fuzz_fuzz_manifest_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_manifest_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_manifest_LDADD = $(FUZZ_LD_LIBS) $(CRYPTO_LIBS)
 # The cache reader alone, as the NSS module has it.
 tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
 tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LD_FLAGS)
