@@ -275,11 +275,30 @@ static bool keep_prev(const struct publish *p, const struct gotrue_fleet_manifes
 	return true;
 }
 
+/* Web servers derive the manifest's entity tag from its modification time in seconds and its
+ * size (nginx: "%lx-%lx"): a manifest written in the second of the last one and of its size
+ * would keep its tag, and every host's conditional GET would answer 304 to a ban. So the new
+ * manifest's time is always past the last one's. */
+static void advance_mtime(struct publish *p, const char *path, time_t old)
+{
+	struct timespec t[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = old + 1}};
+	struct stat st;
+
+	if (old == 0 || stat(path, &st) != 0 || st.st_mtime > old)
+		return;
+	if (utimensat(AT_FDCWD, path, t, 0) != 0)
+		gotrue_log(p->pamh, LOG_WARNING,
+			   "cannot move the manifest's time past the last one's: hosts behind a "
+			   "server that tags by time may not see it until the next; path=%s",
+			   path);
+}
+
 static int publish_manifest(struct publish *p, struct gotrue_fleet_manifest *m)
 {
 	char *doc = NULL, *path = gotrue_fleet_path(p->dir, "manifest");
 	size_t len = 0;
 	time_t now = time(NULL);
+	struct stat old;
 	int r, rc = -1;
 
 	/* Above the last serial, and at least the time: a publisher whose directory was lost
@@ -290,12 +309,15 @@ static int publish_manifest(struct publish *p, struct gotrue_fleet_manifest *m)
 	m->expires = now + p->cfg->fleet_max_age;
 	if (path == NULL || signed_doc(p, m, &doc, &len) != 0)
 		goto cleanup;
+	if (stat(path, &old) != 0)
+		old.st_mtime = 0;
 	r = gotrue_replace_file(path, doc, len, 0644);
 	if (r != 0) {
 		gotrue_error_set(p->err, GOTRUE_ERR_INTERNAL, "cannot write %s: %s", path,
 				 strerror(-r));
 		goto cleanup;
 	}
+	advance_mtime(p, path, old.st_mtime);
 	rc = 0;
 cleanup:
 	free(doc);

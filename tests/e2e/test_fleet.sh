@@ -234,4 +234,115 @@ for i in 1 2 3; do
 done
 rm -f "$t"/su*.pid
 
+# --- what a host refuses, keeping the last good bundle -----------------------------------------
+M=$t/www/fleet/manifest
+# nginx tags a file by its time in seconds and its size: each manifest the test puts in place
+# gets a time of its own, as a publisher's do (lib/fleet/publish.c), or a host would be
+# answered 304 for a manifest of the same size written in the same second.
+STAMP=$(($(date +%s) + 100))
+put() { # put SRC: SRC as the published manifest
+	_m=$(stat -c %Y "$M")
+	[ "$_m" -lt "$STAMP" ] || STAMP=$_m
+	STAMP=$((STAMP + 10))
+	[ "$1" = "$M" ] || cp "$1" "$M"
+	touch -d "@$STAMP" "$M"
+}
+serial_of() { sed -n 's/.*"serial":\([0-9]*\).*/\1/p' "$1" | head -n 1; }
+kept() { # kept DESCRIPTION: host 1 refused the bundle (exit 5) and still holds serial $GOOD
+	_rc=0
+	fetch 1 || _rc=$?
+	if [ $_rc = 5 ] && grep -q "stays in force" "$t/fetch.err"; then
+		ok "$1: refused, the last good bundle stays"
+	else
+		not_ok "$1: refused, the last good bundle stays (exit $_rc)"
+		show
+	fi
+	put "$t/good.manifest"
+	if fetch 1 && [ "$(field outcome)/$(field serial)" = "unchanged/$GOOD" ] &&
+		on_host 1 getent passwd bob >/dev/null; then
+		ok "$1: afterwards host 1 holds serial $GOOD still, and bob resolves"
+	else
+		not_ok "$1: afterwards host 1 holds serial $GOOD still, and bob resolves"
+		show
+	fi
+}
+# A manifest line signed with the key in $1 ($2: the line) as the published manifest.
+forge() {
+	printf '%s\n' "$2" >"$t/forged.line"
+	{
+		cat "$t/forged.line"
+		openssl pkeyutl -sign -inkey "$1" -rawin -in "$t/forged.line" | base64 -w 0
+		echo
+	} >"$M"
+	put "$M"
+}
+cp "$M" "$t/ban.manifest"
+emu_create_user dave@example.com "$PW_BOB" '{"app_metadata":{"groups":["devs"]}}' >/dev/null
+check "publish: dave added" publish
+cp "$M" "$t/good.manifest"
+GOOD=$(serial_of "$M")
+if fetch 1 && on_host 1 getent passwd dave >/dev/null; then
+	ok "host 1: fetch installed dave"
+else
+	not_ok "host 1: fetch installed dave"
+	show
+fi
+LINE=$(head -n 1 "$M")
+FILES=$(printf '%s' "$LINE" | sed 's/.*"files"://; s/}$//')
+
+sed -i "1s/\"serial\":$GOOD/\"serial\":$((GOOD + 1))/" "$M"
+put "$M"
+kept "a tampered manifest"
+
+emu_create_user erin@example.com "$PW_BOB" '{"app_metadata":{"groups":["devs"]}}' >/dev/null
+publish
+cp "$M" "$t/erin.manifest"
+NEW_CACHE=$(head -n 1 "$M" | sed 's/.*"nss_cache","sha256":"\([0-9a-f]*\)".*/\1/')
+cp "$t/www/fleet/$NEW_CACHE" "$t/cache.good"
+printf 'X' | dd of="$t/www/fleet/$NEW_CACHE" bs=1 seek=40 conv=notrunc 2>/dev/null
+_rc=0
+fetch 1 || _rc=$?
+if [ $_rc = 5 ] && grep -q "size or SHA-256" "$t/fetch.err" &&
+	! on_host 1 getent passwd erin >/dev/null && on_host 1 getent passwd dave >/dev/null; then
+	ok "a tampered content file: refused, nothing of the new bundle installed"
+else
+	not_ok "a tampered content file: refused, nothing of the new bundle installed (exit $_rc)"
+	show
+fi
+cp "$t/cache.good" "$t/www/fleet/$NEW_CACHE"
+if fetch 1 && [ "$(field outcome)" = installed ] && on_host 1 getent passwd erin >/dev/null; then
+	ok "the file restored: the same bundle installs"
+else
+	not_ok "the file restored: the same bundle installs"
+	show
+fi
+cp "$t/erin.manifest" "$t/good.manifest"
+GOOD=$(serial_of "$M")
+
+put "$t/ban.manifest"
+kept "a replayed older manifest (the one before the ban)"
+
+NOW=$(date +%s)
+forge "$t/keys/fleet-signing.key" \
+	"{\"format\":\"gotrue-fleet-1\",\"serial\":$((GOOD + 100)),\"created\":$((NOW - 7200)),\"expires\":$((NOW - 3600)),\"files\":$FILES}"
+kept "an expired manifest, signed with the fleet's key"
+
+mkdir -p "$t/keys2"
+chmod 0755 "$t/keys2"
+"$G" fleet keygen "$t/keys2" >/dev/null
+forge "$t/keys2/fleet-signing.key" \
+	"{\"format\":\"gotrue-fleet-1\",\"serial\":$((GOOD + 200)),\"created\":$NOW,\"expires\":$((NOW + 3600)),\"files\":$FILES}"
+kept "a manifest signed with another key"
+
+# The control: the same forgery signed with the fleet's key is taken, so the refusals above
+# were the signature's and the expiry's, not the forging's.
+forge "$t/keys/fleet-signing.key" \
+	"{\"format\":\"gotrue-fleet-1\",\"serial\":$((GOOD + 300)),\"created\":$NOW,\"expires\":$((NOW + 3600)),\"files\":$FILES}"
+if fetch 1 && [ "$(field outcome)/$(field serial)" = "installed/$((GOOD + 300))" ]; then
+	ok "control: a well-signed, fresh manifest of the same files is taken"
+else
+	not_ok "control: a well-signed, fresh manifest of the same files is taken"
+	show
+fi
+
 e2e_done
