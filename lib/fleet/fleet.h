@@ -63,6 +63,13 @@ int gotrue_fleet_fetch(pam_handle_t *pamh, const struct gotrue_config *cfg,
 int gotrue_fleet_installed(pam_handle_t *pamh, const struct gotrue_config *cfg,
 			   struct gotrue_fleet_manifest *m);
 
+/* `config check`: each problem (@warning false) and warning of the fleet's part of the config,
+ * one line each through @report: a publisher's keys, a host's pinned keys, fleet key and URL,
+ * and the age of the bundle in force (a warning once it is past its expiry). */
+typedef void (*gotrue_fleet_report)(void *ctx, bool warning, const char *problem);
+void gotrue_fleet_check(pam_handle_t *pamh, const struct gotrue_config *cfg,
+			gotrue_fleet_report report, void *ctx);
+
 /* Files of the fleet's keys, made by `gotruectl fleet keygen|rotate` in @dir: */
 #define GOTRUE_FLEET_SIGNING_KEY "fleet-signing.key" /* Ed25519 private key, 0600 */
 #define GOTRUE_FLEET_PUBLIC_KEY	 "fleet-signing.pub" /* its base64 public key, 0644 */

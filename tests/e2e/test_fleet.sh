@@ -345,4 +345,38 @@ else
 	show
 fi
 
+# --- the publisher unreachable, the bundle stale: kept, and said so with its age ---------------
+check "config check on a host with a fresh bundle: no fleet warning" on_host 1 sh -c \
+	'! "$1" --conf "$2" config check 2>&1 | grep -q "fleet bundle"' sh "$G" "$CONF"
+kill "$NGINX_PID" 2>/dev/null
+wait "$NGINX_PID" 2>/dev/null
+NGINX_PID=
+# Host 3 as if it had last fetched two days ago: its installed manifest expired a day ago.
+printf '%s\n' "{\"format\":\"gotrue-fleet-1\",\"serial\":$GOOD,\"created\":$((NOW - 172800)),\"expires\":$((NOW - 86400)),\"files\":$FILES}" \
+	>"$t/stale.line"
+{
+	cat "$t/stale.line"
+	openssl pkeyutl -sign -inkey "$t/keys/fleet-signing.key" -rawin -in "$t/stale.line" |
+		base64 -w 0
+	echo
+} >"$t/host3/fleet/manifest"
+_rc=0
+fetch 3 || _rc=$?
+if [ $_rc = 4 ] && grep -q "172[0-9]* s old and expired" "$t/fetch.err" &&
+	grep -q "stays in force" "$t/fetch.err"; then
+	ok "publisher unreachable: fetch fails (exit 4) and warns with the bundle's age"
+else
+	not_ok "publisher unreachable: fetch fails (exit 4) and warns with the bundle's age (exit $_rc)"
+	show
+fi
+check "publisher unreachable: the last bundle stays in force (bob resolves on host 3)" \
+	on_host 3 getent passwd bob
+on_host 3 "$G" --conf "$CONF" config check >"$t/check.out" 2>&1
+if grep -q '^warning: the fleet bundle in force .* expired' "$t/check.out"; then
+	ok "config check warns that the bundle in force expired, with its age"
+else
+	not_ok "config check warns that the bundle in force expired, with its age"
+	diag "$(cat "$t/check.out")"
+fi
+
 e2e_done
