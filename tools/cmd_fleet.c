@@ -18,17 +18,19 @@
 
 enum {
 	OPT_FINISH = CTL_OPT_LOCAL,
+	OPT_NO_SYNC,
 };
 
+/* The one flag of `fleet rotate` (--finish) or `publish` (--no-sync). */
 static int fleet_option(const struct ctl *ctl, int opt, const char *arg, void *ctx)
 {
-	bool *finish = ctx;
+	bool *flag = ctx;
 
 	(void)ctl;
 	(void)arg;
-	if (opt != OPT_FINISH)
+	if (opt != OPT_FINISH && opt != OPT_NO_SYNC)
 		return CTL_EXIT_INTERNAL; /* an option in the table but not here: a bug */
-	*finish = true;
+	*flag = true;
 	return CTL_CONTINUE;
 }
 
@@ -112,9 +114,9 @@ cleanup:
 	return rc;
 }
 
-/* Sync, then publish into @dir (NULL: publish_dir). The client must be built with the
- * service-role key. */
-static int sync_and_publish(struct ctl *ctl, const char *dir,
+/* Sync (unless @no_sync: the last sync's files), then publish into @dir (NULL: publish_dir).
+ * A sync needs the client built with the service-role key. */
+static int sync_and_publish(struct ctl *ctl, const char *dir, bool no_sync,
 			    struct gotrue_fleet_publish_result *res,
 			    struct gotrue_sync_summary *sum)
 {
@@ -122,7 +124,7 @@ static int sync_and_publish(struct ctl *ctl, const char *dir,
 	struct gotrue_error err = {0};
 	int rc = CTL_EXIT_OK;
 
-	if (gotrue_sync_run(NULL, ctl->cfg, &so, sum, &err) != 0 ||
+	if ((!no_sync && gotrue_sync_run(NULL, ctl->cfg, &so, sum, &err) != 0) ||
 	    gotrue_fleet_publish(NULL, ctl->cfg, dir, res, &err) != 0) {
 		rc = ctl_fail(ctl, &err);
 		ctl_errorf(ctl, "the bundle published before (if any) stays");
@@ -150,28 +152,31 @@ static void publish_print(const struct ctl *ctl, const struct gotrue_fleet_publi
 	}
 	printf("%-10s %lld (%s)\n", "serial:", m->serial,
 	       res->changed ? "new manifest" : "unchanged: the published manifest stands");
-	printf("%-10s %zu (of %zu listed)\n", "users:", sum->users, sum->users_seen);
+	if (sum->users_seen > 0)
+		printf("%-10s %zu (of %zu listed)\n", "users:", sum->users, sum->users_seen);
 	printf("%-10s %s\n", "jwks:", res->jwks ? "included" : "none (no asymmetric key)");
 	printf("%-10s %u old file(s)\n", "removed:", res->removed);
 }
 
 int cmd_publish(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {CTL_COMMON_LONGOPTS};
+	static const struct option opts[] = {{"no-sync", no_argument, NULL, OPT_NO_SYNC},
+					     CTL_COMMON_LONGOPTS};
 	struct gotrue_fleet_publish_result res;
 	struct gotrue_sync_summary sum = {0};
 	const char *dir = NULL;
+	bool no_sync = false;
 	int rc;
 
-	rc = ctl_parse_options(ctl, argc, argv, opts, NULL, NULL);
+	rc = ctl_parse_options(ctl, argc, argv, opts, fleet_option, &no_sync);
 	if (rc == CTL_CONTINUE)
 		rc = one_dir(ctl, argc, argv, &dir);
 	if (rc != CTL_CONTINUE)
 		goto cleanup;
-	rc = ctl_client(ctl, true);
+	rc = ctl_client(ctl, !no_sync);
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
-	rc = sync_and_publish(ctl, dir, &res, &sum);
+	rc = sync_and_publish(ctl, dir, no_sync, &res, &sum);
 	if (rc == CTL_EXIT_OK)
 		publish_print(ctl, &res, &sum);
 cleanup:
@@ -187,7 +192,7 @@ int ctl_republish(struct ctl *ctl)
 
 	if (ctl->cfg == NULL || ctl->cfg->publish_dir == NULL)
 		goto cleanup;
-	rc = sync_and_publish(ctl, NULL, &res, &sum);
+	rc = sync_and_publish(ctl, NULL, false, &res, &sum);
 	if (rc == CTL_EXIT_OK)
 		fprintf(stderr, "%s: %s: republished, serial %lld\n", ctl->prog, ctl->cmd,
 			res.manifest.serial);

@@ -94,7 +94,7 @@ static const struct ctl_command commands[] = {
 	 "make the fleet's signing key pair and fleet key (default DIR " SYSCONFDIR "/gotrue)"},
 	{"fleet rotate", cmd_fleet_rotate, "fleet rotate [DIR] [--finish]",
 	 "make the next keys beside the current ones; --finish puts them in place"},
-	{"publish", cmd_publish, "publish [DIR]",
+	{"publish", cmd_publish, "publish [DIR] [--no-sync]",
 	 "sync, then write the signed bundle into DIR (default publish_dir) for hosts to fetch"},
 	{"fetch", cmd_fetch, "fetch",
 	 "take the publisher's bundle from fleet_url: check, install, end refused users' sessions"},
