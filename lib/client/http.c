@@ -57,6 +57,9 @@ struct gotrue_http {
 	/* An entity tag for the next requests' If-None-Match (gotrue_http_set_if_none_match), or
 	 * NULL. */
 	char *if_none_match;
+	/* Where the body goes instead of memory (gotrue_http_set_sink), or NULL. */
+	gotrue_http_sink sink;
+	void *sink_ctx;
 	/* The request in flight's URL and header list, which curl reads until it ends. */
 	char *url;
 	struct curl_slist *headers;
@@ -399,12 +402,29 @@ static bool reserve_announced(struct gotrue_http *h)
 	return body_reserve(h, (size_t)len);
 }
 
+/* The body handed on as it arrives, counted in body_len, under the same cap. */
+static size_t sink_cb(struct gotrue_http *h, char *data, size_t n)
+{
+	struct gotrue_http_response *r = h->resp;
+
+	if (n > h->limit || r->body_len > h->limit - n) {
+		h->too_large = true;
+		return 0;
+	}
+	if (h->sink(h->sink_ctx, data, n) != 0)
+		return 0;
+	r->body_len += n;
+	return n;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct gotrue_http *h = userdata;
 	struct gotrue_http_response *r = h->resp;
 	size_t n = size * nmemb, take = n;
 
+	if (h->sink != NULL)
+		return sink_cb(h, data, n);
 	/* The cap is enforced here because Content-Length (CURLOPT_MAXFILESIZE) may be absent or
 	 * lie; returning a short count makes curl abort with CURLE_WRITE_ERROR. */
 	if (n > h->limit || r->body_len > h->limit - n) {
@@ -551,6 +571,12 @@ static bool header_value_ok(const char *v)
 		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
 			return false;
 	return true;
+}
+
+void gotrue_http_set_sink(struct gotrue_http *h, gotrue_http_sink sink, void *ctx)
+{
+	h->sink = sink;
+	h->sink_ctx = ctx;
 }
 
 int gotrue_http_set_if_none_match(struct gotrue_http *h, const char *etag)

@@ -44,6 +44,15 @@ void gotrue_http_free(struct gotrue_http *h);
  * stays). */
 int gotrue_http_set_if_none_match(struct gotrue_http *h, const char *etag);
 
+/* Hand the bodies of the requests that follow to @sink as they arrive, instead of keeping them
+ * in the response (until called again with NULL): a large download goes to disk while it comes.
+ * resp->body stays NULL and body_len counts the bytes, under the same max_response cap; the
+ * body of any status goes there, so the caller checks the status before it uses what it got.
+ * @sink returns 0, or -1 to end the transfer (the request then fails with
+ * GOTRUE_ERR_INTERNAL). */
+typedef int (*gotrue_http_sink)(void *ctx, const char *data, size_t len);
+void gotrue_http_set_sink(struct gotrue_http *h, gotrue_http_sink sink, void *ctx);
+
 /* METHOD url + @path_and_query. @bearer (may be NULL) goes in Authorization; @body (may be NULL)
  * is sent as application/json. Returns 0 when a response arrived (any status; the caller decodes
  * non-2xx through gotrue_error_decode), or -1 with @err set (transport/timeout/tls/too_large/

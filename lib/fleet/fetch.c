@@ -20,6 +20,7 @@
 #include "fleet_io.h"
 #include "http.h"
 #include "log.h"
+#include "receive.h"
 #include "secure.h"
 #include "sync_write.h"
 
@@ -37,11 +38,10 @@ struct fetch {
 	struct gotrue_fleet_manifest new;
 	struct gotrue_http_response resp; /* the manifest's answer */
 	size_t signed_len;
-	/* The new content, by role: downloaded, or NULL where the installed file stands. */
-	char *body[GOTRUE_FLEET_ROLES];
-	size_t body_len[GOTRUE_FLEET_ROLES];
-	unsigned char *index; /* the opened account index */
-	size_t index_len;
+	/* The new content, by role: received into its temp file (pending), or not where the
+	 * installed file stands. */
+	struct gotrue_fleet_receive in[GOTRUE_FLEET_ROLES];
+	struct gotrue_fleet_keys keys;
 	struct gotrue_fleet_fetch_result *res;
 	struct gotrue_error *err;
 };
@@ -194,17 +194,26 @@ static bool installed_already(struct fetch *f, enum gotrue_fleet_role role)
 	return same;
 }
 
-/* Download @role's file and check it against the manifest. */
+/* Download @role's file into its temp file, checked against the manifest. */
 static int download(struct fetch *f, enum gotrue_fleet_role role)
 {
 	const struct gotrue_fleet_file *want = &f->new.files[role];
+	struct gotrue_fleet_receive *in = &f->in[role];
 	struct gotrue_http_response r = {0};
-	char path[GOTRUE_FLEET_SHA256_HEX + 2], got[GOTRUE_FLEET_SHA256_HEX + 1];
-	int rc = -1;
+	char path[GOTRUE_FLEET_SHA256_HEX + 2], *dest = role_path(f, role);
+	int got, rc = -1;
 
 	snprintf(path, sizeof(path), "/%s", want->sha256);
+	if (dest == NULL ||
+	    gotrue_fleet_receive_begin(in, dest, role == GOTRUE_FLEET_ACCOUNTS ? 0600 : 0644, want,
+				       role == GOTRUE_FLEET_ACCOUNTS ? &f->keys : NULL) != 0) {
+		gotrue_error_set(f->err, GOTRUE_ERR_INTERNAL, "cannot write beside %s",
+				 dest != NULL ? dest : "the state dir");
+		goto cleanup;
+	}
 	/* Exactly the announced size, and no byte more is read. */
 	f->net.max_response = want->size > 0 ? (size_t)want->size : 1;
+	gotrue_http_set_sink(f->h, gotrue_fleet_receive_data, in);
 	if (gotrue_http_request(f->h, "GET", path, NULL, NULL, &r, f->err) != 0) {
 		if (f->err->kind == GOTRUE_ERR_TOO_LARGE)
 			rc = refuse(f, "the %s file is larger than the manifest says",
@@ -216,65 +225,60 @@ static int download(struct fetch *f, enum gotrue_fleet_role role)
 				 f->cfg->fleet_url, path, r.status);
 		goto cleanup;
 	}
-	gotrue_fleet_sha256_hex(r.body != NULL ? r.body : "", r.body_len, got);
-	if ((long long)r.body_len != want->size || strcmp(got, want->sha256) != 0) {
+	got = gotrue_fleet_receive_end(in, r.body_len);
+	if (got == 1 && in->bad_seal)
+		rc = refuse(f, "the account index does not open with the fleet key (another "
+			       "fleet's, or altered)");
+	else if (got == 1)
 		rc = refuse(f, "the %s file's size or SHA-256 is not the manifest's",
 			    gotrue_fleet_role_name(role));
-		goto cleanup;
-	}
-	f->body[role] = r.body;
-	f->body_len[role] = r.body_len;
-	r.body = NULL;
-	f->res->downloaded++;
-	rc = 0;
+	else if (got != 0)
+		gotrue_error_set(f->err, GOTRUE_ERR_INTERNAL, "cannot write %s: %s", dest,
+				 strerror(-got));
+	else
+		rc = 0;
+	f->res->downloaded += rc == 0;
 cleanup:
+	gotrue_http_set_sink(f->h, NULL, NULL);
 	gotrue_http_response_clear(&r);
+	free(dest);
 	return rc;
 }
 
 static int download_all(struct fetch *f)
 {
-	struct gotrue_fleet_keys keys = {0};
 	int i, rc = -1;
 
-	for (i = 0; i < GOTRUE_FLEET_ROLES; i++)
-		if (f->new.files[i].present && !installed_already(f, (enum gotrue_fleet_role)i) &&
-		    download(f, (enum gotrue_fleet_role)i) != 0)
-			goto cleanup;
-	if (f->body[GOTRUE_FLEET_ACCOUNTS] == NULL) {
-		rc = 0;
-		goto cleanup;
-	}
-	if (gotrue_fleet_read_keys(f->pamh, f->cfg->fleet_key_file, &keys) != 0) {
+	if (f->new.files[GOTRUE_FLEET_ACCOUNTS].present &&
+	    !installed_already(f, GOTRUE_FLEET_ACCOUNTS) &&
+	    gotrue_fleet_read_keys(f->pamh, f->cfg->fleet_key_file, &f->keys) != 0) {
 		gotrue_error_set(f->err, GOTRUE_ERR_CONFIG,
 				 "no usable fleet_key_file (see the log)");
 		goto cleanup;
 	}
-	if (gotrue_fleet_open(&keys, (unsigned char *)f->body[GOTRUE_FLEET_ACCOUNTS],
-			      f->body_len[GOTRUE_FLEET_ACCOUNTS], &f->index, &f->index_len) != 0) {
-		rc = refuse(f, "the account index does not open with the fleet key (another "
-			       "fleet's, or altered)");
-		goto cleanup;
-	}
+	for (i = 0; i < GOTRUE_FLEET_ROLES; i++)
+		if (f->new.files[i].present && !installed_already(f, (enum gotrue_fleet_role)i) &&
+		    download(f, (enum gotrue_fleet_role)i) != 0)
+			goto cleanup;
 	rc = 0;
 cleanup:
-	gotrue_fleet_keys_clear(&keys);
 	return rc;
 }
 
-/* @data into @role's place (or, with @data NULL and the role gone from the bundle, none). */
-static int install_one(struct fetch *f, enum gotrue_fleet_role role, const void *data, size_t len)
+/* @role's received file into its place (or, with the role gone from the bundle, none). */
+static int install_one(struct fetch *f, enum gotrue_fleet_role role)
 {
 	char *path = role_path(f, role);
 	int r = 0, rc = -1;
 
 	if (path == NULL)
 		goto cleanup;
-	if (data != NULL)
-		r = gotrue_replace_file(path, data, len,
-					role == GOTRUE_FLEET_ACCOUNTS ? 0600 : 0644);
-	else if (!f->new.files[role].present && unlink(path) != 0 && errno != ENOENT)
+	if (f->in[role].pending) {
+		f->in[role].pending = false;
+		r = gotrue_replace_commit(&f->in[role].rep);
+	} else if (!f->new.files[role].present && unlink(path) != 0 && errno != ENOENT) {
 		r = -errno;
+	}
 	if (r != 0) {
 		gotrue_log(f->pamh, LOG_ERR, "cannot install the bundle's %s: %s; path=%s",
 			   gotrue_fleet_role_name(role), strerror(-r), path);
@@ -317,11 +321,8 @@ static int install(struct fetch *f)
 	int lock = -1, rc = -1;
 
 	if (gotrue_sync_lock(f->pamh, f->cfg, -1, &lock) != 0 ||
-	    install_one(f, GOTRUE_FLEET_ACCOUNTS, f->index, f->index_len) != 0 ||
-	    install_one(f, GOTRUE_FLEET_NSS_CACHE, f->body[GOTRUE_FLEET_NSS_CACHE],
-			f->body_len[GOTRUE_FLEET_NSS_CACHE]) != 0 ||
-	    install_one(f, GOTRUE_FLEET_JWKS, f->body[GOTRUE_FLEET_JWKS],
-			f->body_len[GOTRUE_FLEET_JWKS]) != 0 ||
+	    install_one(f, GOTRUE_FLEET_ACCOUNTS) != 0 ||
+	    install_one(f, GOTRUE_FLEET_NSS_CACHE) != 0 || install_one(f, GOTRUE_FLEET_JWKS) != 0 ||
 	    install_manifest(f) != 0) {
 		gotrue_error_set(f->err, GOTRUE_ERR_INTERNAL,
 				 "cannot install the bundle (see the log)");
@@ -355,9 +356,8 @@ static void fetch_clear(struct fetch *f)
 	int i;
 
 	for (i = 0; i < GOTRUE_FLEET_ROLES; i++)
-		free(f->body[i]);
-	if (f->index != NULL)
-		gotrue_wipe_free(f->index, f->index_len + 1);
+		gotrue_fleet_receive_free(&f->in[i]);
+	gotrue_fleet_keys_clear(&f->keys);
 	gotrue_http_response_clear(&f->resp);
 	gotrue_http_free(f->h);
 	free(f->old_doc);

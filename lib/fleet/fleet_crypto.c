@@ -285,31 +285,35 @@ static void key_id(const unsigned char key[GOTRUE_FLEET_KEY_LEN],
 	memcpy(id, md, GOTRUE_FLEET_KEY_ID_LEN);
 }
 
-/* AES-256-GCM over @in into @out, with the header @head as AAD; @tag is written (seal) or
- * checked (open). 0 or -1. */
-static int gcm(bool seal, const unsigned char *key, const unsigned char *head,
-	       const unsigned char *in, size_t len, unsigned char *out, unsigned char *tag)
+/* An AES-256-GCM context for the sealed file whose header is @head, under @key: the header is
+ * the additional authenticated data. NULL on failure. */
+static EVP_CIPHER_CTX *gcm_begin(bool seal, const unsigned char *key, const unsigned char *head)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	const unsigned char *nonce = head + GOTRUE_FLEET_MAGIC_LEN + GOTRUE_FLEET_KEY_ID_LEN;
-	int n = 0, rc = -1;
+	int n = 0;
 
-	if (c == NULL || len > (size_t)INT32_MAX ||
-	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, seal ? 1 : 0) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GOTRUE_FLEET_NONCE_LEN, NULL) != 1 ||
-	    EVP_CipherInit_ex(c, NULL, NULL, key, nonce, -1) != 1 ||
-	    EVP_CipherUpdate(c, NULL, &n, head, GOTRUE_FLEET_SEAL_HEAD) != 1 ||
-	    EVP_CipherUpdate(c, out, &n, in, (int)len) != 1)
-		goto cleanup;
-	if (!seal && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GOTRUE_FLEET_TAG_LEN, tag) != 1)
-		goto cleanup;
-	if (EVP_CipherFinal_ex(c, out + n, &n) != 1)
-		goto cleanup;
-	if (seal && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GOTRUE_FLEET_TAG_LEN, tag) != 1)
-		goto cleanup;
-	rc = 0;
-cleanup:
-	EVP_CIPHER_CTX_free(c);
+	if (c != NULL &&
+	    (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, seal ? 1 : 0) != 1 ||
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GOTRUE_FLEET_NONCE_LEN, NULL) != 1 ||
+	     EVP_CipherInit_ex(c, NULL, NULL, key, nonce, -1) != 1 ||
+	     EVP_CipherUpdate(c, NULL, &n, head, GOTRUE_FLEET_SEAL_HEAD) != 1)) {
+		EVP_CIPHER_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* @len bytes through @c, in pieces an int can count. */
+static int gcm_update(EVP_CIPHER_CTX *c, const unsigned char *in, size_t len, unsigned char *out)
+{
+	size_t step;
+	int n = 0, rc = 0;
+
+	for (; len > 0 && rc == 0; in += step, out += step, len -= step) {
+		step = len > (1U << 30) ? (1U << 30) : len;
+		rc = EVP_CipherUpdate(c, out, &n, in, (int)step) == 1 && (size_t)n == step ? 0 : -1;
+	}
 	return rc;
 }
 
@@ -317,7 +321,8 @@ int gotrue_fleet_seal(const unsigned char key[GOTRUE_FLEET_KEY_LEN], const void 
 		      unsigned char **out, size_t *out_len)
 {
 	unsigned char *buf = malloc(len + GOTRUE_FLEET_SEAL_EXTRA);
-	int rc = -1;
+	EVP_CIPHER_CTX *c = NULL;
+	int n = 0, rc = -1;
 
 	*out = NULL;
 	*out_len = 0;
@@ -327,14 +332,18 @@ int gotrue_fleet_seal(const unsigned char key[GOTRUE_FLEET_KEY_LEN], const void 
 	key_id(key, buf + GOTRUE_FLEET_MAGIC_LEN);
 	if (RAND_bytes(buf + GOTRUE_FLEET_MAGIC_LEN + GOTRUE_FLEET_KEY_ID_LEN,
 		       GOTRUE_FLEET_NONCE_LEN) != 1 ||
-	    gcm(true, key, buf, plain, len, buf + GOTRUE_FLEET_SEAL_HEAD,
-		buf + GOTRUE_FLEET_SEAL_HEAD + len) != 0)
+	    (c = gcm_begin(true, key, buf)) == NULL ||
+	    gcm_update(c, plain, len, buf + GOTRUE_FLEET_SEAL_HEAD) != 0 ||
+	    EVP_CipherFinal_ex(c, buf + GOTRUE_FLEET_SEAL_HEAD + len, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GOTRUE_FLEET_TAG_LEN,
+				buf + GOTRUE_FLEET_SEAL_HEAD + len) != 1)
 		goto cleanup;
 	*out = buf;
 	*out_len = len + GOTRUE_FLEET_SEAL_EXTRA;
 	buf = NULL;
 	rc = 0;
 cleanup:
+	EVP_CIPHER_CTX_free(c);
 	free(buf);
 	return rc;
 }
@@ -354,32 +363,66 @@ static const unsigned char *key_for(const struct gotrue_fleet_keys *keys, const 
 	return k;
 }
 
+struct gotrue_fleet_opener *gotrue_fleet_open_begin(const struct gotrue_fleet_keys *keys,
+						    const unsigned char *head)
+{
+	const unsigned char *key = NULL;
+
+	if (memcmp(head, GOTRUE_FLEET_MAGIC, GOTRUE_FLEET_MAGIC_LEN) == 0)
+		key = key_for(keys, head + GOTRUE_FLEET_MAGIC_LEN);
+	return key != NULL ? (struct gotrue_fleet_opener *)gcm_begin(false, key, head) : NULL;
+}
+
+int gotrue_fleet_open_update(struct gotrue_fleet_opener *o, const unsigned char *in, size_t len,
+			     unsigned char *out)
+{
+	return gcm_update((EVP_CIPHER_CTX *)o, in, len, out);
+}
+
+int gotrue_fleet_open_final(struct gotrue_fleet_opener *o, const unsigned char *tag)
+{
+	EVP_CIPHER_CTX *c = (EVP_CIPHER_CTX *)o;
+	unsigned char none[16];
+	int n = 0, rc = -1;
+
+	if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GOTRUE_FLEET_TAG_LEN, (void *)tag) == 1 &&
+	    EVP_CipherFinal_ex(c, none, &n) == 1)
+		rc = 0;
+	EVP_CIPHER_CTX_free(c);
+	return rc;
+}
+
+void gotrue_fleet_open_free(struct gotrue_fleet_opener *o)
+{
+	EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)o);
+}
+
 int gotrue_fleet_open(const struct gotrue_fleet_keys *keys, const unsigned char *sealed, size_t len,
 		      unsigned char **out, size_t *out_len)
 {
-	const unsigned char *key;
-	unsigned char *buf = NULL, tag[GOTRUE_FLEET_TAG_LEN];
+	struct gotrue_fleet_opener *o = NULL;
+	unsigned char *buf = NULL;
 	size_t n = 0;
 	int rc = -1;
 
 	*out = NULL;
 	*out_len = 0;
-	if (len < GOTRUE_FLEET_SEAL_EXTRA ||
-	    memcmp(sealed, GOTRUE_FLEET_MAGIC, GOTRUE_FLEET_MAGIC_LEN) != 0)
+	if (len < GOTRUE_FLEET_SEAL_EXTRA || (o = gotrue_fleet_open_begin(keys, sealed)) == NULL)
 		goto cleanup;
-	key = key_for(keys, sealed + GOTRUE_FLEET_MAGIC_LEN);
 	n = len - GOTRUE_FLEET_SEAL_EXTRA;
-	if (key == NULL || (buf = malloc(n + 1)) == NULL)
+	if ((buf = malloc(n + 1)) == NULL ||
+	    gotrue_fleet_open_update(o, sealed + GOTRUE_FLEET_SEAL_HEAD, n, buf) != 0)
 		goto cleanup;
-	memcpy(tag, sealed + GOTRUE_FLEET_SEAL_HEAD + n, sizeof(tag));
-	if (gcm(false, key, sealed, sealed + GOTRUE_FLEET_SEAL_HEAD, n, buf, tag) != 0)
+	rc = gotrue_fleet_open_final(o, sealed + GOTRUE_FLEET_SEAL_HEAD + n);
+	o = NULL;
+	if (rc != 0)
 		goto cleanup;
 	buf[n] = '\0';
 	*out = buf;
 	*out_len = n;
 	buf = NULL;
-	rc = 0;
 cleanup:
+	gotrue_fleet_open_free(o);
 	if (buf != NULL)
 		gotrue_wipe_free(buf, n + 1);
 	return rc;

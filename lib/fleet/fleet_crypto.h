@@ -67,6 +67,19 @@ bool gotrue_fleet_verify(const struct gotrue_fleet_pubkeys *keys, const void *ms
  * bytes. 0 or -1. */
 int gotrue_fleet_seal(const unsigned char key[GOTRUE_FLEET_KEY_LEN], const void *plain, size_t len,
 		      unsigned char **out, size_t *out_len);
+/* Opening a sealed file as it arrives: begin with its first GOTRUE_FLEET_SEAL_HEAD bytes (NULL
+ * when it is not sealed by us or no key of @keys has its id), then update with the ciphertext
+ * (@out has room for @len bytes: the plain text, not yet authentic), then final with the
+ * last GOTRUE_FLEET_TAG_LEN bytes: 0 only when all of it is authentic. final frees, as free
+ * does for an opening given up. */
+struct gotrue_fleet_opener;
+struct gotrue_fleet_opener *gotrue_fleet_open_begin(const struct gotrue_fleet_keys *keys,
+						    const unsigned char *head);
+int gotrue_fleet_open_update(struct gotrue_fleet_opener *o, const unsigned char *in, size_t len,
+			     unsigned char *out);
+int gotrue_fleet_open_final(struct gotrue_fleet_opener *o, const unsigned char *tag);
+void gotrue_fleet_open_free(struct gotrue_fleet_opener *o);
+
 /* Open what gotrue_fleet_seal made, with whichever of @keys its key id names. *@out
  * (gotrue_wipe_free(*out, *out_len + 1), NUL-terminated) holds the plain text. 0, or -1 (not
  * sealed by us, no key for it, or altered). */
