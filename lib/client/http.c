@@ -871,8 +871,9 @@ static int request_end(struct gotrue_http *h, CURLcode cc, const char *method,
 		goto cleanup;
 	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (!resp->body) {
-		/* an empty body is "" rather than NULL, so callers need one case only */
+	if (!resp->body && h->sink == NULL) {
+		/* an empty body is "" rather than NULL, so callers need one case only (a sink's
+		 * caller has the body elsewhere) */
 		if (!body_reserve(h, 0)) {
 			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 			goto cleanup;
