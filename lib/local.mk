@@ -1,5 +1,6 @@
 # lib/: the core, one folder and one convenience library per layer, each described in its own
 # local.mk. A layer uses only the layers listed below it:
+#   lib/fleet/         publish a signed bundle for many hosts, fetch and install it on each
 #   lib/sync/          listing, the admin API, sync, the refresh pass, ending Linux sessions
 #   lib/client/ctl/    what only gotruectl runs of the client: the endpoints a login never
 #                      calls, factor enrolment, PKCE and OAuth sign-in, config check
@@ -19,11 +20,13 @@ noinst_LTLIBRARIES += \
 	lib/client/ctl/libgotrue-client-ctl.la \
 	lib/store/libgotrue-store.la \
 	lib/directory/libgotrue-directory.la \
-	lib/sync/libgotrue-sync.la
+	lib/sync/libgotrue-sync.la \
+	lib/fleet/libgotrue-fleet.la
 
 # Every layer, for gotruectl and the tests that drive the whole core. Programs link convenience
 # libraries as archives, so each comes before the layers it uses.
 GOTRUE_LIBS = \
+	lib/fleet/libgotrue-fleet.la \
 	lib/sync/libgotrue-sync.la \
 	lib/client/ctl/libgotrue-client-ctl.la \
 	lib/directory/libgotrue-directory.la \
@@ -31,6 +34,6 @@ GOTRUE_LIBS = \
 	lib/cache/writer/libgotrue-cache-writer.la \
 	lib/client/libgotrue-client.la \
 	lib/cache/reader/libgotrue-cache-reader.la
-GOTRUE_CPPFLAGS = $(GOTRUE_SYNC_CPPFLAGS) $(GOTRUE_CLIENT_CTL_CPPFLAGS) \
+GOTRUE_CPPFLAGS = $(GOTRUE_FLEET_CPPFLAGS) $(GOTRUE_SYNC_CPPFLAGS) $(GOTRUE_CLIENT_CTL_CPPFLAGS) \
 	$(GOTRUE_DIRECTORY_CPPFLAGS) $(GOTRUE_STORE_CPPFLAGS) $(GOTRUE_CACHE_WRITER_CPPFLAGS) \
 	$(GOTRUE_CLIENT_CPPFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)

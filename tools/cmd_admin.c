@@ -411,6 +411,9 @@ int cmd_admin_delete(struct ctl *ctl, int argc, char **argv)
 	snprintf(what, sizeof(what), "deleted %.*s", GOTRUE_USER_ID_MAX, o.pos[0]);
 	rc = ctl_result_done(ctl, gotrue_admin_delete_user(ctl->client, o.pos[0], &err), &err,
 			     what);
+	/* A publisher's hosts learn it at their next fetch, not at the next timed publish. */
+	if (rc == CTL_EXIT_OK)
+		rc = ctl_republish(ctl);
 cleanup:
 	gotrue_error_clear(&err);
 	return rc;
@@ -428,6 +431,8 @@ static int ban(struct ctl *ctl, const char *id, const char *duration)
 		goto cleanup;
 	rc = ctl_result_user(ctl, gotrue_admin_ban_user(ctl->client, id, duration, &u, &err), &err,
 			     &u);
+	if (rc == CTL_EXIT_OK)
+		rc = ctl_republish(ctl);
 cleanup:
 	gotrue_user_clear(&u);
 	gotrue_error_clear(&err);

@@ -1,4 +1,5 @@
-/* cmd_config: `config check`. Every problem gotrue_config_check() finds in the config, then the
+/* cmd_config: `config check`. Every problem gotrue_config_check() finds in the config (and
+ * gotrue_fleet_check() in its fleet part, with the age of the bundle in force), then the
  * server itself: GET /health (reachable, its version, its generation: does /logout honour scope?
  * and whether TLS verified), GET /settings (open sign-ups) and the key set at jwks_url (there, and
  * fit for jwt_algs). Exit 0 only when there is no problem at all: 3 for config problems, 4 when
@@ -11,6 +12,7 @@
 #include "api.h"
 #include "api_ctl.h"
 #include "config_check.h"
+#include "fleet.h"
 #include "gotrue_jwt.h"
 #include "jwks.h"
 #include "jwks_cache.h"
@@ -264,6 +266,7 @@ int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_EXIT_OK)
 		goto cleanup;
 	gotrue_config_check(NULL, ctl->cfg, report, &cc);
+	gotrue_fleet_check(NULL, ctl->cfg, report, &cc);
 	offline = ctl_offline_state(ctl);
 	probe_server(ctl, &cc, server, &pr);
 	report_server(ctl, &pr, server);

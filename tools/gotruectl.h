@@ -192,4 +192,13 @@ int cmd_offline_forget(struct ctl *ctl, int argc, char **argv);
 json_object *ctl_offline_state(const struct ctl *ctl);
 int cmd_throttle_reset(struct ctl *ctl, int argc, char **argv);
 
+int cmd_fleet_keygen(struct ctl *ctl, int argc, char **argv);
+int cmd_fleet_rotate(struct ctl *ctl, int argc, char **argv);
+int cmd_publish(struct ctl *ctl, int argc, char **argv);
+int cmd_fetch(struct ctl *ctl, int argc, char **argv);
+/* On a publisher (publish_dir set): sync and publish again at once, after a change to a user
+ * (cmd_admin.c). CTL_EXIT_OK also where there is nothing to do, else the exit code after saying
+ * why. */
+int ctl_republish(struct ctl *ctl);
+
 #endif

@@ -15,6 +15,7 @@ tools_gotruectl_SOURCES = \
 	tools/cmd_throttle.c \
 	tools/cmd_offline.c \
 	tools/cmd_mfa.c \
+	tools/cmd_fleet.c \
 	tools/qr.c \
 	tools/prompt.c \
 	tools/output.c
@@ -22,7 +23,7 @@ tools_gotruectl_SOURCES = \
 tools_gotruectl_CPPFLAGS = $(AM_CPPFLAGS) $(GOTRUE_CPPFLAGS)
 # libqrencode (optional, configure --with-qrencode) only here: no other binary draws QR codes.
 tools_gotruectl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(QRENCODE_CFLAGS)
-tools_gotruectl_LDADD = $(GOTRUE_LIBS) $(JSONC_LIBS) $(QRENCODE_LIBS)
+tools_gotruectl_LDADD = $(GOTRUE_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS) $(QRENCODE_LIBS)
 
 # The example configuration (tools/gotrue.conf.example), installed as
 # $(docdir)/examples/gotrue.conf for the administrator to copy to /etc/gotrue/gotrue.conf. Not

@@ -41,6 +41,9 @@
  * for longer than a long weekend. The attempts: pam_faillock's deny, and the throttle's. */
 #define DEFAULT_OFFLINE_DAYS	 3L
 #define DEFAULT_OFFLINE_ATTEMPTS 5L
+/* A day: a publisher that stops publishing leaves hosts a day before its bundle expires, and a
+ * manifest replayed to a host that never had one is refused after a day. */
+#define DEFAULT_FLEET_MAX_AGE 86400L
 
 /* Where an option came from, for log lines: a file and line, or a module argument. */
 struct where {
@@ -149,6 +152,15 @@ static const struct option_def options[] = {
 	 "1..86400 seconds"},
 	{"throttle_unlock_time", OPT_LONG, FIELD(throttle_unlock_time), 1, 86400, NO_SECRET,
 	 "1..86400 seconds"},
+	{"fleet_url", OPT_URL, FIELD(fleet_url), 0, 0, NO_SECRET, "an http:// or https:// URL"},
+	{"fleet_public_key", OPT_TEXT, FIELD(fleet_public_key), 0, 0, NO_SECRET,
+	 "one or two base64 Ed25519 public keys (gotruectl fleet keygen)"},
+	{"fleet_key_file", OPT_PATH, FIELD(fleet_key_file), 0, 0, NO_SECRET, "an absolute path"},
+	{"fleet_signing_key_file", OPT_PATH, FIELD(fleet_signing_key_file), 0, 0, NO_SECRET,
+	 "an absolute path"},
+	{"publish_dir", OPT_PATH, FIELD(publish_dir), 0, 0, NO_SECRET, "an absolute path"},
+	{"fleet_max_age", OPT_LONG, FIELD(fleet_max_age), 300, 30 * 86400, NO_SECRET,
+	 "300..2592000 seconds"},
 	/* Accepted as names only so that the refusal can say what to do instead. */
 	{"api_key", OPT_INLINE_SECRET, 0, 0, 0, NO_SECRET, "api_key_file"},
 	{"service_role_key", OPT_INLINE_SECRET, 0, 0, 0, NO_SECRET, "service_role_key_file"},
@@ -726,6 +738,7 @@ struct gotrue_config *gotrue_config_new(void)
 	cfg->throttle_unlock_time = DEFAULT_THROTTLE_UNLOCK_TIME;
 	cfg->offline_days = DEFAULT_OFFLINE_DAYS;
 	cfg->offline_attempts = DEFAULT_OFFLINE_ATTEMPTS;
+	cfg->fleet_max_age = DEFAULT_FLEET_MAX_AGE;
 	/* jwt_algs stays NULL: the allow-list then follows from the configured key type. Other
 	 * lists start empty rather than NULL so that callers can iterate without a check. */
 	cfg->jwt_aud = strdup(DEFAULT_JWT_AUD);
@@ -767,6 +780,11 @@ void gotrue_config_free(struct gotrue_config *cfg)
 	strv_free(cfg->allow_groups);
 	strv_free(cfg->local_groups);
 	free(cfg->state_dir);
+	free(cfg->fleet_url);
+	free(cfg->fleet_public_key);
+	free(cfg->fleet_key_file);
+	free(cfg->fleet_signing_key_file);
+	free(cfg->publish_dir);
 	free(cfg);
 }
 

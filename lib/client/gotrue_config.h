@@ -123,6 +123,14 @@ struct gotrue_config {
 	/* Plain http:// to any loopback port, not only to ports below 1024 that only root can
 	 * listen on: for test servers on ephemeral ports, never for production. */
 	bool insecure_http_for_testing;
+	/* The fleet (lib/fleet): a publisher writes a signed bundle, every other host fetches it.
+	 */
+	char *fleet_url;	      /* where the bundle is served (https://, a directory) */
+	char *fleet_public_key;	      /* one or two base64 Ed25519 public keys, pinned */
+	char *fleet_key_file;	      /* secret file: the fleet key(s) that decrypt the index */
+	char *fleet_signing_key_file; /* secret file (publisher): the Ed25519 private key */
+	char *publish_dir;	      /* publisher: the directory the bundle is written to */
+	long fleet_max_age; /* seconds a manifest is valid after it was made; default 86400 */
 
 	/* Loaded secrets (NULL until gotrue_config_load_secret()). Wiped by gotrue_config_free. */
 	char *api_key;

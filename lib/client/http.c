@@ -54,6 +54,12 @@ struct gotrue_http {
 	 * names when libcurl opens it. */
 	char *ca;
 	size_t ca_len;
+	/* An entity tag for the next requests' If-None-Match (gotrue_http_set_if_none_match), or
+	 * NULL. */
+	char *if_none_match;
+	/* Where the body goes instead of memory (gotrue_http_set_sink), or NULL. */
+	gotrue_http_sink sink;
+	void *sink_ctx;
 	/* The request in flight's URL and header list, which curl reads until it ends. */
 	char *url;
 	struct curl_slist *headers;
@@ -163,6 +169,7 @@ void gotrue_http_free(struct gotrue_http *h)
 		curl_easy_cleanup(h->curl);
 	if (h->ca != NULL)
 		gotrue_wipe_free(h->ca, h->ca_len + 1);
+	free(h->if_none_match);
 	free(h);
 }
 
@@ -182,6 +189,7 @@ void gotrue_http_response_clear(struct gotrue_http_response *resp)
 	free_str(&resp->link);
 	free_str(&resp->location);
 	free_str(&resp->cache_control);
+	free_str(&resp->etag);
 	memset(resp, 0, sizeof(*resp));
 	resp->total_count = -1;
 }
@@ -399,12 +407,29 @@ static bool reserve_announced(struct gotrue_http *h)
 	return body_reserve(h, (size_t)len);
 }
 
+/* The body handed on as it arrives, counted in body_len, under the same cap. */
+static size_t sink_cb(struct gotrue_http *h, char *data, size_t n)
+{
+	struct gotrue_http_response *r = h->resp;
+
+	if (n > h->limit || r->body_len > h->limit - n) {
+		h->too_large = true;
+		return 0;
+	}
+	if (h->sink(h->sink_ctx, data, n) != 0)
+		return 0;
+	r->body_len += n;
+	return n;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct gotrue_http *h = userdata;
 	struct gotrue_http_response *r = h->resp;
 	size_t n = size * nmemb, take = n;
 
+	if (h->sink != NULL)
+		return sink_cb(h, data, n);
 	/* The cap is enforced here because Content-Length (CURLOPT_MAXFILESIZE) may be absent or
 	 * lie; returning a short count makes curl abort with CURLE_WRITE_ERROR. */
 	if (n > h->limit || r->body_len > h->limit - n) {
@@ -461,6 +486,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		free_str(&r->link);
 		free_str(&r->location);
 		free_str(&r->cache_control);
+		free_str(&r->etag);
 		r->total_count = -1;
 		return n;
 	}
@@ -486,6 +512,8 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		dst = &r->location;
 	else if (name_len == 13 && strncasecmp(data, "cache-control", 13) == 0)
 		dst = &r->cache_control;
+	else if (name_len == 4 && strncasecmp(data, "etag", 4) == 0)
+		dst = &r->etag;
 	else if (name_len == 13 && strncasecmp(data, "x-total-count", 13) == 0) {
 		char num[24];
 		char *end = NULL;
@@ -551,6 +579,27 @@ static bool header_value_ok(const char *v)
 		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
 			return false;
 	return true;
+}
+
+void gotrue_http_set_sink(struct gotrue_http *h, gotrue_http_sink sink, void *ctx)
+{
+	h->sink = sink;
+	h->sink_ctx = ctx;
+}
+
+int gotrue_http_set_if_none_match(struct gotrue_http *h, const char *etag)
+{
+	char *copy = NULL;
+	int rc = -1;
+
+	/* A tag comes from a server's ETag header: one line, or it would inject headers. */
+	if (etag != NULL && (!header_value_ok(etag) || (copy = strdup(etag)) == NULL))
+		goto cleanup;
+	free(h->if_none_match);
+	h->if_none_match = copy;
+	rc = 0;
+cleanup:
+	return rc;
 }
 
 static int build_headers(const struct gotrue_config *cfg, const char *bearer, bool has_body,
@@ -786,7 +835,9 @@ static int request_begin(struct gotrue_http *h, const char *method, const char *
 		gotrue_error_set(err, GOTRUE_ERR_CONFIG, "http: api key or token is not one line");
 		goto cleanup;
 	}
-	if (build_headers(h->cfg, bearer, body != NULL, &h->headers) != 0) {
+	if (build_headers(h->cfg, bearer, body != NULL, &h->headers) != 0 ||
+	    (h->if_none_match != NULL &&
+	     header_add(&h->headers, "If-None-Match: ", h->if_none_match) != 0)) {
 		gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -828,8 +879,9 @@ static int request_end(struct gotrue_http *h, CURLcode cc, const char *method,
 		goto cleanup;
 	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (!resp->body) {
-		/* an empty body is "" rather than NULL, so callers need one case only */
+	if (!resp->body && h->sink == NULL) {
+		/* an empty body is "" rather than NULL, so callers need one case only (a sink's
+		 * caller has the body elsewhere) */
 		if (!body_reserve(h, 0)) {
 			gotrue_error_set(err, GOTRUE_ERR_NOMEM, "out of memory");
 			goto cleanup;

@@ -26,6 +26,7 @@ struct gotrue_http_response {
 	long long total_count; /* X-Total-Count, or -1 */
 	char *location;	       /* Location header, or NULL */
 	char *cache_control;   /* Cache-Control header, or NULL */
+	char *etag;	       /* ETag header, or NULL */
 };
 
 /* @cfg is borrowed and must outlive the handle. NULL on ENOMEM or a libcurl init failure. */
@@ -37,6 +38,21 @@ int gotrue_http_global_init(void);
 
 struct gotrue_http *gotrue_http_new(pam_handle_t *pamh, const struct gotrue_config *cfg);
 void gotrue_http_free(struct gotrue_http *h);
+
+/* Send If-None-Match: @etag (RFC 9110 13.1.2) with the requests that follow, until called again
+ * (NULL: no more). A conditional GET's 304 is then a response like any other (status 304, no
+ * body). 0, or -1 on ENOMEM or a tag that is not one line of visible ASCII (the earlier tag
+ * stays). */
+int gotrue_http_set_if_none_match(struct gotrue_http *h, const char *etag);
+
+/* Hand the bodies of the requests that follow to @sink as they arrive, instead of keeping them
+ * in the response (until called again with NULL): a large download goes to disk while it comes.
+ * resp->body stays NULL and body_len counts the bytes, under the same max_response cap; the
+ * body of any status goes there, so the caller checks the status before it uses what it got.
+ * @sink returns 0, or -1 to end the transfer (the request then fails with
+ * GOTRUE_ERR_INTERNAL). */
+typedef int (*gotrue_http_sink)(void *ctx, const char *data, size_t len);
+void gotrue_http_set_sink(struct gotrue_http *h, gotrue_http_sink sink, void *ctx);
 
 /* METHOD url + @path_and_query. @bearer (may be NULL) goes in Authorization; @body (may be NULL)
  * is sent as application/json. Returns 0 when a response arrived (any status; the caller decodes

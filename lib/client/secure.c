@@ -222,17 +222,17 @@ static int write_iov(int fd, struct iovec *iov, size_t n)
 	return rc;
 }
 
-/* Create @path's temp file (".<base>.XXXXXX" in its directory), write @iov, fsync, close.
- * *@tmp gets its name; on failure nothing is left behind. */
-static int write_temp(const char *path, struct iovec *iov, size_t n, mode_t mode, char **tmp)
+/* Create @path's temp file (".<base>.XXXXXX" in its directory) with @mode: *@tmp gets its name
+ * and *@fd its descriptor. On failure nothing is left behind. */
+static int open_temp(const char *path, mode_t mode, char **tmp, int *fd)
 {
 	char *dir = NULL, *name = NULL;
 	const char *slash, *base;
-	bool name_exists = false;
 	size_t dirlen;
-	int fd = -1, rc = -ENOMEM;
+	int rc = -ENOMEM;
 
 	*tmp = NULL;
+	*fd = -1;
 	slash = strrchr(path, '/');
 	if (slash == NULL) {
 		dir = strdup(".");
@@ -254,37 +254,57 @@ static int write_temp(const char *path, struct iovec *iov, size_t n, mode_t mode
 		name = NULL;
 		goto cleanup;
 	}
-	fd = mkostemp(name, O_CLOEXEC);
-	if (fd < 0) {
+	*fd = mkostemp(name, O_CLOEXEC);
+	rc = *fd < 0 ? -errno : 0;
+	if (rc == 0 && fchmod(*fd, mode) != 0) {
 		rc = -errno;
-		goto cleanup;
-	}
-	name_exists = true;
-	if (fchmod(fd, mode) != 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	rc = write_iov(fd, iov, n);
-	if (rc != 0)
-		goto cleanup;
-	if (fsync(fd) != 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	/* close(2) can report a deferred write error (NFS): check it before renaming. */
-	rc = close(fd) != 0 ? -errno : 0;
-	fd = -1;
-	if (rc != 0)
-		goto cleanup;
-	*tmp = name;
-	name = NULL;
-	name_exists = false;
-cleanup:
-	close_fd(&fd);
-	if (name_exists)
+		close_fd(fd);
 		unlink(name);
+	}
+	if (rc == 0) {
+		*tmp = name;
+		name = NULL;
+	}
+cleanup:
 	free(name);
 	free(dir);
+	return rc;
+}
+
+/* fsync and close the temp file @fd (always closed). */
+static int finish_temp(int fd)
+{
+	int rc = fsync(fd) != 0 ? -errno : 0;
+
+	/* close(2) can report a deferred write error (NFS): check it before renaming. */
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Create @path's temp file, write @iov, fsync, close. *@tmp gets its name; on failure nothing is
+ * left behind. */
+static int write_temp(const char *path, struct iovec *iov, size_t n, mode_t mode, char **tmp)
+{
+	char *name = NULL;
+	int fd = -1, rc;
+
+	rc = open_temp(path, mode, &name, &fd);
+	if (rc != 0)
+		goto cleanup;
+	rc = write_iov(fd, iov, n);
+	if (rc != 0)
+		close_fd(&fd);
+	else
+		rc = finish_temp(fd);
+	if (rc != 0) {
+		unlink(name);
+		goto cleanup;
+	}
+	*tmp = name;
+	name = NULL;
+cleanup:
+	free(name);
 	return rc;
 }
 
@@ -302,8 +322,8 @@ static void replacement_free(struct gotrue_replacement *r)
 	r->tmp = NULL;
 }
 
-static int prepare_iov(const char *path, struct iovec *iov, size_t n, mode_t mode,
-		       struct gotrue_replacement *r)
+/* @r for @path, with its directory open. */
+static int replacement_begin(const char *path, struct gotrue_replacement *r)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = NULL;
@@ -319,15 +339,42 @@ static int prepare_iov(const char *path, struct iovec *iov, size_t n, mode_t mod
 	/* Opened before anything changes so that a missing directory fails while the old file is
 	 * still the only one. */
 	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r->dirfd < 0) {
-		rc = -errno;
-		goto cleanup;
-	}
-	rc = write_temp(path, iov, n, mode, &r->tmp);
+	rc = r->dirfd < 0 ? -errno : 0;
 cleanup:
+	free(dir);
+	return rc;
+}
+
+static int prepare_iov(const char *path, struct iovec *iov, size_t n, mode_t mode,
+		       struct gotrue_replacement *r)
+{
+	int rc = replacement_begin(path, r);
+
+	if (rc == 0)
+		rc = write_temp(path, iov, n, mode, &r->tmp);
 	if (rc != 0)
 		replacement_free(r);
-	free(dir);
+	return rc;
+}
+
+int gotrue_replace_open(const char *path, mode_t mode, struct gotrue_replacement *r, int *fd)
+{
+	int rc = replacement_begin(path, r);
+
+	*fd = -1;
+	if (rc == 0)
+		rc = open_temp(path, mode, &r->tmp, fd);
+	if (rc != 0)
+		replacement_free(r);
+	return rc;
+}
+
+int gotrue_replace_written(struct gotrue_replacement *r, int fd)
+{
+	int rc = finish_temp(fd);
+
+	if (rc != 0)
+		gotrue_replace_abort(r);
 	return rc;
 }
 

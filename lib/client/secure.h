@@ -69,6 +69,12 @@ int gotrue_replace_prepare(const char *path, const void *data, size_t len, mode_
 			   struct gotrue_replacement *r);
 int gotrue_replace_commit(struct gotrue_replacement *r);
 void gotrue_replace_abort(struct gotrue_replacement *r);
+/* The same for data the caller writes itself as it arrives (a download): open creates the temp
+ * file with @mode and gives its descriptor in *@fd; the caller writes; written fsyncs and
+ * closes it (on failure it also aborts @r); then commit or abort as above. Each 0 or -errno; a
+ * failed open leaves nothing to release. */
+int gotrue_replace_open(const char *path, mode_t mode, struct gotrue_replacement *r, int *fd);
+int gotrue_replace_written(struct gotrue_replacement *r, int fd);
 
 /* syncfs(2) on the file system holding directory @dir, then fsync(2) of @dir: many in-place
  * record writes made durable together (the refresh pass, lib/store/store.c). 0 or -errno. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "account_overlay.h"
@@ -287,5 +288,74 @@ int gotrue_account_overlay_clear(pam_handle_t *pamh, const char *acct_path, cons
 cleanup:
 	for (i = 0; i < 3; i++)
 		free(dirs[i]);
+	return rc;
+}
+
+struct settle_ctx {
+	pam_handle_t *pamh;
+	const char *acct_path, *pub_dir;
+	time_t keep_after;
+	int failed, removed;
+};
+
+/* Remove @name's overlays, private (in @dfd) and public. */
+static void remove_overlay(struct settle_ctx *c, int dfd, const char *name, uint32_t uid,
+			   bool has_uid)
+{
+	char *pub = NULL, *by_uid = NULL;
+
+	if (asprintf(&pub, "%s/%s", c->pub_dir, name) < 0)
+		pub = NULL;
+	if (has_uid && asprintf(&by_uid, "%s/uid/%u", c->pub_dir, uid) < 0)
+		by_uid = NULL;
+	if ((unlinkat(dfd, name, 0) != 0 && errno != ENOENT) || pub == NULL ||
+	    (unlink(pub) != 0 && errno != ENOENT) || (has_uid && by_uid == NULL) ||
+	    (by_uid != NULL && unlink(by_uid) != 0 && errno != ENOENT))
+		c->failed++;
+	else
+		c->removed++;
+	free(by_uid);
+	free(pub);
+}
+
+static int settle_one(void *ctx, int dfd, const char *name)
+{
+	struct settle_ctx *c = ctx;
+	struct gotrue_account a = {0}, in_index = {0};
+	struct stat st;
+	bool old, named;
+	int r;
+
+	r = gotrue_account_overlay_find(c->pamh, c->acct_path, name, &a);
+	old = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_mtime < c->keep_after;
+	named = gotrue_accounts_lookup_index(c->pamh, c->acct_path, name, &in_index) == 0;
+	if (r != 0 || old || named)
+		remove_overlay(c, dfd, name, a.uid, r == 0);
+	gotrue_account_clear(&in_index);
+	gotrue_account_clear(&a);
+	return 0;
+}
+
+int gotrue_account_overlay_settle(pam_handle_t *pamh, const char *acct_path, const char *cache_path,
+				  time_t keep_after)
+{
+	struct settle_ctx c = {pamh,	   acct_path, beside(cache_path, GOTRUE_OVERLAY_DIR),
+			       keep_after, 0,	      0};
+	char *dir = beside(acct_path, PRIVATE_DIR);
+	int rc = -1;
+
+	if (c.pub_dir == NULL || dir == NULL || each_file(dir, settle_one, &c) < 0)
+		c.failed++;
+	if (c.failed > 0)
+		gotrue_log(pamh, LOG_ERR,
+			   "cannot remove %d account overlays after a new index; path=%s", c.failed,
+			   dir != NULL ? dir : acct_path);
+	else if (c.removed > 0)
+		gotrue_log(pamh, LOG_INFO,
+			   "%d account overlays removed: the new index decides; path=%s", c.removed,
+			   dir);
+	rc = c.failed > 0 ? -1 : 0;
+	free(dir);
+	free((char *)c.pub_dir);
 	return rc;
 }

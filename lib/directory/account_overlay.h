@@ -17,6 +17,7 @@
 #ifndef GOTRUE_ACCOUNT_OVERLAY_H
 #define GOTRUE_ACCOUNT_OVERLAY_H
 
+#include <time.h>
 #include <security/pam_ext.h>
 
 #include "idmap.h"
@@ -45,5 +46,13 @@ int gotrue_account_overlay_write(pam_handle_t *pamh, const char *acct_path, cons
 
 /* Remove every overlay, once a sync has replaced the index and the cache. 0 or -1 (logged). */
 int gotrue_account_overlay_clear(pam_handle_t *pamh, const char *acct_path, const char *cache_path);
+
+/* After an account index this host did not make from its own listing is installed (a fleet
+ * bundle, made at @keep_after or later from a listing read before): an overlay stays only while
+ * the new index does not name its login and it may be newer than that listing (written at
+ * @keep_after or later); every other one goes, so that the bundle's bans and deletions are what
+ * PAM and NSS see. Torn ones go too. 0 or -1 (logged). */
+int gotrue_account_overlay_settle(pam_handle_t *pamh, const char *acct_path, const char *cache_path,
+				  time_t keep_after);
 
 #endif

@@ -773,8 +773,6 @@ cleanup:
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
 			   struct gotrue_account *out)
 {
-	void *base = NULL;
-	size_t size = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -783,6 +781,17 @@ int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *nam
 	rc = gotrue_account_overlay_find(pamh, path, name, out);
 	if (rc <= 0)
 		return rc;
+	return gotrue_accounts_lookup_index(pamh, path, name, out);
+}
+
+int gotrue_accounts_lookup_index(pam_handle_t *pamh, const char *path, const char *name,
+				 struct gotrue_account *out)
+{
+	void *base = NULL;
+	size_t size = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
 	rc = map_index(pamh, path, &base, &size);
 	if (rc == 0)
 		rc = gotrue_accounts_lookup_mem(pamh, path, base, size, name, out);

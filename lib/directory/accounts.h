@@ -60,6 +60,9 @@ int gotrue_accounts_read_record(pam_handle_t *pamh, const char *path, const char
  * (unreadable, refused owner/mode, corrupt index; logged). */
 int gotrue_accounts_lookup(pam_handle_t *pamh, const char *path, const char *name,
 			   struct gotrue_account *out);
+/* The same, from the index alone (no overlay). */
+int gotrue_accounts_lookup_index(pam_handle_t *pamh, const char *path, const char *name,
+				 struct gotrue_account *out);
 
 /* The lookup on an index already in memory (@size bytes at @data, which need not be aligned;
  * @path only names it in log lines): what gotrue_accounts_lookup does once the file is mapped,

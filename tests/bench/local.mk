@@ -125,3 +125,15 @@ bench-scale-login: tests/bench/bench_scale_login tests/bench/bench_scale_data \
 bench-scale: bench-scale-login
 bench: bench-scale
 .PHONY: bench-scale bench-scale-login
+
+# bench-fleet (the fleet): a 304 fetch vs a bare curl conditional GET, a whole 1M-user bundle's
+# fetch vs curl downloading the same files, and GoTrue's listings while 1000 hosts fetch.
+# tests/bench/run-bench-fleet (root, nginx). `make bench-fleet`.
+EXTRA_DIST += tests/bench/run-bench-fleet
+bench-fleet: tools/gotruectl tests/nss/mkcache tests/emulator/gotrue-emulator
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	GOTRUE_EMULATOR='$(abs_top_builddir)/tests/emulator/gotrue-emulator' \
+	GOTRUE_EMULATOR_BCRYPT_COST=4 \
+	$(SHELL) $(top_srcdir)/tests/bench/run-bench-fleet
+bench: bench-fleet
+.PHONY: bench-fleet

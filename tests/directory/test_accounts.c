@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "account_overlay.h"
 #include "accounts.h"
 #include "tap.h"
 
@@ -297,6 +298,56 @@ static void test_overlay(const char *path, struct gotrue_account *w)
 	rmdir(odir);
 }
 
+static bool exists(const char *fmt, const char *a, const char *b)
+{
+	char p[4400];
+
+	snprintf(p, sizeof(p), fmt, a, b);
+	return access(p, F_OK) == 0;
+}
+
+/* A fleet bundle's index installed on a host: overlays of names it holds go, and so do those
+ * older than its listing; one written since, for a user it does not name yet, stays. */
+static void test_settle(struct gotrue_account *w)
+{
+	char sdir[4300], acct[4400], cache[4400], uid[16];
+	struct gotrue_account fresh = w[11], stale = w[12];
+	struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
+	time_t made = time(NULL) - 60;
+
+	if (geteuid() != 0) {
+		diag("settle: skipped, overlays are checked to be root's");
+		return;
+	}
+	snprintf(sdir, sizeof(sdir), "%s/settle", dir);
+	snprintf(acct, sizeof(acct), "%s/accounts", sdir);
+	snprintf(cache, sizeof(cache), "%s/nss.cache", sdir);
+	ok(mkdir(sdir, 0700) == 0 && gotrue_accounts_write(acct, w, 10) == 0 &&
+		   gotrue_account_overlay_write(NULL, acct, cache, &w[3], NULL, 0) == 0 &&
+		   gotrue_account_overlay_write(NULL, acct, cache, &fresh, NULL, 0) == 0 &&
+		   gotrue_account_overlay_write(NULL, acct, cache, &stale, NULL, 0) == 0,
+	   "settle: three overlays written");
+	ok(utimensat(AT_FDCWD,
+		     (snprintf(cache, sizeof(cache), "%s/overlay/%s", sdir, stale.name), cache),
+		     old, 0) == 0,
+	   "settle: one of them dated before the bundle's listing");
+	snprintf(cache, sizeof(cache), "%s/nss.cache", sdir);
+	is_int(gotrue_account_overlay_settle(NULL, acct, cache, made), 0, "settle: done");
+	ok(!exists("%s/overlay/%s", sdir, w[3].name) &&
+		   !exists("%s/nss.overlay/%s", sdir, w[3].name),
+	   "settle: the overlay of a name the index holds is gone, private and public");
+	snprintf(uid, sizeof(uid), "%u", stale.uid);
+	ok(!exists("%s/overlay/%s", sdir, stale.name) &&
+		   !exists("%s/nss.overlay/uid/%s", sdir, uid),
+	   "settle: one older than the listing is gone, its uid entry too");
+	snprintf(uid, sizeof(uid), "%u", fresh.uid);
+	ok(exists("%s/overlay/%s", sdir, fresh.name) &&
+		   exists("%s/nss.overlay/%s", sdir, fresh.name) &&
+		   exists("%s/nss.overlay/uid/%s", sdir, uid),
+	   "settle: one written since, of a name the index lacks, stays");
+	gotrue_account_overlay_clear(NULL, acct, cache);
+}
+
 int main(void)
 {
 	static struct gotrue_account w[N_BIG];
@@ -326,6 +377,7 @@ int main(void)
 		test_garbage(path, buf, len, names[N_BIG / 2]);
 	}
 	free(buf);
+	test_settle(w);
 	test_formats(w);
 	unlink(path);
 	rmdir(dir);

@@ -10,7 +10,7 @@ tests_e2e_e2e_mfa_CFLAGS = $(TEST_CORE_CFLAGS) -I$(top_srcdir)/tests/pam
 tests_e2e_e2e_mfa_LDADD = $(TEST_CORE_LIBS) $(CRYPTO_LIBS)
 
 E2E_TESTS = tests/e2e/test_sshd.sh tests/e2e/test_sudo.sh tests/e2e/test_console.sh \
-	tests/e2e/test_install.sh tests/e2e/test_pam_auth_update.sh
+	tests/e2e/test_install.sh tests/e2e/test_pam_auth_update.sh tests/e2e/test_fleet.sh
 check_SCRIPTS += $(E2E_TESTS)
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/e2e.sh

@@ -18,7 +18,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_proc \
 	tests/fuzz/fuzz_throttle \
 	tests/fuzz/fuzz_mfa_replay \
-	tests/fuzz/fuzz_offline
+	tests/fuzz/fuzz_offline \
+	tests/fuzz/fuzz_manifest
 
 FUZZ_CC_FLAGS = $(AM_CFLAGS) $(GOTRUE_CPPFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(JWT_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_LD_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -78,6 +79,9 @@ tests_fuzz_fuzz_accounts_LDADD = $(FUZZ_LD_LIBS)
 tests_fuzz_fuzz_overlay_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_READER_CPPFLAGS)
 tests_fuzz_fuzz_overlay_LDFLAGS = $(FUZZ_LD_FLAGS)
 tests_fuzz_fuzz_overlay_LDADD = lib/cache/reader/libgotrue-cache-reader.la
+tests_fuzz_fuzz_manifest_CFLAGS = $(FUZZ_CC_FLAGS)
+tests_fuzz_fuzz_manifest_LDFLAGS = $(FUZZ_LD_FLAGS)
+tests_fuzz_fuzz_manifest_LDADD = $(FUZZ_LD_LIBS) $(CRYPTO_LIBS)
 # The cache reader, as the NSS module has it, and the whole-file check (cache_verify.o, libc only:
 # the linker takes nothing else from the writer's archive).
 tests_fuzz_fuzz_cache_CFLAGS = $(AM_CFLAGS) $(GOTRUE_CACHE_WRITER_CPPFLAGS)

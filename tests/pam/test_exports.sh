@@ -2,7 +2,7 @@
 # test_exports: pam_gotrue.so exports the PAM ABI (pam_sm_*) and nothing else (pam/pam_gotrue.map),
 # in the linker's view (nm -D); test_dlopen checks the same through dlopen(3). And the module,
 # which sshd, sudo and login load, carries none of gotruectl's code: the layers it must not link
-# (lib/sync, lib/client/ctl) leave no symbol in its full symbol table (nm, not -D: the version
+# (lib/sync, lib/client/ctl, lib/fleet) leave no symbol in its full symbol table (nm, not -D: the version
 # script makes them local, not absent).
 so="${top_builddir:-.}/pam/.libs/pam_gotrue.so"
 
@@ -17,7 +17,8 @@ refresh pass requests in two halves (lib/client/ctl/api_multi.c): ^gotrue_(refre
 PKCE or OAuth sign-in (lib/client/ctl/oauth.c): ^gotrue_(pkce_|exchange_code$|provider_url$)
 factor enrolment (lib/client/ctl/enrol.c): ^gotrue_factor_(enroll|unenroll|challenge_verify)$
 endpoints a login never calls, service-role key (lib/client/ctl/api_ctl.c): ^gotrue_(signup|settings|magiclink|magiclink_pkce|otp_pkce|recover|invite|client_admin_bearer)$
-config check (lib/client/ctl/config_check.c): ^gotrue_(config_check|jwks_fit_algs)$'
+config check (lib/client/ctl/config_check.c): ^gotrue_(config_check|jwks_fit_algs)$
+fleet publish, fetch and keys (lib/fleet): ^gotrue_fleet_'
 
 echo "1..$((5 + $(printf '%s\n' "$NOT_IN_MODULE" | wc -l)))"
 if [ ! -f "$so" ]; then
