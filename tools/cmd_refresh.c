@@ -1,4 +1,4 @@
-/* cmd_refresh: the session lifetime commands (issue 5) over lib/sync/lifecycle.h: the refresh pass
+/* cmd_refresh: the session lifetime commands over lib/sync/lifecycle.h: the refresh pass
  * run by gotrue-refresh.timer (`gotruectl refresh` without --token-stdin), `sessions revoke` and
  * `sessions gc`. Each parses its options, calls the library once and prints the summary. */
 #include <config.h> /* autoconf */

@@ -1,7 +1,7 @@
-/* lifecycle: what happens to a stored session between open_session and close_session
- * (DESIGN.md "Lifetime", issue 5): the refresh pass run by `gotruectl refresh` from a timer, and
- * the revoke and gc helpers behind `gotruectl sessions revoke|gc`. Every change to a record is
- * made under its flock(2), on a copy re-read after the lock was taken. */
+/* lifecycle: what happens to a stored session between open_session and close_session: the
+ * refresh pass run by `gotruectl refresh` from a timer, and the revoke and gc helpers behind
+ * `gotruectl sessions revoke|gc`. Every change to a record is made under its flock(2), on a copy
+ * re-read after the lock was taken. */
 #ifndef GOTRUE_LIFECYCLE_H
 #define GOTRUE_LIFECYCLE_H
 

@@ -1,4 +1,4 @@
-# tests/lifecycle: the refresh pass, revocation and session ending against the emulator (issue 5),
+# tests/lifecycle: the refresh pass, revocation and session ending against the emulator,
 # ending every process of a Linux session (test_terminate: needs root, else skipped), and the
 # systemd units. LIFECYCLE_ROTATE_SECONDS (default 24) and LIFECYCLE_KILL_RUNS (default
 # 200) scale the long parts: `LIFECYCLE_ROTATE_SECONDS=60 LIFECYCLE_KILL_RUNS=1000 make check

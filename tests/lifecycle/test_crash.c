@@ -1,5 +1,5 @@
-/* test_crash: SIGKILL the refresh pass at random instants, across its store writes and HTTP calls
- * (issue 5, "Crash safety"), against a current server and against v2.69. Each run stores an
+/* test_crash: SIGKILL the refresh pass at random instants, across its store writes and HTTP
+ * calls, against a current server and against v2.69. Each run stores an
  * active session due for refresh and a closing one due for revocation (on v2.69 of two users, so
  * that the closing one's /logout, which ends every session of its user there, leaves the active
  * one alone; with old_server_logout = global, so that revocations are sent), starts a pass in a

@@ -1,4 +1,4 @@
-/* test_lifecycle: the refresh pass against the emulator (issue 5): 5-second tokens kept alive by
+/* test_lifecycle: the refresh pass against the emulator: 5-second tokens kept alive by
  * repeated passes with rotation and no reuse; the outbox (a closing record survives a down server
  * and is revoked exactly once when it returns); what counts as a session gone; a ban: the Linux
  * session ended as revoked_session says and the GoTrue session revoked, at once or, with an
