@@ -6,7 +6,8 @@
 # keeping the session open. A ban on the publisher republishes at once, and one fetch on each
 # host ends that host's live session. Then a tampered manifest, a tampered file, a replayed
 # older manifest, an expired one and one signed by another key are each refused, and the last
-# good bundle stays in force. The hosts hold no service-role key and list nothing in GoTrue.
+# good bundle stays in force. The hosts hold no service-role key and no JWT secret, and list
+# nothing in GoTrue.
 set -u
 E2E_NEEDS="nginx expect su setpriv openssl ldconfig curl getent"
 . "${top_srcdir:-.}/tests/e2e/e2e.sh"
@@ -115,11 +116,14 @@ check "publish: the account index is sealed (no email in any published file)" sh
 	'! grep -rq "alice@example.com" "$1"' sh "$t/www/fleet"
 
 # --- three hosts ------------------------------------------------------------------------------
-# A host's config, the same on the three: no service-role key; the fleet's public key and fleet
-# key; the test CA that signed nginx's certificate.
-sed -e '/^service_role_key_file/d' -e '/^state_dir/d' -e '/^publish_dir/d' -e '/^fleet_/d' \
-	"$PCONF" >"$t/host.conf"
+# A host's config, the same on the three: no service-role key and no JWT secret (the emulator
+# signs with HS256, as v2.69 does: GoTrue confirms each token, jwt_verify = server); the fleet's
+# public key and fleet key; the test CA that signed nginx's certificate.
+sed -e '/^service_role_key_file/d' -e '/^jwt_secret_file/d' -e '/^state_dir/d' \
+	-e '/^publish_dir/d' -e '/^fleet_/d' "$PCONF" >"$t/host.conf"
 cat >>"$t/host.conf" <<EOF
+role = host
+jwt_verify = server
 state_dir = $E2E_STATEDIR
 revoked_session = terminate
 timeout = 5
@@ -352,6 +356,9 @@ fi
 # --- the publisher unreachable, the bundle stale: kept, and said so with its age ---------------
 check "config check on a host with a fresh bundle: no fleet warning" on_host 1 sh -c \
 	'! "$1" --conf "$2" config check 2>&1 | grep -q "fleet bundle"' sh "$G" "$CONF"
+check "config check on a host: no key held without need (no service-role key, no JWT secret)" \
+	on_host 1 sh -c '! "$1" --conf "$2" config check 2>&1 | grep -qE "service-role key|jwt_secret_file"' \
+	sh "$G" "$CONF"
 kill "$NGINX_PID" 2>/dev/null
 wait "$NGINX_PID" 2>/dev/null
 NGINX_PID=
