@@ -213,7 +213,8 @@ static inline pid_t spawn_leader(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		/* A real leader dies of SIGHUP; one started under nohup(1) would inherit it ignored. */
+		/* A real leader dies of SIGHUP; one started under nohup(1) would inherit it
+		 * ignored. */
 		signal(SIGHUP, SIG_DFL);
 		execlp("sleep", "sleep", "300", (char *)NULL);
 		_exit(127);
