@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <security/pam_appl.h>
@@ -84,13 +87,47 @@ static int sample(char **argv)
 	if (pamh != NULL)
 		pam_end(pamh, rc);
 	getrusage(RUSAGE_SELF, &r1);
+	if (rc != PAM_SUCCESS)
+		fprintf(stderr, "%s %s: %s\n", argv[2], argv[4], pam_strerror(pamh, rc));
 	printf("%.6f %ld\n", cpu_of(&r1) - cpu_of(&r0), r1.ru_maxrss);
 	return rc == PAM_SUCCESS ? 0 : 1;
 }
 
+/* As on a host with the packages installed: nsswitch.conf says "files gotrue systemd", so a
+ * GoTrue user's lookup (the module's local-accounts check) is answered by nss_gotrue from @dir's
+ * cache, not passed on to nss_systemd. Only as root, in a private mount namespace (the host's
+ * /etc and /var/lib are never touched); otherwise the host's NSS answers, and the module's
+ * local-accounts check finds no entry of its own. */
+static void private_nss(const char *dir)
+{
+	const char *b = getenv("top_builddir");
+	char conf[700], libs[1100], cache[700];
+	FILE *f;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return;
+	snprintf(conf, sizeof(conf), "%s/nsswitch.conf", pt_confdir());
+	f = fopen(conf, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "passwd: files gotrue systemd\ngroup: files gotrue systemd\nshadow: files\n");
+	/* The module knows its own entries by the cache at the compiled path (owner.h): @dir is
+	 * put there, on a tmpfs over /var/lib since the directory may not exist on this host. */
+	if (fclose(f) != 0 || mount(conf, "/etc/nsswitch.conf", NULL, MS_BIND, NULL) != 0 ||
+	    mount("tmpfs", "/var/lib", "tmpfs", 0, "mode=0755") != 0 ||
+	    mkdir(GOTRUE_STATEDIR, 0755) != 0 ||
+	    mount(dir, GOTRUE_STATEDIR, NULL, MS_BIND, NULL) != 0)
+		return;
+	snprintf(libs, sizeof(libs), "%s/tests/nss/.libs", b ? b : ".");
+	snprintf(cache, sizeof(cache), "%s/nss.cache", dir);
+	setenv("LD_LIBRARY_PATH", libs, 1);
+	setenv("NSS_GOTRUE_CACHE", cache, 1);
+}
+
 /* One sample in a fresh process: 0 with its CPU seconds and peak RSS (KB), or -1. */
 static int run_sample(const char *self, const char *mode, const char *service, const char *user,
-		      double *cpu, long *rss)
+		      const char *dir, double *cpu, long *rss)
 {
 	char out[128] = "";
 	int fd[2], status = 0;
@@ -103,6 +140,7 @@ static int run_sample(const char *self, const char *mode, const char *service, c
 	if (pid == 0) {
 		dup2(fd[1], 1);
 		close(fd[0]);
+		private_nss(dir);
 		execl(self, self, "--sample", mode, pt_confdir(), service, user, (char *)NULL);
 		_exit(127);
 	}
@@ -122,7 +160,7 @@ static int run_sample(const char *self, const char *mode, const char *service, c
 static int setup(struct emu *e, const char *data, const char *dir, long n, const char *id,
 		 const char *service, const char *acct_service)
 {
-	char cmd[8192], extra[4300], args[4400], path[4400], *conf;
+	char cmd[8192], extra[4300], args[4500], path[4400], *conf;
 	bool have_conf;
 	FILE *f;
 
@@ -134,9 +172,11 @@ static int setup(struct emu *e, const char *data, const char *dir, long n, const
 	}
 	snprintf(extra, sizeof(extra),
 		 "email_domains = example.com\nemail_fallback = yes\nstate_dir = %s\n", dir);
+	/* The emulator writes one config file for all: each service keeps its own copy. */
 	conf = emu_write_config(e, extra);
-	have_conf = conf != NULL;
-	snprintf(args, sizeof(args), "conf=%s", conf ? conf : "");
+	snprintf(path, sizeof(path), "%s/gotrue.conf", dir);
+	have_conf = conf != NULL && rename(conf, path) == 0;
+	snprintf(args, sizeof(args), "conf=%s", path);
 	free(conf);
 	if (!have_conf || pt_service(service, args) != 0) {
 		diag("setup: cannot write the config or service %s", service);
@@ -166,7 +206,7 @@ static int unix_service(void)
 }
 
 struct run {
-	const char *self, *first_dir;
+	const char *self, *dir[N_KINDS];
 	int samples;
 	double cpu[N_KINDS][64];
 	long rss[N_KINDS][64];
@@ -181,12 +221,12 @@ static void one(struct run *r, enum kind k, int i)
 	char acct[4400], cache[4400];
 
 	if (k == FIRST_N) {
-		snprintf(acct, sizeof(acct), "%s/accounts", r->first_dir);
-		snprintf(cache, sizeof(cache), "%s/nss.cache", r->first_dir);
+		snprintf(acct, sizeof(acct), "%s/accounts", r->dir[k]);
+		snprintf(cache, sizeof(cache), "%s/nss.cache", r->dir[k]);
 		gotrue_account_overlay_clear(NULL, acct, cache);
 	}
-	if (run_sample(r->self, mode[k], svc[k], k == ACCT_UNIX ? "root" : "alice", &r->cpu[k][i],
-		       &r->rss[k][i]) != 0)
+	if (run_sample(r->self, mode[k], svc[k], k == ACCT_UNIX ? "root" : "alice", r->dir[k],
+		       &r->cpu[k][i], &r->rss[k][i]) != 0)
 		r->failed[k]++;
 }
 
@@ -248,7 +288,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r.self = self;
-	r.first_dir = dfirst;
+	r.dir[LOGIN_10] = d10;
+	r.dir[LOGIN_N] = r.dir[ACCT_N] = r.dir[ACCT_UNIX] = dn;
+	r.dir[FIRST_N] = dfirst;
 	for (i = 0; i < r.samples; i++) {
 		for (k = 0; k < N_KINDS; k++)
 			one(&r, (enum kind)k, i);
