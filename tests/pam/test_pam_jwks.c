@@ -182,6 +182,11 @@ static void test_untrusted_file(void)
 	ok(strstr(pt_log() + mark, "not using the cached key set") != NULL, "and that is logged");
 	ok(stat(cache, &st) == 0 && (st.st_mode & 07777) == 0600, "the file is replaced, 0600");
 
+	/* Giving the file away takes root: as a user (make distcheck) these cases are left out. */
+	if (geteuid() != 0) {
+		diag("another owner: skipped, chown needs root");
+		return;
+	}
 	ok(write_cache(e, 0, 0600) == 0 && chown(cache, 4242, 4242) == 0,
 	   "a fresh cache file owned by another user");
 	n = fetches();
