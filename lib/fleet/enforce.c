@@ -2,8 +2,8 @@
  * index no longer admits (deleted, banned, out of allow_groups, or whose name now belongs to
  * another GoTrue account) end at once: with revoked_session = terminate they are revoked in
  * GoTrue and their Linux sessions ended, as `gotruectl sessions revoke` does
- * (lib/sync/lifecycle.c); with log they are logged, and the refresh pass (which asks GoTrue)
- * revokes them at its next run. */
+ * (lib/sync/lifecycle.c); with log they are revoked in GoTrue and logged, and their Linux
+ * sessions run on. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -67,22 +67,21 @@ static void end_sessions(pam_handle_t *pamh, const struct gotrue_config *cfg, co
 			 unsigned int *ended, unsigned int *flagged)
 {
 	struct gotrue_refresh_summary sum = {0};
+	bool terminate = cfg->revoked_session == GOTRUE_REVOKED_TERMINATE;
 	int r;
 
-	if (cfg->revoked_session != GOTRUE_REVOKED_TERMINATE) {
-		gotrue_log(pamh, LOG_NOTICE,
-			   "the fleet bundle no longer admits a user with a session here; the "
-			   "refresh pass revokes it; user=%s",
-			   login);
-		(*flagged)++;
-		return;
-	}
-	r = gotrue_sessions_revoke(pamh, cfg, NULL, login, &sum);
+	r = gotrue_sessions_revoke_as_configured(pamh, cfg, login, &sum);
 	gotrue_log(pamh, r == 0 ? LOG_NOTICE : LOG_WARNING,
-		   "the fleet bundle no longer admits the user: %u session(s) revoked, %u ended, "
-		   "%u failed; user=%s",
-		   sum.revoked, sum.terminated, sum.failed, login);
-	(*ended)++;
+		   "the fleet bundle no longer admits the user: %u session(s) revoked, %u failed, "
+		   "%s; user=%s",
+		   sum.revoked, sum.failed,
+		   terminate ? "their Linux sessions ended"
+			     : "their Linux sessions run on (revoked_session = log)",
+		   login);
+	if (terminate)
+		(*ended)++;
+	else
+		(*flagged)++;
 }
 
 int gotrue_fleet_enforce(pam_handle_t *pamh, const struct gotrue_config *cfg, unsigned int *ended,

@@ -181,6 +181,9 @@ struct pass {
 	/* A current server: /logout?scope=local ends only one session, and the reuse of the last
 	 * refresh token is answered with the live session (not v2.69). */
 	bool current;
+	/* Revocations leave the Linux session running (revoked_session = log, for a user a
+	 * fleet bundle no longer admits); an administrator's revocation ends it. */
+	bool keep_linux;
 	/* Linux sessions to end once no record is locked (end_sessions): what they need of their
 	 * records, copied, tokens excluded. */
 	struct gotrue_store_record *ends;
@@ -1518,9 +1521,10 @@ static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 			return;
 		}
 	}
-	/* Whatever revoked_session says: an administrator's revocation ends the Linux session
-	 * (after the loop, with no record locked: end_sessions). */
-	live = rec->state == GOTRUE_STORE_ACTIVE || rec->state == GOTRUE_STORE_REVOKED;
+	/* An administrator's revocation ends the Linux session whatever revoked_session says
+	 * (after the loop, with no record locked: end_sessions); a fleet bundle's follows it. */
+	live = !p->keep_linux &&
+	       (rec->state == GOTRUE_STORE_ACTIVE || rec->state == GOTRUE_STORE_REVOKED);
 	if (r == REVOKE_WAITING) {
 		/* Banned, the access token expired: the revocation waits in the outbox for the
 		 * unban, not done (failed); the Linux session ends now all the same. */
@@ -1545,10 +1549,10 @@ static void revoke_one(struct pass *p, struct gotrue_store_record *rec)
 	p->sum->revoked++;
 }
 
-int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *id,
-			   const char *login, struct gotrue_refresh_summary *sum)
+static int revoke_sessions(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *id,
+			   const char *login, bool keep_linux, struct gotrue_refresh_summary *sum)
 {
-	struct pass p = {0};
+	struct pass p = {.keep_linux = keep_linux};
 	struct gotrue_store_record rec = {0};
 	char(*ids)[GOTRUE_STORE_ID_LEN + 1] = NULL;
 	size_t n = 0, i;
@@ -1593,6 +1597,19 @@ cleanup:
 	free(ids);
 	pass_end(&p);
 	return rc;
+}
+
+int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *id,
+			   const char *login, struct gotrue_refresh_summary *sum)
+{
+	return revoke_sessions(pamh, cfg, id, login, false, sum);
+}
+
+int gotrue_sessions_revoke_as_configured(pam_handle_t *pamh, const struct gotrue_config *cfg,
+					 const char *login, struct gotrue_refresh_summary *sum)
+{
+	return revoke_sessions(pamh, cfg, NULL, login,
+			       cfg->revoked_session != GOTRUE_REVOKED_TERMINATE, sum);
 }
 
 int gotrue_sessions_gc(pam_handle_t *pamh, const struct gotrue_config *cfg, unsigned int *removed)

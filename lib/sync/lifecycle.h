@@ -56,6 +56,12 @@ int gotrue_refresh_pass(pam_handle_t *pamh, const struct gotrue_config *cfg,
 int gotrue_sessions_revoke(pam_handle_t *pamh, const struct gotrue_config *cfg, const char *id,
 			   const char *login, struct gotrue_refresh_summary *sum);
 
+/* The same for @login's sessions, ending their Linux sessions only with revoked_session =
+ * terminate (with log, each is revoked in GoTrue and its record kept as revoked while the
+ * Linux session runs on): for a user a new fleet bundle no longer admits. */
+int gotrue_sessions_revoke_as_configured(pam_handle_t *pamh, const struct gotrue_config *cfg,
+					 const char *login, struct gotrue_refresh_summary *sum);
+
 /* `gotruectl sessions gc`: remove revoked records, and the temp files of record writers killed
  * before their rename that are older than a minute. *@removed gets the count of both. 0 or
  * -errno. */

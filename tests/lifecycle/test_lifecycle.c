@@ -475,6 +475,39 @@ static void test_revoke(const char *mode, const char *policy)
 	world_stop(&w);
 }
 
+/* A user a fleet bundle no longer admits, under revoked_session = log: each session is revoked
+ * in GoTrue and kept as a revoked record, and the Linux session runs on. */
+static void test_revoke_as_configured(void)
+{
+	static const char *const args[] = {"--mode", "current", NULL};
+	struct world w;
+	struct gotrue_refresh_summary s;
+	char id[GOTRUE_STORE_ID_LEN + 1];
+	pid_t leader;
+	int rc, status = 0;
+
+	if (world_start(&w, args, "revoked_session = log") != 0) {
+		ok(0, "revoke as configured: world starts");
+		return;
+	}
+	leader = spawn_leader();
+	world_session(&w, GOTRUE_STORE_ACTIVE, leader, id);
+	emu_reset_counts(w.emu);
+	rc = gotrue_sessions_revoke_as_configured(NULL, w.cfg, "life", &s);
+	ok(rc == 0 && s.revoked == 1 && s.terminated == 0,
+	   "revoke as configured (log): revoked, nothing ended (rc %d, revoked %u, ended %u)", rc,
+	   s.revoked, s.terminated);
+	is_int(emu_count(w.emu, "POST /logout"), 1, "revoke as configured (log): one logout");
+	is_int(state_of(&w, id), GOTRUE_STORE_REVOKED,
+	       "revoke as configured (log): the record is kept as revoked");
+	sleep_ms(100);
+	ok(waitpid(leader, &status, WNOHANG) == 0,
+	   "revoke as configured (log): the Linux session runs on");
+	kill(leader, SIGKILL);
+	waitpid(leader, &status, 0);
+	world_stop(&w);
+}
+
 /* Two passes at once over 200 due sessions: each refreshed exactly once. */
 static void test_concurrent(void)
 {
@@ -694,6 +727,7 @@ int main(void)
 	test_revoke("current", "forget");
 	test_revoke("v2.69", "forget");
 	test_revoke("v2.69", "global");
+	test_revoke_as_configured();
 	test_concurrent();
 	test_slow_server();
 	test_rotation();

@@ -929,7 +929,7 @@ exec 3<>"$T/fifo"
 pid=$!
 i=0
 args=
-while [ $i -lt 100 ]; do # until the shell has exec'd gotruectl (5 s at most)
+while [ $i -lt 600 ]; do # until the shell has exec'd gotruectl (30 s at most: a loaded host)
 	args=$(ps -o args= -p "$pid")
 	case $args in *gotruectl*) break ;; esac
 	sleep 0.05
