@@ -176,8 +176,6 @@ static int check_manifest(struct fetch *f)
 	return 0;
 }
 
-/* Whether @role's installed file is the new one already. The account index is compared by the
- * sealed file's hash, which the installed manifest records. */
 /* Where @role's file is installed (free()). */
 static char *role_path(struct fetch *f, enum gotrue_fleet_role role)
 {
@@ -192,6 +190,8 @@ static char *role_path(struct fetch *f, enum gotrue_fleet_role role)
 	return p;
 }
 
+/* Whether @role's installed file is the new one already. The account index is compared by the
+ * sealed file's hash, which the installed manifest records. */
 static bool installed_already(struct fetch *f, enum gotrue_fleet_role role)
 {
 	char *path = role_path(f, role);
